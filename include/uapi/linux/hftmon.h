@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hftmon ABI: the one definition of the interface between hftmon.ko and
+ * userspace (libhftmon, the CLI, tests). Both sides compile against this
+ * file; nothing here is copied elsewhere.
+ *
+ * Rules: fixed-width __u* fields, naturally aligned, explicit reserved
+ * padding that must be zero; every ioctl argument struct begins with
+ * "__u32 size" (sizeof as the caller knows it) so it can grow: the kernel
+ * reads it with copy_struct_from_user(), so an older caller gets the new
+ * fields zeroed and a newer caller's unknown non-zero tail gets -E2BIG.
+ * Pointers travel as __u64. Times are __u64 nanoseconds of CLOCK_MONOTONIC.
+ * The library probes HFTMON_FEAT_* bits from GET_INFO, never kernel versions.
+ */
+#ifndef _UAPI_LINUX_HFTMON_H
+#define _UAPI_LINUX_HFTMON_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define HFTMON_ABI_VERSION	1
+#define HFTMON_DEVICE		"/dev/hftmon"
+
+/* Feature bits reported in hftmon_info.features. */
+#define HFTMON_FEAT_SCHED_SWITCH	(1ULL << 0)	/* HFTMON_REC_SWITCH */
+#define HFTMON_FEAT_SCHED_WAKEUP	(1ULL << 1)	/* HFTMON_REC_WAKEUP */
+#define HFTMON_FEAT_SCHED_MIGRATE	(1ULL << 2)	/* HFTMON_REC_MIGRATE */
+#define HFTMON_FEAT_PROCESS_EXIT	(1ULL << 3)	/* HFTMON_REC_EXIT */
+#define HFTMON_FEAT_PROCESS_FORK	(1ULL << 4)	/* HFTMON_REC_FORK */
+#define HFTMON_FEAT_POLL		(1ULL << 5)	/* poll() on the fd */
+
+/*
+ * Event sources, indexes into hftmon_info.source_status[]. A status of 0
+ * means the source works on this kernel/machine; otherwise it is a
+ * negative errno saying why not (-ENOENT: the tracepoint or PMU event does
+ * not exist, -EOPNOTSUPP: the hardware has no such counter, -ENOSYS: this
+ * module version does not implement it yet, -EACCES: not permitted).
+ */
+enum hftmon_source {
+	HFTMON_SRC_SCHED_SWITCH = 0,
+	HFTMON_SRC_SCHED_WAKEUP,
+	HFTMON_SRC_SCHED_MIGRATE,
+	HFTMON_SRC_PROCESS_EXIT,
+	HFTMON_SRC_PROCESS_FORK,
+	HFTMON_SRC_IRQ,
+	HFTMON_SRC_SOFTIRQ,
+	HFTMON_SRC_PMU_HW,		/* hardware cycles/instructions/caches */
+	HFTMON_SRC_PMU_SW,		/* software events: faults, cpu clock */
+	HFTMON_SRC_NUMA_BALANCING,
+	HFTMON_SRC_STACK_KERNEL,
+	HFTMON_SRC_STACK_USER,
+	HFTMON_SRC_NR,
+};
+#define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
+
+/* HFTMON_IOC_GET_INFO: what this module and machine offer. */
+struct hftmon_info {
+	__u32 size;		/* in: sizeof(struct hftmon_info) */
+	__u32 abi_version;	/* out: HFTMON_ABI_VERSION */
+	__u64 features;		/* out: HFTMON_FEAT_* */
+	__u32 nr_cpu_ids;	/* out: CPU numbers are < this; one ring each */
+	__u32 nr_online_cpus;
+	__u32 nr_nodes;		/* out: online NUMA nodes */
+	__u32 page_size;
+	__u32 max_ring_pages;	/* out: largest data area per CPU, in pages */
+	__u32 default_ring_pages;
+	__u32 max_procs;	/* out: how many processes can be attached */
+	__u32 nr_sources;	/* out: valid entries of source_status[] */
+	__s32 source_status[HFTMON_SRC_MAX];	/* out: 0 or -errno */
+	__u64 reserved[8];
+};
+
+/* Event selection bits for hftmon_config.events. */
+#define HFTMON_EV_SWITCH	(1ULL << 0)
+#define HFTMON_EV_WAKEUP	(1ULL << 1)
+#define HFTMON_EV_MIGRATE	(1ULL << 2)
+#define HFTMON_EV_EXIT		(1ULL << 3)
+#define HFTMON_EV_FORK		(1ULL << 4)
+#define HFTMON_EV_SCHED_ALL	(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP | \
+				 HFTMON_EV_MIGRATE | HFTMON_EV_EXIT | \
+				 HFTMON_EV_FORK)
+
+/*
+ * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
+ * Only while stopped and while no ring is mapped. Zero fields take the
+ * module's defaults; the effective values are written back.
+ */
+struct hftmon_config {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 events;		/* HFTMON_EV_*; 0 = all this module offers */
+	__u32 ring_pages;	/* data pages per CPU ring, a power of two */
+	__u32 wakeup_bytes;	/* poll() readiness watermark; 0 = 1/4 ring */
+	__u64 sample_interval_ns; /* periodic sampling (later sources); 0 = off */
+	__u64 ring_mmap_size;	/* out: bytes to mmap per CPU (ctrl + data) */
+	__u64 reserved[4];
+};
+
+/* Per-process options for HFTMON_IOC_ATTACH. */
+#define HFTMON_ATTACH_CACHE		(1U << 0)	/* PMU cache/TLB counters */
+#define HFTMON_ATTACH_NUMA		(1U << 1)	/* NUMA placement events */
+#define HFTMON_ATTACH_KSTACK		(1U << 2)	/* kernel stack at switch-out */
+#define HFTMON_ATTACH_USTACK		(1U << 3)	/* user stack at switch-out */
+#define HFTMON_ATTACH_KNOWN_FLAGS	0xfU
+
+/*
+ * HFTMON_IOC_ATTACH / HFTMON_IOC_DETACH: track (or stop tracking) every
+ * thread of the process that pid belongs to (a tid is resolved to its
+ * thread group). The caller must be allowed to ptrace-read it.
+ * Errors: -EINVAL bad pid/flags, -ESRCH no such process, -EPERM not
+ * permitted, -EEXIST already attached, -ENOSPC too many processes,
+ * -ENOENT (detach) not attached.
+ */
+struct hftmon_attach {
+	__u32 size;
+	__s32 pid;
+	__u32 flags;		/* HFTMON_ATTACH_* */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/* Why a record was not written: indexes into the lost[] counters. */
+enum hftmon_lost_cause {
+	HFTMON_LOST_RING_FULL = 0,	/* reader too slow */
+	HFTMON_LOST_TOO_BIG,		/* record larger than the ring allows */
+	HFTMON_LOST_NO_SPACE,		/* a fixed table (stacks...) was full */
+	HFTMON_LOST_NR,
+};
+#define HFTMON_LOST_MAX	8
+
+/*
+ * One CPU's ring: the first page of its mmap is this control page, the
+ * data area (ring_pages pages, a power of two) follows it.
+ *
+ * Ordering contract (same as perf_event_mmap_page):
+ *   producer (kernel): write records at [data_tail.., data_head') ;
+ *                      smp_store_release(&data_head, head')
+ *   consumer (user):   head = load_acquire(&data_head);
+ *                      read records in [tail, head);
+ *                      store_release(&data_tail, head)
+ * The kernel reads data_tail with acquire semantics before it overwrites
+ * the space behind it, so a record is never overwritten while being read.
+ * data_head and data_tail only grow; offsets into the data area are
+ * (position & (data_size - 1)). Records are 8-byte aligned and never
+ * wrap around the end of the data area: the producer fills the end with
+ * an HFTMON_REC_PAD record instead.
+ *
+ * seq counts every record the producer tried to write on this CPU,
+ * including the lost ones (HFTMON_REC_PAD records carry no seq): a gap in the seq of consecutive records is
+ * exactly the number lost in between, and lost[] says why.
+ * A probe may interrupt another probe on the same CPU (an IRQ during a
+ * sched_switch probe): seq and space are reserved together with IRQs off,
+ * so seq still increases along the ring, and data_head is published only
+ * when the outermost writer commits, so a reader never sees the
+ * interrupted writer's half-written record.
+ */
+struct hftmon_ring_ctrl {
+	__u32 version;		/* HFTMON_ABI_VERSION */
+	__u32 cpu;
+	__u32 data_offset;	/* from the start of the mapping: page size */
+	__u32 reserved0;
+	__u64 data_size;	/* bytes, a power of two */
+	__u64 reserved1[5];
+	/* Producer-owned, on their own cache line. */
+	__u64 data_head __attribute__((aligned(64)));
+	__u64 records;		/* records written (not counting pads) */
+	__u64 lost[HFTMON_LOST_MAX];
+	__u64 next_seq;		/* seq the next record will carry */
+	/* Consumer-owned, on its own cache line. */
+	__u64 data_tail __attribute__((aligned(64)));
+};
+
+/*
+ * Event records. Every record starts with this header; size includes it
+ * and is a multiple of 8. pid/tid name the record's subject task (per
+ * type below), as seen from the init pid namespace.
+ */
+struct hftmon_rec_hdr {
+	__u16 type;		/* HFTMON_REC_* */
+	__u16 size;
+	__u16 cpu;
+	__u16 flags;		/* per type */
+	__s32 pid;		/* thread group id */
+	__s32 tid;
+	__u64 seq;
+	__u64 time_ns;		/* CLOCK_MONOTONIC */
+};
+
+enum hftmon_rec_type {
+	HFTMON_REC_PAD = 0,	/* filler to the end of the data area */
+	HFTMON_REC_SWITCH,	/* sched_switch: subject = prev task */
+	HFTMON_REC_WAKEUP,	/* sched_wakeup(_new): subject = woken task */
+	HFTMON_REC_MIGRATE,	/* sched_migrate_task: subject = moved task */
+	HFTMON_REC_EXIT,	/* sched_process_exit: subject = exiting task */
+	HFTMON_REC_FORK,	/* sched_process_fork: subject = parent */
+	HFTMON_REC_IRQ,		/* hard IRQ handled (entry+exit) */
+	HFTMON_REC_SOFTIRQ,	/* softirq handled (entry+exit) */
+	HFTMON_REC_SPIKE,	/* a latency spike and its cause */
+	HFTMON_REC_PMU,		/* PMU counter deltas of a task slice */
+	HFTMON_REC_NUMA,	/* a NUMA placement event */
+	HFTMON_REC_STACK,	/* a stack table entry, sent once per id */
+	HFTMON_REC_TYPE_NR,
+};
+
+#define HFTMON_TASK_COMM_LEN	16
+
+/* HFTMON_REC_SWITCH flags */
+#define HFTMON_SWITCH_PREV_TRACKED	(1U << 0)
+#define HFTMON_SWITCH_NEXT_TRACKED	(1U << 1)
+#define HFTMON_SWITCH_PREEMPT		(1U << 2) /* prev was preempted */
+#define HFTMON_SWITCH_VOLUNTARY		(1U << 3) /* prev blocked: counts in
+						   * its voluntary_ctxt_switches,
+						   * otherwise nonvoluntary */
+
+/*
+ * One record per context switch in which the task leaving (prev) or the
+ * task arriving (next) belongs to a tracked process. hdr.pid/tid = prev.
+ * The switch-out of prev and switch-in of next happen at hdr.time_ns.
+ */
+struct hftmon_rec_switch {
+	struct hftmon_rec_hdr hdr;
+	__s32 next_pid;
+	__s32 next_tid;
+	__u32 prev_state;	/* raw task state at switch-out (0 = runnable) */
+	__s32 prev_prio;	/* kernel prio: 0..99 RT, 100..139 normal */
+	__s32 next_prio;
+	__u32 next_policy;	/* SCHED_* */
+	__u32 prev_kstack_id;	/* 0 = none; see HFTMON_REC_STACK */
+	__u32 prev_ustack_id;
+	char prev_comm[HFTMON_TASK_COMM_LEN];
+	char next_comm[HFTMON_TASK_COMM_LEN];
+};
+
+/* HFTMON_REC_WAKEUP flags */
+#define HFTMON_WAKEUP_NEW	(1U << 0)	/* first wake-up of a new task */
+
+/* hdr.pid/tid = woken task; hdr.cpu = CPU that ran the wake-up. */
+struct hftmon_rec_wakeup {
+	struct hftmon_rec_hdr hdr;
+	__s32 waker_pid;
+	__s32 waker_tid;
+	__s32 prio;
+	__u32 target_cpu;	/* the CPU the woken task will run on */
+};
+
+/* hdr.pid/tid = task moved; hdr.cpu = CPU that decided the move. */
+struct hftmon_rec_migrate {
+	struct hftmon_rec_hdr hdr;
+	__u32 orig_cpu;
+	__u32 dest_cpu;
+	__s32 prio;
+	__u32 reserved;
+};
+
+/* HFTMON_REC_EXIT flags */
+#define HFTMON_EXIT_GROUP_DEAD	(1U << 0)	/* last thread of the process */
+
+struct hftmon_rec_exit {
+	struct hftmon_rec_hdr hdr;
+	__s32 prio;
+	__u32 reserved;
+	char comm[HFTMON_TASK_COMM_LEN];
+};
+
+/* HFTMON_REC_FORK flags */
+#define HFTMON_FORK_THREAD	(1U << 0)	/* child is a thread of parent */
+
+/* hdr.pid/tid = parent. */
+struct hftmon_rec_fork {
+	struct hftmon_rec_hdr hdr;
+	__s32 child_pid;
+	__s32 child_tid;
+	char child_comm[HFTMON_TASK_COMM_LEN];
+};
+
+/* hdr.time_ns = handler exit; hdr.pid/tid = task it interrupted. */
+struct hftmon_rec_irq {
+	struct hftmon_rec_hdr hdr;
+	__u64 start_ns;		/* handler entry */
+	__u32 irq;		/* IRQ number, or softirq vector */
+	__s32 ret;		/* irqreturn_t for hard IRQs */
+};
+
+/* Latency spike causes. */
+enum hftmon_spike_cause {
+	HFTMON_CAUSE_UNKNOWN = 0,
+	HFTMON_CAUSE_IRQ,	/* cause_id = IRQ number */
+	HFTMON_CAUSE_SOFTIRQ,	/* cause_id = softirq vector */
+	HFTMON_CAUSE_PREEMPT,	/* cause_id = tid of the preempting task */
+	HFTMON_CAUSE_BLOCKED,	/* cause_id = tid of the waker */
+	HFTMON_CAUSE_FAULT,	/* cause_id = fault type */
+	HFTMON_CAUSE_MIGRATION,	/* cause_id = CPU moved from */
+};
+
+/* hdr.pid/tid = victim; hdr.time_ns = end of the disturbance. */
+struct hftmon_rec_spike {
+	struct hftmon_rec_hdr hdr;
+	__u64 start_ns;
+	__u64 threshold_ns;
+	__u32 cause;		/* HFTMON_CAUSE_* */
+	__s32 cause_id;
+	char cause_comm[HFTMON_TASK_COMM_LEN];
+};
+
+/* One PMU value: delta over a task's slice on a CPU. */
+struct hftmon_pmu_value {
+	__u32 counter;		/* index into the configured counter list */
+	__u32 reserved;
+	__u64 delta;
+	__u64 enabled_ns;	/* never scaled: both times are reported */
+	__u64 running_ns;
+};
+
+/* hdr.pid/tid = task; nr values follow. */
+struct hftmon_rec_pmu {
+	struct hftmon_rec_hdr hdr;
+	__u32 nr;
+	__u32 reserved;
+	struct hftmon_pmu_value values[];
+};
+
+/* hdr.pid/tid = task that touched the memory. */
+struct hftmon_rec_numa {
+	struct hftmon_rec_hdr hdr;
+	__u64 addr;
+	__s32 cpu_node;
+	__s32 page_node;	/* -1 = unknown */
+	__u32 kind;		/* fault, migration... (defined with the source) */
+	__u32 reserved;
+};
+
+/* HFTMON_REC_STACK flags */
+#define HFTMON_STACK_USER	(1U << 0)	/* user addresses, else kernel */
+#define HFTMON_STACK_TRUNCATED	(1U << 1)
+
+/* A stack table entry, written the first time its id is used. */
+struct hftmon_rec_stack {
+	struct hftmon_rec_hdr hdr;
+	__u32 stack_id;
+	__u32 nr;
+	__u64 ips[];
+};
+
+/* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
+struct hftmon_cpu_stats {
+	__u32 cpu;
+	__u32 online;
+	__u64 records;		/* written to the ring */
+	__u64 lost[HFTMON_LOST_MAX];
+	__u64 bytes;		/* data_head */
+	__u64 reserved[2];
+};
+
+/*
+ * HFTMON_IOC_GET_STATS: cpus_ptr points at nr_cpus entries; the kernel
+ * fills min(nr_cpus, nr_cpu_ids) of them and sets nr_cpus to that.
+ */
+struct hftmon_stats {
+	__u32 size;
+	__u32 nr_cpus;		/* in: room in the array; out: entries filled */
+	__u64 cpus_ptr;		/* struct hftmon_cpu_stats[] */
+	__u64 cpu_stats_size;	/* in: sizeof(struct hftmon_cpu_stats) */
+	__u32 nr_procs;		/* out: processes attached */
+	__u32 running;		/* out: 1 between START and STOP */
+	__u64 start_ns;		/* out: last START, 0 if never */
+	__u64 stop_ns;		/* out: last STOP, 0 if running or never */
+	__u64 reserved[4];
+};
+
+/*
+ * The size encoded in these numbers is that of the first ABI; the module
+ * matches commands on type and number only and takes the length from the
+ * struct's own size field, so a struct that grows keeps its command.
+ */
+#define HFTMON_IOC_MAGIC	0xB7
+
+#define HFTMON_IOC_GET_INFO	_IOWR(HFTMON_IOC_MAGIC, 0x00, struct hftmon_info)
+#define HFTMON_IOC_CONFIGURE	_IOWR(HFTMON_IOC_MAGIC, 0x01, struct hftmon_config)
+#define HFTMON_IOC_ATTACH	_IOW(HFTMON_IOC_MAGIC, 0x02, struct hftmon_attach)
+#define HFTMON_IOC_DETACH	_IOW(HFTMON_IOC_MAGIC, 0x03, struct hftmon_attach)
+#define HFTMON_IOC_START	_IO(HFTMON_IOC_MAGIC, 0x04)
+#define HFTMON_IOC_STOP		_IO(HFTMON_IOC_MAGIC, 0x05)
+#define HFTMON_IOC_GET_STATS	_IOWR(HFTMON_IOC_MAGIC, 0x06, struct hftmon_stats)
+
+#endif /* _UAPI_LINUX_HFTMON_H */

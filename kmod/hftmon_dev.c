@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hftmon: the /dev/hftmon character device and the module around it.
+ * Each open file is a session (struct hftmon_session): it configures
+ * per-CPU rings, attaches processes, and while started owns the probes;
+ * one session runs at a time. Userspace mmaps CPU n's ring at offset
+ * n * ring_mmap_size and polls the file for data. Every ioctl argument is
+ * validated here; anything malformed gets an errno.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/poll.h>
+#include <linux/sched/coredump.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+
+#include "hftmon_internal.h"
+
+#define HFTMON_MAX_PROCS_LIMIT	4096
+
+/* ---- module parameters (also /sys/module/hftmon/parameters/) --------- */
+
+static int hftmon_set_pages(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (!n || !is_power_of_2(n) || n > (1U << 18))
+		return -EINVAL;
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops hftmon_pages_ops = {
+	.set = hftmon_set_pages,
+	.get = param_get_uint,
+};
+
+static unsigned int default_ring_pages = 64;
+module_param_cb(default_ring_pages, &hftmon_pages_ops, &default_ring_pages,
+		0644);
+MODULE_PARM_DESC(default_ring_pages,
+		 "Data pages per CPU ring when CONFIGURE asks for 0 (power of 2)");
+
+static unsigned int max_ring_pages = 16384;
+module_param_cb(max_ring_pages, &hftmon_pages_ops, &max_ring_pages, 0644);
+MODULE_PARM_DESC(max_ring_pages, "Largest ring a session may ask for, in pages");
+
+static unsigned int max_procs = 64;
+module_param(max_procs, uint, 0644);
+MODULE_PARM_DESC(max_procs, "Processes one session may attach");
+
+static unsigned short dev_mode = 0600;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/hftmon at load (default 0600, root only)");
+
+static int allowed_gid = -1;
+module_param(allowed_gid, int, 0644);
+MODULE_PARM_DESC(allowed_gid,
+		 "Group that may use the device besides CAP_PERFMON/CAP_SYS_ADMIN (-1: none)");
+
+/* Serialises which session owns the probes. */
+static DEFINE_MUTEX(hftmon_global_lock);
+static struct hftmon_session *hftmon_running_session;
+
+/* ---- argument checks ---------------------------------------------------- */
+
+int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
+			unsigned int default_pages, unsigned int max_pages)
+{
+	if (cfg->flags || memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
+		return -EINVAL;
+	if (cfg->events & ~(u64)HFTMON_EV_SCHED_ALL)
+		return -EINVAL;
+	if (cfg->events & ~available_events)
+		return -EOPNOTSUPP;
+	if (!cfg->events)
+		cfg->events = available_events;
+	if (!cfg->ring_pages)
+		cfg->ring_pages = default_pages;
+	if (!is_power_of_2(cfg->ring_pages) || cfg->ring_pages > max_pages)
+		return -EINVAL;
+	if ((u64)cfg->wakeup_bytes > ((u64)cfg->ring_pages << PAGE_SHIFT))
+		return -EINVAL;
+	/* Periodic sampling needs a source this version does not have. */
+	if (cfg->sample_interval_ns)
+		return -EOPNOTSUPP;
+	cfg->ring_mmap_size = ((u64)cfg->ring_pages + 1) << PAGE_SHIFT;
+	return 0;
+}
+
+int hftmon_attach_check(const struct hftmon_attach *a)
+{
+	if (a->pid <= 0 || a->flags & ~HFTMON_ATTACH_KNOWN_FLAGS ||
+	    a->reserved0 || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	/* Cache, NUMA and stack sources come with later module versions. */
+	if (a->flags)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/*
+ * Copy an extensible argument: its first __u32 is the caller's size.
+ * Shorter than min_size (the first ABI) is -EINVAL; a longer struct with
+ * non-zero bytes we do not know is -E2BIG (copy_struct_from_user()).
+ */
+static int hftmon_copy_arg(void *karg, size_t ksize, size_t min_size,
+			   const void __user *uarg, u32 *usize)
+{
+	int err;
+
+	if (get_user(*usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < min_size || *usize > PAGE_SIZE)
+		return -EINVAL;
+	err = copy_struct_from_user(karg, ksize, uarg, *usize);
+	if (err)
+		return err;
+	*(u32 *)karg = ksize;
+	return 0;
+}
+
+static int hftmon_copy_out(void __user *uarg, const void *karg, size_t ksize,
+			   u32 usize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
+		-EFAULT : 0;
+}
+
+/*
+ * ptrace_may_access() is not exported to modules; this is its credential
+ * part for PTRACE_MODE_READ_REALCREDS (same uid and gid as the target,
+ * target dumpable, or CAP_SYS_PTRACE over it). LSM hooks (Yama) are not
+ * consulted: the device is root-only unless the operator opens it.
+ */
+static bool hftmon_may_trace(struct task_struct *task)
+{
+	const struct cred *cred = current_real_cred(), *tcred;
+	struct mm_struct *mm;
+	bool ok;
+
+	if (same_thread_group(task, current))
+		return true;
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	ok = (uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
+	      uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
+	      gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid)) ||
+	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!ok)
+		return false;
+
+	task_lock(task);
+	mm = task->mm;
+	if (mm && get_dumpable(mm) != SUID_DUMP_USER &&
+	    !ns_capable(mm->user_ns, CAP_SYS_PTRACE))
+		ok = false;
+	task_unlock(task);
+	return ok;
+}
+
+/* ---- ioctls --------------------------------------------------------------- */
+
+static int hftmon_ioc_get_info(void __user *uarg)
+{
+	struct hftmon_info info;
+	u32 usize;
+	int err;
+
+	err = hftmon_copy_arg(&info, sizeof(info), sizeof(info), uarg, &usize);
+	if (err)
+		return err;
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.abi_version = HFTMON_ABI_VERSION;
+	info.features = HFTMON_FEAT_POLL;
+	if (hftmon_probes_available_events() & HFTMON_EV_SWITCH)
+		info.features |= HFTMON_FEAT_SCHED_SWITCH;
+	if (hftmon_probes_available_events() & HFTMON_EV_WAKEUP)
+		info.features |= HFTMON_FEAT_SCHED_WAKEUP;
+	if (hftmon_probes_available_events() & HFTMON_EV_MIGRATE)
+		info.features |= HFTMON_FEAT_SCHED_MIGRATE;
+	if (hftmon_probes_available_events() & HFTMON_EV_EXIT)
+		info.features |= HFTMON_FEAT_PROCESS_EXIT;
+	if (hftmon_probes_available_events() & HFTMON_EV_FORK)
+		info.features |= HFTMON_FEAT_PROCESS_FORK;
+	info.nr_cpu_ids = nr_cpu_ids;
+	info.nr_online_cpus = num_online_cpus();
+	info.nr_nodes = num_online_nodes();
+	info.page_size = PAGE_SIZE;
+	info.max_ring_pages = READ_ONCE(max_ring_pages);
+	info.default_ring_pages = READ_ONCE(default_ring_pages);
+	info.max_procs = min_t(unsigned int, READ_ONCE(max_procs),
+			       HFTMON_MAX_PROCS_LIMIT);
+	info.nr_sources = HFTMON_SRC_NR;
+	hftmon_probes_source_status(info.source_status, HFTMON_SRC_NR);
+	return hftmon_copy_out(uarg, &info, sizeof(info), usize);
+}
+
+static void hftmon_free_rings(struct hftmon_session *s)
+{
+	unsigned int cpu;
+
+	if (!s->rings)
+		return;
+	for_each_possible_cpu(cpu)
+		hftmon_ring_free(s->rings[cpu]);
+	kfree(s->rings);
+	s->rings = NULL;
+	s->configured = false;
+}
+
+static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
+{
+	struct hftmon_config cfg;
+	struct hftmon_ring **rings;
+	unsigned int cpu;
+	u32 usize;
+	int err;
+
+	err = hftmon_copy_arg(&cfg, sizeof(cfg), sizeof(cfg), uarg, &usize);
+	if (err)
+		return err;
+	err = hftmon_config_check(&cfg, hftmon_probes_available_events(),
+				  READ_ONCE(default_ring_pages),
+				  READ_ONCE(max_ring_pages));
+	if (err)
+		return err;
+	if (s->running || atomic_read(&s->nr_mmaps))
+		return -EBUSY;
+
+	/* Every possible CPU gets its ring now: hotplug needs no allocation. */
+	rings = kcalloc(nr_cpu_ids, sizeof(*rings), GFP_KERNEL);
+	if (!rings)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		rings[cpu] = hftmon_ring_alloc(cpu, cfg.ring_pages,
+					       cfg.wakeup_bytes, &s->wq);
+		if (IS_ERR(rings[cpu])) {
+			err = PTR_ERR(rings[cpu]);
+			rings[cpu] = NULL;
+			goto err_free;
+		}
+	}
+	err = hftmon_copy_out(uarg, &cfg, sizeof(cfg), usize);
+	if (err)
+		goto err_free;
+
+	hftmon_free_rings(s);
+	s->rings = rings;
+	s->cfg = cfg;
+	s->configured = true;
+	return 0;
+
+err_free:
+	for_each_possible_cpu(cpu)
+		hftmon_ring_free(rings[cpu]);
+	kfree(rings);
+	return err;
+}
+
+static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
+			     bool attach)
+{
+	struct task_struct *task;
+	struct hftmon_attach a;
+	struct pid *pid;
+	u32 usize;
+	int err;
+
+	err = hftmon_copy_arg(&a, sizeof(a), sizeof(a), uarg, &usize);
+	if (err)
+		return err;
+	if (attach) {
+		err = hftmon_attach_check(&a);
+	} else if (a.pid <= 0 || a.flags || a.reserved0 ||
+		   memchr_inv(a.reserved, 0, sizeof(a.reserved))) {
+		err = -EINVAL;
+	}
+	if (err)
+		return err;
+
+	/* pid is a number in the caller's pid namespace. */
+	pid = find_get_pid(a.pid);
+	task = get_pid_task(pid, PIDTYPE_PID);
+	put_pid(pid);
+	if (!task)
+		return -ESRCH;
+
+	if (!attach)
+		err = hftmon_track_del(&s->track, task);
+	else if (!hftmon_may_trace(task))
+		err = -EPERM;
+	else
+		err = hftmon_track_add(&s->track, task, a.flags);
+	put_task_struct(task);
+	return err;
+}
+
+static int hftmon_ioc_start(struct hftmon_session *s)
+{
+	int err;
+
+	if (!s->configured)
+		return -EINVAL;
+	if (s->running)
+		return -EBUSY;
+
+	mutex_lock(&hftmon_global_lock);
+	if (hftmon_running_session) {
+		err = -EBUSY;
+		goto out;
+	}
+	err = hftmon_probes_register(s, s->cfg.events);
+	if (err)
+		goto out;
+	hftmon_running_session = s;
+	s->events = s->cfg.events;
+	s->running = true;
+	s->start_ns = ktime_get_mono_fast_ns();
+	s->stop_ns = 0;
+out:
+	mutex_unlock(&hftmon_global_lock);
+	return err;
+}
+
+static int hftmon_ioc_stop(struct hftmon_session *s)
+{
+	if (!s->running)
+		return -EINVAL;
+
+	mutex_lock(&hftmon_global_lock);
+	hftmon_probes_unregister(s, s->events);
+	hftmon_running_session = NULL;
+	mutex_unlock(&hftmon_global_lock);
+	s->running = false;
+	s->stop_ns = ktime_get_mono_fast_ns();
+	/* Readers drain what is left. */
+	wake_up_interruptible(&s->wq);
+	return 0;
+}
+
+static int hftmon_ioc_get_stats(struct hftmon_session *s, void __user *uarg)
+{
+	struct hftmon_cpu_stats __user *ucpus;
+	struct hftmon_cpu_stats cs;
+	struct hftmon_stats st;
+	unsigned int cpu, n = 0;
+	u32 usize;
+	int err;
+
+	err = hftmon_copy_arg(&st, sizeof(st), sizeof(st), uarg, &usize);
+	if (err)
+		return err;
+	if (memchr_inv(st.reserved, 0, sizeof(st.reserved)))
+		return -EINVAL;
+	if (st.nr_cpus && st.cpu_stats_size != sizeof(cs))
+		return -EINVAL;
+	ucpus = u64_to_user_ptr(st.cpus_ptr);
+
+	for (cpu = 0; cpu < nr_cpu_ids && n < st.nr_cpus; cpu++) {
+		struct hftmon_ring *rb = s->rings ? s->rings[cpu] : NULL;
+		unsigned long flags;
+
+		memset(&cs, 0, sizeof(cs));
+		cs.cpu = cpu;
+		cs.online = cpu_online(cpu);
+		if (rb) {
+			/* The ring's producer updates these with IRQs off. */
+			local_irq_save(flags);
+			cs.records = READ_ONCE(rb->records);
+			memcpy(cs.lost, rb->lost, sizeof(rb->lost));
+			cs.bytes = READ_ONCE(rb->head);
+			local_irq_restore(flags);
+		}
+		if (copy_to_user(&ucpus[n], &cs, sizeof(cs)))
+			return -EFAULT;
+		n++;
+	}
+	st.nr_cpus = n;
+	st.nr_procs = READ_ONCE(s->track.nr);
+	st.running = s->running;
+	st.start_ns = s->start_ns;
+	st.stop_ns = s->stop_ns;
+	return hftmon_copy_out(uarg, &st, sizeof(st), usize);
+}
+
+/* Commands match on type, number and direction; the size is the struct's. */
+#define HFTMON_CMD_KEY(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct hftmon_session *s = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	if (_IOC_TYPE(cmd) != HFTMON_IOC_MAGIC)
+		return -ENOTTY;
+	if (HFTMON_CMD_KEY(cmd) == HFTMON_CMD_KEY(HFTMON_IOC_GET_INFO))
+		return hftmon_ioc_get_info(uarg);
+
+	mutex_lock(&s->lock);
+	switch (HFTMON_CMD_KEY(cmd)) {
+	case HFTMON_CMD_KEY(HFTMON_IOC_CONFIGURE):
+		ret = hftmon_ioc_configure(s, uarg);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_ATTACH):
+		ret = hftmon_ioc_attach(s, uarg, true);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_DETACH):
+		ret = hftmon_ioc_attach(s, uarg, false);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_START):
+		ret = hftmon_ioc_start(s);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_STOP):
+		ret = hftmon_ioc_stop(s);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_GET_STATS):
+		ret = hftmon_ioc_get_stats(s, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* ---- mmap / poll / open / release ------------------------------------ */
+
+static void hftmon_vm_open(struct vm_area_struct *vma)
+{
+	struct hftmon_session *s = vma->vm_file->private_data;
+
+	atomic_inc(&s->nr_mmaps);
+}
+
+static void hftmon_vm_close(struct vm_area_struct *vma)
+{
+	struct hftmon_session *s = vma->vm_file->private_data;
+
+	atomic_dec(&s->nr_mmaps);
+}
+
+static const struct vm_operations_struct hftmon_vm_ops = {
+	.open = hftmon_vm_open,
+	.close = hftmon_vm_close,
+};
+
+static int hftmon_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hftmon_session *s = file->private_data;
+	unsigned long pages = vma_pages(vma);
+	struct hftmon_ring *rb;
+	unsigned long cpu;
+	int err = -EINVAL;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	mutex_lock(&s->lock);
+	if (!s->configured)
+		goto out;
+	rb = NULL;
+	cpu = vma->vm_pgoff / (s->cfg.ring_pages + 1);
+	if (vma->vm_pgoff % (s->cfg.ring_pages + 1) || cpu >= nr_cpu_ids ||
+	    pages != s->cfg.ring_pages + 1)
+		goto out;
+	rb = s->rings[cpu];
+	if (!rb) {
+		err = -ENODEV;
+		goto out;
+	}
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	err = vm_map_pages_zero(vma, rb->pages, rb->nr_pages);
+	if (err)
+		goto out;
+	vma->vm_ops = &hftmon_vm_ops;
+	atomic_inc(&s->nr_mmaps);
+out:
+	mutex_unlock(&s->lock);
+	return err;
+}
+
+static __poll_t hftmon_poll(struct file *file, poll_table *wait)
+{
+	struct hftmon_session *s = file->private_data;
+	__poll_t mask = 0;
+	unsigned int cpu;
+
+	poll_wait(file, &s->wq, wait);
+	mutex_lock(&s->lock);
+	if (s->configured) {
+		for_each_possible_cpu(cpu) {
+			if (hftmon_ring_readable(s->rings[cpu], !s->running)) {
+				mask = EPOLLIN | EPOLLRDNORM;
+				break;
+			}
+		}
+	} else {
+		mask = EPOLLERR;
+	}
+	mutex_unlock(&s->lock);
+	return mask;
+}
+
+static int hftmon_open(struct inode *inode, struct file *file)
+{
+	struct hftmon_session *s;
+	int gid = READ_ONCE(allowed_gid);
+
+	if (!perfmon_capable() &&
+	    !(gid >= 0 && in_group_p(make_kgid(current_user_ns(), gid))))
+		return -EPERM;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	mutex_init(&s->lock);
+	init_waitqueue_head(&s->wq);
+	atomic_set(&s->nr_mmaps, 0);
+	hftmon_track_init(&s->track, min_t(unsigned int, READ_ONCE(max_procs),
+					   HFTMON_MAX_PROCS_LIMIT));
+	file->private_data = s;
+	return stream_open(inode, file);
+}
+
+static int hftmon_release(struct inode *inode, struct file *file)
+{
+	struct hftmon_session *s = file->private_data;
+
+	mutex_lock(&s->lock);
+	if (s->running)
+		hftmon_ioc_stop(s);
+	hftmon_track_clear(&s->track);
+	hftmon_free_rings(s);
+	mutex_unlock(&s->lock);
+	kfree(s);
+	return 0;
+}
+
+static const struct file_operations hftmon_fops = {
+	.owner = THIS_MODULE,
+	.open = hftmon_open,
+	.release = hftmon_release,
+	.unlocked_ioctl = hftmon_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = hftmon_mmap,
+	.poll = hftmon_poll,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice hftmon_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hftmon",
+	.fops = &hftmon_fops,
+};
+
+static int __init hftmon_init(void)
+{
+	int err;
+
+	err = hftmon_probes_init();
+	if (err)
+		return err;
+	hftmon_misc.mode = dev_mode & 0777;
+	err = misc_register(&hftmon_misc);
+	if (err)
+		return err;
+	pr_info("hftmon: ABI %d, /dev/hftmon mode %04o\n", HFTMON_ABI_VERSION,
+		hftmon_misc.mode);
+	return 0;
+}
+
+static void __exit hftmon_exit(void)
+{
+	misc_deregister(&hftmon_misc);
+	/* Tracked-table entries are freed by RCU callbacks in this module. */
+	rcu_barrier();
+}
+
+module_init(hftmon_init);
+module_exit(hftmon_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("hftmon developers");
+MODULE_DESCRIPTION("Microsecond scheduling, IRQ and PMU monitor for trading processes");

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hftmon kernel internals shared by the module's files: the per-CPU ring
+ * (hftmon_ring.c), the table of tracked processes (hftmon_track.c), the
+ * tracepoint probes (hftmon_probes.c) and the device (hftmon_dev.c).
+ *
+ * Lock order: hftmon_session.lock (mutex, one per open file) ->
+ * hftmon_global_lock (mutex, which session owns the probes) ->
+ * hftmon_track.lock (spinlock, writers of the tracked table).
+ * Probes take none of these: they run with preemption off, read the
+ * tracked table under RCU and write their own CPU's ring with IRQs off
+ * for a few instructions.
+ */
+#ifndef HFTMON_INTERNAL_H
+#define HFTMON_INTERNAL_H
+
+#include <linux/hashtable.h>
+#include <linux/irq_work.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <uapi/linux/hftmon.h>
+
+#include "compat.h"
+
+/* ---- per-CPU ring ------------------------------------------------------ */
+
+struct hftmon_ring {
+	struct hftmon_ring_ctrl *ctrl;	/* page 0 of the mapping, shared */
+	void *data;			/* data area, data_size bytes */
+	u64 data_size;			/* power of two */
+	u64 mask;
+	u32 max_record;			/* larger records count as TOO_BIG */
+	u32 wakeup_bytes;		/* poll() watermark */
+
+	/* Producer state: touched only on this CPU with IRQs off. */
+	u64 head;			/* reserved up to here */
+	u64 seq;			/* seq of the next record */
+	unsigned int nest;		/* writers in progress on this CPU */
+	u64 last_wakeup;		/* head at the last wake-up */
+	u64 records;			/* kernel's own counts: the ctrl page */
+	u64 lost[HFTMON_LOST_NR];	/* copies are for the reader only */
+
+	struct irq_work wakeup_work;	/* wakes readers outside the probe */
+	wait_queue_head_t *wq;
+	int cpu;
+	unsigned int nr_pages;		/* 1 control page + data pages */
+	struct page **pages;
+	void *vaddr;			/* vmap() of pages */
+};
+
+struct hftmon_ring *hftmon_ring_alloc(int cpu, unsigned int data_pages,
+				      u32 wakeup_bytes, wait_queue_head_t *wq);
+void hftmon_ring_free(struct hftmon_ring *rb);
+struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
+					   u32 size);
+void hftmon_ring_commit(struct hftmon_ring *rb);
+bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
+
+/* ---- tracked processes ------------------------------------------------- */
+
+#define HFTMON_TRACK_BITS	6
+
+struct hftmon_proc {
+	struct hlist_node node;
+	pid_t tgid;			/* init-namespace number, the hash key */
+	u32 flags;			/* HFTMON_ATTACH_* */
+	struct pid *pid;		/* held: tells a reused tgid apart */
+	struct rcu_head rcu;
+};
+
+struct hftmon_track {
+	DECLARE_HASHTABLE(buckets, HFTMON_TRACK_BITS);
+	unsigned int nr;		/* read locklessly by probes */
+	unsigned int max;
+	spinlock_t lock;		/* writers */
+};
+
+void hftmon_track_init(struct hftmon_track *t, unsigned int max);
+int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
+		     u32 flags);
+int hftmon_track_del(struct hftmon_track *t, struct task_struct *task);
+void hftmon_track_clear(struct hftmon_track *t);
+
+/*
+ * Is task part of a tracked process? The probes' first question, so a
+ * handful of instructions for an untracked task: an empty-table check,
+ * one bucket, and the struct pid compare only on a tgid match. Callers
+ * hold rcu_read_lock() or run with preemption disabled (probes).
+ */
+static __always_inline const struct hftmon_proc *
+hftmon_track_find(const struct hftmon_track *t, struct task_struct *task)
+{
+	const struct hftmon_proc *p;
+	pid_t tgid = task->tgid;
+
+	if (!READ_ONCE(t->nr))
+		return NULL;
+	hlist_for_each_entry_rcu_notrace(p,
+			&t->buckets[hash_min(tgid, HFTMON_TRACK_BITS)], node) {
+		if (p->tgid == tgid &&
+		    p->pid == READ_ONCE(task->signal->pids[PIDTYPE_TGID]))
+			return p;
+	}
+	return NULL;
+}
+
+/* ---- session: one per open file --------------------------------------- */
+
+struct hftmon_session {
+	struct mutex lock;		/* serialises this file's ioctls */
+	bool configured;
+	bool running;
+	struct hftmon_config cfg;	/* effective configuration */
+	u64 events;			/* probes registered while running */
+	struct hftmon_ring **rings;	/* [nr_cpu_ids], NULL if not possible */
+	atomic_t nr_mmaps;		/* mapped rings: no reconfigure */
+	wait_queue_head_t wq;		/* poll() */
+	struct hftmon_track track;
+	u64 start_ns, stop_ns;
+};
+
+/* ---- probes ------------------------------------------------------------- */
+
+int hftmon_probes_init(void);		/* find the tracepoints */
+/* Probe bodies, also called directly by the KUnit suites. */
+void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS);
+void hftmon_probe_wakeup(void *data, struct task_struct *p);
+void hftmon_probes_source_status(s32 *status, unsigned int nr);
+u64 hftmon_probes_available_events(void);
+int hftmon_probes_register(struct hftmon_session *s, u64 events);
+void hftmon_probes_unregister(struct hftmon_session *s, u64 events);
+
+/* ---- argument checks (pure: KUnit tests them directly) ---------------- */
+
+int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
+			unsigned int default_pages, unsigned int max_pages);
+int hftmon_attach_check(const struct hftmon_attach *a);
+
+#endif /* HFTMON_INTERNAL_H */

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for hftmon's kernel side, built into hftmon.ko when
+ * CONFIG_HFTMON_KUNIT_TEST=y and run when the module is loaded (in the
+ * KUnit kernel that tests/kunit/run.sh boots with two vCPUs). They cover
+ * the per-CPU ring (including a real hard-IRQ writer nesting inside a
+ * writer on the same CPU), the tracked-process table (including a reused
+ * tgid), the switch probe's record, and the ioctl argument checks.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/irq_work.h>
+#include <linux/kthread.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "hftmon_internal.h"
+
+#define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
+
+struct ring_fixture {
+	struct hftmon_ring *rb;
+	wait_queue_head_t wq;
+};
+
+static struct hftmon_ring *ring_new(struct kunit *test, unsigned int pages)
+{
+	struct ring_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	init_waitqueue_head(&f->wq);
+	f->rb = hftmon_ring_alloc(raw_smp_processor_id(), pages, 0, &f->wq);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->rb));
+	test->priv = f->rb;
+	return f->rb;
+}
+
+static void ring_exit(struct kunit *test)
+{
+	if (test->priv)
+		hftmon_ring_free(test->priv);
+}
+
+static u64 head_of(struct hftmon_ring *rb)
+{
+	return smp_load_acquire(&rb->ctrl->data_head);
+}
+
+/* Write one record of size bytes on this CPU; false if it was lost. */
+static bool put_record(struct hftmon_ring *rb, u32 size, s32 tid)
+{
+	struct hftmon_rec_hdr *h;
+
+	preempt_disable();
+	h = hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, size);
+	if (h) {
+		h->tid = tid;
+		hftmon_ring_commit(rb);
+	}
+	preempt_enable();
+	return h;
+}
+
+static void ring_basic(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *h;
+	u64 t0 = ktime_get_mono_fast_ns();
+
+	KUNIT_EXPECT_EQ(test, rb->ctrl->version, (u32)HFTMON_ABI_VERSION);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->data_size, (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->data_offset, (u32)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 48, 7));
+	KUNIT_EXPECT_EQ(test, head_of(rb), 48ULL);
+	h = rb->data;
+	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_WAKEUP);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)48);
+	KUNIT_EXPECT_EQ(test, h->seq, 0ULL);
+	KUNIT_EXPECT_EQ(test, h->tid, 7);
+	KUNIT_EXPECT_EQ(test, (u32)h->cpu, (u32)rb->cpu);
+	KUNIT_EXPECT_GE(test, h->time_ns, t0);
+	KUNIT_EXPECT_LE(test, h->time_ns, ktime_get_mono_fast_ns());
+
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 8));
+	h = rb->data + 48;
+	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->records, 2ULL);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->next_seq, 2ULL);
+	KUNIT_EXPECT_TRUE(test, hftmon_ring_readable(rb, true));
+}
+
+/* A record that does not fit before the end: PAD, then the record at 0. */
+static void ring_wrap_pad(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *h;
+	int i;
+
+	/* 127 * 32 = 4064: a 40-byte record needs a 32-byte pad first... */
+	for (i = 0; i < 127; i++)
+		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+	/* ...and pad + record do not fit while nothing is consumed. */
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 40, 127));
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4064ULL);
+
+	/* Consume everything: the record lands at 0 behind the pad. */
+	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 40, 200));
+	h = rb->data + 4064;
+	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_PAD);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)32);
+	h = rb->data;
+	KUNIT_EXPECT_EQ(test, h->tid, 200);
+	KUNIT_EXPECT_EQ(test, h->seq, 128ULL);	/* the lost one took 127 */
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 40);
+
+	/* 40 + 126 * 32 = 4072: 24 bytes left, a pad only 8 bytes can describe. */
+	for (i = 0; i < 126; i++)
+		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 300));
+	h = rb->data + 4072;
+	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_PAD);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)24);
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 300);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 2 * 4096ULL + 32);
+}
+
+/* A full ring loses records, counts them, and leaves a seq gap. */
+static void ring_full_lost(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *h;
+	int i;
+
+	for (i = 0; i < 128; i++)
+		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL);
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 128));
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 129));
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 2ULL);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->lost[HFTMON_LOST_RING_FULL], 2ULL);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL);
+	/* Nothing was overwritten. */
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 0);
+
+	/* The reader frees one record's worth; the next gets seq 130. */
+	smp_store_release(&rb->ctrl->data_tail, 32ULL);
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 130));
+	h = rb->data;
+	KUNIT_EXPECT_EQ(test, h->tid, 130);
+	KUNIT_EXPECT_EQ(test, h->seq, 130ULL);
+	KUNIT_EXPECT_EQ(test, rb->ctrl->records, 129ULL);
+}
+
+static void ring_too_big_and_bad_tail(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 2048, 1));	/* > 1/4 ring */
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 36, 1));	/* not 8-aligned */
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 16, 1));	/* < header */
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_TOO_BIG], 3ULL);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+
+	/* A reader that writes a tail ahead of head gets a "full" ring. */
+	WRITE_ONCE(rb->ctrl->data_tail, 1ULL << 40);
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 1));
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	WRITE_ONCE(rb->ctrl->data_tail, 0ULL);
+	KUNIT_EXPECT_TRUE(test, put_record(rb, 32, 2));
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->seq, 4ULL);
+}
+
+/* Nesting by hand: an inner writer commits while the outer is open. */
+static void ring_nested_commit(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *outer, *inner;
+
+	preempt_disable();
+	outer = hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, 64);
+	KUNIT_ASSERT_NOT_NULL(test, outer);
+	inner = hftmon_ring_reserve(rb, HFTMON_REC_IRQ, 48);
+	KUNIT_ASSERT_NOT_NULL(test, inner);
+	hftmon_ring_commit(rb);
+	/* The outer record is unfinished: nothing may be visible yet. */
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	hftmon_ring_commit(rb);
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, head_of(rb), 112ULL);
+	KUNIT_EXPECT_EQ(test, outer->seq, 0ULL);
+	KUNIT_EXPECT_EQ(test, inner->seq, 1ULL);
+	KUNIT_EXPECT_LE(test, outer->time_ns, inner->time_ns);
+	KUNIT_EXPECT_EQ(test, rb->nest, 0U);
+}
+
+struct nest_irq {
+	struct irq_work work;
+	struct hftmon_ring *rb;
+	u64 head_seen;			/* data_head inside the IRQ */
+	bool in_hardirq;
+	bool wrote;
+	int ran;
+};
+
+static void nest_irq_fn(struct irq_work *w)
+{
+	struct nest_irq *n = container_of(w, struct nest_irq, work);
+	struct hftmon_rec_hdr *h;
+
+	n->in_hardirq = in_hardirq();
+	h = hftmon_ring_reserve(n->rb, HFTMON_REC_IRQ, 48);
+	if (h) {
+		h->tid = -1;
+		hftmon_ring_commit(n->rb);
+		n->wrote = true;
+	}
+	n->head_seen = smp_load_acquire(&n->rb->ctrl->data_head);
+	WRITE_ONCE(n->ran, 1);
+}
+
+/* A real hard-IRQ writer on the same CPU, inside an open record. */
+static void ring_nested_hardirq(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct nest_irq *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	struct hftmon_rec_hdr *outer, *h;
+	int spins = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->rb = rb;
+	init_irq_work(&n->work, nest_irq_fn);
+
+	preempt_disable();
+	outer = hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, 64);
+	KUNIT_ASSERT_NOT_NULL(test, outer);
+	outer->tid = 1;
+	/* Self-IPI: runs nest_irq_fn in hard IRQ context on this CPU. */
+	KUNIT_ASSERT_TRUE(test, irq_work_queue(&n->work));
+	while (!READ_ONCE(n->ran) && spins++ < 1000000)
+		cpu_relax();
+	hftmon_ring_commit(rb);
+	preempt_enable();
+
+	KUNIT_ASSERT_EQ(test, READ_ONCE(n->ran), 1);
+	KUNIT_EXPECT_TRUE(test, n->in_hardirq);
+	KUNIT_EXPECT_TRUE(test, n->wrote);
+	KUNIT_EXPECT_EQ(test, n->head_seen, 0ULL);	/* outer still open */
+	KUNIT_EXPECT_EQ(test, head_of(rb), 112ULL);
+	h = rb->data + 64;
+	KUNIT_EXPECT_EQ(test, h->tid, -1);
+	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
+	irq_work_sync(&n->work);
+}
+
+static struct kunit_case ring_cases[] = {
+	KUNIT_CASE(ring_basic),
+	KUNIT_CASE(ring_wrap_pad),
+	KUNIT_CASE(ring_full_lost),
+	KUNIT_CASE(ring_too_big_and_bad_tail),
+	KUNIT_CASE(ring_nested_commit),
+	KUNIT_CASE(ring_nested_hardirq),
+	{}
+};
+
+static struct kunit_suite ring_suite = {
+	.name = "hftmon_ring",
+	.exit = ring_exit,
+	.test_cases = ring_cases,
+};
+
+/* ---- tracked-process table ---------------------------------------------- */
+
+static int idle_thread_fn(void *arg)
+{
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(HZ / 100);
+	return 0;
+}
+
+static struct hftmon_track *track_new(struct kunit *test, unsigned int max)
+{
+	struct hftmon_track *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	hftmon_track_init(t, max);
+	test->priv = t;
+	return t;
+}
+
+static void track_exit(struct kunit *test)
+{
+	hftmon_track_clear(test->priv);
+	rcu_barrier();
+}
+
+static bool tracked(struct hftmon_track *t, struct task_struct *task)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = hftmon_track_find(t, task);
+	rcu_read_unlock();
+	return ret;
+}
+
+static void track_add_find_del(struct kunit *test)
+{
+	struct hftmon_track *t = track_new(test, 4);
+	struct task_struct *k;
+
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+
+	KUNIT_EXPECT_FALSE(test, tracked(t, current));
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), 0);
+	KUNIT_EXPECT_TRUE(test, tracked(t, current));
+	KUNIT_EXPECT_FALSE(test, tracked(t, k));
+	KUNIT_EXPECT_FALSE(test, tracked(t, &init_task));
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), -EEXIST);
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, k, HFTMON_ATTACH_NUMA), 0);
+	KUNIT_EXPECT_TRUE(test, tracked(t, k));
+	KUNIT_EXPECT_EQ(test, t->nr, 2U);
+
+	KUNIT_EXPECT_EQ(test, hftmon_track_del(t, current), 0);
+	KUNIT_EXPECT_FALSE(test, tracked(t, current));
+	KUNIT_EXPECT_TRUE(test, tracked(t, k));
+	KUNIT_EXPECT_EQ(test, hftmon_track_del(t, current), -ENOENT);
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+static void track_full(struct kunit *test)
+{
+	struct hftmon_track *t = track_new(test, 1);
+	struct task_struct *k;
+
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), 0);
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, k, 0), -ENOSPC);
+	KUNIT_EXPECT_FALSE(test, tracked(t, k));
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+/* An exited process's entry is reaped, and its tgid never matches again. */
+static void track_exited_and_reused(struct kunit *test)
+{
+	struct hftmon_track *t = track_new(test, 1);
+	struct task_struct *k, *fake;
+	struct signal_struct *fake_sig;
+	int tries = 0;
+
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(t, k, 0), 0);
+
+	/*
+	 * A task with the tracked tgid number but another struct pid is what
+	 * a new process that reused the number looks like.
+	 */
+	fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
+	fake_sig = kunit_kzalloc(test, sizeof(*fake_sig), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fake);
+	KUNIT_ASSERT_NOT_NULL(test, fake_sig);
+	fake->tgid = k->tgid;
+	fake->signal = fake_sig;
+	fake_sig->pids[PIDTYPE_TGID] = task_tgid(current);
+	KUNIT_EXPECT_FALSE(test, tracked(t, fake));
+	KUNIT_EXPECT_TRUE(test, tracked(t, k));
+
+	kthread_stop(k);
+	/* Released a little after kthread_stop() returns. */
+	while (pid_has_task(task_tgid(k), PIDTYPE_TGID) && tries++ < 100)
+		msleep(10);
+	/* The table is full, but adding reaps the exited entry first. */
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), 0);
+	KUNIT_EXPECT_EQ(test, t->nr, 1U);
+	KUNIT_EXPECT_TRUE(test, tracked(t, current));
+	put_task_struct(k);
+}
+
+static struct kunit_case track_cases[] = {
+	KUNIT_CASE(track_add_find_del),
+	KUNIT_CASE(track_full),
+	KUNIT_CASE(track_exited_and_reused),
+	{}
+};
+
+static struct kunit_suite track_suite = {
+	.name = "hftmon_track",
+	.exit = track_exit,
+	.test_cases = track_cases,
+};
+
+/* ---- probes ---------------------------------------------------------------- */
+
+struct probe_fixture {
+	struct hftmon_session s;
+	struct hftmon_ring *rings[NR_CPUS];
+};
+
+static struct hftmon_session *session_new(struct kunit *test)
+{
+	struct probe_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	unsigned int cpu;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	init_waitqueue_head(&f->s.wq);
+	hftmon_track_init(&f->s.track, 4);
+	f->s.rings = f->rings;
+	for_each_possible_cpu(cpu) {
+		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
+	}
+	test->priv = f;
+	return &f->s;
+}
+
+static void session_exit(struct kunit *test)
+{
+	struct probe_fixture *f = test->priv;
+	unsigned int cpu;
+
+	hftmon_track_clear(&f->s.track);
+	rcu_barrier();
+	for_each_possible_cpu(cpu)
+		hftmon_ring_free(f->rings[cpu]);
+}
+
+static void probe_switch_records(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	struct hftmon_rec_switch *r;
+	struct hftmon_ring *rb;
+	struct task_struct *k;
+	unsigned int cpu;
+
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-next");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+
+	preempt_disable();
+	cpu = smp_processor_id();
+	rb = s->rings[cpu];
+	/* Neither side tracked: nothing written. */
+	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	preempt_enable();
+
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+	preempt_disable();
+	cpu = smp_processor_id();
+	rb = s->rings[cpu];
+	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
+	hftmon_probe_switch(s, true, k, current, TASK_RUNNING);
+	preempt_enable();
+
+	KUNIT_ASSERT_EQ(test, head_of(rb), 2 * (u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_SWITCH);
+	KUNIT_EXPECT_EQ(test, r->hdr.size, (u16)sizeof(*r));
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
+	KUNIT_EXPECT_EQ(test, r->hdr.pid, current->tgid);
+	KUNIT_EXPECT_EQ(test, r->next_tid, k->pid);
+	KUNIT_EXPECT_EQ(test, (u32)r->hdr.flags,
+			HFTMON_SWITCH_PREV_TRACKED | HFTMON_SWITCH_VOLUNTARY);
+	KUNIT_EXPECT_EQ(test, r->prev_state, (u32)TASK_INTERRUPTIBLE);
+	KUNIT_EXPECT_STREQ(test, r->next_comm, "hftmon-next");
+	r++;
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, k->pid);
+	KUNIT_EXPECT_EQ(test, r->next_tid, current->pid);
+	KUNIT_EXPECT_EQ(test, (u32)r->hdr.flags,
+			HFTMON_SWITCH_NEXT_TRACKED | HFTMON_SWITCH_PREEMPT);
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+static struct kunit_case probe_cases[] = {
+	KUNIT_CASE(probe_switch_records),
+	{}
+};
+
+static struct kunit_suite probe_suite = {
+	.name = "hftmon_probe",
+	.exit = session_exit,
+	.test_cases = probe_cases,
+};
+
+/* ---- ioctl argument checks ----------------------------------------------- */
+
+static void check_config(struct kunit *test)
+{
+	const u64 avail = HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP;
+	struct hftmon_config c;
+
+	memset(&c, 0, sizeof(c));
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	KUNIT_EXPECT_EQ(test, c.events, avail);
+	KUNIT_EXPECT_EQ(test, c.ring_pages, 64U);
+	KUNIT_EXPECT_EQ(test, c.ring_mmap_size, 65ULL * PAGE_SIZE);
+
+	memset(&c, 0, sizeof(c));
+	c.ring_pages = 48;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.ring_pages = 2048;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+
+	memset(&c, 0, sizeof(c));
+	c.events = 1ULL << 40;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.events = HFTMON_EV_MIGRATE;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024),
+			-EOPNOTSUPP);
+
+	memset(&c, 0, sizeof(c));
+	c.flags = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	memset(&c, 0, sizeof(c));
+	c.reserved[3] = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	memset(&c, 0, sizeof(c));
+	c.ring_pages = 4;
+	c.wakeup_bytes = 5 * PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	memset(&c, 0, sizeof(c));
+	c.sample_interval_ns = 1000;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024),
+			-EOPNOTSUPP);
+}
+
+static void check_attach(struct kunit *test)
+{
+	struct hftmon_attach a;
+
+	memset(&a, 0, sizeof(a));
+	a.pid = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), 0);
+	a.pid = 0;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.pid = -5;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.pid = 1;
+	a.flags = 1U << 31;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.flags = 0;
+	a.reserved[1] = 2;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.reserved[1] = 0;
+	a.reserved0 = 3;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.reserved0 = 0;
+	a.flags = HFTMON_ATTACH_CACHE;	/* no PMU source in this version */
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EOPNOTSUPP);
+}
+
+static struct kunit_case check_cases[] = {
+	KUNIT_CASE(check_config),
+	KUNIT_CASE(check_attach),
+	{}
+};
+
+static struct kunit_suite check_suite = {
+	.name = "hftmon_ioctl_args",
+	.test_cases = check_cases,
+};
+
+kunit_test_suites(&ring_suite, &track_suite, &probe_suite, &check_suite);

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hftmon tracepoint probes. The scheduler tracepoints are found by name
+ * with for_each_kernel_tracepoint() (they are not exported one by one)
+ * and hooked with tracepoint_probe_register() only while a session runs,
+ * so an idle module costs nothing. Each probe first asks whether its task
+ * belongs to a tracked process; only then does it write one record into
+ * this CPU's ring. Probes run with preemption off, sched_switch and
+ * sched_wakeup under the runqueue lock: no allocation, no sleeping, no
+ * wake-ups here (the ring defers those to irq_work).
+ */
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+
+#include "compat.h"
+#include "hftmon_internal.h"
+
+enum hftmon_tp {
+	HFTMON_TP_SWITCH,
+	HFTMON_TP_WAKEUP,
+	HFTMON_TP_WAKEUP_NEW,
+	HFTMON_TP_MIGRATE,
+	HFTMON_TP_EXIT,
+	HFTMON_TP_FORK,
+	HFTMON_TP_NR,
+};
+
+struct hftmon_tp_desc {
+	const char *name;
+	void *probe;
+	u64 event;			/* HFTMON_EV_* it serves */
+	enum hftmon_source source;
+	struct tracepoint *tp;		/* NULL: not in this kernel */
+};
+
+static inline void hftmon_comm(char *dst, const struct task_struct *t)
+{
+	/* comm may change under us; a torn name is harmless, unterminated is not. */
+	memcpy(dst, t->comm, HFTMON_TASK_COMM_LEN);
+	dst[HFTMON_TASK_COMM_LEN - 1] = '\0';
+}
+
+static inline struct hftmon_ring *hftmon_this_ring(struct hftmon_session *s)
+{
+	return s->rings[smp_processor_id()];
+}
+
+static inline void hftmon_set_subject(struct hftmon_rec_hdr *h,
+				      const struct task_struct *t)
+{
+	h->pid = t->tgid;
+	h->tid = t->pid;
+}
+
+void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
+{
+	struct hftmon_session *s = data;
+	const struct hftmon_proc *pp, *np;
+	struct hftmon_rec_switch *r;
+	struct hftmon_ring *rb;
+	u16 flags = 0;
+
+	pp = hftmon_track_find(&s->track, prev);
+	np = hftmon_track_find(&s->track, next);
+	if (likely(!pp && !np))
+		return;
+
+	rb = hftmon_this_ring(s);
+	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, sizeof(*r));
+	if (!r)
+		return;
+	if (pp)
+		flags |= HFTMON_SWITCH_PREV_TRACKED;
+	if (np)
+		flags |= HFTMON_SWITCH_NEXT_TRACKED;
+	if (preempt)
+		flags |= HFTMON_SWITCH_PREEMPT;
+	/* As __schedule() picks nvcsw vs nivcsw for prev. */
+	if (!preempt && HFTMON_SWITCH_PREV_STATE)
+		flags |= HFTMON_SWITCH_VOLUNTARY;
+	r->hdr.flags = flags;
+	hftmon_set_subject(&r->hdr, prev);
+	r->next_pid = next->tgid;
+	r->next_tid = next->pid;
+	r->prev_state = HFTMON_SWITCH_PREV_STATE;
+	r->prev_prio = prev->prio;
+	r->next_prio = next->prio;
+	r->next_policy = next->policy;
+	r->prev_kstack_id = 0;
+	r->prev_ustack_id = 0;
+	hftmon_comm(r->prev_comm, prev);
+	hftmon_comm(r->next_comm, next);
+	hftmon_ring_commit(rb);
+}
+
+static void hftmon_wakeup_record(struct hftmon_session *s,
+				 struct task_struct *p, u16 flags)
+{
+	struct hftmon_rec_wakeup *r;
+	struct hftmon_ring *rb;
+
+	if (likely(!hftmon_track_find(&s->track, p)))
+		return;
+	rb = hftmon_this_ring(s);
+	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, sizeof(*r));
+	if (!r)
+		return;
+	r->hdr.flags = flags;
+	hftmon_set_subject(&r->hdr, p);
+	r->waker_pid = current->tgid;
+	r->waker_tid = current->pid;
+	r->prio = p->prio;
+	r->target_cpu = task_cpu(p);
+	hftmon_ring_commit(rb);
+}
+
+void hftmon_probe_wakeup(void *data, struct task_struct *p)
+{
+	hftmon_wakeup_record(data, p, 0);
+}
+
+static void hftmon_probe_wakeup_new(void *data, struct task_struct *p)
+{
+	hftmon_wakeup_record(data, p, HFTMON_WAKEUP_NEW);
+}
+
+static void hftmon_probe_migrate(void *data, struct task_struct *p,
+				 int dest_cpu)
+{
+	struct hftmon_session *s = data;
+	struct hftmon_rec_migrate *r;
+	struct hftmon_ring *rb;
+
+	if (likely(!hftmon_track_find(&s->track, p)))
+		return;
+	rb = hftmon_this_ring(s);
+	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_MIGRATE, sizeof(*r));
+	if (!r)
+		return;
+	hftmon_set_subject(&r->hdr, p);
+	r->orig_cpu = task_cpu(p);
+	r->dest_cpu = dest_cpu;
+	r->prio = p->prio;
+	r->reserved = 0;
+	hftmon_ring_commit(rb);
+}
+
+static void hftmon_probe_exit(void *data, struct task_struct *p)
+{
+	struct hftmon_session *s = data;
+	struct hftmon_rec_exit *r;
+	struct hftmon_ring *rb;
+
+	if (likely(!hftmon_track_find(&s->track, p)))
+		return;
+	rb = hftmon_this_ring(s);
+	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_EXIT, sizeof(*r));
+	if (!r)
+		return;
+	/* do_exit() drops signal->live before this tracepoint. */
+	if (!atomic_read(&p->signal->live))
+		r->hdr.flags = HFTMON_EXIT_GROUP_DEAD;
+	hftmon_set_subject(&r->hdr, p);
+	r->prio = p->prio;
+	r->reserved = 0;
+	hftmon_comm(r->comm, p);
+	hftmon_ring_commit(rb);
+}
+
+static void hftmon_probe_fork(void *data, struct task_struct *parent,
+			      struct task_struct *child)
+{
+	struct hftmon_session *s = data;
+	struct hftmon_rec_fork *r;
+	struct hftmon_ring *rb;
+
+	if (likely(!hftmon_track_find(&s->track, parent)))
+		return;
+	rb = hftmon_this_ring(s);
+	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_FORK, sizeof(*r));
+	if (!r)
+		return;
+	if (child->tgid == parent->tgid)
+		r->hdr.flags = HFTMON_FORK_THREAD;
+	hftmon_set_subject(&r->hdr, parent);
+	r->child_pid = child->tgid;
+	r->child_tid = child->pid;
+	hftmon_comm(r->child_comm, child);
+	hftmon_ring_commit(rb);
+}
+
+static struct hftmon_tp_desc hftmon_tps[HFTMON_TP_NR] = {
+	[HFTMON_TP_SWITCH] = { "sched_switch", hftmon_probe_switch,
+			       HFTMON_EV_SWITCH, HFTMON_SRC_SCHED_SWITCH },
+	[HFTMON_TP_WAKEUP] = { "sched_wakeup", hftmon_probe_wakeup,
+			       HFTMON_EV_WAKEUP, HFTMON_SRC_SCHED_WAKEUP },
+	[HFTMON_TP_WAKEUP_NEW] = { "sched_wakeup_new", hftmon_probe_wakeup_new,
+				   HFTMON_EV_WAKEUP, HFTMON_SRC_SCHED_WAKEUP },
+	[HFTMON_TP_MIGRATE] = { "sched_migrate_task", hftmon_probe_migrate,
+				HFTMON_EV_MIGRATE, HFTMON_SRC_SCHED_MIGRATE },
+	[HFTMON_TP_EXIT] = { "sched_process_exit", hftmon_probe_exit,
+			     HFTMON_EV_EXIT, HFTMON_SRC_PROCESS_EXIT },
+	[HFTMON_TP_FORK] = { "sched_process_fork", hftmon_probe_fork,
+			     HFTMON_EV_FORK, HFTMON_SRC_PROCESS_FORK },
+};
+
+static void hftmon_find_tp(struct tracepoint *tp, void *priv)
+{
+	int i;
+
+	for (i = 0; i < HFTMON_TP_NR; i++)
+		if (!hftmon_tps[i].tp && !strcmp(tp->name, hftmon_tps[i].name))
+			hftmon_tps[i].tp = tp;
+}
+
+int hftmon_probes_init(void)
+{
+	for_each_kernel_tracepoint(hftmon_find_tp, NULL);
+	if (!hftmon_tps[HFTMON_TP_SWITCH].tp) {
+		pr_err("hftmon: this kernel has no sched_switch tracepoint\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* An event is available when every tracepoint it needs exists. */
+u64 hftmon_probes_available_events(void)
+{
+	u64 missing = 0, all = 0;
+	int i;
+
+	for (i = 0; i < HFTMON_TP_NR; i++) {
+		all |= hftmon_tps[i].event;
+		if (!hftmon_tps[i].tp)
+			missing |= hftmon_tps[i].event;
+	}
+	return all & ~missing;
+}
+
+void hftmon_probes_source_status(s32 *status, unsigned int nr)
+{
+	unsigned int i;
+
+	/* Sources this module version does not implement yet. */
+	for (i = 0; i < nr; i++)
+		status[i] = -ENOSYS;
+	for (i = 0; i < HFTMON_TP_NR; i++)
+		if (hftmon_tps[i].source < nr)
+			status[hftmon_tps[i].source] = 0;
+	for (i = 0; i < HFTMON_TP_NR; i++)
+		if (!hftmon_tps[i].tp && hftmon_tps[i].source < nr)
+			status[hftmon_tps[i].source] = -ENOENT;
+}
+
+void hftmon_probes_unregister(struct hftmon_session *s, u64 events)
+{
+	int i;
+
+	for (i = HFTMON_TP_NR - 1; i >= 0; i--)
+		if ((events & hftmon_tps[i].event) && hftmon_tps[i].tp)
+			WARN_ON_ONCE(tracepoint_probe_unregister(hftmon_tps[i].tp,
+						hftmon_tps[i].probe, s));
+	/* After this no probe runs with s: the caller may free it. */
+	tracepoint_synchronize_unregister();
+}
+
+int hftmon_probes_register(struct hftmon_session *s, u64 events)
+{
+	int i, err;
+
+	for (i = 0; i < HFTMON_TP_NR; i++) {
+		if (!(events & hftmon_tps[i].event))
+			continue;
+		if (!hftmon_tps[i].tp) {
+			err = -ENOENT;
+			goto err_unregister;
+		}
+		err = tracepoint_probe_register(hftmon_tps[i].tp,
+						hftmon_tps[i].probe, s);
+		if (err)
+			goto err_unregister;
+	}
+	return 0;
+
+err_unregister:
+	while (i--)
+		if ((events & hftmon_tps[i].event) && hftmon_tps[i].tp)
+			tracepoint_probe_unregister(hftmon_tps[i].tp,
+						    hftmon_tps[i].probe, s);
+	tracepoint_synchronize_unregister();
+	return err;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hftmon per-CPU ring: the producer side of the protocol documented on
+ * struct hftmon_ring_ctrl in the uapi header. Probes on one CPU write only
+ * that CPU's ring and may nest (an IRQ probe interrupting a sched probe):
+ * reserve takes seq, time and space with IRQs off, and data_head is
+ * published only when the outermost writer commits, so the reader never
+ * sees an unfinished record. Memory is allocated at configure time, on
+ * the CPU's own NUMA node; reserve/commit never allocate, sleep or lock.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
+
+#include "hftmon_internal.h"
+
+static void hftmon_ring_wakeup(struct irq_work *work)
+{
+	struct hftmon_ring *rb = container_of(work, struct hftmon_ring,
+					      wakeup_work);
+
+	wake_up_interruptible(rb->wq);
+}
+
+struct hftmon_ring *hftmon_ring_alloc(int cpu, unsigned int data_pages,
+				      u32 wakeup_bytes, wait_queue_head_t *wq)
+{
+	int node = cpu_to_node(cpu);
+	struct hftmon_ring *rb;
+	unsigned int i;
+
+	if (!data_pages || !is_power_of_2(data_pages))
+		return ERR_PTR(-EINVAL);
+
+	rb = kzalloc_node(sizeof(*rb), GFP_KERNEL, node);
+	if (!rb)
+		return ERR_PTR(-ENOMEM);
+	rb->nr_pages = data_pages + 1;
+	rb->pages = kvcalloc(rb->nr_pages, sizeof(*rb->pages), GFP_KERNEL);
+	if (!rb->pages)
+		goto err_free_rb;
+	for (i = 0; i < rb->nr_pages; i++) {
+		rb->pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
+						__GFP_NOWARN, 0);
+		if (!rb->pages[i])
+			goto err_free_pages;
+	}
+	rb->vaddr = vmap(rb->pages, rb->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!rb->vaddr)
+		goto err_free_pages;
+
+	rb->ctrl = rb->vaddr;
+	rb->data = rb->vaddr + PAGE_SIZE;
+	rb->data_size = (u64)data_pages << PAGE_SHIFT;
+	rb->mask = rb->data_size - 1;
+	/* A record may take a quarter of the ring, and its size is a u16. */
+	rb->max_record = min_t(u64, rb->data_size / 4, U16_MAX & ~7U);
+	rb->wakeup_bytes = wakeup_bytes ? min_t(u64, wakeup_bytes,
+						rb->data_size) :
+					  rb->data_size / 4;
+	rb->cpu = cpu;
+	rb->wq = wq;
+	init_irq_work(&rb->wakeup_work, hftmon_ring_wakeup);
+
+	rb->ctrl->version = HFTMON_ABI_VERSION;
+	rb->ctrl->cpu = cpu;
+	rb->ctrl->data_offset = PAGE_SIZE;
+	rb->ctrl->data_size = rb->data_size;
+	return rb;
+
+err_free_pages:
+	while (i--)
+		__free_page(rb->pages[i]);
+	kvfree(rb->pages);
+err_free_rb:
+	kfree(rb);
+	return ERR_PTR(-ENOMEM);
+}
+
+/* The probes must be unregistered (and synchronised) before this. */
+void hftmon_ring_free(struct hftmon_ring *rb)
+{
+	unsigned int i;
+
+	if (!rb)
+		return;
+	irq_work_sync(&rb->wakeup_work);
+	vunmap(rb->vaddr);
+	for (i = 0; i < rb->nr_pages; i++)
+		__free_page(rb->pages[i]);
+	kvfree(rb->pages);
+	kfree(rb);
+}
+
+static void hftmon_ring_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c)
+{
+	rb->lost[c]++;
+	WRITE_ONCE(rb->ctrl->lost[c], rb->lost[c]);
+}
+
+/*
+ * Reserve size bytes (a multiple of 8, at least the header) for a record
+ * of this type and fill its header but pid/tid/flags. Returns NULL when
+ * the record is lost (counted by cause, its seq consumed). Every non-NULL
+ * return must be followed by hftmon_ring_commit() on the same CPU.
+ */
+struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
+					   u32 size)
+{
+	struct hftmon_rec_hdr *rec;
+	unsigned long flags;
+	u64 head, tail, off, pad = 0;
+
+	local_irq_save(flags);
+	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
+		     size & 7)) {
+		rb->seq++;
+		WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
+		hftmon_ring_lost(rb, HFTMON_LOST_TOO_BIG);
+		goto lost;
+	}
+
+	head = rb->head;
+	/* Pairs with the reader's release of data_tail: it is done there. */
+	tail = smp_load_acquire(&rb->ctrl->data_tail);
+	off = head & rb->mask;
+	if (off + size > rb->data_size)
+		pad = rb->data_size - off;
+	/* Unsigned: a garbage tail (ahead of head) also reads as full. */
+	if (unlikely(head - tail > rb->data_size ||
+		     head + pad + size - tail > rb->data_size)) {
+		rb->seq++;
+		WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
+		hftmon_ring_lost(rb, HFTMON_LOST_RING_FULL);
+		goto lost;
+	}
+	if (pad) {
+		/* May be only 8 bytes: type and size are all it carries. */
+		struct hftmon_rec_hdr *p = rb->data + off;
+
+		p->type = HFTMON_REC_PAD;
+		p->size = pad;
+		head += pad;
+		off = 0;
+	}
+
+	rec = rb->data + off;
+	rec->type = type;
+	rec->size = size;
+	rec->cpu = rb->cpu;
+	rec->flags = 0;
+	rec->seq = rb->seq++;
+	rec->time_ns = ktime_get_mono_fast_ns();
+	rb->head = head + size;
+	rb->nest++;
+	rb->records++;
+	WRITE_ONCE(rb->ctrl->records, rb->records);
+	WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
+	local_irq_restore(flags);
+	return rec;
+
+lost:
+	local_irq_restore(flags);
+	return NULL;
+}
+
+void hftmon_ring_commit(struct hftmon_ring *rb)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (--rb->nest == 0) {
+		/* Every reserved record is complete: nesting is LIFO. */
+		smp_store_release(&rb->ctrl->data_head, rb->head);
+		if (rb->head - rb->last_wakeup >= rb->wakeup_bytes &&
+		    rb->head - READ_ONCE(rb->ctrl->data_tail) >=
+			    rb->wakeup_bytes) {
+			rb->last_wakeup = rb->head;
+			/* Never wake_up() here: we may hold the rq lock. */
+			irq_work_queue(&rb->wakeup_work);
+		}
+	}
+	local_irq_restore(flags);
+}
+
+/* Data past the watermark, or any data at all when any is true. */
+bool hftmon_ring_readable(struct hftmon_ring *rb, bool any)
+{
+	u64 head = smp_load_acquire(&rb->ctrl->data_head);
+	u64 avail = head - READ_ONCE(rb->ctrl->data_tail);
+
+	if (avail > rb->data_size)	/* garbage tail: let the reader see */
+		return true;
+	return any ? avail != 0 : avail >= rb->wakeup_bytes;
+}
