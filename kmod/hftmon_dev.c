@@ -62,6 +62,11 @@ static unsigned short dev_mode = 0600;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "Mode of /dev/hftmon at load (default 0600, root only)");
 
+static unsigned int stack_table_size = 4096;
+module_param_cb(stack_table_size, &hftmon_pages_ops, &stack_table_size, 0644);
+MODULE_PARM_DESC(stack_table_size,
+		 "Distinct stacks a session can store (power of 2; 8 bytes each)");
+
 static int allowed_gid = -1;
 module_param(allowed_gid, int, 0644);
 MODULE_PARM_DESC(allowed_gid,
@@ -102,8 +107,8 @@ int hftmon_attach_check(const struct hftmon_attach *a)
 	if (a->pid <= 0 || a->flags & ~HFTMON_ATTACH_KNOWN_FLAGS ||
 	    a->reserved0 || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
 		return -EINVAL;
-	/* Cache, NUMA and stack sources come with later module versions. */
-	if (a->flags)
+	/* Cache and NUMA sources come with later module versions. */
+	if (a->flags & (HFTMON_ATTACH_CACHE | HFTMON_ATTACH_NUMA))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -183,7 +188,7 @@ static int hftmon_ioc_get_info(void __user *uarg)
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	info.abi_version = HFTMON_ABI_VERSION;
-	info.features = HFTMON_FEAT_POLL;
+	info.features = HFTMON_FEAT_POLL | HFTMON_FEAT_STACKS;
 	if (hftmon_probes_available_events() & HFTMON_EV_SWITCH)
 		info.features |= HFTMON_FEAT_SCHED_SWITCH;
 	if (hftmon_probes_available_events() & HFTMON_EV_WAKEUP)
@@ -217,11 +222,13 @@ static void hftmon_free_rings(struct hftmon_session *s)
 		hftmon_ring_free(s->rings[cpu]);
 	kfree(s->rings);
 	s->rings = NULL;
+	hftmon_stack_table_free(&s->stacks);
 	s->configured = false;
 }
 
 static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 {
+	struct hftmon_stack_table stacks = { 0 };
 	struct hftmon_config cfg;
 	struct hftmon_ring **rings;
 	unsigned int cpu;
@@ -252,16 +259,22 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 			goto err_free;
 		}
 	}
-	err = hftmon_copy_out(uarg, &cfg, sizeof(cfg), usize);
+	err = hftmon_stack_table_init(&stacks, READ_ONCE(stack_table_size));
 	if (err)
 		goto err_free;
+	err = hftmon_copy_out(uarg, &cfg, sizeof(cfg), usize);
+	if (err)
+		goto err_free_stacks;
 
 	hftmon_free_rings(s);
 	s->rings = rings;
+	s->stacks = stacks;
 	s->cfg = cfg;
 	s->configured = true;
 	return 0;
 
+err_free_stacks:
+	hftmon_stack_table_free(&stacks);
 err_free:
 	for_each_possible_cpu(cpu)
 		hftmon_ring_free(rings[cpu]);

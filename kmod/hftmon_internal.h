@@ -60,6 +60,7 @@ void hftmon_ring_free(struct hftmon_ring *rb);
 struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 					   u32 size);
 void hftmon_ring_commit(struct hftmon_ring *rb);
+void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c);
 bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
 
 /* ---- tracked processes ------------------------------------------------- */
@@ -110,6 +111,24 @@ hftmon_track_find(const struct hftmon_track *t, struct task_struct *task)
 	return NULL;
 }
 
+/* ---- stack table (hftmon_stack.c) ------------------------------------- */
+
+#define HFTMON_STACK_DEPTH	32	/* frames kept per stack */
+
+struct hftmon_stack_table {
+	u64 *slots;			/* stack hash per id - 1; 0 = free */
+	unsigned int size;		/* power of two */
+};
+
+int hftmon_stack_table_init(struct hftmon_stack_table *t, unsigned int size);
+void hftmon_stack_table_free(struct hftmon_stack_table *t);
+u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
+		    const struct task_struct *task, const unsigned long *ips,
+		    unsigned int nr, u16 flags);
+unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
+unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
+			       bool *trunc);
+
 /* ---- session: one per open file --------------------------------------- */
 
 struct hftmon_session {
@@ -122,6 +141,7 @@ struct hftmon_session {
 	atomic_t nr_mmaps;		/* mapped rings: no reconfigure */
 	wait_queue_head_t wq;		/* poll() */
 	struct hftmon_track track;
+	struct hftmon_stack_table stacks;	/* allocated with the rings */
 	u64 start_ns, stop_ns;
 };
 

@@ -10,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/irq_work.h>
+#include <linux/kallsyms.h>
 #include <linux/kthread.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -418,6 +419,7 @@ static struct hftmon_session *session_new(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	init_waitqueue_head(&f->s.wq);
 	hftmon_track_init(&f->s.track, 4);
+	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&f->s.stacks, 64), 0);
 	f->s.rings = f->rings;
 	for_each_possible_cpu(cpu) {
 		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
@@ -434,6 +436,7 @@ static void session_exit(struct kunit *test)
 
 	hftmon_track_clear(&f->s.track);
 	rcu_barrier();
+	hftmon_stack_table_free(&f->s.stacks);
 	for_each_possible_cpu(cpu)
 		hftmon_ring_free(f->rings[cpu]);
 }
@@ -487,8 +490,49 @@ static void probe_switch_records(struct kunit *test)
 	put_task_struct(k);
 }
 
+/* With KSTACK: a STACK record first, then the SWITCH that refers to it. */
+static void probe_switch_kstack(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	struct hftmon_rec_switch *r;
+	struct hftmon_rec_stack *st;
+	struct hftmon_ring *rb;
+	u32 first_id;
+
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current,
+					       HFTMON_ATTACH_KSTACK), 0);
+	preempt_disable();
+	rb = s->rings[smp_processor_id()];
+	hftmon_probe_switch(s, false, current, &init_task, TASK_INTERRUPTIBLE);
+	preempt_enable();
+	st = rb->data;
+	KUNIT_ASSERT_EQ(test, st->hdr.type, (u16)HFTMON_REC_STACK);
+	KUNIT_EXPECT_GT(test, st->nr, 0U);
+	KUNIT_EXPECT_EQ(test, (u32)st->hdr.flags & HFTMON_STACK_USER, 0U);
+	r = (void *)st + st->hdr.size;
+	KUNIT_ASSERT_EQ(test, r->hdr.type, (u16)HFTMON_REC_SWITCH);
+	KUNIT_EXPECT_EQ(test, r->prev_kstack_id, st->stack_id);
+	KUNIT_EXPECT_EQ(test, r->prev_ustack_id, 0U);	/* not asked for */
+	first_id = st->stack_id;
+	KUNIT_EXPECT_EQ(test, head_of(rb), (u64)st->hdr.size + sizeof(*r));
+	/* The same call site again: same id, no second STACK record. */
+	preempt_disable();
+	if (rb == s->rings[smp_processor_id()])
+		hftmon_probe_switch(s, false, current, &init_task,
+				    TASK_INTERRUPTIBLE);
+	else
+		rb = NULL;
+	preempt_enable();
+	if (rb) {
+		r++;
+		KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_SWITCH);
+		KUNIT_EXPECT_EQ(test, r->prev_kstack_id, first_id);
+	}
+}
+
 static struct kunit_case probe_cases[] = {
 	KUNIT_CASE(probe_switch_records),
+	KUNIT_CASE(probe_switch_kstack),
 	{}
 };
 
@@ -496,6 +540,80 @@ static struct kunit_suite probe_suite = {
 	.name = "hftmon_probe",
 	.exit = session_exit,
 	.test_cases = probe_cases,
+};
+
+/* ---- stack table ------------------------------------------------------------ */
+
+static void stack_ids(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, 4);
+	struct hftmon_stack_table t;
+	unsigned long a[3] = { 0x1000, 0x2000, 0x3000 };
+	unsigned long b[3] = { 0x1000, 0x2000, 0x3008 };
+	struct hftmon_rec_stack *r;
+	u32 ia, ib;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&t, 2), 0);
+	preempt_disable();
+	ia = hftmon_stack_id(&t, rb, current, a, 3, 0);
+	ib = hftmon_stack_id(&t, rb, current, b, 3, 0);
+	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 3, 0), ia);
+	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, b, 3, 0), ib);
+	/* Same addresses, user instead of kernel: another stack. Table full. */
+	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 3,
+					      HFTMON_STACK_USER), 0U);
+	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 0, 0), 0U);
+	preempt_enable();
+	KUNIT_EXPECT_NE(test, ia, 0U);
+	KUNIT_EXPECT_NE(test, ib, 0U);
+	KUNIT_EXPECT_NE(test, ia, ib);
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_NO_SPACE], 1ULL);
+
+	/* Exactly two STACK records, one per new stack, with the addresses. */
+	KUNIT_EXPECT_EQ(test, head_of(rb), 2 * (u64)struct_size(r, ips, 3));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_STACK);
+	KUNIT_EXPECT_EQ(test, r->stack_id, ia);
+	KUNIT_EXPECT_EQ(test, r->nr, 3U);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, r->ips[i], (u64)a[i]);
+	r = (void *)r + r->hdr.size;
+	KUNIT_EXPECT_EQ(test, r->stack_id, ib);
+	KUNIT_EXPECT_EQ(test, r->ips[2], 0x3008ULL);
+	hftmon_stack_table_free(&t);
+}
+
+static void stack_kernel_capture(struct kunit *test)
+{
+	unsigned long ips[HFTMON_STACK_DEPTH];
+	unsigned int nr = hftmon_stack_kernel(ips, ARRAY_SIZE(ips));
+	unsigned int i;
+	bool kunit_frame = false;
+	char sym[KSYM_SYMBOL_LEN];
+
+	KUNIT_EXPECT_GT(test, nr, 0U);
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_FALSE(test, within_module(ips[i], THIS_MODULE) &&
+				   i == 0);
+		sprint_symbol(sym, ips[i]);
+		if (strstr(sym, "kunit_"))
+			kunit_frame = true;
+	}
+	/* We are called from KUnit's runner: it must be on the stack. */
+	KUNIT_EXPECT_TRUE(test, kunit_frame);
+}
+
+static struct kunit_case stack_cases[] = {
+	KUNIT_CASE(stack_ids),
+	KUNIT_CASE(stack_kernel_capture),
+	{}
+};
+
+static struct kunit_suite stack_suite = {
+	.name = "hftmon_stack",
+	.exit = ring_exit,
+	.test_cases = stack_cases,
 };
 
 /* ---- ioctl argument checks ----------------------------------------------- */
@@ -563,6 +681,10 @@ static void check_attach(struct kunit *test)
 	a.reserved0 = 0;
 	a.flags = HFTMON_ATTACH_CACHE;	/* no PMU source in this version */
 	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EOPNOTSUPP);
+	a.flags = HFTMON_ATTACH_NUMA;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EOPNOTSUPP);
+	a.flags = HFTMON_ATTACH_KSTACK | HFTMON_ATTACH_USTACK;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), 0);
 }
 
 static struct kunit_case check_cases[] = {
@@ -576,4 +698,5 @@ static struct kunit_suite check_suite = {
 	.test_cases = check_cases,
 };
 
-kunit_test_suites(&ring_suite, &track_suite, &probe_suite, &check_suite);
+kunit_test_suites(&ring_suite, &track_suite, &probe_suite, &stack_suite,
+		  &check_suite);

@@ -53,12 +53,37 @@ static inline void hftmon_set_subject(struct hftmon_rec_hdr *h,
 	h->tid = t->pid;
 }
 
+/* prev is current: the probe runs before the switch. */
+static noinline void hftmon_switch_stacks(struct hftmon_session *s,
+					  struct hftmon_ring *rb, u32 flags,
+					  struct task_struct *prev,
+					  u32 *kstack, u32 *ustack)
+{
+	unsigned long ips[HFTMON_STACK_DEPTH];
+	unsigned int nr;
+	bool trunc;
+
+	if (flags & HFTMON_ATTACH_KSTACK) {
+		nr = hftmon_stack_kernel(ips, ARRAY_SIZE(ips));
+		*kstack = hftmon_stack_id(&s->stacks, rb, prev, ips, nr,
+					  nr == ARRAY_SIZE(ips) ?
+					  HFTMON_STACK_TRUNCATED : 0);
+	}
+	if (flags & HFTMON_ATTACH_USTACK) {
+		nr = hftmon_stack_user(ips, ARRAY_SIZE(ips), &trunc);
+		*ustack = hftmon_stack_id(&s->stacks, rb, prev, ips, nr,
+					  HFTMON_STACK_USER |
+					  (trunc ? HFTMON_STACK_TRUNCATED : 0));
+	}
+}
+
 void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 {
 	struct hftmon_session *s = data;
 	const struct hftmon_proc *pp, *np;
 	struct hftmon_rec_switch *r;
 	struct hftmon_ring *rb;
+	u32 kstack = 0, ustack = 0;
 	u16 flags = 0;
 
 	pp = hftmon_track_find(&s->track, prev);
@@ -67,6 +92,9 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 		return;
 
 	rb = hftmon_this_ring(s);
+	/* Stacks first: a new stack's record precedes its first use. */
+	if (pp && (pp->flags & (HFTMON_ATTACH_KSTACK | HFTMON_ATTACH_USTACK)))
+		hftmon_switch_stacks(s, rb, pp->flags, prev, &kstack, &ustack);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, sizeof(*r));
 	if (!r)
 		return;
@@ -87,8 +115,8 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 	r->prev_prio = prev->prio;
 	r->next_prio = next->prio;
 	r->next_policy = next->policy;
-	r->prev_kstack_id = 0;
-	r->prev_ustack_id = 0;
+	r->prev_kstack_id = kstack;
+	r->prev_ustack_id = ustack;
 	hftmon_comm(r->prev_comm, prev);
 	hftmon_comm(r->next_comm, next);
 	hftmon_ring_commit(rb);
@@ -248,6 +276,10 @@ void hftmon_probes_source_status(s32 *status, unsigned int nr)
 	for (i = 0; i < HFTMON_TP_NR; i++)
 		if (hftmon_tps[i].source < nr)
 			status[hftmon_tps[i].source] = 0;
+	/* Stacks are taken by the switch probe. */
+	if (HFTMON_SRC_STACK_USER < nr)
+		status[HFTMON_SRC_STACK_KERNEL] = status[HFTMON_SRC_STACK_USER] =
+			hftmon_tps[HFTMON_TP_SWITCH].tp ? 0 : -ENOENT;
 	for (i = 0; i < HFTMON_TP_NR; i++)
 		if (!hftmon_tps[i].tp && hftmon_tps[i].source < nr)
 			status[hftmon_tps[i].source] = -ENOENT;

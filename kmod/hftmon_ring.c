@@ -93,10 +93,23 @@ void hftmon_ring_free(struct hftmon_ring *rb)
 	kfree(rb);
 }
 
+/* Called with IRQs off: one record lost, its seq consumed. */
 static void hftmon_ring_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c)
 {
+	rb->seq++;
+	WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
 	rb->lost[c]++;
 	WRITE_ONCE(rb->ctrl->lost[c], rb->lost[c]);
+}
+
+/* A record that could not be made at all (a full table, say). */
+void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	hftmon_ring_lost(rb, c);
+	local_irq_restore(flags);
 }
 
 /*
@@ -115,8 +128,6 @@ struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 	local_irq_save(flags);
 	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
 		     size & 7)) {
-		rb->seq++;
-		WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
 		hftmon_ring_lost(rb, HFTMON_LOST_TOO_BIG);
 		goto lost;
 	}
@@ -130,8 +141,6 @@ struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 	/* Unsigned: a garbage tail (ahead of head) also reads as full. */
 	if (unlikely(head - tail > rb->data_size ||
 		     head + pad + size - tail > rb->data_size)) {
-		rb->seq++;
-		WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
 		hftmon_ring_lost(rb, HFTMON_LOST_RING_FULL);
 		goto lost;
 	}

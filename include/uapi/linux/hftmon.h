@@ -28,6 +28,7 @@
 #define HFTMON_FEAT_PROCESS_EXIT	(1ULL << 3)	/* HFTMON_REC_EXIT */
 #define HFTMON_FEAT_PROCESS_FORK	(1ULL << 4)	/* HFTMON_REC_FORK */
 #define HFTMON_FEAT_POLL		(1ULL << 5)	/* poll() on the fd */
+#define HFTMON_FEAT_STACKS		(1ULL << 6)	/* KSTACK/USTACK attach */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
