@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * The ring read protocol (see ring.h and the ordering contract in
+ * <linux/hftmon.h>). Records are 8-byte aligned and never wrap: the
+ * producer fills the end of the data area with a PAD record. When fewer
+ * than sizeof(struct hftmon_rec_hdr) bytes are left at the end, that pad
+ * has only its type and size written, so a PAD is recognised from its
+ * first four bytes alone and nothing else of it is read.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ring.h"
+
+/* Smallest step the producer ever makes: a pad of one 8-byte word. */
+#define RING_MIN_STEP 8u
+
+int hftmon_ring_reader_init(struct hftmon_ring_reader *r, void *map,
+			    size_t map_size)
+{
+	struct hftmon_ring_ctrl *ctrl = map;
+	__u64 data_offset, data_size, head, tail;
+
+	memset(r, 0, sizeof(*r));
+	if (!map || map_size < sizeof(*ctrl))
+		return -EPROTO;
+	data_offset = ctrl->data_offset;
+	data_size = ctrl->data_size;
+	if (ctrl->version != HFTMON_ABI_VERSION ||
+	    data_offset < sizeof(*ctrl) || data_offset % 8 ||
+	    data_size < HFTMON_RING_MIN_DATA || (data_size & (data_size - 1)) ||
+	    data_offset > map_size || data_size > map_size - data_offset)
+		return -EPROTO;
+
+	r->ctrl = ctrl;
+	r->data = (const unsigned char *)map + data_offset;
+	r->data_size = data_size;
+	r->mask = data_size - 1;
+	r->release_batch = data_size / 4;
+
+	head = hftmon_ring_load_acquire(&ctrl->data_head);
+	tail = hftmon_ring_load_relaxed(&ctrl->data_tail);
+	if (tail % 8 || head - tail > data_size) {
+		/* Not a tail this protocol could have written: restart. */
+		tail = head;
+		hftmon_ring_store_release(&ctrl->data_tail, tail);
+	}
+	r->head = head;
+	r->tail = tail;
+	r->released = tail;
+	if (head == tail) {
+		r->expected_seq = hftmon_ring_load_relaxed(&ctrl->next_seq);
+		r->seq_known = true;
+	}
+	return 0;
+}
+
+/* The ring cannot be parsed from here: skip to the head, count it. */
+static int ring_corrupt(struct hftmon_ring_reader *r)
+{
+	r->bad_records++;
+	r->cur = NULL;
+	r->tail = r->head;
+	hftmon_ring_release(r);
+	return -EBADMSG;
+}
+
+__u64 hftmon_ring_refresh(struct hftmon_ring_reader *r)
+{
+	r->head = hftmon_ring_load_acquire(&r->ctrl->data_head);
+	if (r->head - r->tail > r->data_size || r->head % 8) {
+		/* head behind our tail, or more than a ring ahead of it */
+		ring_corrupt(r);
+		return 0;
+	}
+	return r->head - r->tail;
+}
+
+int hftmon_ring_peek(struct hftmon_ring_reader *r,
+		     const struct hftmon_rec_hdr **rec)
+{
+	for (;;) {
+		__u64 avail = r->head - r->tail;
+		__u64 off = r->tail & r->mask;
+		__u64 to_end = r->data_size - off;
+		const unsigned char *p = r->data + off;
+		__u16 type, size;
+
+		if (!avail)
+			return 0;
+		if (avail < RING_MIN_STEP || off % 8)
+			return ring_corrupt(r);
+		/* to_end >= 8 always: positions are multiples of 8. */
+		memcpy(&type, p + offsetof(struct hftmon_rec_hdr, type),
+		       sizeof(type));
+		memcpy(&size, p + offsetof(struct hftmon_rec_hdr, size),
+		       sizeof(size));
+		if (type == HFTMON_REC_PAD) {
+			if (size < RING_MIN_STEP || size % 8 || size > to_end ||
+			    size > avail)
+				return ring_corrupt(r);
+			r->tail += size;
+			continue;
+		}
+		if (hftmon_record_check((const struct hftmon_rec_hdr *)p,
+					avail < to_end ? avail : to_end))
+			return ring_corrupt(r);
+		r->cur = (const struct hftmon_rec_hdr *)p;
+		*rec = r->cur;
+		return 1;
+	}
+}
+
+/* A record whose seq is not the one expected: count what is missing. */
+static void ring_seq_mismatch(struct hftmon_ring_reader *r, __u64 seq)
+{
+	if (!r->seq_known)
+		r->seq_known = true;
+	else if (seq > r->expected_seq)
+		r->seq_gaps += seq - r->expected_seq;
+	else
+		r->bad_records++; /* seq went backwards: never expected */
+}
+
+void hftmon_ring_consume(struct hftmon_ring_reader *r)
+{
+	const struct hftmon_rec_hdr *rec = r->cur;
+
+	if (!rec)
+		return;
+	if (rec->seq != r->expected_seq || !r->seq_known)
+		ring_seq_mismatch(r, rec->seq);
+	r->expected_seq = rec->seq + 1;
+	r->tail += rec->size;
+	r->delivered++;
+	r->cur = NULL;
+	if (r->tail - r->released >= r->release_batch)
+		hftmon_ring_release(r);
+}
+
+void hftmon_ring_release(struct hftmon_ring_reader *r)
+{
+	if (r->tail != r->released) {
+		hftmon_ring_store_release(&r->ctrl->data_tail, r->tail);
+		r->released = r->tail;
+	}
+}
+
+long hftmon_ring_drain(struct hftmon_ring_reader *r, hftmon_record_fn fn,
+		       void *ctx, bool *stopped)
+{
+	const struct hftmon_rec_hdr *rec;
+	long n = 0;
+	int ret;
+
+	*stopped = false;
+	hftmon_ring_refresh(r);
+	for (;;) {
+		ret = hftmon_ring_peek(r, &rec);
+		if (ret == 0)
+			break;
+		if (ret < 0)
+			continue; /* resynced to the head: peek says 0 */
+		ret = fn(ctx, rec);
+		hftmon_ring_consume(r);
+		n++;
+		if (ret) {
+			*stopped = true;
+			break;
+		}
+	}
+	hftmon_ring_release(r);
+	return n;
+}
+
+__u64 hftmon_ring_settle(struct hftmon_ring_reader *r)
+{
+	__u64 next, added = 0;
+
+	if (hftmon_ring_refresh(r) != 0)
+		return 0;
+	next = hftmon_ring_load_relaxed(&r->ctrl->next_seq);
+	if (r->seq_known && next > r->expected_seq) {
+		added = next - r->expected_seq;
+		r->seq_gaps += added;
+	}
+	r->expected_seq = next;
+	r->seq_known = true;
+	return added;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * A fake /dev/hftmon behind libhftmon's syscall ops (lib/sys.h): it
+ * implements the ioctls, mmap, munmap, poll and close the way hftmon.ko
+ * does (same argument checks, -EBUSY for CONFIGURE while mapped or
+ * running, one ring per CPU at offset cpu * ring_mmap_size), backs the
+ * rings with memory a test producer (ring_producer.h) writes into, lets a
+ * test make any call fail with a chosen errno, and counts what the
+ * library did so tests can prove nothing leaked and no ioctl was made.
+ */
+#ifndef HFTMON_TESTS_FAKE_SYS_H
+#define HFTMON_TESTS_FAKE_SYS_H
+
+#include <stdbool.h>
+#include <linux/hftmon.h>
+
+#include "ring_producer.h"
+
+#define FAKE_DEVICE "/fake/hftmon"
+#define FAKE_FD 1000
+#define FAKE_MAX_CPUS 8
+#define FAKE_PAGE_SIZE 4096u
+#define FAKE_NR_IOC 8 /* ioctl numbers 0..7 */
+
+struct fake_dev {
+	/* Set by the test before the call it wants to see fail. */
+	struct hftmon_info info; /* what GET_INFO returns */
+	unsigned long fail_cmd; /* ioctl command to fail, 0 = none */
+	int fail_errno;
+	int open_errno; /* open of FAKE_DEVICE fails, 0 = no */
+	unsigned int fail_mmap_at; /* 1-based mmap call to fail, 0 = none */
+	int fail_mmap_errno;
+	unsigned int nodev_cpus; /* bit n: CPU n is not possible */
+	bool corrupt_ctrl; /* CONFIGURE writes a bad control page */
+	int poll_errno; /* poll fails with it, 0 = no */
+	short poll_revents; /* 0 = POLLIN if a ring has data */
+	__u32 ring_pages_default;
+	void (*on_start)(void); /* called by a successful START */
+
+	/* What the library did. */
+	unsigned int ioctl_calls;
+	unsigned int ioctl_by_nr[FAKE_NR_IOC];
+	unsigned int open_fds;
+	unsigned int mmap_calls;
+	unsigned int nr_mapped;
+	unsigned int poll_calls;
+	struct hftmon_config last_config;
+	struct hftmon_attach last_attach;
+
+	/* The fake module's state. */
+	bool configured;
+	bool running;
+	unsigned int nr_procs;
+	__u64 start_ns, stop_ns;
+	__u64 ring_mmap_size;
+	void *maps[FAKE_MAX_CPUS];
+	unsigned int mapped[FAKE_MAX_CPUS];
+	struct ring_producer prod[FAKE_MAX_CPUS];
+};
+
+extern struct fake_dev fake;
+
+/* Resets the fake to a healthy module with nr_cpus CPUs and installs it. */
+void fake_setup(unsigned int nr_cpus);
+/* Frees the fake's rings and puts libc's syscalls back. */
+void fake_teardown(void);
+/* How many ioctls of this command number were made. */
+unsigned int fake_ioctls(unsigned long cmd);
+
+#endif /* HFTMON_TESTS_FAKE_SYS_H */

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Record decoding (lib/record.c): every type's minimum size, the size
+ * rules (multiple of 8, within what is readable), unknown types, the
+ * variable tails of PMU and STACK records, and the type names.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hftmon.h"
+
+/* Room for any record the tests build, 8-byte aligned. */
+static _Alignas(8) unsigned char buf[1024];
+
+static struct hftmon_rec_hdr *make(__u16 type, __u16 size)
+{
+	struct hftmon_rec_hdr *h = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	h->type = type;
+	h->size = size;
+	return h;
+}
+
+static const struct {
+	__u16 type;
+	__u16 min;
+} min_sizes[] = {
+	{ HFTMON_REC_PAD, 8 },
+	{ HFTMON_REC_SWITCH, sizeof(struct hftmon_rec_switch) },
+	{ HFTMON_REC_WAKEUP, sizeof(struct hftmon_rec_wakeup) },
+	{ HFTMON_REC_MIGRATE, sizeof(struct hftmon_rec_migrate) },
+	{ HFTMON_REC_EXIT, sizeof(struct hftmon_rec_exit) },
+	{ HFTMON_REC_FORK, sizeof(struct hftmon_rec_fork) },
+	{ HFTMON_REC_IRQ, sizeof(struct hftmon_rec_irq) },
+	{ HFTMON_REC_SOFTIRQ, sizeof(struct hftmon_rec_irq) },
+	{ HFTMON_REC_SPIKE, sizeof(struct hftmon_rec_spike) },
+	{ HFTMON_REC_PMU, sizeof(struct hftmon_rec_pmu) },
+	{ HFTMON_REC_NUMA, sizeof(struct hftmon_rec_numa) },
+	{ HFTMON_REC_STACK, sizeof(struct hftmon_rec_stack) },
+};
+
+static void test_every_type_min_size(void **state)
+{
+	size_t i;
+
+	(void)state;
+	/* The table above covers every type there is. */
+	assert_int_equal(sizeof(min_sizes) / sizeof(min_sizes[0]),
+			 HFTMON_REC_TYPE_NR);
+	for (i = 0; i < sizeof(min_sizes) / sizeof(min_sizes[0]); i++) {
+		__u16 t = min_sizes[i].type, min = min_sizes[i].min;
+
+		assert_int_equal(min % 8, 0);
+		assert_int_equal(hftmon_record_check(make(t, min), min), 0);
+		/* Bigger than the struct this library knows: records grow. */
+		assert_int_equal(hftmon_record_check(make(t, min + 8), min + 8),
+				 0);
+		/* One word short of what the type needs. */
+		if (min > 8)
+			assert_int_equal(hftmon_record_check(make(t, min - 8),
+							     min),
+					 -EBADMSG);
+	}
+}
+
+static void test_size_zero(void **state)
+{
+	(void)state;
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_SWITCH, 0), 512),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 0), 512),
+			 -EBADMSG);
+}
+
+static void test_size_not_multiple_of_8(void **state)
+{
+	__u16 s = sizeof(struct hftmon_rec_switch);
+
+	(void)state;
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_SWITCH, s + 4),
+					     512),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_SWITCH, s + 1),
+					     512),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 12), 512),
+			 -EBADMSG);
+}
+
+static void test_size_bigger_than_avail(void **state)
+{
+	__u16 s = sizeof(struct hftmon_rec_switch);
+
+	(void)state;
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_SWITCH, s), s - 8),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_SWITCH, s + 64),
+					     s + 56),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 16), 8),
+			 -EBADMSG);
+}
+
+static void test_avail_smaller_than_header(void **state)
+{
+	(void)state;
+	/* Only a PAD may be shorter than the header. */
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 8), 8), 0);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 24), 24), 0);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_WAKEUP, 48), 24),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 8), 3),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_PAD, 8), 0),
+			 -EBADMSG);
+}
+
+static void test_unknown_type(void **state)
+{
+	(void)state;
+	assert_int_equal(hftmon_record_check(make(HFTMON_REC_TYPE_NR, 64), 512),
+			 -EBADMSG);
+	assert_int_equal(hftmon_record_check(make(0xffff, 64), 512), -EBADMSG);
+	assert_int_equal(
+		hftmon_record_check(make(0x100 | HFTMON_REC_SWITCH, 96), 512),
+		-EBADMSG);
+}
+
+static void test_null_record(void **state)
+{
+	(void)state;
+	assert_int_equal(hftmon_record_check(NULL, 512), -EBADMSG);
+}
+
+static void test_pmu_values_must_fit(void **state)
+{
+	struct hftmon_rec_pmu *p;
+	__u16 size = sizeof(*p) + 2 * sizeof(struct hftmon_pmu_value);
+
+	(void)state;
+	p = (void *)make(HFTMON_REC_PMU, size);
+	p->nr = 2;
+	assert_int_equal(hftmon_record_check(&p->hdr, size), 0);
+	p->nr = 3;
+	assert_int_equal(hftmon_record_check(&p->hdr, size), -EBADMSG);
+	p->nr = 0xffffffffu;
+	assert_int_equal(hftmon_record_check(&p->hdr, size), -EBADMSG);
+	p->nr = 0;
+	assert_int_equal(hftmon_record_check(&p->hdr, size), 0);
+}
+
+static void test_stack_ips_must_fit(void **state)
+{
+	struct hftmon_rec_stack *s;
+	__u16 size = sizeof(*s) + 5 * sizeof(__u64);
+
+	(void)state;
+	s = (void *)make(HFTMON_REC_STACK, size);
+	s->nr = 5;
+	assert_int_equal(hftmon_record_check(&s->hdr, size), 0);
+	s->nr = 6;
+	assert_int_equal(hftmon_record_check(&s->hdr, size), -EBADMSG);
+	s->nr = 0x80000000u;
+	assert_int_equal(hftmon_record_check(&s->hdr, size), -EBADMSG);
+}
+
+static void test_type_names(void **state)
+{
+	unsigned int t, u;
+
+	(void)state;
+	for (t = 0; t < HFTMON_REC_TYPE_NR; t++) {
+		const char *name = hftmon_record_type_name(t);
+
+		assert_non_null(name);
+		for (u = 0; u < t; u++)
+			assert_string_not_equal(name,
+						hftmon_record_type_name(u));
+	}
+	assert_string_equal(hftmon_record_type_name(HFTMON_REC_SWITCH),
+			    "switch");
+	assert_string_equal(hftmon_record_type_name(HFTMON_REC_PAD), "pad");
+	assert_null(hftmon_record_type_name(HFTMON_REC_TYPE_NR));
+	assert_null(hftmon_record_type_name(~0u));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_type_min_size),
+		cmocka_unit_test(test_size_zero),
+		cmocka_unit_test(test_size_not_multiple_of_8),
+		cmocka_unit_test(test_size_bigger_than_avail),
+		cmocka_unit_test(test_avail_smaller_than_header),
+		cmocka_unit_test(test_unknown_type),
+		cmocka_unit_test(test_null_record),
+		cmocka_unit_test(test_pmu_values_must_fit),
+		cmocka_unit_test(test_stack_ips_must_fit),
+		cmocka_unit_test(test_type_names),
+	};
+
+	return cmocka_run_group_tests_name("record", tests, NULL, NULL);
+}
