@@ -124,7 +124,10 @@ struct hftmon_stats_summary {
 	bool running;
 	uint64_t start_ns, stop_ns;	/* CLOCK_MONOTONIC */
 };
-/* cpus may be NULL; otherwise up to nr_cpus entries are filled. */
+/*
+ * cpus may be NULL; otherwise up to nr_cpus entries are filled. Returns
+ * the number of entries filled (0 when cpus is NULL), or -errno.
+ */
 int hftmon_get_stats(struct hftmon *m, struct hftmon_stats_summary *sum,
 		     struct hftmon_cpu_stats *cpus, unsigned int nr_cpus);
 

@@ -72,6 +72,9 @@ module_param(allowed_gid, int, 0644);
 MODULE_PARM_DESC(allowed_gid,
 		 "Group that may use the device besides CAP_PERFMON/CAP_SYS_ADMIN (-1: none)");
 
+struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
+	*hftmon_ring_cache;
+
 /* Serialises which session owns the probes. */
 static DEFINE_MUTEX(hftmon_global_lock);
 static struct hftmon_session *hftmon_running_session;
@@ -334,14 +337,15 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		err = -EBUSY;
 		goto out;
 	}
+	/* Before the probes: no record may predate the start. */
+	s->start_ns = ktime_get_mono_fast_ns();
+	s->stop_ns = 0;
 	err = hftmon_probes_register(s, s->cfg.events);
 	if (err)
 		goto out;
 	hftmon_running_session = s;
 	s->events = s->cfg.events;
 	s->running = true;
-	s->start_ns = ktime_get_mono_fast_ns();
-	s->stop_ns = 0;
 out:
 	mutex_unlock(&hftmon_global_lock);
 	return err;
@@ -535,7 +539,7 @@ static int hftmon_open(struct inode *inode, struct file *file)
 	    !(gid >= 0 && in_group_p(make_kgid(current_user_ns(), gid))))
 		return -EPERM;
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	s = kmem_cache_zalloc(hftmon_session_cache, GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->lock);
@@ -557,7 +561,7 @@ static int hftmon_release(struct inode *inode, struct file *file)
 	hftmon_track_clear(&s->track);
 	hftmon_free_rings(s);
 	mutex_unlock(&s->lock);
-	kfree(s);
+	kmem_cache_free(hftmon_session_cache, s);
 	return 0;
 }
 
@@ -578,6 +582,13 @@ static struct miscdevice hftmon_misc = {
 	.fops = &hftmon_fops,
 };
 
+static void hftmon_destroy_caches(void)
+{
+	kmem_cache_destroy(hftmon_ring_cache);
+	kmem_cache_destroy(hftmon_proc_cache);
+	kmem_cache_destroy(hftmon_session_cache);
+}
+
 static int __init hftmon_init(void)
 {
 	int err;
@@ -585,13 +596,24 @@ static int __init hftmon_init(void)
 	err = hftmon_probes_init();
 	if (err)
 		return err;
+	hftmon_session_cache = KMEM_CACHE(hftmon_session, 0);
+	hftmon_proc_cache = KMEM_CACHE(hftmon_proc, 0);
+	hftmon_ring_cache = KMEM_CACHE(hftmon_ring, 0);
+	if (!hftmon_session_cache || !hftmon_proc_cache || !hftmon_ring_cache) {
+		err = -ENOMEM;
+		goto err_caches;
+	}
 	hftmon_misc.mode = dev_mode & 0777;
 	err = misc_register(&hftmon_misc);
 	if (err)
-		return err;
+		goto err_caches;
 	pr_info("hftmon: ABI %d, /dev/hftmon mode %04o\n", HFTMON_ABI_VERSION,
 		hftmon_misc.mode);
 	return 0;
+
+err_caches:
+	hftmon_destroy_caches();
+	return err;
 }
 
 static void __exit hftmon_exit(void)
@@ -599,6 +621,7 @@ static void __exit hftmon_exit(void)
 	misc_deregister(&hftmon_misc);
 	/* Tracked-table entries are freed by RCU callbacks in this module. */
 	rcu_barrier();
+	hftmon_destroy_caches();
 }
 
 module_init(hftmon_init);

@@ -28,6 +28,14 @@
 
 #include "compat.h"
 
+/*
+ * Each kind of object has its own slab cache: /proc/slabinfo counts them,
+ * and destroying a cache that still has objects at unload warns, so a
+ * leak cannot hide (boot with slub_nomerge to keep the caches apart).
+ */
+extern struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
+			 *hftmon_ring_cache;
+
 /* ---- per-CPU ring ------------------------------------------------------ */
 
 struct hftmon_ring {

@@ -33,7 +33,8 @@ struct hftmon_ring *hftmon_ring_alloc(int cpu, unsigned int data_pages,
 	if (!data_pages || !is_power_of_2(data_pages))
 		return ERR_PTR(-EINVAL);
 
-	rb = kzalloc_node(sizeof(*rb), GFP_KERNEL, node);
+	rb = kmem_cache_alloc_node(hftmon_ring_cache, GFP_KERNEL | __GFP_ZERO,
+				  node);
 	if (!rb)
 		return ERR_PTR(-ENOMEM);
 	rb->nr_pages = data_pages + 1;
@@ -74,7 +75,7 @@ err_free_pages:
 		__free_page(rb->pages[i]);
 	kvfree(rb->pages);
 err_free_rb:
-	kfree(rb);
+	kmem_cache_free(hftmon_ring_cache, rb);
 	return ERR_PTR(-ENOMEM);
 }
 
@@ -90,7 +91,7 @@ void hftmon_ring_free(struct hftmon_ring *rb)
 	for (i = 0; i < rb->nr_pages; i++)
 		__free_page(rb->pages[i]);
 	kvfree(rb->pages);
-	kfree(rb);
+	kmem_cache_free(hftmon_ring_cache, rb);
 }
 
 /* Called with IRQs off: one record lost, its seq consumed. */

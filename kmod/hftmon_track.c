@@ -27,7 +27,7 @@ static void hftmon_proc_free_rcu(struct rcu_head *rcu)
 	struct hftmon_proc *p = container_of(rcu, struct hftmon_proc, rcu);
 
 	put_pid(p->pid);
-	kfree(p);
+	kmem_cache_free(hftmon_proc_cache, p);
 }
 
 static void hftmon_track_remove(struct hftmon_track *t, struct hftmon_proc *p)
@@ -72,7 +72,7 @@ int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
 	struct pid *pid;
 	int err = 0;
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = kmem_cache_zalloc(hftmon_proc_cache, GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
 
@@ -103,7 +103,7 @@ int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
 		return 0;
 err_free:
 	put_pid(pid);
-	kfree(p);
+	kmem_cache_free(hftmon_proc_cache, p);
 	return err;
 }
 

@@ -12,6 +12,7 @@
  * monitoring starts, so draining never allocates. Errors are one line,
  * "hftmon: <what>: <reason>", with exit status 1 (2 for usage errors).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -81,7 +82,7 @@ static void usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'hftmon --help'.\n", stderr);
+	fputs(" (see hftmon --help)\n", stderr);
 	exit(EXIT_USAGE);
 }
 
@@ -483,6 +484,41 @@ static int monitor(struct hftmon *m, const struct record_args *a,
 	return 0;
 }
 
+/* Enters every current thread of pid in the table, with its name. */
+static void seed_threads(struct hftmon_thread_table *t, pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		struct hftmon_thread_stats *ts;
+		char comm[HFTMON_TASK_COMM_LEN + 2] = "";
+		int tid = atoi(de->d_name);
+		FILE *f;
+
+		if (tid <= 0 || !(ts = hftmon_threads_get(t, pid, tid)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
+			 tid);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		if (!ts->comm[0]) {
+			memcpy(ts->comm, comm, sizeof(ts->comm) - 1);
+			ts->comm[sizeof(ts->comm) - 1] = '\0';
+		}
+	}
+	closedir(dir);
+}
+
 static int cmd_record(int argc, char **argv)
 {
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg) };
@@ -518,6 +554,8 @@ static int cmd_record(int argc, char **argv)
 			report_error(ret, "attach pid %d", (int)a.pids[i]);
 			goto out_close;
 		}
+		/* A thread that never leaves its CPU is news too: list it. */
+		seed_threads(&ctx->threads, a.pids[i]);
 	}
 
 	memset(&sa, 0, sizeof(sa));

@@ -1,0 +1,51 @@
+#!/bin/sh
+# VM integration tier, run inside the guest by tools/vm/vm.sh (cwd is the
+# payload: hftmon.ko, bin/ with static test programs and the CLI, and the
+# shell tests). Loads the module, runs every test program (exit 0 pass,
+# 1 fail, 77 skip), checks dmesg after each so a kernel splat fails the
+# test that caused it, unloads, runs the load/unload leak test, and ends
+# with the plain summary line the CI reads.
+pass=0 fail=0 skip=0
+
+splat() {
+	dmesg | grep -E 'BUG:|WARNING:|Oops|lockdep|general protection|INFO: possible|Call Trace' >/dev/null
+}
+
+result() {	# name rc
+	case "$2" in
+	0) echo "ok - $1"; pass=$((pass + 1)) ;;
+	77) echo "ok - $1 # SKIP"; skip=$((skip + 1)) ;;
+	*) echo "not ok - $1 (exit $2)"; fail=$((fail + 1)) ;;
+	esac
+}
+
+dmesg -n 1 2>/dev/null	# keep the console for test output
+if ! insmod ./hftmon.ko; then
+	echo "not ok - insmod hftmon.ko"
+	echo "vm: 0 passed, 1 failed"
+	exit 1
+fi
+for t in bin/t_*; do
+	name=${t#bin/}
+	echo "# --- $name"
+	"./$t"
+	rc=$?
+	if [ "$rc" = 0 ] && splat; then
+		echo "# kernel splat during $name:"
+		dmesg | tail -n 60 | sed 's/^/# /'
+		rc=1
+	fi
+	result "$name" "$rc"
+done
+for t in ./t_*.sh; do
+	[ -e "$t" ] || continue
+	name=${t#./}
+	echo "# --- $name"
+	sh "$t"
+	rc=$?
+	if [ "$rc" = 0 ] && splat; then rc=1; fi
+	result "$name" "$rc"
+done
+lsmod | grep -q '^hftmon' && rmmod hftmon
+echo "vm: $pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the VM integration tests: each test is one program run as
+ * root inside the qemu guest with hftmon.ko loaded; it exits 0 pass,
+ * 1 fail, 77 skip (liburing's convention) and explains every failure on
+ * a "# " line. Ground truth comes from /proc, never from hftmon itself.
+ */
+#ifndef HFTMON_VMTEST_H
+#define HFTMON_VMTEST_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int vmtest_failed;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("# FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);				\
+			printf("\n");					\
+			vmtest_failed = 1;				\
+		}							\
+	} while (0)
+
+/* A failed step the rest of the test depends on (cond evaluated once). */
+#define REQUIRE(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("# FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);				\
+			printf("\n");					\
+			exit(1);					\
+		}							\
+	} while (0)
+
+#define INFO(...) do { printf("# "); printf(__VA_ARGS__); printf("\n"); } while (0)
+
+static inline int vmtest_result(void)
+{
+	return vmtest_failed ? 1 : 0;
+}
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* voluntary/nonvoluntary_ctxt_switches of one thread, from the kernel. */
+static inline int proc_ctxt(int pid, int tid, long *vol, long *invol)
+{
+	char path[96], line[256];
+	FILE *f;
+	int got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", vol) == 1)
+			got |= 1;
+		else if (sscanf(line, "nonvoluntary_ctxt_switches: %ld", invol) == 1)
+			got |= 2;
+	}
+	fclose(f);
+	return got == 3 ? 0 : -ENODATA;
+}
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The demo, inside the VM: load hftmon.ko, show what this kernel offers,
+# run a ping-pong of 20000 round trips between two processes and record
+# it with the hftmon CLI, then show the kernel's own counts beside it.
+set -e
+echo "== insmod hftmon.ko"
+insmod ./hftmon.ko
+dmesg | grep hftmon | tail -n 1
+echo
+echo "== hftmon info"
+./bin/hftmon info
+echo
+echo "== pingpong: two processes, 20000 round trips over a pipe"
+./bin/pingpong --rounds 20000 --delay-ms 500 --hold-ms 60000 > /tmp/pp.out &
+ppid=$!
+while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+set -- $(sed -n 's/^pids //p' /tmp/pp.out)
+a=$1 b=$2
+ctxt() { grep ctxt_switches "/proc/$1/status" | tr -s '\t ' ' ' | tr '\n' ' '; }
+echo "kernel before: pid $a: $(ctxt "$a")"
+echo "kernel before: pid $b: $(ctxt "$b")"
+echo
+echo "== hftmon record -p $a -p $b --duration 3"
+./bin/hftmon record -p "$a" -p "$b" --duration 3
+echo
+echo "kernel after:  pid $a: $(ctxt "$a")"
+echo "kernel after:  pid $b: $(ctxt "$b")"
+grep 'round trips' /tmp/pp.out || true
+kill "$ppid" 2>/dev/null || true
+wait "$ppid" || true
+rmmod hftmon
+echo "== done"
