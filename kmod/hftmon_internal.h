@@ -68,6 +68,10 @@ void hftmon_ring_free(struct hftmon_ring *rb);
 struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 					   u32 size);
 void hftmon_ring_commit(struct hftmon_ring *rb);
+/* The same, for callers that always run with IRQs disabled. */
+struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
+						   u16 type, u32 size);
+void hftmon_ring_commit_irqsoff(struct hftmon_ring *rb);
 void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c);
 bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
 

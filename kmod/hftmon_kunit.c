@@ -453,21 +453,21 @@ static void probe_switch_records(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 
-	preempt_disable();
+	local_irq_disable();	/* probes run under the rq lock */
 	cpu = smp_processor_id();
 	rb = s->rings[cpu];
 	/* Neither side tracked: nothing written. */
 	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
 	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
-	preempt_enable();
+	local_irq_enable();
 
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
-	preempt_disable();
+	local_irq_disable();	/* probes run under the rq lock */
 	cpu = smp_processor_id();
 	rb = s->rings[cpu];
 	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
 	hftmon_probe_switch(s, true, k, current, TASK_RUNNING);
-	preempt_enable();
+	local_irq_enable();
 
 	KUNIT_ASSERT_EQ(test, head_of(rb), 2 * (u64)sizeof(*r));
 	r = rb->data;
@@ -501,10 +501,10 @@ static void probe_switch_kstack(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current,
 					       HFTMON_ATTACH_KSTACK), 0);
-	preempt_disable();
+	local_irq_disable();	/* probes run under the rq lock */
 	rb = s->rings[smp_processor_id()];
 	hftmon_probe_switch(s, false, current, &init_task, TASK_INTERRUPTIBLE);
-	preempt_enable();
+	local_irq_enable();
 	st = rb->data;
 	KUNIT_ASSERT_EQ(test, st->hdr.type, (u16)HFTMON_REC_STACK);
 	KUNIT_EXPECT_GT(test, st->nr, 0U);
@@ -516,13 +516,13 @@ static void probe_switch_kstack(struct kunit *test)
 	first_id = st->stack_id;
 	KUNIT_EXPECT_EQ(test, head_of(rb), (u64)st->hdr.size + sizeof(*r));
 	/* The same call site again: same id, no second STACK record. */
-	preempt_disable();
+	local_irq_disable();	/* probes run under the rq lock */
 	if (rb == s->rings[smp_processor_id()])
 		hftmon_probe_switch(s, false, current, &init_task,
 				    TASK_INTERRUPTIBLE);
 	else
 		rb = NULL;
-	preempt_enable();
+	local_irq_enable();
 	if (rb) {
 		r++;
 		KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_SWITCH);
@@ -555,7 +555,7 @@ static void stack_ids(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&t, 2), 0);
-	preempt_disable();
+	local_irq_disable();	/* as in the switch probe */
 	ia = hftmon_stack_id(&t, rb, current, a, 3, 0);
 	ib = hftmon_stack_id(&t, rb, current, b, 3, 0);
 	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 3, 0), ia);
@@ -564,7 +564,7 @@ static void stack_ids(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 3,
 					      HFTMON_STACK_USER), 0U);
 	KUNIT_EXPECT_EQ(test, hftmon_stack_id(&t, rb, current, a, 0, 0), 0U);
-	preempt_enable();
+	local_irq_enable();
 	KUNIT_EXPECT_NE(test, ia, 0U);
 	KUNIT_EXPECT_NE(test, ib, 0U);
 	KUNIT_EXPECT_NE(test, ia, ib);

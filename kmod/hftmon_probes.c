@@ -95,7 +95,7 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 	/* Stacks first: a new stack's record precedes its first use. */
 	if (pp && (pp->flags & (HFTMON_ATTACH_KSTACK | HFTMON_ATTACH_USTACK)))
 		hftmon_switch_stacks(s, rb, pp->flags, prev, &kstack, &ustack);
-	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, sizeof(*r));
+	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_SWITCH, sizeof(*r));
 	if (!r)
 		return;
 	if (pp)
@@ -119,7 +119,7 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 	r->prev_ustack_id = ustack;
 	hftmon_comm(r->prev_comm, prev);
 	hftmon_comm(r->next_comm, next);
-	hftmon_ring_commit(rb);
+	hftmon_ring_commit_irqsoff(rb);
 }
 
 static void hftmon_wakeup_record(struct hftmon_session *s,
@@ -131,7 +131,7 @@ static void hftmon_wakeup_record(struct hftmon_session *s,
 	if (likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
-	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, sizeof(*r));
+	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_WAKEUP, sizeof(*r));
 	if (!r)
 		return;
 	r->hdr.flags = flags;
@@ -140,7 +140,7 @@ static void hftmon_wakeup_record(struct hftmon_session *s,
 	r->waker_tid = current->pid;
 	r->prio = p->prio;
 	r->target_cpu = task_cpu(p);
-	hftmon_ring_commit(rb);
+	hftmon_ring_commit_irqsoff(rb);
 }
 
 void hftmon_probe_wakeup(void *data, struct task_struct *p)
@@ -163,7 +163,7 @@ static void hftmon_probe_migrate(void *data, struct task_struct *p,
 	if (likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
-	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_MIGRATE, sizeof(*r));
+	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_MIGRATE, sizeof(*r));
 	if (!r)
 		return;
 	hftmon_set_subject(&r->hdr, p);
@@ -171,7 +171,7 @@ static void hftmon_probe_migrate(void *data, struct task_struct *p,
 	r->dest_cpu = dest_cpu;
 	r->prio = p->prio;
 	r->reserved = 0;
-	hftmon_ring_commit(rb);
+	hftmon_ring_commit_irqsoff(rb);
 }
 
 static void hftmon_probe_exit(void *data, struct task_struct *p)

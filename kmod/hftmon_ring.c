@@ -117,20 +117,28 @@ void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c)
  * Reserve size bytes (a multiple of 8, at least the header) for a record
  * of this type and fill its header but pid/tid/flags. Returns NULL when
  * the record is lost (counted by cause, its seq consumed). Every non-NULL
- * return must be followed by hftmon_ring_commit() on the same CPU.
+ * return must be followed by a commit on the same CPU.
+ *
+ * The _irqsoff pair is for probes that always run with IRQs disabled
+ * (sched_switch, sched_wakeup, sched_migrate_task: under the rq or pi
+ * lock): nothing can then interrupt them, and saving and restoring the
+ * flags would only cost time (a lot of it under TCG, where popf ends a
+ * translation block). The plain pair disables IRQs around the ring's own
+ * bookkeeping, so a writer with IRQs on may be interrupted by another
+ * between its reserve and its commit: the nest count keeps the head
+ * unpublished until the outermost commit.
  */
-struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
-					   u32 size)
+struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
+						   u16 type, u32 size)
 {
 	struct hftmon_rec_hdr *rec;
-	unsigned long flags;
 	u64 head, tail, off, pad = 0;
 
-	local_irq_save(flags);
+	lockdep_assert_irqs_disabled();
 	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
 		     size & 7)) {
 		hftmon_ring_lost(rb, HFTMON_LOST_TOO_BIG);
-		goto lost;
+		return NULL;
 	}
 
 	head = rb->head;
@@ -143,7 +151,7 @@ struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 	if (unlikely(head - tail > rb->data_size ||
 		     head + pad + size - tail > rb->data_size)) {
 		hftmon_ring_lost(rb, HFTMON_LOST_RING_FULL);
-		goto lost;
+		return NULL;
 	}
 	if (pad) {
 		/* May be only 8 bytes: type and size are all it carries. */
@@ -167,12 +175,34 @@ struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
 	rb->records++;
 	WRITE_ONCE(rb->ctrl->records, rb->records);
 	WRITE_ONCE(rb->ctrl->next_seq, rb->seq);
+	return rec;
+}
+
+void hftmon_ring_commit_irqsoff(struct hftmon_ring *rb)
+{
+	lockdep_assert_irqs_disabled();
+	if (--rb->nest)
+		return;
+	/* Every reserved record is complete: nesting is LIFO. */
+	smp_store_release(&rb->ctrl->data_head, rb->head);
+	if (unlikely(rb->head - rb->last_wakeup >= rb->wakeup_bytes) &&
+	    rb->head - READ_ONCE(rb->ctrl->data_tail) >= rb->wakeup_bytes) {
+		rb->last_wakeup = rb->head;
+		/* Never wake_up() here: we may hold the rq lock. */
+		irq_work_queue(&rb->wakeup_work);
+	}
+}
+
+struct hftmon_rec_hdr *hftmon_ring_reserve(struct hftmon_ring *rb, u16 type,
+					   u32 size)
+{
+	struct hftmon_rec_hdr *rec;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	rec = hftmon_ring_reserve_irqsoff(rb, type, size);
 	local_irq_restore(flags);
 	return rec;
-
-lost:
-	local_irq_restore(flags);
-	return NULL;
 }
 
 void hftmon_ring_commit(struct hftmon_ring *rb)
@@ -180,17 +210,7 @@ void hftmon_ring_commit(struct hftmon_ring *rb)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	if (--rb->nest == 0) {
-		/* Every reserved record is complete: nesting is LIFO. */
-		smp_store_release(&rb->ctrl->data_head, rb->head);
-		if (rb->head - rb->last_wakeup >= rb->wakeup_bytes &&
-		    rb->head - READ_ONCE(rb->ctrl->data_tail) >=
-			    rb->wakeup_bytes) {
-			rb->last_wakeup = rb->head;
-			/* Never wake_up() here: we may hold the rq lock. */
-			irq_work_queue(&rb->wakeup_work);
-		}
-	}
+	hftmon_ring_commit_irqsoff(rb);
 	local_irq_restore(flags);
 }
 

@@ -66,7 +66,7 @@ static u64 hftmon_stack_hash(const unsigned long *ips, unsigned int nr,
 /*
  * The id of this stack; on first use, also writes its STACK record into
  * rb (before the record that refers to it). Returns 0 when the table is
- * full (counted as lost).
+ * full (counted as lost). Called from the switch probe: IRQs are off.
  */
 u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 		    const struct task_struct *task, const unsigned long *ips,
@@ -92,7 +92,7 @@ u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 		if (old)
 			continue;
 		/* Ours: publish the addresses once. */
-		r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_STACK,
+		r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_STACK,
 						struct_size(r, ips, nr));
 		if (r) {
 			r->hdr.flags = flags;
@@ -102,7 +102,7 @@ u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 			r->nr = nr;
 			for (i = 0; i < nr; i++)
 				r->ips[i] = ips[i];
-			hftmon_ring_commit(rb);
+			hftmon_ring_commit_irqsoff(rb);
 		}
 		return idx + 1;
 	}

@@ -5,7 +5,9 @@
  * trips per second are measured with nothing watching, with hftmon
  * running but tracking another (sleeping) process, with hftmon tracking
  * the ping-pong (drained from CPU 1 while it runs), and with ftrace
- * recording sched_switch + sched_wakeup. Trials are interleaved and the
+ * recording sched_switch + sched_wakeup (all tasks, its default). In every
+ * mode the bench itself wakes on CPU 1 each millisecond (and drains when
+ * hftmon runs), so only the monitoring differs. Trials are interleaved and the
  * median of each kept; slowdowns are printed as ratios to the baseline.
  * Prints figures only: nothing here asserts a time.
  *   vm_bench [--rounds N] [--trials T]
@@ -27,11 +29,18 @@
 
 #include "../workload/pingpong.h"
 
-enum mode { BASELINE, HFTMON_UNTRACKED, HFTMON_TRACKED, FTRACE, NR_MODES };
+enum mode { BASELINE, HFTMON_UNTRACKED, HFTMON_TRACKED, HFTMON_TRACKED_LATE,
+	    FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
-	"hftmon, ping-pong tracked", "ftrace sched_switch+wakeup",
+	"hftmon, ping-pong tracked", "hftmon, tracked, drained after",
+	"ftrace sched_switch+wakeup",
 };
+
+static int tracked(enum mode m)
+{
+	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE;
+}
 
 #define TRACEFS "/sys/kernel/tracing/"
 
@@ -101,8 +110,8 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 
 	if (pingpong_spawn(&pp, PINGPONG_THREADS, rounds, 0))
 		return -1;
-	if (mode == HFTMON_TRACKED || mode == HFTMON_UNTRACKED) {
-		pid_t who = mode == HFTMON_TRACKED ? pp.pid[0] : sleeper;
+	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
+		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 
 		if (hftmon_attach_process(hm->m, who, NULL) ||
 		    hftmon_start(hm->m))
@@ -115,12 +124,16 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 	t0 = now_s();
 	if (pingpong_go(&pp))
 		return -1;
-	if (mode == HFTMON_TRACKED) {
+	{
 		struct pollfd pfd = { .fd = pp.done_r, .events = POLLIN };
 
-		/* Drain from CPU 1 while the ping-pong runs on CPU 0. */
+		/*
+		 * The same loop on CPU 1 in every mode, so only the monitoring
+		 * differs: wake every millisecond, drain when hftmon runs.
+		 */
 		while (poll(&pfd, 1, 1) == 0)
-			hftmon_drain(hm->m, count_rec, &hm->records);
+			if (mode == HFTMON_TRACKED || mode == HFTMON_UNTRACKED)
+				hftmon_drain(hm->m, count_rec, &hm->records);
 	}
 	if (pingpong_wait_done(&pp))
 		return -1;
@@ -128,8 +141,8 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 
 	if (mode == FTRACE)
 		ftrace(0);
-	if (mode == HFTMON_TRACKED || mode == HFTMON_UNTRACKED) {
-		pid_t who = mode == HFTMON_TRACKED ? pp.pid[0] : sleeper;
+	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
+		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 
 		hftmon_stop(hm->m);
 		hftmon_drain(hm->m, count_rec, &hm->records);
@@ -151,14 +164,15 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 1024 };
+	/* 16 MiB a CPU: a whole trial fits when drained only after it. */
+	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 4096 };
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long rounds = 20000;
-	int trials = 5, c, i, t, err;
+	int trials = 7, c, i, t, err;
 	double rate[NR_MODES][32], med[NR_MODES];
 	struct hm hm = { 0 };
 	int gate[2];
