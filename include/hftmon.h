@@ -14,6 +14,12 @@
  *   while (...) { hftmon_wait(m, 100); hftmon_drain(m, on_record, ctx); }
  *   hftmon_stop(m); hftmon_drain(m, on_record, ctx);
  *   hftmon_close(m);
+ *
+ * Threads: a handle is not thread-safe; call its functions from one
+ * thread at a time. The one exception is the library's own drain thread
+ * (hftmon_monitor_config.drain_thread): while it runs, the queries and
+ * hftmon_get_stats() may be called from any one caller thread, and they
+ * take a lock shared with it.
  */
 #ifndef HFTMON_H
 #define HFTMON_H
@@ -67,6 +73,28 @@ struct hftmon_monitor_config {
 	int realtime_priority;		/* 0 = leave as is, 1..99 SCHED_FIFO */
 	uint32_t ring_pages;		/* per-CPU data pages; 0 = default */
 	uint64_t events;		/* HFTMON_EV_*; 0 = every available */
+	/*
+	 * true: hftmon_start() starts the library's own drain thread, with
+	 * cpu_affinity and realtime_priority applied (refused with -EPERM/
+	 * -EINVAL at start when the system does not allow them); the caller
+	 * then queries, and hftmon_drain()/hftmon_read_records() return
+	 * -EBUSY. false: the caller drains; queries see what was drained.
+	 */
+	bool drain_thread;
+	uint32_t drain_interval_us;	/* the thread's poll timeout; 0 = 1000 */
+	/* Completed context switches kept for queries; 0 = 1 << 20. */
+	uint32_t history_switches;
+	/* Wake-up latency samples kept for queries; 0 = 1 << 20. */
+	uint32_t history_wakeups;
+	/*
+	 * Only with drain_thread: called on the drain thread for every
+	 * record, after the aggregator, with the aggregator locked (so it
+	 * must not call this handle's functions). Non-zero ends that pass
+	 * early; the rest is read on the next. NULL: records feed the
+	 * queries only.
+	 */
+	int (*record_fn)(void *ctx, const struct hftmon_rec_hdr *rec);
+	void *record_ctx;
 };
 
 /* Allocates the rings (and maps them). Only while stopped. */
@@ -123,6 +151,17 @@ struct hftmon_stats_summary {
 	uint32_t nr_procs;
 	bool running;
 	uint64_t start_ns, stop_ns;	/* CLOCK_MONOTONIC */
+	/* The aggregator behind the queries. */
+	uint64_t switches_completed;	/* switch-out paired with switch-in */
+	uint64_t switches_overwritten;	/* history full: oldest dropped */
+	uint64_t wakeups_overwritten;
+	/*
+	 * Records the aggregator got after it had already processed later
+	 * ones (paired as they came; may mis-pair), and records it could not
+	 * use because its thread table or stack table was full.
+	 */
+	uint64_t aggregator_late;
+	uint64_t aggregator_dropped;
 };
 /*
  * cpus may be NULL; otherwise up to nr_cpus entries are filled. Returns
@@ -130,6 +169,122 @@ struct hftmon_stats_summary {
  */
 int hftmon_get_stats(struct hftmon *m, struct hftmon_stats_summary *sum,
 		     struct hftmon_cpu_stats *cpus, unsigned int nr_cpus);
+
+/*
+ * ---- Queries -----------------------------------------------------------
+ * Every record drained (by the drain thread or by the caller) also feeds
+ * the library's aggregator: switch-outs are paired with the following
+ * switch-in of the same thread into completed switches, wake-ups with the
+ * switch-in that ends them into wake-up latencies, STACK records into a
+ * stack table. Memory for all of it is taken at configure time; when a
+ * history is full the oldest entries are overwritten (and counted).
+ * Pairing is by time across CPUs, so a record is aggregated once no CPU's
+ * ring can still hold an older one: during a session, what happened in
+ * the last few milliseconds before the latest drain shows up after the
+ * next drain; after hftmon_stop() and a drain, everything has.
+ * Windows: window_us > 0 keeps what ended within the last window_us
+ * microseconds before the call (CLOCK_MONOTONIC); 0 keeps everything.
+ */
+
+struct hftmon_switch_query {
+	size_t sz;
+	pid_t pid;			/* 0 = every attached process */
+	pid_t tid;			/* 0 = every thread */
+	uint64_t min_duration_us;	/* only switches off CPU this long */
+	uint64_t window_us;
+	bool include_stack_trace;	/* fill kstack/ustack ids (0 if none) */
+};
+
+/* One completed context switch of a tracked thread: out, then back in. */
+struct hftmon_switch_event {
+	pid_t pid, tid;
+	char comm[HFTMON_TASK_COMM_LEN];
+	uint64_t out_ns;		/* left the CPU (CLOCK_MONOTONIC) */
+	uint64_t in_ns;			/* ran again */
+	uint64_t off_cpu_ns;		/* in_ns - out_ns */
+	uint64_t wakeup_ns;		/* woken at; 0 = was not blocked */
+	pid_t waker_pid, waker_tid;	/* 0 if not woken */
+	bool voluntary;			/* blocked (else preempted) */
+	uint32_t prev_state;		/* raw task state at switch-out */
+	int prio;			/* kernel prio at switch-out */
+	int out_cpu, in_cpu;		/* differ: migrated while off CPU */
+	/* The task that took the CPU at switch-out. */
+	pid_t next_pid, next_tid;
+	char next_comm[HFTMON_TASK_COMM_LEN];
+	int next_prio;			/* kernel prio: 0..99 RT, 100..139 */
+	unsigned int next_policy;	/* SCHED_* */
+	uint32_t kstack_id, ustack_id;	/* see hftmon_get_stack() */
+};
+
+/*
+ * Completed switches matching q, oldest first: fills up to max events and
+ * returns how many matched in all (may exceed max), or -errno.
+ */
+int hftmon_get_context_switches(struct hftmon *m,
+				const struct hftmon_switch_query *q,
+				struct hftmon_switch_event *out, size_t max);
+
+/*
+ * The addresses of a stack id (from an event). Returns the number of
+ * frames (up to max copied into ips; *flags gets HFTMON_STACK_*), or
+ * -ENOENT for an unknown id, -ENODATA when its STACK record was lost.
+ */
+int hftmon_get_stack(struct hftmon *m, uint32_t stack_id, uint64_t *ips,
+		     size_t max, unsigned int *flags);
+
+/* Wake-up to running latency: summary of a set of samples. */
+struct hftmon_latency {
+	uint64_t count;
+	double min_us, mean_us, max_us;
+	double stddev_us;		/* the scheduling jitter */
+	double p50_us, p90_us, p99_us, p999_us;
+};
+
+/*
+ * Latency from each wake-up of a tracked thread to its next switch-in,
+ * over the window; tid 0 = every thread of pid (pid 0 = every process).
+ * Also fills pct_out[i] with the percentiles[i] (0 < p <= 100) asked for.
+ * count 0 and -ENODATA when there is no sample.
+ */
+int hftmon_get_wakeup_latency(struct hftmon *m, pid_t pid, pid_t tid,
+			      uint64_t window_us, const double *percentiles,
+			      double *pct_out, size_t nr_percentiles,
+			      struct hftmon_latency *lat);
+
+#define HFTMON_MAX_CPUS	1024
+
+/* One thread, as the kernel sees it at the moment of the call. */
+struct hftmon_thread_info {
+	pid_t pid, tid;
+	char comm[HFTMON_TASK_COMM_LEN];
+	int policy;			/* SCHED_OTHER/FIFO/RR/BATCH/IDLE/DEADLINE */
+	int rt_priority;		/* 1..99 for FIFO/RR, else 0 */
+	int nice;
+	uint64_t affinity[HFTMON_MAX_CPUS / 64];	/* bit n: may run on CPU n */
+	int cpu;			/* CPU it runs on or last ran on */
+	uint64_t cpu_time_ns;		/* on-CPU time (schedstat) */
+	uint64_t run_delay_ns;		/* time runnable but waiting (schedstat) */
+	uint64_t voluntary_switches;	/* /proc .../status */
+	uint64_t involuntary_switches;
+	int64_t migrations;		/* se.nr_migrations; -1 = unknown */
+	/*
+	 * Wake-up latency over the query's window, from hftmon's records:
+	 * count 0 when the thread is not tracked or was not woken.
+	 */
+	struct hftmon_latency wakeup;
+};
+
+/*
+ * Every thread of pid: fills up to max entries, returns the number of
+ * threads (may exceed max), or -errno (-ESRCH: no such process). Values
+ * are read from /proc and sched_getattr() at the call; the wake-up
+ * latency over window_us comes from hftmon's records. Works for any
+ * process the caller may read; latency only for attached ones.
+ */
+int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
+				      uint64_t window_us,
+				      struct hftmon_thread_info *out,
+				      size_t max);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

@@ -4,80 +4,57 @@
  * the module's capabilities; configuring allocates the kernel's per-CPU
  * rings and maps them all (every buffer the drain needs exists from then
  * on, so draining never allocates); draining walks the rings with the
- * shared reader of ring.c. Every system call goes through sys.c.
+ * shared reader of ring.c and hands every record to the aggregator
+ * (agg.c) before the caller sees it. With drain_thread, start creates the
+ * library's own drain thread. Every system call to the device goes
+ * through sys.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "handle.h"
 #include "hftmon.h"
 #include "internal.h"
 #include "ring.h"
 #include "sys.h"
 
-struct hftmon_ring {
-	void *map; /* NULL: not mapped */
-	struct hftmon_ring_reader rd;
-};
-
-/* What the readers of earlier configurations saw, kept across reconfigures. */
-struct hftmon_reader_totals {
-	__u64 delivered;
-	__u64 seq_gaps;
-	__u64 bad_records;
-};
-
-struct hftmon {
-	int fd;
-	hftmon_log_fn log;
-	void *log_ctx;
-	struct hftmon_info info;
-	struct hftmon_cpu_stats *cpu_stats; /* nr_cpu_ids, for GET_STATS */
-	struct hftmon_ring *rings; /* nr_rings, while configured */
-	unsigned int nr_rings;
-	size_t ring_mmap_size;
-	bool configured;
-	bool running;
-	unsigned int read_cursor; /* ring read_records resumes at */
-	struct hftmon_reader_totals retired;
-};
-
-static void log_msg(hftmon_log_fn log, void *ctx, enum hftmon_log_level level,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void log_msg(hftmon_log_fn log, void *ctx, enum hftmon_log_level level,
+void hftmon_log_msg(const struct hftmon *m, enum hftmon_log_level level,
 		    const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
 
-	if (!log)
+	if (!m->log)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log(ctx, level, msg);
+	m->log(m->log_ctx, level, msg);
 }
 
-#define pr_err(m, ...) \
-	log_msg((m)->log, (m)->log_ctx, HFTMON_LOG_ERROR, __VA_ARGS__)
-#define pr_warn(m, ...) \
-	log_msg((m)->log, (m)->log_ctx, HFTMON_LOG_WARN, __VA_ARGS__)
-#define pr_debug(m, ...) \
-	log_msg((m)->log, (m)->log_ctx, HFTMON_LOG_DEBUG, __VA_ARGS__)
+void hftmon_lock(struct hftmon *m)
+{
+	if (m->thread_running)
+		pthread_mutex_lock(&m->agg_lock);
+}
 
-/*
- * Options structs begin with their size (like copy_struct_from_user): a
- * shorter caller gets the remaining fields zeroed, a longer one must have
- * zeros in what this library does not know (-E2BIG otherwise).
- */
-static int copy_opts(void *dst, size_t dst_size, const void *src, size_t src_sz)
+void hftmon_unlock(struct hftmon *m)
+{
+	if (m->thread_running)
+		pthread_mutex_unlock(&m->agg_lock);
+}
+
+int hftmon_copy_opts(void *dst, size_t dst_size, const void *src, size_t src_sz)
 {
 	const unsigned char *bytes = src;
 	size_t i;
@@ -92,6 +69,14 @@ static int copy_opts(void *dst, size_t dst_size, const void *src, size_t src_sz)
 			return -E2BIG;
 	memcpy(dst, src, src_sz < dst_size ? src_sz : dst_size);
 	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ioctl returning 0 or -errno. */
@@ -144,7 +129,7 @@ HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	err = copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
+	err = hftmon_copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
 	if (err)
 		return err;
 	device = o.device ? o.device : HFTMON_DEVICE;
@@ -188,6 +173,11 @@ HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
 		err = -ENOMEM;
 		goto err_close;
 	}
+	err = -pthread_mutex_init(&m->agg_lock, NULL);
+	if (err) {
+		free(m->cpu_stats);
+		goto err_close;
+	}
 	*out = m;
 	return 0;
 
@@ -221,7 +211,25 @@ static void unmap_rings(struct hftmon *m)
 	m->ring_mmap_size = 0;
 	m->configured = false;
 	m->read_cursor = 0;
+	if (m->agg_ready) {
+		const struct hftmon_agg_stats *st = &m->agg.st;
+
+		m->retired.agg.switches_completed += st->switches_completed;
+		m->retired.agg.switches_overwritten += st->switches_overwritten;
+		m->retired.agg.wakeups_completed += st->wakeups_completed;
+		m->retired.agg.wakeups_overwritten += st->wakeups_overwritten;
+		m->retired.agg.late += st->late;
+		m->retired.agg.dropped += st->dropped;
+		m->retired.agg.unpaired += st->unpaired;
+		hftmon_agg_fini(&m->agg);
+	}
+	m->agg_ready = false;
+	free(m->cpus);
+	m->cpus = NULL;
+	memset(&m->cfg, 0, sizeof(m->cfg));
 }
+
+static void stop_thread(struct hftmon *m);
 
 HFTMON_API void hftmon_close(struct hftmon *m)
 {
@@ -229,9 +237,12 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 		return;
 	if (m->running && dev_ioctl_log(m, HFTMON_IOC_STOP, NULL) == 0)
 		m->running = false;
+	if (m->thread_running)
+		stop_thread(m);
 	unmap_rings(m);
 	if (hftmon_sys->close(m->fd))
 		pr_warn(m, "close: %s", strerror(errno));
+	pthread_mutex_destroy(&m->agg_lock);
 	free(m->cpu_stats);
 	free(m);
 }
@@ -356,10 +367,15 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		       c->realtime_priority);
 		return -EINVAL;
 	}
-	if (c->nr_cpu_affinity || c->realtime_priority) {
+	if ((c->nr_cpu_affinity || c->realtime_priority) && !c->drain_thread) {
 		pr_err(m,
-		       "cpu_affinity/realtime_priority apply to the drain thread, which this library version does not have yet: drain from your own thread and set its affinity and priority there");
-		return -EOPNOTSUPP;
+		       "cpu_affinity/realtime_priority apply to the library's drain thread: set drain_thread, or drain from your own thread and set its affinity and priority there");
+		return -EINVAL;
+	}
+	if (!c->drain_thread && (c->record_fn || c->drain_interval_us)) {
+		pr_err(m,
+		       "record_fn/drain_interval_us apply to the library's drain thread: set drain_thread, or drain with hftmon_drain()");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -415,6 +431,56 @@ err_unmap:
 	return err;
 }
 
+/*
+ * The reorder pool must hold a whole drain pass (every ring full of the
+ * smallest record it queues) plus what waits for the watermark.
+ */
+static uint32_t reorder_records(const struct hftmon *m)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < m->nr_rings; i++)
+		if (m->rings[i].map)
+			n += m->rings[i].rd.data_size /
+			     sizeof(struct hftmon_rec_wakeup);
+	n += n / 4;
+	if (n < 4096)
+		n = 4096;
+	return n > HFTMON_AGG_MAX_REORDER ? HFTMON_AGG_MAX_REORDER : (uint32_t)n;
+}
+
+/* The aggregator and what start needs of the configuration. */
+static int setup_library_side(struct hftmon *m,
+			      const struct hftmon_monitor_config *c)
+{
+	unsigned int i;
+	int err;
+
+	if (c->nr_cpu_affinity) {
+		m->cpus = calloc(c->nr_cpu_affinity, sizeof(*m->cpus));
+		if (!m->cpus)
+			return -ENOMEM;
+		memcpy(m->cpus, c->cpu_affinity,
+		       c->nr_cpu_affinity * sizeof(*m->cpus));
+	}
+	err = hftmon_agg_init(&m->agg, m->nr_rings, c->history_switches,
+			      c->history_wakeups, reorder_records(m));
+	if (err) {
+		pr_err(m, "aggregator: %s", strerror(-err));
+		free(m->cpus);
+		m->cpus = NULL;
+		return err;
+	}
+	for (i = 0; i < m->nr_rings; i++)
+		if (!m->rings[i].map)
+			hftmon_agg_ring_absent(&m->agg, i);
+	m->agg_ready = true;
+	m->cfg = *c;
+	m->cfg.cpu_affinity = m->cpus;
+	return 0;
+}
+
 HFTMON_API int hftmon_configure(struct hftmon *m,
 				const struct hftmon_monitor_config *cfg)
 {
@@ -425,7 +491,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 
 	if (!m)
 		return -EINVAL;
-	err = copy_opts(&c, sizeof(c), cfg, cfg ? cfg->sz : 0);
+	err = hftmon_copy_opts(&c, sizeof(c), cfg, cfg ? cfg->sz : 0);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -466,6 +532,11 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	if (err)
 		goto err_free;
 	m->nr_rings = nr;
+	err = setup_library_side(m, &c);
+	if (err) {
+		unmap_rings(m);
+		return err;
+	}
 	m->configured = true;
 	pr_debug(m, "configured %u rings of %llu bytes", nr,
 		 (unsigned long long)m->ring_mmap_size);
@@ -499,7 +570,7 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 
 	if (!m || pid <= 0)
 		return -EINVAL;
-	err = copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
+	err = hftmon_copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
 	if (err)
 		return err;
 	if (!m->configured) {
@@ -532,8 +603,97 @@ HFTMON_API int hftmon_detach_process(struct hftmon *m, pid_t pid)
 	return err;
 }
 
+/* "0,3,5" into buf, for log lines. */
+static const char *cpu_list(const int *cpus, size_t nr, char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < nr && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%d", i ? "," : "",
+				 cpus[i]);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
+static void *drain_main(void *arg);
+
+/* The thread's CPUs and priority, applied before it drains anything. */
+static int drain_thread_sched(struct hftmon *m)
+{
+	const struct hftmon_monitor_config *c = &m->cfg;
+	char list[128];
+	int err, max = 0;
+	size_t i;
+
+	if (c->nr_cpu_affinity) {
+		cpu_set_t *set;
+		size_t size;
+
+		for (i = 0; i < c->nr_cpu_affinity; i++)
+			if (c->cpu_affinity[i] > max)
+				max = c->cpu_affinity[i];
+		set = CPU_ALLOC(max + 1);
+		if (!set)
+			return -ENOMEM;
+		size = CPU_ALLOC_SIZE(max + 1);
+		CPU_ZERO_S(size, set);
+		for (i = 0; i < c->nr_cpu_affinity; i++)
+			CPU_SET_S(c->cpu_affinity[i], size, set);
+		err = pthread_setaffinity_np(m->thread, size, set);
+		CPU_FREE(set);
+		if (err) {
+			pr_err(m, "drain thread: cannot run it on CPU(s) %s: %s",
+			       cpu_list(c->cpu_affinity, c->nr_cpu_affinity,
+					list, sizeof(list)),
+			       strerror(err));
+			return -err;
+		}
+	}
+	if (c->realtime_priority) {
+		struct sched_param sp = { .sched_priority =
+						  c->realtime_priority };
+
+		err = pthread_setschedparam(m->thread, SCHED_FIFO, &sp);
+		if (err) {
+			pr_err(m,
+			       "drain thread: SCHED_FIFO priority %d refused: %s%s",
+			       c->realtime_priority, strerror(err),
+			       err == EPERM ?
+				       " (needs CAP_SYS_NICE or an RLIMIT_RTPRIO at least that high)" :
+				       "");
+			return -err;
+		}
+	}
+	return 0;
+}
+
+/* Ends a thread that start gave up on: it exits without draining. */
+static void abort_thread(struct hftmon *m)
+{
+	m->thread_abort = true;
+	pthread_mutex_unlock(&m->agg_lock);
+	pthread_join(m->thread, NULL);
+	m->thread_running = false;
+}
+
+/* Asks the drain thread for a last drain and waits for it to end. */
+static void stop_thread(struct hftmon *m)
+{
+	pthread_mutex_lock(&m->agg_lock);
+	m->thread_stop = true;
+	pthread_mutex_unlock(&m->agg_lock);
+	pthread_join(m->thread, NULL);
+	m->thread_running = false;
+}
+
 HFTMON_API int hftmon_start(struct hftmon *m)
 {
+	bool thread = false;
 	int err;
 
 	if (!m)
@@ -542,10 +702,42 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 		pr_err(m, "start before configure");
 		return -EINVAL;
 	}
+	if (m->thread_running) {
+		pr_err(m, "start while running: stop first");
+		return -EBUSY;
+	}
+	if (m->cfg.drain_thread) {
+		/*
+		 * The thread waits on agg_lock, held until the session runs:
+		 * it drains nothing before its CPUs and priority are set.
+		 */
+		pthread_mutex_lock(&m->agg_lock);
+		m->thread_stop = m->thread_abort = false;
+		err = pthread_create(&m->thread, NULL, drain_main, m);
+		if (err) {
+			pthread_mutex_unlock(&m->agg_lock);
+			pr_err(m, "drain thread: %s", strerror(err));
+			return -err;
+		}
+		m->thread_running = true;
+		thread = true;
+		err = drain_thread_sched(m);
+		if (err) {
+			abort_thread(m);
+			return err;
+		}
+	}
 	err = dev_ioctl_log(m, HFTMON_IOC_START, NULL);
-	if (!err)
-		m->running = true;
-	return err;
+	if (err) {
+		if (thread)
+			abort_thread(m);
+		return err;
+	}
+	hftmon_agg_session_start(&m->agg);
+	m->running = true;
+	if (thread)
+		pthread_mutex_unlock(&m->agg_lock);
+	return 0;
 }
 
 HFTMON_API int hftmon_stop(struct hftmon *m)
@@ -555,8 +747,13 @@ HFTMON_API int hftmon_stop(struct hftmon *m)
 	if (!m)
 		return -EINVAL;
 	err = dev_ioctl_log(m, HFTMON_IOC_STOP, NULL);
+	hftmon_lock(m);
 	if (!err)
 		m->running = false;
+	hftmon_unlock(m);
+	/* Stopped or not, the thread ends: its last pass drains what is left. */
+	if (m->thread_running)
+		stop_thread(m);
 	return err;
 }
 
@@ -592,15 +789,31 @@ static void note_bad(struct hftmon *m, unsigned int cpu, __u64 bad_before)
 		       cpu);
 }
 
-HFTMON_API int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx)
+/* Feeds the aggregator, then the caller. */
+struct drain_tap {
+	struct hftmon *m;
+	unsigned int ring;
+	hftmon_record_fn fn; /* NULL: the aggregator only */
+	void *ctx;
+};
+
+static int drain_tap(void *arg, const struct hftmon_rec_hdr *rec)
 {
+	struct drain_tap *tap = arg;
+
+	hftmon_agg_record(&tap->m->agg, tap->ring, rec);
+	return tap->fn ? tap->fn(tap->ctx, rec) : 0;
+}
+
+/* One pass over every ring: what hftmon_drain and the drain thread do. */
+static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
+{
+	struct drain_tap tap = { .m = m, .fn = fn, .ctx = ctx };
+	uint64_t pass_ns = mono_ns(); /* before any head is loaded */
+	bool quiescent = !m->running;
 	unsigned int cpu;
 	long total = 0;
 
-	if (!m || !fn)
-		return -EINVAL;
-	if (!m->configured)
-		return -EINVAL;
 	for (cpu = 0; cpu < m->nr_rings; cpu++) {
 		struct hftmon_ring_reader *rd = &m->rings[cpu].rd;
 		__u64 bad = rd->bad_records;
@@ -609,21 +822,102 @@ HFTMON_API int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 		if (!m->rings[cpu].map)
 			continue;
 
-		total += hftmon_ring_drain(rd, fn, ctx, &stopped);
+		tap.ring = cpu;
+		total += hftmon_ring_drain(rd, drain_tap, &tap, &stopped);
 		/* Stopped: records lost after the last one written show too. */
-		if (!stopped && !m->running)
+		if (!stopped && quiescent)
 			hftmon_ring_settle(rd);
 		note_bad(m, cpu, bad);
+		hftmon_agg_ring_done(&m->agg, cpu, !stopped, pass_ns, quiescent);
 		if (stopped || total >= INT_MAX)
 			break;
 	}
+	hftmon_agg_flush(&m->agg);
+	return total;
+}
+
+static int drain_busy(struct hftmon *m)
+{
+	pr_err(m, "the drain thread drains: query instead");
+	return -EBUSY;
+}
+
+HFTMON_API int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx)
+{
+	long total;
+
+	if (!m || !fn)
+		return -EINVAL;
+	if (!m->configured)
+		return -EINVAL;
+	if (m->thread_running)
+		return drain_busy(m);
+	total = drain_rings(m, fn, ctx);
 	return total > INT_MAX ? INT_MAX : (int)total;
 }
 
+/* poll() takes milliseconds: round the thread's interval up. */
+static int drain_timeout_ms(const struct hftmon *m)
+{
+	uint32_t us = m->cfg.drain_interval_us ? m->cfg.drain_interval_us :
+						 1000;
+
+	return (int)((us + 999u) / 1000u);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The drain thread: wait for data (or the interval), then drain every
+ * ring into the aggregator under agg_lock, one batch per lock. After
+ * stop, one last pass (or several, if record_fn cuts them short) empties
+ * the quiescent rings.
+ */
+static void *drain_main(void *arg)
+{
+	struct hftmon *m = arg;
+	int timeout = drain_timeout_ms(m), ret;
+	bool stop, logged = false;
+
+	pthread_mutex_lock(&m->agg_lock); /* released when the session runs */
+	stop = m->thread_abort;
+	pthread_mutex_unlock(&m->agg_lock);
+	if (stop)
+		return NULL;
+	for (;;) {
+		ret = hftmon_wait(m, timeout);
+		if (ret < 0 && ret != -EINTR) {
+			if (!logged)
+				pr_err(m, "drain thread: wait: %s",
+				       strerror(-ret));
+			logged = true;
+			sleep_ms(timeout); /* do not spin on a broken fd */
+		}
+		pthread_mutex_lock(&m->agg_lock);
+		stop = m->thread_stop;
+		if (stop)
+			while (drain_rings(m, m->cfg.record_fn,
+					   m->cfg.record_ctx) > 0)
+				;
+		else
+			drain_rings(m, m->cfg.record_fn, m->cfg.record_ctx);
+		pthread_mutex_unlock(&m->agg_lock);
+		if (stop)
+			return NULL;
+	}
+}
+
 /* Copies the records of one ring into buf; stops at the first that does not fit. */
-static size_t read_ring(struct hftmon_ring_reader *rd, unsigned char *buf,
+static size_t read_ring(struct hftmon *m, unsigned int cpu, unsigned char *buf,
 			size_t len, bool *full)
 {
+	struct hftmon_ring_reader *rd = &m->rings[cpu].rd;
 	const struct hftmon_rec_hdr *rec;
 	size_t copied = 0;
 	int ret;
@@ -637,6 +931,7 @@ static size_t read_ring(struct hftmon_ring_reader *rd, unsigned char *buf,
 			*full = true;
 			break;
 		}
+		hftmon_agg_record(&m->agg, cpu, rec);
 		memcpy(buf + copied, rec, rec->size);
 		copied += rec->size;
 		hftmon_ring_consume(rd);
@@ -647,15 +942,21 @@ static size_t read_ring(struct hftmon_ring_reader *rd, unsigned char *buf,
 
 HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 {
+	uint64_t pass_ns;
 	size_t copied = 0;
+	bool quiescent;
 	unsigned int i;
 
 	if (!m || (!buf && len))
 		return -EINVAL;
 	if (!m->configured)
 		return -EINVAL;
+	if (m->thread_running)
+		return drain_busy(m);
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
+	pass_ns = mono_ns();
+	quiescent = !m->running;
 	for (i = 0; i < m->nr_rings; i++) {
 		unsigned int cpu = (m->read_cursor + i) % m->nr_rings;
 		struct hftmon_ring_reader *rd = &m->rings[cpu].rd;
@@ -665,12 +966,14 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 		if (!m->rings[cpu].map)
 			continue;
 
-		copied += read_ring(rd, (unsigned char *)buf + copied,
+		copied += read_ring(m, cpu, (unsigned char *)buf + copied,
 				    len - copied, &full);
-		if (!full && !m->running)
+		if (!full && quiescent)
 			hftmon_ring_settle(rd);
 		note_bad(m, cpu, bad);
+		hftmon_agg_ring_done(&m->agg, cpu, !full, pass_ns, quiescent);
 		if (full) {
+			hftmon_agg_flush(&m->agg);
 			/* Nothing fits: the same record is next, for a bigger buf. */
 			if (!copied)
 				return -ENOSPC;
@@ -679,6 +982,7 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 			return (ssize_t)copied;
 		}
 	}
+	hftmon_agg_flush(&m->agg);
 	return (ssize_t)copied;
 }
 
@@ -709,6 +1013,7 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 		return -EPROTO;
 	}
 
+	hftmon_lock(m);
 	memset(&s, 0, sizeof(s));
 	for (i = 0; i < ks.nr_cpus; i++) {
 		s.records += m->cpu_stats[i].records;
@@ -725,11 +1030,24 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 		s.seq_gaps += m->rings[i].rd.seq_gaps;
 		s.bad_records += m->rings[i].rd.bad_records;
 	}
+	s.switches_completed = m->retired.agg.switches_completed;
+	s.switches_overwritten = m->retired.agg.switches_overwritten;
+	s.wakeups_overwritten = m->retired.agg.wakeups_overwritten;
+	s.aggregator_late = m->retired.agg.late;
+	s.aggregator_dropped = m->retired.agg.dropped;
+	if (m->agg_ready) {
+		s.switches_completed += m->agg.st.switches_completed;
+		s.switches_overwritten += m->agg.st.switches_overwritten;
+		s.wakeups_overwritten += m->agg.st.wakeups_overwritten;
+		s.aggregator_late += m->agg.st.late;
+		s.aggregator_dropped += m->agg.st.dropped;
+	}
 	s.nr_procs = ks.nr_procs;
 	s.running = ks.running != 0;
 	s.start_ns = ks.start_ns;
 	s.stop_ns = ks.stop_ns;
 	m->running = s.running;
+	hftmon_unlock(m);
 
 	/* Fill as much as the caller's struct has room for, keeping its sz. */
 	s.sz = sum->sz;

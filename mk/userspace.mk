@@ -8,7 +8,8 @@
 #   make cli            $(O)/hftmon (linked against the static library)
 #   make install-lib    library, headers, pkg-config file and CLI
 #   make test-unit      build and run every cmocka test (ASan + UBSan)
-#   make test-unit-tsan the ring's concurrency tests under ThreadSanitizer
+#   make test-unit-tsan the ring's and the drain thread's concurrency tests under
+#                       ThreadSanitizer
 #   make bench-drain    build and run the drain benchmark
 #   make bench-drain-callgrind  instructions per record, with callgrind
 #   make static-tools   $(VM_STATIC_TOOLS): -static tools for the VM
@@ -42,16 +43,20 @@ LIB_PC := $(O)/lib/hftmon.pc
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := include/hftmon.h include/uapi/linux/hftmon.h
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+# The drain thread. (No libm: the VM's static programs link $(LIB_A) with
+# -pthread alone.)
+LIB_LIBS := -pthread
 
 CLI := $(O)/hftmon
 VM_STATIC_TOOLS := $(O)/static/hftmon
 
-UNIT_HELPERS := tests/unit/ring_producer.c tests/unit/fake_sys.c
+UNIT_HELPERS := tests/unit/ring_producer.c tests/unit/fake_sys.c \
+		tests/unit/fake_records.c
 UNIT_SRCS := $(filter-out $(UNIT_HELPERS),$(wildcard tests/unit/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tests/obj/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
-UNIT_TSAN_BIN := $(O)/tests/tsan/test_ring
+UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
 
 BENCH := $(O)/bench/drain_bench
 BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
@@ -78,7 +83,7 @@ $(LIB_SO): $(LIB_OBJS) lib/libhftmon.map
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
 		-Wl,--version-script=lib/libhftmon.map -Wl,--no-undefined \
-		$(USER_LDFLAGS) -o $@ $(LIB_OBJS)
+		$(USER_LDFLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
 
 $(O)/lib/$(LIB_SONAME): $(LIB_SO)
 	ln -sf $(notdir $<) $@
@@ -102,11 +107,11 @@ $(LIB_PC): lib/hftmon.pc.in FORCE
 # ---- CLI ---------------------------------------------------------------------
 
 $(CLI): $(O)/obj/tools/hftmon.o $(LIB_A)
-	$(CC) $(USER_LDFLAGS) -o $@ $^
+	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 $(VM_STATIC_TOOLS): $(O)/obj/tools/hftmon.o $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) -static $(USER_LDFLAGS) -o $@ $^
+	$(CC) -static $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 install-lib: lib cli
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
@@ -131,34 +136,38 @@ $(O)/tests/obj/%.o: %.c
 $(O)/tests/unit/%: $(O)/tests/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) \
 		   $(UNIT_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka -pthread
+	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LIB_LIBS) -lm
 
 test-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
-# The concurrent ring tests again, where ThreadSanitizer checks that the
-# acquire/release pairs order every byte the reader looks at.
-$(UNIT_TSAN_BIN): tests/unit/test_ring.c tests/unit/ring_producer.c \
-		  $(LIB_SRCS) $(wildcard lib/*.h tests/unit/*.h) $(LIB_HDRS)
+# The concurrent tests again, where ThreadSanitizer checks that the ring's
+# acquire/release pairs order every byte the reader looks at, and that the
+# drain thread and the caller's queries share the aggregator only under
+# its lock.
+$(O)/tests/tsan/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB_SRCS) \
+		   $(wildcard lib/*.h tests/unit/*.h) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_BASE) -O1 -g -fsanitize=thread -Ilib -Itests/unit \
-		-o $@ $(filter %.c,$^) -lcmocka -pthread
+		-o $@ $(filter %.c,$^) -lcmocka $(LIB_LIBS) -lm
 
-test-unit-tsan: $(UNIT_TSAN_BIN)
-	@sh tests/unit/run.sh $(UNIT_TSAN_BIN)
+test-unit-tsan: $(UNIT_TSAN_BINS)
+	@sh tests/unit/run.sh $(UNIT_TSAN_BINS)
 
 # ---- drain benchmark ---------------------------------------------------------
 
 $(BENCH): $(BENCH_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(USER_LDFLAGS) -o $@ $^ -pthread
+	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 bench-drain: $(BENCH)
 	$(BENCH)
 
 # Counts instructions only inside the drain pass (the producer's filling
-# is excluded), then divides by the records drained. Fails if any heap
-# allocator ran inside the pass: draining must never allocate.
+# is excluded), then divides by the records drained. The pass includes
+# the query aggregator (lib/agg.c), as hftmon_drain() does. Fails if any
+# heap allocator ran inside the pass (draining and aggregating must
+# never allocate), or if the aggregator did not run in it.
 BENCH_CALLGRIND_OUT := $(O)/bench/callgrind.out
 bench-drain-callgrind: $(BENCH)
 	valgrind --tool=callgrind --callgrind-out-file=$(BENCH_CALLGRIND_OUT) \
@@ -168,9 +177,13 @@ bench-drain-callgrind: $(BENCH)
 		$(BENCH_CALLGRIND_OUT); then \
 		echo "bench-drain-callgrind: the drain pass called the heap allocator" >&2; \
 		exit 1; fi
+	@for f in hftmon_agg_record hftmon_agg_flush; do \
+		grep -Eq "^c?fn=.*\<$$f\>" $(BENCH_CALLGRIND_OUT) || { \
+		echo "bench-drain-callgrind: $$f did not run in the drain pass" >&2; \
+		exit 1; }; done
 	@awk '/^(summary|totals):/ { ir = $$2 } END { \
 		if (!ir) { print "bench-drain-callgrind: no totals" > "/dev/stderr"; exit 1 } \
-		printf "callgrind: %d instructions in the drain pass, %.1f instructions/record, no heap allocation\n", \
+		printf "callgrind: %d instructions in the drain pass (aggregator included), %.1f instructions/record, no heap allocation\n", \
 		ir, ir / $(BENCH_CALLGRIND_RECORDS) }' $(BENCH_CALLGRIND_OUT)
 
 # ---- static analysis ---------------------------------------------------------

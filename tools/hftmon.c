@@ -7,12 +7,19 @@
  *                    until a duration ends or SIGINT/SIGTERM, then report
  *                    per thread (switch-outs, switch-ins, wakeups,
  *                    migrations) with every loss counted
+ *   hftmon sched     per-thread scheduling of a process every interval:
+ *                    policy, priority, affinity, CPU, switches, and the
+ *                    wake-up latency hftmon measured (table or JSON)
+ *   hftmon switches  every completed context switch of a process of at
+ *                    least N us off CPU, with what ran instead and,
+ *                    optionally, the kernel and user stacks it left at
  *
- * Aggregation uses a fixed-size per-thread table allocated before
- * monitoring starts, so draining never allocates. Errors are one line,
- * "hftmon: <what>: <reason>", with exit status 1 (2 for usage errors).
+ * "record" aggregates in a fixed-size per-thread table allocated before
+ * monitoring starts, so draining never allocates; "sched" and "switches"
+ * run the library's drain thread and query its aggregator. Errors are
+ * one line, "hftmon: <what>: <reason>", with exit status 1 (2 for usage
+ * errors).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,6 +34,8 @@
 #include <time.h>
 
 #include "hftmon.h"
+#include "procfs.h"
+#include "symbols.h"
 #include "threads.h"
 
 #ifndef HFTMON_VERSION_STRING
@@ -55,6 +64,23 @@ static void usage(FILE *f)
 		"                           monitor the processes until SEC seconds have\n"
 		"                           passed or SIGINT/SIGTERM, then print per-thread\n"
 		"                           counts and what was lost\n"
+		"  sched -p PID [--interval SEC] [--count N] [--json]\n"
+		"                           every SEC seconds (default 1), per thread: policy,\n"
+		"                           RT priority, nice, allowed CPUs, current CPU, CPU\n"
+		"                           time, voluntary/involuntary switches, migrations\n"
+		"                           (from /proc and the scheduler), and the wake-up\n"
+		"                           latency p50/p99/max and jitter (standard deviation)\n"
+		"                           hftmon measured over that interval; N intervals\n"
+		"                           (default: until SIGINT/SIGTERM); --json: one JSON\n"
+		"                           array of threads after one interval\n"
+		"  switches -p PID [--min-us N] [--duration SEC] [--stacks] [--user-stacks]\n"
+		"                           monitor for SEC seconds (default 1) or until\n"
+		"                           SIGINT/SIGTERM, then print every completed context\n"
+		"                           switch at least N us off CPU: when, how long,\n"
+		"                           voluntary or not, CPUs, the task that took the CPU,\n"
+		"                           the wake-up latency; --stacks: the kernel stack\n"
+		"                           (symbols from /proc/kallsyms), --user-stacks: the\n"
+		"                           user stack (addresses in the files of /proc/PID/maps)\n"
 		"\n"
 		"record options:\n"
 		"  -p, --pid PID            a process to monitor (all its threads); repeatable\n"
@@ -62,6 +88,9 @@ static void usage(FILE *f)
 		"  -r, --ring-pages N       data pages per CPU ring, a power of two\n"
 		"      --raw                print every record, one line each, as drained\n"
 		"                           (CPU by CPU: not sorted by time across CPUs)\n"
+		"\n"
+		"switches options:\n"
+		"      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n"
 		"\n"
 		"Options:\n"
 		"  -D, --device PATH        the hftmon device (default " HFTMON_DEVICE
@@ -487,41 +516,29 @@ static int monitor(struct hftmon *m, const struct record_args *a,
 /* Enters every current thread of pid in the table, with its name. */
 static void seed_threads(struct hftmon_thread_table *t, pid_t pid)
 {
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
+	pid_t *tids;
+	int n, i;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		struct hftmon_thread_stats *ts;
-		char comm[HFTMON_TASK_COMM_LEN + 2] = "";
-		int tid = atoi(de->d_name);
-		FILE *f;
+	n = hftmon_procfs_tids(HFTMON_PROCFS_ROOT, pid, &tids);
+	for (i = 0; i < n; i++) {
+		struct hftmon_thread_stats *ts =
+			hftmon_threads_get(t, pid, tids[i]);
+		struct hftmon_procfs_thread pt;
 
-		if (tid <= 0 || !(ts = hftmon_threads_get(t, pid, tid)))
+		if (!ts || ts->comm[0] ||
+		    hftmon_procfs_thread(HFTMON_PROCFS_ROOT, pid, tids[i], &pt))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
-			 tid);
-		f = fopen(path, "r");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
-		if (!ts->comm[0]) {
-			memcpy(ts->comm, comm, sizeof(ts->comm) - 1);
-			ts->comm[sizeof(ts->comm) - 1] = '\0';
-		}
+		memcpy(ts->comm, pt.comm, sizeof(ts->comm));
 	}
-	closedir(dir);
+	free(tids);
 }
 
 static int cmd_record(int argc, char **argv)
 {
-	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg) };
+	/* The per-thread table is the report: keep the query history small. */
+	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
+					     .history_switches = 1024,
+					     .history_wakeups = 1024 };
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;
@@ -602,6 +619,644 @@ out_free:
 	return status;
 }
 
+/* ---- shared by sched and switches -------------------------------------- */
+
+static pid_t parse_pid_arg(const char *cmd, const char *arg)
+{
+	char *end;
+	long pid;
+
+	errno = 0;
+	pid = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || pid <= 0 || pid > INT_MAX)
+		usage_error("%s: '%s' is not a process id", cmd, arg);
+	return (pid_t)pid;
+}
+
+static double parse_seconds_arg(const char *cmd, const char *opt,
+				const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || end == arg || !isfinite(v) || v <= 0 || v > 1e9)
+		usage_error("%s: %s '%s' is not a positive number of seconds",
+			    cmd, opt, arg);
+	return v;
+}
+
+static unsigned long long parse_count_arg(const char *cmd, const char *opt,
+					  const char *arg, bool zero_ok)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || (!v && !zero_ok))
+		usage_error("%s: %s '%s' is not a %s integer", cmd, opt, arg,
+			    zero_ok ? "non-negative" : "positive");
+	return v;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: end the sleep */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static bool stopping(void)
+{
+	return atomic_load_explicit(&stop_requested, memory_order_relaxed);
+}
+
+/* Sleeps until deadline (CLOCK_MONOTONIC ns) or a stop request. */
+static void sleep_until(uint64_t deadline)
+{
+	uint64_t now;
+
+	while (!stopping() && (now = now_ns()) < deadline) {
+		uint64_t left = deadline - now;
+		struct timespec ts;
+
+		if (left > 100000000u)
+			left = 100000000u; /* look at the stop flag often */
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Opens the device and starts monitoring pid with the library's drain
+ * thread. On failure prints the error, closes and returns non-zero.
+ */
+static int start_drain_thread_session(struct hftmon **mp, pid_t pid,
+				      const struct hftmon_monitor_config *cfg,
+				      const struct hftmon_attach_opts *ao)
+{
+	struct hftmon *m;
+	int ret;
+
+	if (open_device(&m))
+		return EXIT_FAILURE;
+	ret = hftmon_configure(m, cfg);
+	if (ret) {
+		hftmon_close(m);
+		return report_error(ret, "configure");
+	}
+	ret = hftmon_attach_process(m, pid, ao);
+	if (ret) {
+		hftmon_close(m);
+		return report_error(ret, "attach pid %d", (int)pid);
+	}
+	install_signals();
+	ret = hftmon_start(m);
+	if (ret) {
+		hftmon_close(m);
+		return report_error(ret, "start");
+	}
+	*mp = m;
+	return 0;
+}
+
+/* What was lost on the way, in one line (nothing is lost silently). */
+static void print_losses(struct hftmon *m)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	int ret = hftmon_get_stats(m, &sum, NULL, 0);
+
+	if (ret) {
+		report_error(ret, "statistics");
+		return;
+	}
+	printf("lost: %llu records in the kernel (ring_full %llu, too_big %llu, no_space %llu), %llu seq gaps; history overwritten: %llu switches, %llu wake-ups; aggregator: %llu late, %llu dropped\n",
+	       (unsigned long long)sum.lost_total,
+	       (unsigned long long)sum.lost[HFTMON_LOST_RING_FULL],
+	       (unsigned long long)sum.lost[HFTMON_LOST_TOO_BIG],
+	       (unsigned long long)sum.lost[HFTMON_LOST_NO_SPACE],
+	       (unsigned long long)sum.seq_gaps,
+	       (unsigned long long)sum.switches_overwritten,
+	       (unsigned long long)sum.wakeups_overwritten,
+	       (unsigned long long)sum.aggregator_late,
+	       (unsigned long long)sum.aggregator_dropped);
+}
+
+/* ---- sched -------------------------------------------------------------- */
+
+static const char *policy_name(int policy)
+{
+	switch (policy) {
+	case 0:
+		return "other";
+	case 1:
+		return "fifo";
+	case 2:
+		return "rr";
+	case 3:
+		return "batch";
+	case 5:
+		return "idle";
+	case 6:
+		return "deadline";
+	default:
+		return "?";
+	}
+}
+
+static bool cpu_allowed(const struct hftmon_thread_info *t, unsigned int cpu)
+{
+	return t->affinity[cpu / 64] & (1ull << (cpu % 64));
+}
+
+/* The allowed CPUs as a list, "0-1,3"; "-" when none. */
+static const char *affinity_list(const struct hftmon_thread_info *t, char *buf,
+				 size_t len)
+{
+	unsigned int cpu = 0, first;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	while (cpu < HFTMON_MAX_CPUS && off < len) {
+		int n;
+
+		if (!cpu_allowed(t, cpu)) {
+			cpu++;
+			continue;
+		}
+		first = cpu;
+		while (cpu + 1 < HFTMON_MAX_CPUS && cpu_allowed(t, cpu + 1))
+			cpu++;
+		if (cpu == first)
+			n = snprintf(buf + off, len - off, "%s%u",
+				     off ? "," : "", first);
+		else
+			n = snprintf(buf + off, len - off, "%s%u-%u",
+				     off ? "," : "", first, cpu);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+		cpu++;
+	}
+	return off ? buf : "-";
+}
+
+static void print_sched_table(const struct hftmon_thread_info *t, int n,
+			      pid_t pid, double interval)
+{
+	char aff[256];
+	int i;
+
+	printf("pid %d: %d thread(s), wake-up latency over the last %.3f s\n",
+	       (int)pid, n, interval);
+	printf("%8s %-16s %-8s %6s %4s %-12s %4s %14s %10s %12s %10s %8s %10s %10s %10s %10s\n",
+	       "TID", "COMM", "POLICY", "RTPRIO", "NICE", "AFFINITY", "CPU",
+	       "CPU-TIME(us)", "VOLUNTARY", "INVOLUNTARY", "MIGRATIONS",
+	       "WAKEUPS", "P50(us)", "P99(us)", "MAX(us)", "JITTER(us)");
+	for (i = 0; i < n; i++) {
+		const struct hftmon_thread_info *ti = &t[i];
+		char mig[24];
+
+		if (ti->migrations >= 0)
+			snprintf(mig, sizeof(mig), "%lld",
+				 (long long)ti->migrations);
+		else
+			snprintf(mig, sizeof(mig), "-");
+		printf("%8d %-16s %-8s %6d %4d %-12s %4d %14llu %10llu %12llu %10s %8llu",
+		       ti->tid, ti->comm, policy_name(ti->policy),
+		       ti->rt_priority, ti->nice,
+		       affinity_list(ti, aff, sizeof(aff)), ti->cpu,
+		       (unsigned long long)(ti->cpu_time_ns / 1000),
+		       (unsigned long long)ti->voluntary_switches,
+		       (unsigned long long)ti->involuntary_switches, mig,
+		       (unsigned long long)ti->wakeup.count);
+		if (ti->wakeup.count)
+			printf(" %10.1f %10.1f %10.1f %10.1f\n",
+			       ti->wakeup.p50_us, ti->wakeup.p99_us,
+			       ti->wakeup.max_us, ti->wakeup.stddev_us);
+		else
+			printf(" %10s %10s %10s %10s\n", "-", "-", "-", "-");
+	}
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_sched_json(const struct hftmon_thread_info *t, int n,
+			     double interval)
+{
+	int i;
+
+	printf("[");
+	for (i = 0; i < n; i++) {
+		const struct hftmon_thread_info *ti = &t[i];
+		const struct hftmon_latency *l = &ti->wakeup;
+		unsigned int cpu;
+		bool first = true;
+
+		printf("%s\n  {\"pid\": %d, \"tid\": %d, \"comm\": ", i ? "," : "",
+		       ti->pid, ti->tid);
+		json_string(ti->comm);
+		printf(", \"policy\": \"%s\", \"policy_id\": %d, \"rt_priority\": %d, \"nice\": %d, \"affinity\": [",
+		       policy_name(ti->policy), ti->policy, ti->rt_priority,
+		       ti->nice);
+		for (cpu = 0; cpu < HFTMON_MAX_CPUS; cpu++) {
+			if (!cpu_allowed(ti, cpu))
+				continue;
+			printf("%s%u", first ? "" : ", ", cpu);
+			first = false;
+		}
+		printf("], \"cpu\": %d, \"cpu_time_us\": %.3f, \"run_delay_us\": %.3f, \"voluntary_switches\": %llu, \"involuntary_switches\": %llu, \"migrations\": ",
+		       ti->cpu, (double)ti->cpu_time_ns / 1000.0,
+		       (double)ti->run_delay_ns / 1000.0,
+		       (unsigned long long)ti->voluntary_switches,
+		       (unsigned long long)ti->involuntary_switches);
+		if (ti->migrations >= 0)
+			printf("%lld", (long long)ti->migrations);
+		else
+			printf("null");
+		printf(", \"wakeup_latency_us\": {\"window_s\": %.6f, \"count\": %llu",
+		       interval, (unsigned long long)l->count);
+		if (l->count)
+			printf(", \"min\": %.3f, \"mean\": %.3f, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"stddev\": %.3f}}",
+			       l->min_us, l->mean_us, l->p50_us, l->p90_us,
+			       l->p99_us, l->p999_us, l->max_us, l->stddev_us);
+		else
+			printf(", \"min\": null, \"mean\": null, \"p50\": null, \"p90\": null, \"p99\": null, \"p999\": null, \"max\": null, \"stddev\": null}}");
+	}
+	printf("%s]\n", n ? "\n" : "");
+}
+
+struct sched_args {
+	pid_t pid;
+	double interval;
+	unsigned long long count; /* 0 = until a signal */
+	bool json;
+};
+
+static void parse_sched(int argc, char **argv, struct sched_args *a)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->interval = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:i:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a->pid = parse_pid_arg("sched", optarg);
+			break;
+		case 'i':
+			a->interval =
+				parse_seconds_arg("sched", "--interval", optarg);
+			break;
+		case 'c':
+			a->count = parse_count_arg("sched", "--count", optarg,
+						   false);
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage_error("sched: bad option");
+		}
+	}
+	if (optind < argc)
+		usage_error("sched: unexpected argument '%s'", argv[optind]);
+	if (!a->pid)
+		usage_error("sched: -p PID is needed");
+	if (a->json && a->count > 1)
+		usage_error("sched: --json prints one interval: no --count");
+}
+
+static int cmd_sched(int argc, char **argv)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg),
+		.drain_thread = true,
+		/* Only wake-ups are shown: keep the switch history small. */
+		.history_switches = 1u << 12,
+	};
+	struct hftmon_thread_info *info = NULL;
+	unsigned long long done = 0;
+	struct sched_args a;
+	struct hftmon *m;
+	uint64_t next;
+	size_t cap = 0;
+	int n, status = 0;
+
+	parse_sched(argc, argv, &a);
+	if (start_drain_thread_session(&m, a.pid, &cfg, NULL))
+		return EXIT_FAILURE;
+
+	next = now_ns();
+	while (!stopping()) {
+		next += (uint64_t)(a.interval * 1e9);
+		sleep_until(next);
+		if (stopping())
+			break;
+		for (;;) {
+			n = hftmon_get_thread_scheduling_info(
+				m, a.pid, (uint64_t)(a.interval * 1e6), info,
+				cap);
+			if (n < 0 || (size_t)n <= cap)
+				break;
+			free(info);
+			cap = (size_t)n + 16; /* threads may appear meanwhile */
+			info = calloc(cap, sizeof(*info));
+			if (!info) {
+				n = -ENOMEM;
+				break;
+			}
+		}
+		if (n < 0) {
+			status = report_error(n, "threads of pid %d",
+					      (int)a.pid);
+			break;
+		}
+		if (a.json) {
+			print_sched_json(info, n, a.interval);
+			break;
+		}
+		print_sched_table(info, n, a.pid, a.interval);
+		printf("\n");
+		fflush(stdout);
+		if (a.count && ++done >= a.count)
+			break;
+	}
+	if (!a.json && !status)
+		print_losses(m);
+	n = hftmon_stop(m);
+	if (n && !status)
+		status = report_error(n, "stop");
+	hftmon_close(m);
+	free(info);
+	if (fflush(stdout) && !status)
+		status = report_error(-errno, "stdout");
+	return status;
+}
+
+/* ---- switches ----------------------------------------------------------- */
+
+struct switches_args {
+	pid_t pid;
+	unsigned long long min_us;
+	double duration;
+	bool kstacks, ustacks;
+	const char *kallsyms;
+};
+
+static void parse_switches(int argc, char **argv, struct switches_args *a)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "min-us", required_argument, NULL, 'm' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "stacks", no_argument, NULL, 's' },
+		{ "user-stacks", no_argument, NULL, 'u' },
+		{ "kallsyms", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->duration = 1;
+	a->kallsyms = "/proc/kallsyms";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a->pid = parse_pid_arg("switches", optarg);
+			break;
+		case 'm':
+			a->min_us = parse_count_arg("switches", "--min-us",
+						    optarg, true);
+			break;
+		case 'd':
+			a->duration = parse_seconds_arg("switches",
+							"--duration", optarg);
+			break;
+		case 's':
+			a->kstacks = true;
+			break;
+		case 'u':
+			a->ustacks = true;
+			break;
+		case 'k':
+			a->kallsyms = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage_error("switches: bad option");
+		}
+	}
+	if (optind < argc)
+		usage_error("switches: unexpected argument '%s'", argv[optind]);
+	if (!a->pid)
+		usage_error("switches: -p PID is needed");
+}
+
+struct symbolizer {
+	struct hftmon_ksyms ksyms;
+	bool have_ksyms;
+	struct hftmon_maps maps;
+	bool have_maps;
+	bool raw_noted;
+};
+
+static void print_stack(struct hftmon *m, struct symbolizer *sym,
+			uint32_t id, bool user)
+{
+	char buf[4096 + 64];
+	uint64_t ips[64];
+	unsigned int flags = 0;
+	int n, i;
+
+	printf("    %s stack:", user ? "user" : "kernel");
+	if (!id) {
+		printf(" none recorded\n");
+		return;
+	}
+	n = hftmon_get_stack(m, id, ips, 64, &flags);
+	if (n == -ENODATA) {
+		printf(" lost (its STACK record was dropped; see the loss line)\n");
+		return;
+	}
+	if (n < 0) {
+		printf(" unavailable: %s\n", strerror(-n));
+		return;
+	}
+	printf("%s\n", flags & HFTMON_STACK_TRUNCATED ? " (truncated)" : "");
+	for (i = 0; i < n && i < 64; i++) {
+		if (!user)
+			hftmon_ksyms_format(&sym->ksyms, ips[i], buf,
+					    sizeof(buf));
+		else if (sym->have_maps)
+			hftmon_maps_format(&sym->maps, ips[i], buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "0x%" PRIx64, ips[i]);
+		printf("      %s\n", buf);
+	}
+}
+
+static void print_switch(const struct hftmon_switch_event *e)
+{
+	char cpus[32], lat[32];
+
+	if (e->out_cpu == e->in_cpu)
+		snprintf(cpus, sizeof(cpus), "%d", e->out_cpu);
+	else
+		snprintf(cpus, sizeof(cpus), "%d->%d", e->out_cpu, e->in_cpu);
+	if (e->wakeup_ns)
+		snprintf(lat, sizeof(lat), "%.3f",
+			 (double)(e->in_ns - e->wakeup_ns) / 1000.0);
+	else
+		snprintf(lat, sizeof(lat), "-");
+	printf("%8d %-16s %10" PRIu64 ".%09" PRIu64 " %12.3f %-11s %-7s %8d %-16s %4d %12s\n",
+	       e->tid, e->comm, e->out_ns / 1000000000u,
+	       e->out_ns % 1000000000u, (double)e->off_cpu_ns / 1000.0,
+	       e->voluntary ? "voluntary" : "involuntary", cpus, e->next_tid,
+	       e->next_comm, e->next_prio, lat);
+}
+
+static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
+			 bool at_start)
+{
+	char path[64];
+	struct hftmon_maps fresh;
+
+	if (a->ustacks) {
+		/* Mappings at the end (libraries loaded meanwhile) if the
+		 * process still lives; else those seen at the start. */
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)a->pid);
+		if (!hftmon_maps_load(&fresh, path)) {
+			if (sym->have_maps)
+				hftmon_maps_free(&sym->maps);
+			sym->maps = fresh;
+			sym->have_maps = true;
+		}
+	}
+	if (a->kstacks && at_start) {
+		int err = hftmon_ksyms_load(&sym->ksyms, a->kallsyms);
+
+		sym->have_ksyms = !err;
+		if (err)
+			fprintf(stderr,
+				"hftmon: %s: %s: kernel stacks are printed as raw addresses\n",
+				a->kallsyms, strerror(-err));
+	}
+}
+
+static int cmd_switches(int argc, char **argv)
+{
+	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
+					     .drain_thread = true };
+	struct hftmon_switch_query q = { .sz = sizeof(q) };
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao) };
+	struct symbolizer sym;
+	struct hftmon_switch_event *ev = NULL;
+	struct switches_args a;
+	struct hftmon *m;
+	int n, all, i, status = 0;
+
+	parse_switches(argc, argv, &a);
+	memset(&sym, 0, sizeof(sym));
+	ao.kernel_stacks = a.kstacks;
+	ao.user_stacks = a.ustacks;
+	if (start_drain_thread_session(&m, a.pid, &cfg, &ao))
+		return EXIT_FAILURE;
+	load_symbols(&sym, &a, true);
+
+	sleep_until(now_ns() + (uint64_t)(a.duration * 1e9));
+	n = hftmon_stop(m);
+	if (n) {
+		status = report_error(n, "stop");
+		goto out;
+	}
+	load_symbols(&sym, &a, false);
+
+	q.pid = a.pid;
+	q.min_duration_us = a.min_us;
+	q.include_stack_trace = a.kstacks || a.ustacks;
+	n = hftmon_get_context_switches(m, &q, NULL, 0);
+	if (n > 0) {
+		ev = calloc((size_t)n, sizeof(*ev));
+		if (!ev) {
+			status = report_error(-ENOMEM, "switches");
+			goto out;
+		}
+		n = hftmon_get_context_switches(m, &q, ev, (size_t)n);
+	}
+	if (n < 0) {
+		status = report_error(n, "switches");
+		goto out;
+	}
+	q.min_duration_us = 0;
+	all = hftmon_get_context_switches(m, &q, NULL, 0);
+
+	if (a.kstacks && sym.have_ksyms && sym.ksyms.zero_addresses)
+		printf("note: %s lists every address as 0 (kptr_restrict): kernel stacks are printed as raw addresses\n",
+		       a.kallsyms);
+	printf("%8s %-16s %20s %12s %-11s %-7s %8s %-16s %4s %12s\n", "TID",
+	       "COMM", "OUT(s)", "OFF-CPU(us)", "KIND", "CPU", "NEXT",
+	       "NEXT-COMM", "PRIO", "WAKEUP(us)");
+	for (i = 0; i < n; i++) {
+		print_switch(&ev[i]);
+		if (a.kstacks)
+			print_stack(m, &sym, ev[i].kstack_id, false);
+		if (a.ustacks)
+			print_stack(m, &sym, ev[i].ustack_id, true);
+	}
+	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by pid %d\n",
+	       n, a.min_us, all < 0 ? 0 : all, (int)a.pid);
+	print_losses(m);
+	if (fflush(stdout))
+		status = report_error(-errno, "stdout");
+out:
+	hftmon_close(m);
+	free(ev);
+	if (sym.have_ksyms)
+		hftmon_ksyms_free(&sym.ksyms);
+	if (sym.have_maps)
+		hftmon_maps_free(&sym.maps);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -635,7 +1290,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_error("a command is needed: info or record");
+		usage_error(
+			"a command is needed: info, record, sched or switches");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -643,6 +1299,10 @@ int main(int argc, char **argv)
 		return cmd_info(argc, argv);
 	if (!strcmp(cmd, "record"))
 		return cmd_record(argc, argv);
+	if (!strcmp(cmd, "sched"))
+		return cmd_sched(argc, argv);
+	if (!strcmp(cmd, "switches"))
+		return cmd_switches(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

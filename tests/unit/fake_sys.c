@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "fake_sys.h"
 #include "ring.h"
@@ -248,29 +249,45 @@ static int fake_munmap(void *addr, size_t len)
 	return fail(EINVAL);
 }
 
-static int fake_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
+static short fake_revents(void)
 {
 	unsigned int cpu;
+	short revents = fake.poll_revents;
 
-	(void)timeout_ms;
-	fake.poll_calls++;
-	if (nfds != 1 || fds[0].fd != FAKE_FD)
-		return fail(EBADF);
-	if (fake.poll_errno)
-		return fail(fake.poll_errno);
-	fds[0].revents = fake.poll_revents;
-	if (!fds[0].revents && fake.configured) {
+	if (!revents && fake.configured) {
 		for (cpu = 0; cpu < nr_cpus(); cpu++) {
 			const struct hftmon_ring_ctrl *c = fake.maps[cpu];
 
 			if (c &&
 			    hftmon_ring_load_acquire(&c->data_head) !=
 				    hftmon_ring_load_acquire(&c->data_tail))
-				fds[0].revents = POLLIN;
+				revents = POLLIN;
 		}
 	}
-	if (!fake.configured && !fds[0].revents)
-		fds[0].revents = POLLERR;
+	if (!fake.configured && !revents)
+		revents = POLLERR;
+	return revents;
+}
+
+static int fake_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+	fake.poll_calls++;
+	if (nfds != 1 || fds[0].fd != FAKE_FD)
+		return fail(EBADF);
+	if (fake.poll_errno)
+		return fail(fake.poll_errno);
+	fds[0].revents = fake_revents();
+	if (!fds[0].revents && timeout_ms) {
+		/* Nothing yet: wait as the device would (at most 100 ms;
+		 * "forever" is 10 ms), then look once more. */
+		int ms = timeout_ms < 0 ? 10 : timeout_ms > 100 ? 100 :
+								 timeout_ms;
+		struct timespec ts = { .tv_sec = 0,
+				       .tv_nsec = (long)ms * 1000000 };
+
+		nanosleep(&ts, NULL);
+		fds[0].revents = fake_revents();
+	}
 	return fds[0].revents ? 1 : 0;
 }
 

@@ -91,6 +91,13 @@ static bool produce(unsigned int cpu, __s32 tid)
 	return true;
 }
 
+static int count_cb_fwd(void *ctx, const struct hftmon_rec_hdr *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
 /* ---- open ------------------------------------------------------------ */
 
 static void test_open_missing_device_real(void **state)
@@ -246,8 +253,8 @@ static void test_configure_bad_args(void **state)
 	hftmon_close(m);
 }
 
-/* The drain thread these apply to does not exist yet: refuse, loudly. */
-static void test_configure_drain_thread_unsupported(void **state)
+/* Affinity, priority, record_fn and interval are the drain thread's. */
+static void test_configure_drain_thread_only(void **state)
 {
 	struct hftmon *m = open_fake();
 	int cpus[] = { 1 };
@@ -257,14 +264,27 @@ static void test_configure_drain_thread_unsupported(void **state)
 
 	(void)state;
 	nr_logs = 0;
-	assert_int_equal(hftmon_configure(m, &c), -EOPNOTSUPP);
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
 	assert_int_equal(nr_logs, 1);
-	assert_non_null(strstr(last_log, "drain thread"));
+	assert_non_null(strstr(last_log, "drain_thread"));
 	c.nr_cpu_affinity = 0;
 	c.cpu_affinity = NULL;
 	c.realtime_priority = 50;
-	assert_int_equal(hftmon_configure(m, &c), -EOPNOTSUPP);
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	c.realtime_priority = 0;
+	c.drain_interval_us = 10;
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	c.drain_interval_us = 0;
+	c.record_fn = count_cb_fwd;
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
 	assert_int_equal(fake.ioctl_calls, 1); /* GET_INFO only */
+	/* With the thread, all of it is accepted. */
+	c.drain_thread = true;
+	c.cpu_affinity = cpus;
+	c.nr_cpu_affinity = 1;
+	c.realtime_priority = 50;
+	c.drain_interval_us = 10;
+	assert_int_equal(hftmon_configure(m, &c), 0);
 	hftmon_close(m);
 }
 
@@ -743,7 +763,7 @@ int main(void)
 		T(test_open_opts_size),
 		T(test_info_and_sources),
 		T(test_configure_bad_args),
-		T(test_configure_drain_thread_unsupported),
+		T(test_configure_drain_thread_only),
 		T(test_configure_passes_values),
 		T(test_configure_ioctl_error),
 		T(test_mmap_failure_unwinds),

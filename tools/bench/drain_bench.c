@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * drain_bench: how fast libhftmon's ring reader (lib/ring.c) and record
- * decoder (lib/record.c) drain, and the per-thread aggregation
- * (lib/threads.c) counts, realistic HFTMON_REC_SWITCH records on one
- * consumer core. The rings are fed by the unit tests' copy of the kernel
- * producer (tests/unit/ring_producer.c). Prints figures; asserts nothing
- * about time.
+ * decoder (lib/record.c) drain, and the per-thread counts (lib/threads.c)
+ * and the query aggregator (lib/agg.c: reorder, pairing, histories)
+ * digest, realistic scheduler records on one consumer core: each tracked
+ * thread switches out, is woken, switches back in (HFTMON_REC_SWITCH and
+ * HFTMON_REC_WAKEUP), so every switch completes. The rings are fed by the
+ * unit tests' copy of the kernel producer (tests/unit/ring_producer.c).
+ * Prints figures; asserts nothing about time.
  *
  *   threaded  a producer thread writes flat out, losing records when the
  *             ring is full as the kernel does; the consumer drains on its
@@ -28,13 +30,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg.h"
 #include "ring.h"
 #include "ring_producer.h"
 #include "threads.h"
 
 #define PAGE 4096u
 #define MAX_RINGS 64
-#define NR_TEMPLATES 64
+#define NR_TEMPLATES 48 /* 16 cycles of out, wake-up, in */
+#define BENCH_HISTORY (1u << 16)
+
+union bench_rec {
+	struct hftmon_rec_hdr hdr;
+	struct hftmon_rec_switch sw;
+	struct hftmon_rec_wakeup wk;
+};
 
 struct opts {
 	const char *mode; /* "threaded", "inline" or "both" */
@@ -52,9 +62,11 @@ struct bench {
 	void *maps[MAX_RINGS];
 	struct ring_producer prod[MAX_RINGS];
 	struct hftmon_ring_reader rd[MAX_RINGS];
-	struct hftmon_rec_switch templates[NR_TEMPLATES];
+	union bench_rec templates[NR_TEMPLATES];
 	/* What the consumer computed from the records. */
 	struct hftmon_thread_table threads;
+	struct hftmon_agg agg;
+	unsigned int cur_ring; /* ring being drained, for the aggregator */
 	unsigned long long by_type[HFTMON_REC_TYPE_NR];
 	unsigned long long delivered;
 	__u64 first_ns, last_ns;
@@ -123,88 +135,97 @@ static void pin(int cpu, const char *who)
 
 /*
  * A trading process (pid 4242, 8 threads) sharing CPUs with kworkers,
- * ksoftirqd and idle: what sched_switch records of a tracked process
- * look like. Flags, states and priorities vary as on a real host.
+ * ksoftirqd and idle: what its sched records look like. Each cycle is
+ * one thread leaving the CPU (blocked or preempted), its wake-up (when
+ * it blocked) and its return; flags, states and priorities vary as on a
+ * real host.
  */
 static void make_templates(struct bench *b)
 {
 	static const char *const others[] = { "swapper/1", "kworker/1:2",
 					      "ksoftirqd/1", "rcu_preempt" };
-	unsigned int i;
+	unsigned int c;
 
-	for (i = 0; i < NR_TEMPLATES; i++) {
-		struct hftmon_rec_switch *s = &b->templates[i];
-		__s32 tid = 4242 + (__s32)(i % 8);
-		bool out = i % 2 == 0; /* tracked thread leaving or arriving */
-		bool vol = i % 3 != 0;
+	memset(b->templates, 0, sizeof(b->templates));
+	for (c = 0; c < NR_TEMPLATES / 3; c++) {
+		struct hftmon_rec_switch *out = &b->templates[3 * c].sw;
+		struct hftmon_rec_wakeup *wk = &b->templates[3 * c + 1].wk;
+		struct hftmon_rec_switch *in = &b->templates[3 * c + 2].sw;
+		__s32 tid = 4242 + (__s32)(c % 8);
+		__s32 other = c % 4 == 0 ? 0 : 100 + (__s32)(c % 4);
+		bool vol = c % 3 != 0;
 
-		memset(s, 0, sizeof(*s));
-		s->hdr.type = HFTMON_REC_SWITCH;
-		s->hdr.size = sizeof(*s);
-		if (out) {
-			s->hdr.pid = 4242;
-			s->hdr.tid = tid;
-			s->hdr.flags = HFTMON_SWITCH_PREV_TRACKED |
-				       (vol ? HFTMON_SWITCH_VOLUNTARY :
-					      HFTMON_SWITCH_PREEMPT);
-			s->next_pid = i % 4 == 0 ? 0 : 100 + (__s32)(i % 4);
-			s->next_tid = s->next_pid;
-			s->prev_state = vol ? 1 : 0;
-			s->prev_prio = 120;
-			s->next_prio = 120;
-			snprintf(s->prev_comm, sizeof(s->prev_comm),
-				 "md-feed-%u", i % 8);
-			snprintf(s->next_comm, sizeof(s->next_comm), "%s",
-				 others[i % 4]);
-			if (i % 16 == 0) { /* thread to thread */
-				s->hdr.flags |= HFTMON_SWITCH_NEXT_TRACKED;
-				s->next_pid = 4242;
-				s->next_tid = 4242 + (__s32)((i + 3) % 8);
-				snprintf(s->next_comm, sizeof(s->next_comm),
-					 "md-feed-%u", (i + 3) % 8);
-			}
-		} else {
-			s->hdr.pid = i % 4 == 1 ? 0 : 100 + (__s32)(i % 4);
-			s->hdr.tid = s->hdr.pid;
-			s->hdr.flags = HFTMON_SWITCH_NEXT_TRACKED |
-				       (vol ? HFTMON_SWITCH_VOLUNTARY : 0);
-			s->next_pid = 4242;
-			s->next_tid = tid;
-			s->prev_prio = 120;
-			s->next_prio = i % 5 == 0 ? 49 : 120; /* some RT */
-			s->next_policy = i % 5 == 0 ? 1 : 0;
-			snprintf(s->prev_comm, sizeof(s->prev_comm), "%s",
-				 others[i % 4]);
-			snprintf(s->next_comm, sizeof(s->next_comm),
-				 "md-feed-%u", i % 8);
-		}
+		out->hdr.type = HFTMON_REC_SWITCH;
+		out->hdr.size = sizeof(*out);
+		out->hdr.pid = 4242;
+		out->hdr.tid = tid;
+		out->hdr.flags = HFTMON_SWITCH_PREV_TRACKED |
+				 (vol ? HFTMON_SWITCH_VOLUNTARY :
+					HFTMON_SWITCH_PREEMPT);
+		out->next_pid = other;
+		out->next_tid = other;
+		out->prev_state = vol ? 1 : 0;
+		out->prev_prio = 120;
+		out->next_prio = c % 5 == 0 ? 49 : 120; /* some RT */
+		out->next_policy = c % 5 == 0 ? 1 : 0;
+		out->prev_kstack_id = vol ? 1 + c % 4 : 0;
+		snprintf(out->prev_comm, sizeof(out->prev_comm), "md-feed-%u",
+			 c % 8);
+		snprintf(out->next_comm, sizeof(out->next_comm), "%s",
+			 others[c % 4]);
+
+		wk->hdr.type = HFTMON_REC_WAKEUP;
+		wk->hdr.size = sizeof(*wk);
+		wk->hdr.pid = 4242;
+		wk->hdr.tid = tid;
+		wk->waker_pid = 4242;
+		wk->waker_tid = 4242 + (__s32)((c + 1) % 8);
+		wk->prio = 120;
+
+		in->hdr.type = HFTMON_REC_SWITCH;
+		in->hdr.size = sizeof(*in);
+		in->hdr.pid = other;
+		in->hdr.tid = other;
+		in->hdr.flags = HFTMON_SWITCH_NEXT_TRACKED;
+		in->next_pid = 4242;
+		in->next_tid = tid;
+		in->prev_prio = 120;
+		in->next_prio = 120;
+		snprintf(in->prev_comm, sizeof(in->prev_comm), "%s",
+			 others[c % 4]);
+		snprintf(in->next_comm, sizeof(in->next_comm), "md-feed-%u",
+			 c % 8);
 	}
 }
 
 /* One record, as a probe would write it: reserve, fill, commit. */
 static bool produce(struct bench *b, struct ring_producer *p, __u64 i)
 {
-	const struct hftmon_rec_switch *t = &b->templates[i % NR_TEMPLATES];
-	struct hftmon_rec_switch *s;
+	const union bench_rec *t = &b->templates[i % NR_TEMPLATES];
+	struct hftmon_rec_hdr *h;
 	__u64 seq;
 
-	s = (void *)ring_producer_reserve(p, HFTMON_REC_SWITCH, sizeof(*s));
-	if (!s)
+	h = ring_producer_reserve(p, t->hdr.type, t->hdr.size);
+	if (!h)
 		return false;
-	seq = s->hdr.seq;
-	memcpy(s, t, sizeof(*s));
-	s->hdr.cpu = p->cpu;
-	s->hdr.seq = seq;
-	s->hdr.time_ns = 1000000000ull + i * 1500; /* one per 1.5 us */
+	seq = h->seq;
+	memcpy(h, t, t->hdr.size);
+	h->cpu = p->cpu;
+	h->seq = seq;
+	h->time_ns = 1000000000ull + i * 1500; /* one per 1.5 us */
 	ring_producer_commit(p);
 	return true;
 }
 
-/* The consumer's per-record work: what the CLI's record command does. */
+/*
+ * The consumer's per-record work: what hftmon_drain does (the aggregator)
+ * and what the CLI's record command does with the record.
+ */
 static int on_record(void *ctx, const struct hftmon_rec_hdr *rec)
 {
 	struct bench *b = ctx;
 
+	hftmon_agg_record(&b->agg, b->cur_ring, rec);
 	if (!b->delivered || rec->time_ns < b->first_ns)
 		b->first_ns = rec->time_ns;
 	if (rec->time_ns > b->last_ns)
@@ -215,21 +236,44 @@ static int on_record(void *ctx, const struct hftmon_rec_hdr *rec)
 	return 0;
 }
 
-/* What callgrind counts (--toggle-collect): one pass over every ring. */
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000u + (__u64)ts.tv_nsec;
+}
+
+/*
+ * What callgrind counts (--toggle-collect): one pass over every ring,
+ * then the aggregator's merge, as hftmon_drain() does it (the session
+ * is live: the watermark is the clock less the reorder slack).
+ */
 __attribute__((noinline)) long bench_drain_pass(struct bench *b)
 {
+	__u64 pass_ns = mono_ns();
 	unsigned int i;
 	bool stopped;
 	long n = 0;
 
-	for (i = 0; i < b->o.nr_rings; i++)
+	for (i = 0; i < b->o.nr_rings; i++) {
+		b->cur_ring = i;
 		n += hftmon_ring_drain(&b->rd[i], on_record, b, &stopped);
+		hftmon_agg_ring_done(&b->agg, i, !stopped, pass_ns, false);
+	}
+	hftmon_agg_flush(&b->agg);
 	return n;
 }
 
 static int setup_rings(struct bench *b)
 {
 	unsigned int i;
+	int err;
+
+	err = hftmon_agg_init(&b->agg, b->o.nr_rings, BENCH_HISTORY,
+			      BENCH_HISTORY, 0);
+	if (err)
+		return err;
 
 	b->data_size = (__u64)b->o.ring_pages * PAGE;
 	for (i = 0; i < b->o.nr_rings; i++) {
@@ -254,6 +298,7 @@ static void reset(struct bench *b)
 		b->maps[i] = NULL;
 	}
 	hftmon_threads_fini(&b->threads);
+	hftmon_agg_fini(&b->agg);
 	memset(b->by_type, 0, sizeof(b->by_type));
 	b->delivered = 0;
 	b->first_ns = b->last_ns = 0;
@@ -275,8 +320,13 @@ static void print_check(struct bench *b)
 	printf("  continuity: %llu lost by the producer, %llu seq gaps seen, %llu bad records: %s\n",
 	       lost, gaps, bad,
 	       gaps == lost && !bad ? "consistent" : "INCONSISTENT");
-	printf("  aggregated: %u threads, %llu switch records\n", b->threads.nr,
-	       b->by_type[HFTMON_REC_SWITCH]);
+	printf("  aggregated: %u threads, %llu switch and %llu wake-up records; %llu completed switches, %llu wake-up latencies (%llu late, %llu unpaired)\n",
+	       b->threads.nr, b->by_type[HFTMON_REC_SWITCH],
+	       b->by_type[HFTMON_REC_WAKEUP],
+	       (unsigned long long)b->agg.st.switches_completed,
+	       (unsigned long long)b->agg.st.wakeups_completed,
+	       (unsigned long long)b->agg.st.late,
+	       (unsigned long long)b->agg.st.unpaired);
 }
 
 /* ---- threaded --------------------------------------------------------- */
@@ -418,7 +468,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: drain_bench [--mode threaded|inline|both] [--seconds S] [--records N]\n"
 		"                   [--ring-pages N] [--rings K] [--producer-cpu C] [--consumer-cpu C]\n"
-		"Drain rate of libhftmon's ring reader + decoder + per-thread aggregation.\n"
+		"Drain rate of libhftmon's ring reader + decoder + per-thread counts +\n"
+		"query aggregator (pairing, wake-up latencies).\n"
 		"  --mode          threaded: producer thread vs consumer; inline: fill,\n"
 		"                  then time the drain alone (default: both)\n"
 		"  --seconds S     how long each mode runs (default 2)\n"
@@ -507,8 +558,9 @@ int main(int argc, char **argv)
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 && b->o.consumer_cpu == 1)
 		b->o.consumer_cpu = b->o.producer_cpu = -1;
 	make_templates(b);
-	printf("drain_bench: HFTMON_REC_SWITCH records of %zu bytes\n",
-	       sizeof(struct hftmon_rec_switch));
+	printf("drain_bench: HFTMON_REC_SWITCH (%zu bytes) and HFTMON_REC_WAKEUP (%zu bytes) records, 2:1\n",
+	       sizeof(struct hftmon_rec_switch),
+	       sizeof(struct hftmon_rec_wakeup));
 	if (strcmp(b->o.mode, "inline"))
 		err = run_threaded(b);
 	if (!err && strcmp(b->o.mode, "threaded"))

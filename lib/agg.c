@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * The aggregator (see agg.h): per-ring FIFOs merged by timestamp below a
+ * watermark, a per-thread pairing state machine, a stack table and two
+ * circular histories. Nothing here allocates after hftmon_agg_init().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+/* The raw task state of a task that has exited (TASK_DEAD, sched.h). */
+#define AGG_TASK_DEAD 0x0080u
+
+static void *zalloc(size_t nr, size_t size)
+{
+	/* calloc of large arrays maps zero pages: untouched entries cost nothing. */
+	return nr ? calloc(nr, size) : NULL;
+}
+
+int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
+		    uint32_t history_switches, uint32_t history_wakeups,
+		    uint32_t reorder_records)
+{
+	unsigned int i;
+
+	memset(a, 0, sizeof(*a));
+	if (!nr_rings)
+		return -EINVAL;
+	if (!history_switches)
+		history_switches = HFTMON_AGG_DEFAULT_HISTORY;
+	if (!history_wakeups)
+		history_wakeups = HFTMON_AGG_DEFAULT_HISTORY;
+	if (!reorder_records)
+		reorder_records = HFTMON_AGG_MAX_REORDER;
+
+	a->nr_rings = nr_rings;
+	a->rings = zalloc(nr_rings, sizeof(*a->rings));
+	a->heap = zalloc(nr_rings, sizeof(*a->heap));
+	a->nr_nodes = reorder_records;
+	a->nodes = zalloc(reorder_records, sizeof(*a->nodes));
+	a->nr_thread_slots = 2 * HFTMON_AGG_MAX_THREADS;
+	a->threads = zalloc(a->nr_thread_slots, sizeof(*a->threads));
+	a->stacks = zalloc(HFTMON_AGG_MAX_STACKS, sizeof(*a->stacks));
+	a->nr_stack_slots = 2 * HFTMON_AGG_MAX_STACKS;
+	a->stack_index = zalloc(a->nr_stack_slots, sizeof(*a->stack_index));
+	a->switch_cap = history_switches;
+	a->switches = zalloc(history_switches, sizeof(*a->switches));
+	a->wakeup_cap = history_wakeups;
+	a->wakeups = zalloc(history_wakeups, sizeof(*a->wakeups));
+	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->stacks ||
+	    !a->stack_index || !a->switches || !a->wakeups) {
+		hftmon_agg_fini(a);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr_rings; i++)
+		a->rings[i].head = a->rings[i].tail = HFTMON_AGG_NIL;
+	a->free_list = HFTMON_AGG_NIL;
+	return 0;
+}
+
+void hftmon_agg_fini(struct hftmon_agg *a)
+{
+	free(a->rings);
+	free(a->heap);
+	free(a->nodes);
+	free(a->threads);
+	free(a->stacks);
+	free(a->stack_index);
+	free(a->switches);
+	free(a->wakeups);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static uint32_t hash32(uint32_t key, uint32_t nr_slots)
+{
+	return (key * 0x9e3779b1u) & (nr_slots - 1);
+}
+
+/* The state of tid, created (UNKNOWN) if there is room; NULL otherwise. */
+static struct hftmon_agg_thread *thread_get(struct hftmon_agg *a, int32_t pid,
+					    int32_t tid)
+{
+	uint32_t mask = a->nr_thread_slots - 1, i;
+
+	if (tid <= 0)
+		return NULL;
+	for (i = hash32((uint32_t)tid, a->nr_thread_slots);; i = (i + 1) & mask) {
+		struct hftmon_agg_thread *t = &a->threads[i];
+
+		if (t->tid == tid)
+			return t;
+		if (t->tid)
+			continue;
+		if (a->nr_threads >= HFTMON_AGG_MAX_THREADS) {
+			a->st.dropped++;
+			return NULL;
+		}
+		a->nr_threads++;
+		memset(t, 0, sizeof(*t));
+		t->tid = tid;
+		t->ev.pid = pid;
+		t->ev.tid = tid;
+		return t;
+	}
+}
+
+/*
+ * Removes a dead thread. Linear probing without tombstones: shift back
+ * every following entry of the cluster that the hole now separates from
+ * its home slot.
+ */
+static void thread_del(struct hftmon_agg *a, struct hftmon_agg_thread *t)
+{
+	uint32_t mask = a->nr_thread_slots - 1;
+	uint32_t hole = (uint32_t)(t - a->threads), i = hole;
+
+	for (;;) {
+		struct hftmon_agg_thread *s;
+		uint32_t home;
+
+		i = (i + 1) & mask;
+		s = &a->threads[i];
+		if (!s->tid)
+			break;
+		home = hash32((uint32_t)s->tid, a->nr_thread_slots);
+		/* s may move to hole unless its home lies in (hole, i]. */
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			a->threads[hole] = *s;
+			hole = i;
+		}
+	}
+	a->threads[hole].tid = 0;
+	a->nr_threads--;
+}
+
+/* ---- stacks ------------------------------------------------------------- */
+
+/* The index slot that holds id, or the free slot where it would go. */
+static uint32_t stack_slot(const struct hftmon_agg *a, uint32_t id)
+{
+	uint32_t mask = a->nr_stack_slots - 1, i, e;
+
+	for (i = hash32(id, a->nr_stack_slots);; i = (i + 1) & mask) {
+		e = a->stack_index[i];
+		if (!e || a->stacks[e - 1].id == id)
+			return i;
+	}
+}
+
+static const struct hftmon_agg_stack *stack_find(const struct hftmon_agg *a,
+						 uint32_t id)
+{
+	uint32_t e = a->stack_index[stack_slot(a, id)];
+
+	return e ? &a->stacks[e - 1] : NULL;
+}
+
+/* The entry of id, created (not present) if there is room. */
+static struct hftmon_agg_stack *stack_get(struct hftmon_agg *a, uint32_t id)
+{
+	uint32_t i = stack_slot(a, id), e = a->stack_index[i];
+	struct hftmon_agg_stack *s;
+
+	if (e)
+		return &a->stacks[e - 1];
+	if (a->nr_stacks >= HFTMON_AGG_MAX_STACKS) {
+		a->st.dropped++;
+		return NULL;
+	}
+	s = &a->stacks[a->nr_stacks++];
+	s->id = id;
+	a->stack_index[i] = a->nr_stacks;
+	return s;
+}
+
+static void stack_record(struct hftmon_agg *a, const struct hftmon_rec_hdr *rec)
+{
+	const struct hftmon_rec_stack *r = (const void *)rec;
+	struct hftmon_agg_stack *s;
+	uint32_t nr = r->nr;
+
+	if (!r->stack_id)
+		return;
+	s = stack_get(a, r->stack_id);
+	if (!s)
+		return;
+	s->flags = rec->flags;
+	if (nr > HFTMON_AGG_STACK_DEPTH) {
+		nr = HFTMON_AGG_STACK_DEPTH;
+		s->flags |= HFTMON_STACK_TRUNCATED;
+	}
+	memcpy(s->ips, r->ips, nr * sizeof(s->ips[0]));
+	s->nr = nr;
+	s->present = true;
+}
+
+/* A switch refers to id: remember it, so a missing STACK shows as lost. */
+static void stack_ref(struct hftmon_agg *a, uint32_t id)
+{
+	if (id)
+		stack_get(a, id);
+}
+
+/* ---- histories ---------------------------------------------------------- */
+
+static void push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
+{
+	a->switches[a->switch_next] = *ev;
+	if (++a->switch_next == a->switch_cap)
+		a->switch_next = 0;
+	if (++a->switch_total > a->switch_cap)
+		a->st.switches_overwritten++;
+}
+
+static void push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
+			uint64_t in_ns)
+{
+	struct hftmon_agg_wakeup *w = &a->wakeups[a->wakeup_next];
+
+	w->end_ns = in_ns;
+	w->latency_ns = in_ns - t->wake_ns;
+	w->pid = t->ev.pid;
+	w->tid = t->tid;
+	if (++a->wakeup_next == a->wakeup_cap)
+		a->wakeup_next = 0;
+	if (++a->wakeup_total > a->wakeup_cap)
+		a->st.wakeups_overwritten++;
+}
+
+/* ---- the state machine, fed in time order ------------------------------- */
+
+static void switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+{
+	struct hftmon_agg_thread *t = thread_get(a, s->hdr.pid, s->hdr.tid);
+	struct hftmon_switch_event *ev;
+
+	if (!t)
+		return;
+	if (s->prev_state & AGG_TASK_DEAD) {
+		/* Its last switch (after its EXIT): it never runs again. */
+		thread_del(a, t);
+		return;
+	}
+	if (t->state == HFTMON_AGG_OFF_CPU)
+		a->st.unpaired++; /* the switch-in in between was lost */
+	ev = &t->ev;
+	ev->pid = s->hdr.pid;
+	memcpy(ev->comm, s->prev_comm, sizeof(ev->comm));
+	ev->comm[sizeof(ev->comm) - 1] = '\0';
+	ev->out_ns = s->hdr.time_ns;
+	ev->voluntary = s->hdr.flags & HFTMON_SWITCH_VOLUNTARY;
+	ev->prev_state = s->prev_state;
+	ev->prio = s->prev_prio;
+	ev->out_cpu = s->hdr.cpu;
+	ev->next_pid = s->next_pid;
+	ev->next_tid = s->next_tid;
+	memcpy(ev->next_comm, s->next_comm, sizeof(ev->next_comm));
+	ev->next_comm[sizeof(ev->next_comm) - 1] = '\0';
+	ev->next_prio = s->next_prio;
+	ev->next_policy = s->next_policy;
+	ev->kstack_id = s->prev_kstack_id;
+	ev->ustack_id = s->prev_ustack_id;
+	stack_ref(a, s->prev_kstack_id);
+	stack_ref(a, s->prev_ustack_id);
+	t->state = HFTMON_AGG_OFF_CPU;
+	/* A wake-up while it still ran is not followed by a switch-in. */
+	t->woken = false;
+}
+
+static void switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+{
+	struct hftmon_agg_thread *t = thread_get(a, s->next_pid, s->next_tid);
+	uint64_t in_ns = s->hdr.time_ns;
+
+	if (!t)
+		return;
+	if (t->woken && t->wake_ns <= in_ns) {
+		a->st.wakeups_completed++;
+		push_wakeup(a, t, in_ns);
+	}
+	if (t->state == HFTMON_AGG_OFF_CPU && t->ev.out_ns <= in_ns) {
+		struct hftmon_switch_event *ev = &t->ev;
+
+		ev->in_ns = in_ns;
+		ev->off_cpu_ns = in_ns - ev->out_ns;
+		ev->in_cpu = s->hdr.cpu;
+		if (t->woken && t->wake_ns >= ev->out_ns) {
+			ev->wakeup_ns = t->wake_ns;
+			ev->waker_pid = t->waker_pid;
+			ev->waker_tid = t->waker_tid;
+		} else {
+			ev->wakeup_ns = 0;
+			ev->waker_pid = ev->waker_tid = 0;
+		}
+		a->st.switches_completed++;
+		push_switch(a, ev);
+	} else if (t->state != HFTMON_AGG_UNKNOWN) {
+		/* On CPU: its switch-out was lost; off: a late record. */
+		a->st.unpaired++;
+	}
+	t->ev.pid = s->next_pid;
+	memcpy(t->ev.comm, s->next_comm, sizeof(t->ev.comm));
+	t->ev.comm[sizeof(t->ev.comm) - 1] = '\0';
+	t->state = HFTMON_AGG_ON_CPU;
+	t->woken = false;
+}
+
+static void wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
+{
+	struct hftmon_agg_thread *t = thread_get(a, w->hdr.pid, w->hdr.tid);
+
+	if (!t)
+		return;
+	/* Still running (it had not switched out yet), or already woken. */
+	if (t->state == HFTMON_AGG_ON_CPU || t->woken)
+		return;
+	t->woken = true;
+	t->wake_ns = w->hdr.time_ns;
+	t->waker_pid = w->waker_pid;
+	t->waker_tid = w->waker_tid;
+}
+
+static void process(struct hftmon_agg *a, const struct hftmon_agg_node *n)
+{
+	switch (n->r.hdr.type) {
+	case HFTMON_REC_SWITCH:
+		if (n->r.hdr.flags & HFTMON_SWITCH_PREV_TRACKED)
+			switch_out(a, &n->r.sw);
+		if (n->r.hdr.flags & HFTMON_SWITCH_NEXT_TRACKED)
+			switch_in(a, &n->r.sw);
+		break;
+	case HFTMON_REC_WAKEUP:
+		wakeup(a, &n->r.wk);
+		break;
+	default:
+		break;
+	}
+	if (n->r.hdr.time_ns > a->done_ns)
+		a->done_ns = n->r.hdr.time_ns;
+}
+
+/* ---- reorder ------------------------------------------------------------ */
+
+static uint64_t node_time(const struct hftmon_agg *a, uint32_t idx)
+{
+	return a->nodes[idx].r.hdr.time_ns;
+}
+
+/*
+ * Merge order: time, then wake-ups before switches at the same time (a
+ * thread woken and switched in within one clock tick was woken first),
+ * then ring.
+ */
+static bool ring_before(const struct hftmon_agg *a, uint32_t x, uint32_t y)
+{
+	const struct hftmon_rec_hdr *hx = &a->nodes[a->rings[x].head].r.hdr;
+	const struct hftmon_rec_hdr *hy = &a->nodes[a->rings[y].head].r.hdr;
+
+	if (hx->time_ns != hy->time_ns)
+		return hx->time_ns < hy->time_ns;
+	if ((hx->type == HFTMON_REC_WAKEUP) != (hy->type == HFTMON_REC_WAKEUP))
+		return hx->type == HFTMON_REC_WAKEUP;
+	return x < y;
+}
+
+/* Processes the head of ring r and returns its node to the pool. */
+static void pop_ring(struct hftmon_agg *a, uint32_t r)
+{
+	struct hftmon_agg_ring *ring = &a->rings[r];
+	uint32_t idx = ring->head;
+
+	process(a, &a->nodes[idx]);
+	ring->head = a->nodes[idx].next;
+	if (ring->head == HFTMON_AGG_NIL)
+		ring->tail = HFTMON_AGG_NIL;
+	a->nodes[idx].next = a->free_list;
+	a->free_list = idx;
+}
+
+/* Pool empty: process the oldest pending record now, watermark or not. */
+static void pop_oldest(struct hftmon_agg *a)
+{
+	uint32_t r, best = HFTMON_AGG_NIL;
+
+	for (r = 0; r < a->nr_rings; r++)
+		if (a->rings[r].head != HFTMON_AGG_NIL &&
+		    (best == HFTMON_AGG_NIL || ring_before(a, r, best)))
+			best = r;
+	if (best != HFTMON_AGG_NIL)
+		pop_ring(a, best);
+}
+
+static uint32_t node_alloc(struct hftmon_agg *a)
+{
+	uint32_t idx;
+
+	if (a->free_list == HFTMON_AGG_NIL && a->fresh == a->nr_nodes)
+		pop_oldest(a);
+	if (a->free_list != HFTMON_AGG_NIL) {
+		idx = a->free_list;
+		a->free_list = a->nodes[idx].next;
+	} else {
+		idx = a->fresh++;
+	}
+	return idx;
+}
+
+void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
+		       const struct hftmon_rec_hdr *rec)
+{
+	struct hftmon_agg_ring *rg;
+	struct hftmon_agg_node *n;
+	size_t size;
+	uint32_t idx;
+
+	switch (rec->type) {
+	case HFTMON_REC_SWITCH:
+	case HFTMON_REC_WAKEUP:
+		break;
+	case HFTMON_REC_STACK:
+		/* Ids are global, not time-ordered: store on arrival. */
+		stack_record(a, rec);
+		return;
+	default:
+		return;
+	}
+	if (ring >= a->nr_rings)
+		return;
+	rg = &a->rings[ring];
+	if (rec->time_ns < a->done_ns)
+		a->st.late++;
+	rg->last_ns = rec->time_ns;
+
+	idx = node_alloc(a);
+	n = &a->nodes[idx];
+	size = rec->size < sizeof(n->r) ? rec->size : sizeof(n->r);
+	memcpy(&n->r, rec, size);
+	n->next = HFTMON_AGG_NIL;
+	if (rg->tail == HFTMON_AGG_NIL)
+		rg->head = idx;
+	else
+		a->nodes[rg->tail].next = idx;
+	rg->tail = idx;
+}
+
+void hftmon_agg_ring_done(struct hftmon_agg *a, unsigned int ring,
+			  bool complete, uint64_t pass_ns, bool quiescent)
+{
+	struct hftmon_agg_ring *rg;
+	uint64_t bound;
+
+	if (ring >= a->nr_rings)
+		return;
+	rg = &a->rings[ring];
+	if (!complete)
+		bound = rg->last_ns;
+	else if (quiescent)
+		bound = UINT64_MAX;
+	else
+		bound = pass_ns > HFTMON_AGG_REORDER_NS ?
+				pass_ns - HFTMON_AGG_REORDER_NS :
+				0;
+	/* Never backwards: an earlier bound still holds. */
+	if (bound > rg->bound_ns)
+		rg->bound_ns = bound;
+}
+
+void hftmon_agg_ring_absent(struct hftmon_agg *a, unsigned int ring)
+{
+	if (ring < a->nr_rings) {
+		a->rings[ring].absent = true;
+		a->rings[ring].bound_ns = UINT64_MAX;
+	}
+}
+
+void hftmon_agg_session_start(struct hftmon_agg *a)
+{
+	unsigned int r;
+
+	/* Stopped rings were unbounded: records come again. */
+	for (r = 0; r < a->nr_rings; r++)
+		if (!a->rings[r].absent)
+			a->rings[r].bound_ns = 0;
+}
+
+static void heap_sift_down(struct hftmon_agg *a, uint32_t *h, uint32_t n,
+			   uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i, tmp;
+
+		if (l < n && ring_before(a, h[l], h[m]))
+			m = l;
+		if (r < n && ring_before(a, h[r], h[m]))
+			m = r;
+		if (m == i)
+			return;
+		tmp = h[i];
+		h[i] = h[m];
+		h[m] = tmp;
+		i = m;
+	}
+}
+
+void hftmon_agg_flush(struct hftmon_agg *a)
+{
+	uint64_t wm = UINT64_MAX;
+	uint32_t *h = a->heap, n = 0, r, i;
+
+	for (r = 0; r < a->nr_rings; r++) {
+		if (a->rings[r].bound_ns < wm)
+			wm = a->rings[r].bound_ns;
+		if (a->rings[r].head != HFTMON_AGG_NIL)
+			h[n++] = r;
+	}
+	if (n == 1) {
+		/* One ring has records: its FIFO is already in order. */
+		while (a->rings[h[0]].head != HFTMON_AGG_NIL &&
+		       node_time(a, a->rings[h[0]].head) < wm)
+			pop_ring(a, h[0]);
+		return;
+	}
+	for (i = n / 2; i-- > 0;)
+		heap_sift_down(a, h, n, i);
+	while (n && node_time(a, a->rings[h[0]].head) < wm) {
+		pop_ring(a, h[0]);
+		if (a->rings[h[0]].head == HFTMON_AGG_NIL)
+			h[0] = h[--n];
+		heap_sift_down(a, h, n, 0);
+	}
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+/* The slot of the i-th oldest entry of a circular history. */
+static uint32_t hist_slot(uint64_t total, uint32_t next, uint32_t cap,
+			  uint64_t i)
+{
+	uint64_t first = total < cap ? 0 : next;
+
+	return (uint32_t)((first + i) % cap);
+}
+
+static uint64_t hist_count(uint64_t total, uint32_t cap)
+{
+	return total < cap ? total : cap;
+}
+
+/*
+ * The histories are filled in time order (the merge feeds the state
+ * machine in time order), so the first entry that ended at or after
+ * since_ns is found by binary search.
+ */
+static uint64_t switches_since(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	uint64_t lo = 0, hi = hist_count(a->switch_total, a->switch_cap);
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		uint32_t slot = hist_slot(a->switch_total, a->switch_next,
+					  a->switch_cap, mid);
+
+		if (a->switches[slot].in_ns < since_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static uint64_t wakeups_since(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	uint64_t lo = 0, hi = hist_count(a->wakeup_total, a->wakeup_cap);
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		uint32_t slot = hist_slot(a->wakeup_total, a->wakeup_next,
+					  a->wakeup_cap, mid);
+
+		if (a->wakeups[slot].end_ns < since_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint64_t hftmon_agg_switches(const struct hftmon_agg *a, pid_t pid, pid_t tid,
+			     uint64_t min_off_ns, uint64_t since_ns,
+			     bool stacks, struct hftmon_switch_event *out,
+			     size_t max)
+{
+	uint64_t count = hist_count(a->switch_total, a->switch_cap), i;
+	uint64_t matched = 0;
+
+	for (i = switches_since(a, since_ns); i < count; i++) {
+		const struct hftmon_switch_event *ev =
+			&a->switches[hist_slot(a->switch_total, a->switch_next,
+					       a->switch_cap, i)];
+
+		if ((pid && ev->pid != pid) || (tid && ev->tid != tid) ||
+		    ev->off_cpu_ns < min_off_ns || ev->in_ns < since_ns)
+			continue;
+		if (matched < max) {
+			out[matched] = *ev;
+			if (!stacks)
+				out[matched].kstack_id = out[matched].ustack_id = 0;
+		}
+		matched++;
+	}
+	return matched;
+}
+
+long hftmon_agg_wakeup_samples(const struct hftmon_agg *a, pid_t pid,
+			       pid_t tid, uint64_t since_ns, uint64_t **out)
+{
+	uint64_t count = hist_count(a->wakeup_total, a->wakeup_cap), i;
+	uint64_t first = wakeups_since(a, since_ns), *v;
+	long n = 0;
+
+	*out = NULL;
+	if (first == count)
+		return 0;
+	v = malloc((count - first) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = first; i < count; i++) {
+		const struct hftmon_agg_wakeup *w =
+			&a->wakeups[hist_slot(a->wakeup_total, a->wakeup_next,
+					      a->wakeup_cap, i)];
+
+		if ((pid && w->pid != pid) || (tid && w->tid != tid) ||
+		    w->end_ns < since_ns)
+			continue;
+		v[n++] = w->latency_ns;
+	}
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	*out = v;
+	return n;
+}
+
+int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id, uint64_t *ips,
+		     size_t max, unsigned int *flags)
+{
+	const struct hftmon_agg_stack *s;
+
+	if (!id)
+		return -ENOENT;
+	s = stack_find(a, id);
+	if (!s)
+		return -ENOENT;
+	if (!s->present)
+		return -ENODATA;
+	if (ips)
+		memcpy(ips, s->ips,
+		       (max < s->nr ? max : s->nr) * sizeof(ips[0]));
+	if (flags)
+		*flags = s->flags;
+	return (int)s->nr;
+}

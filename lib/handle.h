@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * The libhftmon handle, shared by the sources that implement <hftmon.h>:
+ * hftmon.c (device, rings, drain, drain thread) and query.c (queries).
+ *
+ * Locking: agg_lock serialises the drain thread's passes with the
+ * caller's queries and statistics. It is taken only while the drain
+ * thread exists (thread_running); without it the caller owns everything.
+ * Every other field is the caller's: the handle is not thread-safe.
+ * Lock order: agg_lock is the only lock.
+ */
+#ifndef HFTMON_LIB_HANDLE_H
+#define HFTMON_LIB_HANDLE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "agg.h"
+#include "hftmon.h"
+#include "internal.h"
+#include "ring.h"
+
+struct hftmon_ring {
+	void *map; /* NULL: not mapped */
+	struct hftmon_ring_reader rd;
+};
+
+/* What the readers of earlier configurations saw, kept across reconfigures. */
+struct hftmon_reader_totals {
+	__u64 delivered;
+	__u64 seq_gaps;
+	__u64 bad_records;
+	struct hftmon_agg_stats agg;
+};
+
+struct hftmon {
+	int fd;
+	hftmon_log_fn log;
+	void *log_ctx;
+	struct hftmon_info info;
+	struct hftmon_cpu_stats *cpu_stats; /* nr_cpu_ids, for GET_STATS */
+	struct hftmon_ring *rings; /* nr_rings, while configured */
+	unsigned int nr_rings;
+	size_t ring_mmap_size;
+	bool configured;
+	bool running;
+	unsigned int read_cursor; /* ring read_records resumes at */
+	struct hftmon_reader_totals retired;
+
+	/* The configuration's library side, kept for start. */
+	struct hftmon_monitor_config cfg; /* cpu_affinity points at cpus */
+	int *cpus;
+
+	/* The aggregator, allocated with the rings. */
+	struct hftmon_agg agg;
+	bool agg_ready;
+
+	/* The drain thread. */
+	pthread_mutex_t agg_lock;
+	pthread_t thread;
+	bool thread_running; /* created and not yet joined */
+	bool thread_stop; /* under agg_lock: drain once more and exit */
+	bool thread_abort; /* under agg_lock: exit without draining */
+};
+
+HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
+				    enum hftmon_log_level level,
+				    const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define pr_err(m, ...) hftmon_log_msg((m), HFTMON_LOG_ERROR, __VA_ARGS__)
+#define pr_warn(m, ...) hftmon_log_msg((m), HFTMON_LOG_WARN, __VA_ARGS__)
+#define pr_info(m, ...) hftmon_log_msg((m), HFTMON_LOG_INFO, __VA_ARGS__)
+#define pr_debug(m, ...) hftmon_log_msg((m), HFTMON_LOG_DEBUG, __VA_ARGS__)
+
+/* agg_lock, if the drain thread exists. */
+HFTMON_INTERNAL void hftmon_lock(struct hftmon *m);
+HFTMON_INTERNAL void hftmon_unlock(struct hftmon *m);
+
+/*
+ * Options structs begin with their size (like copy_struct_from_user): a
+ * shorter caller gets the remaining fields zeroed, a longer one must have
+ * zeros in what this library does not know (-E2BIG otherwise).
+ */
+HFTMON_INTERNAL int hftmon_copy_opts(void *dst, size_t dst_size,
+				     const void *src, size_t src_sz);
+
+#endif /* HFTMON_LIB_HANDLE_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Percentiles and standard deviation of latency samples (see hist.h).
+ * Runs at query time only: it may sort (and its caller allocate); the
+ * drain path never comes here. No libm: the static library links with
+ * -pthread alone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void hftmon_hist_sort(uint64_t *ns, size_t n)
+{
+	if (n > 1)
+		qsort(ns, n, sizeof(*ns), cmp_u64);
+}
+
+int hftmon_hist_check_percentile(double p)
+{
+	return p > 0 && p <= 100 ? 0 : -EINVAL;
+}
+
+/* Percent in millionths of the whole: 99.9 -> 999000. */
+#define PCT_SCALE 10000.0
+#define PCT_WHOLE 1000000u
+
+uint64_t hftmon_hist_percentile(const uint64_t *sorted, size_t n, double p)
+{
+	uint64_t parts = (uint64_t)(p * PCT_SCALE + 0.5), rank;
+
+	if (!n)
+		return 0;
+	if (parts > PCT_WHOLE)
+		parts = PCT_WHOLE;
+	/*
+	 * ceil(parts * n / PCT_WHOLE), at least 1. Histories hold at most
+	 * 2^32 samples: parts * n < 2^20 * 2^32 fits.
+	 */
+	rank = (parts * (uint64_t)n + PCT_WHOLE - 1) / PCT_WHOLE;
+	if (rank < 1)
+		rank = 1;
+	return sorted[(size_t)rank - 1];
+}
+
+/*
+ * Square root of x >= 0 by Newton's method: from above, the iterates
+ * decrease monotonically to the root; stop when they no longer do (the
+ * result is then within an ulp of it).
+ */
+static double sqrt_nonneg(double x)
+{
+	double r, next;
+	int i;
+
+	if (!(x > 0))
+		return 0;
+	r = x > 1 ? x : 1;
+	for (i = 0; i < 2100; i++) {
+		next = 0.5 * (r + x / r);
+		if (next >= r)
+			break;
+		r = next;
+	}
+	return r;
+}
+
+static double us(double ns)
+{
+	return ns / 1000.0;
+}
+
+void hftmon_hist_summarize(uint64_t *ns, size_t n, const double *percentiles,
+			   double *pct_out, size_t nr_pct,
+			   struct hftmon_latency *lat)
+{
+	double sum = 0, sq = 0, mean;
+	size_t i;
+
+	memset(lat, 0, sizeof(*lat));
+	if (!n) {
+		for (i = 0; i < nr_pct; i++)
+			pct_out[i] = 0;
+		return;
+	}
+	hftmon_hist_sort(ns, n);
+	for (i = 0; i < n; i++)
+		sum += (double)ns[i];
+	mean = sum / (double)n;
+	/* Two passes: no cancellation between sum of squares and mean^2. */
+	for (i = 0; i < n; i++) {
+		double d = (double)ns[i] - mean;
+
+		sq += d * d;
+	}
+	lat->count = n;
+	lat->min_us = us((double)ns[0]);
+	lat->max_us = us((double)ns[n - 1]);
+	lat->mean_us = us(mean);
+	lat->stddev_us = us(sqrt_nonneg(sq / (double)n));
+	lat->p50_us = us((double)hftmon_hist_percentile(ns, n, 50));
+	lat->p90_us = us((double)hftmon_hist_percentile(ns, n, 90));
+	lat->p99_us = us((double)hftmon_hist_percentile(ns, n, 99));
+	lat->p999_us = us((double)hftmon_hist_percentile(ns, n, 99.9));
+	for (i = 0; i < nr_pct; i++)
+		pct_out[i] = us((double)hftmon_hist_percentile(ns, n,
+							       percentiles[i]));
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/* Typed records into the fake device's rings (see fake_records.h). */
+#include <string.h>
+#include <time.h>
+
+#include "fake_records.h"
+#include "fake_sys.h"
+
+static void comm(char *dst, const char *src)
+{
+	memset(dst, 0, HFTMON_TASK_COMM_LEN);
+	if (src)
+		strncpy(dst, src, HFTMON_TASK_COMM_LEN - 1);
+}
+
+static const struct fake_task idle = { .comm = "swapper", .prio = 120 };
+
+bool fake_switch(unsigned int cpu, uint64_t t, const struct fake_task *prev,
+		 const struct fake_task *next, const struct fake_switch *how)
+{
+	static const struct fake_switch dflt = { .preempt = true };
+	struct hftmon_rec_switch *s;
+
+	if (!prev)
+		prev = &idle;
+	if (!next)
+		next = &idle;
+	if (!how)
+		how = &dflt;
+	s = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_SWITCH,
+					  sizeof(*s));
+	if (!s)
+		return false;
+	s->hdr.time_ns = t;
+	s->hdr.pid = prev->pid;
+	s->hdr.tid = prev->tid;
+	if (prev->tracked)
+		s->hdr.flags |= HFTMON_SWITCH_PREV_TRACKED;
+	if (next->tracked)
+		s->hdr.flags |= HFTMON_SWITCH_NEXT_TRACKED;
+	if (how->preempt)
+		s->hdr.flags |= HFTMON_SWITCH_PREEMPT;
+	else if (how->prev_state)
+		s->hdr.flags |= HFTMON_SWITCH_VOLUNTARY;
+	s->next_pid = next->pid;
+	s->next_tid = next->tid;
+	s->prev_state = how->prev_state;
+	s->prev_prio = prev->prio;
+	s->next_prio = next->prio;
+	s->next_policy = next->policy;
+	s->prev_kstack_id = how->kstack;
+	s->prev_ustack_id = how->ustack;
+	comm(s->prev_comm, prev->comm);
+	comm(s->next_comm, next->comm);
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+bool fake_wakeup(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		 const struct fake_task *waker, __u32 target_cpu)
+{
+	struct hftmon_rec_wakeup *w;
+
+	w = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_WAKEUP,
+					  sizeof(*w));
+	if (!w)
+		return false;
+	w->hdr.time_ns = t;
+	w->hdr.pid = task->pid;
+	w->hdr.tid = task->tid;
+	w->waker_pid = waker ? waker->pid : 0;
+	w->waker_tid = waker ? waker->tid : 0;
+	w->prio = task->prio;
+	w->target_cpu = target_cpu;
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+bool fake_migrate(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		  __u32 from, __u32 to)
+{
+	struct hftmon_rec_migrate *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_MIGRATE,
+					  sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->orig_cpu = from;
+	r->dest_cpu = to;
+	r->prio = task->prio;
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task)
+{
+	struct hftmon_rec_exit *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_EXIT,
+					  sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->prio = task->prio;
+	comm(r->comm, task->comm);
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		__u32 id, const uint64_t *ips, __u32 nr, __u16 flags)
+{
+	struct hftmon_rec_stack *r;
+	__u32 i;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_STACK,
+					  (__u32)(sizeof(*r) + nr * 8));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.flags = flags;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->stack_id = id;
+	r->nr = nr;
+	for (i = 0; i < nr; i++)
+		r->ips[i] = ips[i];
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+uint64_t fake_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * Writes the records hftmon.ko would write into the fake device's rings
+ * (fake.prod[cpu]), with the time and fields a test chooses: the
+ * scheduler events of a scenario, CPU by CPU. Each returns false if the
+ * ring was full (the record is then lost and counted, as in the kernel).
+ */
+#ifndef HFTMON_TESTS_FAKE_RECORDS_H
+#define HFTMON_TESTS_FAKE_RECORDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/hftmon.h>
+
+/* A task as a SWITCH record names it; tid 0 is the idle task. */
+struct fake_task {
+	__s32 pid, tid;
+	const char *comm;
+	__s32 prio;
+	__u32 policy;
+	bool tracked;
+};
+
+struct fake_switch {
+	__u32 prev_state;
+	bool preempt; /* else voluntary when prev_state != 0 */
+	__u32 kstack, ustack;
+};
+
+/* A context switch on cpu at t: prev leaves, next arrives. */
+bool fake_switch(unsigned int cpu, uint64_t t, const struct fake_task *prev,
+		 const struct fake_task *next, const struct fake_switch *how);
+/* task is woken on cpu at t by waker. */
+bool fake_wakeup(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		 const struct fake_task *waker, __u32 target_cpu);
+bool fake_migrate(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		  __u32 from, __u32 to);
+bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task);
+/* A STACK record for id with nr ips (flags HFTMON_STACK_*). */
+bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		__u32 id, const uint64_t *ips, __u32 nr, __u16 flags);
+
+/* CLOCK_MONOTONIC now, in ns. */
+uint64_t fake_now_ns(void);
+
+#endif /* HFTMON_TESTS_FAKE_RECORDS_H */
