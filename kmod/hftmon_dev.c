@@ -337,15 +337,16 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		err = -EBUSY;
 		goto out;
 	}
-	/* Before the probes: no record may predate the start. */
-	s->start_ns = ktime_get_mono_fast_ns();
-	s->stop_ns = 0;
 	err = hftmon_probes_register(s, s->cfg.events);
 	if (err)
 		goto out;
 	hftmon_running_session = s;
 	s->events = s->cfg.events;
 	s->running = true;
+	/* Every probe is in place: all events start now, none before. */
+	s->start_ns = ktime_get_mono_fast_ns();
+	s->stop_ns = 0;
+	WRITE_ONCE(s->live, true);
 out:
 	mutex_unlock(&hftmon_global_lock);
 	return err;
@@ -356,12 +357,14 @@ static int hftmon_ioc_stop(struct hftmon_session *s)
 	if (!s->running)
 		return -EINVAL;
 
+	/* All events end now; unregistering takes a while. */
+	WRITE_ONCE(s->live, false);
+	s->stop_ns = ktime_get_mono_fast_ns();
 	mutex_lock(&hftmon_global_lock);
 	hftmon_probes_unregister(s, s->events);
 	hftmon_running_session = NULL;
 	mutex_unlock(&hftmon_global_lock);
 	s->running = false;
-	s->stop_ns = ktime_get_mono_fast_ns();
 	/* Readers drain what is left. */
 	wake_up_interruptible(&s->wq);
 	return 0;

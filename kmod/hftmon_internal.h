@@ -147,6 +147,12 @@ struct hftmon_session {
 	struct mutex lock;		/* serialises this file's ioctls */
 	bool configured;
 	bool running;
+	/*
+	 * Probes are registered one tracepoint at a time (each a text patch,
+	 * milliseconds apart); they record only while live, so a session
+	 * starts and stops for every event at one instant.
+	 */
+	bool live;
 	struct hftmon_config cfg;	/* effective configuration */
 	u64 events;			/* probes registered while running */
 	struct hftmon_ring **rings;	/* [nr_cpu_ids], NULL if not possible */

@@ -421,6 +421,7 @@ static struct hftmon_session *session_new(struct kunit *test)
 	hftmon_track_init(&f->s.track, 4);
 	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&f->s.stacks, 64), 0);
 	f->s.rings = f->rings;
+	f->s.live = true;
 	for_each_possible_cpu(cpu) {
 		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
@@ -462,6 +463,14 @@ static void probe_switch_records(struct kunit *test)
 	local_irq_enable();
 
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+	/* Tracked, but the session is not live (starting or stopping). */
+	WRITE_ONCE(s->live, false);
+	local_irq_disable();
+	rb = s->rings[smp_processor_id()];
+	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	local_irq_enable();
+	WRITE_ONCE(s->live, true);
 	local_irq_disable();	/* probes run under the rq lock */
 	cpu = smp_processor_id();
 	rb = s->rings[cpu];

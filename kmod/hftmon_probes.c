@@ -86,6 +86,8 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 	u32 kstack = 0, ustack = 0;
 	u16 flags = 0;
 
+	if (unlikely(!READ_ONCE(s->live)))
+		return;
 	pp = hftmon_track_find(&s->track, prev);
 	np = hftmon_track_find(&s->track, next);
 	if (likely(!pp && !np))
@@ -128,7 +130,8 @@ static void hftmon_wakeup_record(struct hftmon_session *s,
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_ring *rb;
 
-	if (likely(!hftmon_track_find(&s->track, p)))
+	if (unlikely(!READ_ONCE(s->live)) ||
+	    likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_WAKEUP, sizeof(*r));
@@ -160,7 +163,8 @@ static void hftmon_probe_migrate(void *data, struct task_struct *p,
 	struct hftmon_rec_migrate *r;
 	struct hftmon_ring *rb;
 
-	if (likely(!hftmon_track_find(&s->track, p)))
+	if (unlikely(!READ_ONCE(s->live)) ||
+	    likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_MIGRATE, sizeof(*r));
@@ -180,7 +184,8 @@ static void hftmon_probe_exit(void *data, struct task_struct *p)
 	struct hftmon_rec_exit *r;
 	struct hftmon_ring *rb;
 
-	if (likely(!hftmon_track_find(&s->track, p)))
+	if (unlikely(!READ_ONCE(s->live)) ||
+	    likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_EXIT, sizeof(*r));
@@ -203,7 +208,8 @@ static void hftmon_probe_fork(void *data, struct task_struct *parent,
 	struct hftmon_rec_fork *r;
 	struct hftmon_ring *rb;
 
-	if (likely(!hftmon_track_find(&s->track, parent)))
+	if (unlikely(!READ_ONCE(s->live)) ||
+	    likely(!hftmon_track_find(&s->track, parent)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_FORK, sizeof(*r));

@@ -25,6 +25,7 @@ echo "== hftmon record -p $a -p $b --duration 3"
 echo
 echo "kernel after:  pid $a: $(ctxt "$a")"
 echo "kernel after:  pid $b: $(ctxt "$b")"
+echo "(the differences are the kernel's own counts of what hftmon recorded above)"
 grep 'round trips' /tmp/pp.out || true
 kill "$ppid" 2>/dev/null || true
 wait "$ppid" || true

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Context switches and scheduling, against workloads whose behaviour is
+ * known and the kernel's own counters:
+ *  - a thread that sleeps 2 ms, 40 times: 40+ voluntary switches of about
+ *    2 ms off CPU, each kernel stack through do_nanosleep (checked with
+ *    our own /proc/kallsyms lookup), one stack id for the one call path;
+ *  - two SCHED_OTHER spinners sharing CPU 0: involuntary switches, as
+ *    many as the kernel's nonvoluntary_ctxt_switches delta;
+ *  - a SCHED_FIFO thread that wakes every 5 ms and spins 200 µs on CPU 0
+ *    preempts a SCHED_OTHER spinner: it is the spinner's "next" task,
+ *    with its policy and priority, and the spinner is off CPU >= 200 µs;
+ *  - per-thread scheduling info equals what the workload set with
+ *    sched_setattr/sched_setaffinity/setpriority, and its CPU time lies
+ *    between two reads of /proc/PID/task/TID/schedstat around the call;
+ *  - the library's drain thread runs with the affinity and RT priority
+ *    asked for.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hftmon.h>
+
+#include "vmtest.h"
+
+#define MAX_EVENTS 200000
+static struct hftmon_switch_event ev[MAX_EVENTS];
+
+/* Draining feeds the library's aggregator; the raw records are not needed. */
+static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+static void spin_ns(uint64_t ns)
+{
+	uint64_t end = mono_ns() + ns;
+
+	while (mono_ns() < end)
+		;
+}
+
+/* ---- kallsyms, our own: [start, next symbol) of a function ---------- */
+
+static int ksym_range(const char *name, uint64_t *lo, uint64_t *hi)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256], type;
+	unsigned long long a, found = 0, best_next = ~0ull;
+
+	if (!f)
+		return -errno;
+	/* First pass: the symbol's address. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 &&
+		    !strcmp(sym, name)) {
+			found = a;
+			break;
+		}
+	if (!found) {
+		fclose(f);
+		return -ENOENT;
+	}
+	/* Second pass: the lowest address above it. */
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx", &a) == 1 && a > found && a < best_next)
+			best_next = a;
+	fclose(f);
+	*lo = found;
+	*hi = best_next;
+	return 0;
+}
+
+/* ---- scenario 1: a 2 ms sleeper ----------------------------------------- */
+
+struct sleeper { int n; pid_t tid; volatile int ready; };
+
+static void *sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+	struct timespec ts = { 0, 2000000 };
+	int i;
+
+	s->tid = gettid_();
+	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	usleep(100000);
+	for (i = 0; i < s->n; i++)
+		nanosleep(&ts, NULL);
+	return NULL;
+}
+
+static void test_sleeper(void)
+{
+	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 256 };
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .kernel_stacks = true };
+	struct hftmon_switch_query q = { .sz = sizeof(q) };
+	struct hftmon_latency lat;
+	struct sleeper s = { .n = 40 };
+	uint64_t lo = 0, hi = 0, ips[64];
+	uint32_t ids[8];
+	int nids = 0, i, n, in_nanosleep = 0, good = 0;
+	struct hftmon *m;
+	pthread_t th;
+	unsigned int fl;
+
+	REQUIRE(ksym_range("do_nanosleep", &lo, &hi) == 0, "no do_nanosleep in /proc/kallsyms");
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
+	REQUIRE(hftmon_attach_process(m, getpid(), &ao) == 0, "attach self");
+	REQUIRE(hftmon_start(m) == 0, "start");
+	REQUIRE(pthread_create(&th, NULL, sleeper_fn, &s) == 0, "thread");
+	pthread_join(th, NULL);
+	REQUIRE(hftmon_stop(m) == 0, "stop");
+	REQUIRE(hftmon_drain(m, ignore, NULL) >= 0, "drain");
+
+	q.tid = s.tid;
+	q.min_duration_us = 1000;
+	q.include_stack_trace = true;
+	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
+	INFO("sleeper tid %d: %d switches of 1 ms or more", s.tid, n);
+	CHECK(n >= s.n, "%d switches >= 1 ms for %d sleeps of 2 ms", n, s.n);
+	for (i = 0; i < n && i < MAX_EVENTS; i++) {
+		int k, j, found = 0;
+
+		CHECK(ev[i].voluntary, "sleep switch %d involuntary", i);
+		if (ev[i].off_cpu_ns >= 2000000 && ev[i].off_cpu_ns < 12000000)
+			good++;
+		for (k = 0; k < nids; k++)
+			found |= ids[k] == ev[i].kstack_id;
+		if (!found && nids < 8)
+			ids[nids++] = ev[i].kstack_id;
+		k = hftmon_get_stack(m, ev[i].kstack_id, ips, 64, &fl);
+		for (j = 0; j < k && j < 64; j++)
+			if (ips[j] >= lo && ips[j] < hi) {
+				in_nanosleep++;
+				break;
+			}
+	}
+	INFO("%d of %d off CPU 2..12 ms, %d with do_nanosleep on the stack, %d distinct kernel stacks",
+	     good, n, in_nanosleep, nids);
+	/* The last sleep's switch may be cut by the thread's exit. */
+	CHECK(good >= s.n - 1, "only %d of %d sleeps were 2..12 ms off CPU", good, n);
+	CHECK(in_nanosleep >= s.n - 1, "only %d stacks in do_nanosleep", in_nanosleep);
+	CHECK(nids == 1, "%d distinct kernel stack ids for one call path", nids);
+
+	CHECK(hftmon_get_wakeup_latency(m, getpid(), s.tid, 0, NULL, NULL, 0, &lat) == 0,
+	      "wakeup latency");
+	INFO("wake-up latency: %llu samples, p50 %.1f us, p99 %.1f us, max %.1f us, jitter %.1f us",
+	     (unsigned long long)lat.count, lat.p50_us, lat.p99_us, lat.max_us, lat.stddev_us);
+	CHECK(lat.count >= (uint64_t)s.n, "%llu wake-ups for %d sleeps",
+	      (unsigned long long)lat.count, s.n);
+	CHECK(lat.p50_us > 0 && lat.p50_us <= lat.p99_us && lat.p99_us <= lat.max_us,
+	      "percentiles out of order");
+	hftmon_close(m);
+}
+
+/* ---- scenario 2 and 3: spinners and a FIFO preempter --------------------- */
+
+struct spinner { uint64_t until; pid_t tid; int policy, prio, cpu; uint64_t period_ns, burst_ns; };
+
+static void *spinner_fn(void *arg)
+{
+	struct spinner *s = arg;
+
+	pin(s->cpu);
+	s->tid = gettid_();
+	if (s->policy == SCHED_FIFO) {
+		struct sched_param sp = { .sched_priority = s->prio };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp))
+			return (void *)1;
+		while (mono_ns() < s->until) {
+			struct timespec ts = { 0, (long)s->period_ns };
+
+			nanosleep(&ts, NULL);
+			spin_ns(s->burst_ns);
+		}
+		return NULL;
+	}
+	while (mono_ns() < s->until)
+		;
+	return NULL;
+}
+
+static void test_preemption(void)
+{
+	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 512 };
+	struct hftmon_switch_query q = { .sz = sizeof(q) };
+	struct spinner a = { 0 }, b = { 0 }, f = { 0 };
+	long vol0, inv0, vol1, inv1;
+	int n, i, invol = 0, by_fifo = 0, fifo_long = 0;
+	struct hftmon *m;
+	pthread_t ta, tb, tf;
+	void *r;
+
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
+	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach self");
+	REQUIRE(hftmon_start(m) == 0, "start");
+
+	/* Two SCHED_OTHER spinners on CPU 0 for 400 ms. */
+	a.cpu = b.cpu = 0;
+	a.until = b.until = mono_ns() + 400000000ull;
+	pthread_create(&ta, NULL, spinner_fn, &a);
+	pthread_create(&tb, NULL, spinner_fn, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+
+	/* One SCHED_OTHER spinner and a FIFO thread: 5 ms sleep, 200 us spin. */
+	f.until = mono_ns() + 300000000ull;
+	a.until = f.until + 100000000ull;	/* outlives the FIFO thread */
+	f.cpu = 0; f.policy = SCHED_FIFO; f.prio = 50;
+	f.period_ns = 5000000; f.burst_ns = 200000;
+	pthread_create(&ta, NULL, spinner_fn, &a);
+	usleep(20000);
+	REQUIRE(proc_ctxt(getpid(), a.tid, &vol0, &inv0) == 0, "proc");
+	pthread_create(&tf, NULL, spinner_fn, &f);
+	pthread_join(tf, &r);
+	REQUIRE(r == NULL, "sched_setscheduler(SCHED_FIFO) failed");
+	REQUIRE(proc_ctxt(getpid(), a.tid, &vol1, &inv1) == 0, "proc");
+	pthread_join(ta, NULL);
+	REQUIRE(hftmon_stop(m) == 0, "stop");
+	REQUIRE(hftmon_drain(m, ignore, NULL) >= 0, "drain");
+
+	q.tid = b.tid;
+	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
+	for (i = 0; i < n && i < MAX_EVENTS; i++)
+		invol += !ev[i].voluntary;
+	INFO("spinner %d sharing CPU 0: %d switches, %d involuntary", b.tid, n, invol);
+	CHECK(n > 0 && invol >= n - 1,
+	      "a spinner that never blocks: %d of %d involuntary", invol, n);
+
+	q.tid = a.tid;
+	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
+	for (i = 0; i < n && i < MAX_EVENTS; i++) {
+		if (ev[i].out_ns < f.until - 300000000ull || ev[i].next_tid != f.tid)
+			continue;
+		by_fifo++;
+		CHECK(!ev[i].voluntary, "preempted by FIFO but voluntary");
+		CHECK(ev[i].next_policy == SCHED_FIFO, "next policy %u", ev[i].next_policy);
+		CHECK(ev[i].next_prio == 99 - f.prio, "next prio %d, want %d",
+		      ev[i].next_prio, 99 - f.prio);
+		if (ev[i].off_cpu_ns >= f.burst_ns && ev[i].off_cpu_ns < 5000000)
+			fifo_long++;
+	}
+	INFO("spinner %d: %d switches to the FIFO thread %d, %d of them off CPU 200 us..5 ms; kernel: +%ld involuntary",
+	     a.tid, by_fifo, f.tid, fifo_long, inv1 - inv0);
+	/* 300 ms / (5 ms + 0.2 ms): about 57 preemptions. */
+	CHECK(by_fifo >= 30, "only %d preemptions by the FIFO thread", by_fifo);
+	CHECK(fifo_long >= by_fifo - 1, "%d of %d preemptions lasted >= 200 us",
+	      fifo_long, by_fifo);
+	CHECK(inv1 - inv0 >= by_fifo - 1, "kernel counted %ld involuntary, hftmon %d by FIFO",
+	      inv1 - inv0, by_fifo);
+	hftmon_close(m);
+}
+
+/* ---- scenario 4: per-thread scheduling info ------------------------------- */
+
+struct cfg_thread { pid_t tid; int policy, prio, nice, cpu; volatile int ready, stop; };
+
+struct sched_attr_ {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static void *cfg_fn(void *arg)
+{
+	struct cfg_thread *c = arg;
+	struct sched_attr_ at = { .size = sizeof(at), .sched_policy = c->policy,
+				  .sched_nice = c->nice, .sched_priority = c->prio };
+
+	c->tid = gettid_();
+	pin(c->cpu);
+	if (syscall(SYS_sched_setattr, 0, &at, 0))
+		c->ready = -1;
+	else
+		c->ready = 1;
+	while (!c->stop)
+		usleep(1000);
+	return NULL;
+}
+
+static int schedstat_ns(pid_t pid, pid_t tid, uint64_t *run)
+{
+	char path[96];
+	unsigned long long a, b, c;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%llu %llu %llu", &a, &b, &c) == 3;
+	fclose(f);
+	*run = a;
+	return ok ? 0 : -EIO;
+}
+
+static void test_thread_info(void)
+{
+	static struct hftmon_thread_info info[64];
+	struct cfg_thread c[2] = {
+		{ .policy = SCHED_FIFO, .prio = 10, .cpu = 1 },
+		{ .policy = SCHED_OTHER, .nice = 5, .cpu = 0 },
+	};
+	struct hftmon *m;
+	pthread_t th[2];
+	uint64_t before[2], after[2];
+	int i, k, n, seen = 0;
+
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	for (i = 0; i < 2; i++) {
+		pthread_create(&th[i], NULL, cfg_fn, &c[i]);
+		while (!c[i].ready)
+			usleep(1000);
+		REQUIRE(c[i].ready == 1, "sched_setattr for thread %d", i);
+	}
+	for (i = 0; i < 2; i++)
+		schedstat_ns(getpid(), c[i].tid, &before[i]);
+	n = hftmon_get_thread_scheduling_info(m, getpid(), 0, info, 64);
+	for (i = 0; i < 2; i++)
+		schedstat_ns(getpid(), c[i].tid, &after[i]);
+	REQUIRE(n >= 3, "%d threads (main + 2)", n);
+	for (k = 0; k < n && k < 64; k++) {
+		for (i = 0; i < 2; i++) {
+			struct hftmon_thread_info *t = &info[k];
+			int cpu, ok = 1;
+
+			if (t->tid != c[i].tid)
+				continue;
+			seen++;
+			INFO("tid %d: policy %d rt %d nice %d cpu %d cpu_time %llu ns migrations %lld",
+			     t->tid, t->policy, t->rt_priority, t->nice, t->cpu,
+			     (unsigned long long)t->cpu_time_ns, (long long)t->migrations);
+			CHECK(t->policy == c[i].policy, "policy %d, set %d", t->policy, c[i].policy);
+			CHECK(t->rt_priority == c[i].prio, "rt prio %d, set %d", t->rt_priority, c[i].prio);
+			CHECK(t->nice == c[i].nice, "nice %d, set %d", t->nice, c[i].nice);
+			for (cpu = 0; cpu < 2; cpu++)
+				ok &= !!(t->affinity[0] & (1ull << cpu)) == (cpu == c[i].cpu);
+			CHECK(ok, "affinity %#llx, set CPU %d",
+			      (unsigned long long)t->affinity[0], c[i].cpu);
+			CHECK(t->cpu == c[i].cpu, "last CPU %d, pinned to %d", t->cpu, c[i].cpu);
+			CHECK(t->cpu_time_ns >= before[i] && t->cpu_time_ns <= after[i],
+			      "cpu time %llu outside schedstat %llu..%llu",
+			      (unsigned long long)t->cpu_time_ns,
+			      (unsigned long long)before[i], (unsigned long long)after[i]);
+			CHECK(t->migrations >= 0, "migrations unknown");
+		}
+	}
+	CHECK(seen == 2, "found %d of the 2 configured threads", seen);
+	c[0].stop = c[1].stop = 1;
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	hftmon_close(m);
+}
+
+/* ---- scenario 5: the drain thread's own scheduling ------------------------ */
+
+static int read_stat_policy(pid_t tid, int *policy, int *rtprio)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	/* The space after ")" opens field 3 (state); rt_priority is 40. */
+	for (i = 3; i <= 40 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %d %d", rtprio, policy) != 2)
+		return -EIO;
+	return 0;
+}
+
+static void test_drain_thread(void)
+{
+	static const int cpus[] = { 1 };
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg), .ring_pages = 64, .drain_thread = true,
+		.cpu_affinity = cpus, .nr_cpu_affinity = 1, .realtime_priority = 20,
+	};
+	char path[64];
+	struct dirent *de;
+	struct hftmon *m;
+	DIR *d;
+	int found = 0;
+
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
+	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach");
+	REQUIRE(hftmon_start(m) == 0, "start with drain thread");
+	CHECK(hftmon_drain(m, ignore, NULL) == -EBUSY,
+	      "the caller drains while the drain thread does");
+	usleep(50000);
+	snprintf(path, sizeof(path), "/proc/self/task");
+	d = opendir(path);
+	REQUIRE(d, "opendir");
+	while ((de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+		int policy, rtprio;
+		cpu_set_t set;
+
+		if (tid <= 0 || tid == gettid_())
+			continue;
+		if (read_stat_policy(tid, &policy, &rtprio))
+			continue;
+		found++;
+		CPU_ZERO(&set);
+		sched_getaffinity(tid, sizeof(set), &set);
+		INFO("drain thread %d: policy %d rt_priority %d, CPUs %s%s", tid, policy,
+		     rtprio, CPU_ISSET(0, &set) ? "0 " : "", CPU_ISSET(1, &set) ? "1" : "");
+		CHECK(policy == SCHED_FIFO && rtprio == 20, "policy %d prio %d", policy, rtprio);
+		CHECK(!CPU_ISSET(0, &set) && CPU_ISSET(1, &set), "affinity not {1}");
+	}
+	closedir(d);
+	CHECK(found == 1, "%d library threads, want the one drain thread", found);
+	CHECK(hftmon_stop(m) == 0, "stop joins the thread");
+	hftmon_close(m);
+}
+
+/* As nobody, an RT drain thread is refused with -EPERM, nothing left running. */
+static int nobody_rt(void)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg), .ring_pages = 16, .drain_thread = true,
+		.realtime_priority = 20,
+	};
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	struct hftmon *m;
+	int r;
+
+	if (hftmon_open(NULL, &m))
+		return 10;
+	if (hftmon_configure(m, &cfg))
+		return 11;
+	r = hftmon_start(m);
+	if (r != -EPERM)
+		return 12;
+	if (hftmon_get_stats(m, &sum, NULL, 0) < 0 || sum.running)
+		return 13;
+	hftmon_close(m);
+	return 0;
+}
+
+static void test_drain_thread_refused(void)
+{
+	int st;
+	pid_t p = fork();
+
+	if (p == 0) {
+		FILE *f = fopen("/sys/module/hftmon/parameters/allowed_gid", "w");
+
+		/* Let nobody open the device, then drop root. */
+		if (!f || fprintf(f, "65534") < 0 || fclose(f))
+			_exit(20);
+		if (chmod(HFTMON_DEVICE, 0666) || setgid(65534) || setuid(65534))
+			_exit(21);
+		_exit(nobody_rt());
+	}
+	REQUIRE(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st), "child");
+	CHECK(WEXITSTATUS(st) == 0, "non-root RT drain thread: step %d", WEXITSTATUS(st));
+	{
+		FILE *f = fopen("/sys/module/hftmon/parameters/allowed_gid", "w");
+
+		if (f) {
+			fprintf(f, "-1");
+			fclose(f);
+		}
+		chmod(HFTMON_DEVICE, 0600);
+	}
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_sleeper();
+	test_preemption();
+	test_thread_info();
+	test_drain_thread();
+	test_drain_thread_refused();
+	return vmtest_result();
+}
