@@ -585,11 +585,52 @@ static struct miscdevice hftmon_misc = {
 	.fops = &hftmon_fops,
 };
 
+/*
+ * The caches have two users: the module itself, and its KUnit suites,
+ * which a module's KUnit build runs while it is still "coming", before
+ * hftmon_init(). Whoever comes first creates them, the last one out
+ * destroys them.
+ */
+static DEFINE_MUTEX(hftmon_cache_lock);
+static unsigned int hftmon_cache_users;
+
 static void hftmon_destroy_caches(void)
 {
+	/* Tracked-table entries are freed by RCU callbacks into a cache. */
+	rcu_barrier();
 	kmem_cache_destroy(hftmon_ring_cache);
 	kmem_cache_destroy(hftmon_proc_cache);
 	kmem_cache_destroy(hftmon_session_cache);
+	hftmon_ring_cache = hftmon_proc_cache = hftmon_session_cache = NULL;
+}
+
+int hftmon_caches_get(void)
+{
+	int err = 0;
+
+	mutex_lock(&hftmon_cache_lock);
+	if (!hftmon_cache_users) {
+		hftmon_session_cache = KMEM_CACHE(hftmon_session, 0);
+		hftmon_proc_cache = KMEM_CACHE(hftmon_proc, 0);
+		hftmon_ring_cache = KMEM_CACHE(hftmon_ring, 0);
+		if (!hftmon_session_cache || !hftmon_proc_cache ||
+		    !hftmon_ring_cache) {
+			hftmon_destroy_caches();
+			err = -ENOMEM;
+		}
+	}
+	if (!err)
+		hftmon_cache_users++;
+	mutex_unlock(&hftmon_cache_lock);
+	return err;
+}
+
+void hftmon_caches_put(void)
+{
+	mutex_lock(&hftmon_cache_lock);
+	if (!--hftmon_cache_users)
+		hftmon_destroy_caches();
+	mutex_unlock(&hftmon_cache_lock);
 }
 
 static int __init hftmon_init(void)
@@ -599,13 +640,9 @@ static int __init hftmon_init(void)
 	err = hftmon_probes_init();
 	if (err)
 		return err;
-	hftmon_session_cache = KMEM_CACHE(hftmon_session, 0);
-	hftmon_proc_cache = KMEM_CACHE(hftmon_proc, 0);
-	hftmon_ring_cache = KMEM_CACHE(hftmon_ring, 0);
-	if (!hftmon_session_cache || !hftmon_proc_cache || !hftmon_ring_cache) {
-		err = -ENOMEM;
-		goto err_caches;
-	}
+	err = hftmon_caches_get();
+	if (err)
+		return err;
 	hftmon_misc.mode = dev_mode & 0777;
 	err = misc_register(&hftmon_misc);
 	if (err)
@@ -615,16 +652,14 @@ static int __init hftmon_init(void)
 	return 0;
 
 err_caches:
-	hftmon_destroy_caches();
+	hftmon_caches_put();
 	return err;
 }
 
 static void __exit hftmon_exit(void)
 {
 	misc_deregister(&hftmon_misc);
-	/* Tracked-table entries are freed by RCU callbacks in this module. */
-	rcu_barrier();
-	hftmon_destroy_caches();
+	hftmon_caches_put();
 }
 
 module_init(hftmon_init);

@@ -35,6 +35,8 @@
  */
 extern struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
 			 *hftmon_ring_cache;
+int hftmon_caches_get(void);
+void hftmon_caches_put(void);
 
 /* ---- per-CPU ring ------------------------------------------------------ */
 

@@ -19,6 +19,17 @@
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
 
+/* The suites run before hftmon_init(): they take the caches themselves. */
+static int caches_init(struct kunit_suite *suite)
+{
+	return hftmon_caches_get();
+}
+
+static void caches_exit(struct kunit_suite *suite)
+{
+	hftmon_caches_put();
+}
+
 struct ring_fixture {
 	struct hftmon_ring *rb;
 	wait_queue_head_t wq;
@@ -119,6 +130,7 @@ static void ring_wrap_pad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 40);
 
 	/* 40 + 126 * 32 = 4072: 24 bytes left, a pad only 8 bytes can describe. */
+	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
 	for (i = 0; i < 126; i++)
 		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
 	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
@@ -270,6 +282,8 @@ static struct kunit_case ring_cases[] = {
 };
 
 static struct kunit_suite ring_suite = {
+	.suite_init = caches_init,
+	.suite_exit = caches_exit,
 	.name = "hftmon_ring",
 	.exit = ring_exit,
 	.test_cases = ring_cases,
@@ -359,6 +373,7 @@ static void track_exited_and_reused(struct kunit *test)
 	struct hftmon_track *t = track_new(test, 1);
 	struct task_struct *k, *fake;
 	struct signal_struct *fake_sig;
+	struct pid *kpid;
 	int tries = 0;
 
 	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
@@ -380,10 +395,16 @@ static void track_exited_and_reused(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tracked(t, fake));
 	KUNIT_EXPECT_TRUE(test, tracked(t, k));
 
+	/* Its struct pid: the task's own link to it is cut at release. */
+	rcu_read_lock();
+	kpid = get_pid(task_tgid(k));
+	rcu_read_unlock();
 	kthread_stop(k);
 	/* Released a little after kthread_stop() returns. */
-	while (pid_has_task(task_tgid(k), PIDTYPE_TGID) && tries++ < 100)
+	while (pid_has_task(kpid, PIDTYPE_TGID) && tries++ < 100)
 		msleep(10);
+	KUNIT_EXPECT_FALSE(test, pid_has_task(kpid, PIDTYPE_TGID));
+	put_pid(kpid);
 	/* The table is full, but adding reaps the exited entry first. */
 	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), 0);
 	KUNIT_EXPECT_EQ(test, t->nr, 1U);
@@ -399,6 +420,8 @@ static struct kunit_case track_cases[] = {
 };
 
 static struct kunit_suite track_suite = {
+	.suite_init = caches_init,
+	.suite_exit = caches_exit,
 	.name = "hftmon_track",
 	.exit = track_exit,
 	.test_cases = track_cases,
@@ -546,6 +569,8 @@ static struct kunit_case probe_cases[] = {
 };
 
 static struct kunit_suite probe_suite = {
+	.suite_init = caches_init,
+	.suite_exit = caches_exit,
 	.name = "hftmon_probe",
 	.exit = session_exit,
 	.test_cases = probe_cases,
@@ -620,6 +645,8 @@ static struct kunit_case stack_cases[] = {
 };
 
 static struct kunit_suite stack_suite = {
+	.suite_init = caches_init,
+	.suite_exit = caches_exit,
 	.name = "hftmon_stack",
 	.exit = ring_exit,
 	.test_cases = stack_cases,
