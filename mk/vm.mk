@@ -6,7 +6,8 @@
 
 VM_KERNEL ?= /boot/vmlinuz-$(KVER)
 VM_CONTROL_MODULE ?= /lib/modules/$(KVER)/kernel/lib/crc7.ko
-VM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Iinclude/uapi \
+VM_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
+	     -Iinclude -Iinclude/uapi \
 	     -pthread -static
 VM_DIR := $(O)/vm
 WORKLOAD_SRCS := tools/workload/pingpong.c

@@ -19,6 +19,21 @@ echo "$out" | sed 's/^/# /'
 echo "$out" | grep -q "$sp" || no "record does not name pid $sp"
 kill "$sp"
 
+# switches --stacks: a ping-pong blocks in pipe_read; its kernel stacks
+# must say so (symbolised through /proc/kallsyms).
+./bin/pingpong --rounds 3000 --cpu 0 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
+pp=$!
+while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+set -- $(sed -n 's/^pids //p' /tmp/pp.out)
+out=$(./bin/hftmon switches -p "$1" --min-us 0 --duration 2 --stacks 2>&1) || no "switches exited $?"
+echo "$out" | head -n 20 | sed 's/^/# /'
+echo "$out" | grep -q 'pipe_read' || no "switches --stacks: no pipe_read in the kernel stacks"
+out=$(./bin/hftmon sched -p "$2" --json --interval 0.5 2>&1) || no "sched --json exited $?"
+echo "$out" | head -n 12 | sed 's/^/# /'
+echo "$out" | grep -q "\"tid\": *$2" || no "sched --json does not list tid $2"
+echo "$out" | grep -q '"policy"' || no "sched --json has no policy"
+kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
+
 err=$(./bin/hftmon record -p 0 --duration 1 2>&1) && no "record -p 0 succeeded"
 [ "$(echo "$err" | wc -l)" = 1 ] || no "record -p 0: not one line: $err"
 echo "# $err"

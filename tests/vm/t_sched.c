@@ -180,7 +180,13 @@ static void test_sleeper(void)
 
 /* ---- scenario 2 and 3: spinners and a FIFO preempter --------------------- */
 
-struct spinner { uint64_t until; pid_t tid; int policy, prio, cpu; uint64_t period_ns, burst_ns; };
+struct spinner {
+	uint64_t until;
+	pid_t tid;
+	int policy, prio, cpu;
+	uint64_t period_ns, burst_ns;
+	uint64_t fifo_since;	/* when SCHED_FIFO took effect */
+};
 
 static void *spinner_fn(void *arg)
 {
@@ -193,6 +199,7 @@ static void *spinner_fn(void *arg)
 
 		if (sched_setscheduler(0, SCHED_FIFO, &sp))
 			return (void *)1;
+		s->fifo_since = mono_ns();
 		while (mono_ns() < s->until) {
 			struct timespec ts = { 0, (long)s->period_ns };
 
@@ -257,7 +264,8 @@ static void test_preemption(void)
 	q.tid = a.tid;
 	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
 	for (i = 0; i < n && i < MAX_EVENTS; i++) {
-		if (ev[i].out_ns < f.until - 300000000ull || ev[i].next_tid != f.tid)
+		/* Before sched_setscheduler() it was an ordinary thread. */
+		if (ev[i].out_ns < f.fifo_since || ev[i].next_tid != f.tid)
 			continue;
 		by_fifo++;
 		CHECK(!ev[i].voluntary, "preempted by FIFO but voluntary");

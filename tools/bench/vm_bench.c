@@ -30,16 +30,17 @@
 #include "../workload/pingpong.h"
 
 enum mode { BASELINE, HFTMON_UNTRACKED, HFTMON_TRACKED, HFTMON_TRACKED_LATE,
-	    FTRACE, NR_MODES };
+	    HFTMON_STACKS, FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon, ping-pong tracked", "hftmon, tracked, drained after",
-	"ftrace sched_switch+wakeup",
+	"hftmon, tracked + kernel/user stacks", "ftrace sched_switch+wakeup",
 };
 
 static int tracked(enum mode m)
 {
-	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE;
+	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
+	       m == HFTMON_STACKS;
 }
 
 #define TRACEFS "/sys/kernel/tracing/"
@@ -112,8 +113,12 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 		return -1;
 	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
+		struct hftmon_attach_opts ao = {
+			.sz = sizeof(ao), .kernel_stacks = mode == HFTMON_STACKS,
+			.user_stacks = mode == HFTMON_STACKS,
+		};
 
-		if (hftmon_attach_process(hm->m, who, NULL) ||
+		if (hftmon_attach_process(hm->m, who, &ao) ||
 		    hftmon_start(hm->m))
 			return -1;
 	}
@@ -132,7 +137,8 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 		 * differs: wake every millisecond, drain when hftmon runs.
 		 */
 		while (poll(&pfd, 1, 1) == 0)
-			if (mode == HFTMON_TRACKED || mode == HFTMON_UNTRACKED)
+			if (mode != BASELINE && mode != FTRACE &&
+			    mode != HFTMON_TRACKED_LATE)
 				hftmon_drain(hm->m, count_rec, &hm->records);
 	}
 	if (pingpong_wait_done(&pp))
@@ -171,9 +177,9 @@ int main(int argc, char **argv)
 		{ "trials", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long rounds = 20000;
-	int trials = 7, c, i, t, err;
-	double rate[NR_MODES][32], med[NR_MODES];
+	long rounds = 10000;
+	int trials = 15, c, i, t, err;
+	double rate[NR_MODES][64], med[NR_MODES];
 	struct hm hm = { 0 };
 	int gate[2];
 	pid_t sleeper;
@@ -186,7 +192,7 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (rounds <= 0 || trials < 1 || trials > 32) {
+	if (rounds <= 0 || trials < 1 || trials > 64) {
 		fprintf(stderr, "vm_bench: bad --rounds or --trials\n");
 		return 2;
 	}
@@ -230,9 +236,16 @@ int main(int argc, char **argv)
 		qsort(rate[i], trials, sizeof(double), cmp_double);
 		med[i] = rate[i][trials / 2];
 	}
+	/*
+	 * TCG timing is noisy: besides the median, the spread of the trials
+	 * (as slowdowns against the baseline's median) says how far to
+	 * trust a difference.
+	 */
 	for (i = 0; i < NR_MODES; i++)
-		printf("  %-32s %9.0f round trips/s  slowdown %.3fx\n",
-		       mode_name[i], med[i], med[BASELINE] / med[i]);
+		printf("  %-32s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
+		       mode_name[i], med[i], med[BASELINE] / med[i],
+		       med[BASELINE] / rate[i][trials - 1],
+		       med[BASELINE] / rate[i][0]);
 	printf("  hftmon tracked: %lu records over all trials, %llu lost (last trial)\n",
 	       hm.records, hm.lost);
 	hftmon_close(hm.m);
