@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tools/vm/deps.sh — install every Debian package hftmon needs to build and test.
+#
+# Usage:  tools/vm/deps.sh          (as root, or as a user with sudo)
+#         tools/vm/deps.sh --list   (print the package list and exit)
+#
+# Idempotent and non-interactive (DEBIAN_FRONTEND=noninteractive): asks
+# dpkg-query which packages are missing and does nothing else (well under
+# 2 s) when none are. Otherwise runs `apt-get update` and
+# `apt-get install -y --no-install-recommends` for the missing ones.
+# Targets Debian 12 (bookworm). Exit status: 0 when everything is installed,
+# non-zero if installation failed or is impossible (not root, no sudo).
+set -euo pipefail
+
+PACKAGES=(
+	# host build of the module, the library and the tools
+	build-essential pkg-config libelf-dev libssl-dev dwarves
+	linux-headers-amd64
+	# unit tests (cmocka) and NUMA support in the library
+	libcmocka-dev libnuma-dev
+	# the KUnit kernel, built from Debian's own kernel source
+	linux-source-6.1 flex bison bc cpio rsync xz-utils python3
+	# the VMs: qemu (qboot.rom is in qemu-system-data), Debian's kernel,
+	# a static busybox for the initramfs
+	qemu-system-x86 qemu-system-data linux-image-amd64 busybox-static
+	# coreutils' timeout, util-linux's flock and gzip are essential packages
+	# lint of the shell scripts
+	shellcheck
+)
+
+if [[ ${1:-} == --list ]]; then
+	printf '%s\n' "${PACKAGES[@]}"
+	exit 0
+fi
+
+# missing_packages PKG...: print those not fully installed (one dpkg-query).
+missing_packages() {
+	local -A ok=()
+	local name status pkg
+	while read -r name status; do
+		[[ $status == ii ]] && ok[$name]=1
+	done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null || true)
+	for pkg in "$@"; do
+		[[ -n ${ok[$pkg]:-} ]] || printf '%s\n' "$pkg"
+	done
+}
+
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
+
+if ((${#missing[@]} == 0)); then
+	echo "deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+
+echo "deps: installing: ${missing[*]}"
+SUDO=()
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null; then
+		SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
+	else
+		echo "deps: not root and no sudo; install as root: ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	"${missing[@]}"
+
+# Verify: a package apt could not provide must not pass silently.
+mapfile -t still < <(missing_packages "${missing[@]}")
+if ((${#still[@]})); then
+	echo "deps: still missing after apt-get install: ${still[*]}" >&2
+	exit 1
+fi
+echo "deps: done"
