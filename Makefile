@@ -45,7 +45,7 @@ include mk/vm.mk
 
 install: install-module install-lib
 
-test: test-unit test-kunit test-vm
+test: test-unit test-kunit test-vm test-vm-debug
 
 clean:
 	rm -rf $(O)

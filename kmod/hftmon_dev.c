@@ -75,9 +75,6 @@ MODULE_PARM_DESC(allowed_gid,
 struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
 	*hftmon_ring_cache;
 
-/* Serialises which session owns the probes. */
-static DEFINE_MUTEX(hftmon_global_lock);
-static struct hftmon_session *hftmon_running_session;
 
 /* ---- argument checks ---------------------------------------------------- */
 
@@ -331,39 +328,19 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		return -EINVAL;
 	if (s->running)
 		return -EBUSY;
-
-	mutex_lock(&hftmon_global_lock);
-	if (hftmon_running_session) {
-		err = -EBUSY;
-		goto out;
-	}
-	err = hftmon_probes_register(s, s->cfg.events);
-	if (err)
-		goto out;
-	hftmon_running_session = s;
 	s->events = s->cfg.events;
+	err = hftmon_probes_activate(s);
+	if (err)
+		return err;
 	s->running = true;
-	/* Every probe is in place: all events start now, none before. */
-	s->start_ns = ktime_get_mono_fast_ns();
-	s->stop_ns = 0;
-	WRITE_ONCE(s->live, true);
-out:
-	mutex_unlock(&hftmon_global_lock);
-	return err;
+	return 0;
 }
 
 static int hftmon_ioc_stop(struct hftmon_session *s)
 {
 	if (!s->running)
 		return -EINVAL;
-
-	/* All events end now; unregistering takes a while. */
-	WRITE_ONCE(s->live, false);
-	s->stop_ns = ktime_get_mono_fast_ns();
-	mutex_lock(&hftmon_global_lock);
-	hftmon_probes_unregister(s, s->events);
-	hftmon_running_session = NULL;
-	mutex_unlock(&hftmon_global_lock);
+	hftmon_probes_deactivate(s);
 	s->running = false;
 	/* Readers drain what is left. */
 	wake_up_interruptible(&s->wq);
@@ -659,6 +636,7 @@ err_caches:
 static void __exit hftmon_exit(void)
 {
 	misc_deregister(&hftmon_misc);
+	hftmon_probes_exit();
 	hftmon_caches_put();
 }
 

@@ -5,7 +5,7 @@
  * tracepoint probes (hftmon_probes.c) and the device (hftmon_dev.c).
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
- * hftmon_global_lock (mutex, which session owns the probes) ->
+ * hftmon_probes_lock (mutex, which session the probes serve) ->
  * hftmon_track.lock (spinlock, writers of the tracked table).
  * Probes take none of these: they run with preemption off, read the
  * tracked table under RCU and write their own CPU's ring with IRQs off
@@ -149,14 +149,8 @@ struct hftmon_session {
 	struct mutex lock;		/* serialises this file's ioctls */
 	bool configured;
 	bool running;
-	/*
-	 * Probes are registered one tracepoint at a time (each a text patch,
-	 * milliseconds apart); they record only while live, so a session
-	 * starts and stops for every event at one instant.
-	 */
-	bool live;
 	struct hftmon_config cfg;	/* effective configuration */
-	u64 events;			/* probes registered while running */
+	u64 events;			/* HFTMON_EV_* the probes record */
 	struct hftmon_ring **rings;	/* [nr_cpu_ids], NULL if not possible */
 	atomic_t nr_mmaps;		/* mapped rings: no reconfigure */
 	wait_queue_head_t wq;		/* poll() */
@@ -173,8 +167,9 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS);
 void hftmon_probe_wakeup(void *data, struct task_struct *p);
 void hftmon_probes_source_status(s32 *status, unsigned int nr);
 u64 hftmon_probes_available_events(void);
-int hftmon_probes_register(struct hftmon_session *s, u64 events);
-void hftmon_probes_unregister(struct hftmon_session *s, u64 events);
+int hftmon_probes_activate(struct hftmon_session *s);
+void hftmon_probes_deactivate(struct hftmon_session *s);
+void hftmon_probes_exit(void);
 
 /* ---- argument checks (pure: KUnit tests them directly) ---------------- */
 

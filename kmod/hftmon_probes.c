@@ -2,15 +2,20 @@
 /*
  * hftmon tracepoint probes. The scheduler tracepoints are found by name
  * with for_each_kernel_tracepoint() (they are not exported one by one)
- * and hooked with tracepoint_probe_register() only while a session runs,
- * so an idle module costs nothing. Each probe first asks whether its task
- * belongs to a tracked process; only then does it write one record into
- * this CPU's ring. Probes run with preemption off, sched_switch and
+ * and hooked with tracepoint_probe_register() when a session first
+ * starts, then left in place until the module unloads: hooking a
+ * tracepoint patches kernel text, which IPIs every CPU (isolated trading
+ * cores included) and, under TCG, has been seen to wedge a vCPU. A loaded
+ * module that never started costs nothing; between sessions a probe
+ * costs one pointer load. Each probe then asks whether its task belongs
+ * to a tracked process; only then does it write one record into this
+ * CPU's ring. Probes run with preemption off, sched_switch and
  * sched_wakeup under the runqueue lock: no allocation, no sleeping, no
  * wake-ups here (the ring defers those to irq_work).
  */
 #include <linux/sched/signal.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
 
 #include "compat.h"
@@ -86,8 +91,6 @@ void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS)
 	u32 kstack = 0, ustack = 0;
 	u16 flags = 0;
 
-	if (unlikely(!READ_ONCE(s->live)))
-		return;
 	pp = hftmon_track_find(&s->track, prev);
 	np = hftmon_track_find(&s->track, next);
 	if (likely(!pp && !np))
@@ -130,8 +133,7 @@ static void hftmon_wakeup_record(struct hftmon_session *s,
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_ring *rb;
 
-	if (unlikely(!READ_ONCE(s->live)) ||
-	    likely(!hftmon_track_find(&s->track, p)))
+	if (likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_WAKEUP, sizeof(*r));
@@ -151,20 +153,13 @@ void hftmon_probe_wakeup(void *data, struct task_struct *p)
 	hftmon_wakeup_record(data, p, 0);
 }
 
-static void hftmon_probe_wakeup_new(void *data, struct task_struct *p)
+static void hftmon_probe_migrate(struct hftmon_session *s,
+				 struct task_struct *p, int dest_cpu)
 {
-	hftmon_wakeup_record(data, p, HFTMON_WAKEUP_NEW);
-}
-
-static void hftmon_probe_migrate(void *data, struct task_struct *p,
-				 int dest_cpu)
-{
-	struct hftmon_session *s = data;
 	struct hftmon_rec_migrate *r;
 	struct hftmon_ring *rb;
 
-	if (unlikely(!READ_ONCE(s->live)) ||
-	    likely(!hftmon_track_find(&s->track, p)))
+	if (likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_MIGRATE, sizeof(*r));
@@ -178,14 +173,12 @@ static void hftmon_probe_migrate(void *data, struct task_struct *p,
 	hftmon_ring_commit_irqsoff(rb);
 }
 
-static void hftmon_probe_exit(void *data, struct task_struct *p)
+static void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p)
 {
-	struct hftmon_session *s = data;
 	struct hftmon_rec_exit *r;
 	struct hftmon_ring *rb;
 
-	if (unlikely(!READ_ONCE(s->live)) ||
-	    likely(!hftmon_track_find(&s->track, p)))
+	if (likely(!hftmon_track_find(&s->track, p)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_EXIT, sizeof(*r));
@@ -201,15 +194,14 @@ static void hftmon_probe_exit(void *data, struct task_struct *p)
 	hftmon_ring_commit(rb);
 }
 
-static void hftmon_probe_fork(void *data, struct task_struct *parent,
+static void hftmon_probe_fork(struct hftmon_session *s,
+			      struct task_struct *parent,
 			      struct task_struct *child)
 {
-	struct hftmon_session *s = data;
 	struct hftmon_rec_fork *r;
 	struct hftmon_ring *rb;
 
-	if (unlikely(!READ_ONCE(s->live)) ||
-	    likely(!hftmon_track_find(&s->track, parent)))
+	if (likely(!hftmon_track_find(&s->track, parent)))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_FORK, sizeof(*r));
@@ -224,18 +216,71 @@ static void hftmon_probe_fork(void *data, struct task_struct *parent,
 	hftmon_ring_commit(rb);
 }
 
+/*
+ * The running session, or NULL. Written under hftmon_probes_lock by
+ * start/stop; read by the probes with preemption off (RCU-sched), so
+ * after clearing it, tracepoint_synchronize_unregister() waits out every
+ * probe that may still use the old session.
+ */
+static struct hftmon_session __rcu *hftmon_active;
+static DEFINE_MUTEX(hftmon_probes_lock);
+static u64 hftmon_registered;		/* HFTMON_TP_* bits hooked */
+
+/* The functions hooked on the tracepoints: the session, then the body. */
+#define HFTMON_ACTIVE(ev)						\
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);	\
+	if (!s || !(s->events & (ev)))					\
+		return
+
+static void hftmon_tp_switch(HFTMON_SWITCH_PROBE_ARGS)
+{
+	HFTMON_ACTIVE(HFTMON_EV_SWITCH);
+	hftmon_probe_switch(s, preempt, prev, next, HFTMON_SWITCH_PREV_STATE);
+}
+
+static void hftmon_tp_wakeup(void *data, struct task_struct *p)
+{
+	HFTMON_ACTIVE(HFTMON_EV_WAKEUP);
+	hftmon_wakeup_record(s, p, 0);
+}
+
+static void hftmon_tp_wakeup_new(void *data, struct task_struct *p)
+{
+	HFTMON_ACTIVE(HFTMON_EV_WAKEUP);
+	hftmon_wakeup_record(s, p, HFTMON_WAKEUP_NEW);
+}
+
+static void hftmon_tp_migrate(void *data, struct task_struct *p, int dest_cpu)
+{
+	HFTMON_ACTIVE(HFTMON_EV_MIGRATE);
+	hftmon_probe_migrate(s, p, dest_cpu);
+}
+
+static void hftmon_tp_exit(void *data, struct task_struct *p)
+{
+	HFTMON_ACTIVE(HFTMON_EV_EXIT);
+	hftmon_probe_exit(s, p);
+}
+
+static void hftmon_tp_fork(void *data, struct task_struct *parent,
+			   struct task_struct *child)
+{
+	HFTMON_ACTIVE(HFTMON_EV_FORK);
+	hftmon_probe_fork(s, parent, child);
+}
+
 static struct hftmon_tp_desc hftmon_tps[HFTMON_TP_NR] = {
-	[HFTMON_TP_SWITCH] = { "sched_switch", hftmon_probe_switch,
+	[HFTMON_TP_SWITCH] = { "sched_switch", hftmon_tp_switch,
 			       HFTMON_EV_SWITCH, HFTMON_SRC_SCHED_SWITCH },
-	[HFTMON_TP_WAKEUP] = { "sched_wakeup", hftmon_probe_wakeup,
+	[HFTMON_TP_WAKEUP] = { "sched_wakeup", hftmon_tp_wakeup,
 			       HFTMON_EV_WAKEUP, HFTMON_SRC_SCHED_WAKEUP },
-	[HFTMON_TP_WAKEUP_NEW] = { "sched_wakeup_new", hftmon_probe_wakeup_new,
+	[HFTMON_TP_WAKEUP_NEW] = { "sched_wakeup_new", hftmon_tp_wakeup_new,
 				   HFTMON_EV_WAKEUP, HFTMON_SRC_SCHED_WAKEUP },
-	[HFTMON_TP_MIGRATE] = { "sched_migrate_task", hftmon_probe_migrate,
+	[HFTMON_TP_MIGRATE] = { "sched_migrate_task", hftmon_tp_migrate,
 				HFTMON_EV_MIGRATE, HFTMON_SRC_SCHED_MIGRATE },
-	[HFTMON_TP_EXIT] = { "sched_process_exit", hftmon_probe_exit,
+	[HFTMON_TP_EXIT] = { "sched_process_exit", hftmon_tp_exit,
 			     HFTMON_EV_EXIT, HFTMON_SRC_PROCESS_EXIT },
-	[HFTMON_TP_FORK] = { "sched_process_fork", hftmon_probe_fork,
+	[HFTMON_TP_FORK] = { "sched_process_fork", hftmon_tp_fork,
 			     HFTMON_EV_FORK, HFTMON_SRC_PROCESS_FORK },
 };
 
@@ -283,7 +328,7 @@ void hftmon_probes_source_status(s32 *status, unsigned int nr)
 		if (hftmon_tps[i].source < nr)
 			status[hftmon_tps[i].source] = 0;
 	/* Stacks are taken by the switch probe. */
-	if (HFTMON_SRC_STACK_USER < nr)
+	if (nr > HFTMON_SRC_STACK_USER)
 		status[HFTMON_SRC_STACK_KERNEL] = status[HFTMON_SRC_STACK_USER] =
 			hftmon_tps[HFTMON_TP_SWITCH].tp ? 0 : -ENOENT;
 	for (i = 0; i < HFTMON_TP_NR; i++)
@@ -291,41 +336,68 @@ void hftmon_probes_source_status(s32 *status, unsigned int nr)
 			status[hftmon_tps[i].source] = -ENOENT;
 }
 
-void hftmon_probes_unregister(struct hftmon_session *s, u64 events)
-{
-	int i;
-
-	for (i = HFTMON_TP_NR - 1; i >= 0; i--)
-		if ((events & hftmon_tps[i].event) && hftmon_tps[i].tp)
-			WARN_ON_ONCE(tracepoint_probe_unregister(hftmon_tps[i].tp,
-						hftmon_tps[i].probe, s));
-	/* After this no probe runs with s: the caller may free it. */
-	tracepoint_synchronize_unregister();
-}
-
-int hftmon_probes_register(struct hftmon_session *s, u64 events)
+/* Hooks every tracepoint events needs that is not hooked yet. */
+static int hftmon_probes_hook(u64 events)
 {
 	int i, err;
 
 	for (i = 0; i < HFTMON_TP_NR; i++) {
-		if (!(events & hftmon_tps[i].event))
+		if (!(events & hftmon_tps[i].event) ||
+		    (hftmon_registered & BIT_ULL(i)))
 			continue;
-		if (!hftmon_tps[i].tp) {
-			err = -ENOENT;
-			goto err_unregister;
-		}
+		if (!hftmon_tps[i].tp)
+			return -ENOENT;
 		err = tracepoint_probe_register(hftmon_tps[i].tp,
-						hftmon_tps[i].probe, s);
+						hftmon_tps[i].probe, NULL);
 		if (err)
-			goto err_unregister;
+			return err;
+		hftmon_registered |= BIT_ULL(i);
 	}
 	return 0;
+}
 
-err_unregister:
-	while (i--)
-		if ((events & hftmon_tps[i].event) && hftmon_tps[i].tp)
-			tracepoint_probe_unregister(hftmon_tps[i].tp,
-						    hftmon_tps[i].probe, s);
-	tracepoint_synchronize_unregister();
+/* The session's events start now, every one of them at once. */
+int hftmon_probes_activate(struct hftmon_session *s)
+{
+	int err = 0;
+
+	mutex_lock(&hftmon_probes_lock);
+	if (rcu_access_pointer(hftmon_active))
+		err = -EBUSY;
+	else
+		err = hftmon_probes_hook(s->events);
+	if (!err) {
+		s->start_ns = ktime_get_mono_fast_ns();
+		s->stop_ns = 0;
+		rcu_assign_pointer(hftmon_active, s);
+	}
+	mutex_unlock(&hftmon_probes_lock);
 	return err;
+}
+
+/* The session's events end now; no probe uses it once this returns. */
+void hftmon_probes_deactivate(struct hftmon_session *s)
+{
+	mutex_lock(&hftmon_probes_lock);
+	if (rcu_access_pointer(hftmon_active) == s) {
+		RCU_INIT_POINTER(hftmon_active, NULL);
+		s->stop_ns = ktime_get_mono_fast_ns();
+		tracepoint_synchronize_unregister();
+	}
+	mutex_unlock(&hftmon_probes_lock);
+}
+
+/* Module exit: unhook everything. */
+void hftmon_probes_exit(void)
+{
+	int i;
+
+	mutex_lock(&hftmon_probes_lock);
+	for (i = HFTMON_TP_NR - 1; i >= 0; i--)
+		if (hftmon_registered & BIT_ULL(i))
+			WARN_ON_ONCE(tracepoint_probe_unregister(hftmon_tps[i].tp,
+						hftmon_tps[i].probe, NULL));
+	hftmon_registered = 0;
+	tracepoint_synchronize_unregister();
+	mutex_unlock(&hftmon_probes_lock);
 }

@@ -217,6 +217,7 @@ void hftmon_ring_commit(struct hftmon_ring *rb)
 /* Data past the watermark, or any data at all when any is true. */
 bool hftmon_ring_readable(struct hftmon_ring *rb, bool any)
 {
+	/* Pairs with the release in commit; only a readiness hint here. */
 	u64 head = smp_load_acquire(&rb->ctrl->data_head);
 	u64 avail = head - READ_ONCE(rb->ctrl->data_tail);
 

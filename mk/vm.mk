@@ -18,7 +18,7 @@ WORKLOAD_HDRS := tools/workload/pingpong.h
 VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_DIR)/bin/%,$(wildcard tests/vm/t_*.c))
 VM_TOOL_BINS := $(VM_DIR)/bin/pingpong $(VM_DIR)/bin/vm_bench
 
-.PHONY: deps vm-payload test-vm test-kunit demo bench bench-vm
+.PHONY: deps vm-payload test-vm test-vm-debug test-kunit demo bench bench-vm
 
 deps:
 	tools/vm/deps.sh
@@ -52,6 +52,12 @@ test-vm: vm-payload
 
 test-kunit:
 	tests/kunit/run.sh
+
+# The same integration programs on the KUnit kernel, whose lockdep,
+# atomic-sleep and preempt checks watch the probes in their real
+# tracepoint contexts (a splat fails the run).
+test-vm-debug: vm-payload
+	tests/vm/run-debug.sh $(VM_DIR)/payload $(VM_DIR)/debug
 
 demo: deps
 	$(MAKE) vm-payload

@@ -9,15 +9,26 @@
 #  - vmalloc (the rings' kernel mappings) is back where it was;
 #  - ring pages: each session maps 2 x 257 pages (2 MiB); a leak of them
 #    would cost 40 MiB over 20 cycles. Free memory drifts by itself in
-#    this kernel with any module load (measured with Debian's crc7.ko as
-#    a control in the same boot, about 0.1 MiB a cycle), so the bound is
-#    the control's drift plus 8 MiB.
+#    this kernel with module loads (measured with Debian's crc7.ko as a
+#    control in the same boot), so the bound is the control's drift plus
+#    2 MiB (seen: 0.1 MiB over 20 cycles). Free means the buddy
+#    allocator's free pages plus those on the per-CPU lists
+#    (/proc/zoneinfo): MemFree alone moves by megabytes as those lists
+#    fill and drain.
 set -u
 fail=0
+# The control module exists for Debian's kernel only (not the debug kernel).
+[ -e ./crc7.ko ] || { echo "# no crc7.ko for this kernel: skipped"; exit 77; }
 no() { echo "# FAIL: $*"; fail=1; }
 
 lsmod | grep -q '^hftmon' && rmmod hftmon
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+# Free pages in kB, counting those parked on the per-CPU page lists, which
+# MemFree leaves out (a freed ring's pages often land there).
+freekb() {
+	awk '$1 == "nr_free_pages" { f += $2 } $1 == "count:" { c += $2 }
+	     END { print (f + c) * 4 }' /proc/zoneinfo
+}
 settle() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 objects() {	# objects in use in hftmon's caches, "name=n" each
 	# SLUB counts a CPU's current slab as in use: flush those first.
@@ -43,23 +54,23 @@ control() { insmod ./crc7.ko && ./bin/hftmon --version >/dev/null && rmmod crc7;
 cycle || no "warm-up cycle failed at step $?"
 control || no "control module crc7.ko does not load"
 
-settle; c0=$(meminfo MemFree)
+settle; c0=$(freekb)
 i=0; while [ $i -lt 20 ]; do control; i=$((i + 1)); done
-settle; c1=$(meminfo MemFree)
+settle; c1=$(freekb)
 
-s0=$(meminfo SUnreclaim); v0=$(meminfo VmallocUsed); f0=$(meminfo MemFree)
+s0=$(meminfo SUnreclaim); v0=$(meminfo VmallocUsed); f0=$(freekb)
 i=0
 while [ $i -lt 20 ]; do
 	cycle || { no "cycle $i failed at step $?"; break; }
 	i=$((i + 1))
 done
 settle
-s1=$(meminfo SUnreclaim); v1=$(meminfo VmallocUsed); f1=$(meminfo MemFree)
-echo "# 20 hftmon cycles: SUnreclaim ${s0} -> ${s1} kB, VmallocUsed ${v0} -> ${v1} kB, MemFree ${f0} -> ${f1} kB ($((f0 - f1)) kB)"
-echo "# 20 crc7.ko cycles (control): MemFree ${c0} -> ${c1} kB ($((c0 - c1)) kB)"
+s1=$(meminfo SUnreclaim); v1=$(meminfo VmallocUsed); f1=$(freekb)
+echo "# 20 hftmon cycles: SUnreclaim ${s0} -> ${s1} kB, VmallocUsed ${v0} -> ${v1} kB, free ${f0} -> ${f1} kB ($((f0 - f1)) kB)"
+echo "# 20 crc7.ko cycles (control): free ${c0} -> ${c1} kB ($((c0 - c1)) kB)"
 lsmod | grep -q '^hftmon' && no "module still loaded"
 grep -q '^hftmon_' /proc/slabinfo && no "hftmon caches survived rmmod: $(objects)"
 [ $((v1 - v0)) -lt 128 ] || no "vmalloc grew $((v1 - v0)) kB"
-[ $(((f0 - f1) - (c0 - c1))) -lt 8192 ] || no "free memory fell $((f0 - f1)) kB, control $((c0 - c1)) kB"
+[ $(((f0 - f1) - (c0 - c1))) -lt 2048 ] || no "free memory fell $((f0 - f1)) kB, control $((c0 - c1)) kB"
 insmod ./hftmon.ko || no "final reload"
 exit $fail

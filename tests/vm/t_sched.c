@@ -30,6 +30,8 @@
 
 #include "vmtest.h"
 
+extern char __executable_start, etext;	/* the linker's: our text */
+
 #define MAX_EVENTS 200000
 static struct hftmon_switch_event ev[MAX_EVENTS];
 
@@ -116,13 +118,16 @@ static void *sleeper_fn(void *arg)
 static void test_sleeper(void)
 {
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 256 };
-	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .kernel_stacks = true };
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .kernel_stacks = true,
+					 .user_stacks = true };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_latency lat;
 	struct sleeper s = { .n = 40 };
 	uint64_t lo = 0, hi = 0, ips[64];
 	uint32_t ids[8];
-	int nids = 0, i, n, in_nanosleep = 0, good = 0;
+	int nids = 0, i, n, in_nanosleep = 0, good = 0, user_ok = 0;
+	uint32_t uids[8];
+	int nuids = 0;
 	struct hftmon *m;
 	pthread_t th;
 	unsigned int fl;
@@ -159,7 +164,27 @@ static void test_sleeper(void)
 				in_nanosleep++;
 				break;
 			}
+		/*
+		 * The user stack: a static binary, so the syscall wrapper and
+		 * the thread start routine are in our own text. (libc's leaf
+		 * wrapper keeps no frame, so sleeper_fn itself may be skipped
+		 * by a frame-pointer walk: that is why no deeper check.)
+		 */
+		found = 0;
+		for (k = 0; k < nuids; k++)
+			found |= uids[k] == ev[i].ustack_id;
+		if (!found && nuids < 8)
+			uids[nuids++] = ev[i].ustack_id;
+		k = hftmon_get_stack(m, ev[i].ustack_id, ips, 64, &fl);
+		if (k >= 2 && (fl & HFTMON_STACK_USER) &&
+		    ips[0] >= (uintptr_t)&__executable_start &&
+		    ips[0] < (uintptr_t)&etext)
+			user_ok++;
 	}
+	INFO("%d of %d user stacks start in our text; %d distinct user stacks",
+	     user_ok, n, nuids);
+	CHECK(user_ok >= s.n - 1, "only %d user stacks start in the program", user_ok);
+	CHECK(nuids <= 2, "%d distinct user stack ids for one call path", nuids);
 	INFO("%d of %d off CPU 2..12 ms, %d with do_nanosleep on the stack, %d distinct kernel stacks",
 	     good, n, in_nanosleep, nids);
 	/* The last sleep's switch may be cut by the thread's exit. */

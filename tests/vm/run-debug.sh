@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The VM integration tier on the debug (KUnit) kernel: builds hftmon.ko
+# against the cached KUnit kernel tree (tools/vm/kunit-kernel.sh), swaps
+# it into a copy of the payload `make vm-payload` made for Debian's
+# kernel, and runs the same guest.sh there. That kernel has lockdep,
+# DEBUG_ATOMIC_SLEEP and DEBUG_PREEMPT: a probe that sleeps, takes a lock
+# wrongly or runs with IRQs on where it assumes them off warns, and any
+# warning fails the run.
+#   tests/vm/run-debug.sh PAYLOAD_DIR WORK_DIR
+set -euo pipefail
+
+payload=${1:?payload dir}
+work=${2:?work dir}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+tree=$("$top/tools/vm/kunit-kernel.sh" | tail -n 1)
+rm -rf "$work"
+mkdir -p "$work/src"
+# kbuild M= writes objects beside the sources: build from a copy.
+cp -r "$top/kmod" "$top/include" "$work/src/"
+make -s -C "$tree" M="$work/src/kmod" modules >"$work/build.log" 2>&1 || {
+	cat "$work/build.log" >&2
+	echo "test-vm-debug: module build against $tree failed" >&2
+	exit 1
+}
+cp -r "$payload" "$work/payload"
+cp "$work/src/kmod/hftmon.ko" "$work/payload/hftmon.ko"
+rm -f "$work/payload/crc7.ko"	# Debian's: does not load here
+echo "test-vm-debug: integration programs on the debug kernel $tree"
+exec "$here/run.sh" "$work/payload" "$tree/arch/x86/boot/bzImage" "$work/test.log"
