@@ -209,9 +209,8 @@ enum hftmon_rec_type {
 #define HFTMON_SWITCH_PREV_TRACKED	(1U << 0)
 #define HFTMON_SWITCH_NEXT_TRACKED	(1U << 1)
 #define HFTMON_SWITCH_PREEMPT		(1U << 2) /* prev was preempted */
-#define HFTMON_SWITCH_VOLUNTARY		(1U << 3) /* prev blocked: counts in
-						   * its voluntary_ctxt_switches,
-						   * otherwise nonvoluntary */
+/* prev blocked: counts in its voluntary_ctxt_switches, else nonvoluntary */
+#define HFTMON_SWITCH_VOLUNTARY		(1U << 3)
 
 /*
  * One record per context switch in which the task leaving (prev) or the
