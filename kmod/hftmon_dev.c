@@ -243,13 +243,16 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 				  READ_ONCE(max_ring_pages));
 	if (err)
 		return err;
-	if (s->running || atomic_read(&s->nr_mmaps))
-		return -EBUSY;
 
+	mutex_lock(&s->lock);
+	err = -EBUSY;
+	if (s->running || atomic_read(&s->nr_mmaps))
+		goto out_unlock;
 	/* Every possible CPU gets its ring now: hotplug needs no allocation. */
+	err = -ENOMEM;
 	rings = kcalloc(nr_cpu_ids, sizeof(*rings), GFP_KERNEL);
 	if (!rings)
-		return -ENOMEM;
+		goto out_unlock;
 	for_each_possible_cpu(cpu) {
 		rings[cpu] = hftmon_ring_alloc(cpu, cfg.ring_pages,
 					       cfg.wakeup_bytes, &s->wq);
@@ -262,23 +265,22 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 	err = hftmon_stack_table_init(&stacks, READ_ONCE(stack_table_size));
 	if (err)
 		goto err_free;
-	err = hftmon_copy_out(uarg, &cfg, sizeof(cfg), usize);
-	if (err)
-		goto err_free_stacks;
 
 	hftmon_free_rings(s);
 	s->rings = rings;
 	s->stacks = stacks;
 	s->cfg = cfg;
 	s->configured = true;
-	return 0;
+	mutex_unlock(&s->lock);
+	/* Never touch user memory under s->lock: mmap takes it under mmap_lock. */
+	return hftmon_copy_out(uarg, &cfg, sizeof(cfg), usize);
 
-err_free_stacks:
-	hftmon_stack_table_free(&stacks);
 err_free:
 	for_each_possible_cpu(cpu)
 		hftmon_ring_free(rings[cpu]);
 	kfree(rings);
+out_unlock:
+	mutex_unlock(&s->lock);
 	return err;
 }
 
@@ -322,22 +324,25 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 
 static int hftmon_ioc_start(struct hftmon_session *s)
 {
-	int err;
+	int err = 0;
 
+	mutex_lock(&s->lock);
 	if (!s->configured)
-		return -EINVAL;
-	if (s->running)
-		return -EBUSY;
-	s->events = s->cfg.events;
-	err = hftmon_probes_activate(s);
-	if (err)
-		return err;
-	s->running = true;
-	return 0;
+		err = -EINVAL;
+	else if (s->running)
+		err = -EBUSY;
+	if (!err) {
+		s->events = s->cfg.events;
+		err = hftmon_probes_activate(s);
+		s->running = !err;
+	}
+	mutex_unlock(&s->lock);
+	return err;
 }
 
-static int hftmon_ioc_stop(struct hftmon_session *s)
+static int hftmon_ioc_stop_locked(struct hftmon_session *s)
 {
+	lockdep_assert_held(&s->lock);
 	if (!s->running)
 		return -EINVAL;
 	hftmon_probes_deactivate(s);
@@ -347,12 +352,21 @@ static int hftmon_ioc_stop(struct hftmon_session *s)
 	return 0;
 }
 
+static int hftmon_ioc_stop(struct hftmon_session *s)
+{
+	int err;
+
+	mutex_lock(&s->lock);
+	err = hftmon_ioc_stop_locked(s);
+	mutex_unlock(&s->lock);
+	return err;
+}
+
 static int hftmon_ioc_get_stats(struct hftmon_session *s, void __user *uarg)
 {
-	struct hftmon_cpu_stats __user *ucpus;
-	struct hftmon_cpu_stats cs;
+	struct hftmon_cpu_stats *cs = NULL;
 	struct hftmon_stats st;
-	unsigned int cpu, n = 0;
+	unsigned int cpu, n;
 	u32 usize;
 	int err;
 
@@ -361,35 +375,45 @@ static int hftmon_ioc_get_stats(struct hftmon_session *s, void __user *uarg)
 		return err;
 	if (memchr_inv(st.reserved, 0, sizeof(st.reserved)))
 		return -EINVAL;
-	if (st.nr_cpus && st.cpu_stats_size != sizeof(cs))
+	if (st.nr_cpus && st.cpu_stats_size != sizeof(*cs))
 		return -EINVAL;
-	ucpus = u64_to_user_ptr(st.cpus_ptr);
+	n = min_t(u32, st.nr_cpus, nr_cpu_ids);
+	if (n) {
+		cs = kcalloc(n, sizeof(*cs), GFP_KERNEL);
+		if (!cs)
+			return -ENOMEM;
+	}
 
-	for (cpu = 0; cpu < nr_cpu_ids && n < st.nr_cpus; cpu++) {
+	/* Gather under the lock, copy to the user after it (see configure). */
+	mutex_lock(&s->lock);
+	for (cpu = 0; cpu < n; cpu++) {
 		struct hftmon_ring *rb = s->rings ? s->rings[cpu] : NULL;
 		unsigned long flags;
 
-		memset(&cs, 0, sizeof(cs));
-		cs.cpu = cpu;
-		cs.online = cpu_online(cpu);
+		cs[cpu].cpu = cpu;
+		cs[cpu].online = cpu_online(cpu);
 		if (rb) {
 			/* The ring's producer updates these with IRQs off. */
 			local_irq_save(flags);
-			cs.records = READ_ONCE(rb->records);
-			memcpy(cs.lost, rb->lost, sizeof(rb->lost));
-			cs.bytes = READ_ONCE(rb->head);
+			cs[cpu].records = READ_ONCE(rb->records);
+			memcpy(cs[cpu].lost, rb->lost, sizeof(rb->lost));
+			cs[cpu].bytes = READ_ONCE(rb->head);
 			local_irq_restore(flags);
 		}
-		if (copy_to_user(&ucpus[n], &cs, sizeof(cs)))
-			return -EFAULT;
-		n++;
 	}
 	st.nr_cpus = n;
 	st.nr_procs = READ_ONCE(s->track.nr);
 	st.running = s->running;
 	st.start_ns = s->start_ns;
 	st.stop_ns = s->stop_ns;
-	return hftmon_copy_out(uarg, &st, sizeof(st), usize);
+	mutex_unlock(&s->lock);
+
+	err = 0;
+	if (n && copy_to_user(u64_to_user_ptr(st.cpus_ptr), cs,
+			      array_size(n, sizeof(*cs))))
+		err = -EFAULT;
+	kfree(cs);
+	return err ?: hftmon_copy_out(uarg, &st, sizeof(st), usize);
 }
 
 /* Commands match on type, number and direction; the size is the struct's. */
@@ -406,7 +430,11 @@ static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (HFTMON_CMD_KEY(cmd) == HFTMON_CMD_KEY(HFTMON_IOC_GET_INFO))
 		return hftmon_ioc_get_info(uarg);
 
-	mutex_lock(&s->lock);
+	/*
+	 * Each command takes s->lock itself, and never while touching user
+	 * memory: mmap() takes s->lock with mmap_lock held, and a fault on
+	 * a user buffer takes mmap_lock.
+	 */
 	switch (HFTMON_CMD_KEY(cmd)) {
 	case HFTMON_CMD_KEY(HFTMON_IOC_CONFIGURE):
 		ret = hftmon_ioc_configure(s, uarg);
@@ -429,7 +457,6 @@ static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	default:
 		ret = -ENOTTY;
 	}
-	mutex_unlock(&s->lock);
 	return ret;
 }
 
@@ -537,7 +564,7 @@ static int hftmon_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&s->lock);
 	if (s->running)
-		hftmon_ioc_stop(s);
+		hftmon_ioc_stop_locked(s);
 	hftmon_track_clear(&s->track);
 	hftmon_free_rings(s);
 	mutex_unlock(&s->lock);

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 payload=${1:?payload dir}
-work=${2:?work dir}
+work=$(realpath -m "${2:?work dir}")
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 

@@ -152,7 +152,12 @@ static void test_sleeper(void)
 		int k, j, found = 0;
 
 		CHECK(ev[i].voluntary, "sleep switch %d involuntary", i);
-		if (ev[i].off_cpu_ns >= 2000000 && ev[i].off_cpu_ns < 12000000)
+		/* Never less than asked; more by the wake-up latency, which a
+		 * busy host can stretch under TCG. */
+		CHECK(ev[i].off_cpu_ns >= 2000000,
+		      "switch %d: %llu ns off CPU for a 2 ms sleep", i,
+		      (unsigned long long)ev[i].off_cpu_ns);
+		if (ev[i].off_cpu_ns >= 2000000 && ev[i].off_cpu_ns < 25000000)
 			good++;
 		for (k = 0; k < nids; k++)
 			found |= ids[k] == ev[i].kstack_id;
@@ -185,10 +190,11 @@ static void test_sleeper(void)
 	     user_ok, n, nuids);
 	CHECK(user_ok >= s.n - 1, "only %d user stacks start in the program", user_ok);
 	CHECK(nuids <= 2, "%d distinct user stack ids for one call path", nuids);
-	INFO("%d of %d off CPU 2..12 ms, %d with do_nanosleep on the stack, %d distinct kernel stacks",
+	INFO("%d of %d off CPU 2..25 ms, %d with do_nanosleep on the stack, %d distinct kernel stacks",
 	     good, n, in_nanosleep, nids);
-	/* The last sleep's switch may be cut by the thread's exit. */
-	CHECK(good >= s.n - 1, "only %d of %d sleeps were 2..12 ms off CPU", good, n);
+	/* One is the 100 ms usleep before the loop; allow a few slow wake-ups. */
+	CHECK(good >= s.n * 9 / 10, "only %d of %d sleeps were 2..25 ms off CPU",
+	      good, n);
 	CHECK(in_nanosleep >= s.n - 1, "only %d stacks in do_nanosleep", in_nanosleep);
 	CHECK(nids == 1, "%d distinct kernel stack ids for one call path", nids);
 
