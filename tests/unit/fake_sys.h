@@ -64,6 +64,20 @@ extern struct fake_dev fake;
 void fake_setup(unsigned int nr_cpus);
 /* Frees the fake's rings and puts libc's syscalls back. */
 void fake_teardown(void);
+
+#ifdef cmocka_unit_test
+/*
+ * The cmocka teardown of every test on the fake device: fails the test
+ * if it left a descriptor open or a ring mapped, then tears down.
+ */
+static inline int fake_teardown_checked(void)
+{
+	assert_int_equal(fake.open_fds, 0);
+	assert_int_equal(fake.nr_mapped, 0);
+	fake_teardown();
+	return 0;
+}
+#endif
 /* How many ioctls of this command number were made. */
 unsigned int fake_ioctls(unsigned long cmd);
 

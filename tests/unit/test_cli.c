@@ -102,10 +102,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	assert_int_equal(fake.open_fds, 0);
-	assert_int_equal(fake.nr_mapped, 0);
-	fake_teardown();
-	return 0;
+	return fake_teardown_checked();
 }
 
 static void sw(unsigned int cpu, __s32 tid, __s32 next_tid, __u16 flags)

@@ -45,11 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	/* Every test leaves nothing open and nothing mapped. */
-	assert_int_equal(fake.open_fds, 0);
-	assert_int_equal(fake.nr_mapped, 0);
-	fake_teardown();
-	return 0;
+	return fake_teardown_checked();
 }
 
 static struct hftmon *open_fake(void)
