@@ -28,6 +28,6 @@ echo "kernel after:  pid $b: $(ctxt "$b")"
 echo "(the differences are the kernel's own counts of what hftmon recorded above)"
 grep 'round trips' /tmp/pp.out || true
 kill "$ppid" 2>/dev/null || true
-wait "$ppid" || true
+{ wait "$ppid"; } 2>/dev/null || true
 rmmod hftmon
 echo "== done"
