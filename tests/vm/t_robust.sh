@@ -1,0 +1,41 @@
+#!/bin/sh
+# The module survives its users (DESIGN invariant 6):
+#  - a reader killed with SIGKILL mid-session frees its session: the next
+#    session can start at once;
+#  - CPU 1 goes offline and comes back while a tracked workload runs:
+#    every ring exists for every possible CPU, nothing is lost, no splat
+#    (guest.sh fails the test on any new one).
+set -u
+fail=0
+no() { echo "# FAIL: $*"; fail=1; }
+
+./bin/hftmon record -p 1 --duration 30 >/dev/null 2>&1 &
+rec=$!
+sleep 0.5
+kill -9 "$rec"
+wait "$rec" 2>/dev/null
+./bin/hftmon record -p 1 --duration 0.2 >/dev/null || no "a new session after a killed reader: exit $?"
+
+online=/sys/devices/system/cpu/cpu1/online
+if [ ! -w "$online" ]; then
+	echo "# CPU 1 cannot be taken offline here: hotplug part skipped"
+	exit $fail
+fi
+./bin/pingpong --rounds 20000 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
+pp=$!
+while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+set -- $(sed -n 's/^pids //p' /tmp/pp.out)
+./bin/hftmon record -p "$1" -p "$2" --duration 3 --ring-pages 1024 > /tmp/rec.out 2>&1 &
+rec=$!
+sleep 0.5
+echo 0 > "$online" || no "cpu1 offline"
+sleep 0.5
+grep -q '^0$' "$online" || no "cpu1 still online"
+echo 1 > "$online" || no "cpu1 online"
+wait "$rec" || no "record exited $?"
+sed 's/^/# /' /tmp/rec.out
+grep -q '^lost: 0 ' /tmp/rec.out || no "records lost across hotplug"
+grep -q 'records: [1-9]' /tmp/rec.out || no "no records"
+kill "$pp" 2>/dev/null
+{ wait "$pp"; } 2>/dev/null
+exit $fail
