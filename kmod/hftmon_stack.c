@@ -116,10 +116,12 @@ unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max)
 	unsigned int nr, skip = 0;
 
 	nr = stack_trace_save(ips, max, 0);
-	/* Drop our own frames and the tracepoint iterator that called us. */
+	/*
+	 * Drop our own frames. What called us stays: __schedule() itself
+	 * when the tracepoint's static call jumps straight to our probe, or
+	 * __traceiter_sched_switch() when other probes share it.
+	 */
 	while (skip < nr && within_module(ips[skip], THIS_MODULE))
-		skip++;
-	if (skip < nr)
 		skip++;
 	memmove(ips, ips + skip, (nr - skip) * sizeof(*ips));
 	return nr - skip;

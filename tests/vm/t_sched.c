@@ -123,7 +123,8 @@ static void test_sleeper(void)
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_latency lat;
 	struct sleeper s = { .n = 40 };
-	uint64_t lo = 0, hi = 0, ips[64];
+	uint64_t lo = 0, hi = 0, slo = 0, shi = 0, ips[64];
+	int from_schedule = 0;
 	uint32_t ids[8];
 	int nids = 0, i, n, in_nanosleep = 0, good = 0, user_ok = 0;
 	uint32_t uids[8];
@@ -133,6 +134,7 @@ static void test_sleeper(void)
 	unsigned int fl;
 
 	REQUIRE(ksym_range("do_nanosleep", &lo, &hi) == 0, "no do_nanosleep in /proc/kallsyms");
+	REQUIRE(ksym_range("__schedule", &slo, &shi) == 0, "no __schedule in /proc/kallsyms");
 	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
 	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
 	REQUIRE(hftmon_attach_process(m, getpid(), &ao) == 0, "attach self");
@@ -164,6 +166,9 @@ static void test_sleeper(void)
 		if (!found && nids < 8)
 			ids[nids++] = ev[i].kstack_id;
 		k = hftmon_get_stack(m, ev[i].kstack_id, ips, 64, &fl);
+		/* Our own frames are cut: the stack starts in the scheduler. */
+		if (k > 0 && ips[0] >= slo && ips[0] < shi)
+			from_schedule++;
 		for (j = 0; j < k && j < 64; j++)
 			if (ips[j] >= lo && ips[j] < hi) {
 				in_nanosleep++;
@@ -196,6 +201,8 @@ static void test_sleeper(void)
 	CHECK(good >= s.n * 9 / 10, "only %d of %d sleeps were 2..25 ms off CPU",
 	      good, n);
 	CHECK(in_nanosleep >= s.n - 1, "only %d stacks in do_nanosleep", in_nanosleep);
+	CHECK(from_schedule == n, "%d of %d kernel stacks start in __schedule",
+	      from_schedule, n);
 	CHECK(nids == 1, "%d distinct kernel stack ids for one call path", nids);
 
 	CHECK(hftmon_get_wakeup_latency(m, getpid(), s.tid, 0, NULL, NULL, 0, &lat) == 0,
