@@ -310,6 +310,9 @@ static void test_preemption(void)
 		CHECK(ev[i].next_policy == SCHED_FIFO, "next policy %u", ev[i].next_policy);
 		CHECK(ev[i].next_prio == 99 - f.prio, "next prio %d, want %d",
 		      ev[i].next_prio, 99 - f.prio);
+		CHECK(ev[i].off_cpu_ns >= f.burst_ns,
+		      "preempted by a 200 us burst for only %llu ns",
+		      (unsigned long long)ev[i].off_cpu_ns);
 		if (ev[i].off_cpu_ns >= f.burst_ns && ev[i].off_cpu_ns < 5000000)
 			fifo_long++;
 	}
@@ -317,8 +320,9 @@ static void test_preemption(void)
 	     a.tid, by_fifo, f.tid, fifo_long, inv1 - inv0);
 	/* 300 ms / (5 ms + 0.2 ms): about 57 preemptions. */
 	CHECK(by_fifo >= 30, "only %d preemptions by the FIFO thread", by_fifo);
-	CHECK(fifo_long >= by_fifo - 1, "%d of %d preemptions lasted >= 200 us",
-	      fifo_long, by_fifo);
+	/* Each lasts the 200 us burst at least; a busy host may stretch a few. */
+	CHECK(fifo_long >= by_fifo * 9 / 10,
+	      "%d of %d preemptions lasted 200 us..5 ms", fifo_long, by_fifo);
 	CHECK(inv1 - inv0 >= by_fifo - 1, "kernel counted %ld involuntary, hftmon %d by FIFO",
 	      inv1 - inv0, by_fifo);
 	hftmon_close(m);
