@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -284,6 +285,73 @@ static void test_permissions(void)
 	CHECK(chmod(HFTMON_DEVICE, 0600) == 0, "restore mode");
 }
 
+/*
+ * Random ioctls: our commands with random direction and size bits, and
+ * random numbers, on argument buffers of random bytes with a random size
+ * field, or NULL, or a bad pointer. Any errno is fine; an oops (the
+ * runner watches dmesg), a hang or a crash is not. Deterministic seed.
+ */
+static void test_fuzz(void)
+{
+	static const unsigned long cmds[] = {
+		HFTMON_IOC_GET_INFO, HFTMON_IOC_CONFIGURE, HFTMON_IOC_ATTACH,
+		HFTMON_IOC_DETACH, HFTMON_IOC_START, HFTMON_IOC_STOP,
+		HFTMON_IOC_GET_STATS,
+	};
+	static const uint32_t sizes[] = { 0, 4, 8, 16, 64, 120, 4096, 4097,
+					  0xffffffffu };
+	unsigned int seed = 12345, i, j, errors = 0, ok = 0;
+	uint64_t buf[512];
+	int fd = open_dev();
+
+	REQUIRE(fd >= 0, "open: %s", strerror(-fd));
+	for (i = 0; i < 20000; i++) {
+		unsigned long cmd = cmds[rand_r(&seed) % 7];
+		void *arg = buf;
+		int r;
+
+		for (j = 0; j < 512; j++)
+			buf[j] = ((uint64_t)rand_r(&seed) << 32) | rand_r(&seed);
+		switch (rand_r(&seed) % 8) {
+		case 0:		/* random direction and size bits */
+			cmd = _IOC(rand_r(&seed) & 3, HFTMON_IOC_MAGIC,
+				   _IOC_NR(cmd), rand_r(&seed) & _IOC_SIZEMASK);
+			break;
+		case 1:		/* any command number at all */
+			cmd = (unsigned int)rand_r(&seed);
+			break;
+		case 2:
+			arg = NULL;
+			break;
+		case 3:
+			arg = (void *)(uintptr_t)0xdead000;
+			break;
+		}
+		/* Mostly plausible sizes, to get past the first check. */
+		if (arg == buf) {
+			uint32_t sz = sizes[rand_r(&seed) % 9];
+
+			memcpy(buf, &sz, sizeof(sz));
+		}
+		if (rand_r(&seed) % 2 && arg == buf)
+			memset((char *)buf + 4, 0, 120);	/* zero reserved */
+		/* Keep rings small: a random CONFIGURE may succeed. */
+		if (_IOC_NR(cmd) == _IOC_NR(HFTMON_IOC_CONFIGURE) && arg == buf) {
+			uint32_t pages = 1u << (rand_r(&seed) % 4);
+
+			memcpy((char *)buf + offsetof(struct hftmon_config, ring_pages),
+			       &pages, sizeof(pages));
+		}
+		r = xioctl(fd, cmd, arg);
+		if (r)
+			errors++;
+		else
+			ok++;
+	}
+	INFO("fuzz: 20000 ioctls, %u succeeded, %u failed with an errno", ok, errors);
+	close(fd);
+}
+
 int main(void)
 {
 	int fd;
@@ -296,5 +364,6 @@ int main(void)
 	test_state_and_args(fd);
 	test_mmap_and_sessions(fd);	/* closes fd */
 	test_permissions();
+	test_fuzz();
 	return vmtest_result();
 }
