@@ -555,16 +555,28 @@ static uint64_t hist_count(uint64_t total, uint32_t cap)
  * machine in time order), so the first entry that ended at or after
  * since_ns is found by binary search.
  */
-static uint64_t switches_since(const struct hftmon_agg *a, uint64_t since_ns)
+static uint64_t switch_end_ns(const struct hftmon_agg *a, uint32_t slot)
 {
-	uint64_t lo = 0, hi = hist_count(a->switch_total, a->switch_cap);
+	return a->switches[slot].in_ns;
+}
+
+static uint64_t wakeup_end_ns(const struct hftmon_agg *a, uint32_t slot)
+{
+	return a->wakeups[slot].end_ns;
+}
+
+/* The first of a history's total entries whose end_ns(slot) >= since_ns. */
+static uint64_t history_since(const struct hftmon_agg *a, uint64_t total,
+			      uint32_t next, uint32_t cap, uint64_t since_ns,
+			      uint64_t (*end_ns)(const struct hftmon_agg *,
+						 uint32_t))
+{
+	uint64_t lo = 0, hi = hist_count(total, cap);
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		uint32_t slot = hist_slot(a->switch_total, a->switch_next,
-					  a->switch_cap, mid);
 
-		if (a->switches[slot].in_ns < since_ns)
+		if (end_ns(a, hist_slot(total, next, cap, mid)) < since_ns)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -572,21 +584,16 @@ static uint64_t switches_since(const struct hftmon_agg *a, uint64_t since_ns)
 	return lo;
 }
 
+static uint64_t switches_since(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	return history_since(a, a->switch_total, a->switch_next, a->switch_cap,
+			     since_ns, switch_end_ns);
+}
+
 static uint64_t wakeups_since(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	uint64_t lo = 0, hi = hist_count(a->wakeup_total, a->wakeup_cap);
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		uint32_t slot = hist_slot(a->wakeup_total, a->wakeup_next,
-					  a->wakeup_cap, mid);
-
-		if (a->wakeups[slot].end_ns < since_ns)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return history_since(a, a->wakeup_total, a->wakeup_next, a->wakeup_cap,
+			     since_ns, wakeup_end_ns);
 }
 
 uint64_t hftmon_agg_switches(const struct hftmon_agg *a, pid_t pid, pid_t tid,
