@@ -262,8 +262,15 @@ struct hftmon_thread_info {
 	int nice;
 	uint64_t affinity[HFTMON_MAX_CPUS / 64];	/* bit n: may run on CPU n */
 	int cpu;			/* CPU it runs on or last ran on */
-	uint64_t cpu_time_ns;		/* on-CPU time (schedstat) */
-	uint64_t run_delay_ns;		/* time runnable but waiting (schedstat) */
+	/*
+	 * On-CPU time: from schedstat (ns), or, where the kernel has no
+	 * schedstat, from /proc .../stat ticks: cpu_time_resolution_ns says
+	 * which (1, or 1e9/USER_HZ).
+	 */
+	uint64_t cpu_time_ns;
+	uint64_t cpu_time_resolution_ns;
+	/* Time runnable but waiting (schedstat); -1 = unknown (no schedstat). */
+	int64_t run_delay_ns;
 	uint64_t voluntary_switches;	/* /proc .../status */
 	uint64_t involuntary_switches;
 	int64_t migrations;		/* se.nr_migrations; -1 = unknown */

@@ -209,14 +209,18 @@ static int thread_info(struct hftmon *m, pid_t pid, pid_t tid,
 
 	if (pt.have_schedstat) {
 		t->cpu_time_ns = pt.cpu_time_ns;
-		t->run_delay_ns = pt.run_delay_ns;
+		t->cpu_time_resolution_ns = 1;
+		t->run_delay_ns = (int64_t)pt.run_delay_ns;
 	} else {
-		/* Without schedstats, tick-granular CPU time; no run delay. */
+		/* No schedstat: tick-granular CPU time, and no run delay. */
 		long hz = sysconf(_SC_CLK_TCK);
 
-		if (hz > 0)
-			t->cpu_time_ns = (pt.utime_ticks + pt.stime_ticks) *
-					 (1000000000u / (uint64_t)hz);
+		if (hz <= 0)
+			return -EOPNOTSUPP;
+		t->cpu_time_resolution_ns = 1000000000u / (uint64_t)hz;
+		t->cpu_time_ns = (pt.utime_ticks + pt.stime_ticks) *
+				 t->cpu_time_resolution_ns;
+		t->run_delay_ns = -1;
 	}
 	t->voluntary_switches = pt.voluntary;
 	t->involuntary_switches = pt.involuntary;

@@ -887,9 +887,13 @@ static void print_sched_json(const struct hftmon_thread_info *t, int n,
 			printf("%s%u", first ? "" : ", ", cpu);
 			first = false;
 		}
-		printf("], \"cpu\": %d, \"cpu_time_us\": %.3f, \"run_delay_us\": %.3f, \"voluntary_switches\": %llu, \"involuntary_switches\": %llu, \"migrations\": ",
-		       ti->cpu, (double)ti->cpu_time_ns / 1000.0,
-		       (double)ti->run_delay_ns / 1000.0,
+		printf("], \"cpu\": %d, \"cpu_time_us\": %.3f, \"run_delay_us\": ",
+		       ti->cpu, (double)ti->cpu_time_ns / 1000.0);
+		if (ti->run_delay_ns >= 0)	/* -1: no schedstat in this kernel */
+			printf("%.3f", (double)ti->run_delay_ns / 1000.0);
+		else
+			printf("null");
+		printf(", \"voluntary_switches\": %llu, \"involuntary_switches\": %llu, \"migrations\": ",
 		       (unsigned long long)ti->voluntary_switches,
 		       (unsigned long long)ti->involuntary_switches);
 		if (ti->migrations >= 0)

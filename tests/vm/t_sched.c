@@ -423,6 +423,10 @@ static void test_thread_info(void)
 			      (unsigned long long)t->cpu_time_ns,
 			      (unsigned long long)before[i], (unsigned long long)after[i]);
 			CHECK(t->migrations >= 0, "migrations unknown");
+			/* Both kernels here have schedstat: exact, and known. */
+			CHECK(t->cpu_time_resolution_ns == 1, "cpu time resolution %llu ns",
+			      (unsigned long long)t->cpu_time_resolution_ns);
+			CHECK(t->run_delay_ns >= 0, "run delay unknown");
 		}
 	}
 	CHECK(seen == 2, "found %d of the 2 configured threads", seen);
