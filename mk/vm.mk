@@ -5,8 +5,6 @@
 # tools/vm/vm.sh; tools/vm/deps.sh installs what a fresh machine lacks.
 
 VM_KERNEL ?= /boot/vmlinuz-$(KVER)
-# See tests/vm/run.sh for why the TSC.
-VM_CMDLINE ?= tsc=reliable
 VM_CONTROL_MODULE ?= /lib/modules/$(KVER)/kernel/lib/crc7.ko
 VM_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
 	     -Iinclude -Iinclude/uapi \
@@ -62,14 +60,12 @@ test-vm-debug: vm-payload
 demo: deps
 	$(MAKE) vm-payload
 	tools/vm/vm.sh run --kernel $(VM_KERNEL) --payload $(VM_DIR)/payload \
-		--script guest-demo.sh --timeout 300 --log $(VM_DIR)/demo.log \
-		--cmdline "$(VM_CMDLINE)" >/dev/null
+		--script guest-demo.sh --timeout 300 --log $(VM_DIR)/demo.log >/dev/null
 	@tools/vm/vm.sh extract $(VM_DIR)/demo.log
 
 bench-vm: vm-payload
 	tools/vm/vm.sh run --kernel $(VM_KERNEL) --payload $(VM_DIR)/payload \
-		--script guest-bench.sh --timeout 1200 --log $(VM_DIR)/bench.log \
-		--cmdline "$(VM_CMDLINE)" >/dev/null
+		--script guest-bench.sh --timeout 1200 --log $(VM_DIR)/bench.log >/dev/null
 	@tools/vm/vm.sh extract $(VM_DIR)/bench.log
 
 bench: bench-drain bench-vm

@@ -5,9 +5,6 @@
 # code (tools/vm/vm.sh already fails a run with a kernel splat in dmesg).
 # slub_nomerge keeps hftmon's slab caches apart from look-alikes, so
 # /proc/slabinfo counts its objects and a leak warns at unload.
-# tsc=reliable: under TCG the kernel finds the vCPUs' TSCs "unsynchronized"
-# and falls back to the emulated HPET, where every CLOCK_MONOTONIC read is
-# an emulated MMIO access; a trading host's clocksource is the TSC.
 #   tests/vm/run.sh PAYLOAD_DIR KERNEL_IMAGE [LOG]
 set -euo pipefail
 
@@ -20,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 "$here/../../tools/vm/vm.sh" run --kernel "$kernel" --payload "$payload" \
 	--script guest.sh --timeout 900 --log "$log" \
-	--cmdline "slub_nomerge tsc=reliable" \
+	--cmdline slub_nomerge \
 	>/dev/null || rc=$?
 # Show the guest's own output (test lines and their explanations).
 "$here/../../tools/vm/vm.sh" extract "$log" || true

@@ -18,7 +18,11 @@
 #       with -smp 2, cpu0 on node0 and cpu1 on node1), -nographic,
 #       -no-reboot, no network, no disk, one socket per vCPU (so no LLC is
 #       shared across nodes: that would be a boot-time WARNING), kernel
-#       command line "console=ttyS0 panic=-1 log_buf_len=4M EXTRA" (no
+#       command line "console=ttyS0 panic=-1 log_buf_len=4M tsc=reliable
+#       EXTRA" (tsc=reliable: under TCG the kernel finds the vCPUs' TSCs
+#       "unsynchronized" and falls back to the emulated HPET, where every
+#       CLOCK_MONOTONIC read is an emulated MMIO access; a trading host's
+#       clocksource is the TSC) (no
 #       oops=panic: oopses are found in dmesg instead).
 #       --boot auto (default; env HFTMON_VM_BOOT): when the bzImage has a
 #       PVH entry (Debian's has, CONFIG_PVH), boot its uncompressed vmlinux,
@@ -309,7 +313,7 @@ cmd_run() {
 		-nodefaults -no-user-config -nographic -no-reboot
 		-serial stdio -monitor none -nic none
 		-kernel "$image" -initrd "$work/initramfs.cpio.gz"
-		-append "console=ttyS0 panic=-1 log_buf_len=4M${cmdline:+ $cmdline}")
+		-append "console=ttyS0 panic=-1 log_buf_len=4M tsc=reliable${cmdline:+ $cmdline}")
 	[[ -n $QEMU_BIOS ]] && args+=(-bios "$QEMU_BIOS")
 	[[ -n $cpu ]] && args+=(-cpu "$cpu")
 	if [[ $nodes == 2 ]]; then
