@@ -2,9 +2,12 @@
 /*
  * Context switches and scheduling, against workloads whose behaviour is
  * known and the kernel's own counters:
- *  - a thread that sleeps 2 ms, 40 times: 40+ voluntary switches of about
- *    2 ms off CPU, each kernel stack through do_nanosleep (checked with
- *    our own /proc/kallsyms lookup), one stack id for the one call path;
+ *  - a thread that sleeps 2 ms, 40 times: one voluntary switch of 1 ms or
+ *    more per sleep, leaving the CPU while the thread was in nanosleep(),
+ *    woken no earlier than the timer was due and running again before
+ *    nanosleep() returned (the thread's own clock readings around each
+ *    call); each kernel stack through do_nanosleep (checked with our own
+ *    /proc/kallsyms lookup), one stack id for the one call path;
  *  - two SCHED_OTHER spinners sharing CPU 0: involuntary switches, as
  *    many as the kernel's nonvoluntary_ctxt_switches delta;
  *  - a SCHED_FIFO thread that wakes every 5 ms and spins 200 µs on CPU 0
@@ -99,20 +102,54 @@ static int ksym_range(const char *name, uint64_t *lo, uint64_t *hi)
 
 /* ---- scenario 1: a 2 ms sleeper ----------------------------------------- */
 
-struct sleeper { int n; pid_t tid; volatile int ready; };
+#define SLEEPS 40
+#define SLEEP_NS 2000000ull
+
+/*
+ * Each sleep's window as the thread saw it: [before, after] around the
+ * nanosleep() call, on the clock hftmon stamps records with. A 2 ms
+ * nanosleep() arms its timer after `before` and returns after it fired,
+ * so the switch that blocks in it leaves the CPU inside the window, is
+ * woken no earlier than before + 2 ms and runs again before `after`.
+ * (Its off-CPU time alone may be a little under 2 ms: the timer is armed
+ * before the switch-out.) Window 0 is the 100 ms sleep before the loop.
+ */
+struct sleeper {
+	pid_t tid;
+	volatile int ready;
+	uint64_t before[SLEEPS + 1], after[SLEEPS + 1], asked[SLEEPS + 1];
+};
 
 static void *sleeper_fn(void *arg)
 {
 	struct sleeper *s = arg;
-	struct timespec ts = { 0, 2000000 };
+	struct timespec ts = { 0, SLEEP_NS };
 	int i;
 
 	s->tid = gettid_();
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	s->asked[0] = 100000000ull;
+	s->before[0] = mono_ns();
 	usleep(100000);
-	for (i = 0; i < s->n; i++)
+	s->after[0] = mono_ns();
+	for (i = 1; i <= SLEEPS; i++) {
+		s->asked[i] = SLEEP_NS;
+		s->before[i] = mono_ns();
 		nanosleep(&ts, NULL);
+		s->after[i] = mono_ns();
+	}
 	return NULL;
+}
+
+/* The window a switch-out at t falls in, or -1. */
+static int sleep_window(const struct sleeper *s, uint64_t t)
+{
+	int i;
+
+	for (i = 0; i <= SLEEPS; i++)
+		if (t >= s->before[i] && t <= s->after[i])
+			return i;
+	return -1;
 }
 
 static void test_sleeper(void)
@@ -122,7 +159,8 @@ static void test_sleeper(void)
 					 .user_stacks = true };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_latency lat;
-	struct sleeper s = { .n = 40 };
+	static struct sleeper s;
+	int per_window[SLEEPS + 1] = { 0 };
 	uint64_t lo = 0, hi = 0, slo = 0, shi = 0, ips[64];
 	int from_schedule = 0;
 	uint32_t ids[8];
@@ -149,18 +187,30 @@ static void test_sleeper(void)
 	q.include_stack_trace = true;
 	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
 	INFO("sleeper tid %d: %d switches of 1 ms or more", s.tid, n);
-	CHECK(n >= s.n, "%d switches >= 1 ms for %d sleeps of 2 ms", n, s.n);
+	CHECK(n >= SLEEPS + 1, "%d switches >= 1 ms for %d sleeps of 2 ms and one of 100 ms",
+	      n, SLEEPS);
 	for (i = 0; i < n && i < MAX_EVENTS; i++) {
-		int k, j, found = 0;
+		int k, j, found = 0, w = sleep_window(&s, ev[i].out_ns);
 
 		CHECK(ev[i].voluntary, "sleep switch %d involuntary", i);
-		/* Never less than asked; more by the wake-up latency, which a
-		 * busy host can stretch under TCG. */
-		CHECK(ev[i].off_cpu_ns >= 2000000,
-		      "switch %d: %llu ns off CPU for a 2 ms sleep", i,
-		      (unsigned long long)ev[i].off_cpu_ns);
-		if (ev[i].off_cpu_ns >= 2000000 && ev[i].off_cpu_ns < 25000000)
-			good++;
+		CHECK(w >= 0, "switch %d left the CPU at %llu ns, in no sleep", i,
+		      (unsigned long long)ev[i].out_ns);
+		if (w >= 0) {
+			uint64_t due = s.before[w] + s.asked[w];
+
+			per_window[w]++;
+			/* Never woken or run before the timer was due. */
+			CHECK(ev[i].wakeup_ns >= due && ev[i].in_ns >= ev[i].wakeup_ns,
+			      "sleep %d: woken %lld ns, ran %lld ns after it was due", w,
+			      (long long)(ev[i].wakeup_ns - due),
+			      (long long)(ev[i].in_ns - due));
+			CHECK(ev[i].in_ns <= s.after[w], "sleep %d: ran again %llu ns after it returned",
+			      w, (unsigned long long)(ev[i].in_ns - s.after[w]));
+			/* Late by the wake-up latency, which a busy host can
+			 * stretch under TCG: counted, not failed. */
+			if (ev[i].in_ns >= due && ev[i].in_ns - due < 23000000)
+				good++;
+		}
 		for (k = 0; k < nids; k++)
 			found |= ids[k] == ev[i].kstack_id;
 		if (!found && nids < 8)
@@ -193,14 +243,17 @@ static void test_sleeper(void)
 	}
 	INFO("%d of %d user stacks start in our text; %d distinct user stacks",
 	     user_ok, n, nuids);
-	CHECK(user_ok >= s.n - 1, "only %d user stacks start in the program", user_ok);
+	CHECK(user_ok >= SLEEPS, "only %d user stacks start in the program", user_ok);
 	CHECK(nuids <= 2, "%d distinct user stack ids for one call path", nuids);
-	INFO("%d of %d off CPU 2..25 ms, %d with do_nanosleep on the stack, %d distinct kernel stacks",
+	for (i = 0; i <= SLEEPS; i++)
+		CHECK(per_window[i] == 1, "sleep %d: %d switches of 1 ms or more, want 1",
+		      i, per_window[i]);
+	INFO("%d of %d ran again within 23 ms of their timer, %d with do_nanosleep on the stack, %d distinct kernel stacks",
 	     good, n, in_nanosleep, nids);
-	/* One is the 100 ms usleep before the loop; allow a few slow wake-ups. */
-	CHECK(good >= s.n * 9 / 10, "only %d of %d sleeps were 2..25 ms off CPU",
+	/* Allow a few slow wake-ups. */
+	CHECK(good >= n * 9 / 10, "only %d of %d sleeps ran within 23 ms of their timer",
 	      good, n);
-	CHECK(in_nanosleep >= s.n - 1, "only %d stacks in do_nanosleep", in_nanosleep);
+	CHECK(in_nanosleep == n, "only %d stacks in do_nanosleep", in_nanosleep);
 	CHECK(from_schedule == n, "%d of %d kernel stacks start in __schedule",
 	      from_schedule, n);
 	CHECK(nids == 1, "%d distinct kernel stack ids for one call path", nids);
@@ -209,8 +262,8 @@ static void test_sleeper(void)
 	      "wakeup latency");
 	INFO("wake-up latency: %llu samples, p50 %.1f us, p99 %.1f us, max %.1f us, jitter %.1f us",
 	     (unsigned long long)lat.count, lat.p50_us, lat.p99_us, lat.max_us, lat.stddev_us);
-	CHECK(lat.count >= (uint64_t)s.n, "%llu wake-ups for %d sleeps",
-	      (unsigned long long)lat.count, s.n);
+	CHECK(lat.count >= (uint64_t)SLEEPS + 1, "%llu wake-ups for %d sleeps",
+	      (unsigned long long)lat.count, SLEEPS + 1);
 	CHECK(lat.p50_us > 0 && lat.p50_us <= lat.p99_us && lat.p99_us <= lat.max_us,
 	      "percentiles out of order");
 	hftmon_close(m);
