@@ -24,6 +24,7 @@ kill "$sp"
 ./bin/pingpong --rounds 3000 --cpu 0 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
 pp=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+# shellcheck disable=SC2046  # the pids, split into $1 $2 on purpose
 set -- $(sed -n 's/^pids //p' /tmp/pp.out)
 out=$(./bin/hftmon switches -p "$1" --min-us 0 --duration 2 --stacks 2>&1) || no "switches exited $?"
 echo "$out" | head -n 20 | sed 's/^/# /'

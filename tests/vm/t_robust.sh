@@ -24,6 +24,7 @@ fi
 ./bin/pingpong --rounds 20000 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
 pp=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+# shellcheck disable=SC2046  # the pids, split into $1 $2 on purpose
 set -- $(sed -n 's/^pids //p' /tmp/pp.out)
 ./bin/hftmon record -p "$1" -p "$2" --duration 3 --ring-pages 1024 > /tmp/rec.out 2>&1 &
 rec=$!

@@ -14,6 +14,7 @@ echo "== pingpong: two processes, 20000 round trips over a pipe"
 ./bin/pingpong --rounds 20000 --delay-ms 500 --hold-ms 60000 > /tmp/pp.out &
 ppid=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+# shellcheck disable=SC2046  # the pids, split into $1 $2 on purpose
 set -- $(sed -n 's/^pids //p' /tmp/pp.out)
 a=$1 b=$2
 ctxt() { grep ctxt_switches "/proc/$1/status" | tr -s '\t ' ' ' | tr '\n' ' '; }
