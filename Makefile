@@ -1,8 +1,10 @@
 # hftmon top-level build.
 #   make            module (against Debian's linux-headers-amd64, or KDIR=),
 #                   libhftmon (shared + static + pkg-config), the hftmon CLI
-#   make test       the three test tiers: unit (cmocka, host), kunit (qemu),
-#                   vm (qemu, Debian's kernel, module loaded)
+#   make test       lint (cppcheck, shellcheck), the three test tiers: unit
+#                   (cmocka, host; again under TSan for the threaded ones),
+#                   kunit (qemu), vm (qemu, Debian's kernel, module loaded;
+#                   again on the lockdep kernel), and the DKMS rebuild
 #   make demo       boot the VM, load the module, monitor a workload
 #   make bench      print drain throughput and VM overhead ratios
 #   make install    DESTDIR= PREFIX= (module into /lib/modules/KVER/extra)
@@ -16,17 +18,21 @@ O    ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 
+# The one version number, written once: PACKAGE_VERSION in kmod/dkms.conf.
+HFTMON_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' kmod/dkms.conf)
+DKMS_SRC := /usr/src/hftmon-$(HFTMON_VERSION)
+
 # kbuild M= writes objects beside the sources: build from a copy.
 KMOD_BUILD := $(O)/kmod-$(KVER)
 
-.PHONY: all module clean install install-module test test-unit test-kunit \
-	test-vm demo bench
+.PHONY: all module clean install install-module test lint test-unit \
+	test-unit-tsan test-dkms test-kunit test-vm demo bench
 
 all: module lib cli
 
 module: $(KMOD_BUILD)/kmod/hftmon.ko
 
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/Makefile) \
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/Makefile) kmod/dkms.conf \
 	     include/uapi/linux/hftmon.h
 $(KMOD_BUILD)/kmod/hftmon.ko: $(KMOD_SRCS)
 	@test -d "$(KDIR)" || { echo "hftmon: no kernel headers at $(KDIR) (apt-get install linux-headers-amd64, or KDIR=)" >&2; exit 1; }
@@ -37,15 +43,19 @@ $(KMOD_BUILD)/kmod/hftmon.ko: $(KMOD_SRCS)
 install-module: module
 	install -D -m 0644 $(KMOD_BUILD)/kmod/hftmon.ko \
 		$(DESTDIR)/lib/modules/$(KVER)/extra/hftmon.ko
-	install -D -m 0644 kmod/dkms.conf $(DESTDIR)/usr/src/hftmon-1.0/dkms.conf
-	cp -r kmod include $(DESTDIR)/usr/src/hftmon-1.0/
+	install -D -m 0644 kmod/dkms.conf $(DESTDIR)$(DKMS_SRC)/dkms.conf
+	cp -r kmod include $(DESTDIR)$(DKMS_SRC)/
 
 include mk/userspace.mk
 include mk/vm.mk
 
 install: install-module install-lib
 
-test: test-unit test-kunit test-vm test-vm-debug
+test: lint test-unit test-unit-tsan test-dkms test-kunit test-vm test-vm-debug
+
+# An operator's DKMS rebuild, with every tree under $(O)/dkms.
+test-dkms: module
+	tests/dkms/run.sh $(KVER) $(O)/dkms
 
 clean:
 	rm -rf $(O)

@@ -671,5 +671,6 @@ module_init(hftmon_init);
 module_exit(hftmon_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(HFTMON_VERSION);
 MODULE_AUTHOR("hftmon developers");
 MODULE_DESCRIPTION("Microsecond scheduling, IRQ and PMU monitor for trading processes");

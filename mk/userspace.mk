@@ -14,12 +14,12 @@
 #   make bench-drain-callgrind  instructions per record, with callgrind
 #   make static-tools   $(VM_STATIC_TOOLS): -static tools for the VM
 #   make cppcheck       static analysis of the userspace sources
+#   make shellcheck     lint of every shell script (make lint: both)
 #
 # Userspace compiles against the system's /usr/include/linux plus
 # -Iinclude -Iinclude/uapi, so <linux/hftmon.h> is the tree's own header.
 
-# The one version number: the soname takes its major part.
-HFTMON_VERSION := 1.0.0
+# The soname takes the major part of HFTMON_VERSION (the top Makefile).
 HFTMON_SOVERSION := $(firstword $(subst ., ,$(HFTMON_VERSION)))
 
 LIBDIR ?= $(PREFIX)/lib
@@ -64,7 +64,7 @@ BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
 BENCH_CALLGRIND_RECORDS ?= 2000000
 
 .PHONY: lib cli install-lib test-unit test-unit-tsan bench-drain \
-	bench-drain-callgrind static-tools cppcheck FORCE
+	bench-drain-callgrind static-tools cppcheck shellcheck lint FORCE
 
 lib: $(LIB_SO) $(O)/lib/$(LIB_SONAME) $(O)/lib/libhftmon.so $(LIB_A) $(LIB_PC)
 
@@ -194,6 +194,12 @@ cppcheck:
 		--suppress=missingIncludeSystem --inline-suppr \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
 		lib tools/hftmon.c tools/bench/drain_bench.c tests/unit
+
+# Every shell script in the tree, host and guest (busybox sh) alike.
+shellcheck:
+	git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck
+
+lint: cppcheck shellcheck
 
 FORCE:
 

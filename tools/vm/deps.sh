@@ -16,6 +16,8 @@ PACKAGES=(
 	# host build of the module, the library and the tools
 	build-essential pkg-config libelf-dev libssl-dev dwarves
 	linux-headers-amd64
+	# the DKMS check (tests/dkms): dkms, modinfo, openssl for its key
+	dkms kmod openssl
 	# unit tests (cmocka) and NUMA support in the library
 	libcmocka-dev libnuma-dev
 	# the KUnit kernel, built from Debian's own kernel source
@@ -24,8 +26,8 @@ PACKAGES=(
 	# a static busybox for the initramfs
 	qemu-system-x86 qemu-system-data linux-image-amd64 busybox-static
 	# coreutils' timeout, util-linux's flock and gzip are essential packages
-	# lint of the shell scripts
-	shellcheck
+	# make lint: the shell scripts and the userspace C
+	shellcheck cppcheck git
 )
 
 if [[ ${1:-} == --list ]]; then
