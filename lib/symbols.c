@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * kallsyms and maps lookups (see symbols.h). Names and paths go into one
- * growing string pool each, referenced by offset, so a load is a handful
- * of allocations however many symbols there are.
+ * kallsyms, ELF and maps lookups (see symbols.h). Names and paths go into
+ * one growing string pool each, referenced by offset, so a load is a
+ * handful of allocations however many symbols there are.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "symbols.h"
 
@@ -51,14 +57,36 @@ static int grow(void **arr, size_t nr, size_t *cap, size_t size)
 	return 0;
 }
 
-static int cmp_ksym(const void *a, const void *b)
+static int cmp_sym(const void *a, const void *b)
 {
-	const struct hftmon_ksym *x = a, *y = b;
+	const struct hftmon_sym *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Aliases at one address: keep file order (names are in it). */
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	/* Aliases of one rank: keep file order (names are in it). */
 	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* Appends a symbol to t. 0 or -ENOMEM. */
+static int symtab_add(struct hftmon_symtab *t, size_t *cap, size_t *names_cap,
+		      uint64_t addr, uint64_t size, const char *name,
+		      uint32_t rank)
+{
+	uint32_t off;
+
+	if (grow((void **)&t->syms, t->nr, cap, sizeof(*t->syms)))
+		return -ENOMEM;
+	off = pool_add(&t->names, &t->names_len, names_cap, name);
+	if (off == UINT32_MAX)
+		return -ENOMEM;
+	t->syms[t->nr].addr = addr;
+	t->syms[t->nr].size = size;
+	t->syms[t->nr].name = off;
+	t->syms[t->nr].rank = rank;
+	t->nr++;
+	return 0;
 }
 
 /* Text symbols name code; data, bss and absolute symbols do not. */
@@ -67,7 +95,7 @@ static bool is_code(char type)
 	return type == 't' || type == 'T' || type == 'w' || type == 'W';
 }
 
-int hftmon_ksyms_load(struct hftmon_ksyms *k, const char *path)
+int hftmon_ksyms_load(struct hftmon_symtab *k, const char *path)
 {
 	size_t cap = 0, names_cap = 0;
 	bool any_nonzero = false, any = false;
@@ -81,8 +109,6 @@ int hftmon_ksyms_load(struct hftmon_ksyms *k, const char *path)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		uint32_t off;
-
 		/* "ffffffff81000000 T _stext" or "... t name\t[module]" */
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
 			continue;
@@ -91,39 +117,32 @@ int hftmon_ksyms_load(struct hftmon_ksyms *k, const char *path)
 		any = true;
 		if (addr)
 			any_nonzero = true;
-		err = grow((void **)&k->syms, k->nr, &cap, sizeof(*k->syms));
+		/* kallsyms has no sizes: the next symbol ends each one. */
+		err = symtab_add(k, &cap, &names_cap, addr, 0, name, 0);
 		if (err)
 			break;
-		off = pool_add(&k->names, &k->names_len, &names_cap, name);
-		if (off == UINT32_MAX) {
-			err = -ENOMEM;
-			break;
-		}
-		k->syms[k->nr].addr = addr;
-		k->syms[k->nr].name = off;
-		k->nr++;
 	}
 	if (!err && ferror(f))
 		err = -EIO;
 	fclose(f);
 	if (err) {
-		hftmon_ksyms_free(k);
+		hftmon_symtab_free(k);
 		return err;
 	}
 	k->zero_addresses = any && !any_nonzero;
 	if (k->nr > 1)
-		qsort(k->syms, k->nr, sizeof(*k->syms), cmp_ksym);
+		qsort(k->syms, k->nr, sizeof(*k->syms), cmp_sym);
 	return 0;
 }
 
-void hftmon_ksyms_free(struct hftmon_ksyms *k)
+void hftmon_symtab_free(struct hftmon_symtab *k)
 {
 	free(k->syms);
 	free(k->names);
 	memset(k, 0, sizeof(*k));
 }
 
-const char *hftmon_ksyms_lookup(const struct hftmon_ksyms *k, uint64_t addr,
+const char *hftmon_symtab_lookup(const struct hftmon_symtab *k, uint64_t addr,
 				uint64_t *off)
 {
 	size_t lo = 0, hi = k->nr;
@@ -139,19 +158,22 @@ const char *hftmon_ksyms_lookup(const struct hftmon_ksyms *k, uint64_t addr,
 		else
 			hi = mid;
 	}
-	/* Of aliases at one address, the first listed. */
+	/* Of aliases at one address, the first in cmp_sym()'s order. */
 	while (lo > 0 && k->syms[lo - 1].addr == k->syms[lo].addr)
 		lo--;
+	/* Past the end of a sized symbol: in no function we know of. */
+	if (k->syms[lo].size && addr - k->syms[lo].addr >= k->syms[lo].size)
+		return NULL;
 	if (off)
 		*off = addr - k->syms[lo].addr;
 	return k->names + k->syms[lo].name;
 }
 
-const char *hftmon_ksyms_format(const struct hftmon_ksyms *k, uint64_t addr,
+const char *hftmon_symtab_format(const struct hftmon_symtab *k, uint64_t addr,
 				char *buf, size_t len)
 {
 	uint64_t off;
-	const char *name = hftmon_ksyms_lookup(k, addr, &off);
+	const char *name = hftmon_symtab_lookup(k, addr, &off);
 
 	if (name)
 		snprintf(buf, len, "%s+0x%" PRIx64, name, off);
@@ -159,6 +181,189 @@ const char *hftmon_ksyms_format(const struct hftmon_ksyms *k, uint64_t addr,
 		snprintf(buf, len, "0x%" PRIx64, addr);
 	return buf;
 }
+
+/* ---- ELF files ------------------------------------------------------ */
+
+/* [off, off + len) lies inside a file of size bytes. */
+static bool in_file(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/*
+ * Of aliases at one address, show what a programmer calls: a name without
+ * a leading underscore ("read" before "__libc_read"), then global before
+ * weak before local.
+ */
+static uint32_t elf_rank(const char *name, unsigned char info)
+{
+	uint32_t rank = name[0] == '_' ? 4 : 0;
+
+	switch (ELF64_ST_BIND(info)) {
+	case STB_GLOBAL:
+		break;
+	case STB_WEAK:
+		rank += 1;
+		break;
+	default:
+		rank += 2;
+	}
+	return rank;
+}
+
+/*
+ * The function symbols of symbol table section sh, names from the string
+ * table it links to. Structures are copied out of the image: a malformed
+ * file may place them at any alignment.
+ */
+static int elf_read_symbols(struct hftmon_elf *e, const unsigned char *img,
+			    uint64_t size, const Elf64_Shdr *sh,
+			    const unsigned char *shdrs, unsigned int shnum)
+{
+	size_t cap = 0, names_cap = 0, i, nr;
+	const char *strs;
+	Elf64_Shdr str;
+	int err;
+
+	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= shnum ||
+	    !in_file(sh->sh_offset, sh->sh_size, size))
+		return -ENOEXEC;
+	memcpy(&str, shdrs + (size_t)sh->sh_link * sizeof(str), sizeof(str));
+	if (str.sh_type != SHT_STRTAB || !in_file(str.sh_offset, str.sh_size, size))
+		return -ENOEXEC;
+	strs = (const char *)img + str.sh_offset;
+	nr = sh->sh_size / sizeof(Elf64_Sym);
+	for (i = 0; i < nr; i++) {
+		unsigned char type;
+		const char *name;
+		Elf64_Sym s;
+
+		memcpy(&s, img + sh->sh_offset + i * sizeof(s), sizeof(s));
+		type = ELF64_ST_TYPE(s.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		    s.st_shndx == SHN_UNDEF || !s.st_value ||
+		    s.st_name >= str.sh_size)
+			continue;
+		name = strs + s.st_name;
+		/* The name must end inside its string table. */
+		if (!*name || !memchr(name, '\0', str.sh_size - s.st_name))
+			continue;
+		err = symtab_add(&e->syms, &cap, &names_cap, s.st_value,
+				 s.st_size, name, elf_rank(name, s.st_info));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Parses the mapped image of an ELF file: segments, then symbols. */
+static int elf_parse(struct hftmon_elf *e, const unsigned char *img,
+		     uint64_t size)
+{
+	const Elf64_Shdr *symtab = NULL;
+	Elf64_Shdr sh, found;
+	Elf64_Ehdr eh;
+	unsigned int i;
+
+	if (size < sizeof(eh))
+		return -ENOEXEC;
+	memcpy(&eh, img, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+#else
+	    eh.e_ident[EI_DATA] != ELFDATA2MSB ||
+#endif
+	    (eh.e_phnum && eh.e_phentsize != sizeof(Elf64_Phdr)) ||
+	    (eh.e_shnum && eh.e_shentsize != sizeof(Elf64_Shdr)) ||
+	    !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), size) ||
+	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), size))
+		return -ENOEXEC;
+
+	for (i = 0; i < eh.e_phnum && e->nr_load < HFTMON_ELF_MAX_LOADS; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		e->load[e->nr_load].offset = ph.p_offset;
+		e->load[e->nr_load].filesz = ph.p_filesz;
+		e->load[e->nr_load].vaddr = ph.p_vaddr;
+		e->nr_load++;
+	}
+
+	/* .symtab has every function; a stripped file keeps only .dynsym. */
+	for (i = 0; i < eh.e_shnum; i++) {
+		memcpy(&sh, img + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		if (sh.sh_type == SHT_SYMTAB ||
+		    (sh.sh_type == SHT_DYNSYM && !symtab)) {
+			found = sh;
+			symtab = &found;
+		}
+	}
+	if (!symtab)
+		return 0; /* a well-formed file with no symbols */
+	return elf_read_symbols(e, img, size, symtab, img + eh.e_shoff,
+				eh.e_shnum);
+}
+
+int hftmon_elf_load(struct hftmon_elf *e, const char *path)
+{
+	struct stat st;
+	void *img;
+	int fd, err;
+
+	memset(e, 0, sizeof(*e));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(Elf64_Ehdr)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	err = img == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	err = elf_parse(e, img, (uint64_t)st.st_size);
+	munmap(img, (size_t)st.st_size);
+	if (err) {
+		hftmon_elf_free(e);
+		return err;
+	}
+	if (e->syms.nr > 1)
+		qsort(e->syms.syms, e->syms.nr, sizeof(*e->syms.syms), cmp_sym);
+	return 0;
+}
+
+void hftmon_elf_free(struct hftmon_elf *e)
+{
+	hftmon_symtab_free(&e->syms);
+	memset(e, 0, sizeof(*e));
+}
+
+const char *hftmon_elf_lookup(const struct hftmon_elf *e, uint64_t off,
+			      uint64_t *symoff)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_load; i++)
+		if (off >= e->load[i].offset &&
+		    off - e->load[i].offset < e->load[i].filesz)
+			return hftmon_symtab_lookup(
+				&e->syms, off - e->load[i].offset + e->load[i].vaddr,
+				symoff);
+	return NULL;
+}
+
+/* ---- /proc/PID/maps ------------------------------------------------ */
 
 int hftmon_maps_load(struct hftmon_maps *mp, const char *path)
 {
@@ -251,5 +456,97 @@ const char *hftmon_maps_format(const struct hftmon_maps *mp, uint64_t addr,
 		snprintf(buf, len, "0x%" PRIx64 " %s", addr, path); /* [stack] */
 	else
 		snprintf(buf, len, "0x%" PRIx64 " [anon]", addr);
+	return buf;
+}
+
+/* ---- a process's user addresses -------------------------------------- */
+
+int hftmon_usyms_load(struct hftmon_usyms *u, int pid, const char *maps_path)
+{
+	struct hftmon_maps fresh;
+	char path[64];
+	int err;
+
+	if (pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		maps_path = path;
+	}
+	err = hftmon_maps_load(&fresh, maps_path);
+	if (err)
+		return err;
+	hftmon_maps_free(&u->maps);
+	u->maps = fresh;
+	if (pid > 0)
+		snprintf(u->root, sizeof(u->root), "/proc/%d/root", pid);
+	else
+		u->root[0] = '\0';
+	return 0;
+}
+
+void hftmon_usyms_free(struct hftmon_usyms *u)
+{
+	size_t i;
+
+	hftmon_maps_free(&u->maps);
+	for (i = 0; i < u->nr_files; i++) {
+		free(u->files[i].path);
+		hftmon_elf_free(&u->files[i].elf);
+	}
+	free(u->files);
+	memset(u, 0, sizeof(*u));
+}
+
+/*
+ * The ELF file of path, read the first time it is asked for: through the
+ * process's root (its mount namespace), else at path itself (the process
+ * has gone). NULL only when out of memory.
+ */
+static struct hftmon_usym_file *usym_file(struct hftmon_usyms *u,
+					  const char *path)
+{
+	struct hftmon_usym_file *f;
+	char full[PATH_MAX + 64];
+	size_t i;
+
+	for (i = 0; i < u->nr_files; i++)
+		if (!strcmp(u->files[i].path, path))
+			return &u->files[i];
+	if (grow((void **)&u->files, u->nr_files, &u->files_cap,
+		 sizeof(*u->files)))
+		return NULL;
+	f = &u->files[u->nr_files];
+	f->path = strdup(path);
+	if (!f->path)
+		return NULL;
+	f->err = -ENOENT;
+	if (u->root[0]) {
+		snprintf(full, sizeof(full), "%s%s", u->root, path);
+		f->err = hftmon_elf_load(&f->elf, full);
+	}
+	if (f->err)
+		f->err = hftmon_elf_load(&f->elf, path);
+	u->nr_files++;
+	return f;
+}
+
+const char *hftmon_usyms_format(struct hftmon_usyms *u, uint64_t addr,
+				char *buf, size_t len)
+{
+	const struct hftmon_map *m = hftmon_maps_lookup(&u->maps, addr);
+	const struct hftmon_usym_file *f;
+	const char *path, *name = NULL;
+	uint64_t off, symoff = 0;
+
+	if (!m || u->maps.paths[m->path] != '/')
+		return hftmon_maps_format(&u->maps, addr, buf, len);
+	path = u->maps.paths + m->path;
+	off = addr - m->start + m->offset;
+	f = usym_file(u, path);
+	if (f && !f->err)
+		name = hftmon_elf_lookup(&f->elf, off, &symoff);
+	if (!name)
+		return hftmon_maps_format(&u->maps, addr, buf, len);
+	snprintf(buf, len, "0x%" PRIx64 " %s+0x%" PRIx64 " %s+0x%" PRIx64, addr,
+		 name, symoff, path, off);
 	return buf;
 }

@@ -80,7 +80,8 @@ static void usage(FILE *f)
 		"                           voluntary or not, CPUs, the task that took the CPU,\n"
 		"                           the wake-up latency; --stacks: the kernel stack\n"
 		"                           (symbols from /proc/kallsyms), --user-stacks: the\n"
-		"                           user stack (addresses in the files of /proc/PID/maps)\n"
+		"                           user stack (functions from the ELF symbols of the\n"
+		"                           files in /proc/PID/maps, with file and offset)\n"
 		"\n"
 		"record options:\n"
 		"  -p, --pid PID            a process to monitor (all its threads); repeatable\n"
@@ -1096,9 +1097,9 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 }
 
 struct symbolizer {
-	struct hftmon_ksyms ksyms;
+	struct hftmon_symtab ksyms;
 	bool have_ksyms;
-	struct hftmon_maps maps;
+	struct hftmon_usyms usyms;
 	bool have_maps;
 	bool raw_noted;
 };
@@ -1128,10 +1129,11 @@ static void print_stack(struct hftmon *m, struct symbolizer *sym,
 	printf("%s\n", flags & HFTMON_STACK_TRUNCATED ? " (truncated)" : "");
 	for (i = 0; i < n && i < 64; i++) {
 		if (!user)
-			hftmon_ksyms_format(&sym->ksyms, ips[i], buf,
+			hftmon_symtab_format(&sym->ksyms, ips[i], buf,
 					    sizeof(buf));
 		else if (sym->have_maps)
-			hftmon_maps_format(&sym->maps, ips[i], buf, sizeof(buf));
+			hftmon_usyms_format(&sym->usyms, ips[i], buf,
+					    sizeof(buf));
 		else
 			snprintf(buf, sizeof(buf), "0x%" PRIx64, ips[i]);
 		printf("      %s\n", buf);
@@ -1161,20 +1163,10 @@ static void print_switch(const struct hftmon_switch_event *e)
 static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
 			 bool at_start)
 {
-	char path[64];
-	struct hftmon_maps fresh;
-
-	if (a->ustacks) {
-		/* Mappings at the end (libraries loaded meanwhile) if the
-		 * process still lives; else those seen at the start. */
-		snprintf(path, sizeof(path), "/proc/%d/maps", (int)a->pid);
-		if (!hftmon_maps_load(&fresh, path)) {
-			if (sym->have_maps)
-				hftmon_maps_free(&sym->maps);
-			sym->maps = fresh;
-			sym->have_maps = true;
-		}
-	}
+	/* Mappings at the end (libraries loaded meanwhile) if the process
+	 * still lives; else those seen at the start. */
+	if (a->ustacks && !hftmon_usyms_load(&sym->usyms, (int)a->pid, NULL))
+		sym->have_maps = true;
 	if (a->kstacks && at_start) {
 		int err = hftmon_ksyms_load(&sym->ksyms, a->kallsyms);
 
@@ -1255,9 +1247,8 @@ out:
 	hftmon_close(m);
 	free(ev);
 	if (sym.have_ksyms)
-		hftmon_ksyms_free(&sym.ksyms);
-	if (sym.have_maps)
-		hftmon_maps_free(&sym.maps);
+		hftmon_symtab_free(&sym.ksyms);
+	hftmon_usyms_free(&sym.usyms);
 	return status;
 }
 

@@ -639,7 +639,10 @@ static void test_switches_with_stacks(void **state)
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
 	exe[n] = '\0';
-	snprintf(want, sizeof(want), "    user stack:\n      0x%" PRIx64 " %s+0x",
+	/* Named from this program's own .symtab: user_ip() returns its own
+	 * address + 4. */
+	snprintf(want, sizeof(want),
+		 "    user stack:\n      0x%" PRIx64 " user_ip+0x4 %s+0x",
 		 user_ip(), exe);
 	assert_non_null(strstr(out, want));
 	/* The 2 us one is below --min-us. */

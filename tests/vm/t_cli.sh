@@ -19,16 +19,21 @@ echo "$out" | sed 's/^/# /'
 echo "$out" | grep -q "$sp" || no "record does not name pid $sp"
 kill "$sp"
 
-# switches --stacks: a ping-pong blocks in pipe_read; its kernel stacks
-# must say so (symbolised through /proc/kallsyms).
+# switches --stacks --user-stacks: a ping-pong blocks in pipe_read; its
+# kernel stacks must say so (symbolised through /proc/kallsyms), and its
+# user stacks start in libc's read() (named from the static binary's own
+# .symtab).
 ./bin/pingpong --rounds 3000 --cpu 0 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
 pp=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
 # shellcheck disable=SC2046  # the pids, split into $1 $2 on purpose
 set -- $(sed -n 's/^pids //p' /tmp/pp.out)
-out=$(./bin/hftmon switches -p "$1" --min-us 0 --duration 2 --stacks 2>&1) || no "switches exited $?"
-echo "$out" | head -n 20 | sed 's/^/# /'
+out=$(./bin/hftmon switches -p "$1" --min-us 0 --duration 2 --stacks --user-stacks 2>&1) ||
+	no "switches exited $?"
+echo "$out" | head -n 40 | sed 's/^/# /'
 echo "$out" | grep -q 'pipe_read' || no "switches --stacks: no pipe_read in the kernel stacks"
+echo "$out" | grep -A1 'user stack:' | grep -q ' read+0x[0-9a-f]* [^ ]*/bin/pingpong+0x' ||
+	no "switches --user-stacks: no user stack starting in read()"
 out=$(./bin/hftmon sched -p "$2" --json --interval 0.5 2>&1) || no "sched --json exited $?"
 echo "$out" | head -n 12 | sed 's/^/# /'
 echo "$out" | grep -q "\"tid\": *$2" || no "sched --json does not list tid $2"
