@@ -46,6 +46,10 @@ install-module: module
 	install -D -m 0644 kmod/dkms.conf $(DESTDIR)$(DKMS_SRC)/dkms.conf
 	cp -r kmod include $(DESTDIR)$(DKMS_SRC)/
 
+# Keep the objects pattern rules chain through (the unit tests'): make
+# would otherwise delete them after each run and rebuild them next time.
+.SECONDARY:
+
 include mk/userspace.mk
 include mk/vm.mk
 
