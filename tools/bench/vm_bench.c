@@ -30,17 +30,18 @@
 #include "../workload/pingpong.h"
 
 enum mode { BASELINE, HFTMON_UNTRACKED, HFTMON_TRACKED, HFTMON_TRACKED_LATE,
-	    HFTMON_STACKS, FTRACE, NR_MODES };
+	    HFTMON_KSTACKS, HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon, ping-pong tracked", "hftmon, tracked, drained after",
+	"hftmon, tracked + kernel stacks", "hftmon, tracked + user stacks",
 	"hftmon, tracked + kernel/user stacks", "ftrace sched_switch+wakeup",
 };
 
 static int tracked(enum mode m)
 {
 	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
-	       m == HFTMON_STACKS;
+	       m == HFTMON_KSTACKS || m == HFTMON_USTACKS || m == HFTMON_STACKS;
 }
 
 #define TRACEFS "/sys/kernel/tracing/"
@@ -114,8 +115,9 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 		struct hftmon_attach_opts ao = {
-			.sz = sizeof(ao), .kernel_stacks = mode == HFTMON_STACKS,
-			.user_stacks = mode == HFTMON_STACKS,
+			.sz = sizeof(ao),
+			.kernel_stacks = mode == HFTMON_STACKS || mode == HFTMON_KSTACKS,
+			.user_stacks = mode == HFTMON_STACKS || mode == HFTMON_USTACKS,
 		};
 
 		if (hftmon_attach_process(hm->m, who, &ao) ||
