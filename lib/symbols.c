@@ -401,6 +401,7 @@ int hftmon_maps_load(struct hftmon_maps *mp, const char *path)
 		mp->maps[mp->nr].start = start;
 		mp->maps[mp->nr].end = end;
 		mp->maps[mp->nr].offset = offset;
+		mp->maps[mp->nr].exec = perms[2] == 'x';
 		mp->maps[mp->nr].path = off;
 		mp->nr++;
 	}
@@ -527,6 +528,13 @@ static struct hftmon_usym_file *usym_file(struct hftmon_usyms *u,
 		f->err = hftmon_elf_load(&f->elf, path);
 	u->nr_files++;
 	return f;
+}
+
+bool hftmon_usyms_is_code(const struct hftmon_usyms *u, uint64_t addr)
+{
+	const struct hftmon_map *m = hftmon_maps_lookup(&u->maps, addr);
+
+	return m && m->exec;
 }
 
 const char *hftmon_usyms_format(struct hftmon_usyms *u, uint64_t addr,

@@ -93,6 +93,7 @@ struct hftmon_map {
 	uint64_t start, end; /* [start, end) */
 	uint64_t offset; /* file offset of start */
 	uint32_t path; /* offset into paths; "" for anonymous memory */
+	bool exec; /* mapped executable: code can return here */
 };
 
 struct hftmon_maps {
@@ -139,6 +140,14 @@ struct hftmon_usyms {
 HFTMON_INTERNAL int hftmon_usyms_load(struct hftmon_usyms *u, int pid,
 				      const char *maps_path);
 HFTMON_INTERNAL void hftmon_usyms_free(struct hftmon_usyms *u);
+
+/*
+ * Whether addr lies in executable memory of the process: a return address
+ * a frame-pointer walk found outside it was not one (the walk went
+ * through a function that keeps no frame pointer).
+ */
+HFTMON_INTERNAL bool hftmon_usyms_is_code(const struct hftmon_usyms *u,
+					  uint64_t addr);
 
 /*
  * "0xaddr func+0xoff /path+0xfileoff" into buf ("0xaddr /path+0xfileoff"

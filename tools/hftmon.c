@@ -1128,6 +1128,19 @@ static void print_stack(struct hftmon *m, struct symbolizer *sym,
 	}
 	printf("%s\n", flags & HFTMON_STACK_TRUNCATED ? " (truncated)" : "");
 	for (i = 0; i < n && i < 64; i++) {
+		/*
+		 * The first user address is the thread's own instruction
+		 * pointer; those after it were read through frame pointers,
+		 * and a function that keeps none (libc's, mostly) leaves the
+		 * walk reading data: it ends at the first address that is
+		 * not code.
+		 */
+		if (user && i && sym->have_maps &&
+		    !hftmon_usyms_is_code(&sym->usyms, ips[i])) {
+			printf("      (0x%" PRIx64 " is not code: a function without a frame pointer ended the walk)\n",
+			       ips[i]);
+			break;
+		}
 		if (!user)
 			hftmon_symtab_format(&sym->ksyms, ips[i], buf,
 					    sizeof(buf));

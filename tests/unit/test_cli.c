@@ -586,12 +586,16 @@ static void gw_switches(void)
 						 .ustack = 2 };
 	const struct fake_switch preempted = { .preempt = true };
 	struct fake_task t = gw;
-	uint64_t uips[1];
+	uint64_t uips[3];
 
 	t.pid = getpid();
 	uips[0] = user_ip();
+	/* What a frame-pointer walk reads past a function that keeps no
+	 * frame pointer: data, then anything. */
+	uips[1] = 0xa00000007ull;
+	uips[2] = user_ip();
 	fake_stack(0, 1000000, &t, 1, kips, 2, 0);
-	fake_stack(0, 1000000, &t, 2, uips, 1, HFTMON_STACK_USER);
+	fake_stack(0, 1000000, &t, 2, uips, 3, HFTMON_STACK_USER);
 	fake_switch(0, 2000000, &t, &fifo, &with_stacks);
 	fake_wakeup(1, 2010000, &t, NULL, 1);
 	fake_switch(1, 2012500, NULL, &t, NULL);
@@ -645,6 +649,10 @@ static void test_switches_with_stacks(void **state)
 		 "    user stack:\n      0x%" PRIx64 " user_ip+0x4 %s+0x",
 		 user_ip(), exe);
 	assert_non_null(strstr(out, want));
+	/* The walk ends at the first address that is not code: what it read
+	 * after is not printed. */
+	assert_non_null(strstr(out, " (0xa00000007 is not code: a function without a frame pointer ended the walk)\n"));
+	assert_null(strstr(strstr(out, "(0xa00000007"), "user_ip"));
 	/* The 2 us one is below --min-us. */
 	assert_null(strstr(out, "0.003000000"));
 	assert_non_null(strstr(out, "\n1 switch(es) of at least 5 us off CPU, of 2 completed by pid "));

@@ -34,6 +34,17 @@ echo "$out" | head -n 40 | sed 's/^/# /'
 echo "$out" | grep -q 'pipe_read' || no "switches --stacks: no pipe_read in the kernel stacks"
 echo "$out" | grep -A1 'user stack:' | grep -q ' read+0x[0-9a-f]* [^ ]*/bin/pingpong+0x' ||
 	no "switches --user-stacks: no user stack starting in read()"
+# Every user frame printed is a function of the binary, or the note that
+# the walk stopped at something that is not code: never raw data.
+echo "$out" | awk '
+	/user stack:/ { u = 1; next }
+	/^      / {
+		if (u && $0 !~ /^      0x[0-9a-f]+ [^ ]+\+0x[0-9a-f]+ [^ ]*\/bin\/pingpong\+0x[0-9a-f]+$/ &&
+		    $0 !~ /is not code: a function without a frame pointer/) { print "# bad frame: " $0; bad++ }
+		next
+	}
+	{ u = 0 }
+	END { exit bad > 0 }' || no "switches --user-stacks: a user frame that is neither a function nor the walk's end"
 out=$(./bin/hftmon sched -p "$2" --json --interval 0.5 2>&1) || no "sched --json exited $?"
 echo "$out" | head -n 12 | sed 's/^/# /'
 echo "$out" | grep -q "\"tid\": *$2" || no "sched --json does not list tid $2"

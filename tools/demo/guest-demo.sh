@@ -1,7 +1,9 @@
 #!/bin/sh
 # The demo, inside the VM: load hftmon.ko, show what this kernel offers,
 # run a ping-pong of 20000 round trips between two processes and record
-# it with the hftmon CLI, then show the kernel's own counts beside it.
+# it with the hftmon CLI, then show the kernel's own counts beside it;
+# then a threaded ping-pong's scheduling table and its longest switches,
+# with their kernel and user stacks.
 set -e
 echo "== insmod hftmon.ko"
 insmod ./hftmon.ko
@@ -28,6 +30,24 @@ echo "kernel after:  pid $a: $(ctxt "$a")"
 echo "kernel after:  pid $b: $(ctxt "$b")"
 echo "(the differences are the kernel's own counts of what hftmon recorded above)"
 grep 'round trips' /tmp/pp.out || true
+kill "$ppid" 2>/dev/null || true
+{ wait "$ppid"; } 2>/dev/null || true
+echo
+
+echo "== pingpong: two threads, 20000 round trips"
+./bin/pingpong --threads --rounds 20000 --delay-ms 300 --hold-ms 60000 > /tmp/pp.out &
+ppid=$!
+while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
+# shellcheck disable=SC2046  # the pids, split into $1 $2 on purpose
+set -- $(sed -n 's/^pids //p' /tmp/pp.out)
+echo "== hftmon sched -p $1 --interval 1 --count 1"
+./bin/hftmon sched -p "$1" --interval 1 --count 1
+echo
+echo "== hftmon switches -p $1 --min-us 200 --duration 1 --stacks --user-stacks (first 40 lines)"
+./bin/hftmon switches -p "$1" --min-us 200 --duration 1 --stacks --user-stacks > /tmp/sw.out
+head -n 40 /tmp/sw.out
+echo "..."
+tail -n 3 /tmp/sw.out
 kill "$ppid" 2>/dev/null || true
 { wait "$ppid"; } 2>/dev/null || true
 rmmod hftmon
