@@ -228,6 +228,13 @@ int hftmon_get_context_switches(struct hftmon *m,
  * The addresses of a stack id (from an event). Returns the number of
  * frames (up to max copied into ips; *flags gets HFTMON_STACK_*), or
  * -ENOENT for an unknown id, -ENODATA when its STACK record was lost.
+ *
+ * A user stack (HFTMON_STACK_USER) starts with the thread's own
+ * instruction pointer, exact; the frames after it are return addresses
+ * found by following frame pointers, copied without faulting. Past a
+ * function that keeps no frame pointer (glibc's, mostly) the walk reads
+ * data: a frame that is not in executable memory of the process (see
+ * /proc/PID/maps) ends the trustworthy part, as `hftmon switches` shows.
  */
 int hftmon_get_stack(struct hftmon *m, uint32_t stack_id, uint64_t *ips,
 		     size_t max, unsigned int *flags);
