@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,128 +211,158 @@ static uint32_t elf_rank(const char *name, unsigned char info)
 }
 
 /*
- * The function symbols of symbol table section sh, names from the string
- * table it links to. Structures are copied out of the image: a malformed
- * file may place them at any alignment.
+ * Reads [off, off + len) of fd (a file of size bytes) into a new buffer,
+ * stored in *buf. 0, -ENOEXEC when the range is not in the file, -errno.
+ * Reading, not mapping: a file truncated meanwhile is a short read here,
+ * where a mapping would be SIGBUS.
  */
-static int elf_read_symbols(struct hftmon_elf *e, const unsigned char *img,
-			    uint64_t size, const Elf64_Shdr *sh,
-			    const unsigned char *shdrs, unsigned int shnum)
+static int read_range(int fd, uint64_t off, uint64_t len, uint64_t size,
+		      void **buf)
 {
-	size_t cap = 0, names_cap = 0, i, nr;
-	const char *strs;
-	Elf64_Shdr str;
-	int err;
+	size_t got = 0;
+	char *p;
 
-	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= shnum ||
-	    !in_file(sh->sh_offset, sh->sh_size, size))
+	*buf = NULL;
+	if (!in_file(off, len, size) || len > SIZE_MAX - 1)
 		return -ENOEXEC;
-	memcpy(&str, shdrs + (size_t)sh->sh_link * sizeof(str), sizeof(str));
-	if (str.sh_type != SHT_STRTAB || !in_file(str.sh_offset, str.sh_size, size))
-		return -ENOEXEC;
-	strs = (const char *)img + str.sh_offset;
-	nr = sh->sh_size / sizeof(Elf64_Sym);
-	for (i = 0; i < nr; i++) {
-		unsigned char type;
-		const char *name;
-		Elf64_Sym s;
+	p = malloc(len ? (size_t)len : 1);
+	if (!p)
+		return -ENOMEM;
+	while (got < len) {
+		ssize_t r = pread(fd, p + got, (size_t)len - got,
+				  (off_t)(off + got));
 
-		memcpy(&s, img + sh->sh_offset + i * sizeof(s), sizeof(s));
-		type = ELF64_ST_TYPE(s.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-		    s.st_shndx == SHN_UNDEF || !s.st_value ||
-		    s.st_name >= str.sh_size)
+		if (r < 0 && errno == EINTR)
 			continue;
-		name = strs + s.st_name;
-		/* The name must end inside its string table. */
-		if (!*name || !memchr(name, '\0', str.sh_size - s.st_name))
-			continue;
-		err = symtab_add(&e->syms, &cap, &names_cap, s.st_value,
-				 s.st_size, name, elf_rank(name, s.st_info));
-		if (err)
+		if (r <= 0) {
+			int err = r < 0 ? -errno : -ENOEXEC;
+
+			free(p);
 			return err;
+		}
+		got += (size_t)r;
 	}
+	*buf = p;
 	return 0;
 }
 
-/* Parses the mapped image of an ELF file: segments, then symbols. */
-static int elf_parse(struct hftmon_elf *e, const unsigned char *img,
-		     uint64_t size)
+/*
+ * The function symbols of symbol table section sh, names from the string
+ * table (section str) it links to.
+ */
+static int elf_read_symbols(struct hftmon_elf *e, int fd, uint64_t size,
+			    const Elf64_Shdr *sh, const Elf64_Shdr *str)
 {
-	const Elf64_Shdr *symtab = NULL;
-	Elf64_Shdr sh, found;
-	Elf64_Ehdr eh;
-	unsigned int i;
+	size_t cap = 0, names_cap = 0, i, nr;
+	Elf64_Sym *syms = NULL;
+	char *strs = NULL;
+	int err;
 
-	if (size < sizeof(eh))
+	if (sh->sh_entsize != sizeof(Elf64_Sym) || str->sh_type != SHT_STRTAB)
 		return -ENOEXEC;
-	memcpy(&eh, img, sizeof(eh));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-#else
-	    eh.e_ident[EI_DATA] != ELFDATA2MSB ||
-#endif
-	    (eh.e_phnum && eh.e_phentsize != sizeof(Elf64_Phdr)) ||
-	    (eh.e_shnum && eh.e_shentsize != sizeof(Elf64_Shdr)) ||
-	    !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), size) ||
-	    !in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), size))
-		return -ENOEXEC;
+	err = read_range(fd, sh->sh_offset, sh->sh_size, size, (void **)&syms);
+	if (!err)
+		err = read_range(fd, str->sh_offset, str->sh_size, size,
+				 (void **)&strs);
+	nr = sh->sh_size / sizeof(Elf64_Sym);
+	for (i = 0; !err && i < nr; i++) {
+		const Elf64_Sym *s = &syms[i];
+		unsigned char type = ELF64_ST_TYPE(s->st_info);
+		const char *name;
 
-	for (i = 0; i < eh.e_phnum && e->nr_load < HFTMON_ELF_MAX_LOADS; i++) {
-		Elf64_Phdr ph;
-
-		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_LOAD)
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		    s->st_shndx == SHN_UNDEF || !s->st_value ||
+		    s->st_name >= str->sh_size)
 			continue;
-		e->load[e->nr_load].offset = ph.p_offset;
-		e->load[e->nr_load].filesz = ph.p_filesz;
-		e->load[e->nr_load].vaddr = ph.p_vaddr;
+		name = strs + s->st_name;
+		/* The name must end inside its string table. */
+		if (!*name || !memchr(name, '\0', str->sh_size - s->st_name))
+			continue;
+		err = symtab_add(&e->syms, &cap, &names_cap, s->st_value,
+				 s->st_size, name, elf_rank(name, s->st_info));
+	}
+	free(syms);
+	free(strs);
+	return err;
+}
+
+/* Reads an ELF file's segments, then its symbols. */
+static int elf_parse(struct hftmon_elf *e, int fd, uint64_t size)
+{
+	Elf64_Phdr *ph = NULL;
+	Elf64_Shdr *sh = NULL;
+	const Elf64_Shdr *symtab = NULL;
+	Elf64_Ehdr *eh = NULL;
+	unsigned int i;
+	int err;
+
+	err = read_range(fd, 0, sizeof(*eh), size, (void **)&eh);
+	if (err)
+		return err;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+#else
+	    eh->e_ident[EI_DATA] != ELFDATA2MSB ||
+#endif
+	    (eh->e_phnum && eh->e_phentsize != sizeof(Elf64_Phdr)) ||
+	    (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr)))
+		err = -ENOEXEC;
+	if (!err)
+		err = read_range(fd, eh->e_phoff,
+				 (uint64_t)eh->e_phnum * sizeof(*ph), size,
+				 (void **)&ph);
+	if (!err)
+		err = read_range(fd, eh->e_shoff,
+				 (uint64_t)eh->e_shnum * sizeof(*sh), size,
+				 (void **)&sh);
+	if (err)
+		goto out;
+
+	for (i = 0; i < eh->e_phnum && e->nr_load < HFTMON_ELF_MAX_LOADS; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		e->load[e->nr_load].offset = ph[i].p_offset;
+		e->load[e->nr_load].filesz = ph[i].p_filesz;
+		e->load[e->nr_load].vaddr = ph[i].p_vaddr;
 		e->nr_load++;
 	}
 
 	/* .symtab has every function; a stripped file keeps only .dynsym. */
-	for (i = 0; i < eh.e_shnum; i++) {
-		memcpy(&sh, img + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type == SHT_SYMTAB ||
-		    (sh.sh_type == SHT_DYNSYM && !symtab)) {
-			found = sh;
-			symtab = &found;
-		}
-	}
-	if (!symtab)
-		return 0; /* a well-formed file with no symbols */
-	return elf_read_symbols(e, img, size, symtab, img + eh.e_shoff,
-				eh.e_shnum);
+	for (i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == SHT_SYMTAB ||
+		    (sh[i].sh_type == SHT_DYNSYM && !symtab))
+			symtab = &sh[i];
+	/* No symbol table: a well-formed file with nothing to name. */
+	if (symtab)
+		err = symtab->sh_link < eh->e_shnum ?
+			      elf_read_symbols(e, fd, size, symtab,
+					       &sh[symtab->sh_link]) :
+			      -ENOEXEC;
+out:
+	free(eh);
+	free(ph);
+	free(sh);
+	return err;
 }
 
 int hftmon_elf_load(struct hftmon_elf *e, const char *path)
 {
 	struct stat st;
-	void *img;
 	int fd, err;
 
 	memset(e, 0, sizeof(*e));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st)) {
+	if (fstat(fd, &st))
 		err = -errno;
-		close(fd);
-		return err;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(Elf64_Ehdr)) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	err = img == MAP_FAILED ? -errno : 0;
+	else if (!S_ISREG(st.st_mode))
+		err = -ENOEXEC;
+	else
+		err = elf_parse(e, fd, (uint64_t)st.st_size);
 	close(fd);
-	if (err)
-		return err;
-	err = elf_parse(e, img, (uint64_t)st.st_size);
-	munmap(img, (size_t)st.st_size);
 	if (err) {
 		hftmon_elf_free(e);
 		return err;
