@@ -86,8 +86,12 @@ struct hftmon_proc {
 	pid_t tgid;			/* init-namespace number, the hash key */
 	u32 flags;			/* HFTMON_ATTACH_* */
 	struct pid *pid;		/* held: tells a reused tgid apart */
+	unsigned long state;		/* HFTMON_PROC_*: atomic bitops, probes */
 	struct rcu_head rcu;
 };
+
+/* The process's GROUP_DEAD exit record is made (see hftmon_probe_exit). */
+#define HFTMON_PROC_GROUP_DEAD	0
 
 struct hftmon_track {
 	DECLARE_HASHTABLE(buckets, HFTMON_TRACK_BITS);
@@ -165,6 +169,7 @@ int hftmon_probes_init(void);		/* find the tracepoints */
 /* Probe bodies, also called directly by the KUnit suites. */
 void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS);
 void hftmon_probe_wakeup(void *data, struct task_struct *p);
+void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p);
 void hftmon_probes_source_status(s32 *status, unsigned int nr);
 u64 hftmon_probes_available_events(void);
 int hftmon_probes_activate(struct hftmon_session *s);

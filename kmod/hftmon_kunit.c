@@ -555,9 +555,51 @@ static void probe_switch_kstack(struct kunit *test)
 	}
 }
 
+/*
+ * Threads of one process exiting together may all see signal->live at 0
+ * in the exit tracepoint: GROUP_DEAD goes on one EXIT record only. Two
+ * exits of a tracked kthread's process stand for two such threads; its
+ * live count is set by hand for them and put back before it exits.
+ */
+static void probe_exit_group_dead_once(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	struct hftmon_rec_exit *r;
+	struct hftmon_ring *rb;
+	struct task_struct *k;
+	int live;
+
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-exit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
+
+	preempt_disable();	/* one CPU, one ring, for the three exits */
+	rb = s->rings[smp_processor_id()];
+	live = atomic_read(&k->signal->live);
+	hftmon_probe_exit(s, k);	/* a thread exits, others live on */
+	atomic_set(&k->signal->live, 0);
+	hftmon_probe_exit(s, k);	/* two threads find none left */
+	hftmon_probe_exit(s, k);
+	atomic_set(&k->signal->live, live);
+	preempt_enable();
+
+	KUNIT_ASSERT_EQ(test, head_of(rb), 3 * (u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r[0].hdr.type, (u16)HFTMON_REC_EXIT);
+	KUNIT_EXPECT_EQ(test, r[0].hdr.tid, k->pid);
+	KUNIT_EXPECT_EQ(test, (u32)r[0].hdr.flags, 0U);
+	KUNIT_EXPECT_EQ(test, (u32)r[1].hdr.flags, HFTMON_EXIT_GROUP_DEAD);
+	KUNIT_EXPECT_EQ(test, (u32)r[2].hdr.flags, 0U);
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
 static struct kunit_case probe_cases[] = {
 	KUNIT_CASE(probe_switch_records),
 	KUNIT_CASE(probe_switch_kstack),
+	KUNIT_CASE(probe_exit_group_dead_once),
 	{}
 };
 

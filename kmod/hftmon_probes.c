@@ -173,19 +173,28 @@ static void hftmon_probe_migrate(struct hftmon_session *s,
 	hftmon_ring_commit_irqsoff(rb);
 }
 
-static void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p)
+void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p)
 {
+	const struct hftmon_proc *proc = hftmon_track_find(&s->track, p);
 	struct hftmon_rec_exit *r;
 	struct hftmon_ring *rb;
 
-	if (likely(!hftmon_track_find(&s->track, p)))
+	if (likely(!proc))
 		return;
 	rb = hftmon_this_ring(s);
 	r = (void *)hftmon_ring_reserve(rb, HFTMON_REC_EXIT, sizeof(*r));
 	if (!r)
 		return;
-	/* do_exit() drops signal->live before this tracepoint. */
-	if (!atomic_read(&p->signal->live))
+	/*
+	 * do_exit() drops signal->live before this tracepoint, but threads
+	 * exiting together may all have dropped it before the first of them
+	 * gets here, and each would see 0. The flag goes to the first that
+	 * sees it, once per process: the state bit is the only mutable
+	 * part of a tracked entry, changed with atomic bitops alone.
+	 */
+	if (!atomic_read(&p->signal->live) &&
+	    !test_and_set_bit(HFTMON_PROC_GROUP_DEAD,
+			      (unsigned long *)&proc->state))
 		r->hdr.flags = HFTMON_EXIT_GROUP_DEAD;
 	hftmon_set_subject(&r->hdr, p);
 	r->prio = p->prio;

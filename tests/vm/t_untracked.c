@@ -3,7 +3,8 @@
  * Only tracked processes produce records: with a sleeping process
  * attached, a busy ping-pong that is not attached must leave no record
  * that names it, on either side of a switch. Then the tracked process
- * exits: its threads' EXIT records arrive, the last one GROUP_DEAD.
+ * exits, both threads at once: two EXIT records arrive, exactly one of
+ * them GROUP_DEAD (both threads may see the process empty).
  */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -252,8 +252,13 @@ struct hftmon_rec_migrate {
 	__u32 reserved;
 };
 
-/* HFTMON_REC_EXIT flags */
-#define HFTMON_EXIT_GROUP_DEAD	(1U << 0)	/* last thread of the process */
+/*
+ * HFTMON_REC_EXIT flags. GROUP_DEAD: every thread of the process has begun
+ * to exit. Set on exactly one EXIT record per tracked process, the first
+ * made once the process's live-thread count is 0; EXIT records of threads
+ * that exited at the same moment may still follow it.
+ */
+#define HFTMON_EXIT_GROUP_DEAD	(1U << 0)
 
 struct hftmon_rec_exit {
 	struct hftmon_rec_hdr hdr;
