@@ -15,9 +15,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ -r "$kernel" ] || { echo "test-vm: no kernel image $kernel (apt-get install linux-image-amd64)" >&2; exit 1; }
 rc=0
+# A stuck guest must fail in seconds and say where it was stuck: a soft
+# lockup or a task hung for 2 min panics the kernel, and panic_print
+# replays the whole log (guest.sh keeps the console at emergency level,
+# which hides backtraces and RCU stall reports) with every CPU's
+# backtrace. The programs take about a minute; 300 s is the bound.
 "$here/../../tools/vm/vm.sh" run --kernel "$kernel" --payload "$payload" \
-	--script guest.sh --timeout 900 --log "$log" \
-	--cmdline slub_nomerge \
+	--script guest.sh --timeout 300 --log "$log" \
+	--cmdline "slub_nomerge softlockup_panic=1 hung_task_panic=1 panic_print=0x60" \
 	>/dev/null || rc=$?
 # Show the guest's own output (test lines and their explanations).
 "$here/../../tools/vm/vm.sh" extract "$log" || true
