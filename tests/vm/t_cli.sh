@@ -23,6 +23,7 @@ kill "$sp"
 # kernel stacks must say so (symbolised through /proc/kallsyms), and its
 # user stacks start in libc's read() (named from the static binary's own
 # .symtab).
+rm -f /tmp/pp.out	# not the last test's: its "pids" line would be read
 ./bin/pingpong --rounds 3000 --cpu 0 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
 pp=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done

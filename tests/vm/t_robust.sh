@@ -21,6 +21,7 @@ if [ ! -w "$online" ]; then
 	echo "# CPU 1 cannot be taken offline here: hotplug part skipped"
 	exit $fail
 fi
+rm -f /tmp/pp.out	# not the last test's: its "pids" line would be read
 ./bin/pingpong --rounds 20000 --delay-ms 300 --hold-ms 20000 > /tmp/pp.out &
 pp=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done

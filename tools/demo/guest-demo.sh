@@ -13,6 +13,7 @@ echo "== hftmon info"
 ./bin/hftmon info
 echo
 echo "== pingpong: two processes, 20000 round trips over a pipe"
+rm -f /tmp/pp.out	# not the last test's: its "pids" line would be read
 ./bin/pingpong --rounds 20000 --delay-ms 500 --hold-ms 60000 > /tmp/pp.out &
 ppid=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
@@ -35,6 +36,7 @@ kill "$ppid" 2>/dev/null || true
 echo
 
 echo "== pingpong: two threads, 20000 round trips"
+rm -f /tmp/pp.out	# not the last test's: its "pids" line would be read
 ./bin/pingpong --threads --rounds 20000 --delay-ms 300 --hold-ms 60000 > /tmp/pp.out &
 ppid=$!
 while ! grep -q '^pids' /tmp/pp.out 2>/dev/null; do sleep 0.05; done
