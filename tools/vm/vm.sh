@@ -8,6 +8,7 @@
 #             [--timeout SEC] [--log FILE] [--cmdline EXTRA]
 #             [--smp N] [--mem SIZE] [--numa-nodes 1|2] [--cpu MODEL]
 #             [--splat-ignore ERE] [--boot auto|pvh|bzimage]
+#             [--tcg-threads multi|single]
 #       Builds a gzip'ed cpio initramfs (in a temp dir, removed afterwards)
 #       holding busybox-static with all its applet symlinks, /etc/passwd
 #       (root, plus "user" uid/gid 1000 and "nobody" for permission tests),
@@ -24,6 +25,14 @@
 #       CLOCK_MONOTONIC read is an emulated MMIO access; a trading host's
 #       clocksource is the TSC) (no
 #       oops=panic: oopses are found in dmesg instead).
+#       --tcg-threads single runs every vCPU in one host thread (default
+#       multi: one each). Multi-threaded TCG can wedge a guest that patches
+#       kernel text: a vCPU kept trapping on an int3 at an address whose
+#       bytes already read back as the restored jump (a stale translation,
+#       by the look of it), with IRQs off, while the patching CPU waited
+#       for it in text_poke_bp()'s sync IPI (seen about once in 1,500
+#       tracepoint register/unregister cycles). Tests that patch text in a
+#       loop use single; the rest keep real concurrency.
 #       --boot auto (default; env HFTMON_VM_BOOT): when the bzImage has a
 #       PVH entry (Debian's has, CONFIG_PVH), boot its uncompressed vmlinux,
 #       extracted once and cached in $HFTMON_CACHE/vmlinux: that skips the
@@ -258,7 +267,7 @@ PY
 
 cmd_run() {
 	local kernel="" script="" timeout=600 log="" cmdline="" smp=2 mem=1G
-	local nodes=2 cpu="" payloads=() boot=${HFTMON_VM_BOOT:-auto}
+	local nodes=2 cpu="" payloads=() boot=${HFTMON_VM_BOOT:-auto} tcg=multi
 	while (($#)); do
 		case $1 in
 		--kernel) kernel=${2:?}; shift 2 ;;
@@ -273,6 +282,7 @@ cmd_run() {
 		--cpu) cpu=${2:?}; shift 2 ;;
 		--splat-ignore) SPLAT_IGNORE+="|${2:?}"; shift 2 ;;
 		--boot) boot=${2:?}; shift 2 ;;
+		--tcg-threads) tcg=${2:?}; shift 2 ;;
 		-h | --help) usage ;;
 		*) die "unknown option $1 (see $0 --help)" ;;
 		esac
@@ -308,7 +318,8 @@ cmd_run() {
 
 	local mib
 	mib=$(to_mib "$mem")
-	local args=(-accel tcg -m "${mib}M"
+	[[ $tcg == single || $tcg == multi ]] || die "--tcg-threads: single or multi, not $tcg"
+	local args=(-accel "tcg,thread=$tcg" -m "${mib}M"
 		-smp "$smp,sockets=$smp,cores=1,threads=1"
 		-nodefaults -no-user-config -nographic -no-reboot
 		-serial stdio -monitor none -nic none
