@@ -47,6 +47,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 # -pthread alone.)
 LIB_LIBS := -pthread
 
+# tools/hftmon/: what only the CLI uses (symbols.c, threads.c).
+CLI_DIR := tools/hftmon
+CLI_SRCS := tools/hftmon.c $(wildcard $(CLI_DIR)/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI := $(O)/hftmon
 VM_STATIC_TOOLS := $(O)/static/hftmon
 
@@ -56,11 +60,15 @@ UNIT_SRCS := $(filter-out $(UNIT_HELPERS),$(wildcard tests/unit/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tests/obj/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
+# The CLI's code under the unit tests' flags; test_cli.c compiles
+# tools/hftmon.c in itself (main renamed).
+UNIT_CLI_OBJS := $(filter-out %/hftmon.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
 UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
 
 BENCH := $(O)/bench/drain_bench
 BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
-	      $(O)/obj/tests/unit/ring_producer.o
+	      $(O)/obj/tests/unit/ring_producer.o \
+	      $(O)/obj/$(CLI_DIR)/threads.o
 BENCH_CALLGRIND_RECORDS ?= 2000000
 
 .PHONY: lib cli install-lib test-unit test-unit-tsan bench-drain \
@@ -106,10 +114,20 @@ $(LIB_PC): lib/hftmon.pc.in FORCE
 
 # ---- CLI ---------------------------------------------------------------------
 
-$(CLI): $(O)/obj/tools/hftmon.o $(LIB_A)
+# The CLI's own code sees the public headers only (no -Ilib).
+$(O)/obj/$(CLI_DIR)/%.o: $(CLI_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -I$(CLI_DIR) -c $< -o $@
+
+$(O)/obj/tools/hftmon.o: tools/hftmon.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -Ilib -I$(CLI_DIR) \
+		-c $< -o $@
+
+$(CLI): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(VM_STATIC_TOOLS): $(O)/obj/tools/hftmon.o $(LIB_A)
+$(VM_STATIC_TOOLS): $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) -static $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
@@ -131,12 +149,18 @@ install-lib: lib cli
 $(O)/tests/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_BASE) $(USER_DEPS) -O1 -g $(SAN_FLAGS) -Ilib -Itests/unit \
-		-c $< -o $@
+		-I$(CLI_DIR) -c $< -o $@
 
 $(O)/tests/unit/%: $(O)/tests/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) \
 		   $(UNIT_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LIB_LIBS) -lm
+
+# The tests of the CLI's own code link it (the library's objects come
+# with every test).
+$(O)/tests/unit/test_cli: $(UNIT_CLI_OBJS)
+$(O)/tests/unit/test_symbols: $(O)/tests/obj/$(CLI_DIR)/symbols.o
+$(O)/tests/unit/test_threads: $(O)/tests/obj/$(CLI_DIR)/threads.o
 
 test-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
@@ -155,6 +179,13 @@ test-unit-tsan: $(UNIT_TSAN_BINS)
 	@sh tests/unit/run.sh $(UNIT_TSAN_BINS)
 
 # ---- drain benchmark ---------------------------------------------------------
+
+# White-box: the ring reader and aggregator (-Ilib) feeding the CLI's
+# per-thread table (-I$(CLI_DIR)).
+$(O)/obj/tools/bench/%.o: tools/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -Ilib -Itests/unit \
+		-I$(CLI_DIR) -c $< -o $@
 
 $(BENCH): $(BENCH_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
@@ -193,7 +224,8 @@ cppcheck:
 		--enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --inline-suppr \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
-		lib tools/hftmon.c tools/bench/drain_bench.c tests/unit
+		-I$(CLI_DIR) lib tools/hftmon.c $(CLI_DIR) tools/bench/drain_bench.c \
+		tests/unit
 
 # Every shell script in the tree, host and guest (busybox sh) alike.
 shellcheck:
@@ -205,4 +237,4 @@ FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_HELPER_OBJS:.o=.d) \
 	 $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/obj/tests/unit/%.d) \
-	 $(O)/obj/tools/hftmon.d $(BENCH_OBJS:.o=.d)
+	 $(CLI_OBJS:.o=.d) $(UNIT_CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * The symboliser (lib/symbols.c) on fixture files: a kallsyms with
- * unsorted lines, data symbols (ignored), aliases and a module symbol; a
- * kallsyms as kptr_restrict shows it (all addresses 0); a maps file with
- * a library at a file offset, anonymous memory and [stack]; a hand-made
- * ELF file (aliases, a local function, data, an undefined symbol, a
- * segment at a file offset) and every truncation and many corruptions
- * of it; this program's own functions and one of libcmocka's, named
- * through their files' .symtab and .dynsym.
+ * The CLI's symboliser (tools/hftmon/symbols.c) on fixture files: a
+ * kallsyms with unsorted lines, data symbols (ignored), aliases and a
+ * module symbol; a kallsyms as kptr_restrict shows it (all addresses 0);
+ * a maps file with a library at a file offset, anonymous memory and
+ * [stack]; a hand-made ELF file (aliases, a local function, data, an
+ * undefined symbol, a segment at a file offset) and every truncation and
+ * many corruptions of it; this program's own functions and one of
+ * libcmocka's, named through their files' .symtab and .dynsym.
  */
 #include <elf.h>
 #include <errno.h>
@@ -383,7 +383,7 @@ static void test_elf_patched(void **state)
 
 	(void)state;
 	build_elf();
-	for (i = 0; i < HFTMON_ARRAY_SIZE(patches); i++) {
+	for (i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
 		const struct elf_patch *p = &patches[i];
 
 		memcpy(bad, elf_img, elf_len);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * Per-thread aggregation (lib/threads.c), as the CLI's record report and
- * the drain benchmark use it: switch-outs split voluntary/involuntary by
- * HFTMON_SWITCH_VOLUNTARY, switch-ins only for a tracked next task,
- * wakeups, migrations, exits, a full table counting what it could not
- * hold, and the sorted report order.
+ * Per-thread aggregation (tools/hftmon/threads.c), as the CLI's record
+ * report and the drain benchmark use it: switch-outs split
+ * voluntary/involuntary by HFTMON_SWITCH_VOLUNTARY, switch-ins only for a
+ * tracked next task, wakeups, migrations, exits, a full table counting
+ * what it could not hold, and the sorted report order.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -6,14 +6,12 @@
  * tracked; the records about them are counted in overflow_records.
  * Shared by the CLI's "record" report and the drain benchmark.
  */
-#ifndef HFTMON_LIB_THREADS_H
-#define HFTMON_LIB_THREADS_H
+#ifndef HFTMON_CLI_THREADS_H
+#define HFTMON_CLI_THREADS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/hftmon.h>
-
-#include "internal.h"
 
 struct hftmon_thread_stats {
 	__s32 pid; /* 0 = free slot */
@@ -36,12 +34,12 @@ struct hftmon_thread_table {
 };
 
 /* Allocates room for max_threads threads (at least 1). 0 or -ENOMEM. */
-HFTMON_INTERNAL int hftmon_threads_init(struct hftmon_thread_table *t,
-					unsigned int max_threads);
-HFTMON_INTERNAL void hftmon_threads_fini(struct hftmon_thread_table *t);
+int hftmon_threads_init(struct hftmon_thread_table *t,
+			unsigned int max_threads);
+void hftmon_threads_fini(struct hftmon_thread_table *t);
 
 /* The entry for tid, created if there is room; NULL when full or tid <= 0. */
-HFTMON_INTERNAL struct hftmon_thread_stats *
+struct hftmon_thread_stats *
 hftmon_threads_get(struct hftmon_thread_table *t, __s32 pid, __s32 tid);
 
 /*
@@ -49,14 +47,14 @@ hftmon_threads_get(struct hftmon_thread_table *t, __s32 pid, __s32 tid);
  * prev is tracked and a switch-in of next_tid if next is tracked; WAKEUP,
  * MIGRATE and EXIT count for hdr.tid. Other types are ignored.
  */
-HFTMON_INTERNAL void hftmon_threads_account(struct hftmon_thread_table *t,
-					    const struct hftmon_rec_hdr *rec);
+void hftmon_threads_account(struct hftmon_thread_table *t,
+			    const struct hftmon_rec_hdr *rec);
 
 /*
  * Packs the threads to the front of the slots, sorted by pid then tid,
  * and returns how many there are. The table can no longer be looked up
  * afterwards: call it once, for the report.
  */
-HFTMON_INTERNAL unsigned int hftmon_threads_sort(struct hftmon_thread_table *t);
+unsigned int hftmon_threads_sort(struct hftmon_thread_table *t);
 
-#endif /* HFTMON_LIB_THREADS_H */
+#endif /* HFTMON_CLI_THREADS_H */

@@ -24,14 +24,12 @@
  * offset and size is checked against the file, and a malformed file is
  * -ENOEXEC, never a crash.
  */
-#ifndef HFTMON_LIB_SYMBOLS_H
-#define HFTMON_LIB_SYMBOLS_H
+#ifndef HFTMON_CLI_SYMBOLS_H
+#define HFTMON_CLI_SYMBOLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "internal.h"
 
 /* An address-sorted symbol table: kallsyms', or an ELF file's. */
 struct hftmon_sym {
@@ -50,21 +48,19 @@ struct hftmon_symtab {
 };
 
 /* Loads path (normally /proc/kallsyms). 0 or -errno. */
-HFTMON_INTERNAL int hftmon_ksyms_load(struct hftmon_symtab *k,
-				      const char *path);
-HFTMON_INTERNAL void hftmon_symtab_free(struct hftmon_symtab *k);
+int hftmon_ksyms_load(struct hftmon_symtab *k, const char *path);
+void hftmon_symtab_free(struct hftmon_symtab *k);
 
 /*
  * The symbol holding addr, and addr's offset into it; NULL if none (below
  * the first symbol, or past the end of a symbol whose size is known).
  */
-HFTMON_INTERNAL const char *hftmon_symtab_lookup(const struct hftmon_symtab *k,
-						uint64_t addr, uint64_t *off);
+const char *hftmon_symtab_lookup(const struct hftmon_symtab *k,
+				 uint64_t addr, uint64_t *off);
 
 /* "func+0xoff" or "0xaddr" into buf; returns buf. */
-HFTMON_INTERNAL const char *hftmon_symtab_format(const struct hftmon_symtab *k,
-						uint64_t addr, char *buf,
-						size_t len);
+const char *hftmon_symtab_format(const struct hftmon_symtab *k,
+				 uint64_t addr, char *buf, size_t len);
 
 /* An ELF file's function symbols and how its file offsets map to them. */
 #define HFTMON_ELF_MAX_LOADS 16
@@ -82,12 +78,12 @@ struct hftmon_elf {
  * for anything not a well-formed 64-bit ELF file of this machine's byte
  * order, or -errno.
  */
-HFTMON_INTERNAL int hftmon_elf_load(struct hftmon_elf *e, const char *path);
-HFTMON_INTERNAL void hftmon_elf_free(struct hftmon_elf *e);
+int hftmon_elf_load(struct hftmon_elf *e, const char *path);
+void hftmon_elf_free(struct hftmon_elf *e);
 
 /* The function holding file offset off (as /proc/PID/maps counts). */
-HFTMON_INTERNAL const char *hftmon_elf_lookup(const struct hftmon_elf *e,
-					      uint64_t off, uint64_t *symoff);
+const char *hftmon_elf_lookup(const struct hftmon_elf *e,
+			      uint64_t off, uint64_t *symoff);
 
 struct hftmon_map {
 	uint64_t start, end; /* [start, end) */
@@ -104,20 +100,19 @@ struct hftmon_maps {
 };
 
 /* Loads path (normally /proc/PID/maps). 0 or -errno. */
-HFTMON_INTERNAL int hftmon_maps_load(struct hftmon_maps *mp, const char *path);
-HFTMON_INTERNAL void hftmon_maps_free(struct hftmon_maps *mp);
+int hftmon_maps_load(struct hftmon_maps *mp, const char *path);
+void hftmon_maps_free(struct hftmon_maps *mp);
 
 /* The mapping addr falls in; NULL if none. */
-HFTMON_INTERNAL const struct hftmon_map *
+const struct hftmon_map *
 hftmon_maps_lookup(const struct hftmon_maps *mp, uint64_t addr);
 
 /*
  * "0xaddr /path+0xoff" ("0xaddr [anon]" in memory that maps no file,
  * "0xaddr" outside every mapping) into buf; returns buf.
  */
-HFTMON_INTERNAL const char *hftmon_maps_format(const struct hftmon_maps *mp,
-					       uint64_t addr, char *buf,
-					       size_t len);
+const char *hftmon_maps_format(const struct hftmon_maps *mp,
+			       uint64_t addr, char *buf, size_t len);
 
 /* A process's user addresses: its maps and the ELF files they name. */
 struct hftmon_usyms {
@@ -137,25 +132,22 @@ struct hftmon_usyms {
  * files already read are kept. 0 or -errno; on error the previous maps
  * stay.
  */
-HFTMON_INTERNAL int hftmon_usyms_load(struct hftmon_usyms *u, int pid,
-				      const char *maps_path);
-HFTMON_INTERNAL void hftmon_usyms_free(struct hftmon_usyms *u);
+int hftmon_usyms_load(struct hftmon_usyms *u, int pid, const char *maps_path);
+void hftmon_usyms_free(struct hftmon_usyms *u);
 
 /*
  * Whether addr lies in executable memory of the process: a return address
  * a frame-pointer walk found outside it was not one (the walk went
  * through a function that keeps no frame pointer).
  */
-HFTMON_INTERNAL bool hftmon_usyms_is_code(const struct hftmon_usyms *u,
-					  uint64_t addr);
+bool hftmon_usyms_is_code(const struct hftmon_usyms *u, uint64_t addr);
 
 /*
  * "0xaddr func+0xoff /path+0xfileoff" into buf ("0xaddr /path+0xfileoff"
  * where the file has no symbol for it; else as hftmon_maps_format()).
  * Returns buf.
  */
-HFTMON_INTERNAL const char *hftmon_usyms_format(struct hftmon_usyms *u,
-						uint64_t addr, char *buf,
-						size_t len);
+const char *hftmon_usyms_format(struct hftmon_usyms *u,
+				uint64_t addr, char *buf, size_t len);
 
-#endif /* HFTMON_LIB_SYMBOLS_H */
+#endif /* HFTMON_CLI_SYMBOLS_H */
