@@ -47,9 +47,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 # -pthread alone.)
 LIB_LIBS := -pthread
 
-# tools/hftmon/: what only the CLI uses (symbols.c, threads.c).
+# tools/hftmon/: main.c (dispatch), one cmd-*.c per command, the helpers
+# they share, and what only the CLI uses (symbols.c, threads.c).
 CLI_DIR := tools/hftmon
-CLI_SRCS := tools/hftmon.c $(wildcard $(CLI_DIR)/*.c)
+CLI_SRCS := $(wildcard $(CLI_DIR)/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI := $(O)/hftmon
 VM_STATIC_TOOLS := $(O)/static/hftmon
@@ -60,9 +61,9 @@ UNIT_SRCS := $(filter-out $(UNIT_HELPERS),$(wildcard tests/unit/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tests/obj/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
-# The CLI's code under the unit tests' flags; test_cli.c compiles
-# tools/hftmon.c in itself (main renamed).
-UNIT_CLI_OBJS := $(filter-out %/hftmon.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
+# The CLI's code under the unit tests' flags; test_cli.c compiles main.c
+# in itself (main renamed).
+UNIT_CLI_OBJS := $(filter-out %/main.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
 UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
 
 BENCH := $(O)/bench/drain_bench
@@ -114,12 +115,7 @@ $(LIB_PC): lib/hftmon.pc.in FORCE
 
 # ---- CLI ---------------------------------------------------------------------
 
-# The CLI's own code sees the public headers only (no -Ilib).
 $(O)/obj/$(CLI_DIR)/%.o: $(CLI_DIR)/%.c
-	@mkdir -p $(@D)
-	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -I$(CLI_DIR) -c $< -o $@
-
-$(O)/obj/tools/hftmon.o: tools/hftmon.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -Ilib -I$(CLI_DIR) \
 		-c $< -o $@
@@ -224,8 +220,7 @@ cppcheck:
 		--enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --inline-suppr \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
-		-I$(CLI_DIR) lib tools/hftmon.c $(CLI_DIR) tools/bench/drain_bench.c \
-		tests/unit
+		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tests/unit
 
 # Every shell script in the tree, host and guest (busybox sh) alike.
 shellcheck:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * The hftmon CLI (tools/hftmon.c, compiled in here with its main renamed)
+ * The hftmon CLI (tools/hftmon/: main.c compiled in with main renamed)
  * run against the fake device: the per-thread table and loss report of
  * "record" for records the fake module writes at START, --raw, "info";
  * "sched" (table and JSON, checked by a small JSON parser) on this test
@@ -28,7 +28,7 @@
 #include "fake_sys.h"
 
 #define main hftmon_cli_main
-#include "../../tools/hftmon.c"
+#include "../../tools/hftmon/main.c"
 #undef main
 
 static char out[1 << 16], err[4096];

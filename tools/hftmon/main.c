@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * hftmon: the command-line front end of libhftmon.
+ *
+ *   hftmon info      what the module and this machine offer, per source
+ *                    (cmd-info.c)
+ *   hftmon record    attach to processes, drain their scheduling records
+ *                    until a duration ends or SIGINT/SIGTERM, then report
+ *                    per thread (switch-outs, switch-ins, wakeups,
+ *                    migrations) with every loss counted (cmd-record.c)
+ *   hftmon sched     per-thread scheduling of a process every interval:
+ *                    policy, priority, affinity, CPU, switches, and the
+ *                    wake-up latency hftmon measured, table or JSON
+ *                    (cmd-sched.c)
+ *   hftmon switches  every completed context switch of a process of at
+ *                    least N us off CPU, with what ran instead and,
+ *                    optionally, the kernel and user stacks it left at
+ *                    (cmd-switches.c)
+ *
+ * This file reads the global options, prints the help that lists every
+ * command, and runs the command named. A new command is one cmd-*.c file,
+ * its declaration in cli.h and one entry in commands[].
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_device;
+bool cli_verbose;
+
+/* In the order hftmon --help lists them. */
+static const struct cli_command *const commands[] = {
+	&cmd_info,
+	&cmd_record,
+	&cmd_sched,
+	&cmd_switches,
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("Usage: hftmon [OPTIONS] COMMAND [ARGS]\n"
+	      "Monitor the context switches, wake-ups and migrations of trading processes\n"
+	      "through the hftmon kernel module.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < NR_COMMANDS; i++)
+		fputs(commands[i]->help, f);
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (commands[i]->options)
+			fprintf(f, "\n%s", commands[i]->options);
+	fputs("\n"
+	      "Options:\n"
+	      "  -D, --device PATH        the hftmon device (default " HFTMON_DEVICE
+	      ")\n"
+	      "  -v, --verbose            print libhftmon's messages on stderr\n"
+	      "  -h, --help               this help\n"
+	      "      --version            version of this tool and of the ABI it speaks\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd;
+	size_t i;
+	int c;
+
+	/* '+': options after the command belong to the command. */
+	while ((c = getopt_long(argc, argv, "+D:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			cli_device = optarg;
+			break;
+		case 'v':
+			cli_verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hftmon %s (ABI %d)\n", HFTMON_VERSION_STRING,
+			       HFTMON_ABI_VERSION);
+			return 0;
+		default:
+			usage_error("bad option");
+		}
+	}
+	if (optind >= argc)
+		usage_error(
+			"a command is needed: info, record, sched or switches");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(cmd, commands[i]->name))
+			return commands[i]->run(argc, argv);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage_error("unknown command '%s'", cmd);
+}
