@@ -5,7 +5,9 @@
 #
 #   make lib            $(O)/lib/libhftmon.so.$(HFTMON_VERSION) + links,
 #                       $(O)/lib/libhftmon.a, $(O)/lib/hftmon.pc
-#   make cli            $(O)/hftmon (linked against the static library)
+#   make cli            $(O)/hftmon (linked against the static library), and
+#                       the same objects linked against libhftmon.so: the
+#                       CLI uses the exported API only
 #   make install-lib    library, headers, pkg-config file and CLI
 #   make test-unit      build and run every cmocka test (ASan + UBSan)
 #   make test-unit-tsan the ring's and the drain thread's concurrency tests under
@@ -18,6 +20,7 @@
 #
 # Userspace compiles against the system's /usr/include/linux plus
 # -Iinclude -Iinclude/uapi, so <linux/hftmon.h> is the tree's own header.
+# The library and its white-box tests add -Ilib; the CLI does not.
 
 # The soname takes the major part of HFTMON_VERSION (the top Makefile).
 HFTMON_SOVERSION := $(firstword $(subst ., ,$(HFTMON_VERSION)))
@@ -53,6 +56,9 @@ CLI_DIR := tools/hftmon
 CLI_SRCS := $(wildcard $(CLI_DIR)/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI := $(O)/hftmon
+# Not installed: proves at every build that the CLI links against the
+# shared library's exported symbols alone.
+CLI_SHARED := $(O)/check/hftmon-shared
 VM_STATIC_TOOLS := $(O)/static/hftmon
 
 UNIT_HELPERS := tests/unit/ring_producer.c tests/unit/fake_sys.c \
@@ -77,7 +83,7 @@ BENCH_CALLGRIND_RECORDS ?= 2000000
 
 lib: $(LIB_SO) $(O)/lib/$(LIB_SONAME) $(O)/lib/libhftmon.so $(LIB_A) $(LIB_PC)
 
-cli: $(CLI)
+cli: $(CLI) $(CLI_SHARED)
 
 static-tools: $(VM_STATIC_TOOLS)
 
@@ -115,13 +121,21 @@ $(LIB_PC): lib/hftmon.pc.in FORCE
 
 # ---- CLI ---------------------------------------------------------------------
 
+# Like any program built against the installed library: the public
+# headers (-Iinclude -Iinclude/uapi) and no -Ilib, so a private header is
+# a build error.
 $(O)/obj/$(CLI_DIR)/%.o: $(CLI_DIR)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -Ilib -I$(CLI_DIR) \
-		-c $< -o $@
+	$(CC) $(USER_BASE) $(USER_DEPS) $(USER_CFLAGS) -I$(CLI_DIR) -c $< -o $@
 
 $(CLI): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+# Against libhftmon.so, so a function the library does not export (by the
+# version script and its visibility) fails the link.
+$(CLI_SHARED): $(CLI_OBJS) $(O)/lib/libhftmon.so
+	@mkdir -p $(@D)
+	$(CC) $(USER_LDFLAGS) -o $@ $(CLI_OBJS) -L$(O)/lib -lhftmon $(LIB_LIBS)
 
 $(VM_STATIC_TOOLS): $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)

@@ -4,7 +4,8 @@
  * perf's builtin-*.c) defines a struct cli_command that main.c lists; the
  * helpers are in util.c (arguments, errors, signals, time) and session.c
  * (the library calls more than one command makes: open, the drain-thread
- * session, per-thread info, the loss line).
+ * session, per-thread info, the loss line). The CLI sees only the public
+ * <hftmon.h> and <linux/hftmon.h>, like any other libhftmon user.
  *
  * Errors are one line, "hftmon: <what>: <reason>", with exit status 1;
  * usage errors end with " (see hftmon --help)" and exit with 2.

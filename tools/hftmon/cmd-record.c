@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "procfs.h" /* libhftmon's own: see seed_threads() */
 #include "threads.h"
 
 #define MAX_THREADS 4096 /* per-thread table of "record" */
@@ -279,24 +278,28 @@ static int monitor(struct hftmon *m, const struct record_args *a,
 	return 0;
 }
 
-/* Enters every current thread of pid in the table, with its name. */
-static void seed_threads(struct hftmon_thread_table *t, pid_t pid)
+/*
+ * Enters every current thread of pid in the table, with its name: a
+ * thread that never leaves its CPU is listed too. Best effort: a process
+ * that cannot be read is left to its records.
+ */
+static void seed_threads(struct hftmon *m, struct hftmon_thread_table *t,
+			 pid_t pid)
 {
-	pid_t *tids;
+	struct hftmon_thread_info *info = NULL;
+	size_t cap = 0;
 	int n, i;
 
-	n = hftmon_procfs_tids(HFTMON_PROCFS_ROOT, pid, &tids);
+	n = get_threads(m, pid, 0, &info, &cap);
 	for (i = 0; i < n; i++) {
 		struct hftmon_thread_stats *ts =
-			hftmon_threads_get(t, pid, tids[i]);
-		struct hftmon_procfs_thread pt;
+			hftmon_threads_get(t, pid, info[i].tid);
 
-		if (!ts || ts->comm[0] ||
-		    hftmon_procfs_thread(HFTMON_PROCFS_ROOT, pid, tids[i], &pt))
+		if (!ts || ts->comm[0])
 			continue;
-		memcpy(ts->comm, pt.comm, sizeof(ts->comm));
+		memcpy(ts->comm, info[i].comm, sizeof(ts->comm));
 	}
-	free(tids);
+	free(info);
 }
 
 static int run_record(int argc, char **argv)
@@ -336,8 +339,7 @@ static int run_record(int argc, char **argv)
 			report_error(ret, "attach pid %d", (int)a.pids[i]);
 			goto out_close;
 		}
-		/* A thread that never leaves its CPU is news too: list it. */
-		seed_threads(&ctx->threads, a.pids[i]);
+		seed_threads(m, &ctx->threads, a.pids[i]);
 	}
 
 	install_signals();

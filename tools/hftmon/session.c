@@ -3,8 +3,8 @@
  * The library calls more than one command makes, each in one place:
  * opening the device (with libhftmon's messages on stderr under -v), the
  * configure/attach/start of a drain-thread session (sched, switches), the
- * per-thread scheduling info (sched), and the loss line every report
- * ends with.
+ * per-thread scheduling info (sched, and record's thread names), and the
+ * loss line every report ends with.
  */
 #include <errno.h>
 #include <stdlib.h>
