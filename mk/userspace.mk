@@ -16,7 +16,9 @@
 #   make bench-drain-callgrind  instructions per record, with callgrind
 #   make static-tools   $(VM_STATIC_TOOLS): -static tools for the VM
 #   make cppcheck       static analysis of the userspace sources
-#   make shellcheck     lint of every shell script (make lint: both)
+#   make shellcheck     lint of every shell script
+#   make man-check-cli  hftmon(1) names every command and option, renders
+#                       (make lint: all three)
 #
 # Userspace compiles against the system's /usr/include/linux plus
 # -Iinclude -Iinclude/uapi, so <linux/hftmon.h> is the tree's own header.
@@ -60,6 +62,7 @@ CLI := $(O)/hftmon
 # shared library's exported symbols alone.
 CLI_SHARED := $(O)/check/hftmon-shared
 VM_STATIC_TOOLS := $(O)/static/hftmon
+MANDIR ?= $(PREFIX)/share/man
 
 UNIT_HELPERS := tests/unit/ring_producer.c tests/unit/fake_sys.c \
 		tests/unit/fake_records.c
@@ -140,6 +143,18 @@ $(CLI_SHARED): $(CLI_OBJS) $(O)/lib/libhftmon.so
 $(VM_STATIC_TOOLS): $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) -static $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+# hftmon(1): installed with the library by install-lib, and checked by
+# make lint against the commands and options of the CLI's sources.
+.PHONY: install-man-cli man-check-cli
+install-lib: install-man-cli
+install-man-cli:
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 man/hftmon.1 $(DESTDIR)$(MANDIR)/man1/hftmon.1
+
+lint: man-check-cli
+man-check-cli:
+	sh man/check-hftmon-1.sh $(CLI_DIR) man/hftmon.1
 
 install-lib: lib cli
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
