@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * drain_bench: how fast libhftmon's ring reader (lib/ring.c) and record
- * decoder (lib/record.c) drain, and the per-thread counts (lib/threads.c)
- * and the query aggregator (lib/agg.c: reorder, pairing, histories)
- * digest, realistic scheduler records on one consumer core: each tracked
- * thread switches out, is woken, switches back in (HFTMON_REC_SWITCH and
- * HFTMON_REC_WAKEUP), so every switch completes. The rings are fed by the
- * unit tests' copy of the kernel producer (tests/unit/ring_producer.c).
+ * decoder (lib/record.c) drain, and the CLI's per-thread counts
+ * (tools/hftmon/threads.c) and the query aggregator (lib/agg.c: reorder,
+ * pairing, histories) digest, realistic scheduler records on one consumer
+ * core: each tracked thread switches out, is woken, switches back in
+ * (HFTMON_REC_SWITCH and HFTMON_REC_WAKEUP), so every switch completes.
+ * The rings are fed by the unit tests' copy of the kernel producer
+ * (tests/unit/ring_producer.c).
  * Prints figures; asserts nothing about time.
  *
  *   threaded  a producer thread writes flat out, losing records when the
