@@ -147,7 +147,7 @@ struct hftmon_stats_summary {
 	uint64_t lost_total;
 	uint64_t delivered;		/* records the library handed out */
 	uint64_t seq_gaps;		/* records missing by seq (= lost) */
-	uint64_t bad_records;		/* failed validation (never expected) */
+	uint64_t bad_records;		/* malformed (never expected) */
 	uint32_t nr_procs;
 	bool running;
 	uint64_t start_ns, stop_ns;	/* CLOCK_MONOTONIC */
@@ -162,6 +162,13 @@ struct hftmon_stats_summary {
 	 */
 	uint64_t aggregator_late;
 	uint64_t aggregator_dropped;
+	/*
+	 * Records of a type this library does not decode (a newer module's):
+	 * stepped over by their size, never delivered; the records after
+	 * them are. bad_records counts malformed ones stepped over the same
+	 * way, and rings that could not be parsed on (skipped to the head).
+	 */
+	uint64_t unknown_records;
 };
 /*
  * cpus may be NULL; otherwise up to nr_cpus entries are filled. Returns

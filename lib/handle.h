@@ -31,6 +31,7 @@ struct hftmon_reader_totals {
 	__u64 delivered;
 	__u64 seq_gaps;
 	__u64 bad_records;
+	__u64 unknown;
 	struct hftmon_agg_stats agg;
 };
 

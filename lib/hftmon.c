@@ -201,6 +201,7 @@ static void unmap_rings(struct hftmon *m)
 		m->retired.delivered += ring->rd.delivered;
 		m->retired.seq_gaps += ring->rd.seq_gaps;
 		m->retired.bad_records += ring->rd.bad_records;
+		m->retired.unknown += ring->rd.unknown;
 		if (hftmon_sys->munmap(ring->map, m->ring_mmap_size))
 			pr_warn(m, "munmap ring %u: %s", i, strerror(errno));
 		ring->map = NULL;
@@ -1025,10 +1026,12 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 	s.delivered = m->retired.delivered;
 	s.seq_gaps = m->retired.seq_gaps;
 	s.bad_records = m->retired.bad_records;
+	s.unknown_records = m->retired.unknown;
 	for (i = 0; i < m->nr_rings; i++) {
 		s.delivered += m->rings[i].rd.delivered;
 		s.seq_gaps += m->rings[i].rd.seq_gaps;
 		s.bad_records += m->rings[i].rd.bad_records;
+		s.unknown_records += m->rings[i].rd.unknown;
 	}
 	s.switches_completed = m->retired.agg.switches_completed;
 	s.switches_overwritten = m->retired.agg.switches_overwritten;

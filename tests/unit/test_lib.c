@@ -668,9 +668,10 @@ static void test_corrupt_ring_is_counted(void **state)
 
 	(void)state;
 	assert_true(produce(0, 1));
-	h = ring_producer_reserve(&fake.prod[0], 77, 64); /* unknown type */
-	ring_producer_commit(&fake.prod[0]);
+	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_WAKEUP, 64);
 	assert_non_null(h);
+	h->size = 12; /* no size to step by */
+	ring_producer_commit(&fake.prod[0]);
 	assert_true(produce(1, 2));
 	assert_int_equal(hftmon_drain(m, collect_cb, &c), 2); /* ring 1 too */
 	assert_non_null(strstr(last_log, "CPU 0"));
@@ -678,7 +679,34 @@ static void test_corrupt_ring_is_counted(void **state)
 	assert_int_equal(hftmon_drain(m, collect_cb, &c), 1);
 	assert_int_equal(hftmon_get_stats(m, &sum, NULL, 0), 0);
 	assert_int_equal(sum.bad_records, 1);
+	assert_int_equal(sum.unknown_records, 0);
 	assert_int_equal(sum.seq_gaps, 1);
+	hftmon_close(m);
+}
+
+/* A newer module's record type: stepped over, counted, nothing lost. */
+static void test_unknown_type_is_skipped(void **state)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	struct collect c = { 0 };
+	struct hftmon *m = open_configured();
+	struct hftmon_rec_hdr *h;
+
+	(void)state;
+	assert_true(produce(0, 1));
+	h = ring_producer_reserve(&fake.prod[0], 77, 64); /* unknown type */
+	assert_non_null(h);
+	ring_producer_commit(&fake.prod[0]);
+	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_PMU, 40);
+	assert_non_null(h); /* a number reserved without a layout */
+	ring_producer_commit(&fake.prod[0]);
+	assert_true(produce(0, 2));
+	assert_int_equal(hftmon_drain(m, collect_cb, &c), 2);
+	assert_int_equal(hftmon_get_stats(m, &sum, NULL, 0), 0);
+	assert_int_equal(sum.unknown_records, 2);
+	assert_int_equal(sum.bad_records, 0);
+	assert_int_equal(sum.seq_gaps, 0);
+	assert_int_equal(sum.delivered, 2);
 	hftmon_close(m);
 }
 
@@ -778,6 +806,7 @@ int main(void)
 		T(test_seq_gaps_and_stats),
 		T(test_stats_older_caller),
 		T(test_corrupt_ring_is_counted),
+		T(test_unknown_type_is_skipped),
 		T(test_read_records),
 		T(test_read_records_across_wrap),
 	};
