@@ -3,7 +3,7 @@
 # tests and the drain benchmark. Included by the top-level Makefile, which
 # defines O (build directory), PREFIX and DESTDIR.
 #
-#   make lib            $(O)/lib/libhftmon.so.$(HFTMON_VERSION) + links,
+#   make lib            $(O)/lib/libhftmon.so.$(LIBHFTMON_VERSION) + links,
 #                       $(O)/lib/libhftmon.a, $(O)/lib/hftmon.pc
 #   make cli            $(O)/hftmon (linked against the static library)
 #   make install-lib    library, headers, pkg-config file and CLI
@@ -19,8 +19,15 @@
 # Userspace compiles against the system's /usr/include/linux plus
 # -Iinclude -Iinclude/uapi, so <linux/hftmon.h> is the tree's own header.
 
-# The soname takes the major part of HFTMON_VERSION (the top Makefile).
-HFTMON_SOVERSION := $(firstword $(subst ., ,$(HFTMON_VERSION)))
+# The library's ABI version, apart from the package's HFTMON_VERSION (the
+# module and the tools share that one): its major is the soname and only
+# moves on an incompatible change (and with it the first node of
+# lib/libhftmon.map); the minor moves with each release that adds a node.
+# 2: options checked from the end of the last known field, output structs
+# with a size, the wake-up latency query in an options struct (1 was the
+# wildcard-exported first ABI).
+LIBHFTMON_VERSION := 2.0.0
+HFTMON_SOVERSION := $(firstword $(subst ., ,$(LIBHFTMON_VERSION)))
 
 LIBDIR ?= $(PREFIX)/lib
 BINDIR ?= $(PREFIX)/bin
@@ -37,7 +44,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
 
 LIB_SONAME := libhftmon.so.$(HFTMON_SOVERSION)
-LIB_SO := $(O)/lib/libhftmon.so.$(HFTMON_VERSION)
+LIB_SO := $(O)/lib/libhftmon.so.$(LIBHFTMON_VERSION)
 LIB_A := $(O)/lib/libhftmon.a
 LIB_PC := $(O)/lib/hftmon.pc
 LIB_SRCS := $(wildcard lib/*.c)
@@ -57,6 +64,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tests/obj/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
 UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
+
+# Heap and mlock'd footprint of hftmon_configure(), measured from outside
+# the library (tests/unit/mem/footprint.c), without sanitizers.
+FOOTPRINT := $(O)/tests/footprint
+FOOTPRINT_OBJS := $(O)/obj/tests/unit/mem/footprint.o \
+		  $(O)/obj/tests/unit/fake_sys.o $(O)/obj/tests/unit/ring_producer.o
 
 BENCH := $(O)/bench/drain_bench
 BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
@@ -138,8 +151,13 @@ $(O)/tests/unit/%: $(O)/tests/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LIB_LIBS) -lm
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(FOOTPRINT)
 	@sh tests/unit/run.sh $(UNIT_BINS)
+	$(FOOTPRINT) --raw-only
+
+$(FOOTPRINT): $(FOOTPRINT_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # The concurrent tests again, where ThreadSanitizer checks that the ring's
 # acquire/release pairs order every byte the reader looks at, and that the
@@ -205,4 +223,4 @@ FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_HELPER_OBJS:.o=.d) \
 	 $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/obj/tests/unit/%.d) \
-	 $(O)/obj/tools/hftmon.d $(BENCH_OBJS:.o=.d)
+	 $(O)/obj/tools/hftmon.d $(BENCH_OBJS:.o=.d) $(FOOTPRINT_OBJS:.o=.d)

@@ -536,10 +536,9 @@ static void seed_threads(struct hftmon_thread_table *t, pid_t pid)
 
 static int cmd_record(int argc, char **argv)
 {
-	/* The per-thread table is the report: keep the query history small. */
+	/* The per-thread table is the report: no queries, no aggregator. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
-					     .history_switches = 1024,
-					     .history_wakeups = 1024 };
+					     .raw_only = true };
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;
@@ -809,7 +808,8 @@ static const char *affinity_list(const struct hftmon_thread_info *t, char *buf,
 	return off ? buf : "-";
 }
 
-static void print_sched_table(const struct hftmon_thread_info *t, int n,
+static void print_sched_table(const struct hftmon_thread_info *t,
+			      const struct hftmon_latency *lat, int n,
 			      pid_t pid, double interval)
 {
 	char aff[256];
@@ -837,11 +837,11 @@ static void print_sched_table(const struct hftmon_thread_info *t, int n,
 		       (unsigned long long)(ti->cpu_time_ns / 1000),
 		       (unsigned long long)ti->voluntary_switches,
 		       (unsigned long long)ti->involuntary_switches, mig,
-		       (unsigned long long)ti->wakeup.count);
-		if (ti->wakeup.count)
+		       (unsigned long long)lat[i].count);
+		if (lat[i].count)
 			printf(" %10.1f %10.1f %10.1f %10.1f\n",
-			       ti->wakeup.p50_us, ti->wakeup.p99_us,
-			       ti->wakeup.max_us, ti->wakeup.stddev_us);
+			       lat[i].p50_us, lat[i].p99_us,
+			       lat[i].max_us, lat[i].stddev_us);
 		else
 			printf(" %10s %10s %10s %10s\n", "-", "-", "-", "-");
 	}
@@ -864,7 +864,8 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void print_sched_json(const struct hftmon_thread_info *t, int n,
+static void print_sched_json(const struct hftmon_thread_info *t,
+			     const struct hftmon_latency *lat, int n,
 			     double interval)
 {
 	int i;
@@ -872,7 +873,7 @@ static void print_sched_json(const struct hftmon_thread_info *t, int n,
 	printf("[");
 	for (i = 0; i < n; i++) {
 		const struct hftmon_thread_info *ti = &t[i];
-		const struct hftmon_latency *l = &ti->wakeup;
+		const struct hftmon_latency *l = &lat[i];
 		unsigned int cpu;
 		bool first = true;
 
@@ -966,6 +967,27 @@ static void parse_sched(int argc, char **argv, struct sched_args *a)
 		usage_error("sched: --json prints one interval: no --count");
 }
 
+/* Each thread's wake-up latency over the window (count 0: none). */
+static int thread_latencies(struct hftmon *m, const struct hftmon_thread_info *t,
+			    int n, uint64_t window_us,
+			    struct hftmon_latency *lat)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		struct hftmon_latency_query q = { .sz = sizeof(q),
+						  .pid = t[i].pid,
+						  .tid = t[i].tid,
+						  .window_us = window_us };
+
+		lat[i].sz = sizeof(lat[i]);
+		err = hftmon_get_wakeup_latency(m, &q, &lat[i]);
+		if (err && err != -ENODATA)
+			return err;
+	}
+	return 0;
+}
+
 static int cmd_sched(int argc, char **argv)
 {
 	struct hftmon_monitor_config cfg = {
@@ -975,6 +997,7 @@ static int cmd_sched(int argc, char **argv)
 		.history_switches = 1u << 12,
 	};
 	struct hftmon_thread_info *info = NULL;
+	struct hftmon_latency *lat = NULL;
 	unsigned long long done = 0;
 	struct sched_args a;
 	struct hftmon *m;
@@ -993,18 +1016,27 @@ static int cmd_sched(int argc, char **argv)
 		if (stopping())
 			break;
 		for (;;) {
-			n = hftmon_get_thread_scheduling_info(
-				m, a.pid, (uint64_t)(a.interval * 1e6), info,
-				cap);
+			n = hftmon_get_thread_scheduling_info(m, a.pid, info,
+							      cap);
 			if (n < 0 || (size_t)n <= cap)
 				break;
 			free(info);
+			free(lat);
 			cap = (size_t)n + 16; /* threads may appear meanwhile */
 			info = calloc(cap, sizeof(*info));
-			if (!info) {
+			lat = calloc(cap, sizeof(*lat));
+			if (!info || !lat) {
 				n = -ENOMEM;
 				break;
 			}
+			info[0].sz = sizeof(*info);
+		}
+		if (n >= 0) {
+			int err = thread_latencies(
+				m, info, n, (uint64_t)(a.interval * 1e6), lat);
+
+			if (err)
+				n = err;
 		}
 		if (n < 0) {
 			status = report_error(n, "threads of pid %d",
@@ -1012,10 +1044,10 @@ static int cmd_sched(int argc, char **argv)
 			break;
 		}
 		if (a.json) {
-			print_sched_json(info, n, a.interval);
+			print_sched_json(info, lat, n, a.interval);
 			break;
 		}
-		print_sched_table(info, n, a.pid, a.interval);
+		print_sched_table(info, lat, n, a.pid, a.interval);
 		printf("\n");
 		fflush(stdout);
 		if (a.count && ++done >= a.count)
@@ -1028,6 +1060,7 @@ static int cmd_sched(int argc, char **argv)
 		status = report_error(n, "stop");
 	hftmon_close(m);
 	free(info);
+	free(lat);
 	if (fflush(stdout) && !status)
 		status = report_error(-errno, "stdout");
 	return status;
@@ -1193,8 +1226,10 @@ static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
 
 static int cmd_switches(int argc, char **argv)
 {
+	/* The whole run is queried at the end: room for 1M switches. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
-					     .drain_thread = true };
+					     .drain_thread = true,
+					     .history_switches = 1u << 20 };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_attach_opts ao = { .sz = sizeof(ao) };
 	struct symbolizer sym;
@@ -1229,6 +1264,7 @@ static int cmd_switches(int argc, char **argv)
 			status = report_error(-ENOMEM, "switches");
 			goto out;
 		}
+		ev[0].sz = sizeof(*ev);
 		n = hftmon_get_context_switches(m, &q, ev, (size_t)n);
 	}
 	if (n < 0) {
