@@ -13,6 +13,7 @@
 #define HFTMON_LIB_HANDLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,6 +69,8 @@ struct hftmon {
 	bool thread_running; /* created and not yet joined */
 	bool thread_stop; /* under agg_lock: drain once more and exit */
 	bool thread_abort; /* under agg_lock: exit without draining */
+	/* Set by the drain thread while it waits for agg_lock. */
+	atomic_bool drain_waiting;
 };
 
 HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
@@ -83,6 +86,12 @@ HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
 /* agg_lock, if the drain thread exists. */
 HFTMON_INTERNAL void hftmon_lock(struct hftmon *m);
 HFTMON_INTERNAL void hftmon_unlock(struct hftmon *m);
+/*
+ * Between two batches of a query that holds agg_lock: if the drain thread
+ * waits for it, let it take the lock (a mutex is not fair: unlocking and
+ * locking again would usually win it back) and wait for its pass.
+ */
+HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /*
  * Options structs begin with their size (like copy_struct_from_user, and

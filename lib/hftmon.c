@@ -54,6 +54,26 @@ void hftmon_unlock(struct hftmon *m)
 		pthread_mutex_unlock(&m->agg_lock);
 }
 
+void hftmon_lock_yield(struct hftmon *m)
+{
+	if (!m->thread_running ||
+	    !atomic_load_explicit(&m->drain_waiting, memory_order_acquire))
+		return;
+	pthread_mutex_unlock(&m->agg_lock);
+	/* It clears the flag once it holds the lock. */
+	while (atomic_load_explicit(&m->drain_waiting, memory_order_acquire))
+		sched_yield();
+	pthread_mutex_lock(&m->agg_lock);
+}
+
+/* The drain thread's lock: says it waits, so queries step aside. */
+static void drain_lock(struct hftmon *m)
+{
+	atomic_store_explicit(&m->drain_waiting, true, memory_order_release);
+	pthread_mutex_lock(&m->agg_lock);
+	atomic_store_explicit(&m->drain_waiting, false, memory_order_release);
+}
+
 int hftmon_copy_opts(void *dst, size_t dst_size, size_t known,
 		     const void *src, size_t src_sz)
 {
@@ -966,7 +986,7 @@ static void *drain_main(void *arg)
 			logged = true;
 			sleep_ms(timeout); /* do not spin on a broken fd */
 		}
-		pthread_mutex_lock(&m->agg_lock);
+		drain_lock(m);
 		stop = m->thread_stop;
 		if (stop)
 			while (drain_rings(m, m->cfg.record_fn,

@@ -121,8 +121,7 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 			matched++;
 		}
 		/* One batch per lock: let the drain thread in. */
-		hftmon_unlock(m);
-		hftmon_lock(m);
+		hftmon_lock_yield(m);
 	}
 	hftmon_unlock(m);
 	return matched > INT_MAX ? INT_MAX : (int)matched;
@@ -200,8 +199,7 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 			if (n < m->lat_cap)
 				m->lat_buf[n++] = w->latency_ns;
 		}
-		hftmon_unlock(m);
-		hftmon_lock(m);
+		hftmon_lock_yield(m);
 	}
 	hftmon_unlock(m);
 

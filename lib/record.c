@@ -17,8 +17,7 @@
 #include "internal.h"
 #include "record.h"
 
-/* Shortest well-formed record of each type decoded here; 0 = not decoded. */
-static const __u16 rec_min_size[HFTMON_REC_TYPE_NR] = {
+const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_PAD] = 8, /* type and size only at the very end */
 	[HFTMON_REC_SWITCH] = sizeof(struct hftmon_rec_switch),
 	[HFTMON_REC_WAKEUP] = sizeof(struct hftmon_rec_wakeup),
@@ -36,53 +35,31 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */
-static int tail_fits(const unsigned char *p, __u16 size, size_t head_size,
+static int tail_fits(const void *rec, __u16 size, size_t head_size,
 		     size_t nr_offset, size_t item_size)
 {
 	__u32 nr;
 
-	memcpy(&nr, p + nr_offset, sizeof(nr));
+	memcpy(&nr, (const unsigned char *)rec + nr_offset, sizeof(nr));
 	return nr <= (size - head_size) / item_size;
 }
 
-int hftmon_record_frame_check(const void *rec, size_t avail)
+int hftmon_record_stack_fits(const void *rec, __u16 size)
 {
-	const unsigned char *p = rec;
-	__u16 type, size;
-
-	if (!rec || avail < offsetof(struct hftmon_rec_hdr, cpu))
-		return -EBADMSG;
-	/* A short PAD is only its first four bytes: read nothing more. */
-	memcpy(&type, p + offsetof(struct hftmon_rec_hdr, type), sizeof(type));
-	memcpy(&size, p + offsetof(struct hftmon_rec_hdr, size), sizeof(size));
-	if (!size || size % 8 || size > avail)
-		return -EBADMSG;
-	if (type != HFTMON_REC_PAD && size < sizeof(struct hftmon_rec_hdr))
-		return -EBADMSG;
-	return 0;
+	return tail_fits(rec, size, sizeof(struct hftmon_rec_stack),
+			 offsetof(struct hftmon_rec_stack, nr), sizeof(__u64));
 }
 
 HFTMON_API int hftmon_record_check(const struct hftmon_rec_hdr *rec,
 				   size_t avail)
 {
-	const unsigned char *p = (const unsigned char *)rec;
 	__u16 type, size;
 	int err;
 
-	err = hftmon_record_frame_check(rec, avail);
-	if (err)
-		return err;
-	memcpy(&type, p + offsetof(struct hftmon_rec_hdr, type), sizeof(type));
-	memcpy(&size, p + offsetof(struct hftmon_rec_hdr, size), sizeof(size));
-	if (type >= HFTMON_REC_TYPE_NR || !rec_min_size[type])
-		return -ENOMSG;
-	if (size < rec_min_size[type])
+	if (!rec)
 		return -EBADMSG;
-	if (type == HFTMON_REC_STACK &&
-	    !tail_fits(p, size, sizeof(struct hftmon_rec_stack),
-		       offsetof(struct hftmon_rec_stack, nr), sizeof(__u64)))
-		return -EBADMSG;
-	return 0;
+	err = hftmon_record_frame(rec, avail, &type, &size);
+	return err ? err : hftmon_record_content(rec, type, size);
 }
 
 HFTMON_API const char *hftmon_record_type_name(unsigned int type)

@@ -89,7 +89,8 @@ static void ring_seq_mismatch(struct hftmon_ring_reader *r, __u64 seq)
 }
 
 /* Steps past the record at the tail, checking its seq for gaps. */
-static void ring_step(struct hftmon_ring_reader *r,
+static inline __attribute__((always_inline)) void
+ring_step(struct hftmon_ring_reader *r,
 		      const struct hftmon_rec_hdr *rec)
 {
 	if (rec->seq != r->expected_seq || !r->seq_known)
@@ -110,7 +111,7 @@ int hftmon_ring_peek(struct hftmon_ring_reader *r,
 		const unsigned char *p = r->data + off;
 		const struct hftmon_rec_hdr *h = (const void *)p;
 		size_t bound = avail < to_end ? avail : to_end;
-		__u16 type;
+		__u16 type, size;
 		int ret;
 
 		if (!avail)
@@ -118,20 +119,13 @@ int hftmon_ring_peek(struct hftmon_ring_reader *r,
 		if (avail < RING_MIN_STEP || off % 8)
 			return ring_corrupt(r);
 		/* No size to step by (0, unaligned, past the data): resync. */
-		if (hftmon_record_frame_check(p, bound))
+		if (hftmon_record_frame(p, bound, &type, &size))
 			return ring_corrupt(r);
-		/* to_end >= 8 always: positions are multiples of 8. */
-		memcpy(&type, p + offsetof(struct hftmon_rec_hdr, type),
-		       sizeof(type));
 		if (type == HFTMON_REC_PAD) {
-			__u16 size;
-
-			memcpy(&size, p + offsetof(struct hftmon_rec_hdr, size),
-			       sizeof(size));
 			r->tail += size;
 			continue;
 		}
-		ret = hftmon_record_check(h, bound);
+		ret = hftmon_record_content(h, type, size);
 		if (ret) {
 			/*
 			 * Framed but not for us: a type this library does not
