@@ -12,6 +12,8 @@
 #                       ThreadSanitizer
 #   make bench-drain    build and run the drain benchmark
 #   make bench-drain-callgrind  instructions per record, with callgrind
+#   make examples       examples/*.c against the public headers and the shared
+#                       library alone (make test-unit builds them)
 #   make static-tools   $(VM_STATIC_TOOLS): -static tools for the VM
 #   make cppcheck       static analysis of the userspace sources
 #   make shellcheck     lint of every shell script (make lint: both)
@@ -77,7 +79,8 @@ BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
 BENCH_CALLGRIND_RECORDS ?= 2000000
 
 .PHONY: lib cli install-lib test-unit test-unit-tsan bench-drain \
-	bench-drain-callgrind static-tools cppcheck shellcheck lint FORCE
+	bench-drain-callgrind static-tools cppcheck shellcheck lint examples \
+	FORCE
 
 lib: $(LIB_SO) $(O)/lib/$(LIB_SONAME) $(O)/lib/libhftmon.so $(LIB_A) $(LIB_PC)
 
@@ -138,6 +141,27 @@ install-lib: lib cli
 		$(DESTDIR)$(INCLUDEDIR)/linux/hftmon.h
 	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/hftmon.pc
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/hftmon
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/libhftmon.3 $(DESTDIR)$(MANDIR)/man3/libhftmon.3
+
+# ---- examples: docs that compile --------------------------------------------
+# Only what a caller has: the two installed headers (include/ and
+# include/uapi/, no -Ilib) and the shared library through its version
+# script, so a symbol the examples need and the map does not export fails
+# the link. -std=c11 without _GNU_SOURCE: the public header must not need it.
+
+EXAMPLES := $(patsubst examples/%.c,$(O)/examples/%,$(wildcard examples/*.c))
+
+examples: $(EXAMPLES)
+
+$(O)/examples/%: examples/%.c $(LIB_HDRS) $(O)/lib/libhftmon.so
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(USER_WARN) -Iinclude -Iinclude/uapi $(USER_CFLAGS) \
+		-o $@ $< -L$(O)/lib -lhftmon
+
+# ---- man page ------------------------------------------------------------------
+
+MANDIR ?= $(PREFIX)/share/man
 
 # ---- unit tests (host, cmocka, ASan + UBSan) -----------------------------
 
@@ -151,7 +175,7 @@ $(O)/tests/unit/%: $(O)/tests/obj/tests/unit/%.o $(UNIT_HELPER_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LIB_LIBS) -lm
 
-test-unit: $(UNIT_BINS) $(FOOTPRINT)
+test-unit: $(UNIT_BINS) $(FOOTPRINT) $(EXAMPLES)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 	$(FOOTPRINT) --raw-only
 
@@ -211,7 +235,7 @@ cppcheck:
 		--enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --inline-suppr \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
-		lib tools/hftmon.c tools/bench/drain_bench.c tests/unit
+		lib tools/hftmon.c tools/bench/drain_bench.c tests/unit examples
 
 # Every shell script in the tree, host and guest (busybox sh) alike.
 shellcheck:
