@@ -207,6 +207,46 @@ static void test_drains_while_caller_queries(void **state)
 	hftmon_close(m);
 }
 
+/*
+ * Queries over a history longer than a few batches while the drain thread
+ * keeps adding to it: each query drops the lock between batches (and
+ * steps aside when the drain thread waits for it), so what it counts is
+ * still every switch of the window, and ThreadSanitizer sees every
+ * history access under the lock.
+ */
+static void test_query_batches_while_draining(void **state)
+{
+	enum { WAVES = 7, PER_WAVE = 1000 };
+	struct hftmon_monitor_config c = { .drain_interval_us = 200,
+					   .ring_pages = 64,
+					   .history_switches = 4 * 4096 };
+	struct hftmon_stats_summary s = { .sz = sizeof(s) };
+	struct hftmon *m;
+	int w, i, n;
+
+	(void)state;
+	m = open_with(&c);
+	assert_int_equal(hftmon_start(m), 0);
+	for (w = 1; w <= WAVES; w++) {
+		for (i = 0; i < PER_WAVE; i++) {
+			assert_true(fake_switch(i % 2, fake_now_ns(), &T1, NULL,
+						&BLOCK));
+			assert_true(fake_switch(1 - i % 2, fake_now_ns(), NULL,
+						&T1, NULL));
+			if (i % 100 == 0)
+				n = count_switches(m); /* racing the drain */
+		}
+		wait_switches(m, w * PER_WAVE);
+	}
+	n = count_switches(m);
+	assert_true(n > 4096); /* the query read several batches */
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(hftmon_get_stats(m, &s, NULL, 0), 0);
+	assert_int_equal(s.switches_completed, WAVES * PER_WAVE);
+	assert_int_equal(s.lost_total, 0);
+	hftmon_close(m);
+}
+
 /* Records younger than the watermark are flushed by stop's last drain. */
 static void test_stop_drains_the_rest(void **state)
 {
@@ -428,6 +468,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_drains_while_caller_queries),
+		T(test_query_batches_while_draining),
 		T(test_stop_drains_the_rest),
 		T(test_record_fn),
 		T(test_close_running),
