@@ -115,7 +115,7 @@ struct hftmon_monitor_config {
 	uint32_t history_wakeups;
 	/*
 	 * Only with drain_thread: called on the drain thread for every
-	 * record, after the aggregator, with the aggregator locked (so it
+	 * record, after the aggregator (if any), with it locked (so it
 	 * must not call this handle's functions). Non-zero ends that pass
 	 * early; the rest is read on the next. NULL: records feed the
 	 * queries only.
@@ -136,7 +136,8 @@ struct hftmon_monitor_config {
 
 /*
  * The defaults keep the aggregator of hftmon_configure() under 16 MiB on
- * any machine (about 11 MiB, all of it resident under mlockall(): its
+ * any machine (11.9 MiB as tests/unit/mem/footprint.c measures it, all
+ * of it resident under mlockall(): its
  * reorder pool is capped, not sized by the rings): 32768 switches (about
  * 136 bytes each), 65536 wake-ups (24 bytes, and 8 more for the query's
  * own buffer), 4096 threads and 4096 stacks.
@@ -179,15 +180,18 @@ int hftmon_wait(struct hftmon *m, int timeout_ms);
  * CPU in ring order, zero-copy (rec points into the ring and is valid only
  * during the call). Returns the number of records delivered, or -errno.
  * A non-zero return from fn stops the drain early; that record counts as
- * consumed. Never allocates.
+ * consumed. Never allocates. Only records of types this library decodes
+ * are delivered: others (a newer module's) are stepped over and counted
+ * in hftmon_stats_summary.unknown_records, and never cost what follows.
  */
 typedef int (*hftmon_record_fn)(void *ctx, const struct hftmon_rec_hdr *rec);
 int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx);
 
 /*
- * Batch form: copies whole records (each 8-byte aligned, back to back)
- * into buf, at most len bytes. Returns bytes copied (0 = nothing pending),
- * -ENOSPC if len cannot hold the next record, or -errno.
+ * Batch form: copies whole records (each 8-byte aligned, back to back;
+ * the same records hftmon_drain() delivers) into buf, at most len bytes.
+ * Returns bytes copied (0 = nothing pending), -ENOSPC if len cannot hold
+ * the next record, or -errno.
  */
 ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len);
 
