@@ -77,7 +77,10 @@ int hftmon_open(const struct hftmon_open_opts *opts, struct hftmon **out);
 /* Stops monitoring if running, unmaps the rings, closes. NULL is fine. */
 void hftmon_close(struct hftmon *m);
 
-/* The module's capabilities, as read at open. */
+/*
+ * The module's capabilities, as read at open. Set info->size first (the
+ * uapi struct's own size field): the library fills what it holds.
+ */
 int hftmon_get_info(struct hftmon *m, struct hftmon_info *info);
 /* "sched_switch", "irq", "pmu_hw"...; NULL for an unknown source. */
 const char *hftmon_source_name(enum hftmon_source src);

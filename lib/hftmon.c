@@ -286,9 +286,18 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 
 HFTMON_API int hftmon_get_info(struct hftmon *m, struct hftmon_info *info)
 {
-	if (!m || !info)
+	__u32 size;
+
+	if (!m || !info || info->size < sizeof(info->size))
 		return -EINVAL;
-	*info = m->info;
+	/* As much as the caller's (uapi) struct holds; its size stays. */
+	size = info->size < sizeof(*info) ? info->size : (__u32)sizeof(*info);
+	memcpy((unsigned char *)info + sizeof(info->size),
+	       (const unsigned char *)&m->info + sizeof(info->size),
+	       size - sizeof(info->size));
+	if (info->size > sizeof(*info))
+		memset((unsigned char *)info + sizeof(*info), 0,
+		       info->size - sizeof(*info));
 	return 0;
 }
 

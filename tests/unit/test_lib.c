@@ -334,6 +334,15 @@ static void test_info_and_sources(void **state)
 	(void)state;
 	fake.info.nr_sources = HFTMON_SRC_PMU_HW + 1; /* an older module */
 	m = open_fake();
+	info.size = 0;
+	assert_int_equal(hftmon_get_info(m, &info), -EINVAL);
+	/* An older caller's shorter struct: nothing written past it. */
+	memset(&info, 0xee, sizeof(info));
+	info.size = offsetof(struct hftmon_info, nr_online_cpus);
+	assert_int_equal(hftmon_get_info(m, &info), 0);
+	assert_int_equal(info.nr_cpu_ids, 4);
+	assert_int_equal(info.nr_online_cpus, 0xeeeeeeeeu);
+	info.size = sizeof(info);
 	assert_int_equal(hftmon_get_info(m, &info), 0);
 	assert_int_equal(info.nr_cpu_ids, 4);
 	assert_int_equal(info.source_status[HFTMON_SRC_SCHED_SWITCH], 0);
