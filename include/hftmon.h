@@ -19,7 +19,28 @@
  * thread at a time. The one exception is the library's own drain thread
  * (hftmon_monitor_config.drain_thread): while it runs, the queries and
  * hftmon_get_stats() may be called from any one caller thread, and they
- * take a lock shared with it.
+ * take a lock shared with it, one batch at a time (see the queries).
+ *
+ * What a caller may rely on across versions (libhftmon.so.2, symbol
+ * version nodes HFTMON_2.0, HFTMON_2.1...):
+ * - Every struct passed in or out begins with "size_t sz", which the
+ *   caller sets to sizeof the struct as its header declares it (for an
+ *   array, the first element's sz gives the size of every element). Fields
+ *   are only ever added at the end. A library newer than the caller reads
+ *   an input struct's missing fields as zero (their defaults) and fills
+ *   only the output fields the caller has room for; an older library
+ *   accepts a newer caller's struct only if every byte after the end of the
+ *   last field it knows is zero, padding included, and returns -E2BIG
+ *   otherwise, so an option it cannot honour is never ignored silently.
+ *   sz smaller than the size field itself is -EINVAL.
+ * - Functions keep their signature and meaning within a soname; new ones
+ *   come in a new version node. An incompatible change gets a new soname.
+ * - Record types keep their numbers and their layouts only grow at the end
+ *   (<linux/hftmon.h>); records of types the library does not decode are
+ *   stepped over and counted (hftmon_stats_summary.unknown_records), never
+ *   handed out, and never cost the records after them.
+ * - Nothing else: internal structs, the aggregator's memory layout and
+ *   the default sizes may change between releases.
  */
 #ifndef HFTMON_H
 #define HFTMON_H
@@ -42,6 +63,8 @@ typedef void (*hftmon_log_fn)(void *ctx, enum hftmon_log_level level,
 			      const char *msg);
 
 /* Options structs begin with their size: set .sz = sizeof(struct ...). */
+#define HFTMON_OPTS(type, name, ...) \
+	struct type name = { .sz = sizeof(struct type), __VA_ARGS__ }
 struct hftmon_open_opts {
 	size_t sz;
 	const char *device;	/* NULL: HFTMON_DEVICE */
@@ -54,7 +77,10 @@ int hftmon_open(const struct hftmon_open_opts *opts, struct hftmon **out);
 /* Stops monitoring if running, unmaps the rings, closes. NULL is fine. */
 void hftmon_close(struct hftmon *m);
 
-/* The module's capabilities, as read at open. */
+/*
+ * The module's capabilities, as read at open. Set info->size first (the
+ * uapi struct's own size field): the library fills what it holds.
+ */
 int hftmon_get_info(struct hftmon *m, struct hftmon_info *info);
 /* "sched_switch", "irq", "pmu_hw"...; NULL for an unknown source. */
 const char *hftmon_source_name(enum hftmon_source src);
@@ -82,22 +108,52 @@ struct hftmon_monitor_config {
 	 */
 	bool drain_thread;
 	uint32_t drain_interval_us;	/* the thread's poll timeout; 0 = 1000 */
-	/* Completed context switches kept for queries; 0 = 1 << 20. */
+	/*
+	 * The aggregator behind the queries, allocated here and never after
+	 * (see hftmon_get_stats() for what overflowed). Completed context
+	 * switches kept; 0 = HFTMON_DEFAULT_HISTORY_SWITCHES.
+	 */
 	uint32_t history_switches;
-	/* Wake-up latency samples kept for queries; 0 = 1 << 20. */
+	/* Wake-up latency samples kept; 0 = HFTMON_DEFAULT_HISTORY_WAKEUPS. */
 	uint32_t history_wakeups;
 	/*
 	 * Only with drain_thread: called on the drain thread for every
-	 * record, after the aggregator, with the aggregator locked (so it
+	 * record, after the aggregator (if any), with it locked (so it
 	 * must not call this handle's functions). Non-zero ends that pass
 	 * early; the rest is read on the next. NULL: records feed the
 	 * queries only.
 	 */
 	int (*record_fn)(void *ctx, const struct hftmon_rec_hdr *rec);
 	void *record_ctx;
+	/*
+	 * true: no aggregator at all (nothing is allocated for it), for
+	 * callers that only drain raw records; the queries then return
+	 * -EOPNOTSUPP. history_* and max_* must be 0 with it.
+	 */
+	bool raw_only;
+	/* Threads with pairing state at once; 0 = HFTMON_DEFAULT_MAX_THREADS. */
+	uint32_t max_threads;
+	/* Distinct stack ids kept; 0 = HFTMON_DEFAULT_MAX_STACKS. */
+	uint32_t max_stacks;
 };
 
-/* Allocates the rings (and maps them). Only while stopped. */
+/*
+ * The defaults keep the aggregator of hftmon_configure() under 16 MiB on
+ * any machine (11.9 MiB as tests/unit/mem/footprint.c measures it, all
+ * of it resident under mlockall(): its
+ * reorder pool is capped, not sized by the rings): 32768 switches (about
+ * 136 bytes each), 65536 wake-ups (24 bytes, and 8 more for the query's
+ * own buffer), 4096 threads and 4096 stacks.
+ */
+#define HFTMON_DEFAULT_HISTORY_SWITCHES (1u << 15)
+#define HFTMON_DEFAULT_HISTORY_WAKEUPS (1u << 16)
+#define HFTMON_DEFAULT_MAX_THREADS 4096u
+#define HFTMON_DEFAULT_MAX_STACKS 4096u
+
+/*
+ * Allocates the rings (and maps them) and the aggregator. Only while
+ * stopped. cfg may be NULL (every default).
+ */
 int hftmon_configure(struct hftmon *m, const struct hftmon_monitor_config *cfg);
 
 struct hftmon_attach_opts {
@@ -127,15 +183,18 @@ int hftmon_wait(struct hftmon *m, int timeout_ms);
  * CPU in ring order, zero-copy (rec points into the ring and is valid only
  * during the call). Returns the number of records delivered, or -errno.
  * A non-zero return from fn stops the drain early; that record counts as
- * consumed. Never allocates.
+ * consumed. Never allocates. Only records of types this library decodes
+ * are delivered: others (a newer module's) are stepped over and counted
+ * in hftmon_stats_summary.unknown_records, and never cost what follows.
  */
 typedef int (*hftmon_record_fn)(void *ctx, const struct hftmon_rec_hdr *rec);
 int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx);
 
 /*
- * Batch form: copies whole records (each 8-byte aligned, back to back)
- * into buf, at most len bytes. Returns bytes copied (0 = nothing pending),
- * -ENOSPC if len cannot hold the next record, or -errno.
+ * Batch form: copies whole records (each 8-byte aligned, back to back;
+ * the same records hftmon_drain() delivers) into buf, at most len bytes.
+ * Returns bytes copied (0 = nothing pending), -ENOSPC if len cannot hold
+ * the next record, or -errno.
  */
 ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len);
 
@@ -147,7 +206,7 @@ struct hftmon_stats_summary {
 	uint64_t lost_total;
 	uint64_t delivered;		/* records the library handed out */
 	uint64_t seq_gaps;		/* records missing by seq (= lost) */
-	uint64_t bad_records;		/* failed validation (never expected) */
+	uint64_t bad_records;		/* malformed (never expected) */
 	uint32_t nr_procs;
 	bool running;
 	uint64_t start_ns, stop_ns;	/* CLOCK_MONOTONIC */
@@ -162,6 +221,13 @@ struct hftmon_stats_summary {
 	 */
 	uint64_t aggregator_late;
 	uint64_t aggregator_dropped;
+	/*
+	 * Records of a type this library does not decode (a newer module's):
+	 * stepped over by their size, never delivered; the records after
+	 * them are. bad_records counts malformed ones stepped over the same
+	 * way, and rings that could not be parsed on (skipped to the head).
+	 */
+	uint64_t unknown_records;
 };
 /*
  * cpus may be NULL; otherwise up to nr_cpus entries are filled. Returns
@@ -184,7 +250,17 @@ int hftmon_get_stats(struct hftmon *m, struct hftmon_stats_summary *sum,
  * next drain; after hftmon_stop() and a drain, everything has.
  * Windows: window_us > 0 keeps what ended within the last window_us
  * microseconds before the call (CLOCK_MONOTONIC); 0 keeps everything.
+ *
+ * The queries never allocate, and take the lock the drain thread needs
+ * for one batch of at most HFTMON_QUERY_BATCH history entries at a time,
+ * so a query over a long history never holds the drain off for longer
+ * than that. What the drain adds meanwhile is left for the next query;
+ * an entry of the window that the drain overwrites (history full) before
+ * the query reached it is skipped and counted (hftmon_latency.missed,
+ * and the stats' *_overwritten). Without an aggregator (raw_only) they
+ * return -EOPNOTSUPP.
  */
+#define HFTMON_QUERY_BATCH 4096
 
 struct hftmon_switch_query {
 	size_t sz;
@@ -197,6 +273,7 @@ struct hftmon_switch_query {
 
 /* One completed context switch of a tracked thread: out, then back in. */
 struct hftmon_switch_event {
+	size_t sz;			/* out[0].sz: see the top of this file */
 	pid_t pid, tid;
 	char comm[HFTMON_TASK_COMM_LEN];
 	uint64_t out_ns;		/* left the CPU (CLOCK_MONOTONIC) */
@@ -218,7 +295,8 @@ struct hftmon_switch_event {
 
 /*
  * Completed switches matching q, oldest first: fills up to max events and
- * returns how many matched in all (may exceed max), or -errno.
+ * returns how many matched in all (may exceed max), or -errno. With max >
+ * 0, out[0].sz must be set (the size of each element); -EINVAL if not.
  */
 int hftmon_get_context_switches(struct hftmon *m,
 				const struct hftmon_switch_query *q,
@@ -241,27 +319,49 @@ int hftmon_get_stack(struct hftmon *m, uint32_t stack_id, uint64_t *ips,
 
 /* Wake-up to running latency: summary of a set of samples. */
 struct hftmon_latency {
+	size_t sz;			/* set by the caller */
 	uint64_t count;
 	double min_us, mean_us, max_us;
-	double stddev_us;		/* the scheduling jitter */
+	double stddev_us;		/* the scheduling jitter (population) */
+	/* Exact, by nearest rank over every sample: values that were measured. */
 	double p50_us, p90_us, p99_us, p999_us;
+	/*
+	 * Samples of the window overwritten by the drain (history full)
+	 * before this query could read them: 0 means the figures cover every
+	 * sample that ended in the window and was still in the history.
+	 */
+	uint64_t missed;
+};
+
+struct hftmon_latency_query {
+	size_t sz;
+	pid_t pid;			/* 0 = every attached process */
+	pid_t tid;			/* 0 = every thread of pid */
+	uint64_t window_us;
+	/* Extra percentiles (0 < p <= 100) into pct_out[i], microseconds. */
+	const double *percentiles;
+	double *pct_out;
+	size_t nr_percentiles;
 };
 
 /*
  * Latency from each wake-up of a tracked thread to its next switch-in,
- * over the window; tid 0 = every thread of pid (pid 0 = every process).
- * Also fills pct_out[i] with the percentiles[i] (0 < p <= 100) asked for.
+ * over q's window, into lat (sz set; may be NULL when only pct_out is
+ * wanted). Exact nearest-rank percentiles, never bucket approximations.
  * count 0 and -ENODATA when there is no sample.
  */
-int hftmon_get_wakeup_latency(struct hftmon *m, pid_t pid, pid_t tid,
-			      uint64_t window_us, const double *percentiles,
-			      double *pct_out, size_t nr_percentiles,
+int hftmon_get_wakeup_latency(struct hftmon *m,
+			      const struct hftmon_latency_query *q,
 			      struct hftmon_latency *lat);
 
 #define HFTMON_MAX_CPUS	1024
 
-/* One thread, as the kernel sees it at the moment of the call. */
+/*
+ * One thread, as the kernel sees it at the moment of the call. Its
+ * wake-up latency: hftmon_get_wakeup_latency() with its tid.
+ */
 struct hftmon_thread_info {
+	size_t sz;			/* out[0].sz: see the top of this file */
 	pid_t pid, tid;
 	char comm[HFTMON_TASK_COMM_LEN];
 	int policy;			/* SCHED_OTHER/FIFO/RR/BATCH/IDLE/DEADLINE */
@@ -281,30 +381,28 @@ struct hftmon_thread_info {
 	uint64_t voluntary_switches;	/* /proc .../status */
 	uint64_t involuntary_switches;
 	int64_t migrations;		/* se.nr_migrations; -1 = unknown */
-	/*
-	 * Wake-up latency over the query's window, from hftmon's records:
-	 * count 0 when the thread is not tracked or was not woken.
-	 */
-	struct hftmon_latency wakeup;
 };
 
 /*
- * Every thread of pid: fills up to max entries, returns the number of
- * threads (may exceed max), or -errno (-ESRCH: no such process). Values
- * are read from /proc and sched_getattr() at the call; the wake-up
- * latency over window_us comes from hftmon's records. Works for any
- * process the caller may read; latency only for attached ones.
+ * Every thread of pid: fills up to max entries (out[0].sz set when max >
+ * 0), returns the number of threads (may exceed max), or -errno (-ESRCH:
+ * no such process). Values are read from /proc and sched_getattr() at the
+ * call, for any process the caller may read, attached or not, configured
+ * or not. Unlike the aggregator's queries it reads /proc, so it may
+ * allocate (the directory listing); it takes no lock the drain needs.
  */
 int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
-				      uint64_t window_us,
 				      struct hftmon_thread_info *out,
 				      size_t max);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.
  * hftmon_record_check: 0 if rec (with avail bytes readable) is a
- * well-formed record of a known type with at least its type's size,
- * -EBADMSG otherwise.
+ * well-formed record of a type this library decodes, at least its type's
+ * size; -ENOMSG if it is well framed (size a non-zero multiple of 8 within
+ * avail, at least a header) but of a type this library does not decode:
+ * step over it by hdr.size; -EBADMSG otherwise. hftmon_record_type_name:
+ * NULL for a type this library does not decode.
  */
 int hftmon_record_check(const struct hftmon_rec_hdr *rec, size_t avail);
 const char *hftmon_record_type_name(unsigned int type);

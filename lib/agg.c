@@ -19,36 +19,43 @@ static void *zalloc(size_t nr, size_t size)
 	return nr ? calloc(nr, size) : NULL;
 }
 
+/* The smallest power of two >= 2n (n <= 2^30). */
+static uint32_t slots_for(uint32_t n)
+{
+	uint32_t s = 1;
+
+	while (s < 2 * n)
+		s <<= 1;
+	return s;
+}
+
 int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
-		    uint32_t history_switches, uint32_t history_wakeups,
-		    uint32_t reorder_records)
+		    const struct hftmon_agg_sizes *sz)
 {
 	unsigned int i;
 
 	memset(a, 0, sizeof(*a));
-	if (!nr_rings)
+	if (!nr_rings || !sz->history_switches || !sz->history_wakeups ||
+	    !sz->max_threads || !sz->max_stacks || !sz->reorder_records ||
+	    sz->max_threads > (1u << 30) || sz->max_stacks > (1u << 30))
 		return -EINVAL;
-	if (!history_switches)
-		history_switches = HFTMON_AGG_DEFAULT_HISTORY;
-	if (!history_wakeups)
-		history_wakeups = HFTMON_AGG_DEFAULT_HISTORY;
-	if (!reorder_records)
-		reorder_records = HFTMON_AGG_MAX_REORDER;
 
 	a->nr_rings = nr_rings;
 	a->rings = zalloc(nr_rings, sizeof(*a->rings));
 	a->heap = zalloc(nr_rings, sizeof(*a->heap));
-	a->nr_nodes = reorder_records;
-	a->nodes = zalloc(reorder_records, sizeof(*a->nodes));
-	a->nr_thread_slots = 2 * HFTMON_AGG_MAX_THREADS;
+	a->nr_nodes = sz->reorder_records;
+	a->nodes = zalloc(a->nr_nodes, sizeof(*a->nodes));
+	a->max_threads = sz->max_threads;
+	a->nr_thread_slots = slots_for(sz->max_threads);
 	a->threads = zalloc(a->nr_thread_slots, sizeof(*a->threads));
-	a->stacks = zalloc(HFTMON_AGG_MAX_STACKS, sizeof(*a->stacks));
-	a->nr_stack_slots = 2 * HFTMON_AGG_MAX_STACKS;
+	a->max_stacks = sz->max_stacks;
+	a->stacks = zalloc(sz->max_stacks, sizeof(*a->stacks));
+	a->nr_stack_slots = slots_for(sz->max_stacks);
 	a->stack_index = zalloc(a->nr_stack_slots, sizeof(*a->stack_index));
-	a->switch_cap = history_switches;
-	a->switches = zalloc(history_switches, sizeof(*a->switches));
-	a->wakeup_cap = history_wakeups;
-	a->wakeups = zalloc(history_wakeups, sizeof(*a->wakeups));
+	a->switch_cap = sz->history_switches;
+	a->switches = zalloc(a->switch_cap, sizeof(*a->switches));
+	a->wakeup_cap = sz->history_wakeups;
+	a->wakeups = zalloc(a->wakeup_cap, sizeof(*a->wakeups));
 	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->stacks ||
 	    !a->stack_index || !a->switches || !a->wakeups) {
 		hftmon_agg_fini(a);
@@ -95,7 +102,7 @@ static struct hftmon_agg_thread *thread_get(struct hftmon_agg *a, int32_t pid,
 			return t;
 		if (t->tid)
 			continue;
-		if (a->nr_threads >= HFTMON_AGG_MAX_THREADS) {
+		if (a->nr_threads >= a->max_threads) {
 			a->st.dropped++;
 			return NULL;
 		}
@@ -167,7 +174,7 @@ static struct hftmon_agg_stack *stack_get(struct hftmon_agg *a, uint32_t id)
 
 	if (e)
 		return &a->stacks[e - 1];
-	if (a->nr_stacks >= HFTMON_AGG_MAX_STACKS) {
+	if (a->nr_stacks >= a->max_stacks) {
 		a->st.dropped++;
 		return NULL;
 	}
@@ -536,18 +543,43 @@ void hftmon_agg_flush(struct hftmon_agg *a)
 
 /* ---- queries ------------------------------------------------------------ */
 
-/* The slot of the i-th oldest entry of a circular history. */
-static uint32_t hist_slot(uint64_t total, uint32_t next, uint32_t cap,
-			  uint64_t i)
+/* The oldest entry a circular history of total entries still holds. */
+static uint64_t hist_oldest(uint64_t total, uint32_t cap)
 {
-	uint64_t first = total < cap ? 0 : next;
-
-	return (uint32_t)((first + i) % cap);
+	return total > cap ? total - cap : 0;
 }
 
-static uint64_t hist_count(uint64_t total, uint32_t cap)
+uint64_t hftmon_agg_switch_total(const struct hftmon_agg *a)
 {
-	return total < cap ? total : cap;
+	return a->switch_total;
+}
+
+uint64_t hftmon_agg_switch_oldest(const struct hftmon_agg *a)
+{
+	return hist_oldest(a->switch_total, a->switch_cap);
+}
+
+uint64_t hftmon_agg_wakeup_total(const struct hftmon_agg *a)
+{
+	return a->wakeup_total;
+}
+
+uint64_t hftmon_agg_wakeup_oldest(const struct hftmon_agg *a)
+{
+	return hist_oldest(a->wakeup_total, a->wakeup_cap);
+}
+
+/* Entry i lives at slot i % cap: the writer's next slot is total % cap. */
+const struct hftmon_switch_event *hftmon_agg_switch_at(const struct hftmon_agg *a,
+						       uint64_t i)
+{
+	return &a->switches[i % a->switch_cap];
+}
+
+const struct hftmon_agg_wakeup *hftmon_agg_wakeup_at(const struct hftmon_agg *a,
+						     uint64_t i)
+{
+	return &a->wakeups[i % a->wakeup_cap];
 }
 
 /*
@@ -555,28 +587,14 @@ static uint64_t hist_count(uint64_t total, uint32_t cap)
  * machine in time order), so the first entry that ended at or after
  * since_ns is found by binary search.
  */
-static uint64_t switch_end_ns(const struct hftmon_agg *a, uint32_t slot)
+uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	return a->switches[slot].in_ns;
-}
-
-static uint64_t wakeup_end_ns(const struct hftmon_agg *a, uint32_t slot)
-{
-	return a->wakeups[slot].end_ns;
-}
-
-/* The first of a history's total entries whose end_ns(slot) >= since_ns. */
-static uint64_t history_since(const struct hftmon_agg *a, uint64_t total,
-			      uint32_t next, uint32_t cap, uint64_t since_ns,
-			      uint64_t (*end_ns)(const struct hftmon_agg *,
-						 uint32_t))
-{
-	uint64_t lo = 0, hi = hist_count(total, cap);
+	uint64_t lo = hftmon_agg_switch_oldest(a), hi = a->switch_total;
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (end_ns(a, hist_slot(total, next, cap, mid)) < since_ns)
+		if (hftmon_agg_switch_at(a, mid)->in_ns < since_ns)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -584,73 +602,19 @@ static uint64_t history_since(const struct hftmon_agg *a, uint64_t total,
 	return lo;
 }
 
-static uint64_t switches_since(const struct hftmon_agg *a, uint64_t since_ns)
+uint64_t hftmon_agg_wakeup_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	return history_since(a, a->switch_total, a->switch_next, a->switch_cap,
-			     since_ns, switch_end_ns);
-}
+	uint64_t lo = hftmon_agg_wakeup_oldest(a), hi = a->wakeup_total;
 
-static uint64_t wakeups_since(const struct hftmon_agg *a, uint64_t since_ns)
-{
-	return history_since(a, a->wakeup_total, a->wakeup_next, a->wakeup_cap,
-			     since_ns, wakeup_end_ns);
-}
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
 
-uint64_t hftmon_agg_switches(const struct hftmon_agg *a, pid_t pid, pid_t tid,
-			     uint64_t min_off_ns, uint64_t since_ns,
-			     bool stacks, struct hftmon_switch_event *out,
-			     size_t max)
-{
-	uint64_t count = hist_count(a->switch_total, a->switch_cap), i;
-	uint64_t matched = 0;
-
-	for (i = switches_since(a, since_ns); i < count; i++) {
-		const struct hftmon_switch_event *ev =
-			&a->switches[hist_slot(a->switch_total, a->switch_next,
-					       a->switch_cap, i)];
-
-		if ((pid && ev->pid != pid) || (tid && ev->tid != tid) ||
-		    ev->off_cpu_ns < min_off_ns || ev->in_ns < since_ns)
-			continue;
-		if (matched < max) {
-			out[matched] = *ev;
-			if (!stacks)
-				out[matched].kstack_id = out[matched].ustack_id = 0;
-		}
-		matched++;
+		if (hftmon_agg_wakeup_at(a, mid)->end_ns < since_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return matched;
-}
-
-long hftmon_agg_wakeup_samples(const struct hftmon_agg *a, pid_t pid,
-			       pid_t tid, uint64_t since_ns, uint64_t **out)
-{
-	uint64_t count = hist_count(a->wakeup_total, a->wakeup_cap), i;
-	uint64_t first = wakeups_since(a, since_ns), *v;
-	long n = 0;
-
-	*out = NULL;
-	if (first == count)
-		return 0;
-	v = malloc((count - first) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = first; i < count; i++) {
-		const struct hftmon_agg_wakeup *w =
-			&a->wakeups[hist_slot(a->wakeup_total, a->wakeup_next,
-					      a->wakeup_cap, i)];
-
-		if ((pid && w->pid != pid) || (tid && w->tid != tid) ||
-		    w->end_ns < since_ns)
-			continue;
-		v[n++] = w->latency_ns;
-	}
-	if (!n) {
-		free(v);
-		return 0;
-	}
-	*out = v;
-	return n;
+	return lo;
 }
 
 int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id, uint64_t *ips,

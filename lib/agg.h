@@ -41,11 +41,13 @@
 #include "internal.h"
 
 #define HFTMON_AGG_STACK_DEPTH 32 /* frames kept per stack (the kernel's) */
-#define HFTMON_AGG_MAX_STACKS 16384 /* stack ids kept (kernel default 4096) */
-#define HFTMON_AGG_MAX_THREADS 16384 /* threads with pairing state */
-#define HFTMON_AGG_MAX_REORDER (1u << 18) /* records awaiting the merge */
+/*
+ * Records awaiting the merge, at most (about 104 bytes each): a drain
+ * pass larger than this processes its oldest records early (counted late
+ * if that mis-orders them) instead of growing with CPUs x ring size.
+ */
+#define HFTMON_AGG_MAX_REORDER (1u << 15)
 #define HFTMON_AGG_REORDER_NS 2000000ull /* probe timestamp to commit */
-#define HFTMON_AGG_DEFAULT_HISTORY (1u << 20)
 
 /* A record waiting in its ring's FIFO for the merge. */
 struct hftmon_agg_node {
@@ -120,12 +122,14 @@ struct hftmon_agg {
 
 	/* Threads: open addressing on tid, linear probing. */
 	struct hftmon_agg_thread *threads;
-	uint32_t nr_thread_slots; /* power of two, 2 x capacity */
+	uint32_t nr_thread_slots; /* power of two, >= 2 x capacity */
 	uint32_t nr_threads;
+	uint32_t max_threads;
 
 	/* Stacks: entries, and an index on id (entry + 1, 0 = free). */
 	struct hftmon_agg_stack *stacks;
 	uint32_t nr_stacks;
+	uint32_t max_stacks;
 	uint32_t *stack_index;
 	uint32_t nr_stack_slots;
 
@@ -142,15 +146,18 @@ struct hftmon_agg {
 	struct hftmon_agg_stats st;
 };
 
-/*
- * Allocates everything for nr_rings rings and histories of the given
- * sizes (0 = HFTMON_AGG_DEFAULT_HISTORY). The reorder pool holds
- * reorder_records (0 = HFTMON_AGG_MAX_REORDER). 0 or -ENOMEM/-EINVAL.
- */
+/* Table sizes, every one > 0. */
+struct hftmon_agg_sizes {
+	uint32_t history_switches;
+	uint32_t history_wakeups;
+	uint32_t max_threads;
+	uint32_t max_stacks;
+	uint32_t reorder_records;
+};
+
+/* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */
 HFTMON_INTERNAL int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
-				    uint32_t history_switches,
-				    uint32_t history_wakeups,
-				    uint32_t reorder_records);
+				    const struct hftmon_agg_sizes *sz);
 HFTMON_INTERNAL void hftmon_agg_fini(struct hftmon_agg *a);
 
 /* One validated record, drained from ring (< nr_rings). Never allocates. */
@@ -176,30 +183,32 @@ HFTMON_INTERNAL void hftmon_agg_session_start(struct hftmon_agg *a);
 /* Processes, in time order, every pending record below the watermark. */
 HFTMON_INTERNAL void hftmon_agg_flush(struct hftmon_agg *a);
 
-/* ---- queries (on a quiet aggregator) ---- */
-
 /*
- * Completed switches, oldest first, of pid (0 = any) and tid (0 = any),
- * off CPU at least min_off_ns, switched in at or after since_ns. Copies
- * up to max into out (kstack/ustack ids zeroed unless stacks) and returns
- * how many match.
+ * ---- queries ----
+ * The histories are indexed by absolute position: entry i (0 = the first
+ * ever written) is held while total - cap <= i < total. A query takes a
+ * range [first, end) once and then reads it a batch at a time, dropping
+ * the lock in between: entries the drain overwrote meanwhile are below
+ * hftmon_agg_*_oldest() and are skipped.
  */
-HFTMON_INTERNAL uint64_t hftmon_agg_switches(const struct hftmon_agg *a,
-					     pid_t pid, pid_t tid,
-					     uint64_t min_off_ns,
-					     uint64_t since_ns, bool stacks,
-					     struct hftmon_switch_event *out,
-					     size_t max);
 
-/*
- * The latencies (ns) of the wake-ups of pid/tid (0 = any) that ended at
- * or after since_ns, into a new array (*out, free()d by the caller; NULL
- * when none). Returns how many, or -ENOMEM.
- */
-HFTMON_INTERNAL long hftmon_agg_wakeup_samples(const struct hftmon_agg *a,
-					       pid_t pid, pid_t tid,
-					       uint64_t since_ns,
-					       uint64_t **out);
+/* Entries ever written, and the oldest still held. */
+HFTMON_INTERNAL uint64_t hftmon_agg_switch_total(const struct hftmon_agg *a);
+HFTMON_INTERNAL uint64_t hftmon_agg_switch_oldest(const struct hftmon_agg *a);
+HFTMON_INTERNAL uint64_t hftmon_agg_wakeup_total(const struct hftmon_agg *a);
+HFTMON_INTERNAL uint64_t hftmon_agg_wakeup_oldest(const struct hftmon_agg *a);
+
+/* The first held entry that ended (switched in) at or after since_ns. */
+HFTMON_INTERNAL uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a,
+						 uint64_t since_ns);
+HFTMON_INTERNAL uint64_t hftmon_agg_wakeup_first(const struct hftmon_agg *a,
+						 uint64_t since_ns);
+
+/* Held entry i (oldest <= i < total). */
+HFTMON_INTERNAL const struct hftmon_switch_event *
+hftmon_agg_switch_at(const struct hftmon_agg *a, uint64_t i);
+HFTMON_INTERNAL const struct hftmon_agg_wakeup *
+hftmon_agg_wakeup_at(const struct hftmon_agg *a, uint64_t i);
 
 /* See hftmon_get_stack(). */
 HFTMON_INTERNAL int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id,

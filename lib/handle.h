@@ -13,8 +13,11 @@
 #define HFTMON_LIB_HANDLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "agg.h"
 #include "hftmon.h"
@@ -31,6 +34,7 @@ struct hftmon_reader_totals {
 	__u64 delivered;
 	__u64 seq_gaps;
 	__u64 bad_records;
+	__u64 unknown;
 	struct hftmon_agg_stats agg;
 };
 
@@ -52,9 +56,12 @@ struct hftmon {
 	struct hftmon_monitor_config cfg; /* cpu_affinity points at cpus */
 	int *cpus;
 
-	/* The aggregator, allocated with the rings. */
+	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;
 	bool agg_ready;
+	/* The latency query's samples: history_wakeups, caller-side. */
+	uint64_t *lat_buf;
+	uint32_t lat_cap;
 
 	/* The drain thread. */
 	pthread_mutex_t agg_lock;
@@ -62,6 +69,8 @@ struct hftmon {
 	bool thread_running; /* created and not yet joined */
 	bool thread_stop; /* under agg_lock: drain once more and exit */
 	bool thread_abort; /* under agg_lock: exit without draining */
+	/* Set by the drain thread while it waits for agg_lock. */
+	atomic_bool drain_waiting;
 };
 
 HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
@@ -77,13 +86,42 @@ HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
 /* agg_lock, if the drain thread exists. */
 HFTMON_INTERNAL void hftmon_lock(struct hftmon *m);
 HFTMON_INTERNAL void hftmon_unlock(struct hftmon *m);
+/*
+ * Between two batches of a query that holds agg_lock: if the drain thread
+ * waits for it, let it take the lock (a mutex is not fair: unlocking and
+ * locking again would usually win it back) and wait for its pass.
+ */
+HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /*
- * Options structs begin with their size (like copy_struct_from_user): a
- * shorter caller gets the remaining fields zeroed, a longer one must have
- * zeros in what this library does not know (-E2BIG otherwise).
+ * Options structs begin with their size (like copy_struct_from_user, and
+ * libbpf's OPTS_VALID): a shorter caller gets the remaining fields
+ * zeroed; a longer one must have zeros in everything after the end of the
+ * last field this library knows (known: offsetofend of that field), the
+ * struct's own tail padding included, since a newer caller's field may
+ * sit there: -E2BIG otherwise. src_sz smaller than a size_t: -EINVAL.
  */
-HFTMON_INTERNAL int hftmon_copy_opts(void *dst, size_t dst_size,
+HFTMON_INTERNAL int hftmon_copy_opts(void *dst, size_t dst_size, size_t known,
 				     const void *src, size_t src_sz);
+
+#define hftmon_offsetofend(type, field) \
+	(offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Copies *src (may be NULL) into *dst, checked up to its field last. */
+#define HFTMON_COPY_OPTS(dst, src, last)                                   \
+	hftmon_copy_opts((dst), sizeof(*(dst)),                            \
+			 hftmon_offsetofend(__typeof__(*(dst)), last), (src), \
+			 (src) ? (src)->sz : 0)
+
+/*
+ * Output structs begin with their size too: copies what the caller has
+ * room for (dst_sz) of ours (src, src_size bytes, its sz field ignored),
+ * zeroes what the caller has and we do not, keeps dst's sz.
+ */
+HFTMON_INTERNAL void hftmon_copy_out(void *dst, size_t dst_sz,
+				     const void *src, size_t src_size);
+
+/* An output struct's sz is usable: holds at least the sz field. */
+#define HFTMON_OUT_OK(p) ((p)->sz >= sizeof(size_t))
 
 #endif /* HFTMON_LIB_HANDLE_H */

@@ -54,7 +54,28 @@ void hftmon_unlock(struct hftmon *m)
 		pthread_mutex_unlock(&m->agg_lock);
 }
 
-int hftmon_copy_opts(void *dst, size_t dst_size, const void *src, size_t src_sz)
+void hftmon_lock_yield(struct hftmon *m)
+{
+	if (!m->thread_running ||
+	    !atomic_load_explicit(&m->drain_waiting, memory_order_acquire))
+		return;
+	pthread_mutex_unlock(&m->agg_lock);
+	/* It clears the flag once it holds the lock. */
+	while (atomic_load_explicit(&m->drain_waiting, memory_order_acquire))
+		sched_yield();
+	pthread_mutex_lock(&m->agg_lock);
+}
+
+/* The drain thread's lock: says it waits, so queries step aside. */
+static void drain_lock(struct hftmon *m)
+{
+	atomic_store_explicit(&m->drain_waiting, true, memory_order_release);
+	pthread_mutex_lock(&m->agg_lock);
+	atomic_store_explicit(&m->drain_waiting, false, memory_order_release);
+}
+
+int hftmon_copy_opts(void *dst, size_t dst_size, size_t known,
+		     const void *src, size_t src_sz)
 {
 	const unsigned char *bytes = src;
 	size_t i;
@@ -64,11 +85,23 @@ int hftmon_copy_opts(void *dst, size_t dst_size, const void *src, size_t src_sz)
 		return 0;
 	if (src_sz < sizeof(size_t))
 		return -EINVAL;
-	for (i = dst_size; i < src_sz; i++)
+	for (i = known; i < src_sz; i++)
 		if (bytes[i])
 			return -E2BIG;
-	memcpy(dst, src, src_sz < dst_size ? src_sz : dst_size);
+	memcpy(dst, src, src_sz < known ? src_sz : known);
 	return 0;
+}
+
+void hftmon_copy_out(void *dst, size_t dst_sz, const void *src,
+		     size_t src_size)
+{
+	unsigned char *d = dst;
+	size_t n = dst_sz < src_size ? dst_sz : src_size;
+
+	memcpy(d + sizeof(size_t), (const unsigned char *)src + sizeof(size_t),
+	       n - sizeof(size_t));
+	if (dst_sz > n)
+		memset(d + n, 0, dst_sz - n);
 }
 
 static uint64_t mono_ns(void)
@@ -129,7 +162,7 @@ HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	err = hftmon_copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
+	err = HFTMON_COPY_OPTS(&o, opts, log_ctx);
 	if (err)
 		return err;
 	device = o.device ? o.device : HFTMON_DEVICE;
@@ -201,6 +234,7 @@ static void unmap_rings(struct hftmon *m)
 		m->retired.delivered += ring->rd.delivered;
 		m->retired.seq_gaps += ring->rd.seq_gaps;
 		m->retired.bad_records += ring->rd.bad_records;
+		m->retired.unknown += ring->rd.unknown;
 		if (hftmon_sys->munmap(ring->map, m->ring_mmap_size))
 			pr_warn(m, "munmap ring %u: %s", i, strerror(errno));
 		ring->map = NULL;
@@ -224,6 +258,9 @@ static void unmap_rings(struct hftmon *m)
 		hftmon_agg_fini(&m->agg);
 	}
 	m->agg_ready = false;
+	free(m->lat_buf);
+	m->lat_buf = NULL;
+	m->lat_cap = 0;
 	free(m->cpus);
 	m->cpus = NULL;
 	memset(&m->cfg, 0, sizeof(m->cfg));
@@ -249,9 +286,18 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 
 HFTMON_API int hftmon_get_info(struct hftmon *m, struct hftmon_info *info)
 {
-	if (!m || !info)
+	__u32 size;
+
+	if (!m || !info || info->size < sizeof(info->size))
 		return -EINVAL;
-	*info = m->info;
+	/* As much as the caller's (uapi) struct holds; its size stays. */
+	size = info->size < sizeof(*info) ? info->size : (__u32)sizeof(*info);
+	memcpy((unsigned char *)info + sizeof(info->size),
+	       (const unsigned char *)&m->info + sizeof(info->size),
+	       size - sizeof(info->size));
+	if (info->size > sizeof(*info))
+		memset((unsigned char *)info + sizeof(*info), 0,
+		       info->size - sizeof(*info));
 	return 0;
 }
 
@@ -372,6 +418,12 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		       "cpu_affinity/realtime_priority apply to the library's drain thread: set drain_thread, or drain from your own thread and set its affinity and priority there");
 		return -EINVAL;
 	}
+	if (c->raw_only && (c->history_switches || c->history_wakeups ||
+			    c->max_threads || c->max_stacks)) {
+		pr_err(m,
+		       "raw_only has no aggregator: history_switches, history_wakeups, max_threads and max_stacks must be 0");
+		return -EINVAL;
+	}
 	if (!c->drain_thread && (c->record_fn || c->drain_interval_us)) {
 		pr_err(m,
 		       "record_fn/drain_interval_us apply to the library's drain thread: set drain_thread, or drain with hftmon_drain()");
@@ -464,19 +516,47 @@ static int setup_library_side(struct hftmon *m,
 		memcpy(m->cpus, c->cpu_affinity,
 		       c->nr_cpu_affinity * sizeof(*m->cpus));
 	}
-	err = hftmon_agg_init(&m->agg, m->nr_rings, c->history_switches,
-			      c->history_wakeups, reorder_records(m));
+	m->cfg = *c;
+	m->cfg.cpu_affinity = m->cpus;
+	if (c->raw_only)
+		return 0;
+	{
+		struct hftmon_agg_sizes sz = {
+			.history_switches = c->history_switches ?
+						    c->history_switches :
+						    HFTMON_DEFAULT_HISTORY_SWITCHES,
+			.history_wakeups = c->history_wakeups ?
+						   c->history_wakeups :
+						   HFTMON_DEFAULT_HISTORY_WAKEUPS,
+			.max_threads = c->max_threads ?
+					       c->max_threads :
+					       HFTMON_DEFAULT_MAX_THREADS,
+			.max_stacks = c->max_stacks ? c->max_stacks :
+						      HFTMON_DEFAULT_MAX_STACKS,
+			.reorder_records = reorder_records(m),
+		};
+
+		err = hftmon_agg_init(&m->agg, m->nr_rings, &sz);
+		if (!err) {
+			m->lat_cap = sz.history_wakeups;
+			m->lat_buf = calloc(m->lat_cap, sizeof(*m->lat_buf));
+			if (!m->lat_buf) {
+				hftmon_agg_fini(&m->agg);
+				err = -ENOMEM;
+			}
+		}
+	}
 	if (err) {
 		pr_err(m, "aggregator: %s", strerror(-err));
 		free(m->cpus);
 		m->cpus = NULL;
+		memset(&m->cfg, 0, sizeof(m->cfg));
 		return err;
 	}
 	for (i = 0; i < m->nr_rings; i++)
 		if (!m->rings[i].map)
 			hftmon_agg_ring_absent(&m->agg, i);
 	m->agg_ready = true;
-	m->cfg = *c;
 	m->cfg.cpu_affinity = m->cpus;
 	return 0;
 }
@@ -491,7 +571,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 
 	if (!m)
 		return -EINVAL;
-	err = hftmon_copy_opts(&c, sizeof(c), cfg, cfg ? cfg->sz : 0);
+	err = HFTMON_COPY_OPTS(&c, cfg, max_stacks);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -570,7 +650,7 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 
 	if (!m || pid <= 0)
 		return -EINVAL;
-	err = hftmon_copy_opts(&o, sizeof(o), opts, opts ? opts->sz : 0);
+	err = HFTMON_COPY_OPTS(&o, opts, user_stacks);
 	if (err)
 		return err;
 	if (!m->configured) {
@@ -733,7 +813,8 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 			abort_thread(m);
 		return err;
 	}
-	hftmon_agg_session_start(&m->agg);
+	if (m->agg_ready)
+		hftmon_agg_session_start(&m->agg);
 	m->running = true;
 	if (thread)
 		pthread_mutex_unlock(&m->agg_lock);
@@ -805,6 +886,14 @@ static int drain_tap(void *arg, const struct hftmon_rec_hdr *rec)
 	return tap->fn ? tap->fn(tap->ctx, rec) : 0;
 }
 
+/* raw_only with a drain thread and no record_fn: records are only counted. */
+static int drain_none(void *ctx, const struct hftmon_rec_hdr *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
 /* One pass over every ring: what hftmon_drain and the drain thread do. */
 static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 {
@@ -823,16 +912,23 @@ static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 			continue;
 
 		tap.ring = cpu;
-		total += hftmon_ring_drain(rd, drain_tap, &tap, &stopped);
+		if (m->agg_ready)
+			total += hftmon_ring_drain(rd, drain_tap, &tap, &stopped);
+		else
+			total += hftmon_ring_drain(rd, fn ? fn : drain_none, ctx,
+						   &stopped);
 		/* Stopped: records lost after the last one written show too. */
 		if (!stopped && quiescent)
 			hftmon_ring_settle(rd);
 		note_bad(m, cpu, bad);
-		hftmon_agg_ring_done(&m->agg, cpu, !stopped, pass_ns, quiescent);
+		if (m->agg_ready)
+			hftmon_agg_ring_done(&m->agg, cpu, !stopped, pass_ns,
+					     quiescent);
 		if (stopped || total >= INT_MAX)
 			break;
 	}
-	hftmon_agg_flush(&m->agg);
+	if (m->agg_ready)
+		hftmon_agg_flush(&m->agg);
 	return total;
 }
 
@@ -899,7 +995,7 @@ static void *drain_main(void *arg)
 			logged = true;
 			sleep_ms(timeout); /* do not spin on a broken fd */
 		}
-		pthread_mutex_lock(&m->agg_lock);
+		drain_lock(m);
 		stop = m->thread_stop;
 		if (stop)
 			while (drain_rings(m, m->cfg.record_fn,
@@ -931,7 +1027,8 @@ static size_t read_ring(struct hftmon *m, unsigned int cpu, unsigned char *buf,
 			*full = true;
 			break;
 		}
-		hftmon_agg_record(&m->agg, cpu, rec);
+		if (m->agg_ready)
+			hftmon_agg_record(&m->agg, cpu, rec);
 		memcpy(buf + copied, rec, rec->size);
 		copied += rec->size;
 		hftmon_ring_consume(rd);
@@ -971,9 +1068,12 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 		if (!full && quiescent)
 			hftmon_ring_settle(rd);
 		note_bad(m, cpu, bad);
-		hftmon_agg_ring_done(&m->agg, cpu, !full, pass_ns, quiescent);
+		if (m->agg_ready)
+			hftmon_agg_ring_done(&m->agg, cpu, !full, pass_ns,
+					     quiescent);
 		if (full) {
-			hftmon_agg_flush(&m->agg);
+			if (m->agg_ready)
+				hftmon_agg_flush(&m->agg);
 			/* Nothing fits: the same record is next, for a bigger buf. */
 			if (!copied)
 				return -ENOSPC;
@@ -982,7 +1082,8 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 			return (ssize_t)copied;
 		}
 	}
-	hftmon_agg_flush(&m->agg);
+	if (m->agg_ready)
+		hftmon_agg_flush(&m->agg);
 	return (ssize_t)copied;
 }
 
@@ -1025,10 +1126,12 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 	s.delivered = m->retired.delivered;
 	s.seq_gaps = m->retired.seq_gaps;
 	s.bad_records = m->retired.bad_records;
+	s.unknown_records = m->retired.unknown;
 	for (i = 0; i < m->nr_rings; i++) {
 		s.delivered += m->rings[i].rd.delivered;
 		s.seq_gaps += m->rings[i].rd.seq_gaps;
 		s.bad_records += m->rings[i].rd.bad_records;
+		s.unknown_records += m->rings[i].rd.unknown;
 	}
 	s.switches_completed = m->retired.agg.switches_completed;
 	s.switches_overwritten = m->retired.agg.switches_overwritten;

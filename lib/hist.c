@@ -1,27 +1,50 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * Percentiles and standard deviation of latency samples (see hist.h).
- * Runs at query time only: it may sort (and its caller allocate); the
- * drain path never comes here. No libm: the static library links with
- * -pthread alone.
+ * Runs at query time only, on the caller's thread, never allocating:
+ * the sort is an in-place heapsort (glibc's qsort may malloc a merge
+ * buffer). No libm: the static library links with -pthread alone.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hist.h"
 
-static int cmp_u64(const void *a, const void *b)
+/* Moves v[i] down the max-heap v[0..n) to where it belongs. */
+static void sift_down(uint64_t *v, size_t i, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = v[i];
 
-	return x < y ? -1 : x > y;
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[c] <= x)
+			break;
+		v[i] = v[c];
+		i = c;
+	}
+	v[i] = x;
 }
 
 void hftmon_hist_sort(uint64_t *ns, size_t n)
 {
-	if (n > 1)
-		qsort(ns, n, sizeof(*ns), cmp_u64);
+	size_t i;
+
+	if (n < 2)
+		return;
+	for (i = n / 2; i-- > 0;)
+		sift_down(ns, i, n);
+	for (i = n - 1; i > 0; i--) {
+		uint64_t top = ns[0];
+
+		ns[0] = ns[i];
+		ns[i] = top;
+		sift_down(ns, 0, i);
+	}
 }
 
 int hftmon_hist_check_percentile(double p)
@@ -86,6 +109,7 @@ void hftmon_hist_summarize(uint64_t *ns, size_t n, const double *percentiles,
 	size_t i;
 
 	memset(lat, 0, sizeof(*lat));
+	lat->sz = sizeof(*lat);
 	if (!n) {
 		for (i = 0; i < nr_pct; i++)
 			pct_out[i] = 0;

@@ -2,9 +2,10 @@
 /*
  * Definitions shared by libhftmon's sources. The library is built with
  * -fvisibility=hidden: only the functions of <hftmon.h> are marked
- * HFTMON_API and exported (through lib/libhftmon.map, version HFTMON_1.0).
- * Internal modules (ring reader, thread table, syscall layer) stay linkable
- * from the static library, which the CLI, tests and bench use.
+ * HFTMON_API and exported (listed in lib/libhftmon.map, node HFTMON_2.0).
+ * Internal modules (ring reader, record checks, syscall layer) stay
+ * linkable from the static library, which the tests and the bench use;
+ * the CLI uses only the exported API.
  */
 #ifndef HFTMON_LIB_INTERNAL_H
 #define HFTMON_LIB_INTERNAL_H

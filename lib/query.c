@@ -3,9 +3,11 @@
  * The queries of <hftmon.h>: completed context switches, stacks and
  * wake-up latencies from the aggregator (agg.c), and per-thread
  * scheduling information read at the call from /proc (procfs.c),
- * sched_getattr(2) and sched_getaffinity(2). Queries may allocate; they
- * hold the aggregator lock (when the drain thread exists) only while
- * copying out of it.
+ * sched_getattr(2) and sched_getaffinity(2). The aggregator's queries
+ * never allocate (the latency samples go into a buffer taken at
+ * configure) and hold the aggregator lock (when the drain thread exists)
+ * for one batch of HFTMON_QUERY_BATCH entries at a time; sorting and
+ * summing happen outside it. Thread info reads /proc and may allocate.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,11 +45,22 @@ static uint64_t window_start(uint64_t window_us)
 
 static int check_configured(struct hftmon *m, const char *what)
 {
-	if (!m->configured || !m->agg_ready) {
+	if (!m->configured) {
 		pr_err(m, "%s before configure: nothing is aggregated", what);
 		return -EINVAL;
 	}
+	if (!m->agg_ready) {
+		pr_err(m, "%s: configured raw_only, there is no aggregator",
+		       what);
+		return -EOPNOTSUPP;
+	}
 	return 0;
+}
+
+/* Microseconds to nanoseconds, saturating. */
+static uint64_t us_to_ns(uint64_t us)
+{
+	return us > UINT64_MAX / 1000 ? UINT64_MAX : us * 1000;
 }
 
 HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
@@ -56,12 +69,13 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 					   size_t max)
 {
 	struct hftmon_switch_query qq;
-	uint64_t n, min_ns;
+	uint64_t i, end, matched = 0, since, min_ns;
+	size_t stride;
 	int err;
 
-	if (!m || (!out && max))
+	if (!m || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
-	err = hftmon_copy_opts(&qq, sizeof(qq), q, q ? q->sz : 0);
+	err = HFTMON_COPY_OPTS(&qq, q, include_stack_trace);
 	if (err)
 		return err;
 	if (qq.pid < 0 || qq.tid < 0)
@@ -69,15 +83,48 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 	err = check_configured(m, "context switch query");
 	if (err)
 		return err;
-	min_ns = qq.min_duration_us > UINT64_MAX / 1000 ?
-			 UINT64_MAX :
-			 qq.min_duration_us * 1000;
+	stride = max ? out->sz : 0;
+	min_ns = us_to_ns(qq.min_duration_us);
+	since = window_start(qq.window_us);
+
 	hftmon_lock(m);
-	n = hftmon_agg_switches(&m->agg, qq.pid, qq.tid, min_ns,
-				window_start(qq.window_us),
-				qq.include_stack_trace, out, max);
+	i = hftmon_agg_switch_first(&m->agg, since);
+	end = hftmon_agg_switch_total(&m->agg);
+	while (i < end) {
+		uint64_t batch_end = end - i > HFTMON_QUERY_BATCH ?
+					     i + HFTMON_QUERY_BATCH :
+					     end;
+		uint64_t oldest = hftmon_agg_switch_oldest(&m->agg);
+
+		if (i < oldest)
+			i = oldest; /* overwritten while the lock was free */
+		for (; i < batch_end; i++) {
+			const struct hftmon_switch_event *ev =
+				hftmon_agg_switch_at(&m->agg, i);
+			struct hftmon_switch_event *o;
+
+			if ((qq.pid && ev->pid != qq.pid) ||
+			    (qq.tid && ev->tid != qq.tid) ||
+			    ev->off_cpu_ns < min_ns || ev->in_ns < since)
+				continue;
+			if (matched < max) {
+				o = (void *)((unsigned char *)out +
+					     matched * stride);
+				o->sz = stride;
+				hftmon_copy_out(o, stride, ev, sizeof(*ev));
+				if (!qq.include_stack_trace &&
+				    stride >= hftmon_offsetofend(
+						      struct hftmon_switch_event,
+						      ustack_id))
+					o->kstack_id = o->ustack_id = 0;
+			}
+			matched++;
+		}
+		/* One batch per lock: let the drain thread in. */
+		hftmon_lock_yield(m);
+	}
 	hftmon_unlock(m);
-	return n > INT_MAX ? INT_MAX : (int)n;
+	return matched > INT_MAX ? INT_MAX : (int)matched;
 }
 
 HFTMON_API int hftmon_get_stack(struct hftmon *m, uint32_t stack_id,
@@ -96,52 +143,73 @@ HFTMON_API int hftmon_get_stack(struct hftmon *m, uint32_t stack_id,
 	return ret;
 }
 
-/* The latency summary of pid/tid over the window, from the aggregator. */
-static int wakeup_latency(struct hftmon *m, pid_t pid, pid_t tid,
-			  uint64_t window_us, const double *percentiles,
-			  double *pct_out, size_t nr_pct,
-			  struct hftmon_latency *lat)
-{
-	uint64_t *samples;
-	long n;
-
-	hftmon_lock(m);
-	n = hftmon_agg_wakeup_samples(&m->agg, pid, tid,
-				      window_start(window_us), &samples);
-	hftmon_unlock(m);
-	if (n < 0)
-		return (int)n;
-	hftmon_hist_summarize(samples, (size_t)n, percentiles, pct_out, nr_pct,
-			      lat);
-	free(samples);
-	return n ? 0 : -ENODATA;
-}
-
-HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m, pid_t pid,
-					 pid_t tid, uint64_t window_us,
-					 const double *percentiles,
-					 double *pct_out, size_t nr_percentiles,
+HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
+					 const struct hftmon_latency_query *q,
 					 struct hftmon_latency *lat)
 {
-	struct hftmon_latency tmp;
-	size_t i;
+	struct hftmon_latency_query qq;
+	struct hftmon_latency res;
+	uint64_t i, end, since, missed = 0;
+	size_t n = 0, k;
 	int err;
 
-	if (!m || pid < 0 || tid < 0 ||
-	    (nr_percentiles && (!percentiles || !pct_out)))
+	if (!m || !q || (lat && !HFTMON_OUT_OK(lat)))
 		return -EINVAL;
-	for (i = 0; i < nr_percentiles; i++) {
-		if (hftmon_hist_check_percentile(percentiles[i])) {
+	err = HFTMON_COPY_OPTS(&qq, q, nr_percentiles);
+	if (err)
+		return err;
+	if (qq.pid < 0 || qq.tid < 0 ||
+	    (qq.nr_percentiles && (!qq.percentiles || !qq.pct_out)))
+		return -EINVAL;
+	for (k = 0; k < qq.nr_percentiles; k++) {
+		if (hftmon_hist_check_percentile(qq.percentiles[k])) {
 			pr_err(m, "percentile %g is not in (0, 100]",
-			       percentiles[i]);
+			       qq.percentiles[k]);
 			return -EINVAL;
 		}
 	}
 	err = check_configured(m, "wake-up latency query");
 	if (err)
 		return err;
-	return wakeup_latency(m, pid, tid, window_us, percentiles, pct_out,
-			      nr_percentiles, lat ? lat : &tmp);
+	since = window_start(qq.window_us);
+
+	/* Copy the window's samples into the handle's buffer, batch by batch. */
+	hftmon_lock(m);
+	i = hftmon_agg_wakeup_first(&m->agg, since);
+	end = hftmon_agg_wakeup_total(&m->agg);
+	while (i < end) {
+		uint64_t batch_end = end - i > HFTMON_QUERY_BATCH ?
+					     i + HFTMON_QUERY_BATCH :
+					     end;
+		uint64_t oldest = hftmon_agg_wakeup_oldest(&m->agg);
+
+		if (i < oldest) {
+			/* Overwritten while the lock was free. */
+			missed += (oldest < end ? oldest : end) - i;
+			i = oldest;
+		}
+		for (; i < batch_end; i++) {
+			const struct hftmon_agg_wakeup *w =
+				hftmon_agg_wakeup_at(&m->agg, i);
+
+			if ((qq.pid && w->pid != qq.pid) ||
+			    (qq.tid && w->tid != qq.tid) || w->end_ns < since)
+				continue;
+			/* end - first <= cap: n never exceeds the buffer. */
+			if (n < m->lat_cap)
+				m->lat_buf[n++] = w->latency_ns;
+		}
+		hftmon_lock_yield(m);
+	}
+	hftmon_unlock(m);
+
+	/* Sorting and summing happen outside the lock. */
+	hftmon_hist_summarize(m->lat_buf, n, qq.percentiles, qq.pct_out,
+			      qq.nr_percentiles, &res);
+	res.missed = missed;
+	if (lat)
+		hftmon_copy_out(lat, lat->sz, &res, sizeof(res));
+	return n ? 0 : -ENODATA;
 }
 
 /* sched_getattr(2), which glibc 2.36 does not wrap. */
@@ -169,8 +237,7 @@ static int get_sched_attr(pid_t tid, struct sched_attr_v0 *attr)
 }
 
 /* Fills t from /proc and the syscalls. -ESRCH when the thread is gone. */
-static int thread_info(struct hftmon *m, pid_t pid, pid_t tid,
-		       uint64_t window_us, struct hftmon_thread_info *t)
+static int thread_info(pid_t pid, pid_t tid, struct hftmon_thread_info *t)
 {
 	struct hftmon_procfs_thread pt;
 	struct sched_attr_v0 attr;
@@ -225,35 +292,28 @@ static int thread_info(struct hftmon *m, pid_t pid, pid_t tid,
 	t->voluntary_switches = pt.voluntary;
 	t->involuntary_switches = pt.involuntary;
 	t->migrations = pt.migrations;
-
-	if (m->agg_ready) {
-		err = wakeup_latency(m, pid, tid, window_us, NULL, NULL, 0,
-				     &t->wakeup);
-		if (err && err != -ENODATA)
-			return err;
-	}
 	return 0;
 }
 
 HFTMON_API int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
-						 uint64_t window_us,
 						 struct hftmon_thread_info *out,
 						 size_t max)
 {
 	struct hftmon_thread_info t;
-	size_t filled = 0;
+	size_t filled = 0, stride;
 	pid_t *tids;
 	int n, i, err;
 
-	if (!m || pid <= 0 || (!out && max))
+	if (!m || pid <= 0 || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
+	stride = max ? out->sz : 0;
 	n = hftmon_procfs_tids(HFTMON_PROCFS_ROOT, pid, &tids);
 	if (n < 0) {
 		pr_err(m, "threads of pid %d: %s", (int)pid, strerror(-n));
 		return n;
 	}
 	for (i = 0; i < n; i++) {
-		err = thread_info(m, pid, tids[i], window_us, &t);
+		err = thread_info(pid, tids[i], &t);
 		if (err == -ESRCH)
 			continue; /* exited since the directory was read */
 		if (err) {
@@ -262,8 +322,13 @@ HFTMON_API int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 			free(tids);
 			return err;
 		}
-		if (filled < max)
-			out[filled] = t;
+		if (filled < max) {
+			struct hftmon_thread_info *o =
+				(void *)((unsigned char *)out + filled * stride);
+
+			o->sz = stride;
+			hftmon_copy_out(o, stride, &t, sizeof(t));
+		}
 		filled++;
 	}
 	free(tids);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "record.h"
 #include "ring.h"
 
 /* Smallest step the producer ever makes: a pad of one 8-byte word. */
@@ -76,41 +77,6 @@ __u64 hftmon_ring_refresh(struct hftmon_ring_reader *r)
 	return r->head - r->tail;
 }
 
-int hftmon_ring_peek(struct hftmon_ring_reader *r,
-		     const struct hftmon_rec_hdr **rec)
-{
-	for (;;) {
-		__u64 avail = r->head - r->tail;
-		__u64 off = r->tail & r->mask;
-		__u64 to_end = r->data_size - off;
-		const unsigned char *p = r->data + off;
-		__u16 type, size;
-
-		if (!avail)
-			return 0;
-		if (avail < RING_MIN_STEP || off % 8)
-			return ring_corrupt(r);
-		/* to_end >= 8 always: positions are multiples of 8. */
-		memcpy(&type, p + offsetof(struct hftmon_rec_hdr, type),
-		       sizeof(type));
-		memcpy(&size, p + offsetof(struct hftmon_rec_hdr, size),
-		       sizeof(size));
-		if (type == HFTMON_REC_PAD) {
-			if (size < RING_MIN_STEP || size % 8 || size > to_end ||
-			    size > avail)
-				return ring_corrupt(r);
-			r->tail += size;
-			continue;
-		}
-		if (hftmon_record_check((const struct hftmon_rec_hdr *)p,
-					avail < to_end ? avail : to_end))
-			return ring_corrupt(r);
-		r->cur = (const struct hftmon_rec_hdr *)p;
-		*rec = r->cur;
-		return 1;
-	}
-}
-
 /* A record whose seq is not the one expected: count what is missing. */
 static void ring_seq_mismatch(struct hftmon_ring_reader *r, __u64 seq)
 {
@@ -122,20 +88,72 @@ static void ring_seq_mismatch(struct hftmon_ring_reader *r, __u64 seq)
 		r->bad_records++; /* seq went backwards: never expected */
 }
 
+/* Steps past the record at the tail, checking its seq for gaps. */
+static inline __attribute__((always_inline)) void
+ring_step(struct hftmon_ring_reader *r,
+		      const struct hftmon_rec_hdr *rec)
+{
+	if (rec->seq != r->expected_seq || !r->seq_known)
+		ring_seq_mismatch(r, rec->seq);
+	r->expected_seq = rec->seq + 1;
+	r->tail += rec->size;
+	if (r->tail - r->released >= r->release_batch)
+		hftmon_ring_release(r);
+}
+
+int hftmon_ring_peek(struct hftmon_ring_reader *r,
+		     const struct hftmon_rec_hdr **rec)
+{
+	for (;;) {
+		__u64 avail = r->head - r->tail;
+		__u64 off = r->tail & r->mask;
+		__u64 to_end = r->data_size - off;
+		const unsigned char *p = r->data + off;
+		const struct hftmon_rec_hdr *h = (const void *)p;
+		size_t bound = avail < to_end ? avail : to_end;
+		__u16 type, size;
+		int ret;
+
+		if (!avail)
+			return 0;
+		if (avail < RING_MIN_STEP || off % 8)
+			return ring_corrupt(r);
+		/* No size to step by (0, unaligned, past the data): resync. */
+		if (hftmon_record_frame(p, bound, &type, &size))
+			return ring_corrupt(r);
+		if (type == HFTMON_REC_PAD) {
+			r->tail += size;
+			continue;
+		}
+		ret = hftmon_record_content(h, type, size);
+		if (ret) {
+			/*
+			 * Framed but not for us: a type this library does not
+			 * decode, or one whose content is impossible. Step over
+			 * it by its size; what follows is still read.
+			 */
+			if (ret == -ENOMSG)
+				r->unknown++;
+			else
+				r->bad_records++;
+			ring_step(r, h);
+			continue;
+		}
+		r->cur = h;
+		*rec = r->cur;
+		return 1;
+	}
+}
+
 void hftmon_ring_consume(struct hftmon_ring_reader *r)
 {
 	const struct hftmon_rec_hdr *rec = r->cur;
 
 	if (!rec)
 		return;
-	if (rec->seq != r->expected_seq || !r->seq_known)
-		ring_seq_mismatch(r, rec->seq);
-	r->expected_seq = rec->seq + 1;
-	r->tail += rec->size;
-	r->delivered++;
 	r->cur = NULL;
-	if (r->tail - r->released >= r->release_batch)
-		hftmon_ring_release(r);
+	r->delivered++;
+	ring_step(r, rec);
 }
 
 void hftmon_ring_release(struct hftmon_ring_reader *r)

@@ -13,8 +13,13 @@
  *   hftmon_ring_release()  store-release data_tail: the producer may reuse
  *                          the space (also done every quarter ring)
  *
- * A record that fails validation means the ring can no longer be parsed:
- * the reader counts it, jumps to the head and carries on; the records it
+ * Records are walked by their size. One of a type this library does not
+ * decode (a newer module's) is stepped over and counted in unknown; one
+ * whose frame is sound but whose content is impossible is stepped over and
+ * counted in bad_records; the records after either are read as usual. Only
+ * a record that cannot be stepped over (size 0, not a multiple of 8, past
+ * the data area) means the ring can no longer be parsed: the reader counts
+ * it in bad_records, jumps to the head and carries on; the records it
  * skipped show up as a seq gap at the next record.
  */
 #ifndef HFTMON_LIB_RING_H
@@ -75,7 +80,8 @@ struct hftmon_ring_reader {
 	/* What this reader saw. */
 	__u64 delivered; /* records consumed */
 	__u64 seq_gaps; /* records missing by seq */
-	__u64 bad_records; /* validation failures (ring resynced) */
+	__u64 bad_records; /* malformed: stepped over, or ring resynced */
+	__u64 unknown; /* records of types not decoded here, stepped over */
 };
 
 /*
@@ -93,9 +99,11 @@ HFTMON_INTERNAL int hftmon_ring_reader_init(struct hftmon_ring_reader *r,
 HFTMON_INTERNAL __u64 hftmon_ring_refresh(struct hftmon_ring_reader *r);
 
 /*
- * 1 and *rec = the next record (valid until consume/release), 0 when the
- * snapshot is exhausted, -EBADMSG when the ring was corrupt (counted in
- * bad_records; the reader resynced to the head).
+ * 1 and *rec = the next record of a type this library decodes (valid
+ * until consume/release), 0 when the snapshot is exhausted, -EBADMSG when
+ * the ring was corrupt (counted in bad_records; the reader resynced to the
+ * head). PADs, unknown types and malformed records on the way are stepped
+ * over and counted.
  */
 HFTMON_INTERNAL int hftmon_ring_peek(struct hftmon_ring_reader *r,
 				     const struct hftmon_rec_hdr **rec);

@@ -3,7 +3,7 @@
 # tests and the drain benchmark. Included by the top-level Makefile, which
 # defines O (build directory), PREFIX and DESTDIR.
 #
-#   make lib            $(O)/lib/libhftmon.so.$(HFTMON_VERSION) + links,
+#   make lib            $(O)/lib/libhftmon.so.$(LIBHFTMON_VERSION) + links,
 #                       $(O)/lib/libhftmon.a, $(O)/lib/hftmon.pc
 #   make cli            $(O)/hftmon (linked against the static library), and
 #                       the same objects linked against libhftmon.so: the
@@ -14,6 +14,8 @@
 #                       ThreadSanitizer
 #   make bench-drain    build and run the drain benchmark
 #   make bench-drain-callgrind  instructions per record, with callgrind
+#   make examples       examples/*.c against the public headers and the shared
+#                       library alone (make test-unit builds them)
 #   make static-tools   $(VM_STATIC_TOOLS): -static tools for the VM
 #   make cppcheck       static analysis of the userspace sources
 #   make shellcheck     lint of every shell script
@@ -24,8 +26,15 @@
 # -Iinclude -Iinclude/uapi, so <linux/hftmon.h> is the tree's own header.
 # The library and its white-box tests add -Ilib; the CLI does not.
 
-# The soname takes the major part of HFTMON_VERSION (the top Makefile).
-HFTMON_SOVERSION := $(firstword $(subst ., ,$(HFTMON_VERSION)))
+# The library's ABI version, apart from the package's HFTMON_VERSION (the
+# module and the tools share that one): its major is the soname and only
+# moves on an incompatible change (and with it the first node of
+# lib/libhftmon.map); the minor moves with each release that adds a node.
+# 2: options checked from the end of the last known field, output structs
+# with a size, the wake-up latency query in an options struct (1 was the
+# wildcard-exported first ABI).
+LIBHFTMON_VERSION := 2.0.0
+HFTMON_SOVERSION := $(firstword $(subst ., ,$(LIBHFTMON_VERSION)))
 
 LIBDIR ?= $(PREFIX)/lib
 BINDIR ?= $(PREFIX)/bin
@@ -42,7 +51,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
 
 LIB_SONAME := libhftmon.so.$(HFTMON_SOVERSION)
-LIB_SO := $(O)/lib/libhftmon.so.$(HFTMON_VERSION)
+LIB_SO := $(O)/lib/libhftmon.so.$(LIBHFTMON_VERSION)
 LIB_A := $(O)/lib/libhftmon.a
 LIB_PC := $(O)/lib/hftmon.pc
 LIB_SRCS := $(wildcard lib/*.c)
@@ -75,6 +84,12 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
 UNIT_CLI_OBJS := $(filter-out %/main.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
 UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
 
+# Heap and mlock'd footprint of hftmon_configure(), measured from outside
+# the library (tests/unit/mem/footprint.c), without sanitizers.
+FOOTPRINT := $(O)/tests/footprint
+FOOTPRINT_OBJS := $(O)/obj/tests/unit/mem/footprint.o \
+		  $(O)/obj/tests/unit/fake_sys.o $(O)/obj/tests/unit/ring_producer.o
+
 BENCH := $(O)/bench/drain_bench
 BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
 	      $(O)/obj/tests/unit/ring_producer.o \
@@ -82,7 +97,8 @@ BENCH_OBJS := $(O)/obj/tools/bench/drain_bench.o \
 BENCH_CALLGRIND_RECORDS ?= 2000000
 
 .PHONY: lib cli install-lib test-unit test-unit-tsan bench-drain \
-	bench-drain-callgrind static-tools cppcheck shellcheck lint FORCE
+	bench-drain-callgrind static-tools cppcheck shellcheck lint examples \
+	FORCE
 
 lib: $(LIB_SO) $(O)/lib/$(LIB_SONAME) $(O)/lib/libhftmon.so $(LIB_A) $(LIB_PC)
 
@@ -168,6 +184,23 @@ install-lib: lib cli
 		$(DESTDIR)$(INCLUDEDIR)/linux/hftmon.h
 	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/hftmon.pc
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/hftmon
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/libhftmon.3 $(DESTDIR)$(MANDIR)/man3/libhftmon.3
+
+# ---- examples: docs that compile --------------------------------------------
+# Only what a caller has: the two installed headers (include/ and
+# include/uapi/, no -Ilib) and the shared library through its version
+# script, so a symbol the examples need and the map does not export fails
+# the link. -std=c11 without _GNU_SOURCE: the public header must not need it.
+
+EXAMPLES := $(patsubst examples/%.c,$(O)/examples/%,$(wildcard examples/*.c))
+
+examples: $(EXAMPLES)
+
+$(O)/examples/%: examples/%.c $(LIB_HDRS) $(O)/lib/libhftmon.so
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(USER_WARN) -Iinclude -Iinclude/uapi $(USER_CFLAGS) \
+		-o $@ $< -L$(O)/lib -lhftmon
 
 # ---- unit tests (host, cmocka, ASan + UBSan) -----------------------------
 
@@ -187,8 +220,13 @@ $(O)/tests/unit/test_cli: $(UNIT_CLI_OBJS)
 $(O)/tests/unit/test_symbols: $(O)/tests/obj/$(CLI_DIR)/symbols.o
 $(O)/tests/unit/test_threads: $(O)/tests/obj/$(CLI_DIR)/threads.o
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(FOOTPRINT) $(EXAMPLES)
 	@sh tests/unit/run.sh $(UNIT_BINS)
+	$(FOOTPRINT) --raw-only
+
+$(FOOTPRINT): $(FOOTPRINT_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(USER_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # The concurrent tests again, where ThreadSanitizer checks that the ring's
 # acquire/release pairs order every byte the reader looks at, and that the
@@ -249,7 +287,8 @@ cppcheck:
 		--enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --inline-suppr \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
-		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tests/unit
+		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tests/unit \
+		examples
 
 # Every shell script in the tree, host and guest (busybox sh) alike.
 shellcheck:
@@ -261,4 +300,5 @@ FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_HELPER_OBJS:.o=.d) \
 	 $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/obj/tests/unit/%.d) \
-	 $(CLI_OBJS:.o=.d) $(UNIT_CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
+	 $(CLI_OBJS:.o=.d) $(UNIT_CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
+	 $(FOOTPRINT_OBJS:.o=.d)

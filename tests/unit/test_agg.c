@@ -15,6 +15,7 @@
  * only the rules under test hold records back.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,37 @@
 
 /* t in microseconds after 1 ms of uptime. */
 #define US(t) (1000000ull + (uint64_t)(t) * 1000ull)
+
+
+/* The internal aggregator with the library's default table sizes. */
+static int agg_init(struct hftmon_agg *a, unsigned int nr_rings,
+		    uint32_t hist_sw, uint32_t hist_wk, uint32_t reorder)
+{
+	struct hftmon_agg_sizes sz = {
+		.history_switches = hist_sw,
+		.history_wakeups = hist_wk,
+		.max_threads = HFTMON_DEFAULT_MAX_THREADS,
+		.max_stacks = HFTMON_DEFAULT_MAX_STACKS,
+		.reorder_records = reorder ? reorder : HFTMON_AGG_MAX_REORDER,
+	};
+
+	return hftmon_agg_init(a, nr_rings, &sz);
+}
+
+/* The wake-up latency query, its arguments spelled out. */
+static int latency(struct hftmon *m, pid_t pid, pid_t tid, uint64_t window_us,
+		   const double *pct, double *out, size_t nr,
+		   struct hftmon_latency *lat)
+{
+	struct hftmon_latency_query q = { .sz = sizeof(q), .pid = pid,
+					  .tid = tid, .window_us = window_us,
+					  .percentiles = pct, .pct_out = out,
+					  .nr_percentiles = nr };
+
+	if (lat)
+		lat->sz = sizeof(*lat);
+	return hftmon_get_wakeup_latency(m, &q, lat);
+}
 
 static const struct fake_task T1 = { .pid = 100, .tid = 101,
 				     .comm = "md-feed", .prio = 120,
@@ -112,7 +144,7 @@ static struct hftmon_stats_summary stats(struct hftmon *m)
 static void test_pair_in_order(void **state)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
-	struct hftmon_switch_event ev[4];
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = NULL;
 
@@ -146,7 +178,7 @@ static void test_pair_in_order(void **state)
 	assert_int_equal(ev[0].next_prio, 100);
 	assert_int_equal(ev[0].next_policy, 1);
 
-	assert_int_equal(hftmon_get_wakeup_latency(m, 100, 101, 0, NULL, NULL,
+	assert_int_equal(latency(m, 100, 101, 0, NULL, NULL,
 						   0, &lat),
 			 0);
 	assert_int_equal(lat.count, 1);
@@ -163,7 +195,7 @@ static void test_pair_in_order(void **state)
  */
 static void test_pair_out_of_order_two_rings(void **state)
 {
-	struct hftmon_switch_event ev[4];
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = open_cfg(0, 0);
 
@@ -197,7 +229,7 @@ static void test_pair_out_of_order_two_rings(void **state)
 	assert_string_equal(ev[1].next_comm, "swapper");
 
 	/* The wake-up on CPU 1 ends with the switch-in drained before it. */
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 101, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 101, 0, NULL, NULL, 0,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 1);
@@ -210,7 +242,7 @@ static void test_pair_out_of_order_two_rings(void **state)
 /* Two threads swap CPUs at the same instant: each pairs with its own in. */
 static void test_pair_two_threads_cross(void **state)
 {
-	struct hftmon_switch_event ev[4];
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon *m = open_cfg(0, 0);
 
 	(void)state;
@@ -235,7 +267,7 @@ static void test_pair_two_threads_cross(void **state)
 /* Preempted: no wake-up, no latency sample, involuntary. */
 static void test_preempted_without_wakeup(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = open_cfg(0, 0);
 
@@ -249,7 +281,7 @@ static void test_preempted_without_wakeup(void **state)
 	assert_int_equal(ev[0].wakeup_ns, 0);
 	assert_int_equal(ev[0].waker_tid, 0);
 	assert_int_equal(ev[0].off_cpu_ns, 250000);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 102, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 102, 0, NULL, NULL, 0,
 						   &lat),
 			 -ENODATA);
 	assert_int_equal(lat.count, 0);
@@ -259,7 +291,7 @@ static void test_preempted_without_wakeup(void **state)
 /* A wake-up while it still runs is followed by no switch-in: ignored. */
 static void test_wakeup_while_running(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = open_cfg(0, 0);
 
@@ -272,7 +304,7 @@ static void test_wakeup_while_running(void **state)
 	assert_int_equal(switches(m, 0, 101, ev, 2), 1);
 	assert_int_equal(ev[0].wakeup_ns, 0);
 	assert_int_equal(ev[0].off_cpu_ns, 60000);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 101, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 101, 0, NULL, NULL, 0,
 						   &lat),
 			 -ENODATA);
 	hftmon_close(m);
@@ -281,7 +313,7 @@ static void test_wakeup_while_running(void **state)
 /* A thread woken while monitoring started: latency, but no switch. */
 static void test_first_event_wakeup(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = open_cfg(0, 0);
 
@@ -290,7 +322,7 @@ static void test_first_event_wakeup(void **state)
 	fake_switch(1, US(17), NULL, &T3, NULL);
 	drain(m);
 	assert_int_equal(switches(m, 0, 0, ev, 2), 0);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 200, 0, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 200, 0, 0, NULL, NULL, 0,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 1);
@@ -300,7 +332,7 @@ static void test_first_event_wakeup(void **state)
 
 static void test_migration(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon *m = open_cfg(0, 0);
 
 	(void)state;
@@ -321,7 +353,7 @@ static void test_migration(void **state)
 static void test_read_records_pairs(void **state)
 {
 	_Alignas(8) unsigned char buf[4096];
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon *m = open_cfg(0, 0);
 
 	(void)state;
@@ -345,7 +377,7 @@ static void switch_of(const struct fake_task *t, unsigned int cpu,
 static void test_filters(void **state)
 {
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
-	struct hftmon_switch_event ev[8];
+	struct hftmon_switch_event ev[8] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon *m = open_cfg(0, 0);
 	uint64_t now = fake_now_ns();
 
@@ -422,12 +454,12 @@ static void test_wakeup_latency_window_and_percentiles(void **state)
 	fake_switch(0, now - 8000000, NULL, &T1, NULL);
 	drain(m);
 
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 0, 0, NULL, NULL, 0,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 11);
 	/* Over the last second: the one sample of 1000 us. */
-	assert_int_equal(hftmon_get_wakeup_latency(m, 100, 101, 1000000, NULL,
+	assert_int_equal(latency(m, 100, 101, 1000000, NULL,
 						   NULL, 0, &lat),
 			 0);
 	assert_int_equal(lat.count, 1);
@@ -438,11 +470,11 @@ static void test_wakeup_latency_window_and_percentiles(void **state)
 	 * (100), p25 the 3rd (30); mean 55; population variance
 	 * 100 * (sum of (k - 5.5)^2 for k = 1..10) / 10 = 100 * 8.25.
 	 */
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 101, 0, pct, out, 5,
+	assert_int_equal(latency(m, 0, 101, 0, pct, out, 5,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 11);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 200, 0, 0, pct, out, 5,
+	assert_int_equal(latency(m, 200, 0, 0, pct, out, 5,
 						   &lat),
 			 -ENODATA);
 	assert_int_equal(lat.count, 0);
@@ -460,7 +492,7 @@ static void test_wakeup_latency_window_and_percentiles(void **state)
 			    NULL);
 	}
 	drain(m);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 100, 0, 0, pct, out, 5,
+	assert_int_equal(latency(m, 100, 0, 0, pct, out, 5,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 10);
@@ -480,18 +512,18 @@ static void test_wakeup_latency_window_and_percentiles(void **state)
 	{
 		const double bad[] = { 0 }, bad2[] = { 100.5 };
 
-		assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, bad,
+		assert_int_equal(latency(m, 0, 0, 0, bad,
 							   out, 1, &lat),
 				 -EINVAL);
-		assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, bad2,
+		assert_int_equal(latency(m, 0, 0, 0, bad2,
 							   out, 1, &lat),
 				 -EINVAL);
-		assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, pct,
+		assert_int_equal(latency(m, 0, 0, 0, pct,
 							   NULL, 1, &lat),
 				 -EINVAL);
 	}
 	/* lat may be NULL when only percentiles are wanted. */
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, pct, out, 1,
+	assert_int_equal(latency(m, 0, 0, 0, pct, out, 1,
 						   NULL),
 			 0);
 	assert_true(out[0] == 50.0);
@@ -502,7 +534,7 @@ static void test_wakeup_latency_window_and_percentiles(void **state)
 
 static void test_history_overwrite(void **state)
 {
-	struct hftmon_switch_event ev[8];
+	struct hftmon_switch_event ev[8] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_stats_summary s;
 	struct hftmon_latency lat;
 	struct hftmon *m = open_cfg(4, 3);
@@ -523,7 +555,7 @@ static void test_history_overwrite(void **state)
 	assert_int_equal(s.switches_completed, 10);
 	assert_int_equal(s.switches_overwritten, 6);
 	assert_int_equal(s.wakeups_overwritten, 7);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 0, 0, NULL, NULL, 0,
 						   &lat),
 			 0);
 	assert_int_equal(lat.count, 3);
@@ -549,7 +581,7 @@ static void test_stack_table(void **state)
 					.ustack = 7 };
 	const struct fake_switch s9 = { .prev_state = 1, .kstack = 9 };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
-	struct hftmon_switch_event ev[4];
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
 	uint64_t ips[8], big[40];
 	unsigned int flags = 0;
 	struct hftmon *m = open_cfg(0, 0);
@@ -619,7 +651,7 @@ static void test_stack_table(void **state)
  */
 static void test_watermark_holds_recent(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	uint64_t later = fake_now_ns() + 1000000000;
 	struct hftmon *m = open_cfg(0, 0);
 
@@ -642,7 +674,7 @@ static void test_watermark_holds_recent(void **state)
  */
 static void test_late_record_counted(void **state)
 {
-	struct hftmon_switch_event ev[2];
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon *m = open_cfg(0, 0);
 
 	(void)state;
@@ -710,13 +742,13 @@ static void test_thread_table_delete(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(hftmon_agg_init(a, 1, 64, 64, 64), 0);
+	assert_int_equal(agg_init(a, 1, 64, 64, 64), 0);
 	/*
 	 * Threads whose tids all hash to one slot (multiples of the table
 	 * size): one long cluster, so every delete shifts entries back;
 	 * then 1000 ordinary ones.
 	 */
-#define TID(k) ((k) <= 1000 ? (k) * (int32_t)(2 * HFTMON_AGG_MAX_THREADS) : (k))
+#define TID(k) ((k) <= 1000 ? (k) * (int32_t)(2 * HFTMON_DEFAULT_MAX_THREADS) : (k))
 	for (k = 1; k <= 2000; k++) {
 		r = rec_sw(0, t++, TID(k), 0, 1);
 		feed(a, 0, &r);
@@ -754,13 +786,13 @@ static void test_thread_table_full(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(hftmon_agg_init(a, 1, 16, 16, 0), 0);
-	for (tid = 1; tid <= HFTMON_AGG_MAX_THREADS + 10; tid++) {
+	assert_int_equal(agg_init(a, 1, 16, 16, 0), 0);
+	for (tid = 1; tid <= (int32_t)HFTMON_DEFAULT_MAX_THREADS + 10; tid++) {
 		r = rec_sw(0, 1000 + (uint64_t)tid, tid, 0, 1);
 		feed(a, 0, &r);
 	}
 	end_pass(a);
-	assert_int_equal(a->nr_threads, HFTMON_AGG_MAX_THREADS);
+	assert_int_equal(a->nr_threads, HFTMON_DEFAULT_MAX_THREADS);
 	assert_int_equal(a->st.dropped, 10);
 	hftmon_agg_fini(a);
 	free(a);
@@ -778,7 +810,7 @@ static void test_reorder_pool_full(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(hftmon_agg_init(a, 2, 16, 16, 3), 0);
+	assert_int_equal(agg_init(a, 2, 16, 16, 3), 0);
 	for (i = 0; i < 5; i++) {
 		r = rec_sw(0, 100 + 10 * (uint64_t)i, 1, 0, 1);
 		feed(a, 0, &r);
@@ -802,7 +834,7 @@ static void test_partial_ring_bounds(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(hftmon_agg_init(a, 2, 16, 16, 0), 0);
+	assert_int_equal(agg_init(a, 2, 16, 16, 0), 0);
 	r = rec_sw(1, 200, 0, 1, 0); /* in@200 on ring 1 */
 	feed(a, 1, &r);
 	r = rec_sw(0, 100, 1, 0, 1); /* out@100 on ring 0, read in part */
@@ -824,10 +856,130 @@ static void test_partial_ring_bounds(void **state)
 	free(a);
 }
 
+/*
+ * Brute-force nearest rank over the samples themselves: the smallest
+ * sample x with #{y <= x} >= p/100 * n, for p = k/10 %, in integers.
+ */
+static uint64_t brute_percentile(const uint64_t *v, size_t n, unsigned int k)
+{
+	uint64_t best = UINT64_MAX;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		size_t at_or_below = 0;
+
+		for (j = 0; j < n; j++)
+			at_or_below += v[j] <= v[i];
+		if ((uint64_t)at_or_below * 1000 >= (uint64_t)k * n &&
+		    v[i] < best)
+			best = v[i];
+	}
+	return best;
+}
+
+/*
+ * Random wake-up latencies of two threads, duplicates included, through
+ * the rings, the aggregator and the query (which reads its history in
+ * batches of HFTMON_QUERY_BATCH): every percentile asked equals the
+ * brute-force nearest rank over the generated samples of the thread
+ * queried, and the count, min, max, mean and population deviation match.
+ */
+static void test_latency_matches_brute_force(void **state)
+{
+	enum { MAX_N = 6000, NR_PCT = 24 };
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_monitor_config c = { .sz = sizeof(c), .ring_pages = 64,
+					   .history_wakeups = 1u << 14 };
+	static uint64_t mine[MAX_N];
+	double pct[NR_PCT], out[NR_PCT];
+	unsigned int kpct[NR_PCT];
+	struct hftmon_latency lat;
+	unsigned int round, seed = 12345;
+	struct hftmon *m = NULL;
+
+	(void)state;
+	for (round = 0; round < 6; round++) {
+		size_t total = round == 5 ? (size_t)MAX_N :
+					    1 + (size_t)(rand_r(&seed) % 300);
+		size_t n = 0, i;
+		uint64_t t = US(10), sum = 0;
+		double mean, var = 0;
+
+		assert_int_equal(hftmon_open(&o, &m), 0);
+		assert_int_equal(hftmon_configure(m, &c), 0);
+		for (i = 0; i < total; i++) {
+			const struct fake_task *who =
+				rand_r(&seed) % 3 ? &T1 : &T2;
+			/* Few distinct values, so ranks fall on duplicates. */
+			uint64_t l = round % 2 ?
+					     1000 * (1 + (uint64_t)rand_r(&seed) % 20) :
+					     1 + (uint64_t)rand_r(&seed) % 5000000;
+
+			assert_true(fake_switch(0, t, who, NULL, &BLOCK));
+			assert_true(fake_wakeup(1, t + 1000, who, NULL, 0));
+			assert_true(fake_switch(0, t + 1000 + l, NULL, who,
+						NULL));
+			t += 1000 + l + 1000;
+			if (who == &T1) {
+				mine[n++] = l;
+				sum += l;
+			}
+			if (i % 500 == 499)
+				drain(m);
+		}
+		drain(m);
+
+		for (i = 0; i < NR_PCT; i++) {
+			kpct[i] = 1 + (unsigned int)rand_r(&seed) % 1000;
+			pct[i] = kpct[i] / 10.0;
+		}
+		kpct[0] = 1000;
+		pct[0] = 100;
+		if (!n) {
+			assert_int_equal(latency(m, 100, T1.tid, 0, pct, out,
+						 NR_PCT, &lat),
+					 -ENODATA);
+			hftmon_close(m);
+			continue;
+		}
+		assert_int_equal(latency(m, 100, T1.tid, 0, pct, out, NR_PCT,
+					 &lat),
+				 0);
+		assert_int_equal(lat.count, n);
+		assert_int_equal(lat.missed, 0);
+		for (i = 0; i < NR_PCT; i++)
+			assert_true(out[i] ==
+				    brute_percentile(mine, n, kpct[i]) / 1000.0);
+		assert_true(lat.p50_us == brute_percentile(mine, n, 500) / 1000.0);
+		assert_true(lat.p90_us == brute_percentile(mine, n, 900) / 1000.0);
+		assert_true(lat.p99_us == brute_percentile(mine, n, 990) / 1000.0);
+		assert_true(lat.p999_us ==
+			    brute_percentile(mine, n, 999) / 1000.0);
+		mean = (double)sum / (double)n;
+		for (i = 0; i < n; i++)
+			var += ((double)mine[i] - mean) * ((double)mine[i] - mean);
+		var /= (double)n;
+		assert_true(fabs(lat.mean_us - mean / 1000.0) <= 1e-9 * mean);
+		assert_true(fabs(lat.stddev_us * lat.stddev_us * 1e6 - var) <=
+			    1e-6 * (var + 1));
+		{
+			uint64_t lo = UINT64_MAX, hi = 0;
+
+			for (i = 0; i < n; i++) {
+				lo = mine[i] < lo ? mine[i] : lo;
+				hi = mine[i] > hi ? mine[i] : hi;
+			}
+			assert_true(lat.min_us == lo / 1000.0);
+			assert_true(lat.max_us == hi / 1000.0);
+		}
+		hftmon_close(m);
+	}
+}
+
 static void test_queries_need_configure(void **state)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
-	struct hftmon_switch_event ev[1];
+	struct hftmon_switch_event ev[1] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_latency lat;
 	struct hftmon *m = NULL;
 	uint64_t ips[1];
@@ -836,13 +988,13 @@ static void test_queries_need_configure(void **state)
 	assert_int_equal(hftmon_open(&o, &m), 0);
 	assert_int_equal(switches(m, 0, 0, ev, 1), -EINVAL);
 	assert_int_equal(hftmon_get_stack(m, 1, ips, 1, NULL), -EINVAL);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 0, 0, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 0, 0, 0, NULL, NULL, 0,
 						   &lat),
 			 -EINVAL);
 	assert_int_equal(hftmon_get_context_switches(NULL, NULL, ev, 1),
 			 -EINVAL);
 	assert_int_equal(hftmon_get_stack(NULL, 1, ips, 1, NULL), -EINVAL);
-	assert_int_equal(hftmon_get_wakeup_latency(NULL, 0, 0, 0, NULL, NULL,
+	assert_int_equal(latency(NULL, 0, 0, 0, NULL, NULL,
 						   0, &lat),
 			 -EINVAL);
 	hftmon_close(m);
@@ -870,6 +1022,7 @@ int main(void)
 		T(test_thread_table_full),
 		T(test_reorder_pool_full),
 		T(test_partial_ring_bounds),
+		T(test_latency_matches_brute_force),
 		T(test_queries_need_configure),
 	};
 #undef T

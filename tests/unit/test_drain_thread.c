@@ -32,6 +32,22 @@
 
 #define US(t) (1000000ull + (uint64_t)(t) * 1000ull)
 
+
+/* The wake-up latency query, its arguments spelled out. */
+static int latency(struct hftmon *m, pid_t pid, pid_t tid, uint64_t window_us,
+		   const double *pct, double *out, size_t nr,
+		   struct hftmon_latency *lat)
+{
+	struct hftmon_latency_query q = { .sz = sizeof(q), .pid = pid,
+					  .tid = tid, .window_us = window_us,
+					  .percentiles = pct, .pct_out = out,
+					  .nr_percentiles = nr };
+
+	if (lat)
+		lat->sz = sizeof(*lat);
+	return hftmon_get_wakeup_latency(m, &q, lat);
+}
+
 static const struct fake_task T1 = { .pid = 100, .tid = 101, .comm = "feed",
 				     .prio = 120, .tracked = true };
 static const struct fake_switch BLOCK = { .prev_state = 1 };
@@ -154,7 +170,7 @@ static void test_drains_while_caller_queries(void **state)
 	assert_int_equal(hftmon_read_records(m, buf, sizeof(buf)), -EBUSY);
 	assert_int_equal(hftmon_start(m), -EBUSY);
 	wait_switches(m, 1);
-	assert_int_equal(hftmon_get_wakeup_latency(m, 100, 0, 0, NULL, NULL, 0,
+	assert_int_equal(latency(m, 100, 0, 0, NULL, NULL, 0,
 						   &lat),
 			 0);
 	assert_true(lat.max_us == 5.0);
@@ -188,6 +204,46 @@ static void test_drains_while_caller_queries(void **state)
 	assert_int_equal(nr_threads(), before + 1);
 	assert_int_equal(hftmon_stop(m), 0);
 	assert_int_equal(nr_threads(), before);
+	hftmon_close(m);
+}
+
+/*
+ * Queries over a history longer than a few batches while the drain thread
+ * keeps adding to it: each query drops the lock between batches (and
+ * steps aside when the drain thread waits for it), so what it counts is
+ * still every switch of the window, and ThreadSanitizer sees every
+ * history access under the lock.
+ */
+static void test_query_batches_while_draining(void **state)
+{
+	enum { WAVES = 7, PER_WAVE = 1000 };
+	struct hftmon_monitor_config c = { .drain_interval_us = 200,
+					   .ring_pages = 64,
+					   .history_switches = 4 * 4096 };
+	struct hftmon_stats_summary s = { .sz = sizeof(s) };
+	struct hftmon *m;
+	int w, i, n;
+
+	(void)state;
+	m = open_with(&c);
+	assert_int_equal(hftmon_start(m), 0);
+	for (w = 1; w <= WAVES; w++) {
+		for (i = 0; i < PER_WAVE; i++) {
+			assert_true(fake_switch(i % 2, fake_now_ns(), &T1, NULL,
+						&BLOCK));
+			assert_true(fake_switch(1 - i % 2, fake_now_ns(), NULL,
+						&T1, NULL));
+			if (i % 100 == 0)
+				n = count_switches(m); /* racing the drain */
+		}
+		wait_switches(m, w * PER_WAVE);
+	}
+	n = count_switches(m);
+	assert_true(n > 4096); /* the query read several batches */
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(hftmon_get_stats(m, &s, NULL, 0), 0);
+	assert_int_equal(s.switches_completed, WAVES * PER_WAVE);
+	assert_int_equal(s.lost_total, 0);
 	hftmon_close(m);
 }
 
@@ -412,6 +468,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_drains_while_caller_queries),
+		T(test_query_batches_while_draining),
 		T(test_stop_drains_the_rest),
 		T(test_record_fn),
 		T(test_close_running),

@@ -178,6 +178,153 @@ static void test_open_opts_size(void **state)
 	assert_int_equal(hftmon_open(&big.o, &m), -EINVAL);
 }
 
+/*
+ * A newer caller's struct, as an older library sees it: sz covers bytes
+ * this library does not know. Those after the end of its last known field
+ * must be zero, including the struct's own tail padding (where a newer
+ * bool or int would go), else -E2BIG; zeros are accepted.
+ */
+#define OFFSETOFEND(type, field) \
+	(offsetof(type, field) + sizeof(((type *)0)->field))
+
+union newer {
+	size_t sz;
+	unsigned char bytes[512];
+	max_align_t align;
+};
+
+/* The call under test on the bytes of a newer caller's options struct. */
+typedef int (*opts_call)(struct hftmon *m, const void *opts);
+
+static int call_open(struct hftmon *m, const void *opts)
+{
+	struct hftmon_open_opts *o = (void *)opts;
+	struct hftmon *h = NULL;
+	int err;
+
+	(void)m;
+	o->device = FAKE_DEVICE;
+	err = hftmon_open(o, &h);
+	hftmon_close(h);
+	return err;
+}
+
+static int call_configure(struct hftmon *m, const void *opts)
+{
+	return hftmon_configure(m, opts);
+}
+
+static int call_attach(struct hftmon *m, const void *opts)
+{
+	int err = hftmon_attach_process(m, 4242, opts);
+
+	if (!err)
+		hftmon_detach_process(m, 4242);
+	return err;
+}
+
+static int call_switches(struct hftmon *m, const void *opts)
+{
+	return hftmon_get_context_switches(m, opts, NULL, 0);
+}
+
+static int call_latency(struct hftmon *m, const void *opts)
+{
+	struct hftmon_latency lat = { .sz = sizeof(lat) };
+
+	return hftmon_get_wakeup_latency(m, opts, &lat);
+}
+
+static void check_newer_caller(struct hftmon *m, opts_call call, size_t size,
+			       size_t end, const char *what)
+{
+	union newer n;
+	size_t at;
+	int err;
+
+	print_message("%s: sizeof %zu, last known field ends at %zu\n", what,
+		      size, end);
+	/* Zeros in everything unknown: accepted. */
+	memset(&n, 0, sizeof(n));
+	n.sz = size + 16;
+	err = call(m, &n);
+	assert_int_not_equal(err, -E2BIG);
+	assert_int_not_equal(err, -EINVAL);
+	/* A byte set in our padding, or past our sizeof. */
+	for (at = end; at < size + 16; at++) {
+		memset(&n, 0, sizeof(n));
+		n.sz = size + 16;
+		n.bytes[at] = 1;
+		assert_int_equal(call(m, &n), -E2BIG);
+	}
+	/* An sz that does not even cover itself. */
+	memset(&n, 0, sizeof(n));
+	n.sz = sizeof(size_t) - 1;
+	assert_int_equal(call(m, &n), -EINVAL);
+}
+
+static void test_opts_checked_from_last_field(void **state)
+{
+	struct hftmon *m = open_configured();
+
+	(void)state;
+	/* These have tail padding: the cases sizeof alone would miss. */
+	assert_true(OFFSETOFEND(struct hftmon_attach_opts, user_stacks) <
+		    sizeof(struct hftmon_attach_opts));
+	assert_true(OFFSETOFEND(struct hftmon_switch_query,
+				include_stack_trace) <
+		    sizeof(struct hftmon_switch_query));
+	check_newer_caller(m, call_open, sizeof(struct hftmon_open_opts),
+			   OFFSETOFEND(struct hftmon_open_opts, log_ctx),
+			   "open_opts");
+	check_newer_caller(m, call_attach, sizeof(struct hftmon_attach_opts),
+			   OFFSETOFEND(struct hftmon_attach_opts, user_stacks),
+			   "attach_opts");
+	check_newer_caller(m, call_switches,
+			   sizeof(struct hftmon_switch_query),
+			   OFFSETOFEND(struct hftmon_switch_query,
+				       include_stack_trace),
+			   "switch_query");
+	check_newer_caller(m, call_latency,
+			   sizeof(struct hftmon_latency_query),
+			   OFFSETOFEND(struct hftmon_latency_query,
+				       nr_percentiles),
+			   "latency_query");
+	/* Last: a configure that fails leaves m unconfigured. */
+	check_newer_caller(m, call_configure,
+			   sizeof(struct hftmon_monitor_config),
+			   OFFSETOFEND(struct hftmon_monitor_config, max_stacks),
+			   "monitor_config");
+	hftmon_close(m);
+}
+
+/* Output structs: the library fills only what the caller has room for. */
+static void test_output_structs_sized(void **state)
+{
+	struct hftmon_latency_query q = { .sz = sizeof(q) };
+	struct hftmon *m = open_configured();
+	union newer n;
+	struct hftmon_latency small;
+
+	(void)state;
+	/* A newer caller's bigger struct: the part we do not know is zeroed. */
+	memset(&n, 0xee, sizeof(n));
+	n.sz = sizeof(struct hftmon_latency) + 16;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, (void *)&n),
+			 -ENODATA);
+	assert_int_equal(n.sz, sizeof(struct hftmon_latency) + 16);
+	assert_int_equal(n.bytes[sizeof(struct hftmon_latency) + 15], 0);
+	/* An older caller's smaller one: nothing written past its sz. */
+	memset(&small, 0xee, sizeof(small));
+	small.sz = offsetof(struct hftmon_latency, missed);
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &small), -ENODATA);
+	assert_int_equal(small.count, 0);
+	assert_int_equal(small.missed, 0xeeeeeeeeeeeeeeeeull);
+	small.sz = 0;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &small), -EINVAL);
+	hftmon_close(m);
+}
+
 static void test_info_and_sources(void **state)
 {
 	struct hftmon_info info;
@@ -187,6 +334,15 @@ static void test_info_and_sources(void **state)
 	(void)state;
 	fake.info.nr_sources = HFTMON_SRC_PMU_HW + 1; /* an older module */
 	m = open_fake();
+	info.size = 0;
+	assert_int_equal(hftmon_get_info(m, &info), -EINVAL);
+	/* An older caller's shorter struct: nothing written past it. */
+	memset(&info, 0xee, sizeof(info));
+	info.size = offsetof(struct hftmon_info, nr_online_cpus);
+	assert_int_equal(hftmon_get_info(m, &info), 0);
+	assert_int_equal(info.nr_cpu_ids, 4);
+	assert_int_equal(info.nr_online_cpus, 0xeeeeeeeeu);
+	info.size = sizeof(info);
 	assert_int_equal(hftmon_get_info(m, &info), 0);
 	assert_int_equal(info.nr_cpu_ids, 4);
 	assert_int_equal(info.source_status[HFTMON_SRC_SCHED_SWITCH], 0);
@@ -668,9 +824,10 @@ static void test_corrupt_ring_is_counted(void **state)
 
 	(void)state;
 	assert_true(produce(0, 1));
-	h = ring_producer_reserve(&fake.prod[0], 77, 64); /* unknown type */
-	ring_producer_commit(&fake.prod[0]);
+	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_WAKEUP, 64);
 	assert_non_null(h);
+	h->size = 12; /* no size to step by */
+	ring_producer_commit(&fake.prod[0]);
 	assert_true(produce(1, 2));
 	assert_int_equal(hftmon_drain(m, collect_cb, &c), 2); /* ring 1 too */
 	assert_non_null(strstr(last_log, "CPU 0"));
@@ -678,7 +835,34 @@ static void test_corrupt_ring_is_counted(void **state)
 	assert_int_equal(hftmon_drain(m, collect_cb, &c), 1);
 	assert_int_equal(hftmon_get_stats(m, &sum, NULL, 0), 0);
 	assert_int_equal(sum.bad_records, 1);
+	assert_int_equal(sum.unknown_records, 0);
 	assert_int_equal(sum.seq_gaps, 1);
+	hftmon_close(m);
+}
+
+/* A newer module's record type: stepped over, counted, nothing lost. */
+static void test_unknown_type_is_skipped(void **state)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	struct collect c = { 0 };
+	struct hftmon *m = open_configured();
+	struct hftmon_rec_hdr *h;
+
+	(void)state;
+	assert_true(produce(0, 1));
+	h = ring_producer_reserve(&fake.prod[0], 77, 64); /* unknown type */
+	assert_non_null(h);
+	ring_producer_commit(&fake.prod[0]);
+	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_PMU, 40);
+	assert_non_null(h); /* a number reserved without a layout */
+	ring_producer_commit(&fake.prod[0]);
+	assert_true(produce(0, 2));
+	assert_int_equal(hftmon_drain(m, collect_cb, &c), 2);
+	assert_int_equal(hftmon_get_stats(m, &sum, NULL, 0), 0);
+	assert_int_equal(sum.unknown_records, 2);
+	assert_int_equal(sum.bad_records, 0);
+	assert_int_equal(sum.seq_gaps, 0);
+	assert_int_equal(sum.delivered, 2);
 	hftmon_close(m);
 }
 
@@ -777,7 +961,10 @@ int main(void)
 		T(test_drain_stops_early),
 		T(test_seq_gaps_and_stats),
 		T(test_stats_older_caller),
+		T(test_opts_checked_from_last_field),
+		T(test_output_structs_sized),
 		T(test_corrupt_ring_is_counted),
+		T(test_unknown_type_is_skipped),
 		T(test_read_records),
 		T(test_read_records_across_wrap),
 	};

@@ -169,7 +169,7 @@ static void test_sleeper(void)
 	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .kernel_stacks = true,
 					 .user_stacks = true };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
-	struct hftmon_latency lat;
+	struct hftmon_latency lat = { .sz = sizeof(lat) };
 	static struct sleeper s;
 	int per_window[SLEEPS + 1] = { 0 };
 	uint64_t lo = 0, hi = 0, slo = 0, shi = 0, ips[64];
@@ -197,6 +197,7 @@ static void test_sleeper(void)
 	/* Every completed switch of the sleeper, then those of 1 ms or more. */
 	q.tid = s.tid;
 	q.include_stack_trace = true;
+	ev[0].sz = sizeof(ev[0]);
 	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
 	q.min_duration_us = 1000;
 	nlong = hftmon_get_context_switches(m, &q, NULL, 0);
@@ -289,7 +290,9 @@ static void test_sleeper(void)
 	      from_schedule, vol);
 	CHECK(nids == 1, "%d distinct kernel stack ids for one call path", nids);
 
-	CHECK(hftmon_get_wakeup_latency(m, getpid(), s.tid, 0, NULL, NULL, 0, &lat) == 0,
+	CHECK(hftmon_get_wakeup_latency(m, &(struct hftmon_latency_query){
+		      .sz = sizeof(struct hftmon_latency_query),
+		      .pid = getpid(), .tid = s.tid }, &lat) == 0,
 	      "wakeup latency");
 	INFO("wake-up latency: %llu samples, p50 %.1f us, p99 %.1f us, max %.1f us, jitter %.1f us",
 	     (unsigned long long)lat.count, lat.p50_us, lat.p99_us, lat.max_us, lat.stddev_us);
@@ -376,6 +379,7 @@ static void test_preemption(void)
 	REQUIRE(hftmon_drain(m, ignore, NULL) >= 0, "drain");
 
 	q.tid = b.tid;
+	ev[0].sz = sizeof(ev[0]);
 	n = hftmon_get_context_switches(m, &q, ev, MAX_EVENTS);
 	for (i = 0; i < n && i < MAX_EVENTS; i++)
 		invol += !ev[i].voluntary;
@@ -479,7 +483,8 @@ static void test_thread_info(void)
 	}
 	for (i = 0; i < 2; i++)
 		schedstat_ns(getpid(), c[i].tid, &before[i]);
-	n = hftmon_get_thread_scheduling_info(m, getpid(), 0, info, 64);
+	info[0].sz = sizeof(info[0]);
+	n = hftmon_get_thread_scheduling_info(m, getpid(), info, 64);
 	for (i = 0; i < 2; i++)
 		schedstat_ns(getpid(), c[i].tid, &after[i]);
 	REQUIRE(n >= 3, "%d threads (main + 2)", n);

@@ -271,8 +271,15 @@ static int setup_rings(struct bench *b)
 	unsigned int i;
 	int err;
 
-	err = hftmon_agg_init(&b->agg, b->o.nr_rings, BENCH_HISTORY,
-			      BENCH_HISTORY, 0);
+	struct hftmon_agg_sizes sz = {
+		.history_switches = BENCH_HISTORY,
+		.history_wakeups = BENCH_HISTORY,
+		.max_threads = HFTMON_DEFAULT_MAX_THREADS,
+		.max_stacks = HFTMON_DEFAULT_MAX_STACKS,
+		.reorder_records = HFTMON_AGG_MAX_REORDER,
+	};
+
+	err = hftmon_agg_init(&b->agg, b->o.nr_rings, &sz);
 	if (err)
 		return err;
 

@@ -87,8 +87,14 @@ int start_drain_thread_session(struct hftmon **mp, pid_t pid,
  * Every thread of pid (hftmon_get_thread_scheduling_info()) into *info,
  * grown as needed (*cap entries; free() it). The count or -errno.
  */
-int get_threads(struct hftmon *m, pid_t pid, uint64_t window_us,
-		struct hftmon_thread_info **info, size_t *cap);
+int get_threads(struct hftmon *m, pid_t pid, struct hftmon_thread_info **info,
+		size_t *cap);
+/*
+ * Each of the n threads' wake-up latency over the last window_us
+ * (hftmon_get_wakeup_latency()) into lat[i]; count 0: none. 0 or -errno.
+ */
+int get_latencies(struct hftmon *m, const struct hftmon_thread_info *t, int n,
+		  uint64_t window_us, struct hftmon_latency *lat);
 /* What was lost on the way, in one line (nothing is lost silently). */
 void print_losses(struct hftmon *m);
 

@@ -41,6 +41,7 @@ static int run_info(int argc, char **argv)
 		usage_error("info: unexpected argument '%s'", argv[1]);
 	if (open_device(&m))
 		return EXIT_FAILURE;
+	info.size = sizeof(info);
 	err = hftmon_get_info(m, &info);
 	if (err) {
 		hftmon_close(m);

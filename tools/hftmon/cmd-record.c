@@ -290,7 +290,7 @@ static void seed_threads(struct hftmon *m, struct hftmon_thread_table *t,
 	size_t cap = 0;
 	int n, i;
 
-	n = get_threads(m, pid, 0, &info, &cap);
+	n = get_threads(m, pid, &info, &cap);
 	for (i = 0; i < n; i++) {
 		struct hftmon_thread_stats *ts =
 			hftmon_threads_get(t, pid, info[i].tid);
@@ -304,10 +304,9 @@ static void seed_threads(struct hftmon *m, struct hftmon_thread_table *t,
 
 static int run_record(int argc, char **argv)
 {
-	/* The per-thread table is the report: keep the query history small. */
+	/* The per-thread table is the report: no queries, no aggregator. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
-					     .history_switches = 1024,
-					     .history_wakeups = 1024 };
+					     .raw_only = true };
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;

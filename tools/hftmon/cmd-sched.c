@@ -71,7 +71,8 @@ static const char *affinity_list(const struct hftmon_thread_info *t, char *buf,
 	return off ? buf : "-";
 }
 
-static void print_sched_table(const struct hftmon_thread_info *t, int n,
+static void print_sched_table(const struct hftmon_thread_info *t,
+			      const struct hftmon_latency *lat, int n,
 			      pid_t pid, double interval)
 {
 	char aff[256];
@@ -99,11 +100,11 @@ static void print_sched_table(const struct hftmon_thread_info *t, int n,
 		       (unsigned long long)(ti->cpu_time_ns / 1000),
 		       (unsigned long long)ti->voluntary_switches,
 		       (unsigned long long)ti->involuntary_switches, mig,
-		       (unsigned long long)ti->wakeup.count);
-		if (ti->wakeup.count)
+		       (unsigned long long)lat[i].count);
+		if (lat[i].count)
 			printf(" %10.1f %10.1f %10.1f %10.1f\n",
-			       ti->wakeup.p50_us, ti->wakeup.p99_us,
-			       ti->wakeup.max_us, ti->wakeup.stddev_us);
+			       lat[i].p50_us, lat[i].p99_us,
+			       lat[i].max_us, lat[i].stddev_us);
 		else
 			printf(" %10s %10s %10s %10s\n", "-", "-", "-", "-");
 	}
@@ -126,7 +127,8 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void print_sched_json(const struct hftmon_thread_info *t, int n,
+static void print_sched_json(const struct hftmon_thread_info *t,
+			     const struct hftmon_latency *lat, int n,
 			     double interval)
 {
 	int i;
@@ -134,7 +136,7 @@ static void print_sched_json(const struct hftmon_thread_info *t, int n,
 	printf("[");
 	for (i = 0; i < n; i++) {
 		const struct hftmon_thread_info *ti = &t[i];
-		const struct hftmon_latency *l = &ti->wakeup;
+		const struct hftmon_latency *l = &lat[i];
 		unsigned int cpu;
 		bool first = true;
 
@@ -237,6 +239,8 @@ static int run_sched(int argc, char **argv)
 		.history_switches = 1u << 12,
 	};
 	struct hftmon_thread_info *info = NULL;
+	struct hftmon_latency *lat = NULL;
+	size_t lat_cap = 0;
 	unsigned long long done = 0;
 	struct sched_args a;
 	struct hftmon *m;
@@ -254,18 +258,34 @@ static int run_sched(int argc, char **argv)
 		sleep_until(next);
 		if (stopping())
 			break;
-		n = get_threads(m, a.pid, (uint64_t)(a.interval * 1e6), &info,
-				&cap);
+		n = get_threads(m, a.pid, &info, &cap);
+		if (n >= 0 && lat_cap < cap) {
+			free(lat);
+			lat_cap = cap;
+			lat = calloc(lat_cap, sizeof(*lat));
+			if (!lat) {
+				lat_cap = 0;
+				n = -ENOMEM;
+			}
+		}
+		if (n > 0) {
+			int err = get_latencies(m, info, n,
+						(uint64_t)(a.interval * 1e6),
+						lat);
+
+			if (err)
+				n = err;
+		}
 		if (n < 0) {
 			status = report_error(n, "threads of pid %d",
 					      (int)a.pid);
 			break;
 		}
 		if (a.json) {
-			print_sched_json(info, n, a.interval);
+			print_sched_json(info, lat, n, a.interval);
 			break;
 		}
-		print_sched_table(info, n, a.pid, a.interval);
+		print_sched_table(info, lat, n, a.pid, a.interval);
 		printf("\n");
 		fflush(stdout);
 		if (a.count && ++done >= a.count)
@@ -278,6 +298,7 @@ static int run_sched(int argc, char **argv)
 		status = report_error(n, "stop");
 	hftmon_close(m);
 	free(info);
+	free(lat);
 	if (fflush(stdout) && !status)
 		status = report_error(-errno, "stdout");
 	return status;

@@ -176,8 +176,10 @@ static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
 
 static int run_switches(int argc, char **argv)
 {
+	/* The whole run is queried at the end: room for 1M switches. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
-					     .drain_thread = true };
+					     .drain_thread = true,
+					     .history_switches = 1u << 20 };
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_attach_opts ao = { .sz = sizeof(ao) };
 	struct symbolizer sym;
@@ -212,6 +214,7 @@ static int run_switches(int argc, char **argv)
 			status = report_error(-ENOMEM, "switches");
 			goto out;
 		}
+		ev[0].sz = sizeof(*ev);
 		n = hftmon_get_context_switches(m, &q, ev, (size_t)n);
 	}
 	if (n < 0) {

@@ -64,14 +64,13 @@ int start_drain_thread_session(struct hftmon **mp, pid_t pid,
 	return 0;
 }
 
-int get_threads(struct hftmon *m, pid_t pid, uint64_t window_us,
-		struct hftmon_thread_info **info, size_t *cap)
+int get_threads(struct hftmon *m, pid_t pid, struct hftmon_thread_info **info,
+		size_t *cap)
 {
 	int n;
 
 	for (;;) {
-		n = hftmon_get_thread_scheduling_info(m, pid, window_us, *info,
-						      *cap);
+		n = hftmon_get_thread_scheduling_info(m, pid, *info, *cap);
 		if (n < 0 || (size_t)n <= *cap)
 			return n;
 		free(*info);
@@ -81,7 +80,27 @@ int get_threads(struct hftmon *m, pid_t pid, uint64_t window_us,
 			*cap = 0;
 			return -ENOMEM;
 		}
+		(*info)[0].sz = sizeof(**info);
 	}
+}
+
+int get_latencies(struct hftmon *m, const struct hftmon_thread_info *t, int n,
+		  uint64_t window_us, struct hftmon_latency *lat)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		struct hftmon_latency_query q = { .sz = sizeof(q),
+						  .pid = t[i].pid,
+						  .tid = t[i].tid,
+						  .window_us = window_us };
+
+		lat[i] = (struct hftmon_latency){ .sz = sizeof(lat[i]) };
+		err = hftmon_get_wakeup_latency(m, &q, &lat[i]);
+		if (err && err != -ENODATA)
+			return err;
+	}
+	return 0;
 }
 
 void print_losses(struct hftmon *m)

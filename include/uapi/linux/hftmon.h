@@ -187,20 +187,28 @@ struct hftmon_rec_hdr {
 	__u64 time_ns;		/* CLOCK_MONOTONIC */
 };
 
+/*
+ * Record types. A layout enters this header together with the code that
+ * produces it and a test; the numbers of sources not produced yet are
+ * reserved (no layout: a reader treats them as unknown), and a number,
+ * once given, never changes. Readers walk records by hdr.size and skip,
+ * counting, any type they do not understand, so a module that adds a type
+ * does not break an older reader.
+ */
 enum hftmon_rec_type {
 	HFTMON_REC_PAD = 0,	/* filler to the end of the data area */
-	HFTMON_REC_SWITCH,	/* sched_switch: subject = prev task */
-	HFTMON_REC_WAKEUP,	/* sched_wakeup(_new): subject = woken task */
-	HFTMON_REC_MIGRATE,	/* sched_migrate_task: subject = moved task */
-	HFTMON_REC_EXIT,	/* sched_process_exit: subject = exiting task */
-	HFTMON_REC_FORK,	/* sched_process_fork: subject = parent */
-	HFTMON_REC_IRQ,		/* hard IRQ handled (entry+exit) */
-	HFTMON_REC_SOFTIRQ,	/* softirq handled (entry+exit) */
-	HFTMON_REC_SPIKE,	/* a latency spike and its cause */
-	HFTMON_REC_PMU,		/* PMU counter deltas of a task slice */
-	HFTMON_REC_NUMA,	/* a NUMA placement event */
-	HFTMON_REC_STACK,	/* a stack table entry, sent once per id */
-	HFTMON_REC_TYPE_NR,
+	HFTMON_REC_SWITCH = 1,	/* sched_switch: subject = prev task */
+	HFTMON_REC_WAKEUP = 2,	/* sched_wakeup(_new): subject = woken task */
+	HFTMON_REC_MIGRATE = 3,	/* sched_migrate_task: subject = moved task */
+	HFTMON_REC_EXIT = 4,	/* sched_process_exit: subject = exiting task */
+	HFTMON_REC_FORK = 5,	/* sched_process_fork: subject = parent */
+	HFTMON_REC_IRQ = 6,	/* reserved: hard IRQs (no layout yet) */
+	HFTMON_REC_SOFTIRQ = 7,	/* reserved: softirqs (no layout yet) */
+	HFTMON_REC_SPIKE = 8,	/* reserved: latency spikes (no layout yet) */
+	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
+	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
+	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
+	HFTMON_REC_TYPE_NR,	/* types numbered so far, reserved included */
 };
 
 #define HFTMON_TASK_COMM_LEN	16
@@ -276,62 +284,6 @@ struct hftmon_rec_fork {
 	__s32 child_pid;
 	__s32 child_tid;
 	char child_comm[HFTMON_TASK_COMM_LEN];
-};
-
-/* hdr.time_ns = handler exit; hdr.pid/tid = task it interrupted. */
-struct hftmon_rec_irq {
-	struct hftmon_rec_hdr hdr;
-	__u64 start_ns;		/* handler entry */
-	__u32 irq;		/* IRQ number, or softirq vector */
-	__s32 ret;		/* irqreturn_t for hard IRQs */
-};
-
-/* Latency spike causes. */
-enum hftmon_spike_cause {
-	HFTMON_CAUSE_UNKNOWN = 0,
-	HFTMON_CAUSE_IRQ,	/* cause_id = IRQ number */
-	HFTMON_CAUSE_SOFTIRQ,	/* cause_id = softirq vector */
-	HFTMON_CAUSE_PREEMPT,	/* cause_id = tid of the preempting task */
-	HFTMON_CAUSE_BLOCKED,	/* cause_id = tid of the waker */
-	HFTMON_CAUSE_FAULT,	/* cause_id = fault type */
-	HFTMON_CAUSE_MIGRATION,	/* cause_id = CPU moved from */
-};
-
-/* hdr.pid/tid = victim; hdr.time_ns = end of the disturbance. */
-struct hftmon_rec_spike {
-	struct hftmon_rec_hdr hdr;
-	__u64 start_ns;
-	__u64 threshold_ns;
-	__u32 cause;		/* HFTMON_CAUSE_* */
-	__s32 cause_id;
-	char cause_comm[HFTMON_TASK_COMM_LEN];
-};
-
-/* One PMU value: delta over a task's slice on a CPU. */
-struct hftmon_pmu_value {
-	__u32 counter;		/* index into the configured counter list */
-	__u32 reserved;
-	__u64 delta;
-	__u64 enabled_ns;	/* never scaled: both times are reported */
-	__u64 running_ns;
-};
-
-/* hdr.pid/tid = task; nr values follow. */
-struct hftmon_rec_pmu {
-	struct hftmon_rec_hdr hdr;
-	__u32 nr;
-	__u32 reserved;
-	struct hftmon_pmu_value values[];
-};
-
-/* hdr.pid/tid = task that touched the memory. */
-struct hftmon_rec_numa {
-	struct hftmon_rec_hdr hdr;
-	__u64 addr;
-	__s32 cpu_node;
-	__s32 page_node;	/* -1 = unknown */
-	__u32 kind;		/* fault, migration... (defined with the source) */
-	__u32 reserved;
 };
 
 /* HFTMON_REC_STACK flags */
