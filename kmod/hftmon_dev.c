@@ -504,7 +504,7 @@ static int hftmon_mmap(struct file *file, struct vm_area_struct *vma)
 		err = -ENODEV;
 		goto out;
 	}
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	hftmon_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
 	err = vm_map_pages_zero(vma, rb->pages, rb->nr_pages);
 	if (err)
 		goto out;
@@ -580,7 +580,7 @@ static const struct file_operations hftmon_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = hftmon_mmap,
 	.poll = hftmon_poll,
-	.llseek = no_llseek,
+	/* No .llseek: stream_open() makes lseek -ESPIPE (see compat.h). */
 };
 
 static struct miscdevice hftmon_misc = {
