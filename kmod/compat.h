@@ -42,9 +42,4 @@ static inline void hftmon_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
-#define HFTMON_SWITCH_PROBE_ARGS					\
-	void *data, bool preempt, struct task_struct *prev,		\
-	struct task_struct *next, unsigned int prev_state
-#define HFTMON_SWITCH_PREV_STATE	prev_state
-
 #endif /* HFTMON_COMPAT_H */

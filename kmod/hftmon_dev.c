@@ -188,17 +188,8 @@ static int hftmon_ioc_get_info(void __user *uarg)
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	info.abi_version = HFTMON_ABI_VERSION;
-	info.features = HFTMON_FEAT_POLL | HFTMON_FEAT_STACKS;
-	if (hftmon_probes_available_events() & HFTMON_EV_SWITCH)
-		info.features |= HFTMON_FEAT_SCHED_SWITCH;
-	if (hftmon_probes_available_events() & HFTMON_EV_WAKEUP)
-		info.features |= HFTMON_FEAT_SCHED_WAKEUP;
-	if (hftmon_probes_available_events() & HFTMON_EV_MIGRATE)
-		info.features |= HFTMON_FEAT_SCHED_MIGRATE;
-	if (hftmon_probes_available_events() & HFTMON_EV_EXIT)
-		info.features |= HFTMON_FEAT_PROCESS_EXIT;
-	if (hftmon_probes_available_events() & HFTMON_EV_FORK)
-		info.features |= HFTMON_FEAT_PROCESS_FORK;
+	/* poll() is the device's; the rest is what the probes' sources offer. */
+	info.features = HFTMON_FEAT_POLL | hftmon_probes_features();
 	info.nr_cpu_ids = nr_cpu_ids;
 	info.nr_online_cpus = num_online_cpus();
 	info.nr_nodes = num_online_nodes();

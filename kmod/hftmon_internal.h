@@ -2,7 +2,9 @@
 /*
  * hftmon kernel internals shared by the module's files: the per-CPU ring
  * (hftmon_ring.c), the table of tracked processes (hftmon_track.c), the
- * tracepoint probes (hftmon_probes.c) and the device (hftmon_dev.c).
+ * stack table (hftmon_stack.c), the probes' core (hftmon_probes.c; the
+ * probes themselves are in probes/, see hftmon_probe.h) and the device
+ * (hftmon_dev.c).
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
  * hftmon_probes_lock (mutex, which session the probes serve) ->
@@ -163,15 +165,20 @@ struct hftmon_session {
 	u64 start_ns, stop_ns;
 };
 
-/* ---- probes ------------------------------------------------------------- */
+/* ---- probes (hftmon_probes.c; the probes themselves: probes/) -------- */
+
+/* What this kernel offers, derived from the family tables. */
+struct hftmon_avail {
+	u64 known_events;		/* HFTMON_EV_* some source describes */
+	u64 events;			/* ...of those, the ones that work here */
+	u64 features;			/* HFTMON_FEAT_* of working sources */
+	s32 status[HFTMON_SRC_NR];	/* GET_INFO's source_status[] */
+};
 
 int hftmon_probes_init(void);		/* find the tracepoints */
-/* Probe bodies, also called directly by the KUnit suites. */
-void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS);
-void hftmon_probe_wakeup(void *data, struct task_struct *p);
-void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p);
-void hftmon_probes_source_status(s32 *status, unsigned int nr);
 u64 hftmon_probes_available_events(void);
+u64 hftmon_probes_features(void);
+void hftmon_probes_source_status(s32 *status, unsigned int nr);
 int hftmon_probes_activate(struct hftmon_session *s);
 void hftmon_probes_deactivate(struct hftmon_session *s);
 void hftmon_probes_exit(void);
