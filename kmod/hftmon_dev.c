@@ -664,4 +664,4 @@ module_exit(hftmon_exit);
 MODULE_LICENSE("GPL");
 MODULE_VERSION(HFTMON_VERSION);
 MODULE_AUTHOR("hftmon developers");
-MODULE_DESCRIPTION("Microsecond scheduling, IRQ and PMU monitor for trading processes");
+MODULE_DESCRIPTION("Records context switches, wake-ups, migrations, forks and exits of attached processes' threads, with stacks, into per-CPU mmap rings");
