@@ -33,74 +33,75 @@ const unsigned int hftmon_nr_families = ARRAY_SIZE(hftmon_families);
 /* What this kernel offers, derived once at load (hftmon_probes_init()). */
 static struct hftmon_avail hftmon_avail;
 
-/* Every source of every family: f and d are the cursor, i the index. */
-#define hftmon_for_each_source(f, d, fams, nr, i)			\
-	for ((i) = 0; (i) < (nr); (i)++)				\
-		for ((f) = (fams)[i], (d) = (f)->sources;		\
-		     (d) < (f)->sources + (f)->nr_sources; (d)++)
-
 /*
  * The rules a family table must follow; a table that breaks one is a bug
  * in this module, refused at load (and caught by KUnit before that).
+ * srcs and events collect what earlier families took.
  */
+static int hftmon_family_check(const struct hftmon_family *f, u64 *srcs,
+			       u64 *events)
+{
+	const struct hftmon_source_desc *d;
+	u64 used = 0;
+
+	if (!f->nr_tps || f->nr_tps > 32 || !f->nr_sources)
+		goto bad;
+	for (d = f->sources; d < f->sources + f->nr_sources; d++) {
+		if (d->src >= HFTMON_SRC_NR || *srcs & BIT_ULL(d->src) ||
+		    hweight64(d->feature) != 1 || hweight64(d->event) > 1 ||
+		    *events & d->event || !d->tps ||
+		    d->tps & ~GENMASK(f->nr_tps - 1, 0))
+			goto bad;
+		*srcs |= BIT_ULL(d->src);
+		*events |= d->event;
+		if (d->event)
+			used |= d->tps;
+	}
+	/* A tracepoint no event selects would never be hooked. */
+	if (used != GENMASK(f->nr_tps - 1, 0))
+		goto bad;
+	return 0;
+bad:
+	pr_err("hftmon: source family %s: broken table\n", f->name);
+	return -EINVAL;
+}
+
 int hftmon_families_check(struct hftmon_family *const *fams, unsigned int nr)
 {
-	u64 srcs = 0, events = 0, used;
-	const struct hftmon_source_desc *d;
-	const struct hftmon_family *f;
+	u64 srcs = 0, events = 0;
 	unsigned int i;
+	int err = 0;
 
 	BUILD_BUG_ON(HFTMON_SRC_NR > 64);
-	for (i = 0; i < nr; i++) {
-		f = fams[i];
-		if (!f->nr_tps || f->nr_tps > 32 || !f->nr_sources) {
-			pr_err("hftmon: family %s: bad table size\n", f->name);
-			return -EINVAL;
-		}
-	}
-	hftmon_for_each_source(f, d, fams, nr, i) {
-		if (d->src >= HFTMON_SRC_NR || srcs & BIT_ULL(d->src) ||
-		    hweight64(d->feature) != 1 || hweight64(d->event) > 1 ||
-		    events & d->event || !d->tps ||
-		    d->tps & ~GENMASK(f->nr_tps - 1, 0)) {
-			pr_err("hftmon: family %s: bad source %u\n", f->name,
-			       d->src);
-			return -EINVAL;
-		}
-		srcs |= BIT_ULL(d->src);
-		events |= d->event;
-	}
-	for (i = 0; i < nr; i++) {
-		f = fams[i];
-		used = 0;
-		for (d = f->sources; d < f->sources + f->nr_sources; d++)
-			if (d->event)
-				used |= d->tps;
-		/* A tracepoint no event selects would never be hooked. */
-		if (used != GENMASK(f->nr_tps - 1, 0)) {
-			pr_err("hftmon: family %s: a tracepoint no event uses\n",
-			       f->name);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	for (i = 0; i < nr && !err; i++)
+		err = hftmon_family_check(fams[i], &srcs, &events);
+	return err;
 }
 
 /* Each tracepoint learns the events of the sources that need it. */
-static void hftmon_families_link(struct hftmon_family *const *fams,
-				 unsigned int nr)
+static void hftmon_family_link(struct hftmon_family *f)
 {
 	const struct hftmon_source_desc *d;
-	const struct hftmon_family *f;
-	unsigned int i, t;
+	unsigned int t;
 
-	for (i = 0; i < nr; i++)
-		for (t = 0; t < fams[i]->nr_tps; t++)
-			fams[i]->tps[t].events = 0;
-	hftmon_for_each_source(f, d, fams, nr, i)
+	for (t = 0; t < f->nr_tps; t++)
+		f->tps[t].events = 0;
+	for (d = f->sources; d < f->sources + f->nr_sources; d++)
 		for (t = 0; t < f->nr_tps; t++)
 			if (d->tps & BIT(t))
 				f->tps[t].events |= d->event;
+}
+
+/* A source works when every tracepoint it needs exists. */
+static bool hftmon_source_found(const struct hftmon_family *f,
+				const struct hftmon_source_desc *d)
+{
+	unsigned int t;
+
+	for (t = 0; t < f->nr_tps; t++)
+		if (d->tps & BIT(t) && !f->tps[t].tp)
+			return false;
+	return true;
 }
 
 /*
@@ -114,23 +115,22 @@ void hftmon_avail_derive(struct hftmon_family *const *fams, unsigned int nr,
 {
 	u64 events = 0, features = 0, no_events = 0, no_features = 0;
 	const struct hftmon_source_desc *d;
-	const struct hftmon_family *f;
-	unsigned int i, t;
+	unsigned int i;
 	bool ok;
 
 	for (i = 0; i < HFTMON_SRC_NR; i++)
 		a->status[i] = -ENOSYS;
-	hftmon_for_each_source(f, d, fams, nr, i) {
-		ok = true;
-		for (t = 0; t < f->nr_tps; t++)
-			if (d->tps & BIT(t) && !f->tps[t].tp)
-				ok = false;
-		a->status[d->src] = ok ? 0 : -ENOENT;
-		events |= d->event;
-		features |= d->feature;
-		if (!ok) {
-			no_events |= d->event;
-			no_features |= d->feature;
+	for (i = 0; i < nr; i++) {
+		for (d = fams[i]->sources;
+		     d < fams[i]->sources + fams[i]->nr_sources; d++) {
+			ok = hftmon_source_found(fams[i], d);
+			a->status[d->src] = ok ? 0 : -ENOENT;
+			events |= d->event;
+			features |= d->feature;
+			if (!ok) {
+				no_events |= d->event;
+				no_features |= d->feature;
+			}
 		}
 	}
 	a->known_events = events;
@@ -158,10 +158,12 @@ static void hftmon_find_tp(struct tracepoint *tp, void *priv)
 int hftmon_probes_init(void)
 {
 	int err = hftmon_families_check(hftmon_families, hftmon_nr_families);
+	unsigned int i;
 
 	if (err)
 		return err;
-	hftmon_families_link(hftmon_families, hftmon_nr_families);
+	for (i = 0; i < hftmon_nr_families; i++)
+		hftmon_family_link(hftmon_families[i]);
 	for_each_kernel_tracepoint(hftmon_find_tp, (void *)hftmon_families);
 	hftmon_avail_derive(hftmon_families, hftmon_nr_families, &hftmon_avail);
 	return 0;
