@@ -8,10 +8,12 @@
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
  * hftmon_probes_lock (mutex, which session the probes serve) ->
- * hftmon_track.lock (spinlock, writers of the tracked table).
+ * hftmon_track.lock (spinlock_t, writers of the tracked table).
  * Probes take none of these: they run with preemption off, read the
  * tracked table under RCU and write their own CPU's ring with IRQs off
- * for a few instructions.
+ * for a few instructions. On PREEMPT_RT hftmon_track.lock is a sleeping
+ * lock; that is fine because only ioctls and release, in process
+ * context, take it, never a probe or an IRQ-disabled section.
  */
 #ifndef HFTMON_INTERNAL_H
 #define HFTMON_INTERNAL_H
@@ -58,7 +60,14 @@ struct hftmon_ring {
 	u64 records;			/* kernel's own counts: the ctrl page */
 	u64 lost[HFTMON_LOST_NR];	/* copies are for the reader only */
 
-	struct irq_work wakeup_work;	/* wakes readers outside the probe */
+	/*
+	 * Wakes readers outside the probe. A plain (not HARD) irq_work: on
+	 * PREEMPT_RT it runs in the per-CPU irq_work/N thread (SCHED_FIFO 1),
+	 * where wake_up()'s spinlock_t may sleep; in hard IRQ it could not.
+	 * So on RT a CPU that a higher-priority thread never leaves delays
+	 * the wake-up: readers there should poll with a timeout.
+	 */
+	struct irq_work wakeup_work;
 	wait_queue_head_t *wq;
 	int cpu;
 	unsigned int nr_pages;		/* 1 control page + data pages */
