@@ -185,6 +185,7 @@ struct hftmon_avail {
 };
 
 int hftmon_probes_init(void);		/* find the tracepoints */
+u64 hftmon_probes_known_events(void);
 u64 hftmon_probes_available_events(void);
 u64 hftmon_probes_features(void);
 void hftmon_probes_source_status(s32 *status, unsigned int nr);

@@ -956,6 +956,8 @@ static void avail_this_kernel(struct kunit *test)
 	s32 status[HFTMON_SRC_NR];
 
 	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
+	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
+			(u64)HFTMON_EV_SCHED_ALL);
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
 			(u64)HFTMON_EV_SCHED_ALL);
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);

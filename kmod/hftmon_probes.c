@@ -169,6 +169,12 @@ int hftmon_probes_init(void)
 	return 0;
 }
 
+/* Every HFTMON_EV_* bit some source describes, available or not. */
+u64 hftmon_probes_known_events(void)
+{
+	return hftmon_avail.known_events;
+}
+
 u64 hftmon_probes_available_events(void)
 {
 	return hftmon_avail.events;
