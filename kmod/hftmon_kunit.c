@@ -442,8 +442,11 @@ static int probes_init(struct kunit_suite *suite)
 {
 	int err = hftmon_caches_get();
 
-	if (!err)
-		err = hftmon_probes_init();
+	if (err)
+		return err;
+	err = hftmon_probes_init();
+	if (err)
+		hftmon_caches_put();
 	return err;
 }
 
