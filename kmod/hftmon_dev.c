@@ -188,17 +188,8 @@ static int hftmon_ioc_get_info(void __user *uarg)
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	info.abi_version = HFTMON_ABI_VERSION;
-	info.features = HFTMON_FEAT_POLL | HFTMON_FEAT_STACKS;
-	if (hftmon_probes_available_events() & HFTMON_EV_SWITCH)
-		info.features |= HFTMON_FEAT_SCHED_SWITCH;
-	if (hftmon_probes_available_events() & HFTMON_EV_WAKEUP)
-		info.features |= HFTMON_FEAT_SCHED_WAKEUP;
-	if (hftmon_probes_available_events() & HFTMON_EV_MIGRATE)
-		info.features |= HFTMON_FEAT_SCHED_MIGRATE;
-	if (hftmon_probes_available_events() & HFTMON_EV_EXIT)
-		info.features |= HFTMON_FEAT_PROCESS_EXIT;
-	if (hftmon_probes_available_events() & HFTMON_EV_FORK)
-		info.features |= HFTMON_FEAT_PROCESS_FORK;
+	/* poll() is the device's; the rest is what the probes' sources offer. */
+	info.features = HFTMON_FEAT_POLL | hftmon_probes_features();
 	info.nr_cpu_ids = nr_cpu_ids;
 	info.nr_online_cpus = num_online_cpus();
 	info.nr_nodes = num_online_nodes();
@@ -504,7 +495,7 @@ static int hftmon_mmap(struct file *file, struct vm_area_struct *vma)
 		err = -ENODEV;
 		goto out;
 	}
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	hftmon_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
 	err = vm_map_pages_zero(vma, rb->pages, rb->nr_pages);
 	if (err)
 		goto out;
@@ -580,7 +571,7 @@ static const struct file_operations hftmon_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = hftmon_mmap,
 	.poll = hftmon_poll,
-	.llseek = no_llseek,
+	/* No .llseek: stream_open() makes lseek -ESPIPE (see compat.h). */
 };
 
 static struct miscdevice hftmon_misc = {
@@ -673,4 +664,4 @@ module_exit(hftmon_exit);
 MODULE_LICENSE("GPL");
 MODULE_VERSION(HFTMON_VERSION);
 MODULE_AUTHOR("hftmon developers");
-MODULE_DESCRIPTION("Microsecond scheduling, IRQ and PMU monitor for trading processes");
+MODULE_DESCRIPTION("Records context switches, wake-ups, migrations, forks and exits of attached processes' threads, with stacks, into per-CPU mmap rings");

@@ -2,14 +2,18 @@
 /*
  * hftmon kernel internals shared by the module's files: the per-CPU ring
  * (hftmon_ring.c), the table of tracked processes (hftmon_track.c), the
- * tracepoint probes (hftmon_probes.c) and the device (hftmon_dev.c).
+ * stack table (hftmon_stack.c), the probes' core (hftmon_probes.c; the
+ * probes themselves are in probes/, see hftmon_probe.h) and the device
+ * (hftmon_dev.c).
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
  * hftmon_probes_lock (mutex, which session the probes serve) ->
- * hftmon_track.lock (spinlock, writers of the tracked table).
+ * hftmon_track.lock (spinlock_t, writers of the tracked table).
  * Probes take none of these: they run with preemption off, read the
  * tracked table under RCU and write their own CPU's ring with IRQs off
- * for a few instructions.
+ * for a few instructions. On PREEMPT_RT hftmon_track.lock is a sleeping
+ * lock; that is fine because only ioctls and release, in process
+ * context, take it, never a probe or an IRQ-disabled section.
  */
 #ifndef HFTMON_INTERNAL_H
 #define HFTMON_INTERNAL_H
@@ -56,7 +60,14 @@ struct hftmon_ring {
 	u64 records;			/* kernel's own counts: the ctrl page */
 	u64 lost[HFTMON_LOST_NR];	/* copies are for the reader only */
 
-	struct irq_work wakeup_work;	/* wakes readers outside the probe */
+	/*
+	 * Wakes readers outside the probe. A plain (not HARD) irq_work: on
+	 * PREEMPT_RT it runs in the per-CPU irq_work/N thread (SCHED_FIFO 1),
+	 * where wake_up()'s spinlock_t may sleep; in hard IRQ it could not.
+	 * So on RT a CPU that a higher-priority thread never leaves delays
+	 * the wake-up: readers there should poll with a timeout.
+	 */
+	struct irq_work wakeup_work;
 	wait_queue_head_t *wq;
 	int cpu;
 	unsigned int nr_pages;		/* 1 control page + data pages */
@@ -163,15 +174,21 @@ struct hftmon_session {
 	u64 start_ns, stop_ns;
 };
 
-/* ---- probes ------------------------------------------------------------- */
+/* ---- probes (hftmon_probes.c; the probes themselves: probes/) -------- */
+
+/* What this kernel offers, derived from the family tables. */
+struct hftmon_avail {
+	u64 known_events;		/* HFTMON_EV_* some source describes */
+	u64 events;			/* ...of those, the ones that work here */
+	u64 features;			/* HFTMON_FEAT_* of working sources */
+	s32 status[HFTMON_SRC_NR];	/* GET_INFO's source_status[] */
+};
 
 int hftmon_probes_init(void);		/* find the tracepoints */
-/* Probe bodies, also called directly by the KUnit suites. */
-void hftmon_probe_switch(HFTMON_SWITCH_PROBE_ARGS);
-void hftmon_probe_wakeup(void *data, struct task_struct *p);
-void hftmon_probe_exit(struct hftmon_session *s, struct task_struct *p);
-void hftmon_probes_source_status(s32 *status, unsigned int nr);
+u64 hftmon_probes_known_events(void);
 u64 hftmon_probes_available_events(void);
+u64 hftmon_probes_features(void);
+void hftmon_probes_source_status(s32 *status, unsigned int nr);
 int hftmon_probes_activate(struct hftmon_session *s);
 void hftmon_probes_deactivate(struct hftmon_session *s);
 void hftmon_probes_exit(void);

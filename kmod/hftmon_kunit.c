@@ -5,7 +5,9 @@
  * KUnit kernel that tests/kunit/run.sh boots with two vCPUs). They cover
  * the per-CPU ring (including a real hard-IRQ writer nesting inside a
  * writer on the same CPU), the tracked-process table (including a reused
- * tgid), the switch probe's record, and the ioctl argument checks.
+ * tgid), the source tables and what GET_INFO derives from them (a
+ * missing tracepoint, a broken table), the probes as the tracepoints call
+ * them, and the ioctl argument checks.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
@@ -15,7 +17,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
-#include "hftmon_internal.h"
+#include "hftmon_probe.h"
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
 
@@ -247,7 +249,8 @@ static void ring_nested_hardirq(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, n);
 	n->rb = rb;
-	init_irq_work(&n->work, nest_irq_fn);
+	/* HARD: on PREEMPT_RT a plain irq_work runs in a thread instead. */
+	n->work = IRQ_WORK_INIT_HARD(nest_irq_fn);
 
 	preempt_disable();
 	outer = hftmon_ring_reserve(rb, HFTMON_REC_SWITCH, 64);
@@ -434,6 +437,37 @@ struct probe_fixture {
 	struct hftmon_ring *rings[NR_CPUS];
 };
 
+/* The suites run before the module's init: find the tracepoints now. */
+static int probes_init(struct kunit_suite *suite)
+{
+	int err = hftmon_caches_get();
+
+	if (err)
+		return err;
+	err = hftmon_probes_init();
+	if (err)
+		hftmon_caches_put();
+	return err;
+}
+
+/*
+ * The table entry of a tracepoint: the data it is hooked with, and so
+ * what the tests pass to the very functions the tracepoints call.
+ */
+static struct hftmon_tracepoint *tp_entry(struct kunit *test, const char *name)
+{
+	struct hftmon_tracepoint *t;
+	unsigned int i;
+
+	for (i = 0; i < hftmon_nr_families; i++)
+		for (t = hftmon_families[i]->tps;
+		     t < hftmon_families[i]->tps + hftmon_families[i]->nr_tps; t++)
+			if (!strcmp(t->name, name))
+				return t;
+	KUNIT_FAIL(test, "no tracepoint %s in the tables", name);
+	return NULL;
+}
+
 static struct hftmon_session *session_new(struct kunit *test)
 {
 	struct probe_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
@@ -450,6 +484,8 @@ static struct hftmon_session *session_new(struct kunit *test)
 		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
 	}
 	test->priv = f;
+	/* No probe is hooked while the suites run: the session is ours. */
+	rcu_assign_pointer(hftmon_active, &f->s);
 	return &f->s;
 }
 
@@ -458,6 +494,8 @@ static void session_exit(struct kunit *test)
 	struct probe_fixture *f = test->priv;
 	unsigned int cpu;
 
+	RCU_INIT_POINTER(hftmon_active, NULL);
+	synchronize_rcu();
 	hftmon_track_clear(&f->s.track);
 	rcu_barrier();
 	hftmon_stack_table_free(&f->s.stacks);
@@ -468,6 +506,7 @@ static void session_exit(struct kunit *test)
 static void probe_switch_records(struct kunit *test)
 {
 	struct hftmon_session *s = session_new(test);
+	void *sw = tp_entry(test, "sched_switch");
 	struct hftmon_rec_switch *r;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
@@ -481,7 +520,7 @@ static void probe_switch_records(struct kunit *test)
 	cpu = smp_processor_id();
 	rb = s->rings[cpu];
 	/* Neither side tracked: nothing written. */
-	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
+	hftmon_tp_sched_switch(sw, false, current, k, TASK_INTERRUPTIBLE);
 	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
 	local_irq_enable();
 
@@ -490,8 +529,8 @@ static void probe_switch_records(struct kunit *test)
 	local_irq_disable();	/* probes run under the rq lock */
 	cpu = smp_processor_id();
 	rb = s->rings[cpu];
-	hftmon_probe_switch(s, false, current, k, TASK_INTERRUPTIBLE);
-	hftmon_probe_switch(s, true, k, current, TASK_RUNNING);
+	hftmon_tp_sched_switch(sw, false, current, k, TASK_INTERRUPTIBLE);
+	hftmon_tp_sched_switch(sw, true, k, current, TASK_RUNNING);
 	local_irq_enable();
 
 	KUNIT_ASSERT_EQ(test, head_of(rb), 2 * (u64)sizeof(*r));
@@ -519,6 +558,7 @@ static void probe_switch_records(struct kunit *test)
 static void probe_switch_kstack(struct kunit *test)
 {
 	struct hftmon_session *s = session_new(test);
+	void *sw = tp_entry(test, "sched_switch");
 	struct hftmon_rec_switch *r;
 	struct hftmon_rec_stack *st;
 	struct hftmon_ring *rb;
@@ -528,7 +568,8 @@ static void probe_switch_kstack(struct kunit *test)
 					       HFTMON_ATTACH_KSTACK), 0);
 	local_irq_disable();	/* probes run under the rq lock */
 	rb = s->rings[smp_processor_id()];
-	hftmon_probe_switch(s, false, current, &init_task, TASK_INTERRUPTIBLE);
+	hftmon_tp_sched_switch(sw, false, current, &init_task,
+			       TASK_INTERRUPTIBLE);
 	local_irq_enable();
 	st = rb->data;
 	KUNIT_ASSERT_EQ(test, st->hdr.type, (u16)HFTMON_REC_STACK);
@@ -543,8 +584,8 @@ static void probe_switch_kstack(struct kunit *test)
 	/* The same call site again: same id, no second STACK record. */
 	local_irq_disable();	/* probes run under the rq lock */
 	if (rb == s->rings[smp_processor_id()])
-		hftmon_probe_switch(s, false, current, &init_task,
-				    TASK_INTERRUPTIBLE);
+		hftmon_tp_sched_switch(sw, false, current, &init_task,
+				       TASK_INTERRUPTIBLE);
 	else
 		rb = NULL;
 	local_irq_enable();
@@ -564,6 +605,7 @@ static void probe_switch_kstack(struct kunit *test)
 static void probe_exit_group_dead_once(struct kunit *test)
 {
 	struct hftmon_session *s = session_new(test);
+	void *ex = tp_entry(test, "sched_process_exit");
 	struct hftmon_rec_exit *r;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
@@ -577,10 +619,10 @@ static void probe_exit_group_dead_once(struct kunit *test)
 	preempt_disable();	/* one CPU, one ring, for the three exits */
 	rb = s->rings[smp_processor_id()];
 	live = atomic_read(&k->signal->live);
-	hftmon_probe_exit(s, k);	/* a thread exits, others live on */
+	hftmon_tp_sched_process_exit(ex, k);	/* a thread exits, others live on */
 	atomic_set(&k->signal->live, 0);
-	hftmon_probe_exit(s, k);	/* two threads find none left */
-	hftmon_probe_exit(s, k);
+	hftmon_tp_sched_process_exit(ex, k);	/* two threads find none left */
+	hftmon_tp_sched_process_exit(ex, k);
 	atomic_set(&k->signal->live, live);
 	preempt_enable();
 
@@ -596,7 +638,49 @@ static void probe_exit_group_dead_once(struct kunit *test)
 	put_task_struct(k);
 }
 
+/*
+ * A probe records only the events the session chose: tracepoints stay
+ * hooked after a session that needed them, the next may want fewer.
+ * Each probe knows its events from its table entry (its hook data).
+ */
+static void probe_events_filter(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	void *sw = tp_entry(test, "sched_switch");
+	void *wk = tp_entry(test, "sched_wakeup");
+	struct hftmon_rec_wakeup *r;
+	struct hftmon_ring *rb;
+
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_tracepoint *)sw)->events,
+			(u64)HFTMON_EV_SWITCH);
+	KUNIT_EXPECT_EQ(test, tp_entry(test, "sched_wakeup_new")->events,
+			(u64)HFTMON_EV_WAKEUP);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+	s->events = HFTMON_EV_WAKEUP;
+	local_irq_disable();	/* as under the rq lock */
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_switch(sw, false, current, &init_task,
+			       TASK_INTERRUPTIBLE);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	hftmon_tp_sched_wakeup(wk, current);
+	local_irq_enable();
+	KUNIT_ASSERT_EQ(test, head_of(rb), (u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_WAKEUP);
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
+	KUNIT_EXPECT_EQ(test, r->waker_tid, current->pid);
+
+	/* No session at all: nothing, whatever the task. */
+	RCU_INIT_POINTER(hftmon_active, NULL);
+	local_irq_disable();
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_wakeup(wk, current);
+	local_irq_enable();
+	KUNIT_EXPECT_LE(test, head_of(rb), (u64)sizeof(*r));
+}
+
 static struct kunit_case probe_cases[] = {
+	KUNIT_CASE(probe_events_filter),
 	KUNIT_CASE(probe_switch_records),
 	KUNIT_CASE(probe_switch_kstack),
 	KUNIT_CASE(probe_exit_group_dead_once),
@@ -604,7 +688,7 @@ static struct kunit_case probe_cases[] = {
 };
 
 static struct kunit_suite probe_suite = {
-	.suite_init = caches_init,
+	.suite_init = probes_init,
 	.suite_exit = caches_exit,
 	.name = "hftmon_probe",
 	.exit = session_exit,
@@ -685,6 +769,223 @@ static struct kunit_suite stack_suite = {
 	.name = "hftmon_stack",
 	.exit = ring_exit,
 	.test_cases = stack_cases,
+};
+
+/* ---- the source tables ---------------------------------------------------- */
+
+/*
+ * The ABI's own pairing of event, feature and status row, written here
+ * from the uapi header's comments, independently of the tables: every
+ * HFTMON_EV_* bit belongs to exactly this source and feature.
+ */
+static const struct {
+	u64 event, feature;
+	enum hftmon_source src;
+} abi_pairs[] = {
+	{ HFTMON_EV_SWITCH, HFTMON_FEAT_SCHED_SWITCH, HFTMON_SRC_SCHED_SWITCH },
+	{ HFTMON_EV_WAKEUP, HFTMON_FEAT_SCHED_WAKEUP, HFTMON_SRC_SCHED_WAKEUP },
+	{ HFTMON_EV_MIGRATE, HFTMON_FEAT_SCHED_MIGRATE, HFTMON_SRC_SCHED_MIGRATE },
+	{ HFTMON_EV_EXIT, HFTMON_FEAT_PROCESS_EXIT, HFTMON_SRC_PROCESS_EXIT },
+	{ HFTMON_EV_FORK, HFTMON_FEAT_PROCESS_FORK, HFTMON_SRC_PROCESS_FORK },
+};
+
+static void sources_table_abi(struct kunit *test)
+{
+	const struct hftmon_source_desc *d;
+	const struct hftmon_family *f;
+	u64 events = 0, features = 0;
+	unsigned int i, j, found;
+
+	KUNIT_EXPECT_EQ(test, hftmon_families_check(hftmon_families,
+						    hftmon_nr_families), 0);
+	for (i = 0; i < hftmon_nr_families; i++) {
+		f = hftmon_families[i];
+		for (d = f->sources; d < f->sources + f->nr_sources; d++) {
+			KUNIT_EXPECT_LT(test, (u32)d->src, (u32)HFTMON_SRC_NR);
+			KUNIT_EXPECT_EQ(test, hweight64(d->feature), 1U);
+			events |= d->event;
+			features |= d->feature;
+		}
+	}
+	/* Every event this version defines is produced; no stray bit. */
+	KUNIT_EXPECT_EQ(test, events, (u64)HFTMON_EV_SCHED_ALL);
+	/* Every feature but poll() (the device's own) comes from a source. */
+	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
+		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
+		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
+		HFTMON_FEAT_STACKS));
+	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
+		found = 0;
+		for (i = 0; i < hftmon_nr_families; i++) {
+			f = hftmon_families[i];
+			for (d = f->sources; d < f->sources + f->nr_sources; d++) {
+				if (d->event != abi_pairs[j].event)
+					continue;
+				found++;
+				KUNIT_EXPECT_EQ(test, d->feature,
+						abi_pairs[j].feature);
+				KUNIT_EXPECT_EQ(test, (u32)d->src,
+						(u32)abi_pairs[j].src);
+			}
+		}
+		KUNIT_EXPECT_EQ_MSG(test, found, 1U, "event %llx",
+				    abi_pairs[j].event);
+	}
+}
+
+/* A made-up family: three tracepoints, three sources. */
+enum { FAKE_A, FAKE_B, FAKE_C, FAKE_NR };
+
+static struct tracepoint fake_tp;
+
+struct fake_family {
+	struct hftmon_tracepoint tps[FAKE_NR];
+	struct hftmon_source_desc sources[4];
+	struct hftmon_family fam;
+	struct hftmon_family *fams[1];
+};
+
+static struct hftmon_family *const *fake_new(struct kunit *test,
+					     unsigned int missing)
+{
+	struct fake_family *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	for (i = 0; i < FAKE_NR; i++) {
+		f->tps[i].name = "fake";
+		f->tps[i].tp = missing & BIT(i) ? NULL : &fake_tp;
+	}
+	/* SWITCH needs A; WAKEUP needs B and C; the stacks ride on A. */
+	f->sources[0] = (struct hftmon_source_desc){ HFTMON_SRC_SCHED_SWITCH,
+		HFTMON_EV_SWITCH, HFTMON_FEAT_SCHED_SWITCH, BIT(FAKE_A) };
+	f->sources[1] = (struct hftmon_source_desc){ HFTMON_SRC_SCHED_WAKEUP,
+		HFTMON_EV_WAKEUP, HFTMON_FEAT_SCHED_WAKEUP,
+		BIT(FAKE_B) | BIT(FAKE_C) };
+	f->sources[2] = (struct hftmon_source_desc){ HFTMON_SRC_STACK_KERNEL,
+		0, HFTMON_FEAT_STACKS, BIT(FAKE_A) };
+	f->sources[3] = (struct hftmon_source_desc){ HFTMON_SRC_STACK_USER,
+		0, HFTMON_FEAT_STACKS, BIT(FAKE_A) | BIT(FAKE_C) };
+	f->fam = (struct hftmon_family){ "fake", f->tps, FAKE_NR, f->sources,
+					 ARRAY_SIZE(f->sources) };
+	f->fams[0] = &f->fam;
+	return f->fams;
+}
+
+static void avail_all_found(struct kunit *test)
+{
+	struct hftmon_family *const *fams = fake_new(test, 0);
+	struct hftmon_avail a;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, hftmon_families_check(fams, 1), 0);
+	hftmon_avail_derive(fams, 1, &a);
+	KUNIT_EXPECT_EQ(test, a.known_events,
+			(u64)(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP));
+	KUNIT_EXPECT_EQ(test, a.events, a.known_events);
+	KUNIT_EXPECT_EQ(test, a.features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
+				HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_STACKS));
+	for (i = 0; i < HFTMON_SRC_NR; i++) {
+		bool described = i == HFTMON_SRC_SCHED_SWITCH ||
+				 i == HFTMON_SRC_SCHED_WAKEUP ||
+				 i == HFTMON_SRC_STACK_KERNEL ||
+				 i == HFTMON_SRC_STACK_USER;
+
+		KUNIT_EXPECT_EQ_MSG(test, a.status[i], described ? 0 : -ENOSYS,
+				    "source %u", i);
+	}
+}
+
+/* One missing tracepoint takes down every source that needs it, only those. */
+static void avail_missing_tracepoint(struct kunit *test)
+{
+	struct hftmon_avail a;
+
+	hftmon_avail_derive(fake_new(test, BIT(FAKE_B)), 1, &a);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_WAKEUP], -ENOENT);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_SWITCH], 0);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_STACK_USER], 0);
+	KUNIT_EXPECT_EQ(test, a.events, (u64)HFTMON_EV_SWITCH);
+	KUNIT_EXPECT_EQ(test, a.known_events,
+			(u64)(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP));
+	KUNIT_EXPECT_EQ(test, a.features,
+			(u64)(HFTMON_FEAT_SCHED_SWITCH | HFTMON_FEAT_STACKS));
+
+	/* C: wake-ups and the user stack; a feature two sources share goes. */
+	hftmon_avail_derive(fake_new(test, BIT(FAKE_C)), 1, &a);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_WAKEUP], -ENOENT);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_STACK_USER], -ENOENT);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_STACK_KERNEL], 0);
+	KUNIT_EXPECT_EQ(test, a.features, (u64)HFTMON_FEAT_SCHED_SWITCH);
+
+	/* A: everything but wake-ups. */
+	hftmon_avail_derive(fake_new(test, BIT(FAKE_A)), 1, &a);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_SWITCH], -ENOENT);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_STACK_KERNEL], -ENOENT);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_WAKEUP], 0);
+	KUNIT_EXPECT_EQ(test, a.events, (u64)HFTMON_EV_WAKEUP);
+	KUNIT_EXPECT_EQ(test, a.features, (u64)HFTMON_FEAT_SCHED_WAKEUP);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_IRQ], -ENOSYS);
+}
+
+/* Tables that break a rule are refused. */
+static void families_check_rejects(struct kunit *test)
+{
+	struct hftmon_family *const *fams;
+	struct hftmon_source_desc *d;
+
+#define BROKEN(what) do {						\
+		fams = fake_new(test, 0);				\
+		d = (struct hftmon_source_desc *)fams[0]->sources;	\
+		what;							\
+		KUNIT_EXPECT_EQ_MSG(test, hftmon_families_check(fams, 1),	\
+				    -EINVAL, "%s", #what);		\
+	} while (0)
+	BROKEN(d[1].src = d[0].src);			/* one row, two sources */
+	BROKEN(d[1].src = HFTMON_SRC_NR);		/* past the status rows */
+	BROKEN(d[1].event = d[0].event);		/* one event, two sources */
+	BROKEN(d[1].event |= HFTMON_EV_FORK);		/* two events */
+	BROKEN(d[1].feature = 0);			/* offers nothing */
+	BROKEN(d[1].feature |= HFTMON_FEAT_POLL);	/* two features */
+	BROKEN(d[1].tps = 0);				/* needs nothing */
+	BROKEN(d[1].tps |= BIT(FAKE_NR));		/* past the tracepoints */
+	BROKEN(d[1].tps = BIT(FAKE_B));			/* C never hooked */
+#undef BROKEN
+}
+
+/* This kernel has every scheduler tracepoint: all of them offered. */
+static void avail_this_kernel(struct kunit *test)
+{
+	s32 status[HFTMON_SRC_NR];
+
+	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
+	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
+			(u64)HFTMON_EV_SCHED_ALL);
+	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
+			(u64)HFTMON_EV_SCHED_ALL);
+	hftmon_probes_source_status(status, HFTMON_SRC_NR);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SCHED_SWITCH], 0);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PROCESS_FORK], 0);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_STACK_USER], 0);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_IRQ], -ENOSYS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], -ENOSYS);
+	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
+	KUNIT_EXPECT_FALSE(test, hftmon_probes_features() & HFTMON_FEAT_POLL);
+}
+
+static struct kunit_case sources_cases[] = {
+	KUNIT_CASE(sources_table_abi),
+	KUNIT_CASE(avail_all_found),
+	KUNIT_CASE(avail_missing_tracepoint),
+	KUNIT_CASE(families_check_rejects),
+	KUNIT_CASE(avail_this_kernel),
+	{}
+};
+
+static struct kunit_suite sources_suite = {
+	.name = "hftmon_sources",
+	.test_cases = sources_cases,
 };
 
 /* ---- ioctl argument checks ----------------------------------------------- */
@@ -769,5 +1070,5 @@ static struct kunit_suite check_suite = {
 	.test_cases = check_cases,
 };
 
-kunit_test_suites(&ring_suite, &track_suite, &probe_suite, &stack_suite,
-		  &check_suite);
+kunit_test_suites(&ring_suite, &track_suite, &sources_suite, &probe_suite,
+		  &stack_suite, &check_suite);
