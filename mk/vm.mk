@@ -55,8 +55,8 @@ test-vm: vm-payload
 		$(VM_DIR)/payload $(VM_KERNEL) $(VM_DIR)/test.log
 
 # The VM tier on each Debian 12 kernel hftmon supports (tools/vm/vm.sh
-# debian-kernels), the module and the control built against its headers;
-# VM_KERNELS_PARTS picks the boots per kernel ("ABI=parts"; others: main).
+# debian-kernels), the module and the control built against its headers,
+# both boots each; VM_KERNELS="ABI[=PARTS] ..." picks kernels and boots.
 # Says per kernel what ran and how it ended; fails if any kernel failed.
 VM_KERNELS ?=
 test-vm-kernels:
