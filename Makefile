@@ -1,13 +1,14 @@
 # hftmon top-level build.
-#   make            module (against Debian's linux-headers-amd64, or KDIR=),
-#                   libhftmon (shared + static + pkg-config), the hftmon CLI
-#   make test       lint (cppcheck, shellcheck), the three test tiers: unit
-#                   (cmocka, host; again under TSan for the threaded ones),
-#                   kunit (qemu), vm (qemu, Debian's kernel, module loaded;
-#                   again on the lockdep kernel), and the DKMS rebuild
-#                   (make test and make demo first install the Debian
-#                   packages they need: make deps, tools/vm/deps.sh)
-#   make demo       boot the VM, load the module, monitor a workload
+#   make            module (against Debian's linux-headers-amd64, or KVER=,
+#                   KDIR=), libhftmon (shared + static + pkg-config), the CLI
+#   make test       the Debian packages it needs (make deps: tools/vm/deps.sh),
+#                   then lint (cppcheck, shellcheck), the three test tiers:
+#                   unit (cmocka, host; again under TSan for the threaded
+#                   ones), kunit (qemu), vm (qemu, module loaded, on each of
+#                   Debian's four kernels: test-vm-kernels; again on the
+#                   lockdep kernel), and the DKMS rebuild for every kernel
+#   make demo       make deps, then boot the VM, load the module, monitor a
+#                   workload
 #   make bench      print drain throughput and VM overhead ratios
 #   make install    DESTDIR= PREFIX= (module into /lib/modules/KVER/extra)
 # Userspace rules live in mk/userspace.mk, VM rules in mk/vm.mk.
