@@ -1,20 +1,33 @@
 # hftmon top-level build.
-#   make            module (against Debian's linux-headers-amd64, or KDIR=),
-#                   libhftmon (shared + static + pkg-config), the hftmon CLI
-#   make test       lint (cppcheck, shellcheck), the three test tiers: unit
-#                   (cmocka, host; again under TSan for the threaded ones),
-#                   kunit (qemu), vm (qemu, Debian's kernel, module loaded;
-#                   again on the lockdep kernel), and the DKMS rebuild
-#   make demo       boot the VM, load the module, monitor a workload
+#   make            module (against Debian's linux-headers-amd64, or KVER=,
+#                   KDIR=), libhftmon (shared + static + pkg-config), the CLI
+#   make test       the Debian packages it needs (make deps: tools/vm/deps.sh),
+#                   then lint (cppcheck, shellcheck), the three test tiers:
+#                   unit (cmocka, host; again under TSan for the threaded
+#                   ones), kunit (qemu), vm (qemu, module loaded, on each of
+#                   Debian's four kernels: test-vm-kernels; again on the
+#                   lockdep kernel), and the DKMS rebuild for every kernel
+#   make demo       make deps, then boot the VM, load the module, monitor a
+#                   workload
 #   make bench      print drain throughput and VM overhead ratios
 #   make install    DESTDIR= PREFIX= (module into /lib/modules/KVER/extra)
 # Userspace rules live in mk/userspace.mk, VM rules in mk/vm.mk.
 
-# Debian's headers for the newest installed -amd64 kernel unless told.
-KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
-	  sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+# The kernel the VM boots unless told: the one linux-image-amd64 depends on
+# (6.1 generic), whatever other headers are installed. Evaluated once; empty
+# on a machine without it (make test and make demo install it first, then
+# run their steps in a sub-make, which looks again).
+ifeq ($(origin KVER),undefined)
+KVER := $(shell tools/vm/vm.sh debian-abi 2>/dev/null)
+endif
 KDIR ?= /usr/src/linux-headers-$(KVER)
 O    ?= build
+
+# O names our build directory, but kbuild reads O too (its output tree), and
+# a sub-make inherits command-line variables through MAKEFLAGS: every
+# kbuild call overrides it empty. kbuild DIR: build the module in DIR
+# (a copy of its sources) against $(KDIR).
+kbuild = $(MAKE) -C $(KDIR) M=$(abspath $(1)) O= W=1 modules
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -25,20 +38,32 @@ DKMS_SRC := /usr/src/hftmon-$(HFTMON_VERSION)
 # kbuild M= writes objects beside the sources: build from a copy.
 KMOD_BUILD := $(O)/kmod-$(KVER)
 
-.PHONY: all module clean install install-module test lint test-unit \
-	test-unit-tsan test-dkms test-kunit test-vm demo bench
+.PHONY: all module ctlmod clean install install-module test test-steps lint \
+	test-unit test-unit-tsan test-dkms test-kunit test-vm test-vm-kernels \
+	demo bench
 
 all: module lib cli
 
 module: $(KMOD_BUILD)/kmod/hftmon.ko
 
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/Makefile) kmod/dkms.conf \
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/probes/*.c kmod/probes/*.h kmod/Kbuild \
+	     kmod/Makefile) kmod/dkms.conf \
 	     include/uapi/linux/hftmon.h
 $(KMOD_BUILD)/kmod/hftmon.ko: $(KMOD_SRCS)
-	@test -d "$(KDIR)" || { echo "hftmon: no kernel headers at $(KDIR) (apt-get install linux-headers-amd64, or KDIR=)" >&2; exit 1; }
+	@test -n "$(KVER)" || { echo "hftmon: no Debian kernel (linux-image-amd64): run make deps, or give KVER=" >&2; exit 1; }
+	@test -d "$(KDIR)" || { echo "hftmon: no kernel headers at $(KDIR) (make deps, or KDIR=)" >&2; exit 1; }
 	mkdir -p $(KMOD_BUILD)
 	rsync -a --delete kmod include $(KMOD_BUILD)/
-	$(MAKE) -C $(KDIR) M=$(abspath $(KMOD_BUILD))/kmod W=1 modules
+	$(call kbuild,$(KMOD_BUILD)/kmod)
+
+# The VM tier's control module (tests/vm/ctlmod), for the same kernel.
+CTLMOD := $(KMOD_BUILD)/ctlmod/hftmon_ctl.ko
+ctlmod: $(CTLMOD)
+$(CTLMOD): $(wildcard tests/vm/ctlmod/*)
+	@test -d "$(KDIR)" || { echo "hftmon: no kernel headers at $(KDIR) (make deps, or KDIR=)" >&2; exit 1; }
+	mkdir -p $(@D)
+	rsync -a --delete tests/vm/ctlmod/ $(@D)/
+	$(call kbuild,$(@D))
 
 install-module: module
 	install -D -m 0644 $(KMOD_BUILD)/kmod/hftmon.ko \
@@ -55,11 +80,19 @@ include mk/vm.mk
 
 install: install-module install-lib
 
-test: lint test-unit test-unit-tsan test-dkms test-kunit test-vm test-vm-debug
+# The packages first, then every step in a sub-make (which finds the kernel
+# the packages brought: KVER above). -k: every tier runs, make fails if one did.
+test: deps
+	$(MAKE) -k test-steps
 
-# An operator's DKMS rebuild, with every tree under $(O)/dkms.
+test-steps: lint test-unit test-unit-tsan test-dkms test-kunit test-vm-kernels \
+	test-vm-debug
+
+# An operator's DKMS rebuild for every kernel with headers installed (as
+# dkms.conf promises), with every tree under $(O)/dkms.
+DKMS_KERNELS ?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
 test-dkms: module
-	tests/dkms/run.sh $(KVER) $(O)/dkms
+	tests/dkms/run.sh $(O)/dkms $(DKMS_KERNELS)
 
 clean:
 	rm -rf $(O)

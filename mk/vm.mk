@@ -5,48 +5,62 @@
 # tools/vm/vm.sh; tools/vm/deps.sh installs what a fresh machine lacks.
 
 VM_KERNEL ?= /boot/vmlinuz-$(KVER)
-VM_CONTROL_MODULE ?= /lib/modules/$(KVER)/kernel/lib/crc7.ko
 VM_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
 	     -Iinclude -Iinclude/uapi \
 	     -pthread -static
-VM_DIR := $(O)/vm
+# The static programs once ($(VM_BIN)); a payload (and logs) per kernel,
+# which holds that kernel's modules.
+VM_BIN := $(O)/vm/bin
+VM_DIR := $(O)/vm/$(KVER)
 WORKLOAD_SRCS := tools/workload/pingpong.c
 WORKLOAD_HDRS := tools/workload/pingpong.h
 
-VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_DIR)/bin/%,$(wildcard tests/vm/t_*.c))
-VM_TOOL_BINS := $(VM_DIR)/bin/pingpong $(VM_DIR)/bin/vm_bench
+VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_BIN)/%,$(wildcard tests/vm/t_*.c))
+VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench
 
 .PHONY: deps vm-payload test-vm test-vm-debug test-kunit demo bench bench-vm
 
 deps:
 	tools/vm/deps.sh
 
-$(VM_DIR)/bin/t_%: tests/vm/t_%.c tests/vm/vmtest.h $(WORKLOAD_SRCS) \
+$(VM_BIN)/t_%: tests/vm/t_%.c tests/vm/vmtest.h $(WORKLOAD_SRCS) \
 		$(WORKLOAD_HDRS) $(LIB_A) include/hftmon.h include/uapi/linux/hftmon.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
 
-$(VM_DIR)/bin/pingpong: tools/workload/pingpong_main.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS)
+$(VM_BIN)/pingpong: tools/workload/pingpong_main.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS)
 
-$(VM_DIR)/bin/vm_bench: tools/bench/vm_bench.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS) $(LIB_A)
+$(VM_BIN)/vm_bench: tools/bench/vm_bench.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
 
 # The guest's /hftmon: the module, static programs, guest scripts.
-vm-payload: module static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS)
+vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS)
 	rm -rf $(VM_DIR)/payload
 	mkdir -p $(VM_DIR)/payload/bin
 	cp $(KMOD_BUILD)/kmod/hftmon.ko $(VM_DIR)/payload/
-	@# a stock module: the control of the load/unload leak test
-	cp $(VM_CONTROL_MODULE) $(VM_DIR)/payload/crc7.ko
+	@# a module that does nothing: the control of the load/unload leak test
+	cp $(CTLMOD) $(VM_DIR)/payload/
 	cp $(VM_TEST_BINS) $(VM_TOOL_BINS) $(VM_STATIC_TOOLS) $(VM_DIR)/payload/bin/
 	cp tests/vm/guest.sh tests/vm/t_*.sh tools/demo/guest-demo.sh \
 		tools/bench/guest-bench.sh $(VM_DIR)/payload/
 
+# VM_PARTS: the boots to run (main: the integration programs with both
+# vCPUs; loop: the load/unload loop under single-threaded TCG).
+VM_PARTS ?= main loop
 test-vm: vm-payload
-	tests/vm/run.sh $(VM_DIR)/payload $(VM_KERNEL) $(VM_DIR)/test.log
+	tests/vm/run.sh --kernel-name $(KVER) --parts "$(VM_PARTS)" \
+		$(VM_DIR)/payload $(VM_KERNEL) $(VM_DIR)/test.log
+
+# The VM tier on each Debian 12 kernel hftmon supports (tools/vm/vm.sh
+# debian-kernels), the module and the control built against its headers,
+# both boots each; VM_KERNELS="ABI[=PARTS] ..." picks kernels and boots.
+# Says per kernel what ran and how it ended; fails if any kernel failed.
+VM_KERNELS ?=
+test-vm-kernels:
+	tools/vm/each-kernel.sh $(VM_KERNELS)
 
 test-kunit:
 	tests/kunit/run.sh
@@ -55,7 +69,7 @@ test-kunit:
 # atomic-sleep and preempt checks watch the probes in their real
 # tracepoint contexts (a splat fails the run).
 test-vm-debug: vm-payload
-	tests/vm/run-debug.sh $(VM_DIR)/payload $(VM_DIR)/debug
+	tests/vm/run-debug.sh $(VM_DIR)/payload $(O)/vm/debug
 
 demo: deps
 	$(MAKE) vm-payload

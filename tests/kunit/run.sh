@@ -24,7 +24,9 @@
 # Output: the guest's test output, kunit.py's report, and as the last line
 #   kunit: N passed, M failed
 # (N, M count test cases, each parameter of a parameterised test as one;
-# skipped tests are in neither and reported on a line above).
+# skipped tests are in neither: each is listed above with its reason, and
+# a skip fails the tier, since the KUnit kernel is built with everything
+# the suites need).
 # Exit 0 only if every test passed: non-zero on any failed test, a build
 # failure, a guest crash or timeout, missing results, a kernel splat in the
 # guest's dmesg (BUG/WARNING/Oops/lockdep...), or an insmod/rmmod failure.
@@ -164,7 +166,10 @@ print(counts["PASS"], counts["FAIL"], counts["SKIP"])
 EOF
 )
 
-((skipped == 0)) || echo "kunit: $skipped skipped"
+if ((skipped > 0)); then
+	echo "kunit: $skipped skipped:"
+	grep -E '^ *(ok|not ok) [0-9]+ .*# SKIP' "$work/ktap.txt" | sed -E 's/^ *(not )?ok [0-9]+ /kunit:   /' || true
+fi
 case $vmrc in
 0) ;;
 10) fail "insmod $module.ko failed" "$passed" "$failed" ;;
@@ -178,5 +183,6 @@ esac
 ((nsuites > 0)) || fail "no KUnit suite ran (was the module built with its tests?)" "$passed" "$failed"
 ((passed + failed > 0)) || fail "no test results" "$passed" "$failed"
 ((failed == 0)) || fail "$failed test(s) failed" "$passed" "$failed"
+((skipped == 0)) || fail "$skipped test(s) skipped (listed above): the KUnit kernel has what every suite needs" "$passed" "$failed"
 ((parserc == 0)) || fail "kunit.py parse reported failure (rc $parserc)" "$passed" "$failed"
 echo "kunit: $passed passed, $failed failed"

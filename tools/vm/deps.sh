@@ -15,16 +15,22 @@ set -euo pipefail
 PACKAGES=(
 	# host build of the module, the library and the tools
 	build-essential pkg-config libelf-dev libssl-dev dwarves
-	linux-headers-amd64
+	# the Debian 12 kernels hftmon supports, each with its headers: 6.1
+	# (the default, the one the VM boots unless told) and 6.12, generic
+	# and PREEMPT_RT; the VM tier boots each (tools/vm/each-kernel.sh)
+	linux-image-amd64 linux-headers-amd64
+	linux-image-rt-amd64 linux-headers-rt-amd64
+	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	# the DKMS check (tests/dkms): dkms, modinfo, openssl for its key
 	dkms kmod openssl
 	# unit tests (cmocka) and NUMA support in the library
 	libcmocka-dev libnuma-dev
 	# the KUnit kernel, built from Debian's own kernel source
 	linux-source-6.1 flex bison bc cpio rsync xz-utils python3
-	# the VMs: qemu (qboot.rom is in qemu-system-data), Debian's kernel,
-	# a static busybox for the initramfs
-	qemu-system-x86 qemu-system-data linux-image-amd64 busybox-static
+	# the VMs: qemu (qboot.rom is in qemu-system-data), a static busybox
+	# for the initramfs
+	qemu-system-x86 qemu-system-data busybox-static
 	# coreutils' timeout, util-linux's flock and gzip are essential packages
 	# make lint: the shell scripts and the userspace C
 	shellcheck cppcheck git

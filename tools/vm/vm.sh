@@ -67,14 +67,18 @@
 #   vm.sh initramfs --payload DIR --script REL_PATH --out FILE.cpio.gz
 #       Only builds the initramfs (for debugging or for booting by hand).
 #
-#   vm.sh debian-kernel     prints /boot/vmlinuz-<abi> of the kernel that
-#                           linux-image-amd64 currently depends on
-#   vm.sh debian-headers    prints /usr/src/linux-headers-<abi> for it (build
+#   vm.sh debian-abi [META]     prints the ABI (e.g. 6.1.0-57-amd64) of the
+#                           kernel image META (default linux-image-amd64, the
+#                           kernel the VM boots) depends on, as dpkg says
+#   vm.sh debian-kernel [META]  prints /boot/vmlinuz-<abi> of that kernel
+#   vm.sh debian-headers [META] prints /usr/src/linux-headers-<abi> for it (build
 #                           the module with `make -C "$(vm.sh debian-headers)"
-#                           M=...`; /lib/modules/<abi>/build does not exist on
-#                           the build machines). Never hard-code the ABI:
-#                           Debian bumps it with security updates.
-#       Both exit 1 if the file is missing (run tools/vm/deps.sh).
+#                           M=...`). Never hard-code the ABI: Debian bumps it
+#                           with security updates.
+#       All three exit 1 if META or the file is missing (run tools/vm/deps.sh).
+#   vm.sh debian-kernels    one line "ABI META" for each Debian 12 kernel hftmon
+#                           supports (6.1 and 6.12, generic and PREEMPT_RT), the
+#                           default first; "- META" and exit 1 for one missing.
 #
 # Environment: QEMU (default qemu-system-x86_64), QEMU_BIOS (default
 # /usr/share/qemu/qboot.rom; set empty for SeaBIOS), BUSYBOX (default
@@ -379,31 +383,50 @@ cmd_initramfs() {
 	build_initramfs "$work" "$out" "$script" "${payloads[@]}"
 }
 
-# The ABI (e.g. 6.1.0-56-amd64) of the image linux-image-amd64 depends on.
+# The metapackages of the Debian 12 kernels hftmon supports, the default
+# (the one the VM boots unless told) first.
+readonly DEBIAN_KERNEL_METAS="linux-image-amd64 linux-image-rt-amd64 linux-image-6.12-amd64 linux-image-6.12-rt-amd64"
+
+# debian_abi [META]: the ABI (e.g. 6.1.0-57-amd64) of the image META
+# (default linux-image-amd64) depends on, from dpkg. Never the newest
+# installed image by version: with 6.12 or -rt images installed that is
+# not the kernel linux-image-amd64 stands for.
 debian_abi() {
-	local dep
-	dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null || true)
+	local meta=${1:-linux-image-amd64} dep
+	dep=$(dpkg-query -W -f='${Depends}' "$meta" 2>/dev/null || true)
 	dep=${dep%%[ ,|]*}
-	if [[ $dep == linux-image-* ]]; then
-		printf '%s\n' "${dep#linux-image-}"
-		return
+	if [[ $dep != linux-image-* ]]; then
+		note "$meta is not installed (run tools/vm/deps.sh)"
+		return 1
 	fi
-	# Not from dpkg: the newest installed image.
-	local newest
-	newest=$(find /boot -maxdepth 1 -name 'vmlinuz-*-amd64' | sort -V | tail -n 1)
-	[[ -n $newest ]] || { note "no Debian kernel installed (run tools/vm/deps.sh)"; exit 1; }
-	printf '%s\n' "${newest#/boot/vmlinuz-}"
+	printf '%s\n' "${dep#linux-image-}"
 }
 
 cmd_debian_path() {
 	local abi path
-	abi=$(debian_abi)
+	abi=$(debian_abi "${2:-}") || exit 1
 	case $1 in
 	kernel) path=/boot/vmlinuz-$abi ;;
 	headers) path=/usr/src/linux-headers-$abi ;;
+	abi) printf '%s\n' "$abi"; return ;;
 	esac
 	[[ -e $path ]] || { note "$path missing (run tools/vm/deps.sh)"; exit 1; }
 	printf '%s\n' "$path"
+}
+
+# One line per supported kernel: "ABI META"; exit 1 if one is not installed
+# (its line then reads "- META").
+cmd_debian_kernels() {
+	local meta abi rc=0
+	for meta in $DEBIAN_KERNEL_METAS; do
+		if abi=$(debian_abi "$meta" 2>/dev/null); then
+			printf '%s %s\n' "$abi" "$meta"
+		else
+			printf -- '- %s\n' "$meta"
+			rc=1
+		fi
+	done
+	return $rc
 }
 
 main() {
@@ -414,8 +437,10 @@ main() {
 	run) cmd_run "$@" ;;
 	extract) extract "$@" ;;
 	initramfs) cmd_initramfs "$@" ;;
-	debian-kernel) cmd_debian_path kernel ;;
-	debian-headers) cmd_debian_path headers ;;
+	debian-kernel) cmd_debian_path kernel "$@" ;;
+	debian-headers) cmd_debian_path headers "$@" ;;
+	debian-abi) cmd_debian_path abi "$@" ;;
+	debian-kernels) cmd_debian_kernels ;;
 	-h | --help | help) usage ;;
 	*) die "unknown subcommand $cmd" ;;
 	esac
