@@ -34,6 +34,8 @@ PACKAGES=(
 	# coreutils' timeout, util-linux's flock and gzip are essential packages
 	# make lint: the shell scripts and the userspace C
 	shellcheck cppcheck git
+	# make lint renders hftmon(1) with groff (man/check-hftmon-1.sh)
+	groff-base
 )
 
 if [[ ${1:-} == --list ]]; then
