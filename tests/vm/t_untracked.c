@@ -7,7 +7,9 @@
  * them GROUP_DEAD (both threads may see the process empty).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,44 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Every one of pid's nr threads is asleep inside read(2), by the kernel's
+ * own account (/proc/PID/task/TID/syscall). Until then the sleeper may
+ * still be starting its thread, and a switch between it and the
+ * ping-pong rightly names both: the test would blame the module for it.
+ */
+static bool blocked_in_read(pid_t pid, int nr)
+{
+	char path[96], line[128];
+	struct dirent *d;
+	int seen = 0, ok = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while ((d = readdir(dir))) {
+		FILE *f;
+		long nr_sys;
+
+		if (d->d_name[0] == '.')
+			continue;
+		seen++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall",
+			 (int)pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) &&
+		    sscanf(line, "%ld", &nr_sys) == 1 && nr_sys == SYS_read)
+			ok++;
+		fclose(f);
+	}
+	closedir(dir);
+	return seen == nr && ok == nr;
+}
+
 int main(void)
 {
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 256 };
@@ -81,6 +121,10 @@ int main(void)
 		_exit(0);
 	}
 	close(gate[0]);
+	for (st = 0; st < 1000 && !blocked_in_read(sleeper, 2); st++)
+		usleep(10000);
+	REQUIRE(blocked_in_read(sleeper, 2),
+		"the sleeper's two threads never both blocked in read()");
 
 	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
 	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
