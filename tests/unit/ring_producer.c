@@ -1,18 +1,38 @@
-// SPDX-License-Identifier: LGPL-2.1 OR MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
- * Test producer for hftmon rings: kmod/hftmon_ring.c's reserve and commit
- * in userspace, with IRQ masking dropped (one thread owns the producer)
- * and the kernel's smp_* primitives replaced by the C11 helpers the
- * reader uses (lib/ring.h), so both sides of the contract are the same
- * code the library ships.
+ * Harness for the kernel's ring producer in userspace: kmod/hftmon_ring.c
+ * itself is compiled into this file over tests/unit/kshim/ (see kshim.h
+ * for what stands for what), so the unit tests and the drain benchmark
+ * exercise the module's reserve/commit, not a copy that could drift.
+ * (GPL-2.0: it includes the module's source.)
  */
+#include <assert.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ring.h"
+#include "../../kmod/hftmon_ring.c"
+
 #include "ring_producer.h"
+
+unsigned char *kshim_page_arena;
+size_t kshim_page_arena_pages, kshim_page_arena_used;
+
+static struct kmem_cache ring_cache = { .size = sizeof(struct hftmon_ring) };
+struct kmem_cache *hftmon_ring_cache = &ring_cache;
+
+static wait_queue_head_t readers;	/* the session's poll() queue */
+
+/* Which kernel ring lives on which mapping, to free it with the map. */
+#define MAX_RINGS 256
+static struct {
+	void *map;
+	struct hftmon_ring *ring;
+} rings[MAX_RINGS];
+static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void *ring_map_alloc(size_t page_size, __u64 data_size)
 {
@@ -22,101 +42,122 @@ void *ring_map_alloc(size_t page_size, __u64 data_size)
 	return map == MAP_FAILED ? NULL : map;
 }
 
+static struct hftmon_ring *ring_forget(void *map)
+{
+	struct hftmon_ring *rb = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&rings_lock);
+	for (i = 0; i < MAX_RINGS; i++)
+		if (rings[i].map == map) {
+			rb = rings[i].ring;
+			rings[i].map = NULL;
+			rings[i].ring = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&rings_lock);
+	return rb;
+}
+
 void ring_map_free(void *map, size_t page_size, __u64 data_size)
 {
-	if (map)
-		munmap(map, page_size + data_size);
+	if (!map)
+		return;
+	hftmon_ring_free(ring_forget(map));
+	munmap(map, page_size + data_size);
 }
 
 void ring_producer_init(struct ring_producer *p, void *map, size_t page_size,
 			__u64 data_size, __u16 cpu)
 {
-	struct hftmon_ring_ctrl *ctrl = map;
+	struct hftmon_ring *rb;
+	unsigned int i;
 
+	if (page_size != PAGE_SIZE || data_size % PAGE_SIZE) {
+		fprintf(stderr, "ring_producer_init: page size %zu, data %llu: the kernel ring uses %lu-byte pages\n",
+			page_size, (unsigned long long)data_size, PAGE_SIZE);
+		abort();
+	}
+	hftmon_ring_free(ring_forget(map));
+	pthread_mutex_lock(&rings_lock);
+	kshim_page_arena = map;
+	kshim_page_arena_pages = 1 + data_size / PAGE_SIZE;
+	kshim_page_arena_used = 0;
+	rb = hftmon_ring_alloc(cpu, data_size / PAGE_SIZE, 0, &readers);
+	kshim_page_arena = NULL;
+	for (i = 0; !IS_ERR(rb) && i < MAX_RINGS; i++)
+		if (!rings[i].map) {
+			rings[i].map = map;
+			rings[i].ring = rb;
+			break;
+		}
+	pthread_mutex_unlock(&rings_lock);
+	if (IS_ERR(rb) || i == MAX_RINGS) {
+		fprintf(stderr, "ring_producer_init: hftmon_ring_alloc: %ld\n",
+			IS_ERR(rb) ? PTR_ERR(rb) : -ENOSPC);
+		abort();
+	}
 	memset(p, 0, sizeof(*p));
-	memset(ctrl, 0, sizeof(*ctrl));
-	ctrl->version = HFTMON_ABI_VERSION;
-	ctrl->cpu = cpu;
-	ctrl->data_offset = page_size;
-	ctrl->data_size = data_size;
-	p->ctrl = ctrl;
-	p->data = (unsigned char *)map + page_size;
-	p->data_size = data_size;
-	p->mask = data_size - 1;
-	/* A record may take a quarter of the ring, and its size is a u16. */
-	p->max_record = data_size / 4 < (0xffffu & ~7u) ? data_size / 4 :
-							  (0xffffu & ~7u);
+	p->ring = rb;
+	p->ctrl = rb->ctrl;
 	p->cpu = cpu;
 }
 
-static void producer_lost(struct ring_producer *p, enum hftmon_lost_cause c)
+/* The test's view of head and seq goes in before a call... */
+static struct hftmon_ring *ring_in(struct ring_producer *p)
 {
-	p->seq++;
-	hftmon_ring_store_relaxed(&p->ctrl->next_seq, p->seq);
-	p->lost[c]++;
-	hftmon_ring_store_relaxed(&p->ctrl->lost[c], p->lost[c]);
+	p->ring->head = p->head;
+	p->ring->seq = p->seq;
+	return p->ring;
+}
+
+/* ...and comes back after it, with the counts. */
+static void ring_out(struct ring_producer *p)
+{
+	unsigned int i;
+
+	p->head = p->ring->head;
+	p->seq = p->ring->seq;
+	p->records = p->ring->records;
+	for (i = 0; i < HFTMON_LOST_NR; i++)
+		p->lost[i] = p->ring->lost[i];
+}
+
+/* Test mode only: would the kernel's reserve find room now? */
+static bool ring_has_room(const struct hftmon_ring *rb, __u32 size)
+{
+	__u64 tail = smp_load_acquire(&rb->ctrl->data_tail);
+	__u64 off = rb->head & rb->mask, pad = 0;
+
+	if (off + size > rb->data_size)
+		pad = rb->data_size - off;
+	return rb->head - tail <= rb->data_size &&
+	       rb->head + pad + size - tail <= rb->data_size;
 }
 
 struct hftmon_rec_hdr *ring_producer_reserve(struct ring_producer *p,
 					     __u16 type, __u32 size)
 {
+	struct hftmon_ring *rb = ring_in(p);
 	struct hftmon_rec_hdr *rec;
-	__u64 head, tail, off, pad = 0;
 
-	if (size > p->max_record || size < sizeof(*rec) || size & 7) {
-		producer_lost(p, HFTMON_LOST_TOO_BIG);
-		return NULL;
+	if (p->block_when_full && size <= rb->max_record)
+		while (!ring_has_room(rb, size))
+			sched_yield();
+	rec = hftmon_ring_reserve(rb, type, size);
+	if (rec) {
+		/* The probes set these; a test record starts from zero. */
+		rec->pid = 0;
+		rec->tid = 0;
 	}
-
-	head = p->head;
-	off = head & p->mask;
-	if (off + size > p->data_size)
-		pad = p->data_size - off;
-	for (;;) {
-		/* Pairs with the reader's release of data_tail. */
-		tail = hftmon_ring_load_acquire(&p->ctrl->data_tail);
-		/* Unsigned: a garbage tail (ahead of head) also reads as full. */
-		if (!(head - tail > p->data_size ||
-		      head + pad + size - tail > p->data_size))
-			break;
-		if (!p->block_when_full) {
-			producer_lost(p, HFTMON_LOST_RING_FULL);
-			return NULL;
-		}
-		sched_yield();
-	}
-	if (pad) {
-		/* May be only 8 bytes: type and size are all it carries. */
-		struct hftmon_rec_hdr *pr = (void *)(p->data + off);
-
-		pr->type = HFTMON_REC_PAD;
-		pr->size = pad;
-		head += pad;
-		off = 0;
-	}
-
-	rec = (void *)(p->data + off);
-	rec->type = type;
-	rec->size = size;
-	rec->cpu = p->cpu;
-	rec->flags = 0;
-	rec->pid = 0;
-	rec->tid = 0;
-	rec->seq = p->seq++;
-	rec->time_ns = 0;
-	p->head = head + size;
-	p->nest++;
-	p->records++;
-	hftmon_ring_store_relaxed(&p->ctrl->records, p->records);
-	hftmon_ring_store_relaxed(&p->ctrl->next_seq, p->seq);
+	ring_out(p);
 	return rec;
 }
 
 void ring_producer_commit(struct ring_producer *p)
 {
-	/* Every reserved record is complete: nesting is LIFO. */
-	if (--p->nest == 0)
-		hftmon_ring_store_release(&p->ctrl->data_head, p->head);
+	hftmon_ring_commit(ring_in(p));
+	ring_out(p);
 }
 
 bool ring_producer_write(struct ring_producer *p,
@@ -143,7 +184,7 @@ __u64 ring_producer_lost(const struct ring_producer *p)
 	__u64 n = 0;
 	unsigned int i;
 
-	for (i = 0; i < HFTMON_LOST_MAX; i++)
-		n += p->lost[i];
+	for (i = 0; i < HFTMON_LOST_NR; i++)
+		n += p->ring->lost[i];
 	return n;
 }

@@ -16,8 +16,12 @@
  *    preempts a SCHED_OTHER spinner: it is the spinner's "next" task,
  *    with its policy and priority, and the spinner is off CPU >= 200 µs;
  *  - per-thread scheduling info equals what the workload set with
- *    sched_setattr/sched_setaffinity/setpriority, and its CPU time lies
- *    between two reads of /proc/PID/task/TID/schedstat around the call;
+ *    sched_setattr/sched_setaffinity/setpriority, and its CPU time and
+ *    run delay lie between two reads of /proc/PID/task/TID/schedstat
+ *    around the call, its migrations between two of se.nr_migrations
+ *    (which the thread's own move makes at least 1);
+ *  - the sleeper's switches from the queries equal those the test pairs
+ *    itself from the raw records (all, and those of 1 ms or more);
  *  - the library's drain thread runs with the affinity and RT priority
  *    asked for.
  */
@@ -104,6 +108,53 @@ static int ksym_range(const char *name, uint64_t *lo, uint64_t *hi)
 
 /* ---- scenario 1: a 2 ms sleeper ----------------------------------------- */
 
+/*
+ * The sleeper's own switch-outs and switch-ins from the raw records, to
+ * pair without the library: the expected answer of its queries.
+ */
+#define MAX_RAW 4096
+struct raw_switches {
+	pid_t tid;
+	int n;
+	struct { uint64_t t; int in; } ev[MAX_RAW];
+};
+
+static int raw_switch(void *ctx, const struct hftmon_rec_hdr *h)
+{
+	struct raw_switches *r = ctx;
+	const struct hftmon_rec_switch *sw = (const void *)h;
+
+	if (h->type != HFTMON_REC_SWITCH || r->n >= MAX_RAW)
+		return 0;
+	if (h->tid == r->tid)
+		r->ev[r->n++] = (__typeof__(r->ev[0])){ h->time_ns, 0 };
+	if (sw->next_tid == r->tid && r->n < MAX_RAW)
+		r->ev[r->n++] = (__typeof__(r->ev[0])){ h->time_ns, 1 };
+	return 0;
+}
+
+static int by_t(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Completed switches (an out, then the next in), and those >= min_ns. */
+static int raw_pairs(struct raw_switches *r, uint64_t min_ns, int *n_long)
+{
+	int i, n = 0;
+
+	qsort(r->ev, (size_t)r->n, sizeof(r->ev[0]), by_t);
+	*n_long = 0;
+	for (i = 0; i + 1 < r->n; i++)
+		if (!r->ev[i].in && r->ev[i + 1].in) {
+			n++;
+			*n_long += r->ev[i + 1].t - r->ev[i].t >= min_ns;
+		}
+	return n;
+}
+
 #define SLEEPS 40
 #define SLEEP_NS 2000000ull
 
@@ -171,7 +222,8 @@ static void test_sleeper(void)
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_latency lat = { .sz = sizeof(lat) };
 	static struct sleeper s;
-	int per_window[SLEEPS + 1] = { 0 };
+	static struct raw_switches raw;
+	int per_window[SLEEPS + 1] = { 0 }, raw_n;
 	uint64_t lo = 0, hi = 0, slo = 0, shi = 0, ips[64];
 	int from_schedule = 0;
 	uint32_t ids[8];
@@ -192,7 +244,9 @@ static void test_sleeper(void)
 	REQUIRE(pthread_create(&th, NULL, sleeper_fn, &s) == 0, "thread");
 	pthread_join(th, NULL);
 	REQUIRE(hftmon_stop(m) == 0, "stop");
-	REQUIRE(hftmon_drain(m, ignore, NULL) >= 0, "drain");
+	raw.tid = s.tid;
+	REQUIRE(hftmon_drain(m, raw_switch, &raw) >= 0, "drain");
+	REQUIRE(raw.n < MAX_RAW, "more than %d switches of the sleeper", MAX_RAW);
 
 	/* Every completed switch of the sleeper, then those of 1 ms or more. */
 	q.tid = s.tid;
@@ -203,10 +257,16 @@ static void test_sleeper(void)
 	nlong = hftmon_get_context_switches(m, &q, NULL, 0);
 	INFO("sleeper tid %d: %d switches, %d of 1 ms or more", s.tid, n, nlong);
 	REQUIRE(n > 0 && n <= MAX_EVENTS, "%d switches", n);
-	for (i = 0; i < n; i++)
-		want_long += ev[i].off_cpu_ns >= 1000000;
-	CHECK(nlong == want_long, "min_duration_us 1000: %d switches, %d of them are >= 1 ms",
+	/* Expected: the raw records paired here, not the library's output. */
+	raw_n = raw_pairs(&raw, 1000000, &want_long);
+	INFO("raw records: %d completed switches, %d of 1 ms or more", raw_n,
+	     want_long);
+	CHECK(n == raw_n, "query: %d switches, the raw records pair into %d", n,
+	      raw_n);
+	CHECK(nlong == want_long, "min_duration_us 1000: %d switches, the raw records have %d >= 1 ms",
 	      nlong, want_long);
+	CHECK(want_long >= SLEEPS / 2, "only %d switches of 1 ms or more in %d sleeps of 2 ms",
+	      want_long, SLEEPS);
 
 	for (i = 0; i < n; i++) {
 		int k, j, found = 0, w = sleep_window(&s, ev[i].out_ns);
@@ -435,6 +495,8 @@ static void *cfg_fn(void *arg)
 				  .sched_nice = c->nice, .sched_priority = c->prio };
 
 	c->tid = gettid_();
+	/* A move it is sure to make: se.nr_migrations is at least 1. */
+	pin(!c->cpu);
 	pin(c->cpu);
 	if (syscall(SYS_sched_setattr, 0, &at, 0))
 		c->ready = -1;
@@ -445,7 +507,7 @@ static void *cfg_fn(void *arg)
 	return NULL;
 }
 
-static int schedstat_ns(pid_t pid, pid_t tid, uint64_t *run)
+static int schedstat_ns(pid_t pid, pid_t tid, uint64_t *run, uint64_t *delay)
 {
 	char path[96];
 	unsigned long long a, b, c;
@@ -459,7 +521,26 @@ static int schedstat_ns(pid_t pid, pid_t tid, uint64_t *run)
 	ok = fscanf(f, "%llu %llu %llu", &a, &b, &c) == 3;
 	fclose(f);
 	*run = a;
+	*delay = b;
 	return ok ? 0 : -EIO;
+}
+
+/* se.nr_migrations of a thread, from the kernel; -1 if absent. */
+static int64_t nr_migrations(pid_t pid, pid_t tid)
+{
+	char path[96], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/sched", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "se.nr_migrations : %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 static void test_thread_info(void)
@@ -471,7 +552,8 @@ static void test_thread_info(void)
 	};
 	struct hftmon *m;
 	pthread_t th[2];
-	uint64_t before[2], after[2];
+	uint64_t before[2], after[2], delay0[2], delay1[2];
+	int64_t mig0[2], mig1[2];
 	int i, k, n, seen = 0;
 
 	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
@@ -481,12 +563,18 @@ static void test_thread_info(void)
 			usleep(1000);
 		REQUIRE(c[i].ready == 1, "sched_setattr for thread %d", i);
 	}
-	for (i = 0; i < 2; i++)
-		schedstat_ns(getpid(), c[i].tid, &before[i]);
+	for (i = 0; i < 2; i++) {
+		REQUIRE(schedstat_ns(getpid(), c[i].tid, &before[i], &delay0[i]) == 0,
+			"schedstat");
+		mig0[i] = nr_migrations(getpid(), c[i].tid);
+	}
 	info[0].sz = sizeof(info[0]);
 	n = hftmon_get_thread_scheduling_info(m, getpid(), info, 64);
-	for (i = 0; i < 2; i++)
-		schedstat_ns(getpid(), c[i].tid, &after[i]);
+	for (i = 0; i < 2; i++) {
+		REQUIRE(schedstat_ns(getpid(), c[i].tid, &after[i], &delay1[i]) == 0,
+			"schedstat");
+		mig1[i] = nr_migrations(getpid(), c[i].tid);
+	}
 	REQUIRE(n >= 3, "%d threads (main + 2)", n);
 	for (k = 0; k < n && k < 64; k++) {
 		for (i = 0; i < 2; i++) {
@@ -511,11 +599,25 @@ static void test_thread_info(void)
 			      "cpu time %llu outside schedstat %llu..%llu",
 			      (unsigned long long)t->cpu_time_ns,
 			      (unsigned long long)before[i], (unsigned long long)after[i]);
-			CHECK(t->migrations >= 0, "migrations unknown");
+			/* The kernel's own count, read around the call. */
+			if (mig0[i] < 0)
+				INFO("SKIP migrations check: /proc/%d/task/%d/sched has no se.nr_migrations",
+				     getpid(), t->tid);
+			else
+				CHECK(mig0[i] >= 1 && t->migrations >= mig0[i] &&
+				      t->migrations <= mig1[i],
+				      "migrations %lld outside se.nr_migrations %lld..%lld (>= 1: the thread moved)",
+				      (long long)t->migrations, (long long)mig0[i],
+				      (long long)mig1[i]);
 			/* Both kernels here have schedstat: exact, and known. */
 			CHECK(t->cpu_time_resolution_ns == 1, "cpu time resolution %llu ns",
 			      (unsigned long long)t->cpu_time_resolution_ns);
-			CHECK(t->run_delay_ns >= 0, "run delay unknown");
+			CHECK(t->run_delay_ns >= (int64_t)delay0[i] &&
+			      t->run_delay_ns <= (int64_t)delay1[i],
+			      "run delay %lld outside schedstat %llu..%llu",
+			      (long long)t->run_delay_ns,
+			      (unsigned long long)delay0[i],
+			      (unsigned long long)delay1[i]);
 		}
 	}
 	CHECK(seen == 2, "found %d of the 2 configured threads", seen);
