@@ -65,7 +65,7 @@ static void *idle_thread(void *arg)
  */
 static bool blocked_in_read(pid_t pid, int nr)
 {
-	char path[96], line[128];
+	char path[320], line[128];
 	struct dirent *d;
 	int seen = 0, ok = 0;
 	DIR *dir;
