@@ -1348,6 +1348,27 @@ static void test_command_not_found(void **state)
 	assert_string_equal(err, "hftmon: run /nonexistent/cmd: No such file or directory: check the command name and PATH\n");
 }
 
+/* Finding: a full stack table prints "none recorded" where stacks were dropped. */
+static void gw_switches_table_full(void)
+{
+	gw_switches();
+	/* What the module counts when its stack table is full. */
+	fake.prod[1].lost[HFTMON_LOST_NO_SPACE] = 1;
+	fake.prod[1].ctrl->lost[HFTMON_LOST_NO_SPACE] = 1;
+}
+
+static void test_switches_stack_table_full(void **state)
+{
+	const char *args[] = { "-D", FAKE_DEVICE, "switches", "-p", self_arg,
+			       "--duration", "0.02", "--stacks", "--kallsyms",
+			       "/nonexistent", NULL };
+
+	(void)state;
+	fake.on_start = gw_switches_table_full;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "    kernel stack: none recorded (the module had no room for 1 records, see no_space: raise /sys/module/hftmon/parameters/stack_table_size)\n"));
+}
+
 #ifndef TEST_CLI_BEFORE_FIX /* the placement API is new: see the report */
 /* The placement rule, on made-up CPU sets. */
 static void set_of(cpu_set_t *s, const char *list)
@@ -1470,7 +1491,7 @@ int main(void)
 		T(test_errors_say_what_to_do), T(test_names_escaped),
 		T(test_sched_header_windows), T(test_json_everywhere),
 		T(test_command_monitored_from_the_start),
-		T(test_command_not_found),
+		T(test_command_not_found), T(test_switches_stack_table_full),
 #ifndef TEST_CLI_BEFORE_FIX
 		T(test_placement_choose), T(test_placement_sysfs_and_report),
 #endif

@@ -76,6 +76,7 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 }
 
 struct symbolizer {
+	unsigned long long no_space; /* records the module had no room for */
 	struct hftmon_symtab ksyms;
 	bool have_ksyms;
 	struct hftmon_usyms usyms;
@@ -93,7 +94,12 @@ static void print_stack(struct hftmon *m, struct symbolizer *sym,
 
 	printf("    %s stack:", user ? "user" : "kernel");
 	if (!id) {
-		printf(" none recorded\n");
+		/* Full stack table: the module dropped it, and counted it. */
+		if (sym->no_space)
+			printf(" none recorded (the module had no room for %llu records, see no_space: raise /sys/module/hftmon/parameters/stack_table_size)\n",
+			       sym->no_space);
+		else
+			printf(" none recorded\n");
 		return;
 	}
 	n = hftmon_get_stack(m, id, ips, 64, &flags);
@@ -226,6 +232,12 @@ static int run_switches(int argc, char **argv)
 	if (status)
 		goto out;
 	load_symbols(&sym, &a, sym_pid, false);
+	{
+		struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+
+		if (!hftmon_get_stats(s.m, &sum, NULL, 0))
+			sym.no_space = sum.lost[HFTMON_LOST_NO_SPACE];
+	}
 
 	q.pid = 0; /* every attached process; -t filters below */
 	q.min_duration_us = a.min_us;
