@@ -323,9 +323,10 @@ void targets_print_json(const struct cli_targets *t)
 
 void targets_fini(struct cli_targets *t)
 {
-	if (t->go_fd >= 0)
+	/* The pipes exist once a command was forked (targets_spawn). */
+	if (t->child && t->go_fd >= 0)
 		close(t->go_fd); /* EOF: a child still waiting exits 127 */
-	if (t->err_fd >= 0)
+	if (t->child && t->err_fd >= 0)
 		close(t->err_fd);
 	t->go_fd = t->err_fd = -1;
 	if (t->child) {
