@@ -4,7 +4,8 @@
 # command or an option the CLI has. Commands are the cli_command
 # definitions of CLI_DIR (tools/hftmon) and need a ".SS name" section;
 # options are every long option of the getopt tables ({ "name", ...
-# _argument ...) and every letter of the getopt_long option strings,
+# _argument ...) and every letter of the getopt_long option strings
+# (every string literal on that line, and the SESSION_SHORT macro's),
 # each needing "--name" or "-x" in PAGE (man/hftmon.1) once roff's "\-"
 # is read as "-". Then renders PAGE with groff's warnings as errors, if
 # groff is installed (Debian's groff-base), and says so if it is not.
@@ -20,9 +21,10 @@ missing() {
 }
 
 commands=$(sed -n 's/^[[:space:]]*\.name = "\([a-z-]*\)",$/\1/p' "$dir"/*.c)
-long=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*_argument,.*/\1/p' "$dir"/*.c | sort -u)
-short=$(sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' "$dir"/*.c |
-	tr -d '+:' | fold -w1 | sort -u)
+long=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*_argument,.*/\1/p' "$dir"/*.c "$dir"/*.h | sort -u)
+short=$({ sed -n 's/.*getopt_long(argc, argv, \(".*"\).*/\1/p' "$dir"/*.c
+	   sed -n 's/^#define SESSION_SHORT \(".*"\)$/\1/p' "$dir"/*.h; } |
+	grep -o '"[^"]*"' | tr -d '"+:' | fold -w1 | grep . | sort -u)
 if [ -z "$commands" ] || [ -z "$long" ] || [ -z "$short" ]; then
 	echo "check-hftmon-1: found no commands or options in $dir" >&2
 	exit 1

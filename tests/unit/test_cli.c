@@ -13,14 +13,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -32,6 +37,8 @@
 #undef main
 
 static char out[1 << 16], err[4096];
+static int self; /* this process: a real target; fake tids inside it */
+static char self_arg[16];
 
 /* Runs the CLI with stdout and stderr captured into out and err. */
 static int run_cli(const char *const *args)
@@ -72,6 +79,15 @@ static int run_cli(const char *const *args)
 	return rc;
 }
 
+static size_t count_args(const char *const *args)
+{
+	size_t n = 0;
+
+	while (args[n])
+		n++;
+	return n;
+}
+
 /* Exit status of the CLI run in a child (for paths that call exit()). */
 static int run_cli_child(const char *const *args)
 {
@@ -91,9 +107,103 @@ static int run_cli_child(const char *const *args)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * run_cli while a thread reaps child when it exits (a target that
+ * exits stays a zombie until its parent, this test, waits for it).
+ */
+static void *reaper(void *arg)
+{
+	waitpid((pid_t)(intptr_t)arg, NULL, 0);
+	return NULL;
+}
+
+static int run_cli_reaping(const char *const *args, pid_t child)
+{
+	pthread_t th;
+	int rc;
+
+	pthread_create(&th, NULL, reaper, (void *)(intptr_t)child);
+	rc = run_cli(args);
+	pthread_join(th, NULL);
+	return rc;
+}
+
+/* In a child (the path calls exit()), with its stdout captured into out. */
+static int run_cli_child_out(const char *const *args)
+{
+	FILE *fo = tmpfile();
+	pid_t pid;
+	int status;
+	size_t n;
+
+	assert_non_null(fo);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[32];
+		size_t i, nr = count_args(args);
+
+		argv[0] = (char *)"hftmon";
+		for (i = 0; i < nr && i < 30; i++)
+			argv[i + 1] = (char *)args[i];
+		argv[i + 1] = NULL;
+		dup2(fileno(fo), STDOUT_FILENO);
+		optind = 0;
+		nr = (size_t)hftmon_cli_main((int)i + 1, argv);
+		fflush(stdout);
+		_exit((int)nr);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	fflush(fo);
+	rewind(fo);
+	n = fread(out, 1, sizeof(out) - 1, fo);
+	out[n] = '\0';
+	fclose(fo);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* The same, with the child's stderr captured into err. */
+static int run_cli_child_err(const char *const *args)
+{
+	FILE *fe = tmpfile();
+	pid_t pid;
+	int status;
+	size_t n;
+
+	assert_non_null(fe);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		char *argv[32];
+		size_t i, n = count_args(args);
+
+		argv[0] = (char *)"hftmon";
+		for (i = 0; i < n && i < 30; i++)
+			argv[i + 1] = (char *)args[i];
+		argv[i + 1] = NULL;
+		dup2(null, STDOUT_FILENO);
+		dup2(fileno(fe), STDERR_FILENO);
+		optind = 0;
+		_exit(hftmon_cli_main((int)i + 1, argv));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rewind(fe);
+	n = fread(err, 1, sizeof(err) - 1, fe);
+	err[n] = '\0';
+	fclose(fe);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
 static int setup(void **state)
 {
 	(void)state;
+	self = (int)getpid();
+	snprintf(self_arg, sizeof(self_arg), "%d", self);
 	fake_setup(2);
 	atomic_store(&stop_requested, false);
 	return 0;
@@ -112,11 +222,11 @@ static void sw(unsigned int cpu, __s32 tid, __s32 next_tid, __u16 flags)
 	s = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_SWITCH,
 					  sizeof(*s));
 	assert_non_null(s);
-	s->hdr.pid = tid ? 4242 : 0;
+	s->hdr.pid = tid ? self : 0;
 	s->hdr.tid = tid;
 	s->hdr.flags = flags;
 	s->hdr.time_ns = 5000000000ull + s->hdr.seq * 1000 + cpu;
-	s->next_pid = next_tid ? 4242 : 0;
+	s->next_pid = next_tid ? self : 0;
 	s->next_tid = next_tid;
 	strcpy(s->prev_comm, tid ? "md-feed" : "swapper/1");
 	strcpy(s->next_comm, next_tid ? "md-feed" : "swapper/1");
@@ -129,7 +239,7 @@ static void other(unsigned int cpu, __u16 type, size_t size, __s32 tid)
 		ring_producer_reserve(&fake.prod[cpu], type, (__u32)size);
 
 	assert_non_null(h);
-	h->pid = 4242;
+	h->pid = self;
 	h->tid = tid;
 	h->time_ns = 5000000000ull + h->seq * 1000;
 	ring_producer_commit(&fake.prod[cpu]);
@@ -156,23 +266,26 @@ static void workload(void)
 
 static void test_record_report(void **state)
 {
-	const char *const args[] = { "-D",   FAKE_DEVICE,  "record", "-p",
-				     "4242", "--duration", "0.01",   NULL };
+	const char *const args[] = { "-D",	 FAKE_DEVICE,  "record", "-p",
+				     self_arg, "--duration", "0.01",	 NULL };
+	char row[160];
 
 	(void)state;
 	fake.on_start = workload;
 	assert_int_equal(run_cli(args), 0);
 	assert_string_equal(err, "");
 	/* pid tid comm switch-out voluntary involuntary switch-in wakeups migrations */
-	assert_non_null(strstr(
-		out,
-		"    4242     4243 md-feed                    3          2            1          2          1          0\n"));
-	assert_non_null(strstr(
-		out,
-		"    4242     4244 md-feed                    0          0            0          1          1          1\n"));
+	snprintf(row, sizeof(row), "%8d     4243 md-feed                    3          2            1          2          1          0\n", self);
+	assert_non_null(strstr(out, row));
+	snprintf(row, sizeof(row), "%8d     4244 md-feed                    0          0            0          1          1          1\n", self);
+	assert_non_null(strstr(out, row));
 	assert_null(
 		strstr(out, " 0        0 ")); /* idle is not a thread of ours */
-	assert_non_null(strstr(out, "threads: 2\n"));
+	/* The two of the records, and this process's real main thread. */
+	assert_non_null(strstr(out, "threads: 3\n"));
+	/* Where the monitor ran and what it cost, from /proc/self. */
+	assert_non_null(strstr(out, "\nmonitor: pid "));
+	assert_non_null(strstr(out, "\nmonitor cost over "));
 	assert_non_null(strstr(
 		out,
 		"records: 8 delivered (switch 5, wakeup 2, migrate 1); 8 written by the kernel\n"));
@@ -184,40 +297,66 @@ static void test_record_report(void **state)
 		"time covered: records 5.000000..5.000005 s (0.000005 s)"));
 	assert_non_null(strstr(out, "monitoring 0.000001..0.000002 s"));
 	assert_int_equal(fake_ioctls(HFTMON_IOC_STOP), 1);
-	assert_int_equal(fake.last_attach.pid, 4242);
+	assert_int_equal(fake.last_attach.pid, self);
 }
 
 static void test_record_raw(void **state)
 {
 	const char *const args[] = { "--device", FAKE_DEVICE, "record",
-				     "-p",	 "4242",      "-d",
+				     "-p",	 self_arg,    "-d",
 				     "0.01",	 "--raw",     "--ring-pages",
 				     "4",	 NULL };
+	char want[128];
 
 	(void)state;
 	fake.on_start = workload;
 	assert_int_equal(run_cli(args), 0);
 	assert_int_equal(fake.last_config.ring_pages, 4);
-	assert_non_null(strstr(
-		out,
-		"5.000000000 cpu=0 seq=0 switch pid=4242 tid=4243 prev_comm=md-feed"));
+	snprintf(want, sizeof(want), "5.000000000 cpu=0 seq=0 switch pid=%d tid=4243 prev_comm=md-feed", self);
+	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, " voluntary next=0/0 next_comm=swapper/1"));
-	assert_non_null(
-		strstr(out, "cpu=1 seq=3 migrate pid=4242 tid=4244 cpu 0->0"));
+	snprintf(want, sizeof(want), "cpu=1 seq=3 migrate pid=%d tid=4244 cpu 0->0", self);
+	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "records: 8 delivered"));
+}
+
+/* A child that sleeps until killed (or for ms milliseconds). */
+static pid_t sleeper(int ms)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct timespec ts = { .tv_sec = ms / 1000,
+				       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 static void test_record_several_pids(void **state)
 {
+	char child_arg[16];
 	const char *const args[] = {
-		"-D", FAKE_DEVICE, "record", "-p",    "10",
-		"-p", "11",	   "-d",     "0.001", NULL
+		"-D", FAKE_DEVICE, "record", "-p",    self_arg,
+		"-p", child_arg,   "-d",     "0.001", NULL
 	};
+	pid_t child = sleeper(10000);
 
 	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
 	assert_int_equal(run_cli(args), 0);
+	reap(child);
 	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 2);
-	assert_int_equal(fake.last_attach.pid, 11);
+	assert_int_equal(fake.last_attach.pid, child);
 	assert_non_null(
 		strstr(out, "records: 0 delivered; 0 written by the kernel\n"));
 	assert_non_null(strstr(out, "time covered: no records"));
@@ -225,14 +364,16 @@ static void test_record_several_pids(void **state)
 
 static void test_record_attach_error(void **state)
 {
-	const char *const args[] = { "-D",  FAKE_DEVICE, "record", "-p",
-				     "999", "-d",	 "1",	   NULL };
+	const char *const args[] = { "-D",	 FAKE_DEVICE, "record", "-p",
+				     self_arg, "-d",	     "1",      NULL };
+	char want[128];
 
 	(void)state;
 	fake.fail_cmd = HFTMON_IOC_ATTACH;
 	fake.fail_errno = ESRCH;
 	assert_int_equal(run_cli(args), 1);
-	assert_string_equal(err, "hftmon: attach pid 999: No such process\n");
+	snprintf(want, sizeof(want), "hftmon: attach pid %d: no such process (it exited)\n", self);
+	assert_string_equal(err, want);
 	assert_int_equal(fake_ioctls(HFTMON_IOC_START), 0);
 }
 
@@ -243,7 +384,7 @@ static void test_missing_device(void **state)
 	(void)state;
 	assert_int_equal(run_cli(args), 1);
 	assert_string_equal(
-		err, "hftmon: /dev/nothing-here: No such file or directory\n");
+		err, "hftmon: /dev/nothing-here: No such file or directory: load hftmon.ko (insmod hftmon.ko, or modprobe hftmon)\n");
 }
 
 static void test_info(void **state)
@@ -505,7 +646,7 @@ static void test_sched_json(void **state)
 	assert_int_equal(run_cli(args), 0);
 	assert_string_equal(err, "");
 	assert_true(json_valid(out));
-	assert_true(out[0] == '[');
+	assert_true(out[0] == '{');
 	assert_non_null(json_thread(out, getpid(), obj, sizeof(obj)));
 	snprintf(want, sizeof(want), "\"pid\": %d,", (int)getpid());
 	assert_non_null(strstr(out, want));
@@ -514,7 +655,7 @@ static void test_sched_json(void **state)
 	/* Two wake-ups of 10 and 30 us: p50 is the 1st, mean 20, sd 10. */
 	assert_non_null(strstr(
 		obj,
-		"\"wakeup_latency_us\": {\"window_s\": 0.200000, \"count\": 2, \"min\": 10.000, \"mean\": 20.000, \"p50\": 10.000, \"p90\": 30.000, \"p99\": 30.000, \"p999\": 30.000, \"max\": 30.000, \"stddev\": 10.000"));
+		"\"interval\": {\"window_s\": 0.200000, \"wakeup_latency_us\": {\"count\": 2, \"min\": 10.000, \"mean\": 20.000, \"p50\": 10.000, \"p90\": 30.000, \"p99\": 30.000, \"p999\": 30.000, \"max\": 30.000, \"stddev\": 10.000"));
 	assert_int_equal(fake.last_attach.pid, getpid());
 	assert_int_equal(fake_ioctls(HFTMON_IOC_STOP), 1);
 }
@@ -532,11 +673,11 @@ static void test_sched_table(void **state)
 	fake.on_start = self_woken_twice;
 	assert_int_equal(run_cli(args), 0);
 	assert_string_equal(err, "");
-	first = strstr(out, "wake-up latency over the last 0.150 s\n");
+	first = strstr(out, "over the interval (0.150 s)\n");
 	assert_non_null(first);
-	second = strstr(first + 1, "wake-up latency over the last 0.150 s\n");
+	second = strstr(first + 1, "over the interval (0.150 s)\n");
 	assert_non_null(second);
-	assert_null(strstr(second + 1, "wake-up latency over"));
+	assert_null(strstr(second + 1, "over the interval"));
 	assert_non_null(strstr(out, "     TID COMM             POLICY   RTPRIO NICE AFFINITY      CPU"));
 	/* First interval: both wake-ups; second: none. */
 	snprintf(row, sizeof(row), "\n%8d ", (int)getpid());
@@ -557,8 +698,8 @@ static void test_sched_no_such_process(void **state)
 			       "--interval", "0.01", NULL };
 
 	(void)state;
-	assert_int_equal(run_cli(args), 1);
-	assert_string_equal(err, "hftmon: threads of pid 3999999: No such process\n");
+	assert_int_equal(run_cli_child_err(args), 1);
+	assert_string_equal(err, "hftmon: sched: -p 3999999: no such process: check the id (ps -eLf lists threads)\n");
 }
 
 /* ---- switches ----------------------------------------------------------- */
@@ -655,7 +796,7 @@ static void test_switches_with_stacks(void **state)
 	assert_null(strstr(strstr(out, "(0xa00000007"), "user_ip"));
 	/* The 2 us one is below --min-us. */
 	assert_null(strstr(out, "0.003000000"));
-	assert_non_null(strstr(out, "\n1 switch(es) of at least 5 us off CPU, of 2 completed by pid "));
+	assert_non_null(strstr(out, "\n1 switch(es) of at least 5 us off CPU, of 2 completed by the targets over "));
 	assert_non_null(strstr(out, "\nlost: 0 records in the kernel"));
 	assert_null(strstr(out, "kptr_restrict"));
 }
@@ -701,6 +842,633 @@ static void test_switches_missing_kallsyms(void **state)
 	assert_non_null(strstr(out, "      0xffffffff81000210\n"));
 }
 
+/* ---- issue 10: targets, errors, output, signals, placement ------------- */
+
+/* A helper thread of this process: a thread id that is not the pid. */
+static atomic_int helper_tid;
+static atomic_bool helper_stop;
+
+static void *helper_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&helper_tid, (int)gettid());
+	while (!atomic_load(&helper_stop))
+		usleep(1000);
+	return NULL;
+}
+
+static pthread_t helper_start(char *tid_arg, size_t len)
+{
+	pthread_t th;
+
+	atomic_store(&helper_stop, false);
+	atomic_store(&helper_tid, 0);
+	assert_int_equal(pthread_create(&th, NULL, helper_main, NULL), 0);
+	while (!atomic_load(&helper_tid))
+		usleep(1000);
+	snprintf(tid_arg, len, "%d", atomic_load(&helper_tid));
+	return th;
+}
+
+static void helper_end(pthread_t th)
+{
+	atomic_store(&helper_stop, true);
+	pthread_join(th, NULL);
+}
+
+/* Finding: a tid given to -p is accepted, then mislabelled or empty. */
+static void test_tid_given_to_p_is_its_process(void **state)
+{
+	char tid_arg[16];
+	pthread_t th = helper_start(tid_arg, sizeof(tid_arg));
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     tid_arg, "-d", "0.01", NULL };
+	char want[200];
+
+	(void)state;
+	assert_int_equal(run_cli(args), 0);
+	helper_end(th);
+	assert_int_equal(fake.last_attach.pid, self);
+	snprintf(want, sizeof(want),
+		 "hftmon: note: %s is a thread of process %d: monitoring every thread of %d (-t %s: that thread only)\n",
+		 tid_arg, self, self, tid_arg);
+	assert_string_equal(err, want);
+	snprintf(want, sizeof(want), "targets: pid %d\n", self);
+	assert_non_null(strstr(out, want));
+}
+
+/* Finding: record -p PID -p TID fails with "File exists". */
+static void test_p_pid_and_p_tid_attach_once(void **state)
+{
+	char tid_arg[16];
+	pthread_t th = helper_start(tid_arg, sizeof(tid_arg));
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     self_arg, "-p", tid_arg, "-d", "0.01",
+				     NULL };
+
+	(void)state;
+	fake.fail_cmd = 0;
+	assert_int_equal(run_cli(args), 0);
+	helper_end(th);
+	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 1);
+	assert_null(strstr(err, "File exists"));
+}
+
+/* -t TID: that thread's rows only. */
+static void test_t_tid_only(void **state)
+{
+	char tid_arg[16], row[64];
+	pthread_t th = helper_start(tid_arg, sizeof(tid_arg));
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-t",
+				     tid_arg, "-d", "0.01", NULL };
+
+	(void)state;
+	fake.on_start = workload; /* tids 4243, 4244: not the target */
+	assert_int_equal(run_cli(args), 0);
+	helper_end(th);
+	assert_string_equal(err, "");
+	assert_int_equal(fake.last_attach.pid, self);
+	snprintf(row, sizeof(row), " %8s ", tid_arg);
+	assert_non_null(strstr(out, row));
+	assert_null(strstr(out, " 4243 "));
+	assert_non_null(strstr(out, "threads: 1\n"));
+	assert_non_null(strstr(out, "records: 0 delivered"));
+}
+
+/* Finding: a second -p is silently dropped by sched. */
+static void test_sched_several_p(void **state)
+{
+	char child_arg[16], want[64];
+	pid_t child = sleeper(10000);
+	const char *const args[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				     self_arg, "-p", child_arg, "--interval",
+				     "0.05", "--count", "1", NULL };
+
+	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
+	assert_int_equal(run_cli(args), 0);
+	reap(child);
+	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 2);
+	/* This process has the drain thread too. */
+	snprintf(want, sizeof(want), "pid %d: ", self);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "pid %d: 1 thread(s)", (int)child);
+	assert_non_null(strstr(out, want));
+}
+
+/* Finding: record does not end when its targets exit. */
+static void test_record_ends_when_targets_exit(void **state)
+{
+	char child_arg[16];
+	pid_t child = sleeper(200);
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     child_arg, NULL };
+
+	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
+	/* No duration: only the child's exit ends it (reaped by us). */
+	alarm(20);
+	assert_int_equal(run_cli_reaping(args, child), 0);
+	alarm(0);
+	assert_non_null(strstr(out, "(exited); every target exited: the run ended there\n"));
+	assert_non_null(strstr(out, "counts over the recording"));
+}
+
+/* Finding: sched prints an error and throws away what it measured. */
+static void test_sched_target_exit_keeps_measurements(void **state)
+{
+	char child_arg[16], want[64];
+	pid_t child = sleeper(300);
+	const char *const args[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				     child_arg, "--interval", "10", NULL };
+
+	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
+	alarm(20);
+	assert_int_equal(run_cli_reaping(args, child), 0);
+	alarm(0);
+	assert_string_equal(err, "");
+	snprintf(want, sizeof(want), "\n%8d ", (int)child);
+	assert_non_null(strstr(out, want)); /* its row, as last seen */
+	assert_non_null(strstr(out, "(exited: as last seen) (a partial interval: the run ended)"));
+	assert_non_null(strstr(out, "every target exited"));
+}
+
+static void *raise_later(void *arg)
+{
+	usleep(300000);
+	kill(getpid(), (int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Finding: sched --json interrupted before its first interval prints nothing. */
+static void test_sched_json_interrupted(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				     self_arg, "--interval", "10", "--json",
+				     NULL };
+	char want[64];
+	pthread_t th;
+
+	(void)state;
+	pthread_create(&th, NULL, raise_later, (void *)(intptr_t)SIGINT);
+	assert_int_equal(run_cli(args), 0);
+	pthread_join(th, NULL);
+	assert_true(json_valid(out));
+	assert_true(out[0] == '{');
+	snprintf(want, sizeof(want), "\"tid\": %d,", self);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "\"time\": {\"clock\": \"CLOCK_MONOTONIC\""));
+	assert_non_null(strstr(out, "\"lost\": {\"total\": 0"));
+	assert_non_null(strstr(out, "\"targets\": [{\"pid\": "));
+	assert_non_null(strstr(out, "\"monitor\": {\"pid\": "));
+	signal(SIGINT, SIG_DFL);
+}
+
+/* Finding: SIGHUP loses the report. */
+static void test_sighup_prints_report(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     self_arg, NULL };
+	pthread_t th;
+
+	(void)state;
+	fake.on_start = workload;
+	pthread_create(&th, NULL, raise_later, (void *)(intptr_t)SIGHUP);
+	assert_int_equal(run_cli(args), 0);
+	pthread_join(th, NULL);
+	assert_non_null(strstr(out, "records: 8 delivered"));
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+/* SIGPIPE: a closed stdout ends the run quietly (killed by SIGPIPE). */
+static void test_sigpipe_quiet(void **state)
+{
+	int p[2], status;
+	FILE *fe = tmpfile();
+	pid_t pid;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	close(p[0]); /* nobody reads */
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { (char *)"hftmon", (char *)"-D",
+				 (char *)FAKE_DEVICE, (char *)"record",
+				 (char *)"-p", self_arg, (char *)"--raw",
+				 NULL };
+
+		dup2(p[1], STDOUT_FILENO);
+		dup2(fileno(fe), STDERR_FILENO);
+		fake.on_start = workload;
+		optind = 0;
+		_exit(hftmon_cli_main(7, argv));
+	}
+	close(p[1]);
+	alarm(20);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	alarm(0);
+	rewind(fe);
+	n = fread(err, 1, sizeof(err) - 1, fe);
+	err[n] = '\0';
+	fclose(fe);
+	assert_string_equal(err, "");
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGPIPE);
+}
+
+/* Findings: sign games, " 5", range errors called "not a power of two". */
+static void test_numbers_strict(void **state)
+{
+	static const struct {
+		const char *args[10];
+		const char *says;
+	} cases[] = {
+		{ { "switches", "-p", "1", "--min-us", " -5", NULL },
+		  "--min-us ' -5' is not a non-negative integer" },
+		{ { "switches", "-p", "1", "--min-us", "-5", NULL },
+		  "is not a non-negative integer" },
+		{ { "record", "-p", " 5", NULL },
+		  "-p ' 5' is not a process or thread id" },
+		{ { "record", "-p", "+1", NULL }, "is not a process" },
+		{ { "record", "-p", "0x10", NULL }, "is not a process" },
+		{ { "record", "-p", "99999999999", NULL }, "out of range" },
+		{ { "record", "-p", "1", "--ring-pages", "99999999999", NULL },
+		  "--ring-pages '99999999999' is out of range" },
+		{ { "record", "-p", "1", "--ring-pages", "3", NULL },
+		  "not a power of two" },
+		{ { "record", "-p", "1", "--duration", " 1", NULL },
+		  "is not a number of seconds" },
+		{ { "record", "-p", "1", "--duration", "1e400", NULL },
+		  "is not a number of seconds" },
+		{ { "sched", "-p", "1", "--count", "18446744073709551616", NULL },
+		  "out of range" },
+		{ { "sched", "-p", "1", "--priority", "100", NULL },
+		  "--priority '100' is out of range (1..99)" },
+		{ { "sched", "-p", "1", "--cpu", "1-0", NULL },
+		  "is not a CPU list" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run_cli_child_err(cases[i].args), 2);
+		if (!strstr(err, cases[i].says))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err,
+				 cases[i].says);
+		assert_null(strstr(err, "power of two") &&
+					    !strstr(cases[i].says, "power") ?
+				    err :
+				    NULL);
+		assert_non_null(strchr(err, '\n'));
+		assert_null(strchr(err, '\n') + 1 == err + strlen(err) ?
+				    NULL :
+				    err); /* one line */
+	}
+}
+
+/* Finding: unknown options print two lines. */
+static void test_unknown_option_one_line(void **state)
+{
+	static const char *const cases[][4] = {
+		{ "--frob", NULL },
+		{ "record", "--frob", NULL },
+		{ "sched", "-Z", NULL },
+		{ "switches", "--duration", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run_cli_child_err(cases[i]), 2);
+		assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err));
+		assert_non_null(strstr(err, "hftmon: "));
+	}
+	assert_non_null(strstr(err, "switches: option --duration needs an argument"));
+}
+
+/* Finding: every subcommand's --help prints the same global text. */
+static void test_command_help(void **state)
+{
+	static const char *const cmds[] = { "info", "record", "sched",
+					    "switches" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		const char *const args[] = { cmds[i], "--help", NULL };
+		char want[64];
+
+		assert_int_equal(run_cli_child_out(args), 0);
+		snprintf(want, sizeof(want), "Usage: hftmon [-D PATH] [-v] %s",
+			 cmds[i]);
+		assert_non_null(strstr(out, want));
+		assert_null(strstr(out, "Commands:"));
+	}
+	assert_non_null(strstr(out, "--min-us N"));
+	assert_null(strstr(out, "--ring-pages"));
+}
+
+/* Finding: errno strings without the cause or the remedy. */
+static void test_errors_say_what_to_do(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     self_arg, "-d", "0.01", NULL };
+	const char *const big[] = { "-D", FAKE_DEVICE, "record", "-p",
+				    self_arg, "--ring-pages", "128", NULL };
+
+	(void)state;
+	fake.fail_cmd = HFTMON_IOC_START;
+	fake.fail_errno = EBUSY;
+	assert_int_equal(run_cli(args), 1);
+	assert_non_null(strstr(err, "hftmon: start: another monitoring session runs"));
+	assert_non_null(strstr(err, "one session at a time"));
+	fake.fail_cmd = HFTMON_IOC_ATTACH;
+	fake.fail_errno = ENOSPC;
+	assert_int_equal(run_cli(args), 1);
+	assert_non_null(strstr(err, "limit of 16 processes is reached: raise /sys/module/hftmon/parameters/max_procs\n"));
+	fake.fail_cmd = HFTMON_IOC_ATTACH;
+	fake.fail_errno = EPERM;
+	assert_int_equal(run_cli(args), 1);
+	assert_non_null(strstr(err, "not allowed to trace it: run as its user or with CAP_SYS_PTRACE\n"));
+	fake.fail_cmd = 0;
+	assert_int_equal(run_cli(big), 1);
+	assert_string_equal(err, "hftmon: --ring-pages 128 is out of range: the module allows up to 64 (raise /sys/module/hftmon/parameters/max_ring_pages)\n");
+	fake.open_errno = EACCES;
+	assert_int_equal(run_cli(args), 1);
+	assert_non_null(strstr(err, "needs root, CAP_PERFMON or CAP_SYS_ADMIN"));
+	assert_int_equal(fake_ioctls(HFTMON_IOC_STOP), 0);
+}
+
+/* Finding: control characters in thread names break the text tables. */
+static void name_with_controls(void)
+{
+	struct fake_task t = { .pid = self, .tid = 4243,
+			       .comm = "evil\nname\tx", .prio = 120,
+			       .tracked = true };
+	const struct fake_switch block = { .prev_state = 1 };
+
+	fake_switch(0, 1000000, &t, NULL, &block);
+	fake_switch(0, 1100000, NULL, &t, NULL);
+}
+
+static void test_names_escaped(void **state)
+{
+	const char *const rec[] = { "-D", FAKE_DEVICE, "record", "-p",
+				    self_arg, "-d", "0.01", NULL };
+	const char *const sw[] = { "-D", FAKE_DEVICE, "switches", "-p",
+				   self_arg, "-d", "0.02", NULL };
+
+	(void)state;
+	fake.on_start = name_with_controls;
+	assert_int_equal(run_cli(rec), 0);
+	assert_non_null(strstr(out, " evil\\x0aname\\x09x "));
+	assert_null(strstr(out, "evil\n"));
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = name_with_controls;
+	assert_int_equal(run_cli(sw), 0);
+	assert_non_null(strstr(out, " evil\\x0aname\\x09x "));
+	assert_null(strstr(out, "evil\n"));
+}
+
+/* Finding: the sched header names only the interval over every column. */
+static void test_sched_header_windows(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				     self_arg, "--interval", "0.05",
+				     "--count", "1", NULL };
+	const char *groups, *cols, *nl;
+	long total, cpu, wake, since, over;
+
+	(void)state;
+	assert_int_equal(run_cli(args), 0);
+	groups = strstr(out, "now:");
+	assert_non_null(groups);
+	nl = strchr(groups, '\n');
+	cols = nl + 1;
+	since = strstr(groups, "totals since the thread started:") - groups;
+	over = strstr(groups, "over the interval (0.050 s)") - groups;
+	assert_true(since > 0 && since < nl - groups);
+	assert_true(over > since && over < nl - groups);
+	cpu = strstr(cols, "CPU-TIME(us)") - cols;
+	total = strstr(cols, "MIGRATIONS") - cols;
+	wake = strstr(cols, "WAKEUPS") - cols;
+	/* The totals' label sits over CPU-TIME..MIGRATIONS, the interval's
+	 * over WAKEUPS and after. */
+	assert_true(since <= cpu + 2 && since + 2 >= cpu - 12);
+	assert_true(over > total && over <= wake + 2);
+}
+
+/* "--json on every command" with a top-level object. */
+static void test_json_everywhere(void **state)
+{
+	static const char *const cmds[][10] = {
+		{ "-D", FAKE_DEVICE, "info", "--json", NULL },
+		{ "-D", FAKE_DEVICE, "record", "-p", NULL, "-d", "0.01",
+		  "--json", NULL },
+		{ "-D", FAKE_DEVICE, "switches", "-p", NULL, "-d", "0.01",
+		  "--json", NULL },
+		{ "-D", FAKE_DEVICE, "sched", "-p", NULL, "-i", "0.05",
+		  "--json", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		const char *args[10];
+		size_t j;
+
+		for (j = 0; j < 10; j++)
+			args[j] = cmds[i][j] || j != 4 || i == 0 ? cmds[i][j] :
+								   self_arg;
+		fake_teardown();
+		fake_setup(2);
+		fake.on_start = i == 2 ? gw_switches : workload;
+		assert_int_equal(run_cli(args), 0);
+		if (!json_valid(out))
+			fail_msg("%s --json: not JSON: %s", cmds[i][2], out);
+		assert_true(out[0] == '{');
+		if (i) {
+			assert_non_null(strstr(out, "\"interval_s\": "));
+			assert_non_null(strstr(out, "\"time\": {"));
+			assert_non_null(strstr(out, "\"lost\": {"));
+			assert_non_null(strstr(out, "\"targets\": ["));
+		}
+	}
+	assert_non_null(strstr(out, "\"threads\": ["));
+}
+
+/* -- COMMAND: attached and started before it runs, ends when it exits. */
+static char command_comm[32];
+
+static void read_child_comm(void)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", fake.last_attach.pid);
+	f = fopen(path, "r");
+	command_comm[0] = '\0';
+	if (f) {
+		if (!fgets(command_comm, sizeof(command_comm), f))
+			command_comm[0] = '\0';
+		fclose(f);
+	}
+}
+
+static void test_command_monitored_from_the_start(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "--", "sh",
+				     "-c", "sleep 0.2; exit 3", NULL };
+
+	(void)state;
+	fake.on_start = read_child_comm;
+	alarm(20);
+	assert_int_equal(run_cli(args), 0);
+	alarm(0);
+	/* At START the child had not exec'd yet: still this program. */
+	assert_string_equal(command_comm, "test_cli\n");
+	assert_non_null(strstr(out, "(sh, exited with status 3); every target exited"));
+	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 1);
+}
+
+static void test_command_not_found(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "--",
+				     "/nonexistent/cmd", NULL };
+
+	(void)state;
+	assert_int_equal(run_cli(args), 1);
+	assert_string_equal(err, "hftmon: run /nonexistent/cmd: No such file or directory: check the command name and PATH\n");
+}
+
+/* Finding: a full stack table prints "none recorded" where stacks were dropped. */
+static void gw_switches_table_full(void)
+{
+	gw_switches();
+	/* What the module counts when its stack table is full. */
+	fake.prod[1].lost[HFTMON_LOST_NO_SPACE] = 1;
+	fake.prod[1].ctrl->lost[HFTMON_LOST_NO_SPACE] = 1;
+}
+
+static void test_switches_stack_table_full(void **state)
+{
+	const char *args[] = { "-D", FAKE_DEVICE, "switches", "-p", self_arg,
+			       "--duration", "0.02", "--stacks", "--kallsyms",
+			       "/nonexistent", NULL };
+
+	(void)state;
+	fake.on_start = gw_switches_table_full;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "    kernel stack: none recorded (the module had no room for 1 records, see no_space: raise /sys/module/hftmon/parameters/stack_table_size)\n"));
+}
+
+#ifndef TEST_CLI_BEFORE_FIX /* the placement API is new: see the report */
+/* The placement rule, on made-up CPU sets. */
+static void set_of(cpu_set_t *s, const char *list)
+{
+	if (!*list) {
+		CPU_ZERO(s);
+		return;
+	}
+	assert_int_equal(parse_cpu_list(list, s), 0);
+}
+
+static void test_placement_choose(void **state)
+{
+	static const struct {
+		const char *allowed, *isolated, *nohz, *targets, *pinned;
+		const char *cpus;
+		enum placement_why why;
+	} cases[] = {
+		/* The VM: a spinner pinned to 1, the rest anywhere. */
+		{ "0-1", "", "", "0-1", "1", "0", PLACE_OUTSIDE_PINNED },
+		{ "0-3", "", "", "2-3", "2-3", "0-1", PLACE_OUTSIDE_TARGETS },
+		/* Trading on isolated CPUs: never them, even if unused. */
+		{ "0-7", "4-7", "", "5", "5", "0-3", PLACE_OUTSIDE_TARGETS },
+		{ "0-7", "", "2-7", "0-7", "", "0-1", PLACE_HOUSEKEEPING },
+		{ "0-1", "", "", "0-1", "", "0-1", PLACE_SHARED },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct placement_in in;
+		struct placement p;
+		cpu_set_t want;
+		char got[64];
+
+		memset(&in, 0, sizeof(in));
+		set_of(&in.allowed, cases[i].allowed);
+		set_of(&in.isolated, cases[i].isolated);
+		set_of(&in.nohz_full, cases[i].nohz);
+		set_of(&in.targets, cases[i].targets);
+		set_of(&in.pinned, cases[i].pinned);
+		set_of(&want, cases[i].cpus);
+		placement_choose(&in, &p);
+		format_cpu_list(&p.cpus, got, sizeof(got));
+		if (!CPU_EQUAL(&p.cpus, &want) || p.why != cases[i].why)
+			fail_msg("case %zu: CPUs %s (why %d), want %s (why %d)",
+				 i, got, p.why, cases[i].cpus, cases[i].why);
+	}
+}
+
+/* isolcpus/nohz_full read from sysfs; the report says where. */
+static void test_placement_sysfs_and_report(void **state)
+{
+	char dir[] = "/tmp/hftmon-cpu-XXXXXX", path[64];
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     self_arg, "-d", "0.01", NULL };
+	const char *const user[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     self_arg, "-d", "0.01", "--cpu", "0",
+				     "--drain-us", "2000", NULL };
+	struct placement_in in;
+	cpu_set_t mine;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/isolated", dir);
+	f = fopen(path, "w");
+	fputs("1\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/nohz_full", dir);
+	f = fopen(path, "w");
+	fputs("(null)\n", f); /* what a kernel without it prints */
+	fclose(f);
+	cli_sysfs_cpu = dir;
+	assert_int_equal(placement_read(NULL, 0, &in), 0);
+	assert_true(CPU_ISSET(1, &in.isolated));
+	assert_int_equal(CPU_COUNT(&in.isolated), 1);
+	assert_int_equal(CPU_COUNT(&in.nohz_full), 0);
+	cli_sysfs_cpu = "/sys/devices/system/cpu";
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/isolated", dir);
+	unlink(path);
+	rmdir(dir);
+
+	sched_getaffinity(0, sizeof(mine), &mine);
+	assert_int_equal(run_cli(user), 0);
+	assert_non_null(strstr(out, "monitor: pid "));
+	assert_non_null(strstr(out, " on CPU 0 (as --cpu asked), SCHED_OTHER, drains every 2000 us\n"));
+	/* This thread's affinity is put back afterwards. */
+	{
+		cpu_set_t now;
+
+		sched_getaffinity(0, sizeof(now), &now);
+		assert_true(CPU_EQUAL(&now, &mine));
+	}
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "drains every 10000 us"));
+}
+#endif
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -713,8 +1481,25 @@ int main(void)
 		T(test_sched_table),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_switches_missing_kallsyms),
+		T(test_tid_given_to_p_is_its_process),
+		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),
+		T(test_sched_several_p), T(test_record_ends_when_targets_exit),
+		T(test_sched_target_exit_keeps_measurements),
+		T(test_sched_json_interrupted), T(test_sighup_prints_report),
+		T(test_sigpipe_quiet), T(test_numbers_strict),
+		T(test_unknown_option_one_line), T(test_command_help),
+		T(test_errors_say_what_to_do), T(test_names_escaped),
+		T(test_sched_header_windows), T(test_json_everywhere),
+		T(test_command_monitored_from_the_start),
+		T(test_command_not_found), T(test_switches_stack_table_full),
+#ifndef TEST_CLI_BEFORE_FIX
+		T(test_placement_choose), T(test_placement_sysfs_and_report),
+#endif
 	};
 #undef T
 
+	/* TEST_CLI_ONLY=test_name: one test (a usage error exits the runner). */
+	if (getenv("TEST_CLI_ONLY"))
+		cmocka_set_test_filter(getenv("TEST_CLI_ONLY"));
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * (hftmon_get_info()): ABI version, feature bits, CPUs, NUMA nodes, ring
  * sizes, and every event source, available or why not.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,13 +33,31 @@ static int run_info(int argc, char **argv)
 		{ HFTMON_FEAT_PROCESS_FORK, "process_fork" },
 		{ HFTMON_FEAT_POLL, "poll" },
 	};
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct hftmon_info info;
 	struct hftmon *m;
 	unsigned int i;
-	int err;
+	bool json = false;
+	int err, c;
 
-	if (argc > 1)
-		usage_error("info: unexpected argument '%s'", argv[1]);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h') {
+			command_usage(&cmd_info, stdout);
+			return 0;
+		} else {
+			bad_option("info", c, argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("info: unexpected argument '%s'", argv[optind]);
 	if (open_device(&m))
 		return EXIT_FAILURE;
 	info.size = sizeof(info);
@@ -46,6 +65,35 @@ static int run_info(int argc, char **argv)
 	if (err) {
 		hftmon_close(m);
 		return report_error(err, "info");
+	}
+	if (json) {
+		printf("{\"command\": \"info\", \"hftmon_version\": \"%s\", \"abi_version\": %u, \"tool_abi_version\": %d, \"features\": [",
+		       HFTMON_VERSION_STRING, info.abi_version,
+		       HFTMON_ABI_VERSION);
+		for (i = 0, c = 0; i < sizeof(feats) / sizeof(feats[0]); i++)
+			if (info.features & feats[i].bit)
+				printf("%s\"%s\"", c++ ? ", " : "",
+				       feats[i].name);
+		printf("], \"nr_cpu_ids\": %u, \"nr_online_cpus\": %u, \"nr_nodes\": %u, \"page_size\": %u, \"default_ring_pages\": %u, \"max_ring_pages\": %u, \"max_procs\": %u,\n \"sources\": [",
+		       info.nr_cpu_ids, info.nr_online_cpus, info.nr_nodes,
+		       info.page_size, info.default_ring_pages,
+		       info.max_ring_pages, info.max_procs);
+		for (i = 0; i < HFTMON_SRC_NR; i++) {
+			int st = info.source_status[i];
+
+			printf("%s\n  {\"name\": ", i ? "," : "");
+			json_string(hftmon_source_name(i));
+			if (!st) {
+				printf(", \"available\": true}");
+				continue;
+			}
+			printf(", \"available\": false, \"reason\": ");
+			json_string(hftmon_source_reason(i, st));
+			printf(", \"errno\": %d}", -st);
+		}
+		printf("\n ]}\n");
+		hftmon_close(m);
+		return finish_stdout(0);
 	}
 
 	printf("ABI version:    %u (this tool: %d)\n", info.abi_version,
@@ -77,12 +125,12 @@ static int run_info(int argc, char **argv)
 			       strerror(-status));
 	}
 	hftmon_close(m);
-	return 0;
+	return finish_stdout(0);
 }
 
 const struct cli_command cmd_info = {
 	.name = "info",
 	.run = run_info,
-	.help = "  info                     ABI version, CPUs, NUMA nodes, ring sizes and\n"
+	.help = "  info [--json]            ABI version, CPUs, NUMA nodes, ring sizes and\n"
 		"                           whether each event source is available\n",
 };

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * hftmon record: attach to processes, drain their scheduling records
- * (hftmon_wait() + hftmon_drain() in this thread, no drain thread) until
- * a duration ends or SIGINT/SIGTERM, then report per thread (switch-outs,
- * switch-ins, wakeups, migrations) with every loss counted. The
+ * hftmon record: attach to the targets, drain their scheduling records
+ * (hftmon_wait() + hftmon_drain() in this thread, which is the monitor:
+ * placed off the targets' CPUs, no drain thread) until a duration ends,
+ * SIGINT/SIGTERM/SIGHUP, or every target has exited, then report per
+ * thread (switch-outs, switch-ins, wakeups, migrations) over the
+ * recording, with every loss counted and what the monitor cost. The
  * per-thread table (threads.c) is allocated before monitoring starts, so
  * draining never allocates; --raw prints each record as it is drained.
  */
@@ -18,19 +20,30 @@
 #include "threads.h"
 
 #define MAX_THREADS 4096 /* per-thread table of "record" */
-#define WAIT_MS 100 /* longest sleep between drains */
 
 struct record_ctx {
 	struct hftmon_thread_table threads;
 	unsigned long long by_type[HFTMON_REC_TYPE_NR];
 	unsigned long long records;
 	uint64_t first_ns, last_ns;
+	const struct cli_targets *targets;
 	bool raw;
 };
+
+/* A record's comm (16 bytes, maybe unterminated), escaped for a line. */
+static const char *comm16(const char *comm, char *buf, size_t len)
+{
+	char c[HFTMON_TASK_COMM_LEN + 1];
+
+	memcpy(c, comm, HFTMON_TASK_COMM_LEN);
+	c[HFTMON_TASK_COMM_LEN] = '\0';
+	return table_name(c, buf, len);
+}
 
 static void print_raw(const struct hftmon_rec_hdr *rec)
 {
 	const char *name = hftmon_record_type_name(rec->type);
+	char a[80], b[80];
 
 	printf("%" PRIu64 ".%09" PRIu64 " cpu=%u seq=%" PRIu64
 	       " %s pid=%d tid=%d",
@@ -41,12 +54,13 @@ static void print_raw(const struct hftmon_rec_hdr *rec)
 	case HFTMON_REC_SWITCH: {
 		const struct hftmon_rec_switch *s = (const void *)rec;
 
-		printf(" prev_comm=%.16s prev_state=%#x prev_prio=%d %s%s next=%d/%d next_comm=%.16s next_prio=%d%s%s",
-		       s->prev_comm, s->prev_state, s->prev_prio,
+		printf(" prev_comm=%s prev_state=%#x prev_prio=%d %s%s next=%d/%d next_comm=%s next_prio=%d%s%s",
+		       comm16(s->prev_comm, a, sizeof(a)), s->prev_state, s->prev_prio,
 		       rec->flags & HFTMON_SWITCH_VOLUNTARY ? "voluntary" :
 							      "involuntary",
 		       rec->flags & HFTMON_SWITCH_PREEMPT ? ",preempt" : "",
-		       s->next_pid, s->next_tid, s->next_comm, s->next_prio,
+		       s->next_pid, s->next_tid, comm16(s->next_comm, b, sizeof(b)),
+		       s->next_prio,
 		       rec->flags & HFTMON_SWITCH_PREV_TRACKED ?
 			       " prev_tracked" :
 			       "",
@@ -73,7 +87,8 @@ static void print_raw(const struct hftmon_rec_hdr *rec)
 	case HFTMON_REC_EXIT: {
 		const struct hftmon_rec_exit *e = (const void *)rec;
 
-		printf(" comm=%.16s prio=%d%s", e->comm, e->prio,
+		printf(" comm=%s prio=%d%s", comm16(e->comm, a, sizeof(a)),
+		       e->prio,
 		       rec->flags & HFTMON_EXIT_GROUP_DEAD ? " group_dead" :
 							     "");
 		break;
@@ -81,8 +96,8 @@ static void print_raw(const struct hftmon_rec_hdr *rec)
 	case HFTMON_REC_FORK: {
 		const struct hftmon_rec_fork *f = (const void *)rec;
 
-		printf(" child=%d/%d child_comm=%.16s%s", f->child_pid,
-		       f->child_tid, f->child_comm,
+		printf(" child=%d/%d child_comm=%s%s", f->child_pid,
+		       f->child_tid, comm16(f->child_comm, a, sizeof(a)),
 		       rec->flags & HFTMON_FORK_THREAD ? " thread" : "");
 		break;
 	}
@@ -93,10 +108,26 @@ static void print_raw(const struct hftmon_rec_hdr *rec)
 	putchar('\n');
 }
 
+/* A record about a target thread (-t keeps the others out). */
+static bool wanted(const struct record_ctx *ctx,
+		   const struct hftmon_rec_hdr *rec)
+{
+	if (targets_want(ctx->targets, rec->pid, rec->tid))
+		return true;
+	if (rec->type == HFTMON_REC_SWITCH) {
+		const struct hftmon_rec_switch *s = (const void *)rec;
+
+		return targets_want(ctx->targets, s->next_pid, s->next_tid);
+	}
+	return false;
+}
+
 static int on_record(void *arg, const struct hftmon_rec_hdr *rec)
 {
 	struct record_ctx *ctx = arg;
 
+	if (!wanted(ctx, rec))
+		return 0;
 	if (!ctx->records || rec->time_ns < ctx->first_ns)
 		ctx->first_ns = rec->time_ns;
 	if (rec->time_ns > ctx->last_ns)
@@ -114,25 +145,44 @@ static double ns_to_s(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-static void print_report(struct record_ctx *ctx,
-			 const struct hftmon_stats_summary *sum)
+static const char *const lost_names[HFTMON_LOST_NR] = {
+	[HFTMON_LOST_RING_FULL] = "ring_full",
+	[HFTMON_LOST_TOO_BIG] = "too_big",
+	[HFTMON_LOST_NO_SPACE] = "no_space",
+};
+
+/* The rows: the target threads of the table, sorted. */
+static unsigned int report_rows(struct record_ctx *ctx)
 {
-	static const char *const lost_names[HFTMON_LOST_NR] = {
-		[HFTMON_LOST_RING_FULL] = "ring_full",
-		[HFTMON_LOST_TOO_BIG] = "too_big",
-		[HFTMON_LOST_NO_SPACE] = "no_space",
-	};
-	unsigned int i, n = hftmon_threads_sort(&ctx->threads);
+	unsigned int i, n = hftmon_threads_sort(&ctx->threads), kept = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct hftmon_thread_stats *t = &ctx->threads.slots[i];
+
+		if (targets_want(ctx->targets, t->pid, t->tid))
+			ctx->threads.slots[kept++] = *t;
+	}
+	return kept;
+}
+
+static void print_report(struct record_ctx *ctx,
+			 const struct hftmon_stats_summary *sum,
+			 const struct session *s, unsigned int n)
+{
+	unsigned int i;
 	bool first = true;
 
+	printf("counts over the recording (%.3f s):\n",
+	       ns_to_s(s->stop_ns - s->start_ns));
 	printf("%8s %8s %-16s %11s %10s %12s %10s %10s %10s\n", "PID", "TID",
 	       "COMM", "SWITCH-OUT", "VOLUNTARY", "INVOLUNTARY", "SWITCH-IN",
 	       "WAKEUPS", "MIGRATIONS");
 	for (i = 0; i < n; i++) {
 		const struct hftmon_thread_stats *t = &ctx->threads.slots[i];
+		char name[80];
 
 		printf("%8d %8d %-16s %11llu %10llu %12llu %10llu %10llu %10llu%s\n",
-		       t->pid, t->tid, t->comm[0] ? t->comm : "-",
+		       t->pid, t->tid, table_name(t->comm, name, sizeof(name)),
 		       (unsigned long long)(t->switch_out_voluntary +
 					    t->switch_out_involuntary),
 		       (unsigned long long)t->switch_out_voluntary,
@@ -177,12 +227,46 @@ static void print_report(struct record_ctx *ctx,
 		       ns_to_s(sum->stop_ns - sum->start_ns));
 	else
 		printf("\n");
+	targets_print(ctx->targets, stdout);
+	monitor_print(&s->place, &s->cost, stdout);
+}
+
+static void print_report_json(struct record_ctx *ctx, struct session *s,
+			      unsigned int n)
+{
+	unsigned int i;
+
+	session_print_json_head(s, "record",
+				ns_to_s(s->stop_ns - s->start_ns));
+	printf(",\n \"records_delivered\": %llu, \"records_by_type\": {",
+	       ctx->records);
+	for (i = 1; i < HFTMON_REC_TYPE_NR; i++)
+		printf("%s\"%s\": %llu", i > 1 ? ", " : "",
+		       hftmon_record_type_name(i), ctx->by_type[i]);
+	printf("}, \"threads_not_counted_records\": %llu,\n \"threads\": [",
+	       ctx->threads.overflow_records);
+	for (i = 0; i < n; i++) {
+		const struct hftmon_thread_stats *t = &ctx->threads.slots[i];
+
+		printf("%s\n  {\"pid\": %d, \"tid\": %d, \"comm\": ",
+		       i ? "," : "", t->pid, t->tid);
+		json_string(t->comm);
+		printf(", \"switch_out\": %llu, \"voluntary\": %llu, \"involuntary\": %llu, \"switch_in\": %llu, \"wakeups\": %llu, \"migrations\": %llu, \"exited\": %s}",
+		       (unsigned long long)(t->switch_out_voluntary +
+					    t->switch_out_involuntary),
+		       (unsigned long long)t->switch_out_voluntary,
+		       (unsigned long long)t->switch_out_involuntary,
+		       (unsigned long long)t->switch_in,
+		       (unsigned long long)t->wakeups,
+		       (unsigned long long)t->migrations,
+		       t->exited ? "true" : "false");
+	}
+	printf("%s]}\n", n ? "\n " : "");
 }
 
 struct record_args {
-	pid_t *pids;
-	unsigned int nr_pids;
-	double duration; /* 0 = until a signal */
+	struct session_args s;
+	double duration; /* 0 = until a signal or the targets exit */
 	unsigned int ring_pages;
 	bool raw;
 };
@@ -190,90 +274,85 @@ struct record_args {
 static void parse_record(int argc, char **argv, struct record_args *a)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
+		SESSION_LONG_OPTS,
 		{ "duration", required_argument, NULL, 'd' },
 		{ "ring-pages", required_argument, NULL, 'r' },
 		{ "raw", no_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long ul;
-	char *end;
+	unsigned long long ul;
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:r:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:r:h", opts,
+				NULL)) != -1) {
+		if (session_opt(&cmd_record, &a->s, c, optarg))
+			continue;
 		switch (c) {
-		case 'p': {
-			pid_t pid = parse_pid_arg("record", optarg);
-
-			a->pids = realloc(a->pids,
-					  (a->nr_pids + 1) * sizeof(*a->pids));
-			if (!a->pids) {
-				report_error(-ENOMEM, "record");
-				exit(EXIT_FAILURE);
-			}
-			a->pids[a->nr_pids++] = pid;
-			break;
-		}
 		case 'd':
 			a->duration =
 				parse_seconds_arg("record", "--duration", optarg);
 			break;
 		case 'r':
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || !ul ||
-			    ul > UINT_MAX || (ul & (ul - 1)) ||
-			    optarg[0] == '-')
-				usage_error(
-					"record: --ring-pages '%s' is not a power of two",
-					optarg);
+			ul = parse_uint_arg("record", "--ring-pages", optarg, 1,
+					    1u << 30);
+			if (ul & (ul - 1))
+				usage_error("record: --ring-pages '%s' is not a power of two",
+					    optarg);
 			a->ring_pages = (unsigned int)ul;
 			break;
 		case 'R':
 			a->raw = true;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			usage_error("record: bad option");
+			bad_option("record", c, argv);
 		}
 	}
-	if (optind < argc)
-		usage_error("record: unexpected argument '%s'", argv[optind]);
-	if (!a->nr_pids)
-		usage_error("record: at least one -p PID is needed");
+	session_args_finish(&cmd_record, &a->s, argc, argv);
+	if (a->raw && a->s.json)
+		usage_error("record: --raw and --json: choose one");
 }
 
-/* Waits and drains until the duration ends or a signal asks to stop. */
-static int monitor(struct hftmon *m, const struct record_args *a,
+/*
+ * Waits and drains until the duration ends, a signal asks to stop or
+ * every target has exited (looked at every 100 ms).
+ */
+static int monitor(struct session *s, const struct record_args *a,
 		   struct record_ctx *ctx)
 {
 	uint64_t deadline =
 		a->duration ? now_ns() + (uint64_t)(a->duration * 1e9) : 0;
+	int wait_ms = (int)((s->place.drain_us + 999) / 1000);
+	uint64_t next_check = 0;
 	int ret;
 
 	while (!stopping()) {
-		int timeout = WAIT_MS;
+		int timeout = wait_ms;
+		uint64_t now = now_ns();
 
+		if (now >= next_check) {
+			if (targets_all_gone(&s->args->targets))
+				break;
+			next_check = now + 100000000u;
+		}
 		if (deadline) {
-			uint64_t now = now_ns();
-
 			if (now >= deadline)
 				break;
-			if (deadline - now < (uint64_t)WAIT_MS * 1000000u)
+			if (deadline - now < (uint64_t)timeout * 1000000u)
 				timeout = (int)((deadline - now + 999999) /
 						1000000);
 		}
-		ret = hftmon_wait(m, timeout);
+		ret = hftmon_wait(s->m, timeout);
 		if (ret < 0 && ret != -EINTR)
 			return report_error(ret, "wait");
-		ret = hftmon_drain(m, on_record, ctx);
+		ret = hftmon_drain(s->m, on_record, ctx);
 		if (ret < 0)
 			return report_error(ret, "drain");
+		/* Raw lines as drained; a closed pipe shows here (stopping()). */
+		if (ctx->raw && ret > 0)
+			fflush(stdout);
 	}
 	return 0;
 }
@@ -310,8 +389,8 @@ static int run_record(int argc, char **argv)
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;
-	struct hftmon *m;
-	unsigned int i;
+	struct session s;
+	unsigned int i, n;
 	int ret, status = EXIT_FAILURE;
 
 	parse_record(argc, argv, &a);
@@ -319,76 +398,61 @@ static int run_record(int argc, char **argv)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx || hftmon_threads_init(&ctx->threads, MAX_THREADS)) {
 		free(ctx);
-		free(a.pids);
+		targets_fini(&a.s.targets);
 		return report_error(-ENOMEM, "record");
 	}
 	ctx->raw = a.raw;
+	ctx->targets = &a.s.targets;
 
-	if (open_device(&m))
-		goto out_free;
 	cfg.ring_pages = a.ring_pages;
-	ret = hftmon_configure(m, &cfg);
-	if (ret) {
-		report_error(ret, "configure");
-		goto out_close;
-	}
-	for (i = 0; i < a.nr_pids; i++) {
-		ret = hftmon_attach_process(m, a.pids[i], NULL);
-		if (ret) {
-			report_error(ret, "attach pid %d", (int)a.pids[i]);
-			goto out_close;
-		}
-		seed_threads(m, &ctx->threads, a.pids[i]);
-	}
+	if (session_start(&s, &a.s, &cfg, NULL))
+		goto out_free;
+	for (i = 0; i < a.s.targets.nr; i++)
+		seed_threads(s.m, &ctx->threads, a.s.targets.v[i].pid);
 
-	install_signals();
-	ret = hftmon_start(m);
+	status = monitor(&s, &a, ctx);
+	ret = session_stop(&s);
 	if (ret) {
-		report_error(ret, "start");
-		goto out_close;
-	}
-	status = monitor(m, &a, ctx);
-	ret = hftmon_stop(m);
-	if (ret) {
-		status = report_error(ret, "stop");
-		goto out_close;
+		status = ret;
+		goto out_end;
 	}
 	/* After STOP nothing more arrives: drain until empty. */
-	while ((ret = hftmon_drain(m, on_record, ctx)) > 0)
+	while ((ret = hftmon_drain(s.m, on_record, ctx)) > 0)
 		;
 	if (ret < 0) {
 		status = report_error(ret, "drain");
-		goto out_close;
+		goto out_end;
 	}
-	ret = hftmon_get_stats(m, &sum, NULL, 0);
+	ret = hftmon_get_stats(s.m, &sum, NULL, 0);
 	if (ret) {
 		status = report_error(ret, "statistics");
-		goto out_close;
+		goto out_end;
 	}
+	n = report_rows(ctx);
 	if (a.raw)
 		printf("\n");
-	print_report(ctx, &sum);
-	if (fflush(stdout))
-		status = report_error(-errno, "stdout");
+	if (a.s.json)
+		print_report_json(ctx, &s, n);
+	else
+		print_report(ctx, &sum, &s, n);
 
-out_close:
-	hftmon_close(m);
+out_end:
+	session_end(&s);
 out_free:
 	hftmon_threads_fini(&ctx->threads);
 	free(ctx);
-	free(a.pids);
-	return status;
+	return finish_stdout(status);
 }
 
 const struct cli_command cmd_record = {
 	.name = "record",
 	.run = run_record,
-	.help = "  record -p PID [-p PID ...] [--duration SEC] [--ring-pages N] [--raw]\n"
-		"                           monitor the processes until SEC seconds have\n"
-		"                           passed or SIGINT/SIGTERM, then print per-thread\n"
-		"                           counts and what was lost\n",
+	.help = "  record -p PID|-t TID|-- COMMAND [--duration SEC] [--ring-pages N] [--raw]\n"
+		"                           monitor the targets until SEC seconds have\n"
+		"                           passed, SIGINT/SIGTERM/SIGHUP, or every target\n"
+		"                           exited, then print per-thread counts over the\n"
+		"                           recording, what was lost and what the monitor cost\n",
 	.options = "record options:\n"
-		   "  -p, --pid PID            a process to monitor (all its threads); repeatable\n"
 		   "  -d, --duration SEC       stop after SEC seconds (fractions allowed)\n"
 		   "  -r, --ring-pages N       data pages per CPU ring, a power of two\n"
 		   "      --raw                print every record, one line each, as drained\n"

@@ -19,7 +19,7 @@
 #include "symbols.h"
 
 struct switches_args {
-	pid_t pid;
+	struct session_args s;
 	unsigned long long min_us;
 	double duration;
 	bool kstacks, ustacks;
@@ -29,13 +29,12 @@ struct switches_args {
 static void parse_switches(int argc, char **argv, struct switches_args *a)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
+		SESSION_LONG_OPTS,
 		{ "min-us", required_argument, NULL, 'm' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stacks", no_argument, NULL, 's' },
 		{ "user-stacks", no_argument, NULL, 'u' },
 		{ "kallsyms", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -44,11 +43,12 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 	a->duration = 1;
 	a->kallsyms = "/proc/kallsyms";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:h", opts,
+				NULL)) != -1) {
+		if (session_opt(&cmd_switches, &a->s, c, optarg))
+			continue;
 		switch (c) {
-		case 'p':
-			a->pid = parse_pid_arg("switches", optarg);
-			break;
 		case 'm':
 			a->min_us = parse_count_arg("switches", "--min-us",
 						    optarg, true);
@@ -66,20 +66,17 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 		case 'k':
 			a->kallsyms = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			usage_error("switches: bad option");
+			bad_option("switches", c, argv);
 		}
 	}
-	if (optind < argc)
-		usage_error("switches: unexpected argument '%s'", argv[optind]);
-	if (!a->pid)
-		usage_error("switches: -p PID is needed");
+	session_args_finish(&cmd_switches, &a->s, argc, argv);
+	if (a->s.json && (a->kstacks || a->ustacks))
+		usage_error("switches: --json has no stacks yet: leave out --stacks/--user-stacks");
 }
 
 struct symbolizer {
+	unsigned long long no_space; /* records the module had no room for */
 	struct hftmon_symtab ksyms;
 	bool have_ksyms;
 	struct hftmon_usyms usyms;
@@ -97,7 +94,12 @@ static void print_stack(struct hftmon *m, struct symbolizer *sym,
 
 	printf("    %s stack:", user ? "user" : "kernel");
 	if (!id) {
-		printf(" none recorded\n");
+		/* Full stack table: the module dropped it, and counted it. */
+		if (sym->no_space)
+			printf(" none recorded (the module had no room for %llu records, see no_space: raise /sys/module/hftmon/parameters/stack_table_size)\n",
+			       sym->no_space);
+		else
+			printf(" none recorded\n");
 		return;
 	}
 	n = hftmon_get_stack(m, id, ips, 64, &flags);
@@ -138,7 +140,7 @@ static void print_stack(struct hftmon *m, struct symbolizer *sym,
 
 static void print_switch(const struct hftmon_switch_event *e)
 {
-	char cpus[32], lat[32];
+	char cpus[32], lat[32], name[80], next[80];
 
 	if (e->out_cpu == e->in_cpu)
 		snprintf(cpus, sizeof(cpus), "%d", e->out_cpu);
@@ -150,18 +152,39 @@ static void print_switch(const struct hftmon_switch_event *e)
 	else
 		snprintf(lat, sizeof(lat), "-");
 	printf("%8d %-16s %10" PRIu64 ".%09" PRIu64 " %12.3f %-11s %-7s %8d %-16s %4d %12s\n",
-	       e->tid, e->comm, e->out_ns / 1000000000u,
+	       e->tid, table_name(e->comm, name, sizeof(name)),
+	       e->out_ns / 1000000000u,
 	       e->out_ns % 1000000000u, (double)e->off_cpu_ns / 1000.0,
 	       e->voluntary ? "voluntary" : "involuntary", cpus, e->next_tid,
-	       e->next_comm, e->next_prio, lat);
+	       table_name(e->next_comm, next, sizeof(next)), e->next_prio, lat);
+}
+
+static void print_switch_json(const struct hftmon_switch_event *e, bool first)
+{
+	printf("%s\n  {\"pid\": %d, \"tid\": %d, \"comm\": ", first ? "" : ",",
+	       e->pid, e->tid);
+	json_string(e->comm);
+	printf(", \"out_ns\": %llu, \"in_ns\": %llu, \"off_cpu_us\": %.3f, \"voluntary\": %s, \"out_cpu\": %d, \"in_cpu\": %d, \"wakeup_latency_us\": ",
+	       (unsigned long long)e->out_ns, (unsigned long long)e->in_ns,
+	       (double)e->off_cpu_ns / 1000.0, e->voluntary ? "true" : "false",
+	       e->out_cpu, e->in_cpu);
+	if (e->wakeup_ns)
+		printf("%.3f", (double)(e->in_ns - e->wakeup_ns) / 1000.0);
+	else
+		printf("null");
+	printf(", \"waker_pid\": %d, \"waker_tid\": %d, \"next_pid\": %d, \"next_tid\": %d, \"next_comm\": ",
+	       e->waker_pid, e->waker_tid, e->next_pid, e->next_tid);
+	json_string(e->next_comm);
+	printf(", \"next_prio\": %d, \"next_policy\": %u}", e->next_prio,
+	       e->next_policy);
 }
 
 static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
-			 bool at_start)
+			 pid_t pid, bool at_start)
 {
 	/* Mappings at the end (libraries loaded meanwhile) if the process
 	 * still lives; else those seen at the start. */
-	if (a->ustacks && !hftmon_usyms_load(&sym->usyms, (int)a->pid, NULL))
+	if (a->ustacks && !hftmon_usyms_load(&sym->usyms, (int)pid, NULL))
 		sym->have_maps = true;
 	if (a->kstacks && at_start) {
 		int err = hftmon_ksyms_load(&sym->ksyms, a->kallsyms);
@@ -185,29 +208,43 @@ static int run_switches(int argc, char **argv)
 	struct symbolizer sym;
 	struct hftmon_switch_event *ev = NULL;
 	struct switches_args a;
-	struct hftmon *m;
-	int n, all, i, status = 0;
+	struct session s;
+	uint64_t t0, loaded;
+	pid_t sym_pid;
+	int n, all, i, shown = 0, all_shown = 0, status = 0;
 
 	parse_switches(argc, argv, &a);
 	memset(&sym, 0, sizeof(sym));
 	ao.kernel_stacks = a.kstacks;
 	ao.user_stacks = a.ustacks;
-	if (start_drain_thread_session(&m, a.pid, &cfg, &ao))
+	if (session_start(&s, &a.s, &cfg, &ao))
 		return EXIT_FAILURE;
-	load_symbols(&sym, &a, true);
+	/* User symbols of the first process (one symboliser per process later). */
+	sym_pid = a.s.targets.v[0].pid;
+	t0 = now_ns();
+	load_symbols(&sym, &a, sym_pid, true);
+	loaded = now_ns();
+	/* The symbols load while recording: the duration counts from here. */
+	if (a.kstacks && loaded - t0 > 100000000u)
+		note("loading %s took %.3f s while recording: recording %.3f s more",
+		     a.kallsyms, (double)(loaded - t0) / 1e9, a.duration);
 
-	sleep_until(now_ns() + (uint64_t)(a.duration * 1e9));
-	n = hftmon_stop(m);
-	if (n) {
-		status = report_error(n, "stop");
+	session_wait(&s, loaded + (uint64_t)(a.duration * 1e9));
+	status = session_stop(&s);
+	if (status)
 		goto out;
-	}
-	load_symbols(&sym, &a, false);
+	load_symbols(&sym, &a, sym_pid, false);
+	{
+		struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 
-	q.pid = a.pid;
+		if (!hftmon_get_stats(s.m, &sum, NULL, 0))
+			sym.no_space = sum.lost[HFTMON_LOST_NO_SPACE];
+	}
+
+	q.pid = 0; /* every attached process; -t filters below */
 	q.min_duration_us = a.min_us;
 	q.include_stack_trace = a.kstacks || a.ustacks;
-	n = hftmon_get_context_switches(m, &q, NULL, 0);
+	n = hftmon_get_context_switches(s.m, &q, NULL, 0);
 	if (n > 0) {
 		ev = calloc((size_t)n, sizeof(*ev));
 		if (!ev) {
@@ -215,15 +252,48 @@ static int run_switches(int argc, char **argv)
 			goto out;
 		}
 		ev[0].sz = sizeof(*ev);
-		n = hftmon_get_context_switches(m, &q, ev, (size_t)n);
+		n = hftmon_get_context_switches(s.m, &q, ev, (size_t)n);
 	}
 	if (n < 0) {
 		status = report_error(n, "switches");
 		goto out;
 	}
 	q.min_duration_us = 0;
-	all = hftmon_get_context_switches(m, &q, NULL, 0);
+	all = hftmon_get_context_switches(s.m, &q, NULL, 0);
+	if (all > 0 && a.s.targets.nr) {
+		struct hftmon_switch_event *every = calloc((size_t)all, sizeof(*every));
 
+		if (every) {
+			int got;
+
+			every[0].sz = sizeof(*every);
+			got = hftmon_get_context_switches(s.m, &q, every,
+							  (size_t)all);
+
+			for (i = 0; i < got && i < all; i++)
+				all_shown += targets_want(&a.s.targets,
+							  every[i].pid,
+							  every[i].tid);
+			free(every);
+		}
+	}
+
+	if (a.s.json) {
+		bool first = true;
+
+		session_print_json_head(&s, "switches",
+					(double)(s.stop_ns - s.start_ns) / 1e9);
+		printf(",\n \"min_off_cpu_us\": %llu, \"completed_switches\": %d,\n \"switches\": [",
+		       a.min_us, all_shown);
+		for (i = 0; i < n; i++) {
+			if (!targets_want(&a.s.targets, ev[i].pid, ev[i].tid))
+				continue;
+			print_switch_json(&ev[i], first);
+			first = false;
+		}
+		printf("%s]}\n", first ? "" : "\n ");
+		goto out;
+	}
 	if (a.kstacks && sym.have_ksyms && sym.ksyms.zero_addresses)
 		printf("note: %s lists every address as 0 (kptr_restrict): kernel stacks are printed as raw addresses\n",
 		       a.kallsyms);
@@ -231,38 +301,44 @@ static int run_switches(int argc, char **argv)
 	       "COMM", "OUT(s)", "OFF-CPU(us)", "KIND", "CPU", "NEXT",
 	       "NEXT-COMM", "PRIO", "WAKEUP(us)");
 	for (i = 0; i < n; i++) {
+		if (!targets_want(&a.s.targets, ev[i].pid, ev[i].tid))
+			continue;
+		shown++;
 		print_switch(&ev[i]);
 		if (a.kstacks)
-			print_stack(m, &sym, ev[i].kstack_id, false);
+			print_stack(s.m, &sym, ev[i].kstack_id, false);
 		if (a.ustacks)
-			print_stack(m, &sym, ev[i].ustack_id, true);
+			print_stack(s.m, &sym, ev[i].ustack_id, true);
 	}
-	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by pid %d\n",
-	       n, a.min_us, all < 0 ? 0 : all, (int)a.pid);
-	print_losses(m);
-	if (fflush(stdout))
-		status = report_error(-errno, "stdout");
+	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets over %.3f s\n",
+	       shown, a.min_us, all_shown,
+	       (double)(s.stop_ns - s.start_ns) / 1e9);
+	session_print_footer(&s);
 out:
-	hftmon_close(m);
+	session_end(&s);
 	free(ev);
 	if (sym.have_ksyms)
 		hftmon_symtab_free(&sym.ksyms);
 	hftmon_usyms_free(&sym.usyms);
-	return status;
+	return finish_stdout(status);
 }
 
 const struct cli_command cmd_switches = {
 	.name = "switches",
 	.run = run_switches,
-	.help = "  switches -p PID [--min-us N] [--duration SEC] [--stacks] [--user-stacks]\n"
-		"                           monitor for SEC seconds (default 1) or until\n"
-		"                           SIGINT/SIGTERM, then print every completed context\n"
-		"                           switch at least N us off CPU: when, how long,\n"
-		"                           voluntary or not, CPUs, the task that took the CPU,\n"
-		"                           the wake-up latency; --stacks: the kernel stack\n"
-		"                           (symbols from /proc/kallsyms), --user-stacks: the\n"
-		"                           user stack (functions from the ELF symbols of the\n"
-		"                           files in /proc/PID/maps, with file and offset)\n",
+	.help = "  switches -p PID|-t TID|-- COMMAND [--min-us N] [--duration SEC] [--stacks] [--user-stacks]\n"
+		"                           monitor for SEC seconds (default 1), until a\n"
+		"                           signal or every target exited, then print every\n"
+		"                           completed context switch at least N us off CPU:\n"
+		"                           when, how long, voluntary or not, CPUs, the task\n"
+		"                           that took the CPU, the wake-up latency; --stacks:\n"
+		"                           the kernel stack (symbols from /proc/kallsyms),\n"
+		"                           --user-stacks: the user stack (functions from the\n"
+		"                           ELF symbols of the files in /proc/PID/maps)\n",
 	.options = "switches options:\n"
+		   "      --min-us N           only switches at least N us off CPU\n"
+		   "  -d, --duration SEC       seconds to monitor (default 1)\n"
+		   "      --stacks             record and print kernel stacks\n"
+		   "      --user-stacks        record and print user stacks\n"
 		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n",
 };

@@ -55,6 +55,8 @@ void usage(FILE *f)
 	for (i = 0; i < NR_COMMANDS; i++)
 		if (commands[i]->options)
 			fprintf(f, "\n%s", commands[i]->options);
+	fprintf(f, "\nOptions of record, sched and switches:\n%s",
+		session_options_help);
 	fputs("\n"
 	      "Options:\n"
 	      "  -D, --device PATH        the hftmon device (default " HFTMON_DEVICE
@@ -62,6 +64,29 @@ void usage(FILE *f)
 	      "  -v, --verbose            print libhftmon's messages on stderr\n"
 	      "  -h, --help               this help\n"
 	      "      --version            version of this tool and of the ABI it speaks\n",
+	      f);
+}
+
+void command_usage(const struct cli_command *cmd, FILE *f)
+{
+	const char *h = cmd->help + 2, *nl = strchr(h, '\n');
+	const char *gap = strstr(h, "  ");
+
+	/* The synopsis, then the description below it, indented. */
+	if (gap && gap < nl) {
+		fprintf(f, "Usage: hftmon [-D PATH] [-v] %.*s\n", (int)(gap - h),
+			h);
+		fprintf(f, "%27s%s", "", gap + strspn(gap, " "));
+	} else {
+		fprintf(f, "Usage: hftmon [-D PATH] [-v] %s", h);
+	}
+	if (cmd->options)
+		fprintf(f, "\n%s", cmd->options);
+	if (cmd != &cmd_info)
+		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
+			cmd->name, session_options_help);
+	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
+	      "hftmon --help lists every command, man hftmon tells more.\n",
 	      f);
 }
 
@@ -78,8 +103,10 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	usage_cmd = NULL;
+	opterr = 0; /* one line of our own for a bad option */
 	/* '+': options after the command belong to the command. */
-	while ((c = getopt_long(argc, argv, "+D:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:D:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			cli_device = optarg;
@@ -95,7 +122,7 @@ int main(int argc, char **argv)
 			       HFTMON_ABI_VERSION);
 			return 0;
 		default:
-			usage_error("bad option");
+			bad_option("hftmon", c, argv);
 		}
 	}
 	if (optind >= argc)
@@ -105,9 +132,16 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	for (i = 0; i < NR_COMMANDS; i++)
-		if (!strcmp(cmd, commands[i]->name))
+		if (!strcmp(cmd, commands[i]->name)) {
+			usage_cmd = commands[i]->name;
 			return commands[i]->run(argc, argv);
+		}
 	if (!strcmp(cmd, "help")) {
+		for (i = 0; argc > 1 && i < NR_COMMANDS; i++)
+			if (!strcmp(argv[1], commands[i]->name)) {
+				command_usage(commands[i], stdout);
+				return 0;
+			}
 		usage(stdout);
 		return 0;
 	}
