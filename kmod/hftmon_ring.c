@@ -132,7 +132,7 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 						   u16 type, u32 size)
 {
 	struct hftmon_rec_hdr *rec;
-	u64 head, tail, off, pad = 0;
+	u64 head, tail, off, rest, pad = 0;
 
 	lockdep_assert_irqs_disabled();
 	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
@@ -145,8 +145,17 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 	/* Pairs with the reader's release of data_tail: it is done there. */
 	tail = smp_load_acquire(&rb->ctrl->data_tail);
 	off = head & rb->mask;
-	if (off + size > rb->data_size)
-		pad = rb->data_size - off;
+	/*
+	 * A record that does not fit before the end goes to the start, the
+	 * end filled with a PAD record. So that every PAD is a whole header,
+	 * a record is never placed where it would leave less than a header
+	 * behind it: it goes to the start then too. By induction the space
+	 * left before the end is then 0 or at least a header, and a PAD is
+	 * at least sizeof(*rec) bytes. (Unsigned: rest - 1 wraps when 0.)
+	 */
+	rest = rb->data_size - off;
+	if (rest < size || rest - size - 1 < sizeof(*rec) - 1)
+		pad = rest;
 	/* Unsigned: a garbage tail (ahead of head) also reads as full. */
 	if (unlikely(head - tail > rb->data_size ||
 		     head + pad + size - tail > rb->data_size)) {
@@ -154,11 +163,17 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 		return NULL;
 	}
 	if (pad) {
-		/* May be only 8 bytes: type and size are all it carries. */
+		/* A header with type, size and cpu; no seq, no subject. */
 		struct hftmon_rec_hdr *p = rb->data + off;
 
 		p->type = HFTMON_REC_PAD;
 		p->size = pad;
+		p->cpu = rb->cpu;
+		p->flags = 0;
+		p->pid = 0;
+		p->tid = 0;
+		p->seq = 0;
+		p->time_ns = 0;
 		head += pad;
 		off = 0;
 	}
