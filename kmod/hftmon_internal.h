@@ -14,6 +14,7 @@
 #ifndef HFTMON_INTERNAL_H
 #define HFTMON_INTERNAL_H
 
+#include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
@@ -79,22 +80,40 @@ bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
 
 /* ---- tracked processes ------------------------------------------------- */
 
-#define HFTMON_TRACK_BITS	6
-
 struct hftmon_proc {
 	struct hlist_node node;
 	pid_t tgid;			/* init-namespace number, the hash key */
 	u32 flags;			/* HFTMON_ATTACH_* */
 	struct pid *pid;		/* held: tells a reused tgid apart */
 	unsigned long state;		/* HFTMON_PROC_*: atomic bitops, probes */
+	/*
+	 * The attacher's credentials at ATTACH (held): what an exec of the
+	 * process is checked against, to end tracking where a fresh attach
+	 * would be refused (setuid exec, non-dumpable; the exec probe).
+	 */
+	const struct cred *cred;
 	struct rcu_head rcu;
 };
 
 /* The process's GROUP_DEAD exit record is made (see hftmon_probe_exit). */
 #define HFTMON_PROC_GROUP_DEAD	0
 
+/*
+ * The buckets, sized to the session's max_procs (twice as many, at least
+ * 16) and placed by a keyed multiply-add-shift hash of the tgid: mul and
+ * add are random per table, so an attacker who attaches many processes of
+ * its own cannot choose tgids that share a victim's bucket (pairwise, two
+ * tgids collide with probability about 2 / nr_buckets whatever they are).
+ */
+struct hftmon_track_tab {
+	struct rcu_head rcu;
+	u64 mul, add;			/* mul is odd */
+	unsigned int bits;		/* 4..13 */
+	struct hlist_head buckets[];
+};
+
 struct hftmon_track {
-	DECLARE_HASHTABLE(buckets, HFTMON_TRACK_BITS);
+	struct hftmon_track_tab __rcu *tab;	/* NULL until the first add */
 	unsigned int nr;		/* read locklessly by probes */
 	unsigned int max;
 	spinlock_t lock;		/* writers */
@@ -105,6 +124,14 @@ int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
 		     u32 flags);
 int hftmon_track_del(struct hftmon_track *t, struct task_struct *task);
 void hftmon_track_clear(struct hftmon_track *t);
+unsigned int hftmon_track_bits(unsigned int max);
+
+/* Which bucket tgid is in (pure: KUnit tests it). */
+static __always_inline unsigned int
+hftmon_track_bucket(const struct hftmon_track_tab *tab, pid_t tgid)
+{
+	return (tab->mul * (u32)tgid + tab->add) >> (64 - tab->bits);
+}
 
 /*
  * Is task part of a tracked process? The probes' first question, so a
@@ -115,13 +142,17 @@ void hftmon_track_clear(struct hftmon_track *t);
 static __always_inline const struct hftmon_proc *
 hftmon_track_find(const struct hftmon_track *t, struct task_struct *task)
 {
+	const struct hftmon_track_tab *tab;
 	const struct hftmon_proc *p;
 	pid_t tgid = task->tgid;
 
 	if (!READ_ONCE(t->nr))
 		return NULL;
+	tab = rcu_dereference_raw_check(t->tab);
+	if (unlikely(!tab))
+		return NULL;
 	hlist_for_each_entry_rcu_notrace(p,
-			&t->buckets[hash_min(tgid, HFTMON_TRACK_BITS)], node) {
+			&tab->buckets[hftmon_track_bucket(tab, tgid)], node) {
 		if (p->tgid == tgid &&
 		    p->pid == READ_ONCE(task->signal->pids[PIDTYPE_TGID]))
 			return p;
