@@ -6,7 +6,10 @@
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
  * hftmon_probes_lock (mutex, which session the probes serve) ->
- * hftmon_track.lock (spinlock, writers of the tracked table).
+ * hftmon_track.lock (spinlock, writers of the tracked table). ATTACH
+ * takes the target's signal->exec_update_lock (read) around its check
+ * and hftmon_track.lock, without hftmon_session.lock. hftmon_mem_lock
+ * (mutex, ring memory accounting) is taken under hftmon_session.lock.
  * Probes take none of these: they run with preemption off, read the
  * tracked table under RCU and write their own CPU's ring with IRQs off
  * for a few instructions.
@@ -19,6 +22,7 @@
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -178,12 +182,58 @@ unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
 			       bool *trunc);
 
+/* ---- ring memory accounting (hftmon_ring.c) --------------------------- */
+
+/*
+ * Per real uid (global kuid): the sessions it has open without
+ * CAP_PERFMON, and the ring pages it holds within its free allowance
+ * (perf's user->perf_mlock, for perf_event_mlock_kb). Refcounted: an
+ * entry lives while a session or a charge refers to it.
+ */
+struct hftmon_user;
+
+/* What one session's rings cost, and who pays (see hftmon_charge()). */
+struct hftmon_charge {
+	struct hftmon_user *user;	/* the CONFIGURE caller's uid */
+	struct mm_struct *mm;		/* mmgrab()bed when extra != 0 */
+	unsigned long pages;		/* in the global total */
+	unsigned long extra;		/* beyond the allowance: mm->pinned_vm */
+};
+
+struct hftmon_mem_limits {
+	unsigned long global_pages;	/* max_ring_mb */
+	unsigned long allowance_pages;	/* user_mlock_kb x possible CPUs */
+	bool exempt;			/* CAP_IPC_LOCK: RLIMIT_MEMLOCK ignored */
+};
+
+int hftmon_mlock_calc(unsigned long pages, unsigned long user_locked,
+		      unsigned long allowance, unsigned long pinned,
+		      unsigned long lock_limit, bool exempt,
+		      unsigned long *extra);
+int hftmon_charge(struct hftmon_charge *c, unsigned long pages,
+		  const struct hftmon_mem_limits *lim);
+void hftmon_uncharge(struct hftmon_charge *c);
+unsigned long hftmon_ring_pages_in_use(void);
+int hftmon_user_session_get(struct hftmon_user **up, unsigned int max);
+void hftmon_user_session_put(struct hftmon_user *u);
+
 /* ---- session: one per open file --------------------------------------- */
 
 struct hftmon_session {
 	struct mutex lock;		/* serialises this file's ioctls */
 	bool configured;
 	bool running;
+	/*
+	 * Decided at open from the opener's credentials, as perf decides at
+	 * perf_event_open(): a descriptor passed on keeps what its opener
+	 * could do. privileged = CAP_PERFMON or CAP_SYS_ADMIN in the initial
+	 * user namespace. pid_ns: the opener's pid namespace (held), in
+	 * which an unprivileged session's records are to name tasks.
+	 */
+	bool privileged;
+	struct pid_namespace *pid_ns;
+	struct hftmon_user *owner;	/* counted session (unprivileged) */
+	struct hftmon_charge charge;	/* of the rings below */
 	struct hftmon_config cfg;	/* effective configuration */
 	u64 events;			/* HFTMON_EV_* the probes record */
 	struct hftmon_ring **rings;	/* [nr_cpu_ids], NULL if not possible */
