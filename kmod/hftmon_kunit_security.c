@@ -275,6 +275,7 @@ static void sec_ring_exit(struct kunit *test)
 
 static u64 sec_head(struct hftmon_ring *rb)
 {
+	/* Pairs with the producer's release at commit. */
 	return smp_load_acquire(&rb->ctrl->data_head);
 }
 
@@ -316,6 +317,7 @@ static void stack_id_lost_record(struct kunit *test)
 
 	/* The reader catches up: the same stack is published now. */
 	head = sec_head(rb);
+	/* As the reader does (uapi ring contract). */
 	smp_store_release(&rb->ctrl->data_tail, head);
 	local_irq_disable();
 	id = hftmon_stack_id(&t, rb, current, ips, 3, 0);
@@ -359,6 +361,7 @@ static void ring_pad_whole_header(struct kunit *test)
 			}
 			pos += h->size;
 		}
+		/* Consumed, as the reader releases it. */
 		smp_store_release(&rb->ctrl->data_tail, pos);
 	}
 	kunit_info(test, "%u PAD records, every one a whole header\n", pads);

@@ -119,6 +119,7 @@ u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 		for (i = 0; i < nr; i++)
 			r->ips[i] = ips[i];
 		hftmon_ring_commit_irqsoff(rb);
+		/* Published after the record: who reads h finds it sent. */
 		smp_store_release(&t->slots[idx], h);
 		return idx + 1;
 	}
