@@ -246,14 +246,21 @@ static int userns_open(void *arg)
 	return open_errno(NULL);
 }
 
+#define USERNS_SYSCTL "/proc/sys/kernel/unprivileged_userns_clone"
+
 static void test_userns(void)
 {
 	static const struct ns_map fake_group = {
 		"65534 65534 1", "4242 65534 1"	/* allowed_gid onto ours */
 	};
 	static const struct ns_map fake_root = { "0 65534 1", "0 65534 1" };
+	long old_clone;
 	int r;
 
+	/* Debian can switch unprivileged user namespaces off: on, for this. */
+	old_clone = read_long(USERNS_SYSCTL);
+	if (old_clone == 0)
+		write_file(USERNS_SYSCTL, "1");
 	node(0666, 0);	/* let the module decide */
 	REQUIRE(param_set("allowed_gid", "4242") == 0, "allowed_gid");
 	r = as_user(&stranger, userns_open, (void *)&fake_group);
@@ -287,6 +294,8 @@ static void test_userns(void)
 		CHECK(r == 0, "real member of allowed_gid in a userns: open %d", r);
 	}
 out:
+	if (old_clone == 0)
+		write_file(USERNS_SYSCTL, "0");
 	CHECK(param_set("allowed_gid", "-1") == 0, "restore allowed_gid");
 	node(0600, 0);
 }
