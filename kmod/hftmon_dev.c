@@ -16,6 +16,8 @@
 #include <linux/nodemask.h>
 #include <linux/poll.h>
 #include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -70,7 +72,40 @@ MODULE_PARM_DESC(stack_table_size,
 static int allowed_gid = -1;
 module_param(allowed_gid, int, 0644);
 MODULE_PARM_DESC(allowed_gid,
-		 "Group that may use the device besides CAP_PERFMON/CAP_SYS_ADMIN (-1: none)");
+		 "Group (in the initial user namespace) that may use the device besides CAP_PERFMON/CAP_SYS_ADMIN (-1: none)");
+
+/* Ring memory limits (README "Permissions"); hftmon_init() sets the cap. */
+static unsigned int max_ring_mb;
+module_param(max_ring_mb, uint, 0644);
+MODULE_PARM_DESC(max_ring_mb,
+		 "Ring memory all sessions together may hold, MiB (0 at load: a quarter of RAM); over it CONFIGURE gets ENOSPC");
+
+static unsigned int user_mlock_kb = 512 + (PAGE_SIZE / 1024);
+module_param(user_mlock_kb, uint, 0644);
+MODULE_PARM_DESC(user_mlock_kb,
+		 "Ring memory per CPU a user may hold beyond RLIMIT_MEMLOCK, KiB (as perf_event_mlock_kb); past both CONFIGURE gets EPERM unless CAP_IPC_LOCK");
+
+static unsigned int max_user_sessions = 4;
+module_param(max_user_sessions, uint, 0644);
+MODULE_PARM_DESC(max_user_sessions,
+		 "Open sessions per user without CAP_PERFMON; past it open() gets EUSERS");
+
+static unsigned int kstack_restrict = 1;
+module_param(kstack_restrict, uint, 0644);
+MODULE_PARM_DESC(kstack_restrict,
+		 "Kernel stacks (kernel addresses): 0 any session, 1 sessions opened with CAP_PERFMON/CAP_SYS_ADMIN, 2 none; refused ATTACH gets EACCES");
+
+static int hftmon_get_ring_kb_used(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  hftmon_ring_pages_in_use() << (PAGE_SHIFT - 10));
+}
+
+static const struct kernel_param_ops hftmon_ring_kb_used_ops = {
+	.get = hftmon_get_ring_kb_used,
+};
+module_param_cb(ring_kb_used, &hftmon_ring_kb_used_ops, NULL, 0444);
+MODULE_PARM_DESC(ring_kb_used, "Ring memory all sessions hold now, KiB (read only)");
 
 struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
 	*hftmon_ring_cache;
@@ -143,35 +178,70 @@ static int hftmon_copy_out(void __user *uarg, const void *karg, size_t ksize,
 
 /*
  * ptrace_may_access() is not exported to modules; this is its credential
- * part for PTRACE_MODE_READ_REALCREDS (same uid and gid as the target,
- * target dumpable, or CAP_SYS_PTRACE over it). LSM hooks (Yama) are not
- * consulted: the device is root-only unless the operator opens it.
+ * part for PTRACE_MODE_READ_REALCREDS, with one set of credentials as it
+ * has: the caller's (subjective) cred, its real uid and gid compared with
+ * the target's, and its capabilities (ns_capable() tests the same cred):
+ * same uid and gid as the target, or CAP_SYS_PTRACE over it; then the
+ * target's mm dumpable, or CAP_SYS_PTRACE over the mm's namespace. What is
+ * tracked is the whole thread group, so every thread is checked (a thread
+ * can change its own credentials). LSM hooks (Yama) are not consulted.
+ * The caller holds the group's exec_update_lock, so no exec can change
+ * the credentials between this and the insert.
  */
 static bool hftmon_may_trace(struct task_struct *task)
 {
-	const struct cred *cred = current_real_cred(), *tcred;
+	const struct cred *cred = current_cred(), *tcred;
+	struct task_struct *t;
 	struct mm_struct *mm;
-	bool ok;
+	bool ok = true;
 
 	if (same_thread_group(task, current))
 		return true;
 	rcu_read_lock();
-	tcred = __task_cred(task);
-	ok = (uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
-	      uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
-	      gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid)) ||
-	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
-	rcu_read_unlock();
-	if (!ok)
-		return false;
-
-	task_lock(task);
-	mm = task->mm;
-	if (mm && get_dumpable(mm) != SUID_DUMP_USER &&
-	    !ns_capable(mm->user_ns, CAP_SYS_PTRACE))
+	for_each_thread(task, t) {
+		tcred = __task_cred(t);
+		if (uid_eq(cred->uid, tcred->euid) &&
+		    uid_eq(cred->uid, tcred->suid) &&
+		    uid_eq(cred->uid, tcred->uid) &&
+		    gid_eq(cred->gid, tcred->egid) &&
+		    gid_eq(cred->gid, tcred->sgid) &&
+		    gid_eq(cred->gid, tcred->gid))
+			continue;
+		if (ns_capable(tcred->user_ns, CAP_SYS_PTRACE))
+			continue;
 		ok = false;
-	task_unlock(task);
+		break;
+	}
+	if (!ok) {
+		rcu_read_unlock();
+		return false;
+	}
+	/* Dumpability after the credentials (pairs with commit_creds()). */
+	smp_rmb();
+	for_each_thread(task, t) {
+		task_lock(t);
+		mm = t->mm;
+		if (mm && get_dumpable(mm) != SUID_DUMP_USER &&
+		    !ns_capable(mm->user_ns, CAP_SYS_PTRACE))
+			ok = false;
+		task_unlock(t);
+		if (mm)
+			break;	/* one mm for the group */
+	}
+	rcu_read_unlock();
 	return ok;
+}
+
+/*
+ * May this session take kernel stacks (kernel text addresses, which
+ * defeat KASLR)? kstack_restrict, like kptr_restrict: 0 any session,
+ * 1 sessions whose opener had CAP_PERFMON/CAP_SYS_ADMIN, 2 none.
+ */
+static bool hftmon_may_kstack(const struct hftmon_session *s)
+{
+	unsigned int r = READ_ONCE(kstack_restrict);
+
+	return r == 0 || (r == 1 && s->privileged);
 }
 
 /* ---- ioctls --------------------------------------------------------------- */
@@ -214,12 +284,37 @@ static void hftmon_free_rings(struct hftmon_session *s)
 	kfree(s->rings);
 	s->rings = NULL;
 	hftmon_stack_table_free(&s->stacks);
+	hftmon_uncharge(&s->charge);
 	s->configured = false;
+}
+
+/*
+ * What the rings of cfg will hold against the limits, for the caller
+ * (README "Permissions"): one ring of ring_pages + 1 pages per possible
+ * CPU, the allowance per possible CPU too (perf's is per online CPU, for
+ * buffers it maps per online CPU; ours are allocated for every possible
+ * one).
+ */
+static int hftmon_charge_config(struct hftmon_charge *c,
+				const struct hftmon_config *cfg)
+{
+	unsigned int cpus = num_possible_cpus();
+	struct hftmon_mem_limits lim = {
+		.global_pages = (unsigned long)READ_ONCE(max_ring_mb) <<
+				(20 - PAGE_SHIFT),
+		.allowance_pages = ((unsigned long)READ_ONCE(user_mlock_kb) >>
+				    (PAGE_SHIFT - 10)) * cpus,
+		.exempt = capable(CAP_IPC_LOCK),
+	};
+
+	return hftmon_charge(c, ((unsigned long)cfg->ring_pages + 1) * cpus,
+			     &lim);
 }
 
 static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 {
 	struct hftmon_stack_table stacks = { 0 };
+	struct hftmon_charge charge = { 0 };
 	struct hftmon_config cfg;
 	struct hftmon_ring **rings;
 	unsigned int cpu;
@@ -239,11 +334,18 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 	err = -EBUSY;
 	if (s->running || atomic_read(&s->nr_mmaps))
 		goto out_unlock;
+	/*
+	 * Charged before allocating, and while the old rings (if any) are
+	 * still held: a reconfigure needs room for both, briefly.
+	 */
+	err = hftmon_charge_config(&charge, &cfg);
+	if (err)
+		goto out_unlock;
 	/* Every possible CPU gets its ring now: hotplug needs no allocation. */
 	err = -ENOMEM;
-	rings = kcalloc(nr_cpu_ids, sizeof(*rings), GFP_KERNEL);
+	rings = kcalloc(nr_cpu_ids, sizeof(*rings), GFP_KERNEL_ACCOUNT);
 	if (!rings)
-		goto out_unlock;
+		goto out_uncharge;
 	for_each_possible_cpu(cpu) {
 		rings[cpu] = hftmon_ring_alloc(cpu, cfg.ring_pages,
 					       cfg.wakeup_bytes, &s->wq);
@@ -260,6 +362,7 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 	hftmon_free_rings(s);
 	s->rings = rings;
 	s->stacks = stacks;
+	s->charge = charge;
 	s->cfg = cfg;
 	s->configured = true;
 	mutex_unlock(&s->lock);
@@ -270,6 +373,8 @@ err_free:
 	for_each_possible_cpu(cpu)
 		hftmon_ring_free(rings[cpu]);
 	kfree(rings);
+out_uncharge:
+	hftmon_uncharge(&charge);
 out_unlock:
 	mutex_unlock(&s->lock);
 	return err;
@@ -296,6 +401,10 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 	if (err)
 		return err;
 
+	/* Kernel stacks show kernel addresses: not for everyone. */
+	if (attach && (a.flags & HFTMON_ATTACH_KSTACK) && !hftmon_may_kstack(s))
+		return -EACCES;
+
 	/* pid is a number in the caller's pid namespace. */
 	pid = find_get_pid(a.pid);
 	task = get_pid_task(pid, PIDTYPE_PID);
@@ -303,12 +412,22 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 	if (!task)
 		return -ESRCH;
 
-	if (!attach)
+	if (!attach) {
 		err = hftmon_track_del(&s->track, task);
-	else if (!hftmon_may_trace(task))
-		err = -EPERM;
-	else
-		err = hftmon_track_add(&s->track, task, a.flags);
+	} else {
+		/*
+		 * As perf_event_open() does: no exec of the group may change
+		 * its credentials between the check and the insert.
+		 */
+		err = down_read_killable(&task->signal->exec_update_lock);
+		if (!err) {
+			if (!hftmon_may_trace(task))
+				err = -EPERM;
+			else
+				err = hftmon_track_add(&s->track, task, a.flags);
+			up_read(&task->signal->exec_update_lock);
+		}
+	}
 	put_task_struct(task);
 	return err;
 }
@@ -528,21 +647,59 @@ static __poll_t hftmon_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/*
+ * Does the node itself grant the opener the device? Only a node that is
+ * open to nobody but its owner and group, whose group is not root's, and
+ * the opener is a member of that group (in_group_p(): the initial user
+ * namespace's gid, so a user namespace cannot fake it). The VFS already
+ * checked the mode bits for the access asked; a world-openable mode is
+ * never a way in, whatever the group.
+ */
+static bool hftmon_node_grants(const struct inode *inode)
+{
+	if (inode->i_mode & 0007)
+		return false;
+	if (gid_eq(inode->i_gid, GLOBAL_ROOT_GID))
+		return false;
+	return in_group_p(inode->i_gid);
+}
+
+/*
+ * Who may open (README "Permissions"): CAP_PERFMON or CAP_SYS_ADMIN in the
+ * initial user namespace (perfmon_capable() uses capable(), which is
+ * that namespace's); a member of allowed_gid, a gid of the initial user
+ * namespace; a member of the node's group (hftmon_node_grants()). Others
+ * get EPERM; an unprivileged user past max_user_sessions gets EUSERS.
+ */
 static int hftmon_open(struct inode *inode, struct file *file)
 {
 	struct hftmon_session *s;
 	int gid = READ_ONCE(allowed_gid);
+	bool privileged = perfmon_capable();
+	struct hftmon_user *owner = NULL;
+	int err;
 
-	if (!perfmon_capable() &&
-	    !(gid >= 0 && in_group_p(make_kgid(current_user_ns(), gid))))
+	if (!privileged && !hftmon_node_grants(inode) &&
+	    !(gid >= 0 && in_group_p(make_kgid(&init_user_ns, gid))))
 		return -EPERM;
+	if (!privileged) {
+		err = hftmon_user_session_get(&owner,
+					      READ_ONCE(max_user_sessions));
+		if (err)
+			return err;
+	}
 
-	s = kmem_cache_zalloc(hftmon_session_cache, GFP_KERNEL);
-	if (!s)
+	s = kmem_cache_zalloc(hftmon_session_cache, GFP_KERNEL_ACCOUNT);
+	if (!s) {
+		hftmon_user_session_put(owner);
 		return -ENOMEM;
+	}
 	mutex_init(&s->lock);
 	init_waitqueue_head(&s->wq);
 	atomic_set(&s->nr_mmaps, 0);
+	s->privileged = privileged;
+	s->owner = owner;
+	s->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	hftmon_track_init(&s->track, min_t(unsigned int, READ_ONCE(max_procs),
 					   HFTMON_MAX_PROCS_LIMIT));
 	file->private_data = s;
@@ -559,6 +716,8 @@ static int hftmon_release(struct inode *inode, struct file *file)
 	hftmon_track_clear(&s->track);
 	hftmon_free_rings(s);
 	mutex_unlock(&s->lock);
+	hftmon_user_session_put(s->owner);
+	put_pid_ns(s->pid_ns);
 	kmem_cache_free(hftmon_session_cache, s);
 	return 0;
 }
@@ -638,6 +797,8 @@ static int __init hftmon_init(void)
 	err = hftmon_caches_get();
 	if (err)
 		return err;
+	if (!max_ring_mb)
+		max_ring_mb = max(1UL, totalram_pages() >> (20 - PAGE_SHIFT) >> 2);
 	hftmon_misc.mode = dev_mode & 0777;
 	err = misc_register(&hftmon_misc);
 	if (err)

@@ -8,7 +8,10 @@
  *
  * Lock order: hftmon_session.lock (mutex, one per open file) ->
  * hftmon_probes_lock (mutex, which session the probes serve) ->
- * hftmon_track.lock (spinlock_t, writers of the tracked table).
+ * hftmon_track.lock (spinlock_t, writers of the tracked table). ATTACH
+ * takes the target's signal->exec_update_lock (read) around its check
+ * and hftmon_track.lock, without hftmon_session.lock. hftmon_mem_lock
+ * (mutex, ring memory accounting) is taken under hftmon_session.lock.
  * Probes take none of these: they run with preemption off, read the
  * tracked table under RCU and write their own CPU's ring with IRQs off
  * for a few instructions. On PREEMPT_RT hftmon_track.lock is a sleeping
@@ -18,10 +21,12 @@
 #ifndef HFTMON_INTERNAL_H
 #define HFTMON_INTERNAL_H
 
+#include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -90,22 +95,40 @@ bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
 
 /* ---- tracked processes ------------------------------------------------- */
 
-#define HFTMON_TRACK_BITS	6
-
 struct hftmon_proc {
 	struct hlist_node node;
 	pid_t tgid;			/* init-namespace number, the hash key */
 	u32 flags;			/* HFTMON_ATTACH_* */
 	struct pid *pid;		/* held: tells a reused tgid apart */
 	unsigned long state;		/* HFTMON_PROC_*: atomic bitops, probes */
+	/*
+	 * The attacher's credentials at ATTACH (held): what an exec of the
+	 * process is checked against, to end tracking where a fresh attach
+	 * would be refused (setuid exec, non-dumpable; the exec probe).
+	 */
+	const struct cred *cred;
 	struct rcu_head rcu;
 };
 
 /* The process's GROUP_DEAD exit record is made (see hftmon_probe_exit). */
 #define HFTMON_PROC_GROUP_DEAD	0
 
+/*
+ * The buckets, sized to the session's max_procs (twice as many, at least
+ * 16) and placed by a keyed multiply-add-shift hash of the tgid: mul and
+ * add are random per table, so an attacker who attaches many processes of
+ * its own cannot choose tgids that share a victim's bucket (pairwise, two
+ * tgids collide with probability about 2 / nr_buckets whatever they are).
+ */
+struct hftmon_track_tab {
+	struct rcu_head rcu;
+	u64 mul, add;			/* mul is odd */
+	unsigned int bits;		/* 4..13 */
+	struct hlist_head buckets[];
+};
+
 struct hftmon_track {
-	DECLARE_HASHTABLE(buckets, HFTMON_TRACK_BITS);
+	struct hftmon_track_tab __rcu *tab;	/* NULL until the first add */
 	unsigned int nr;		/* read locklessly by probes */
 	unsigned int max;
 	spinlock_t lock;		/* writers */
@@ -116,6 +139,14 @@ int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
 		     u32 flags);
 int hftmon_track_del(struct hftmon_track *t, struct task_struct *task);
 void hftmon_track_clear(struct hftmon_track *t);
+unsigned int hftmon_track_bits(unsigned int max);
+
+/* Which bucket tgid is in (pure: KUnit tests it). */
+static __always_inline unsigned int
+hftmon_track_bucket(const struct hftmon_track_tab *tab, pid_t tgid)
+{
+	return (tab->mul * (u32)tgid + tab->add) >> (64 - tab->bits);
+}
 
 /*
  * Is task part of a tracked process? The probes' first question, so a
@@ -126,13 +157,17 @@ void hftmon_track_clear(struct hftmon_track *t);
 static __always_inline const struct hftmon_proc *
 hftmon_track_find(const struct hftmon_track *t, struct task_struct *task)
 {
+	const struct hftmon_track_tab *tab;
 	const struct hftmon_proc *p;
 	pid_t tgid = task->tgid;
 
 	if (!READ_ONCE(t->nr))
 		return NULL;
+	tab = rcu_dereference_raw_check(t->tab);
+	if (unlikely(!tab))
+		return NULL;
 	hlist_for_each_entry_rcu_notrace(p,
-			&t->buckets[hash_min(tgid, HFTMON_TRACK_BITS)], node) {
+			&tab->buckets[hftmon_track_bucket(tab, tgid)], node) {
 		if (p->tgid == tgid &&
 		    p->pid == READ_ONCE(task->signal->pids[PIDTYPE_TGID]))
 			return p;
@@ -158,12 +193,58 @@ unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
 			       bool *trunc);
 
+/* ---- ring memory accounting (hftmon_ring.c) --------------------------- */
+
+/*
+ * Per real uid (global kuid): the sessions it has open without
+ * CAP_PERFMON, and the ring pages it holds within its free allowance
+ * (perf's user->perf_mlock, for perf_event_mlock_kb). Refcounted: an
+ * entry lives while a session or a charge refers to it.
+ */
+struct hftmon_user;
+
+/* What one session's rings cost, and who pays (see hftmon_charge()). */
+struct hftmon_charge {
+	struct hftmon_user *user;	/* the CONFIGURE caller's uid */
+	struct mm_struct *mm;		/* mmgrab()bed when extra != 0 */
+	unsigned long pages;		/* in the global total */
+	unsigned long extra;		/* beyond the allowance: mm->pinned_vm */
+};
+
+struct hftmon_mem_limits {
+	unsigned long global_pages;	/* max_ring_mb */
+	unsigned long allowance_pages;	/* user_mlock_kb x possible CPUs */
+	bool exempt;			/* CAP_IPC_LOCK: RLIMIT_MEMLOCK ignored */
+};
+
+int hftmon_mlock_calc(unsigned long pages, unsigned long user_locked,
+		      unsigned long allowance, unsigned long pinned,
+		      unsigned long lock_limit, bool exempt,
+		      unsigned long *extra);
+int hftmon_charge(struct hftmon_charge *c, unsigned long pages,
+		  const struct hftmon_mem_limits *lim);
+void hftmon_uncharge(struct hftmon_charge *c);
+unsigned long hftmon_ring_pages_in_use(void);
+int hftmon_user_session_get(struct hftmon_user **up, unsigned int max);
+void hftmon_user_session_put(struct hftmon_user *u);
+
 /* ---- session: one per open file --------------------------------------- */
 
 struct hftmon_session {
 	struct mutex lock;		/* serialises this file's ioctls */
 	bool configured;
 	bool running;
+	/*
+	 * Decided at open from the opener's credentials, as perf decides at
+	 * perf_event_open(): a descriptor passed on keeps what its opener
+	 * could do. privileged = CAP_PERFMON or CAP_SYS_ADMIN in the initial
+	 * user namespace. pid_ns: the opener's pid namespace (held), in
+	 * which an unprivileged session's records are to name tasks.
+	 */
+	bool privileged;
+	struct pid_namespace *pid_ns;
+	struct hftmon_user *owner;	/* counted session (unprivileged) */
+	struct hftmon_charge charge;	/* of the rings below */
 	struct hftmon_config cfg;	/* effective configuration */
 	u64 events;			/* HFTMON_EV_* the probes record */
 	struct hftmon_ring **rings;	/* [nr_cpu_ids], NULL if not possible */

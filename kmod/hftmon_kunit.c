@@ -131,15 +131,24 @@ static void ring_wrap_pad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->seq, 128ULL);	/* the lost one took 127 */
 	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 40);
 
-	/* 40 + 126 * 32 = 4072: 24 bytes left, a pad only 8 bytes can describe. */
+	/*
+	 * 40 + 125 * 32 = 4040: one more 32-byte record would leave 24 bytes,
+	 * less than a header, so it goes to the start behind a 56-byte PAD:
+	 * every PAD is a whole header (type, size, cpu; no seq, no subject).
+	 */
 	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
-	for (i = 0; i < 126; i++)
+	for (i = 0; i < 125; i++)
 		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 4040);
 	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
 	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 300));
-	h = rb->data + 4072;
+	h = rb->data + 4040;
 	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_PAD);
-	KUNIT_EXPECT_EQ(test, h->size, (u16)24);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)56);
+	KUNIT_EXPECT_EQ(test, (u32)h->cpu, (u32)rb->cpu);
+	KUNIT_EXPECT_EQ(test, h->seq, 0ULL);
+	KUNIT_EXPECT_EQ(test, h->pid, 0);
+	KUNIT_EXPECT_EQ(test, h->tid, 0);
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 300);
 	KUNIT_EXPECT_EQ(test, head_of(rb), 2 * 4096ULL + 32);
 }

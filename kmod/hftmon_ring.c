@@ -7,8 +7,19 @@
  * published only when the outermost writer commits, so the reader never
  * sees an unfinished record. Memory is allocated at configure time, on
  * the CPU's own NUMA node; reserve/commit never allocate, sleep or lock.
+ *
+ * Ring memory is the caller's: every page is allocated with __GFP_ACCOUNT
+ * (the memory cgroup of the task that configures pays, and is refunded
+ * when the pages are freed), and hftmon_charge() counts it the way perf
+ * counts its mmap buffers: first against a free per-user allowance (the
+ * user_mlock_kb parameter, perf_event_mlock_kb's twin), the rest against
+ * RLIMIT_MEMLOCK as the caller's mm->pinned_vm (CAP_IPC_LOCK exempt), and
+ * all of it against a global cap (max_ring_mb).
  */
+#include <linux/hashtable.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
@@ -33,17 +44,19 @@ struct hftmon_ring *hftmon_ring_alloc(int cpu, unsigned int data_pages,
 	if (!data_pages || !is_power_of_2(data_pages))
 		return ERR_PTR(-EINVAL);
 
-	rb = kmem_cache_alloc_node(hftmon_ring_cache, GFP_KERNEL | __GFP_ZERO,
-				  node);
+	rb = kmem_cache_alloc_node(hftmon_ring_cache,
+				   GFP_KERNEL_ACCOUNT | __GFP_ZERO, node);
 	if (!rb)
 		return ERR_PTR(-ENOMEM);
 	rb->nr_pages = data_pages + 1;
-	rb->pages = kvcalloc(rb->nr_pages, sizeof(*rb->pages), GFP_KERNEL);
+	rb->pages = kvcalloc(rb->nr_pages, sizeof(*rb->pages),
+			     GFP_KERNEL_ACCOUNT);
 	if (!rb->pages)
 		goto err_free_rb;
 	for (i = 0; i < rb->nr_pages; i++) {
-		rb->pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
-						__GFP_NOWARN, 0);
+		/* Charged to the caller's memcg, refunded by __free_page(). */
+		rb->pages[i] = alloc_pages_node(node, GFP_KERNEL_ACCOUNT |
+						__GFP_ZERO | __GFP_NOWARN, 0);
 		if (!rb->pages[i])
 			goto err_free_pages;
 	}
@@ -132,7 +145,7 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 						   u16 type, u32 size)
 {
 	struct hftmon_rec_hdr *rec;
-	u64 head, tail, off, pad = 0;
+	u64 head, tail, off, rest, pad = 0;
 
 	lockdep_assert_irqs_disabled();
 	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
@@ -145,8 +158,17 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 	/* Pairs with the reader's release of data_tail: it is done there. */
 	tail = smp_load_acquire(&rb->ctrl->data_tail);
 	off = head & rb->mask;
-	if (off + size > rb->data_size)
-		pad = rb->data_size - off;
+	/*
+	 * A record that does not fit before the end goes to the start, the
+	 * end filled with a PAD record. So that every PAD is a whole header,
+	 * a record is never placed where it would leave less than a header
+	 * behind it: it goes to the start then too. By induction the space
+	 * left before the end is then 0 or at least a header, and a PAD is
+	 * at least sizeof(*rec) bytes. (Unsigned: rest - 1 wraps when 0.)
+	 */
+	rest = rb->data_size - off;
+	if (rest < size || rest - size - 1 < sizeof(*rec) - 1)
+		pad = rest;
 	/* Unsigned: a garbage tail (ahead of head) also reads as full. */
 	if (unlikely(head - tail > rb->data_size ||
 		     head + pad + size - tail > rb->data_size)) {
@@ -154,11 +176,17 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 		return NULL;
 	}
 	if (pad) {
-		/* May be only 8 bytes: type and size are all it carries. */
+		/* A header with type, size and cpu; no seq, no subject. */
 		struct hftmon_rec_hdr *p = rb->data + off;
 
 		p->type = HFTMON_REC_PAD;
 		p->size = pad;
+		p->cpu = rb->cpu;
+		p->flags = 0;
+		p->pid = 0;
+		p->tid = 0;
+		p->seq = 0;
+		p->time_ns = 0;
 		head += pad;
 		off = 0;
 	}
@@ -224,4 +252,171 @@ bool hftmon_ring_readable(struct hftmon_ring *rb, bool any)
 	if (avail > rb->data_size)	/* garbage tail: let the reader see */
 		return true;
 	return any ? avail != 0 : avail >= rb->wakeup_bytes;
+}
+
+/* ---- ring memory accounting ------------------------------------------ */
+
+struct hftmon_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int refs;		/* sessions and charges holding it */
+	unsigned int sessions;		/* open without CAP_PERFMON */
+	unsigned long locked;		/* ring pages within the allowance */
+};
+
+static DEFINE_MUTEX(hftmon_mem_lock);
+static DEFINE_HASHTABLE(hftmon_users, 6);	/* real uids: root makes them */
+static unsigned long hftmon_pages_total;	/* every session's rings */
+
+static struct hftmon_user *hftmon_user_get_locked(kuid_t uid)
+{
+	struct hftmon_user *u;
+
+	lockdep_assert_held(&hftmon_mem_lock);
+	hash_for_each_possible(hftmon_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid)) {
+			u->refs++;
+			return u;
+		}
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->refs = 1;
+	hash_add(hftmon_users, &u->node, __kuid_val(uid));
+	return u;
+}
+
+static void hftmon_user_put_locked(struct hftmon_user *u)
+{
+	lockdep_assert_held(&hftmon_mem_lock);
+	if (--u->refs)
+		return;
+	WARN_ON_ONCE(u->sessions || u->locked);
+	hash_del(&u->node);
+	kfree(u);
+}
+
+/*
+ * Count a session of the caller's real uid; -EUSERS when it already has
+ * max open. For openers without CAP_PERFMON (the caller decides).
+ */
+int hftmon_user_session_get(struct hftmon_user **up, unsigned int max)
+{
+	struct hftmon_user *u;
+	int err = 0;
+
+	mutex_lock(&hftmon_mem_lock);
+	u = hftmon_user_get_locked(current_uid());
+	if (!u) {
+		err = -ENOMEM;
+	} else if (u->sessions >= max) {
+		hftmon_user_put_locked(u);
+		err = -EUSERS;
+	} else {
+		u->sessions++;
+		*up = u;
+	}
+	mutex_unlock(&hftmon_mem_lock);
+	return err;
+}
+
+void hftmon_user_session_put(struct hftmon_user *u)
+{
+	if (!u)
+		return;
+	mutex_lock(&hftmon_mem_lock);
+	u->sessions--;
+	hftmon_user_put_locked(u);
+	mutex_unlock(&hftmon_mem_lock);
+}
+
+/*
+ * perf_mmap()'s arithmetic, in pages: of a new charge of pages, what the
+ * user's free allowance cannot hold (given user_locked already in it) is
+ * *extra, to be pinned against lock_limit (RLIMIT_MEMLOCK) on top of the
+ * pinned pages the caller's mm already has. -EPERM when that is over the
+ * limit and the caller is not exempt (CAP_IPC_LOCK). One difference from
+ * perf: a charge that fits in the allowance never looks at the rlimit
+ * (perf refuses it too when pinned alone is already over the limit).
+ * Pure: KUnit tests it.
+ */
+int hftmon_mlock_calc(unsigned long pages, unsigned long user_locked,
+		      unsigned long allowance, unsigned long pinned,
+		      unsigned long lock_limit, bool exempt,
+		      unsigned long *extra)
+{
+	/* The allowance may have been lowered below what is held. */
+	unsigned long locked = min(user_locked, allowance) + pages;
+
+	*extra = locked > allowance ? locked - allowance : 0;
+	if (*extra && pinned + *extra > lock_limit && !exempt)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Charge pages of ring memory to the caller (c zeroed before): -ENOSPC
+ * over the global cap, -EPERM over RLIMIT_MEMLOCK, -ENOMEM. The pages
+ * themselves are charged to the caller's memcg when allocated.
+ */
+int hftmon_charge(struct hftmon_charge *c, unsigned long pages,
+		  const struct hftmon_mem_limits *lim)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long extra;
+	struct hftmon_user *u;
+	int err;
+
+	mutex_lock(&hftmon_mem_lock);
+	err = -ENOSPC;
+	if (hftmon_pages_total + pages > lim->global_pages)
+		goto out;
+	err = -ENOMEM;
+	u = hftmon_user_get_locked(current_uid());
+	if (!u)
+		goto out;
+	err = hftmon_mlock_calc(pages, u->locked, lim->allowance_pages,
+				mm ? atomic64_read(&mm->pinned_vm) : 0,
+				rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT,
+				lim->exempt, &extra);
+	if (err) {
+		hftmon_user_put_locked(u);
+		goto out;
+	}
+	u->locked += pages - extra;
+	hftmon_pages_total += pages;
+	if (extra && mm) {
+		atomic64_add(extra, &mm->pinned_vm);
+		mmgrab(mm);
+		c->mm = mm;
+	}
+	c->user = u;
+	c->pages = pages;
+	c->extra = extra;
+out:
+	mutex_unlock(&hftmon_mem_lock);
+	return err;
+}
+
+/* Undo hftmon_charge() (c zeroed after; a zeroed c is a no-op). */
+void hftmon_uncharge(struct hftmon_charge *c)
+{
+	if (!c->user)
+		return;
+	mutex_lock(&hftmon_mem_lock);
+	c->user->locked -= c->pages - c->extra;
+	hftmon_pages_total -= c->pages;
+	hftmon_user_put_locked(c->user);
+	mutex_unlock(&hftmon_mem_lock);
+	if (c->mm) {
+		atomic64_sub(c->extra, &c->mm->pinned_vm);
+		mmdrop(c->mm);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+unsigned long hftmon_ring_pages_in_use(void)
+{
+	return READ_ONCE(hftmon_pages_total);
 }

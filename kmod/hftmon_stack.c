@@ -13,6 +13,14 @@
  * the same 64-bit hash would share an id; with a few thousand stacks the
  * odds are about 2^-40, accepted. A full table counts HFTMON_LOST_NO_SPACE.
  *
+ * An id is handed out only once its STACK record is in a ring: a slot is
+ * claimed as "pending" (the hash with bit 0 clear), becomes "published"
+ * (bit 0 set) after the record is committed, and is freed again when
+ * the record is lost (ring full): the next use of that stack tries
+ * again, instead of an id nobody will ever be told the addresses of.
+ * A CPU that meets a stack another CPU is publishing at that moment
+ * records no stack id (0) for that switch rather than wait.
+ *
  * User stacks are walked through frame pointers from the task's saved
  * user registers, each frame read with copy_from_user_nofault(): a page
  * that is not present ends the walk instead of faulting (we may hold the
@@ -60,13 +68,17 @@ static u64 hftmon_stack_hash(const unsigned long *ips, unsigned int nr,
 		h *= 0xff51afd7ed558ccdULL;
 		h ^= h >> 33;
 	}
-	return h | 1;	/* 0 marks a free slot */
+	return h | 3;	/* 0: free; bit 0 clear: pending (see above) */
 }
+
+#define HFTMON_STACK_PENDING(h)	((h) & ~1ULL)
 
 /*
  * The id of this stack; on first use, also writes its STACK record into
  * rb (before the record that refers to it). Returns 0 when the table is
- * full (counted as lost). Called from the switch probe: IRQs are off.
+ * full (counted as lost), when the STACK record is lost (counted by the
+ * ring, the slot given back), or when another CPU is publishing the same
+ * stack right now. Called from the switch probe: IRQs are off.
  */
 u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 		    const struct task_struct *task, const unsigned long *ips,
@@ -82,28 +94,33 @@ u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 	for (i = 0; i < HFTMON_STACK_PROBES; i++) {
 		idx = (h + i) & (t->size - 1);
 		old = READ_ONCE(t->slots[idx]);
+		if (!old)
+			old = cmpxchg(&t->slots[idx], 0,
+				      HFTMON_STACK_PENDING(h));
 		if (old == h)
 			return idx + 1;
+		if (old == HFTMON_STACK_PENDING(h))
+			return 0;	/* another CPU is publishing it */
 		if (old)
 			continue;
-		old = cmpxchg(&t->slots[idx], 0, h);
-		if (old == h)
-			return idx + 1;	/* another CPU just claimed it */
-		if (old)
-			continue;
-		/* Ours: publish the addresses once. */
+		/* Ours: publish the addresses once, then the id. */
 		r = (void *)hftmon_ring_reserve_irqsoff(rb, HFTMON_REC_STACK,
 						struct_size(r, ips, nr));
-		if (r) {
-			r->hdr.flags = flags;
-			r->hdr.pid = task->tgid;
-			r->hdr.tid = task->pid;
-			r->stack_id = idx + 1;
-			r->nr = nr;
-			for (i = 0; i < nr; i++)
-				r->ips[i] = ips[i];
-			hftmon_ring_commit_irqsoff(rb);
+		if (!r) {
+			/* Lost (and counted): give the slot back. */
+			WRITE_ONCE(t->slots[idx], 0);
+			return 0;
 		}
+		r->hdr.flags = flags;
+		r->hdr.pid = task->tgid;
+		r->hdr.tid = task->pid;
+		r->stack_id = idx + 1;
+		r->nr = nr;
+		for (i = 0; i < nr; i++)
+			r->ips[i] = ips[i];
+		hftmon_ring_commit_irqsoff(rb);
+		/* Published after the record: who reads h finds it sent. */
+		smp_store_release(&t->slots[idx], h);
 		return idx + 1;
 	}
 	hftmon_ring_count_lost(rb, HFTMON_LOST_NO_SPACE);

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for the security side of hftmon's kernel code (issue 13),
+ * apart from the functional suites in hftmon_kunit.c: the tracked table's
+ * keyed bucket hash (an attacker cannot aim tgids at a victim's bucket),
+ * the perf-like locked-memory arithmetic and the accounting around it
+ * (global cap, per-user sessions), a stack id given back when its STACK
+ * record is lost, and PAD records that are always a whole header.
+ */
+#include <kunit/test.h>
+#include <linux/hash.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+
+#include "hftmon_internal.h"
+
+static int sec_caches_init(struct kunit_suite *suite)
+{
+	return hftmon_caches_get();
+}
+
+static void sec_caches_exit(struct kunit_suite *suite)
+{
+	hftmon_caches_put();
+}
+
+/* ---- tracked table: keyed buckets ------------------------------------- */
+
+static void track_bits_sized_to_max(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(1), 4U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(8), 4U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(9), 5U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(64), 7U);	/* the default */
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(65), 8U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_bits(4096), 13U);	/* the limit */
+}
+
+/*
+ * 64 tgids an attacker picks so that they all share the victim's bucket
+ * under an unkeyed 64-bucket hash (the table's old hash_min()), spread
+ * over a keyed table: no bucket holds more than 8 of the 65 (for 65 keys
+ * in 128 buckets at random, 9 or more in one bucket has odds below 1e-6).
+ */
+static void track_bucket_not_aimable(struct kunit *test)
+{
+	struct hftmon_track_tab *tab;
+	unsigned int *load, bits = hftmon_track_bits(64), i, n = 0, max = 0;
+	const pid_t victim = 4242;
+	pid_t tgid;
+
+	tab = kunit_kzalloc(test, struct_size(tab, buckets, 1U << bits),
+			    GFP_KERNEL);
+	load = kunit_kcalloc(test, 1U << bits, sizeof(*load), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tab);
+	KUNIT_ASSERT_NOT_NULL(test, load);
+	tab->bits = bits;
+	tab->mul = get_random_u64() | 1;
+	tab->add = get_random_u64();
+
+	load[hftmon_track_bucket(tab, victim)]++;
+	for (tgid = 1000; n < 64 && tgid < 4000000; tgid++) {
+		if (tgid == victim || hash_32(tgid, 6) != hash_32(victim, 6))
+			continue;
+		load[hftmon_track_bucket(tab, tgid)]++;
+		n++;
+	}
+	KUNIT_ASSERT_EQ(test, n, 64U);
+	for (i = 0; i < 1U << bits; i++)
+		max = max(max, load[i]);
+	kunit_info(test, "65 aimed tgids: at most %u in one of %u buckets\n",
+		   max, 1U << bits);
+	KUNIT_EXPECT_LE(test, max, 8U);
+}
+
+/* A real table: sized at the first add, keyed, the entry where probes look. */
+static void track_table_keyed(struct kunit *test)
+{
+	struct hftmon_track *a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+	struct hftmon_track *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct hftmon_track_tab *ta, *tb;
+	const struct hftmon_proc *p;
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	hftmon_track_init(a, 64);
+	hftmon_track_init(b, 64);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(a->tab));
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(a, current, 0), 0);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(b, current, 0), 0);
+
+	rcu_read_lock();
+	ta = rcu_dereference(a->tab);
+	tb = rcu_dereference(b->tab);
+	KUNIT_EXPECT_EQ(test, ta->bits, 7U);
+	KUNIT_EXPECT_TRUE(test, ta->mul & 1);
+	/* Each table draws its own key (equal with odds 2^-63). */
+	KUNIT_EXPECT_NE(test, ta->mul, tb->mul);
+	p = hlist_entry_safe(rcu_dereference(hlist_first_rcu(
+			&ta->buckets[hftmon_track_bucket(ta, current->tgid)])),
+			struct hftmon_proc, node);
+	KUNIT_EXPECT_PTR_EQ(test, p, hftmon_track_find(a, current));
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	if (p)	/* the attacher's credentials are kept for the exec check */
+		KUNIT_EXPECT_PTR_EQ(test, p->cred, current_cred());
+	rcu_read_unlock();
+
+	hftmon_track_clear(a);
+	hftmon_track_clear(b);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(a->tab));
+	KUNIT_EXPECT_FALSE(test, hftmon_track_find(a, current));
+	rcu_barrier();
+}
+
+static struct kunit_case sec_track_cases[] = {
+	KUNIT_CASE(track_bits_sized_to_max),
+	KUNIT_CASE(track_bucket_not_aimable),
+	KUNIT_CASE(track_table_keyed),
+	{}
+};
+
+static struct kunit_suite sec_track_suite = {
+	.suite_init = sec_caches_init,
+	.suite_exit = sec_caches_exit,
+	.name = "hftmon_sec_track",
+	.test_cases = sec_track_cases,
+};
+
+/* ---- ring memory: perf's arithmetic, the cap, sessions per user ------- */
+
+static void mlock_calc(struct kunit *test)
+{
+	unsigned long extra;
+
+	/* Within the allowance: no extra, whatever the rlimit. */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(130, 0, 258, 0, 0, false,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 0UL);
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(128, 130, 258, 0, 0, false,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 0UL);
+	/* 514 pages, 258 free: 256 pinned against the rlimit. */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 255, false,
+						&extra), -EPERM);
+	KUNIT_EXPECT_EQ(test, extra, 256UL);
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 256, false,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 256UL);
+	/* CAP_IPC_LOCK: charged the same, never refused. */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 0, true,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 256UL);
+	/* Pages the mm already pins count (perf's pinned_vm). */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(268, 0, 258, 100, 105, false,
+						&extra), -EPERM);
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(268, 0, 258, 95, 105, false,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 10UL);
+	/* An allowance lowered below what is held: all of the new is extra. */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(10, 300, 258, 0, 100, false,
+						&extra), 0);
+	KUNIT_EXPECT_EQ(test, extra, 10UL);
+	/* Held more than the allowance already, nothing more fits free. */
+	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(1, 258, 258, 0, 0, false,
+						&extra), -EPERM);
+}
+
+/* The global cap and the refund, through hftmon_charge() itself. */
+static void charge_global_cap(struct kunit *test)
+{
+	unsigned long base = hftmon_ring_pages_in_use();
+	struct hftmon_mem_limits lim = {
+		.global_pages = base + 10, .allowance_pages = 1UL << 30,
+	};
+	struct hftmon_charge a = { 0 }, b = { 0 };
+
+	KUNIT_EXPECT_EQ(test, hftmon_charge(&a, 11, &lim), -ENOSPC);
+	KUNIT_EXPECT_NULL(test, a.user);
+	KUNIT_EXPECT_EQ(test, hftmon_ring_pages_in_use(), base);
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&a, 6, &lim), 0);
+	KUNIT_EXPECT_EQ(test, hftmon_ring_pages_in_use(), base + 6);
+	KUNIT_EXPECT_EQ(test, a.extra, 0UL);
+	KUNIT_EXPECT_EQ(test, hftmon_charge(&b, 5, &lim), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&b, 4, &lim), 0);
+	KUNIT_EXPECT_EQ(test, hftmon_ring_pages_in_use(), base + 10);
+	hftmon_uncharge(&a);
+	KUNIT_EXPECT_NULL(test, a.user);
+	hftmon_uncharge(&a);			/* a no-op now */
+	KUNIT_EXPECT_EQ(test, hftmon_ring_pages_in_use(), base + 4);
+	hftmon_uncharge(&b);
+	KUNIT_EXPECT_EQ(test, hftmon_ring_pages_in_use(), base);
+}
+
+/* Past the allowance, RLIMIT_MEMLOCK decides (kthreads: no mm to pin). */
+static void charge_memlock(struct kunit *test)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct hftmon_mem_limits lim = {
+		.global_pages = ULONG_MAX, .allowance_pages = 4,
+	};
+	struct hftmon_charge a = { 0 }, b = { 0 };
+
+	KUNIT_ASSERT_LT(test, limit, 1UL << 30);
+	KUNIT_EXPECT_EQ(test, hftmon_charge(&a, 4 + limit + 1, &lim), -EPERM);
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&a, 4 + limit, &lim), 0);
+	KUNIT_EXPECT_EQ(test, a.extra, limit);
+	/* The allowance is used up by a: all of b is extra. */
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&b, 3, &lim), 0);
+	KUNIT_EXPECT_EQ(test, b.extra, 3UL);
+	hftmon_uncharge(&b);
+	hftmon_uncharge(&a);
+	/* Refunded: the allowance is free again. */
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&a, 4, &lim), 0);
+	KUNIT_EXPECT_EQ(test, a.extra, 0UL);
+	hftmon_uncharge(&a);
+	lim.exempt = true;
+	KUNIT_ASSERT_EQ(test, hftmon_charge(&a, 4 + limit + 1, &lim), 0);
+	KUNIT_EXPECT_EQ(test, a.extra, limit + 1);
+	hftmon_uncharge(&a);
+}
+
+static void user_sessions(struct kunit *test)
+{
+	struct hftmon_user *u[3] = { NULL };
+
+	KUNIT_ASSERT_EQ(test, hftmon_user_session_get(&u[0], 2), 0);
+	KUNIT_ASSERT_EQ(test, hftmon_user_session_get(&u[1], 2), 0);
+	KUNIT_EXPECT_PTR_EQ(test, u[0], u[1]);	/* one entry per uid */
+	KUNIT_EXPECT_EQ(test, hftmon_user_session_get(&u[2], 2), -EUSERS);
+	KUNIT_EXPECT_NULL(test, u[2]);
+	hftmon_user_session_put(u[1]);
+	KUNIT_EXPECT_EQ(test, hftmon_user_session_get(&u[2], 2), 0);
+	hftmon_user_session_put(u[2]);
+	hftmon_user_session_put(u[0]);
+	hftmon_user_session_put(NULL);		/* a privileged session */
+}
+
+static struct kunit_case sec_mem_cases[] = {
+	KUNIT_CASE(mlock_calc),
+	KUNIT_CASE(charge_global_cap),
+	KUNIT_CASE(charge_memlock),
+	KUNIT_CASE(user_sessions),
+	{}
+};
+
+static struct kunit_suite sec_mem_suite = {
+	.name = "hftmon_sec_mem",
+	.test_cases = sec_mem_cases,
+};
+
+/* ---- ring: stack ids and PAD records ----------------------------------- */
+
+struct sec_ring {
+	struct hftmon_ring *rb;
+	wait_queue_head_t wq;
+};
+
+static struct hftmon_ring *sec_ring_new(struct kunit *test)
+{
+	struct sec_ring *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	init_waitqueue_head(&f->wq);
+	f->rb = hftmon_ring_alloc(raw_smp_processor_id(), 1, 0, &f->wq);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->rb));
+	test->priv = f->rb;
+	return f->rb;
+}
+
+static void sec_ring_exit(struct kunit *test)
+{
+	if (test->priv)
+		hftmon_ring_free(test->priv);
+}
+
+static u64 sec_head(struct hftmon_ring *rb)
+{
+	/* Pairs with the producer's release at commit. */
+	return smp_load_acquire(&rb->ctrl->data_head);
+}
+
+static bool sec_put(struct hftmon_ring *rb, u32 size)
+{
+	struct hftmon_rec_hdr *h;
+
+	preempt_disable();
+	h = hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, size);
+	if (h)
+		hftmon_ring_commit(rb);
+	preempt_enable();
+	return h;
+}
+
+/*
+ * A stack whose STACK record is lost (ring full) gets no id: its slot is
+ * given back, and the next use publishes it. Before, the id was handed
+ * out anyway and its addresses never sent.
+ */
+static void stack_id_lost_record(struct kunit *test)
+{
+	struct hftmon_ring *rb = sec_ring_new(test);
+	unsigned long ips[3] = { 0x1000, 0x2000, 0x3000 };
+	struct hftmon_stack_table t;
+	struct hftmon_rec_stack *r;
+	u64 head;
+	u32 id, again;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&t, 8), 0);
+	for (i = 0; i < 128; i++)		/* 128 x 32 bytes: full */
+		KUNIT_ASSERT_TRUE(test, sec_put(rb, 32));
+	local_irq_disable();
+	id = hftmon_stack_id(&t, rb, current, ips, 3, 0);
+	local_irq_enable();
+	KUNIT_EXPECT_EQ(test, id, 0U);
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
+
+	/* The reader catches up: the same stack is published now. */
+	head = sec_head(rb);
+	/* As the reader does (uapi ring contract). */
+	smp_store_release(&rb->ctrl->data_tail, head);
+	local_irq_disable();
+	id = hftmon_stack_id(&t, rb, current, ips, 3, 0);
+	again = hftmon_stack_id(&t, rb, current, ips, 3, 0);
+	local_irq_enable();
+	KUNIT_EXPECT_NE(test, id, 0U);
+	KUNIT_EXPECT_EQ(test, again, id);
+	KUNIT_ASSERT_EQ(test, sec_head(rb) - head, (u64)struct_size(r, ips, 3));
+	r = rb->data + (head & rb->mask);
+	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_STACK);
+	KUNIT_EXPECT_EQ(test, r->stack_id, id);
+	KUNIT_EXPECT_EQ(test, r->ips[2], 0x3000ULL);
+	hftmon_stack_table_free(&t);
+}
+
+/*
+ * Records of random sizes through a one-page ring that a reader keeps
+ * draining: every PAD is at least a header, and nothing crosses the end.
+ */
+static void ring_pad_whole_header(struct kunit *test)
+{
+	struct hftmon_ring *rb = sec_ring_new(test);
+	unsigned int i, pads = 0;
+	u64 pos = 0;
+
+	for (i = 0; i < 5000; i++) {
+		u32 size = 32 + 8 * (get_random_u32() % 125); /* to 1024 */
+
+		KUNIT_ASSERT_TRUE(test, sec_put(rb, size));
+		while (pos < sec_head(rb)) {
+			struct hftmon_rec_hdr *h = rb->data + (pos & rb->mask);
+
+			KUNIT_ASSERT_GE(test, (u32)h->size, 8U);
+			KUNIT_ASSERT_LE(test, (pos & rb->mask) + h->size,
+					rb->data_size);
+			if (h->type == HFTMON_REC_PAD) {
+				pads++;
+				KUNIT_ASSERT_GE(test, (u32)h->size,
+						(u32)sizeof(*h));
+				KUNIT_EXPECT_EQ(test, h->seq, 0ULL);
+			}
+			pos += h->size;
+		}
+		/* Consumed, as the reader releases it. */
+		smp_store_release(&rb->ctrl->data_tail, pos);
+	}
+	kunit_info(test, "%u PAD records, every one a whole header\n", pads);
+	KUNIT_EXPECT_GT(test, pads, 0U);
+}
+
+static struct kunit_case sec_ring_cases[] = {
+	KUNIT_CASE(stack_id_lost_record),
+	KUNIT_CASE(ring_pad_whole_header),
+	{}
+};
+
+static struct kunit_suite sec_ring_suite = {
+	.suite_init = sec_caches_init,
+	.suite_exit = sec_caches_exit,
+	.name = "hftmon_sec_ring",
+	.exit = sec_ring_exit,
+	.test_cases = sec_ring_cases,
+};
+
+kunit_test_suites(&sec_track_suite, &sec_mem_suite, &sec_ring_suite);
