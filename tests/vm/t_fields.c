@@ -1034,6 +1034,7 @@ int main(void)
 		return 77;
 	}
 	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	info.size = sizeof(info);
 	REQUIRE(hftmon_get_info(m, &info) == 0, "info");
 	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
 	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach self");
