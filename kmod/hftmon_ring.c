@@ -7,19 +7,14 @@
  * published only when the outermost writer commits, so the reader never
  * sees an unfinished record. Memory is allocated at configure time, on
  * the CPU's own NUMA node; reserve/commit never allocate, sleep or lock.
+ * Every page is allocated with __GFP_ACCOUNT: the memory cgroup of the
+ * task that configures pays (hftmon_mem.c counts the rest of the cost).
  *
- * Ring memory is the caller's: every page is allocated with __GFP_ACCOUNT
- * (the memory cgroup of the task that configures pays, and is refunded
- * when the pages are freed), and hftmon_charge() counts it the way perf
- * counts its mmap buffers: first against a free per-user allowance (the
- * user_mlock_kb parameter, perf_event_mlock_kb's twin), the rest against
- * RLIMIT_MEMLOCK as the caller's mm->pinned_vm (CAP_IPC_LOCK exempt), and
- * all of it against a global cap (max_ring_mb).
+ * This file is the ring protocol alone: the unit tests compile it for
+ * userspace (tests/unit/ring_producer.c over tests/unit/kshim/), so the
+ * ring they test is this one, not a copy.
  */
-#include <linux/hashtable.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
@@ -127,6 +122,27 @@ void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c)
 }
 
 /*
+ * The PAD a record of size bytes needs in front of it with the head at
+ * head: 0, or all that is left before the end of the data area. A record
+ * that does not fit before the end goes to the start, the end filled
+ * with a PAD record. So that every PAD is a whole header, a record is
+ * never placed where it would leave less than a header behind it: it
+ * goes to the start then too. By induction the space left before the end
+ * is then 0 or at least a header, and a PAD is at least a header long.
+ * (Unsigned: rest - size - 1 wraps when they are equal.) The unit tests'
+ * producer asks this too, so it cannot drift from the rule.
+ */
+static u64 hftmon_ring_pad(const struct hftmon_ring *rb, u64 head, u32 size)
+{
+	u64 rest = rb->data_size - (head & rb->mask);
+
+	if (rest < size ||
+	    rest - size - 1 < sizeof(struct hftmon_rec_hdr) - 1)
+		return rest;
+	return 0;
+}
+
+/*
  * Reserve size bytes (a multiple of 8, at least the header) for a record
  * of this type and fill its header but pid/tid/flags. Returns NULL when
  * the record is lost (counted by cause, its seq consumed). Every non-NULL
@@ -145,7 +161,7 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 						   u16 type, u32 size)
 {
 	struct hftmon_rec_hdr *rec;
-	u64 head, tail, off, rest, pad = 0;
+	u64 head, tail, off, pad;
 
 	lockdep_assert_irqs_disabled();
 	if (unlikely(size > rb->max_record || size < sizeof(*rec) ||
@@ -158,17 +174,7 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 	/* Pairs with the reader's release of data_tail: it is done there. */
 	tail = smp_load_acquire(&rb->ctrl->data_tail);
 	off = head & rb->mask;
-	/*
-	 * A record that does not fit before the end goes to the start, the
-	 * end filled with a PAD record. So that every PAD is a whole header,
-	 * a record is never placed where it would leave less than a header
-	 * behind it: it goes to the start then too. By induction the space
-	 * left before the end is then 0 or at least a header, and a PAD is
-	 * at least sizeof(*rec) bytes. (Unsigned: rest - 1 wraps when 0.)
-	 */
-	rest = rb->data_size - off;
-	if (rest < size || rest - size - 1 < sizeof(*rec) - 1)
-		pad = rest;
+	pad = hftmon_ring_pad(rb, head, size);
 	/* Unsigned: a garbage tail (ahead of head) also reads as full. */
 	if (unlikely(head - tail > rb->data_size ||
 		     head + pad + size - tail > rb->data_size)) {
@@ -252,171 +258,4 @@ bool hftmon_ring_readable(struct hftmon_ring *rb, bool any)
 	if (avail > rb->data_size)	/* garbage tail: let the reader see */
 		return true;
 	return any ? avail != 0 : avail >= rb->wakeup_bytes;
-}
-
-/* ---- ring memory accounting ------------------------------------------ */
-
-struct hftmon_user {
-	struct hlist_node node;
-	kuid_t uid;
-	unsigned int refs;		/* sessions and charges holding it */
-	unsigned int sessions;		/* open without CAP_PERFMON */
-	unsigned long locked;		/* ring pages within the allowance */
-};
-
-static DEFINE_MUTEX(hftmon_mem_lock);
-static DEFINE_HASHTABLE(hftmon_users, 6);	/* real uids: root makes them */
-static unsigned long hftmon_pages_total;	/* every session's rings */
-
-static struct hftmon_user *hftmon_user_get_locked(kuid_t uid)
-{
-	struct hftmon_user *u;
-
-	lockdep_assert_held(&hftmon_mem_lock);
-	hash_for_each_possible(hftmon_users, u, node, __kuid_val(uid))
-		if (uid_eq(u->uid, uid)) {
-			u->refs++;
-			return u;
-		}
-	u = kzalloc(sizeof(*u), GFP_KERNEL);
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	u->refs = 1;
-	hash_add(hftmon_users, &u->node, __kuid_val(uid));
-	return u;
-}
-
-static void hftmon_user_put_locked(struct hftmon_user *u)
-{
-	lockdep_assert_held(&hftmon_mem_lock);
-	if (--u->refs)
-		return;
-	WARN_ON_ONCE(u->sessions || u->locked);
-	hash_del(&u->node);
-	kfree(u);
-}
-
-/*
- * Count a session of the caller's real uid; -EUSERS when it already has
- * max open. For openers without CAP_PERFMON (the caller decides).
- */
-int hftmon_user_session_get(struct hftmon_user **up, unsigned int max)
-{
-	struct hftmon_user *u;
-	int err = 0;
-
-	mutex_lock(&hftmon_mem_lock);
-	u = hftmon_user_get_locked(current_uid());
-	if (!u) {
-		err = -ENOMEM;
-	} else if (u->sessions >= max) {
-		hftmon_user_put_locked(u);
-		err = -EUSERS;
-	} else {
-		u->sessions++;
-		*up = u;
-	}
-	mutex_unlock(&hftmon_mem_lock);
-	return err;
-}
-
-void hftmon_user_session_put(struct hftmon_user *u)
-{
-	if (!u)
-		return;
-	mutex_lock(&hftmon_mem_lock);
-	u->sessions--;
-	hftmon_user_put_locked(u);
-	mutex_unlock(&hftmon_mem_lock);
-}
-
-/*
- * perf_mmap()'s arithmetic, in pages: of a new charge of pages, what the
- * user's free allowance cannot hold (given user_locked already in it) is
- * *extra, to be pinned against lock_limit (RLIMIT_MEMLOCK) on top of the
- * pinned pages the caller's mm already has. -EPERM when that is over the
- * limit and the caller is not exempt (CAP_IPC_LOCK). One difference from
- * perf: a charge that fits in the allowance never looks at the rlimit
- * (perf refuses it too when pinned alone is already over the limit).
- * Pure: KUnit tests it.
- */
-int hftmon_mlock_calc(unsigned long pages, unsigned long user_locked,
-		      unsigned long allowance, unsigned long pinned,
-		      unsigned long lock_limit, bool exempt,
-		      unsigned long *extra)
-{
-	/* The allowance may have been lowered below what is held. */
-	unsigned long locked = min(user_locked, allowance) + pages;
-
-	*extra = locked > allowance ? locked - allowance : 0;
-	if (*extra && pinned + *extra > lock_limit && !exempt)
-		return -EPERM;
-	return 0;
-}
-
-/*
- * Charge pages of ring memory to the caller (c zeroed before): -ENOSPC
- * over the global cap, -EPERM over RLIMIT_MEMLOCK, -ENOMEM. The pages
- * themselves are charged to the caller's memcg when allocated.
- */
-int hftmon_charge(struct hftmon_charge *c, unsigned long pages,
-		  const struct hftmon_mem_limits *lim)
-{
-	struct mm_struct *mm = current->mm;
-	unsigned long extra;
-	struct hftmon_user *u;
-	int err;
-
-	mutex_lock(&hftmon_mem_lock);
-	err = -ENOSPC;
-	if (hftmon_pages_total + pages > lim->global_pages)
-		goto out;
-	err = -ENOMEM;
-	u = hftmon_user_get_locked(current_uid());
-	if (!u)
-		goto out;
-	err = hftmon_mlock_calc(pages, u->locked, lim->allowance_pages,
-				mm ? atomic64_read(&mm->pinned_vm) : 0,
-				rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT,
-				lim->exempt, &extra);
-	if (err) {
-		hftmon_user_put_locked(u);
-		goto out;
-	}
-	u->locked += pages - extra;
-	hftmon_pages_total += pages;
-	if (extra && mm) {
-		atomic64_add(extra, &mm->pinned_vm);
-		mmgrab(mm);
-		c->mm = mm;
-	}
-	c->user = u;
-	c->pages = pages;
-	c->extra = extra;
-out:
-	mutex_unlock(&hftmon_mem_lock);
-	return err;
-}
-
-/* Undo hftmon_charge() (c zeroed after; a zeroed c is a no-op). */
-void hftmon_uncharge(struct hftmon_charge *c)
-{
-	if (!c->user)
-		return;
-	mutex_lock(&hftmon_mem_lock);
-	c->user->locked -= c->pages - c->extra;
-	hftmon_pages_total -= c->pages;
-	hftmon_user_put_locked(c->user);
-	mutex_unlock(&hftmon_mem_lock);
-	if (c->mm) {
-		atomic64_sub(c->extra, &c->mm->pinned_vm);
-		mmdrop(c->mm);
-	}
-	memset(c, 0, sizeof(*c));
-}
-
-unsigned long hftmon_ring_pages_in_use(void)
-{
-	return READ_ONCE(hftmon_pages_total);
 }

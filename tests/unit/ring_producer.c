@@ -127,10 +127,9 @@ static void ring_out(struct ring_producer *p)
 static bool ring_has_room(const struct hftmon_ring *rb, __u32 size)
 {
 	__u64 tail = smp_load_acquire(&rb->ctrl->data_tail);
-	__u64 off = rb->head & rb->mask, pad = 0;
+	/* The kernel ring's own rule for the PAD a record needs. */
+	__u64 pad = hftmon_ring_pad(rb, rb->head, size);
 
-	if (off + size > rb->data_size)
-		pad = rb->data_size - off;
 	return rb->head - tail <= rb->data_size &&
 	       rb->head + pad + size - tail <= rb->data_size;
 }

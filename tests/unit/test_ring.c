@@ -198,19 +198,22 @@ static void test_single_record(void **state)
 }
 
 /*
- * Leaves exactly `left` bytes before the end of the data area on the
- * ring's second lap, then writes a record too big for them: the producer
- * pads the end and the record lands at offset 0. The pad's bytes past
- * type and size are poisoned first: the reader must not need them.
+ * Leaves exactly `left` bytes (at least a header) before the end of the
+ * data area on the ring's second lap, then writes a record of `size`
+ * bytes: when it does not fit, or would leave less than a header behind
+ * it, the producer pads the end with one PAD record that is a whole
+ * header (type, size, cpu; no seq, no subject, no time) and the record
+ * lands at offset 0. The pad's bytes are poisoned first: the producer
+ * must write every header field of it.
  */
-static void wrap_with_tail(__u64 left)
+static void wrap_with_tail(__u64 left, __u16 size)
 {
 	struct fixture *f = fixture_new(DATA_SIZE);
 	__u64 target = 2 * DATA_SIZE - left, seq_before;
 	const struct hftmon_rec_hdr *rec;
 	struct hftmon_rec_hdr *pad;
-	__u16 size = left + 8 < MIN_REC ? MIN_REC : (__u16)(left + 8);
 
+	assert_true(left >= sizeof(*pad));
 	assert_true(emit(&f->p, 96));
 	read_one(&f->r);
 	while (f->p.head < target) {
@@ -228,8 +231,12 @@ static void wrap_with_tail(__u64 left)
 	pad = (void *)((unsigned char *)f->map + PAGE + DATA_SIZE - left);
 	assert_int_equal(pad->type, HFTMON_REC_PAD);
 	assert_int_equal(pad->size, left);
-	if (left >= sizeof(*pad)) /* the rest of a pad is never written */
-		assert_int_equal(pad->seq, 0xa5a5a5a5a5a5a5a5ull);
+	assert_int_equal(pad->cpu, 3);
+	assert_int_equal(pad->flags, 0);
+	assert_int_equal(pad->pid, 0);
+	assert_int_equal(pad->tid, 0);
+	assert_int_equal(pad->seq, 0);
+	assert_int_equal(pad->time_ns, 0);
 
 	rec = read_one(&f->r);
 	assert_ptr_equal(rec, (unsigned char *)f->map + PAGE);
@@ -241,21 +248,31 @@ static void wrap_with_tail(__u64 left)
 	fixture_free(f);
 }
 
+/*
+ * A record that would fit but leave 8, 16 or 24 bytes (less than a
+ * header) behind it goes to the start instead: no PAD is ever shorter
+ * than a header.
+ */
 static void test_wrap_pad_short_tails(void **state)
 {
+	__u64 left;
+
 	(void)state;
-	wrap_with_tail(8);
-	wrap_with_tail(16);
-	wrap_with_tail(24);
+	for (left = MIN_REC + 24; left <= 200; left += 8) {
+		wrap_with_tail(left, (__u16)(left - 8));
+		wrap_with_tail(left, (__u16)(left - 16));
+		wrap_with_tail(left, (__u16)(left - 24));
+	}
 }
 
+/* A record one word too big for what is left. */
 static void test_wrap_pad_full_header_tails(void **state)
 {
 	__u64 left;
 
 	(void)state;
 	for (left = 32; left <= 200; left += 8)
-		wrap_with_tail(left);
+		wrap_with_tail(left, (__u16)(left + 8 < MIN_REC ? MIN_REC : left + 8));
 }
 
 /* Many laps with sizes that leave every possible tail at the end. */

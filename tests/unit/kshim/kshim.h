@@ -118,6 +118,8 @@ struct mutex { int locked; };
 #define GFP_KERNEL	0x1U
 #define __GFP_ZERO	0x2U
 #define __GFP_NOWARN	0x4U
+#define __GFP_ACCOUNT	0x8U	/* memcg charging: nothing to charge here */
+#define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
 #define VM_MAP		0x4U
 #define PAGE_KERNEL	0
 
@@ -265,8 +267,16 @@ struct rcu_head {
 	     pos = hlist_entry_safe((pos)->member.next, __typeof__(*(pos)), \
 				    member))
 
+/* The tracked table's lookup (inline in hftmon_internal.h) reads under RCU. */
+#define rcu_dereference_raw_check(p)	READ_ONCE(p)
+
 enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID,
 		PIDTYPE_MAX };
+
+/* Only pointed to by the headers the ring includes. */
+struct cred;
+struct pid_namespace;
+struct mm_struct;
 
 struct pid {
 	int nr;
