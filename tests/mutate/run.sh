@@ -190,8 +190,10 @@ sync_tree() {
 run_unit() { # hint log
 	hint=$1
 	log=$2
-	make -s -C "$tree" mutate-unit-list >"$scratch/unit.list" 2>>"$log" ||
-		return 1
+	# The programs of the clean copy: a mutant changes no file name.
+	[ -s "$scratch/unit.list" ] ||
+		make -s -C "$tree" mutate-unit-list >"$scratch/unit.list" \
+			2>>"$log" || return 1
 	{
 		for h in $hint; do grep "/$h\$" "$scratch/unit.list"; done
 		for h in $hint; do printf '%s\n' "/$h\$"; done >"$scratch/hint.pat"
@@ -264,6 +266,7 @@ flock -n 9 || die "another make mutate uses $scratch"
 
 start=$(date +%s)
 sync_tree
+rm -f "$scratch/unit.list"
 : >"$results"
 status=0
 base_ok=""
