@@ -58,6 +58,10 @@ $(COV_DIR)/tests/unit/%: $(COV_DIR)/obj/tests/unit/%.o $(COV_HELPER_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) --coverage -o $@ $^ -lcmocka $(LIB_LIBS) -lm
 
+# The test producer may compile kernel code over a shim (KSHIM_FLAGS, set
+# by mk/userspace.mk where it does; empty otherwise).
+$(COV_DIR)/obj/tests/unit/ring_producer.o: USER_BASE += $(KSHIM_FLAGS)
+
 $(COV_DIR)/tests/unit/test_cli: $(COV_CLI_OBJS)
 $(COV_DIR)/tests/unit/test_symbols: $(COV_DIR)/obj/$(CLI_DIR)/symbols.o
 $(COV_DIR)/tests/unit/test_threads: $(COV_DIR)/obj/$(CLI_DIR)/threads.o
