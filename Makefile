@@ -77,6 +77,7 @@ install-module: module
 
 include mk/userspace.mk
 include mk/vm.mk
+include mk/mutate.mk
 
 install: install-module install-lib
 

@@ -565,6 +565,7 @@ static void test_history_overwrite(void **state)
 	s = stats(m);
 	assert_int_equal(s.switches_completed, 10);
 	assert_int_equal(s.switches_overwritten, 6);
+	assert_int_equal(s.wakeups_overwritten, 7);
 	assert_int_equal(switches(m, 0, 0, ev, 8), 0);
 	hftmon_close(m);
 }
@@ -976,6 +977,183 @@ static void test_latency_matches_brute_force(void **state)
 	}
 }
 
+/* ---- rules found by mutation (tests/mutate/mutants.txt) --------------- */
+
+/*
+ * Woken twice before it runs: the latency runs from the first wake-up
+ * (by T2 at 20 us), not the second (T3 at 30 us). By hand: in at 50 ->
+ * latency 30 us, waker 102.
+ */
+static void test_second_wakeup_keeps_first(void **state)
+{
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
+	struct hftmon_latency lat;
+	struct hftmon *m = open_cfg(0, 0);
+
+	(void)state;
+	fake_switch(0, US(10), &T1, NULL, &BLOCK);
+	fake_wakeup(1, US(20), &T1, &T2, 0);
+	fake_wakeup(1, US(30), &T1, &T3, 0);
+	fake_switch(0, US(50), NULL, &T1, NULL);
+	drain(m);
+	assert_int_equal(switches(m, 0, 101, ev, 2), 1);
+	assert_int_equal(ev[0].wakeup_ns, US(20));
+	assert_int_equal(ev[0].waker_tid, 102);
+	assert_int_equal(latency(m, 0, 101, 0, NULL, NULL, 0, &lat), 0);
+	assert_int_equal(lat.count, 1);
+	assert_true(lat.min_us == 30.0);
+	hftmon_close(m);
+}
+
+/*
+ * Woken while its state was unknown, then switched out (its switch-in
+ * was lost, so it ran in between): that wake-up ended unseen and must not
+ * pair with the next switch-in (it would give a 40 us latency).
+ */
+static void test_wakeup_before_lost_switch_in(void **state)
+{
+	struct hftmon_latency lat;
+	struct hftmon *m = open_cfg(0, 0);
+
+	(void)state;
+	fake_wakeup(1, US(10), &T1, &T2, 0);
+	fake_switch(0, US(20), &T1, &KW, &PREEMPT);
+	fake_switch(0, US(50), &KW, &T1, &BLOCK);
+	drain(m);
+	assert_int_equal(latency(m, 0, 101, 0, NULL, NULL, 0, &lat), -ENODATA);
+	hftmon_close(m);
+}
+
+/*
+ * Preempted while it was setting itself to sleep (prev_state non-zero,
+ * the kernel's preempt flag set): involuntary, whatever the state says.
+ */
+static void test_preempted_with_sleep_state(void **state)
+{
+	const struct fake_switch preempt_sleeping = { .prev_state = 1,
+						      .preempt = true };
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
+	struct hftmon *m = open_cfg(0, 0);
+
+	(void)state;
+	fake_switch(0, US(10), &T1, &KW, &preempt_sleeping);
+	fake_switch(0, US(30), &KW, &T1, &BLOCK);
+	drain(m);
+	assert_int_equal(switches(m, 0, 101, ev, 2), 1);
+	assert_false(ev[0].voluntary);
+	assert_int_equal(ev[0].prev_state, 1);
+	hftmon_close(m);
+}
+
+/*
+ * After a stop every ring was unbounded; a new session must hold recent
+ * records back again, exactly as the first one did.
+ */
+static void test_restart_holds_recent_again(void **state)
+{
+	struct hftmon_switch_event ev[2] = { [0].sz = sizeof(ev[0]) };
+	struct hftmon *m = open_cfg(0, 0);
+	uint64_t later;
+
+	(void)state;
+	assert_int_equal(hftmon_start(m), 0);
+	assert_int_equal(hftmon_stop(m), 0);
+	drain(m); /* quiescent: every ring unbounded */
+	assert_int_equal(hftmon_start(m), 0);
+	later = fake_now_ns() + 1000000000;
+	fake_switch(0, later, &T1, NULL, &BLOCK);
+	fake_switch(0, later + 1000, NULL, &T1, NULL);
+	drain(m);
+	assert_int_equal(switches(m, 0, 0, ev, 2), 0);
+	assert_int_equal(hftmon_stop(m), 0);
+	drain(m);
+	assert_int_equal(switches(m, 0, 0, ev, 2), 1);
+	hftmon_close(m);
+}
+
+/*
+ * The slack: ring 0 was read up to its head at pass time P, ring 1 too.
+ * A record of ring 0 stamped 1 us before P may still be preceded by one
+ * ring 1 commits late (stamped before it, within HFTMON_AGG_REORDER_NS):
+ * it waits. Here ring 1 does deliver the switch-out (P - 1.5 us) of the
+ * switch-in at P - 1 us: paired, 500 ns off CPU, nothing late.
+ */
+static void test_reorder_slack(void **state)
+{
+	struct hftmon_agg *a = calloc(1, sizeof(*a));
+	const uint64_t P = 10000000000ull;
+	struct hftmon_rec_switch r;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(agg_init(a, 2, 16, 16, 0), 0);
+	r = rec_sw(0, P - 1000, 0, 1, 0); /* in@P-1us on ring 0 */
+	feed(a, 0, &r);
+	hftmon_agg_ring_done(a, 0, true, P, false);
+	hftmon_agg_ring_done(a, 1, true, P, false);
+	hftmon_agg_flush(a);
+	assert_int_equal(a->done_ns, 0); /* held: nothing processed */
+	r = rec_sw(1, P - 1500, 1, 0, 1); /* its out, committed late */
+	feed(a, 1, &r);
+	end_pass(a);
+	assert_int_equal(a->st.switches_completed, 1);
+	assert_int_equal(a->switches[0].off_cpu_ns, 500);
+	assert_int_equal(a->st.late, 0);
+	hftmon_agg_fini(a);
+	free(a);
+}
+
+/*
+ * A record at the same instant as the last one processed is not late:
+ * same-time records of two rings are ordered by ring, which the merge
+ * did.
+ */
+static void test_same_time_is_not_late(void **state)
+{
+	struct hftmon_agg *a = calloc(1, sizeof(*a));
+	struct hftmon_rec_switch r;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(agg_init(a, 2, 16, 16, 0), 0);
+	r = rec_sw(0, 100, 1, 0, 1);
+	feed(a, 0, &r);
+	end_pass(a);
+	r = rec_sw(1, 100, 2, 0, 1);
+	feed(a, 1, &r);
+	end_pass(a);
+	assert_int_equal(a->st.late, 0);
+	hftmon_agg_fini(a);
+	free(a);
+}
+
+/* Two switch-outs in a row: the switch-in between was lost, counted. */
+static void test_unpaired_counted(void **state)
+{
+	struct hftmon_agg *a = calloc(1, sizeof(*a));
+	struct hftmon_rec_switch r;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(agg_init(a, 1, 16, 16, 0), 0);
+	r = rec_sw(0, 100, 1, 0, 1);
+	feed(a, 0, &r);
+	r = rec_sw(0, 200, 1, 0, 1);
+	feed(a, 0, &r);
+	end_pass(a);
+	assert_int_equal(a->st.unpaired, 1);
+	/* And a switch-in of a thread already on CPU: its out was lost. */
+	r = rec_sw(0, 300, 0, 1, 0);
+	feed(a, 0, &r);
+	r = rec_sw(0, 400, 0, 1, 0);
+	feed(a, 0, &r);
+	end_pass(a);
+	assert_int_equal(a->st.unpaired, 2);
+	assert_int_equal(a->st.switches_completed, 1);
+	hftmon_agg_fini(a);
+	free(a);
+}
+
 static void test_queries_need_configure(void **state)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -1024,6 +1202,13 @@ int main(void)
 		T(test_partial_ring_bounds),
 		T(test_latency_matches_brute_force),
 		T(test_queries_need_configure),
+		T(test_second_wakeup_keeps_first),
+		T(test_wakeup_before_lost_switch_in),
+		T(test_preempted_with_sleep_state),
+		T(test_restart_holds_recent_again),
+		T(test_reorder_slack),
+		T(test_same_time_is_not_late),
+		T(test_unpaired_counted),
 	};
 #undef T
 

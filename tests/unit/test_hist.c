@@ -144,6 +144,28 @@ static void test_large_values_stddev(void **state)
 	assert_close(lat.stddev_us * 1000, sqrt(8.0 / 3));
 }
 
+/*
+ * p is taken to 1e-4 %, rounded: 0.57 is 0.56999999999999995 as a
+ * double, so 0.57 * 10000 truncated would be 5699, not 5700. Over a
+ * million samples 1..10^6 that is one rank: nearest rank
+ * ceil(0.57 / 100 * 10^6) = 5700 is the sample 5700.
+ */
+static void test_percentile_rounds_p(void **state)
+{
+	enum { N = 1000000 };
+	uint64_t *v = malloc(N * sizeof(*v));
+	size_t i;
+
+	(void)state;
+	assert_non_null(v);
+	for (i = 0; i < N; i++)
+		v[i] = i + 1;
+	assert_int_equal(hftmon_hist_percentile(v, N, 0.57), 5700);
+	assert_int_equal(hftmon_hist_percentile(v, N, 99.9), 999000);
+	assert_int_equal(hftmon_hist_percentile(v, N, 100), N);
+	free(v);
+}
+
 static void test_check_percentile(void **state)
 {
 	(void)state;
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_single_and_empty),
 		cmocka_unit_test(test_large_values_stddev),
 		cmocka_unit_test(test_check_percentile),
+		cmocka_unit_test(test_percentile_rounds_p),
 	};
 
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);

@@ -349,6 +349,9 @@ static void test_info_and_sources(void **state)
 	assert_int_equal(info.source_status[HFTMON_SRC_PMU_HW], -ENOENT);
 	/* Sources the module does not report are not "available". */
 	assert_int_equal(info.source_status[HFTMON_SRC_STACK_USER], -ENOSYS);
+	/* Every one from the first it does not know (the fake wrote 0s). */
+	for (i = HFTMON_SRC_PMU_HW + 1; i < HFTMON_SRC_NR; i++)
+		assert_int_equal(info.source_status[i], -ENOSYS);
 	for (i = 0; i < HFTMON_SRC_NR; i++) {
 		assert_non_null(hftmon_source_name(i));
 		assert_null(hftmon_source_reason(i, 0));
@@ -402,6 +405,43 @@ static void test_configure_bad_args(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_einval_without_ioctl(m, &bad[i]);
 	assert_int_equal(hftmon_configure(NULL, NULL), -EINVAL);
+	hftmon_close(m);
+}
+
+/*
+ * Each limit at its edge, with drain_thread set so that no other check
+ * refuses the value first: 99 and the last CPU (nr_cpu_ids - 1 = 3) and
+ * the module's max_ring_pages (64) are accepted, 100 and CPU 4 are not;
+ * raw_only refuses every aggregator size, each alone.
+ */
+static void test_configure_limits(void **state)
+{
+	static const int last[] = { 3 }, past[] = { 4 };
+	const struct hftmon_monitor_config bad[] = {
+		CFG(.drain_thread = true, .realtime_priority = 100),
+		CFG(.drain_thread = true, .cpu_affinity = past,
+		    .nr_cpu_affinity = 1),
+		CFG(.raw_only = true, .history_switches = 1),
+		CFG(.raw_only = true, .history_wakeups = 1),
+		CFG(.raw_only = true, .max_threads = 1),
+		CFG(.raw_only = true, .max_stacks = 1),
+	};
+	const struct hftmon_monitor_config good[] = {
+		CFG(.drain_thread = true, .realtime_priority = 99),
+		CFG(.drain_thread = true, .cpu_affinity = last,
+		    .nr_cpu_affinity = 1),
+		CFG(.ring_pages = 64),
+		CFG(.raw_only = true),
+	};
+	struct hftmon *m = open_fake();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_einval_without_ioctl(m, &bad[i]);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(hftmon_configure(m, &good[i]), 0);
+	assert_int_equal(fake.last_config.ring_pages, 0);
 	hftmon_close(m);
 }
 
@@ -863,6 +903,11 @@ static void test_unknown_type_is_skipped(void **state)
 	assert_int_equal(sum.bad_records, 0);
 	assert_int_equal(sum.seq_gaps, 0);
 	assert_int_equal(sum.delivered, 2);
+	/* What the readers saw outlives them, like every other count. */
+	assert_int_equal(hftmon_configure(m, NULL), 0);
+	assert_int_equal(hftmon_get_stats(m, &sum, NULL, 0), 0);
+	assert_int_equal(sum.unknown_records, 2);
+	assert_int_equal(sum.delivered, 2);
 	hftmon_close(m);
 }
 
@@ -944,6 +989,7 @@ int main(void)
 		T(test_info_and_sources),
 		T(test_configure_bad_args),
 		T(test_configure_drain_thread_only),
+		T(test_configure_limits),
 		T(test_configure_passes_values),
 		T(test_configure_ioctl_error),
 		T(test_mmap_failure_unwinds),

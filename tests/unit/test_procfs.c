@@ -354,6 +354,138 @@ static void test_thread_info_self(void **state)
 	fake_teardown();
 }
 
+/*
+ * The counters of thread info, each against the kernel's own file read
+ * here (not by procfs.c): a helper thread moves itself across the CPUs it
+ * may use (each move a migration), sleeps until it has more voluntary
+ * than involuntary switches (so the two cannot be confused unseen), then
+ * blocks while the test reads /proc/self/task/TID/{status,sched} before
+ * and after the query (unchanged: it is blocked).
+ */
+struct counted {
+	pid_t tid;
+	int pipe_ready[2], pipe_go[2];
+	int err;
+};
+
+static void *counted_main(void *arg)
+{
+	struct counted *h = arg;
+	const struct timespec ms = { 0, 1000000 };
+	struct rusage ru;
+	cpu_set_t all, one;
+	int cpu, lap;
+	char c = 0;
+
+	h->tid = (pid_t)syscall(SYS_gettid);
+	if (sched_getaffinity(0, sizeof(all), &all))
+		h->err = errno;
+	for (lap = 0; lap < 2; lap++)
+		for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+			if (!CPU_ISSET(cpu, &all))
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			if (sched_setaffinity(0, sizeof(one), &one))
+				h->err = errno;
+		}
+	do {
+		nanosleep(&ms, NULL);
+		getrusage(RUSAGE_THREAD, &ru);
+	} while (ru.ru_nvcsw <= ru.ru_nivcsw + 2);
+	if (write(h->pipe_ready[1], &c, 1) != 1)
+		h->err = EIO;
+	if (read(h->pipe_go[0], &c, 1) != 1)
+		h->err = EIO;
+	return NULL;
+}
+
+/* "key:<blanks>N" of /proc/self/task/TID/FILE, by sscanf; -1 if absent. */
+static long long proc_value(pid_t tid, const char *file, const char *key)
+{
+	char path[128], line[512];
+	long long v = -1;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + klen;
+
+		if (strncmp(line, key, klen))
+			continue;
+		while (*p == ' ' || *p == '\t' || *p == ':')
+			p++;
+		if (sscanf(p, "%lld", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}
+
+static void test_thread_info_counters(void **state)
+{
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_thread_info info[64];
+	struct counted h = { 0 };
+	long long vol, invol, mig;
+	const struct hftmon_thread_info *t = NULL;
+	struct hftmon *m = NULL;
+	cpu_set_t all;
+	pthread_t th;
+	char c = 0;
+	int n, i;
+
+	(void)state;
+	fake_setup(2);
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	assert_int_equal(pipe(h.pipe_ready), 0);
+	assert_int_equal(pipe(h.pipe_go), 0);
+	assert_int_equal(pthread_create(&th, NULL, counted_main, &h), 0);
+	assert_int_equal(read(h.pipe_ready[0], &c, 1), 1);
+	assert_int_equal(h.err, 0);
+	usleep(20000); /* blocked in read() for good */
+
+	vol = proc_value(h.tid, "status", "voluntary_ctxt_switches");
+	invol = proc_value(h.tid, "status", "nonvoluntary_ctxt_switches");
+	mig = proc_value(h.tid, "sched", "se.nr_migrations");
+	info[0].sz = sizeof(info[0]);
+	n = hftmon_get_thread_scheduling_info(m, getpid(), info, 64);
+	assert_true(n >= 2 && n <= 64);
+	/* Blocked all along: the kernel's counts did not move. */
+	assert_int_equal(proc_value(h.tid, "status", "voluntary_ctxt_switches"),
+			 vol);
+	assert_int_equal(
+		proc_value(h.tid, "status", "nonvoluntary_ctxt_switches"),
+		invol);
+	assert_int_equal(proc_value(h.tid, "sched", "se.nr_migrations"), mig);
+	assert_int_equal(write(h.pipe_go[1], &c, 1), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(h.err, 0);
+
+	for (i = 0; i < n; i++)
+		if (info[i].tid == h.tid)
+			t = &info[i];
+	assert_non_null(t);
+	assert_true(vol > invol && invol >= 0);
+	assert_int_equal(t->voluntary_switches, vol);
+	assert_int_equal(t->involuntary_switches, invol);
+	/* -1 without CONFIG_SCHED_DEBUG (no sched file), as documented. */
+	assert_int_equal(t->migrations, mig);
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	if (mig >= 0 && CPU_COUNT(&all) > 1)
+		assert_true(mig >= 2); /* two laps over at least two CPUs */
+	close(h.pipe_ready[0]);
+	close(h.pipe_ready[1]);
+	close(h.pipe_go[0]);
+	close(h.pipe_go[1]);
+	hftmon_close(m);
+	fake_teardown();
+}
+
 static void test_thread_info_no_such_process(void **state)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -390,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_thread_info_self),
 		cmocka_unit_test(test_thread_info_no_such_process),
+		cmocka_unit_test(test_thread_info_counters),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

@@ -678,6 +678,51 @@ static void test_corrupt_head(void **state)
 	assert_int_equal(f->r.bad_records, 2);
 }
 
+/*
+ * A head that is not a multiple of 8 cannot be a record boundary the
+ * producer wrote (records are 8-byte aligned): corrupt, even when it is
+ * within a ring of the tail.
+ */
+static void test_unaligned_head(void **state)
+{
+	struct fixture *f = *state;
+	struct hftmon_ring_ctrl *ctrl = f->map;
+
+	assert_true(emit(&f->p, 64));
+	hftmon_ring_store_release(&ctrl->data_head, 64 + 4);
+	assert_int_equal(hftmon_ring_refresh(&f->r), 0);
+	assert_int_equal(f->r.bad_records, 1);
+	assert_int_equal(f->r.delivered, 0);
+}
+
+/*
+ * The frame is checked against the bytes to the end of the data area, not
+ * the bytes available: with the tail 64 bytes before the end and 128
+ * bytes available (the ring wrapped), a record that says it is 128 bytes
+ * long would run 64 bytes past the data area. Corrupt, not delivered.
+ */
+static void test_record_past_end_of_data(void **state)
+{
+	struct fixture *f = *state;
+	const struct hftmon_rec_hdr *rec = NULL;
+	struct hftmon_rec_hdr *last;
+	unsigned long n = 0;
+	bool stopped;
+
+	while (f->p.head < DATA_SIZE - 64)
+		assert_true(emit(&f->p, 64));
+	assert_int_equal(hftmon_ring_drain(&f->r, count_cb, &n, &stopped),
+			 (DATA_SIZE - 64) / 64);
+	assert_true(emit(&f->p, 64)); /* the last 64 bytes */
+	assert_true(emit(&f->p, 64)); /* wrapped: the first 64 */
+	last = (void *)((unsigned char *)f->map + PAGE + DATA_SIZE - 64);
+	last->size = 128;
+	assert_int_equal(hftmon_ring_refresh(&f->r), 128);
+	assert_int_equal(hftmon_ring_peek(&f->r, &rec), -EBADMSG);
+	assert_int_equal(f->r.bad_records, 1);
+	assert_int_equal(f->r.delivered, (DATA_SIZE - 64) / 64);
+}
+
 static void test_seq_backwards_is_bad(void **state)
 {
 	struct fixture *f = *state;
@@ -860,6 +905,10 @@ int main(void)
 			test_unknown_types_keep_later_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_head, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unaligned_head, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_record_past_end_of_data,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_backwards_is_bad,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_stops_early, setup,
