@@ -29,7 +29,8 @@ mutate:
 mutate-unit:
 	sh tests/mutate/run.sh $(MUTANTS) $(MUTATE_DIR) unit $(MUTATE_IDS)
 
-test: mutate-unit
+# make test runs the unit tier of the mutants after the packages are in.
+test-steps: mutate-unit
 
 # For the harness, inside its copy: what the unit tier builds and runs
 # (the same programs as make test-unit, one per line).

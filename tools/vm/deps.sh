@@ -36,6 +36,8 @@ PACKAGES=(
 	shellcheck cppcheck git
 	# make lint renders hftmon(1) with groff (man/check-hftmon-1.sh)
 	groff-base
+	# make coverage: line and branch coverage of lib/ from the unit tests
+	gcovr
 )
 
 if [[ ${1:-} == --list ]]; then
