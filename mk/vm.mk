@@ -17,6 +17,8 @@ WORKLOAD_HDRS := tools/workload/pingpong.h
 
 VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_BIN)/%,$(wildcard tests/vm/t_*.c))
 VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench
+# examples/, built static for the guest (tests/vm/t_examples.sh runs them).
+VM_EXAMPLE_BINS := $(patsubst examples/%.c,$(VM_BIN)/ex_%,$(wildcard examples/*.c))
 
 .PHONY: deps vm-payload test-vm test-vm-debug test-kunit demo bench bench-vm
 
@@ -36,14 +38,22 @@ $(VM_BIN)/vm_bench: tools/bench/vm_bench.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS) $(L
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
 
+# Against the public headers only, as make examples builds them.
+$(VM_BIN)/ex_%: examples/%.c $(LIB_A) include/hftmon.h include/uapi/linux/hftmon.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(USER_WARN) -Iinclude -Iinclude/uapi -O2 -g -static \
+		-o $@ $< $(LIB_A) -pthread
+
 # The guest's /hftmon: the module, static programs, guest scripts.
-vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS)
+vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS) \
+	    $(VM_EXAMPLE_BINS)
 	rm -rf $(VM_DIR)/payload
 	mkdir -p $(VM_DIR)/payload/bin
 	cp $(KMOD_BUILD)/kmod/hftmon.ko $(VM_DIR)/payload/
 	@# a module that does nothing: the control of the load/unload leak test
 	cp $(CTLMOD) $(VM_DIR)/payload/
-	cp $(VM_TEST_BINS) $(VM_TOOL_BINS) $(VM_STATIC_TOOLS) $(VM_DIR)/payload/bin/
+	cp $(VM_TEST_BINS) $(VM_TOOL_BINS) $(VM_EXAMPLE_BINS) $(VM_STATIC_TOOLS) \
+		$(VM_DIR)/payload/bin/
 	cp tests/vm/guest.sh tests/vm/t_*.sh tools/demo/guest-demo.sh \
 		tools/bench/guest-bench.sh $(VM_DIR)/payload/
 
