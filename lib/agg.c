@@ -558,6 +558,16 @@ void hftmon_agg_flush(struct hftmon_agg *a)
 	}
 }
 
+bool hftmon_agg_pending(const struct hftmon_agg *a)
+{
+	unsigned int r;
+
+	for (r = 0; r < a->nr_rings; r++)
+		if (a->rings[r].head != HFTMON_AGG_NIL)
+			return true;
+	return false;
+}
+
 /* ---- queries ------------------------------------------------------------ */
 
 /* The oldest entry a circular history of total entries still holds. */
