@@ -1011,23 +1011,29 @@ static int us_to_timeout(uint32_t us)
 /*
  * The next wait, after a pass that found records or not: the interval
  * restarts at drain_interval_us while records come, doubles while they do
- * not, up to the ceiling; while the merge holds records back, the next
- * pass comes when it can let them through.
+ * not, up to the ceiling (or none at all: HFTMON_DRAIN_NO_TIMER).
  */
 static int drain_next_timeout(struct hftmon *m, uint32_t *cur_us, bool found)
 {
 	uint32_t lo = drain_min_us(&m->cfg), hi = drain_max_us(&m->cfg);
+
+	bool held = !found && m->agg_ready && hftmon_agg_pending(&m->agg);
 	int t;
 
 	if (found)
 		*cur_us = lo;
+	else if (held)
+		; /* the interval grows once the merge let everything out */
 	else if (hi == HFTMON_DRAIN_NO_TIMER)
 		*cur_us = hi; /* nothing came: sleep until something does */
 	else if (*cur_us < hi)
 		*cur_us = *cur_us > hi / 2 ? hi : *cur_us * 2;
 	t = us_to_timeout(*cur_us);
-	if (m->agg_ready && hftmon_agg_pending(&m->agg) &&
-	    (t < 0 || t > HFTMON_DRAIN_MERGE_MS))
+	/*
+	 * Records stopped coming but the merge still holds the last ones:
+	 * the pass that lets them out comes soon, not at the interval.
+	 */
+	if (held && (t < 0 || t > HFTMON_DRAIN_MERGE_MS))
 		t = HFTMON_DRAIN_MERGE_MS;
 	return t;
 }
