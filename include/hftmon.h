@@ -153,8 +153,11 @@ struct hftmon_monitor_config {
 	 * per drain_max_interval_us. HFTMON_DRAIN_NO_TIMER: no wake-up at all
 	 * while the rings are empty; records that do not fill a ring to
 	 * wakeup_bytes then wait for more, or for stop, which always drains
-	 * everything. 0 = HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US; otherwise at
-	 * least drain_interval_us.
+	 * everything. On PREEMPT_RT the module's wake-up runs in the tracked
+	 * CPU's irq_work thread, which a busier real-time thread there can
+	 * hold off: keep a ceiling there. 0 =
+	 * HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US; otherwise at least
+	 * drain_interval_us.
 	 */
 	uint32_t drain_max_interval_us;
 	/*
