@@ -227,7 +227,8 @@ static void stack_ref(struct hftmon_agg *a, uint32_t id)
 
 /* ---- histories ---------------------------------------------------------- */
 
-static void push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
+static inline __attribute__((always_inline)) void
+push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
 {
 	a->switches[a->switch_next] = *ev;
 	if (++a->switch_next == a->switch_cap)
@@ -236,8 +237,9 @@ static void push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *
 		a->st.switches_overwritten++;
 }
 
-static void push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
-			uint64_t in_ns)
+static inline __attribute__((always_inline)) void
+push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
+	    uint64_t in_ns)
 {
 	struct hftmon_agg_wakeup *w = &a->wakeups[a->wakeup_next];
 
@@ -253,7 +255,8 @@ static void push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
 
 /* ---- the state machine, fed in time order ------------------------------- */
 
-static void switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+static inline __attribute__((always_inline)) void
+switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 {
 	struct hftmon_agg_thread *t = thread_get(a, s->hdr.pid, s->hdr.tid);
 	struct hftmon_switch_event *ev;
@@ -291,7 +294,8 @@ static void switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->woken = false;
 }
 
-static void switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+static inline __attribute__((always_inline)) void
+switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 {
 	struct hftmon_agg_thread *t = thread_get(a, s->next_pid, s->next_tid);
 	uint64_t in_ns = s->hdr.time_ns;
@@ -329,7 +333,8 @@ static void switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->woken = false;
 }
 
-static void wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
+static inline __attribute__((always_inline)) void
+wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 {
 	struct hftmon_agg_thread *t = thread_get(a, w->hdr.pid, w->hdr.tid);
 
