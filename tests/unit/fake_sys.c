@@ -256,8 +256,8 @@ static int fake_munmap(void *addr, size_t len)
 /* The ring's watermark as the module keeps it (hftmon_ring_alloc). */
 static __u64 fake_wakeup_bytes(unsigned int cpu)
 {
-	__u64 size = fake.prod[cpu].data_size,
-	      wb = fake.last_config.wakeup_bytes;
+	const struct hftmon_ring_ctrl *c = fake.maps[cpu];
+	__u64 size = c->data_size, wb = fake.last_config.wakeup_bytes;
 
 	return wb ? (wb < size ? wb : size) : size / 4;
 }
