@@ -107,7 +107,11 @@ struct hftmon_monitor_config {
 	 * -EBUSY. false: the caller drains; queries see what was drained.
 	 */
 	bool drain_thread;
-	uint32_t drain_interval_us;	/* the thread's poll timeout; 0 = 1000 */
+	/*
+	 * The thread's interval while records flow (see drain_max_interval_us
+	 * for how it grows while they do not); 0 = 1000. Rounded up to ms.
+	 */
+	uint32_t drain_interval_us;
 	/*
 	 * The aggregator behind the queries, allocated here and never after
 	 * (see hftmon_get_stats() for what overflowed). Completed context
@@ -135,7 +139,39 @@ struct hftmon_monitor_config {
 	uint32_t max_threads;
 	/* Distinct stack ids kept; 0 = HFTMON_DEFAULT_MAX_STACKS. */
 	uint32_t max_stacks;
+	/*
+	 * Only with drain_thread: what the queries' staleness may be, traded
+	 * against the thread's wake-ups. The thread sleeps until a ring holds
+	 * wakeup_bytes (the module wakes it), stop, or the end of its
+	 * interval. The interval is drain_interval_us after a pass that found
+	 * records, and doubles with every pass that finds the rings empty, up
+	 * to drain_max_interval_us: so a record waits in its ring at most
+	 * drain_max_interval_us before it is drained (much less while records
+	 * flow), and the queries see it at most HFTMON_DRAIN_MERGE_MS later
+	 * (the merge holds the newest records back until the next pass, which
+	 * the thread then makes that soon). An idle session costs one wake-up
+	 * per drain_max_interval_us. HFTMON_DRAIN_NO_TIMER: no wake-up at all
+	 * while the rings are empty; records that do not fill a ring to
+	 * wakeup_bytes then wait for more, or for stop, which always drains
+	 * everything. On PREEMPT_RT the module's wake-up runs in the tracked
+	 * CPU's irq_work thread, which a busier real-time thread there can
+	 * hold off: keep a ceiling there. 0 =
+	 * HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US; otherwise at least
+	 * drain_interval_us.
+	 */
+	uint32_t drain_max_interval_us;
+	/*
+	 * The watermark: hftmon_wait() and the drain thread are woken when a
+	 * ring holds this many bytes (at most the ring's size); 0 = the
+	 * module's default, a quarter of the ring. Lower: fresher, and more
+	 * wake-ups, each of them an irq_work on the tracked CPU.
+	 */
+	uint32_t wakeup_bytes;
 };
+
+#define HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US 100000u
+#define HFTMON_DRAIN_NO_TIMER UINT32_MAX
+#define HFTMON_DRAIN_MERGE_MS 3
 
 /*
  * The defaults keep the aggregator of hftmon_configure() under 16 MiB on
@@ -228,6 +264,17 @@ struct hftmon_stats_summary {
 	 * way, and rings that could not be parsed on (skipped to the head).
 	 */
 	uint64_t unknown_records;
+	/*
+	 * The library's drain thread, summed over this handle's sessions:
+	 * the times it woke (drain_timer_wakeups of them at the end of its
+	 * interval, the others at the watermark or stop), the records it
+	 * drained (drain_records / drain_wakeups: records per wake-up) and
+	 * the CPU time it used, from its thread CPU clock, in ns.
+	 */
+	uint64_t drain_wakeups;
+	uint64_t drain_timer_wakeups;
+	uint64_t drain_records;
+	uint64_t drain_cpu_ns;
 };
 /*
  * cpus may be NULL; otherwise up to nr_cpus entries are filled. Returns

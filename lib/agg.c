@@ -88,14 +88,14 @@ static uint32_t hash32(uint32_t key, uint32_t nr_slots)
 }
 
 /* The state of tid, created (UNKNOWN) if there is room; NULL otherwise. */
-static struct hftmon_agg_thread *thread_get(struct hftmon_agg *a, int32_t pid,
-					    int32_t tid)
+static __attribute__((noinline)) struct hftmon_agg_thread *
+thread_probe(struct hftmon_agg *a, int32_t pid, int32_t tid, uint32_t i)
 {
-	uint32_t mask = a->nr_thread_slots - 1, i;
+	uint32_t mask = a->nr_thread_slots - 1;
 
 	if (tid <= 0)
 		return NULL;
-	for (i = hash32((uint32_t)tid, a->nr_thread_slots);; i = (i + 1) & mask) {
+	for (;; i = (i + 1) & mask) {
 		struct hftmon_agg_thread *t = &a->threads[i];
 
 		if (t->tid == tid)
@@ -113,6 +113,18 @@ static struct hftmon_agg_thread *thread_get(struct hftmon_agg *a, int32_t pid,
 		t->ev.tid = tid;
 		return t;
 	}
+}
+
+/* The usual case inline: tid sits in its home slot. */
+static inline __attribute__((always_inline)) struct hftmon_agg_thread *
+thread_get(struct hftmon_agg *a, int32_t pid, int32_t tid)
+{
+	uint32_t i = hash32((uint32_t)tid, a->nr_thread_slots);
+	struct hftmon_agg_thread *t = &a->threads[i];
+
+	if (__builtin_expect(t->tid == tid && tid > 0, 1))
+		return t;
+	return thread_probe(a, pid, tid, i);
 }
 
 /*
@@ -184,7 +196,8 @@ static struct hftmon_agg_stack *stack_get(struct hftmon_agg *a, uint32_t id)
 	return s;
 }
 
-static void stack_record(struct hftmon_agg *a, const struct hftmon_rec_hdr *rec)
+static __attribute__((noinline)) void
+stack_record(struct hftmon_agg *a, const struct hftmon_rec_hdr *rec)
 {
 	const struct hftmon_rec_stack *r = (const void *)rec;
 	struct hftmon_agg_stack *s;
@@ -214,7 +227,8 @@ static void stack_ref(struct hftmon_agg *a, uint32_t id)
 
 /* ---- histories ---------------------------------------------------------- */
 
-static void push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
+static inline __attribute__((always_inline)) void
+push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
 {
 	a->switches[a->switch_next] = *ev;
 	if (++a->switch_next == a->switch_cap)
@@ -223,8 +237,9 @@ static void push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *
 		a->st.switches_overwritten++;
 }
 
-static void push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
-			uint64_t in_ns)
+static inline __attribute__((always_inline)) void
+push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
+	    uint64_t in_ns)
 {
 	struct hftmon_agg_wakeup *w = &a->wakeups[a->wakeup_next];
 
@@ -240,7 +255,8 @@ static void push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
 
 /* ---- the state machine, fed in time order ------------------------------- */
 
-static void switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+static inline __attribute__((always_inline)) void
+switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 {
 	struct hftmon_agg_thread *t = thread_get(a, s->hdr.pid, s->hdr.tid);
 	struct hftmon_switch_event *ev;
@@ -278,7 +294,8 @@ static void switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->woken = false;
 }
 
-static void switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
+static inline __attribute__((always_inline)) void
+switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 {
 	struct hftmon_agg_thread *t = thread_get(a, s->next_pid, s->next_tid);
 	uint64_t in_ns = s->hdr.time_ns;
@@ -316,7 +333,8 @@ static void switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->woken = false;
 }
 
-static void wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
+static inline __attribute__((always_inline)) void
+wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 {
 	struct hftmon_agg_thread *t = thread_get(a, w->hdr.pid, w->hdr.tid);
 
@@ -331,23 +349,25 @@ static void wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 	t->waker_tid = w->waker_tid;
 }
 
-static void process(struct hftmon_agg *a, const struct hftmon_agg_node *n)
+/* One record, in time order: a copy in a node, or the ring's own. */
+static inline __attribute__((always_inline)) void
+process(struct hftmon_agg *a, const struct hftmon_rec_hdr *h)
 {
-	switch (n->r.hdr.type) {
+	switch (h->type) {
 	case HFTMON_REC_SWITCH:
-		if (n->r.hdr.flags & HFTMON_SWITCH_PREV_TRACKED)
-			switch_out(a, &n->r.sw);
-		if (n->r.hdr.flags & HFTMON_SWITCH_NEXT_TRACKED)
-			switch_in(a, &n->r.sw);
+		if (h->flags & HFTMON_SWITCH_PREV_TRACKED)
+			switch_out(a, (const struct hftmon_rec_switch *)h);
+		if (h->flags & HFTMON_SWITCH_NEXT_TRACKED)
+			switch_in(a, (const struct hftmon_rec_switch *)h);
 		break;
 	case HFTMON_REC_WAKEUP:
-		wakeup(a, &n->r.wk);
+		wakeup(a, (const struct hftmon_rec_wakeup *)h);
 		break;
 	default:
 		break;
 	}
-	if (n->r.hdr.time_ns > a->done_ns)
-		a->done_ns = n->r.hdr.time_ns;
+	if (h->time_ns > a->done_ns)
+		a->done_ns = h->time_ns;
 }
 
 /* ---- reorder ------------------------------------------------------------ */
@@ -375,12 +395,12 @@ static bool ring_before(const struct hftmon_agg *a, uint32_t x, uint32_t y)
 }
 
 /* Processes the head of ring r and returns its node to the pool. */
-static void pop_ring(struct hftmon_agg *a, uint32_t r)
+static inline __attribute__((always_inline)) void pop_ring(struct hftmon_agg *a, uint32_t r)
 {
 	struct hftmon_agg_ring *ring = &a->rings[r];
 	uint32_t idx = ring->head;
 
-	process(a, &a->nodes[idx]);
+	process(a, &a->nodes[idx].r.hdr);
 	ring->head = a->nodes[idx].next;
 	if (ring->head == HFTMON_AGG_NIL)
 		ring->tail = HFTMON_AGG_NIL;
@@ -389,7 +409,7 @@ static void pop_ring(struct hftmon_agg *a, uint32_t r)
 }
 
 /* Pool empty: process the oldest pending record now, watermark or not. */
-static void pop_oldest(struct hftmon_agg *a)
+static __attribute__((noinline)) void pop_oldest(struct hftmon_agg *a)
 {
 	uint32_t r, best = HFTMON_AGG_NIL;
 
@@ -421,7 +441,6 @@ void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
 {
 	struct hftmon_agg_ring *rg;
 	struct hftmon_agg_node *n;
-	size_t size;
 	uint32_t idx;
 
 	switch (rec->type) {
@@ -444,8 +463,11 @@ void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
 
 	idx = node_alloc(a);
 	n = &a->nodes[idx];
-	size = rec->size < sizeof(n->r) ? rec->size : sizeof(n->r);
-	memcpy(&n->r, rec, size);
+	/* Checked at least its type's size: a constant-size copy. */
+	if (rec->type == HFTMON_REC_SWITCH)
+		memcpy(&n->r.sw, rec, sizeof(n->r.sw));
+	else
+		memcpy(&n->r.wk, rec, sizeof(n->r.wk));
 	n->next = HFTMON_AGG_NIL;
 	if (rg->tail == HFTMON_AGG_NIL)
 		rg->head = idx;
@@ -539,6 +561,16 @@ void hftmon_agg_flush(struct hftmon_agg *a)
 			h[0] = h[--n];
 		heap_sift_down(a, h, n, 0);
 	}
+}
+
+bool hftmon_agg_pending(const struct hftmon_agg *a)
+{
+	unsigned int r;
+
+	for (r = 0; r < a->nr_rings; r++)
+		if (a->rings[r].head != HFTMON_AGG_NIL)
+			return true;
+	return false;
 }
 
 /* ---- queries ------------------------------------------------------------ */

@@ -183,6 +183,9 @@ HFTMON_INTERNAL void hftmon_agg_session_start(struct hftmon_agg *a);
 /* Processes, in time order, every pending record below the watermark. */
 HFTMON_INTERNAL void hftmon_agg_flush(struct hftmon_agg *a);
 
+/* Records wait in the FIFOs for a later pass (above the watermark). */
+HFTMON_INTERNAL bool hftmon_agg_pending(const struct hftmon_agg *a);
+
 /*
  * ---- queries ----
  * The histories are indexed by absolute position: entry i (0 = the first

@@ -71,6 +71,13 @@ struct hftmon {
 	bool thread_abort; /* under agg_lock: exit without draining */
 	/* Set by the drain thread while it waits for agg_lock. */
 	atomic_bool drain_waiting;
+	int wake_fd; /* eventfd stop writes to wake the thread; -1 */
+	/* What the drain threads cost, under agg_lock. */
+	struct {
+		uint64_t wakeups, timer_wakeups, records;
+		uint64_t cpu_ns; /* of the threads that ended */
+		bool cpu_live; /* the thread runs: add its CPU clock */
+	} drain;
 };
 
 HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "handle.h"
 #include "hftmon.h"
@@ -172,6 +174,7 @@ HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
 		return -ENOMEM;
 	m->log = o.log;
 	m->log_ctx = o.log_ctx;
+	m->wake_fd = -1;
 
 	m->fd = hftmon_sys->open(device, O_RDWR | O_CLOEXEC);
 	if (m->fd < 0) {
@@ -374,6 +377,18 @@ HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
 	}
 }
 
+/* The drain thread's interval while records flow, and its ceiling. */
+static uint32_t drain_min_us(const struct hftmon_monitor_config *c)
+{
+	return c->drain_interval_us ? c->drain_interval_us : 1000;
+}
+
+static uint32_t drain_max_us(const struct hftmon_monitor_config *c)
+{
+	return c->drain_max_interval_us ? c->drain_max_interval_us :
+					  HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US;
+}
+
 /* The configuration's checks that need no kernel. */
 static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 {
@@ -424,9 +439,17 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		       "raw_only has no aggregator: history_switches, history_wakeups, max_threads and max_stacks must be 0");
 		return -EINVAL;
 	}
-	if (!c->drain_thread && (c->record_fn || c->drain_interval_us)) {
+	if (!c->drain_thread && (c->record_fn || c->drain_interval_us ||
+				 c->drain_max_interval_us)) {
 		pr_err(m,
-		       "record_fn/drain_interval_us apply to the library's drain thread: set drain_thread, or drain with hftmon_drain()");
+		       "record_fn/drain_interval_us/drain_max_interval_us apply to the library's drain thread: set drain_thread, or drain with hftmon_drain()");
+		return -EINVAL;
+	}
+	if (c->drain_max_interval_us &&
+	    c->drain_max_interval_us < drain_min_us(c)) {
+		pr_err(m,
+		       "drain_max_interval_us %u is below drain_interval_us %u",
+		       c->drain_max_interval_us, drain_min_us(c));
 		return -EINVAL;
 	}
 	return 0;
@@ -571,7 +594,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 
 	if (!m)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&c, cfg, max_stacks);
+	err = HFTMON_COPY_OPTS(&c, cfg, wakeup_bytes);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -594,6 +617,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	kc.size = sizeof(kc);
 	kc.events = c.events;
 	kc.ring_pages = c.ring_pages;
+	kc.wakeup_bytes = c.wakeup_bytes;
 	kc.sample_interval_ns = (__u64)c.sampling_interval_us * 1000;
 	err = dev_ioctl_log(m, HFTMON_IOC_CONFIGURE, &kc);
 	if (err)
@@ -752,6 +776,13 @@ static int drain_thread_sched(struct hftmon *m)
 	return 0;
 }
 
+static void close_wake_fd(struct hftmon *m)
+{
+	if (m->wake_fd >= 0)
+		close(m->wake_fd);
+	m->wake_fd = -1;
+}
+
 /* Ends a thread that start gave up on: it exits without draining. */
 static void abort_thread(struct hftmon *m)
 {
@@ -759,16 +790,23 @@ static void abort_thread(struct hftmon *m)
 	pthread_mutex_unlock(&m->agg_lock);
 	pthread_join(m->thread, NULL);
 	m->thread_running = false;
+	close_wake_fd(m);
 }
 
 /* Asks the drain thread for a last drain and waits for it to end. */
 static void stop_thread(struct hftmon *m)
 {
+	uint64_t one = 1;
+
 	pthread_mutex_lock(&m->agg_lock);
 	m->thread_stop = true;
 	pthread_mutex_unlock(&m->agg_lock);
+	/* It may sleep with no timeout: the eventfd ends its poll. */
+	if (write(m->wake_fd, &one, sizeof(one)) != sizeof(one))
+		pr_warn(m, "drain thread: wake-up: %s", strerror(errno));
 	pthread_join(m->thread, NULL);
 	m->thread_running = false;
+	close_wake_fd(m);
 }
 
 HFTMON_API int hftmon_start(struct hftmon *m)
@@ -791,11 +829,18 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 		 * The thread waits on agg_lock, held until the session runs:
 		 * it drains nothing before its CPUs and priority are set.
 		 */
+		m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (m->wake_fd < 0) {
+			err = -errno;
+			pr_err(m, "drain thread: eventfd: %s", strerror(-err));
+			return err;
+		}
 		pthread_mutex_lock(&m->agg_lock);
 		m->thread_stop = m->thread_abort = false;
 		err = pthread_create(&m->thread, NULL, drain_main, m);
 		if (err) {
 			pthread_mutex_unlock(&m->agg_lock);
+			close_wake_fd(m);
 			pr_err(m, "drain thread: %s", strerror(err));
 			return -err;
 		}
@@ -952,57 +997,135 @@ HFTMON_API int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 	return total > INT_MAX ? INT_MAX : (int)total;
 }
 
-/* poll() takes milliseconds: round the thread's interval up. */
-static int drain_timeout_ms(const struct hftmon *m)
+_Static_assert(HFTMON_DRAIN_MERGE_MS * 1000000ull > HFTMON_AGG_REORDER_NS,
+	       "a pass HFTMON_DRAIN_MERGE_MS later flushes what the merge held");
+
+/* Microseconds to a poll() timeout: rounded up; the ceiling may be -1. */
+static int us_to_timeout(uint32_t us)
 {
-	uint32_t us = m->cfg.drain_interval_us ? m->cfg.drain_interval_us :
-						 1000;
-
-	return (int)((us + 999u) / 1000u);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
+	if (us == HFTMON_DRAIN_NO_TIMER)
+		return -1;
+	return (int)(((uint64_t)us + 999u) / 1000u);
 }
 
 /*
- * The drain thread: wait for data (or the interval), then drain every
- * ring into the aggregator under agg_lock, one batch per lock. After
- * stop, one last pass (or several, if record_fn cuts them short) empties
- * the quiescent rings.
+ * The next wait, after a pass that found records or not: the interval
+ * restarts at drain_interval_us while records come, doubles while they do
+ * not, up to the ceiling (or none at all: HFTMON_DRAIN_NO_TIMER).
+ */
+static int drain_next_timeout(struct hftmon *m, uint32_t *cur_us, bool found)
+{
+	uint32_t lo = drain_min_us(&m->cfg), hi = drain_max_us(&m->cfg);
+
+	bool held = !found && m->agg_ready && hftmon_agg_pending(&m->agg);
+	int t;
+
+	if (found)
+		*cur_us = lo;
+	else if (held)
+		; /* the interval grows once the merge let everything out */
+	else if (hi == HFTMON_DRAIN_NO_TIMER)
+		*cur_us = hi; /* nothing came: sleep until something does */
+	else if (*cur_us < hi)
+		*cur_us = *cur_us > hi / 2 ? hi : *cur_us * 2;
+	t = us_to_timeout(*cur_us);
+	/*
+	 * Records stopped coming but the merge still holds the last ones:
+	 * the pass that lets them out comes soon, not at the interval.
+	 */
+	if (held && (t < 0 || t > HFTMON_DRAIN_MERGE_MS))
+		t = HFTMON_DRAIN_MERGE_MS;
+	return t;
+}
+
+/*
+ * Waits on the device and the stop eventfd: 1 woken (watermark or stop),
+ * 0 the interval ended, -errno.
+ */
+static int drain_wait(struct hftmon *m, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = m->fd, .events = POLLIN },
+		{ .fd = m->wake_fd, .events = POLLIN },
+	};
+	int ret = hftmon_sys->poll(pfd, 2, timeout_ms);
+
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return 0;
+	if (!pfd[1].revents && !(pfd[0].revents & POLLIN))
+		return -EIO;
+	return 1;
+}
+
+/* After a failed wait: do not spin, but still hear stop. */
+static void drain_backoff(struct hftmon *m, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = m->wake_fd, .events = POLLIN };
+
+	poll(&pfd, 1, timeout_ms < 0 || timeout_ms > 100 ? 100 : timeout_ms);
+}
+
+static uint64_t thread_cpu_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The drain thread: wait for the watermark, stop or the end of the
+ * interval, then drain every ring into the aggregator under agg_lock,
+ * one batch per lock. After stop, one last pass (or several, if
+ * record_fn cuts them short) empties the quiescent rings.
  */
 static void *drain_main(void *arg)
 {
 	struct hftmon *m = arg;
-	int timeout = drain_timeout_ms(m), ret;
+	/* Without a timer, it first sleeps until the watermark or stop. */
+	uint32_t cur_us = drain_max_us(&m->cfg) == HFTMON_DRAIN_NO_TIMER ?
+				  HFTMON_DRAIN_NO_TIMER :
+				  drain_min_us(&m->cfg);
+	int timeout = us_to_timeout(cur_us), ret;
 	bool stop, logged = false;
+	long n, total;
 
 	pthread_mutex_lock(&m->agg_lock); /* released when the session runs */
 	stop = m->thread_abort;
+	if (!stop)
+		m->drain.cpu_live = true;
 	pthread_mutex_unlock(&m->agg_lock);
 	if (stop)
 		return NULL;
 	for (;;) {
-		ret = hftmon_wait(m, timeout);
+		ret = drain_wait(m, timeout);
 		if (ret < 0 && ret != -EINTR) {
 			if (!logged)
 				pr_err(m, "drain thread: wait: %s",
 				       strerror(-ret));
 			logged = true;
-			sleep_ms(timeout); /* do not spin on a broken fd */
+			drain_backoff(m, timeout);
 		}
 		drain_lock(m);
+		m->drain.wakeups++;
+		if (ret == 0)
+			m->drain.timer_wakeups++;
 		stop = m->thread_stop;
-		if (stop)
-			while (drain_rings(m, m->cfg.record_fn,
-					   m->cfg.record_ctx) > 0)
-				;
-		else
-			drain_rings(m, m->cfg.record_fn, m->cfg.record_ctx);
+		total = 0;
+		do {
+			n = drain_rings(m, m->cfg.record_fn, m->cfg.record_ctx);
+			total += n;
+		} while (stop && n > 0);
+		m->drain.records += (uint64_t)total;
+		timeout = drain_next_timeout(m, &cur_us, total > 0);
+		if (stop) {
+			m->drain.cpu_ns +=
+				thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+			m->drain.cpu_live = false;
+		}
 		pthread_mutex_unlock(&m->agg_lock);
 		if (stop)
 			return NULL;
@@ -1144,6 +1267,16 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 		s.wakeups_overwritten += m->agg.st.wakeups_overwritten;
 		s.aggregator_late += m->agg.st.late;
 		s.aggregator_dropped += m->agg.st.dropped;
+	}
+	s.drain_wakeups = m->drain.wakeups;
+	s.drain_timer_wakeups = m->drain.timer_wakeups;
+	s.drain_records = m->drain.records;
+	s.drain_cpu_ns = m->drain.cpu_ns;
+	if (m->thread_running && m->drain.cpu_live) {
+		clockid_t clk;
+
+		if (!pthread_getcpuclockid(m->thread, &clk))
+			s.drain_cpu_ns += thread_cpu_ns(clk);
 	}
 	s.nr_procs = ks.nr_procs;
 	s.running = ks.running != 0;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -74,6 +75,8 @@ static int ioc_configure(struct hftmon_config *cfg)
 
 	fake.last_config = *cfg;
 	if (cfg->size < sizeof(*cfg) || cfg->flags)
+		return fail(EINVAL);
+	if (pages && (__u64)cfg->wakeup_bytes > (__u64)pages * FAKE_PAGE_SIZE)
 		return fail(EINVAL);
 	if (cfg->events & ~(__u64)HFTMON_EV_SCHED_ALL)
 		return fail(EINVAL);
@@ -179,7 +182,8 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 			return fail(EINVAL);
 		if (fake.running)
 			return fail(EBUSY);
-		fake.running = true;
+		/* Atomic: a drain thread's poll reads it, as under the module's lock. */
+		__atomic_store_n(&fake.running, true, __ATOMIC_RELEASE);
 		fake.start_ns = 1000;
 		fake.stop_ns = 0;
 		if (fake.on_start)
@@ -188,7 +192,7 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 	case HFTMON_IOC_STOP:
 		if (!fake.running)
 			return fail(EINVAL);
-		fake.running = false;
+		__atomic_store_n(&fake.running, false, __ATOMIC_RELEASE);
 		fake.stop_ns = 2000;
 		return 0;
 	case HFTMON_IOC_GET_STATS:
@@ -249,6 +253,15 @@ static int fake_munmap(void *addr, size_t len)
 	return fail(EINVAL);
 }
 
+/* The ring's watermark as the module keeps it (hftmon_ring_alloc). */
+static __u64 fake_wakeup_bytes(unsigned int cpu)
+{
+	const struct hftmon_ring_ctrl *c = fake.maps[cpu];
+	__u64 size = c->data_size, wb = fake.last_config.wakeup_bytes;
+
+	return wb ? (wb < size ? wb : size) : size / 4;
+}
+
 static short fake_revents(void)
 {
 	unsigned int cpu;
@@ -257,10 +270,18 @@ static short fake_revents(void)
 	if (!revents && fake.configured) {
 		for (cpu = 0; cpu < nr_cpus(); cpu++) {
 			const struct hftmon_ring_ctrl *c = fake.maps[cpu];
+			__u64 avail;
 
-			if (c &&
-			    hftmon_ring_load_acquire(&c->data_head) !=
-				    hftmon_ring_load_acquire(&c->data_tail))
+			if (!c)
+				continue;
+			avail = hftmon_ring_load_acquire(&c->data_head) -
+				hftmon_ring_load_acquire(&c->data_tail);
+			/* As hftmon_ring_readable(): the watermark while running. */
+			if (fake.watermark &&
+					    __atomic_load_n(&fake.running,
+							    __ATOMIC_ACQUIRE) ?
+				    avail >= fake_wakeup_bytes(cpu) :
+				    avail != 0)
 				revents = POLLIN;
 		}
 	}
@@ -269,26 +290,74 @@ static short fake_revents(void)
 	return revents;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Sleeps up to ms (-1: no limit) on the caller's other descriptors (real
+ * ones: the drain thread's eventfd) while checking the rings every
+ * millisecond, as a wake-up from the module would end the wait.
+ */
+static void fake_wait(struct pollfd *others, nfds_t nr, int ms)
+{
+	uint64_t end = ms < 0 ? UINT64_MAX : mono_ms() + (uint64_t)ms;
+
+	for (;;) {
+		uint64_t now = mono_ms();
+		int slice = 1;
+		nfds_t i;
+
+		if (now >= end)
+			return;
+		if (nr) {
+			if (poll(others, nr, slice) > 0)
+				return;
+		} else {
+			struct timespec ts = { .tv_nsec = 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+		for (i = 0; i < nr; i++)
+			others[i].revents = 0;
+		if (fake_revents())
+			return;
+	}
+}
+
 static int fake_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
-	fake.poll_calls++;
-	if (nfds != 1 || fds[0].fd != FAKE_FD)
+	int ms, ready = 0;
+	nfds_t i;
+
+	atomic_fetch_add(&fake.poll_calls, 1);
+	if (nfds < 1 || nfds > 2 || fds[0].fd != FAKE_FD)
 		return fail(EBADF);
 	if (fake.poll_errno)
 		return fail(fake.poll_errno);
+	for (i = 0; i < nfds; i++)
+		fds[i].revents = 0;
 	fds[0].revents = fake_revents();
 	if (!fds[0].revents && timeout_ms) {
-		/* Nothing yet: wait as the device would (at most 100 ms;
-		 * "forever" is 10 ms), then look once more. */
-		int ms = timeout_ms < 0 ? 10 : timeout_ms > 100 ? 100 :
-								 timeout_ms;
-		struct timespec ts = { .tv_sec = 0,
-				       .tv_nsec = (long)ms * 1000000 };
-
-		nanosleep(&ts, NULL);
+		/*
+		 * Nothing yet: wait as the device would. Without the watermark
+		 * model, at most 100 ms and "forever" is 10 ms, then look once
+		 * more; with it, the whole timeout.
+		 */
+		ms = fake.watermark ? timeout_ms :
+		     timeout_ms < 0 ? 10 : timeout_ms > 100 ? 100 : timeout_ms;
+		fake_wait(fds + 1, nfds - 1, ms);
 		fds[0].revents = fake_revents();
 	}
-	return fds[0].revents ? 1 : 0;
+	for (i = 0; i < nfds; i++)
+		ready += fds[i].revents != 0;
+	if (ready)
+		atomic_fetch_add(&fake.poll_woken, 1);
+	return ready;
 }
 
 static const struct hftmon_sys_ops fake_ops = {

@@ -11,6 +11,7 @@
 #ifndef HFTMON_TESTS_FAKE_SYS_H
 #define HFTMON_TESTS_FAKE_SYS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <linux/hftmon.h>
 
@@ -34,6 +35,12 @@ struct fake_dev {
 	bool corrupt_ctrl; /* CONFIGURE writes a bad control page */
 	int poll_errno; /* poll fails with it, 0 = no */
 	short poll_revents; /* 0 = POLLIN if a ring has data */
+	/*
+	 * Readiness as the module has it: while running, only once a ring
+	 * holds wakeup_bytes (a quarter ring by default); waits last the
+	 * whole timeout, "forever" included. false: any data, waits capped.
+	 */
+	bool watermark;
 	__u32 ring_pages_default;
 	void (*on_start)(void); /* called by a successful START */
 
@@ -43,7 +50,8 @@ struct fake_dev {
 	unsigned int open_fds;
 	unsigned int mmap_calls;
 	unsigned int nr_mapped;
-	unsigned int poll_calls;
+	atomic_uint poll_calls;
+	atomic_uint poll_woken; /* returned ready, not at the timeout */
 	struct hftmon_config last_config;
 	struct hftmon_attach last_attach;
 

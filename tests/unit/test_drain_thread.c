@@ -463,6 +463,156 @@ static void test_rt_and_affinity_applied(void **state)
 	hftmon_close(m);
 }
 
+/* ---- wake-ups ----------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	return fake_now_ns() / 1000000u;
+}
+
+/* Records of switches of T1 back and forth, stamped now, on both CPUs. */
+static void switches_now(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		assert_true(fake_switch(0, fake_now_ns(), &T1, NULL, &BLOCK));
+		assert_true(fake_switch(1, fake_now_ns(), NULL, &T1, NULL));
+	}
+}
+
+/* The drain thread's counters against the fake's own count of polls. */
+static void check_wakeup_stats(struct hftmon *m, unsigned int records)
+{
+	struct hftmon_stats_summary s = { .sz = sizeof(s) };
+	struct rusage ru;
+	uint64_t proc_ns;
+
+	assert_int_equal(hftmon_get_stats(m, &s, NULL, 0), 0);
+	print_message("drain: %llu wake-ups (%llu timer), fake: %u polls (%u woken)\n", (unsigned long long)s.drain_wakeups, (unsigned long long)s.drain_timer_wakeups, atomic_load(&fake.poll_calls), atomic_load(&fake.poll_woken));
+	/* Joined: every poll it made has returned. */
+	assert_int_equal(s.drain_wakeups, atomic_load(&fake.poll_calls));
+	assert_int_equal(s.drain_timer_wakeups,
+			 atomic_load(&fake.poll_calls) -
+				 atomic_load(&fake.poll_woken));
+	assert_int_equal(s.drain_records, records);
+	assert_int_equal(s.delivered, records);
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	proc_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
+			  1000000000u +
+		  ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) *
+			  1000u;
+	assert_true(s.drain_cpu_ns > 0);
+	assert_true(s.drain_cpu_ns <= proc_ns);
+}
+
+/*
+ * Without a timer, an idle session costs the drain thread no wake-up at
+ * all: it sleeps in one poll until records fill a ring to the watermark
+ * (drained then, not before) or stop (which drains the rest).
+ */
+static void test_no_wakeup_while_idle(void **state)
+{
+	struct hftmon_monitor_config c = {
+		.drain_max_interval_us = HFTMON_DRAIN_NO_TIMER,
+		.ring_pages = 2,
+	};
+	/* A switch record is 96 bytes; the watermark a quarter of 8 KiB. */
+	unsigned int below = (2 * FAKE_PAGE_SIZE / 4) /
+			     sizeof(struct hftmon_rec_switch) / 2;
+	struct hftmon *m;
+
+	(void)state;
+	fake.watermark = true;
+	m = open_with(&c);
+	assert_int_equal(hftmon_start(m), 0);
+	usleep(200000);
+	assert_int_equal(atomic_load(&fake.poll_calls), 1);
+	assert_int_equal(atomic_load(&fake.poll_woken), 0);
+
+	/* Below the watermark on both rings: still asleep, nothing drained. */
+	switches_now((int)below);
+	usleep(100000);
+	assert_int_equal(atomic_load(&fake.poll_calls), 1);
+	assert_int_equal(count_switches(m), 0);
+
+	/* Past it on both: woken, drained, merged (one more pass for that). */
+	switches_now((int)below + 2);
+	wait_switches(m, 2 * (int)below + 2);
+	/* Then asleep again: the watermark, the merge, and an empty pass. */
+	usleep(100000);
+	assert_true(atomic_load(&fake.poll_calls) <= 1 + 2 + 3);
+	switches_now(3); /* left for stop */
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(count_switches(m), 2 * (int)below + 5);
+	check_wakeup_stats(m, 2 * (2 * below + 5));
+	hftmon_close(m);
+}
+
+/*
+ * With a ceiling, an idle session wakes at most once per ceiling once the
+ * interval has grown to it (doubling from drain_interval_us), and a
+ * record below the watermark is drained by the timer.
+ */
+static void test_idle_wakeups_bounded_by_ceiling(void **state)
+{
+	enum { MIN_US = 1000, MAX_US = 20000 };
+	struct hftmon_monitor_config c = { .drain_interval_us = MIN_US,
+					   .drain_max_interval_us = MAX_US };
+	uint64_t t0, elapsed_ms, bound;
+	struct hftmon *m;
+
+	(void)state;
+	fake.watermark = true;
+	m = open_with(&c);
+	t0 = mono_ms();
+	assert_int_equal(hftmon_start(m), 0);
+	usleep(300000);
+	elapsed_ms = mono_ms() - t0;
+	/* 1, 2, 4, 8, 16 ms, then one per 20 ms, and the poll in progress. */
+	/* A fake wait may end up to 1 ms early (its clock is in ms). */
+	bound = 5 + elapsed_ms / (MAX_US / 1000 - 1) + 1 + 1;
+	print_message("idle %llu ms: %u polls, at most %llu expected\n",
+		      (unsigned long long)elapsed_ms,
+		      atomic_load(&fake.poll_calls), (unsigned long long)bound);
+	assert_true(atomic_load(&fake.poll_calls) <= bound);
+	/* One switch, far below the watermark: the timer drains it. */
+	switches_now(1);
+	wait_switches(m, 1);
+	assert_int_equal(hftmon_stop(m), 0);
+	check_wakeup_stats(m, 2);
+	hftmon_close(m);
+}
+
+static void test_interval_options_checked(void **state)
+{
+	struct hftmon_monitor_config c = { .drain_interval_us = 5000,
+					   .drain_max_interval_us = 4000 };
+	struct hftmon_open_opts o = { .sz = sizeof(o),
+				      .device = FAKE_DEVICE,
+				      .log = capture_log };
+	struct hftmon *m = NULL;
+
+	(void)state;
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	c.sz = sizeof(c);
+	c.drain_thread = true;
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	assert_non_null(strstr(last_log, "drain_max_interval_us"));
+	c.drain_thread = false;
+	c.drain_interval_us = 0;
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	c.drain_max_interval_us = 0;
+	/* The watermark goes to the module, which checks it. */
+	c.wakeup_bytes = 3 * FAKE_PAGE_SIZE;
+	c.ring_pages = 2;
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	c.wakeup_bytes = 1024;
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_int_equal(fake.last_config.wakeup_bytes, 1024);
+	hftmon_close(m);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -476,6 +626,9 @@ int main(void)
 		T(test_refused_bad_cpu),
 		T(test_refused_rt_priority),
 		T(test_rt_and_affinity_applied),
+		T(test_no_wakeup_while_idle),
+		T(test_idle_wakeups_bounded_by_ceiling),
+		T(test_interval_options_checked),
 	};
 #undef T
 

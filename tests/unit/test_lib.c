@@ -293,7 +293,7 @@ static void test_opts_checked_from_last_field(void **state)
 	/* Last: a configure that fails leaves m unconfigured. */
 	check_newer_caller(m, call_configure,
 			   sizeof(struct hftmon_monitor_config),
-			   OFFSETOFEND(struct hftmon_monitor_config, max_stacks),
+			   OFFSETOFEND(struct hftmon_monitor_config, wakeup_bytes),
 			   "monitor_config");
 	hftmon_close(m);
 }
