@@ -29,33 +29,36 @@ rm -f /tmp/ex-pp.out
 ./bin/pingpong --threads --rounds 3000 --cpu 0 --delay-ms 1500 --hold-ms 20000 > /tmp/ex-pp.out &
 pp=$!
 while ! grep -q '^tids' /tmp/ex-pp.out 2>/dev/null; do sleep 0.05; done
-before=$(switches_of "$pp")
-out=$(./bin/ex_drain "$pp" 5 2>&1) || no "drain exited $?"
-after=$(switches_of "$pp")
+# The ping-pong's threads live in a child it forks: "pids P P".
+w=$(sed -n 's/^pids \([0-9]*\) .*/\1/p' /tmp/ex-pp.out)
+before=$(switches_of "$w")
+out=$(./bin/ex_drain "$w" 5 2>&1) || no "drain exited $?"
+after=$(switches_of "$w")
 grep -q 'round trips in' /tmp/ex-pp.out || no "the ping-pong had not finished when drain ended"
-tids=$(ls /proc/"$pp"/task)
+tids=$(ls /proc/"$w"/task)
 # "TIME cpu N: PREV -> NEXT[ (blocked)]": count switch-outs of our threads.
 seen=$(echo "$out" | awk -v list="$tids" '
 	BEGIN { n = split(list, t, /[ \n]+/); for (i = 1; i <= n; i++) ours[t[i]] = 1 }
 	$2 == "cpu" && $5 == "->" && ($4 in ours) { c++ }
 	END { print c + 0 }')
-echo "# drain: $seen switch-outs of pid $pp's threads; /proc: $((after - before))"
+echo "# drain: $seen switch-outs of pid $w's threads; /proc: $((after - before))"
 echo "$out" | tail -n 1 | sed 's/^/# /'
 [ "$seen" = "$((after - before))" ] ||
 	no "drain saw $seen switch-outs, /proc counted $((after - before))"
 [ "$seen" -ge 6000 ] || no "drain saw $seen switch-outs for 3000 round trips"
 echo "$out" | tail -n 1 | grep -q ' 0 lost (0 by seq), 0 of types' ||
 	no "drain: records lost or not understood: $(echo "$out" | tail -n 1)"
-kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
+kill "$w" "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
 
 # --- switches (the README's example) -------------------------------------
 rm -f /tmp/ex-pp.out
 ./bin/pingpong --threads --rounds 200000 --cpu 0 --delay-ms 200 --hold-ms 20000 > /tmp/ex-pp.out &
 pp=$!
 while ! grep -q '^tids' /tmp/ex-pp.out 2>/dev/null; do sleep 0.05; done
-out=$(./bin/ex_switches "$pp" 1 2>&1) || no "switches exited $?"
+w=$(sed -n 's/^pids \([0-9]*\) .*/\1/p' /tmp/ex-pp.out)
+out=$(./bin/ex_switches "$w" 1 2>&1) || no "switches exited $?"
 echo "$out" | tail -n 3 | sed 's/^/# /'
-tids=$(ls /proc/"$pp"/task)
+tids=$(ls /proc/"$w"/task)
 bad=$(echo "$out" | awk -v list="$tids" '
 	BEGIN { n = split(list, t, /[ \n]+/); for (i = 1; i <= n; i++) ours[t[i]] = 1 }
 	$1 == "tid" && !($2 in ours) { print $2 }')
@@ -63,7 +66,7 @@ bad=$(echo "$out" | awk -v list="$tids" '
 samples=$(echo "$out" | sed -n 's/^wake-up latency: \([0-9]*\) samples.*/\1/p')
 { [ -n "$samples" ] && [ "$samples" -gt 0 ]; } ||
 	no "switches: no wake-up latency samples: $(echo "$out" | tail -n 1)"
-kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
+kill "$w" "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
 
 [ "$fail" = 0 ] && echo "# examples: drain and switches agree with /proc"
 exit "$fail"
