@@ -13,11 +13,14 @@
  *    FORK_THREAD only for the thread, the parent the caller itself, the
  *    child's comm the caller's;
  *  - WAKEUP: two threads ping-pong a byte (same CPU, then across CPUs
- *    with the scheduler's remote wake list off, then on): each wake-up of
- *    one inside its loop names the other as waker; WAKEUP_NEW is set on
- *    the first wake-up of every new thread (waker: its creator) and never
- *    otherwise; target_cpu is the CPU of the thread's next switch-in (or
- *    the CPU a migration took it from before that);
+ *    with the scheduler's remote wake list off, then on, where the kernel
+ *    hands each wake-up to the woken thread's CPU and sched_wakeup runs
+ *    there): each wake-up of one inside its loop names the other as
+ *    waker; WAKEUP_NEW is set on the first wake-up of every new thread
+ *    (waker: its creator) and never otherwise; target_cpu is the CPU of
+ *    the thread's next switch-in (or the CPU a migration took it from
+ *    before that); a thread that only sleeps on a timer is woken by
+ *    interrupt work, never by a task (IRQ, waker 0); NO_WAKER never;
  *  - SWITCH: prev/next pid, tid, comm, prio, policy as the threads set
  *    them (sched_setattr, setpriority, prctl(PR_SET_NAME)); VOLUNTARY
  *    split as the threads' own voluntary/nonvoluntary_ctxt_switches
@@ -416,7 +419,7 @@ struct pp_run {
 	struct thr *a, *b;
 	long vol[2], invol[2];		/* /proc deltas while blocked */
 	uint64_t rd0, rd1;		/* between the two /proc reads */
-	int strict_waker;		/* wake-ups run in the waker's context */
+	int cpu_a, cpu_b;
 };
 
 static struct pp_run pps[3];
@@ -442,7 +445,7 @@ static void restore_features(void)
 }
 
 static void run_pingpong(const char *name, const char *ca, const char *cb,
-			 int cpu_a, int cpu_b, int strict)
+			 int cpu_a, int cpu_b)
 {
 	int ab[2], ba[2], go[2], ex[2], i;
 	struct pp_run *run = &pps[nr_pps++];
@@ -453,7 +456,8 @@ static void run_pingpong(const char *name, const char *ca, const char *cb,
 	REQUIRE(pipe(ab) == 0 && pipe(ba) == 0 && pipe(go) == 0 && pipe(ex) == 0,
 		"pipes");
 	run->name = name;
-	run->strict_waker = strict;
+	run->cpu_a = cpu_a;
+	run->cpu_b = cpu_b;
 	run->a = thr_new("pingpong-a");
 	run->b = thr_new("pingpong-b");
 	/* A: SCHED_FIFO 10; B: SCHED_OTHER nice 5 (set by each itself). */
@@ -565,6 +569,38 @@ static void run_spinners(void)
 		spin_thr[i]->exited = 1;
 	}
 	close(go[0]); close(go[1]); close(ex[0]);
+}
+
+/* ---- a thread only a timer wakes: IRQ, no waker ------------------------- */
+
+#define NR_SLEEPS	20
+
+static struct thr *sleep_thr;
+
+static void *sleep_main(void *arg)
+{
+	struct timespec ts = { .tv_nsec = 2000000 };
+	int i;
+
+	(void)arg;
+	thr_setup(sleep_thr, "fld-sleep", SCHED_OTHER, 0);
+	sleep_thr->t_loop0 = mono_ns();
+	for (i = 0; i < NR_SLEEPS; i++)
+		if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL))
+			return (void *)1;
+	sleep_thr->t_loop1 = mono_ns();
+	return NULL;
+}
+
+static void run_sleeper(void)
+{
+	pthread_t th;
+	void *r;
+
+	sleep_thr = thr_new("sleeper");
+	REQUIRE(pthread_create(&th, NULL, sleep_main, NULL) == 0, "thread");
+	REQUIRE(pthread_join(th, &r) == 0 && !r, "sleeper failed");
+	sleep_thr->exited = 1;
 }
 
 /* Switch-outs of tid inside (lo, hi): voluntary, involuntary, preempted. */
@@ -872,8 +908,14 @@ static void check_wakeups(void)
 
 		if (w->hdr.type != HFTMON_REC_WAKEUP)
 			continue;
-		CHECK(!(w->hdr.flags & ~HFTMON_WAKEUP_NEW), "wakeup flags %#x",
-		      w->hdr.flags);
+		CHECK(!(w->hdr.flags & ~(HFTMON_WAKEUP_NEW | HFTMON_WAKEUP_IRQ)),
+		      "wakeup of %d: flags %#x (NO_WAKER: waker not seen)",
+		      w->hdr.tid, w->hdr.flags);
+		CHECK(!(w->hdr.flags & HFTMON_WAKEUP_IRQ) ||
+		      (!(w->hdr.flags & HFTMON_WAKEUP_NEW) && !w->waker_pid &&
+		       !w->waker_tid),
+		      "wakeup of %d: flags %#x, waker %d/%d", w->hdr.tid,
+		      w->hdr.flags, w->waker_pid, w->waker_tid);
 		/* A thread that exists before the session is never new. */
 		if (w->hdr.flags & HFTMON_WAKEUP_NEW)
 			CHECK(thr_find(w->hdr.tid) ||
@@ -914,14 +956,19 @@ static void check_wakeups(void)
 	INFO("target_cpu checked on %ld wake-ups, %ld of them made on another CPU",
 	     target_checked, target_remote);
 
-	/* The waker of each wake-up inside a ping-pong loop is the partner. */
+	/*
+	 * The waker of each wake-up inside a ping-pong loop is the partner,
+	 * whichever CPU enqueued it (handed: the woken thread's own CPU, not
+	 * the waker's, made the record: the kernel's remote wake list).
+	 */
 	for (k = 0; k < nr_pps; k++) {
 		long woken = 0;
 
 		for (t = 0; t < 2; t++) {
 			const struct thr *me = t ? pps[k].b : pps[k].a;
 			const struct thr *peer = t ? pps[k].a : pps[k].b;
-			long n = 0, wrong = 0;
+			int peer_cpu = t ? pps[k].cpu_a : pps[k].cpu_b;
+			long n = 0, wrong = 0, handed = 0;
 			pid_t wrong_tid = 0;
 
 			for (i = 0; i < nr_recs; i++) {
@@ -933,6 +980,7 @@ static void check_wakeups(void)
 				    w->hdr.time_ns >= me->t_loop1)
 					continue;
 				n++;
+				handed += (int)w->hdr.cpu != peer_cpu;
 				CHECK(w->hdr.pid == getpid(), "woken pid %d",
 				      w->hdr.pid);
 				if (w->waker_tid != peer->tid ||
@@ -941,22 +989,46 @@ static void check_wakeups(void)
 					wrong_tid = w->waker_tid;
 				}
 			}
-			INFO("%s: %ld wake-ups of %s in its loop, %ld not naming %s (e.g. %d)",
-			     pps[k].name, n, me->comm, wrong, peer->comm,
+			INFO("%s: %ld wake-ups of %s in its loop, %ld recorded on its own CPU, not its waker's; %ld not naming %s (e.g. %d)",
+			     pps[k].name, n, me->comm, handed, wrong, peer->comm,
 			     wrong_tid);
 			woken += n;
-			if (pps[k].strict_waker)
-				CHECK(wrong == 0,
-				      "%s: %ld wake-ups of %s name waker %d, not %s %d",
-				      pps[k].name, wrong, me->comm, wrong_tid,
-				      peer->comm, peer->tid);
-			else if (wrong)
-				INFO("KNOWN MODULE BUG: %s: the remote wake list runs sched_wakeup on the woken thread's CPU, so the waker recorded is whatever ran there (tid %d), not %s",
-				     pps[k].name, wrong_tid, peer->comm);
+			CHECK(wrong == 0,
+			      "%s: %ld wake-ups of %s name waker %d, not %s %d",
+			      pps[k].name, wrong, me->comm, wrong_tid,
+			      peer->comm, peer->tid);
 		}
 		/* Same CPU, the FIFO side preempts its partner before that
 		 * one blocks: only one side may ever be woken. */
 		CHECK(woken > 0, "%s: no wake-up inside the loops", pps[k].name);
+	}
+
+	/* Only its timer wakes the sleeper: interrupt work, not a task. */
+	{
+		long n = 0, irq = 0;
+
+		for (i = 0; i < nr_recs; i++) {
+			const struct hftmon_rec_wakeup *w = &recs[i].wk;
+
+			if (w->hdr.type != HFTMON_REC_WAKEUP ||
+			    w->hdr.tid != sleep_thr->tid ||
+			    w->hdr.time_ns <= sleep_thr->t_loop0 ||
+			    w->hdr.time_ns >= sleep_thr->t_loop1)
+				continue;
+			n++;
+			if (w->hdr.flags & HFTMON_WAKEUP_IRQ)
+				irq++;
+			else
+				INFO("sleeper woken at %llu by %d/%d, flags %#x",
+				     (unsigned long long)w->hdr.time_ns,
+				     w->waker_pid, w->waker_tid, w->hdr.flags);
+		}
+		INFO("sleeper: %ld wake-ups in its %d sleeps, %ld from interrupt context",
+		     n, NR_SLEEPS, irq);
+		CHECK(n > 0 && n <= NR_SLEEPS, "sleeper: %ld wake-ups in %d sleeps",
+		      n, NR_SLEEPS);
+		CHECK(irq == n, "sleeper: %ld of %ld timer wake-ups not IRQ",
+		      n - irq, n);
 	}
 }
 
@@ -1022,7 +1094,7 @@ int main(void)
 {
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 1024 };
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
-	struct hftmon_info info;
+	struct hftmon_info info = { .size = sizeof(info) };
 	struct hftmon *m;
 	int err, strict_remote;
 
@@ -1041,7 +1113,7 @@ int main(void)
 
 	run_migrate();
 	run_fork();
-	run_pingpong("pingpong-cpu0", "fld-a0", "fld-b0", 0, 0, 1);
+	run_pingpong("pingpong-cpu0", "fld-a0", "fld-b0", 0, 0);
 	/* Remote wake-ups made by the waker itself: the wake list off. */
 	if (access(FEATURES, W_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
@@ -1049,14 +1121,16 @@ int main(void)
 	if (strict_remote) {
 		features_changed = 1;
 		atexit(restore_features);
-		run_pingpong("pingpong-remote", "fld-a1", "fld-b1", 0, 1, 1);
+		run_pingpong("pingpong-remote", "fld-a1", "fld-b1", 0, 1);
 		restore_features();
 		features_changed = 0;
 	} else {
-		INFO("SKIP remote waker/target check with the wake list off: cannot write %s (%s)",
+		INFO("SKIP remote ping-pong with the wake list off: cannot write %s (%s)",
 		     FEATURES, strerror(errno));
 	}
-	run_pingpong("pingpong-remote-wakelist", "fld-a2", "fld-b2", 0, 1, 0);
+	/* The kernel's default: remote wake-ups handed to the target CPU. */
+	run_pingpong("pingpong-remote-wakelist", "fld-a2", "fld-b2", 0, 1);
+	run_sleeper();
 	run_spinners();
 	run_child(m);
 
