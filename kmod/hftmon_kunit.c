@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 
 #include "hftmon_probe.h"
+#include "hftmon_wakers.h"
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
 
@@ -1079,5 +1080,381 @@ static struct kunit_suite check_suite = {
 	.test_cases = check_cases,
 };
 
+/* ---- wakers in flight: sched_waking to sched_wakeup --------------------- */
+
+#define WK_BITS		1	/* two buckets: collisions come cheap */
+
+static struct hftmon_wakers *wakers_new(struct kunit *test)
+{
+	struct hftmon_wakers *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->bits = WK_BITS;
+	t->buckets = kunit_kcalloc(test, 1 << WK_BITS, sizeof(*t->buckets),
+				   GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->buckets);
+	return t;
+}
+
+/*
+ * Synthetic tasks: keys only, never dereferenced; n of them that share
+ * one bucket, aligned as task_structs are.
+ */
+static void wk_same_bucket(struct hftmon_wakers *t, unsigned long *keys,
+			   int n)
+{
+	struct hftmon_waker_slot *b = NULL;
+	unsigned long k = 0x100000;
+	int i = 0;
+
+	for (; i < n; k += 64) {
+		if (!b)
+			b = hftmon_waker_bucket(t, k);
+		if (hftmon_waker_bucket(t, k) == b)
+			keys[i++] = k;
+	}
+}
+
+static void wakers_put_take(struct kunit *test)
+{
+	struct hftmon_wakers *t = wakers_new(test);
+	unsigned long k[1];
+	s32 tgid = -1, tid = -1;
+	u16 flags = 0xffff;
+
+	wk_same_bucket(t, k, 1);
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[0], 7, &tgid, &tid,
+						   &flags));
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[0], 7, 100, 101, 0));
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[0], 7, &tgid, &tid,
+						  &flags));
+	KUNIT_EXPECT_EQ(test, tgid, 100);
+	KUNIT_EXPECT_EQ(test, tid, 101);
+	KUNIT_EXPECT_EQ(test, flags, (u16)0);
+	/* Taken once only. */
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[0], 7, &tgid, &tid,
+						   &flags));
+	/* An interrupt's wake-up carries its flag, no task. */
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[0], 7, 0, 0,
+						 HFTMON_WAKEUP_IRQ));
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[0], 7, &tgid, &tid,
+						  &flags));
+	KUNIT_EXPECT_EQ(test, flags, (u16)HFTMON_WAKEUP_IRQ);
+	KUNIT_EXPECT_EQ(test, tid, 0);
+}
+
+/* A full bucket refuses, a take makes room; one entry per task. */
+static void wakers_full_and_replace(struct kunit *test)
+{
+	struct hftmon_wakers *t = wakers_new(test);
+	unsigned long k[HFTMON_WAKER_WAYS + 1];
+	s32 tgid, tid;
+	u16 flags;
+	int i;
+
+	wk_same_bucket(t, k, ARRAY_SIZE(k));
+	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 10 + i,
+							 20 + i, 0));
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS], 1,
+						  99, 99, 0));
+	/* Its own entry is replaced even in a full bucket. */
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[1], 1, 31, 32, 0));
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[1], 1, &tgid, &tid,
+						  &flags));
+	KUNIT_EXPECT_EQ(test, tgid, 31);
+	KUNIT_EXPECT_EQ(test, tid, 32);
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[1], 1, &tgid, &tid,
+						   &flags));
+	/* The freed slot takes the one that did not fit. */
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS], 1,
+						 99, 98, 0));
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[HFTMON_WAKER_WAYS], 1,
+						  &tgid, &tid, &flags));
+	KUNIT_EXPECT_EQ(test, tid, 98);
+	/* The others kept theirs. */
+	for (i = 0; i < HFTMON_WAKER_WAYS; i++) {
+		if (i == 1)
+			continue;
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[i], 1, &tgid,
+							  &tid, &flags));
+		KUNIT_EXPECT_EQ(test, tid, 20 + i);
+	}
+	/* A slot being written is never taken over. */
+	t->buckets[0].slot[0].task = HFTMON_WAKER_BUSY;
+	t->buckets[1].slot[0].task = HFTMON_WAKER_BUSY;
+	for (i = 0; i < HFTMON_WAKER_WAYS - 1; i++)
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 0, i, 0));
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS - 1],
+						  1, 0, 0, 0));
+}
+
+/*
+ * Entries an earlier run left (its wake-up ended after its stop) are
+ * neither taken by the next run nor kept from it.
+ */
+static void wakers_earlier_run(struct kunit *test)
+{
+	struct hftmon_wakers *t = wakers_new(test);
+	unsigned long k[2 * HFTMON_WAKER_WAYS];
+	s32 tgid, tid;
+	u16 flags;
+	int i;
+
+	wk_same_bucket(t, k, ARRAY_SIZE(k));
+	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 1, i, 0));
+	/* Run 2: a wake-up it saw only the end of. */
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[0], 2, &tgid, &tid,
+						   &flags));
+	/* Run 2 fills the bucket over run 1's entries. */
+	for (i = HFTMON_WAKER_WAYS; i < 2 * HFTMON_WAKER_WAYS; i++)
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 2, 2, i, 0));
+	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+		KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[i], 2, &tgid,
+							   &tid, &flags));
+	for (i = HFTMON_WAKER_WAYS; i < 2 * HFTMON_WAKER_WAYS; i++) {
+		KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[i], 2, &tgid,
+							  &tid, &flags));
+		KUNIT_EXPECT_EQ(test, tid, i);
+		KUNIT_EXPECT_EQ(test, tgid, 2);
+	}
+}
+
+#define WK_ROUNDS	200000
+
+struct wk_racer {
+	struct hftmon_wakers *t;
+	unsigned long keys[2];	/* its own tasks, in the shared bucket */
+	long wrong, missing;
+	struct completion done;
+};
+
+/*
+ * Two CPUs put and take their own tasks in one bucket (a third and
+ * fourth way left to fight over): each must get back exactly its own
+ * waker, or nothing when the bucket was full, never another's.
+ */
+static int wk_race_fn(void *arg)
+{
+	struct wk_racer *r = arg;
+	s32 tgid, tid;
+	u16 flags;
+	int i, j;
+
+	for (i = 0; i < WK_ROUNDS; i++) {
+		bool put[2];
+
+		local_irq_disable();	/* as under pi_lock / rq lock */
+		for (j = 0; j < 2; j++)
+			put[j] = hftmon_waker_put(r->t, r->keys[j], 5,
+						  (s32)(r->keys[j] >> 6), i, 0);
+		for (j = 0; j < 2; j++) {
+			bool got = hftmon_waker_take(r->t, r->keys[j], 5, &tgid,
+						     &tid, &flags);
+
+			if (got != put[j])
+				r->missing++;
+			else if (got && (tgid != (s32)(r->keys[j] >> 6) ||
+					 tid != i))
+				r->wrong++;
+		}
+		local_irq_enable();
+		if (!(i % 1024))
+			cond_resched();
+	}
+	complete(&r->done);
+	return 0;
+}
+
+static void wakers_two_cpus(struct kunit *test)
+{
+	struct hftmon_wakers *t = wakers_new(test);
+	struct wk_racer r[2];
+	struct task_struct *k[2];
+	unsigned long keys[4];
+	int i, cpu = 0;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two online CPUs");
+	wk_same_bucket(t, keys, 4);
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct wk_racer){ .t = t, .keys = { keys[2 * i],
+							    keys[2 * i + 1] } };
+		init_completion(&r[i].done);
+		k[i] = kthread_create(wk_race_fn, &r[i], "hftmon-wk%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(k[i]));
+		cpu = cpumask_next(i ? cpu : -1, cpu_online_mask);
+		kthread_bind(k[i], cpu);
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(k[i]);
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&r[i].done);
+		KUNIT_EXPECT_EQ(test, r[i].wrong, 0L);
+		KUNIT_EXPECT_EQ(test, r[i].missing, 0L);
+	}
+	/* Both done: the bucket is empty again. */
+	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+		KUNIT_EXPECT_EQ(test,
+				READ_ONCE(hftmon_waker_bucket(t, keys[0])[i].task),
+				0UL);
+}
+
+struct wk_remote {
+	void *wakeup;		/* the sched_wakeup entry */
+	struct task_struct *p;
+	pid_t current_there;
+	int cpu;
+};
+
+/* The target CPU's wake list: sched_wakeup from an IPI there. */
+static void wk_remote_fn(void *arg)
+{
+	struct wk_remote *w = arg;
+
+	w->current_there = current->pid;
+	w->cpu = smp_processor_id();
+	hftmon_tp_sched_wakeup(w->wakeup, w->p);
+}
+
+/*
+ * The probes as the kernel calls them for a wake-up handed to another
+ * CPU: sched_waking here, in the waker (this test's thread), then
+ * sched_wakeup in an IPI on the other CPU, whose current is someone
+ * else. The record, in that CPU's ring, names this thread.
+ */
+static void probe_wakeup_remote_waker(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	struct wk_remote w = { .wakeup = tp_entry(test, "sched_wakeup") };
+	void *waking = tp_entry(test, "sched_waking");
+	struct hftmon_rec_wakeup *r;
+	struct task_struct *k;
+	int this, other;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two online CPUs");
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-woken");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
+	w.p = k;
+
+	this = get_cpu();
+	other = cpumask_any_but(cpu_online_mask, this);
+	local_irq_disable();	/* as under the woken task's pi_lock */
+	hftmon_tp_sched_waking(waking, k);
+	local_irq_enable();
+	KUNIT_ASSERT_EQ(test, smp_call_function_single(other, wk_remote_fn,
+						       &w, 1), 0);
+	/* Once more, with no sched_waking before: the waker was not seen. */
+	KUNIT_ASSERT_EQ(test, smp_call_function_single(other, wk_remote_fn,
+						       &w, 1), 0);
+	put_cpu();
+
+	KUNIT_EXPECT_EQ(test, w.cpu, other);
+	KUNIT_EXPECT_NE(test, w.current_there, current->pid);
+	KUNIT_ASSERT_EQ(test, head_of(s->rings[other]), 2 * (u64)sizeof(*r));
+	r = s->rings[other]->data;
+	KUNIT_EXPECT_EQ(test, r[0].hdr.type, (u16)HFTMON_REC_WAKEUP);
+	KUNIT_EXPECT_EQ(test, r[0].hdr.tid, k->pid);
+	KUNIT_EXPECT_EQ(test, r[0].hdr.cpu, (u16)other);
+	KUNIT_EXPECT_EQ(test, r[0].waker_tid, current->pid);
+	KUNIT_EXPECT_EQ(test, r[0].waker_pid, current->tgid);
+	KUNIT_EXPECT_EQ(test, (u32)r[0].hdr.flags, 0U);
+	KUNIT_EXPECT_EQ(test, r[0].target_cpu, (u32)task_cpu(k));
+	KUNIT_EXPECT_EQ(test, (u32)r[1].hdr.flags, HFTMON_WAKEUP_NO_WAKER);
+	KUNIT_EXPECT_EQ(test, r[1].waker_tid, 0);
+	KUNIT_EXPECT_EQ(test, r[1].waker_pid, 0);
+	KUNIT_EXPECT_EQ(test, head_of(s->rings[this]), 0ULL);
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+struct wk_irq {
+	struct irq_work work;
+	void *waking;
+	struct task_struct *p;
+	bool in_hardirq;
+	int ran;
+};
+
+static void wk_irq_fn(struct irq_work *iw)
+{
+	struct wk_irq *w = container_of(iw, struct wk_irq, work);
+
+	w->in_hardirq = in_hardirq();
+	hftmon_tp_sched_waking(w->waking, w->p);
+	WRITE_ONCE(w->ran, 1);
+}
+
+/* A wake-up made by a hard IRQ names no task: the interrupted one did not. */
+static void probe_wakeup_from_irq(struct kunit *test)
+{
+	struct hftmon_session *s = session_new(test);
+	struct wk_irq *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	void *wakeup = tp_entry(test, "sched_wakeup");
+	struct hftmon_rec_wakeup *r;
+	struct hftmon_ring *rb;
+	struct task_struct *k;
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	k = kthread_run(idle_thread_fn, NULL, "hftmon-woken");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
+	w->waking = tp_entry(test, "sched_waking");
+	w->p = k;
+	w->work = IRQ_WORK_INIT_HARD(wk_irq_fn);
+
+	/* Self-IPI: the waking probe runs in hard IRQ context. */
+	KUNIT_ASSERT_TRUE(test, irq_work_queue(&w->work));
+	irq_work_sync(&w->work);
+	local_irq_disable();	/* as under the rq lock */
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_wakeup(wakeup, k);
+	local_irq_enable();
+
+	KUNIT_ASSERT_EQ(test, READ_ONCE(w->ran), 1);
+	KUNIT_EXPECT_TRUE(test, w->in_hardirq);
+	KUNIT_ASSERT_EQ(test, head_of(rb), (u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, (u32)r->hdr.flags, HFTMON_WAKEUP_IRQ);
+	KUNIT_EXPECT_EQ(test, r->waker_tid, 0);
+	KUNIT_EXPECT_EQ(test, r->waker_pid, 0);
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+static struct kunit_case wakers_cases[] = {
+	KUNIT_CASE(wakers_put_take),
+	KUNIT_CASE(wakers_full_and_replace),
+	KUNIT_CASE(wakers_earlier_run),
+	KUNIT_CASE(wakers_two_cpus),
+	{}
+};
+
+static struct kunit_suite wakers_suite = {
+	.name = "hftmon_wakers",
+	.test_cases = wakers_cases,
+};
+
+static struct kunit_case wakers_probe_cases[] = {
+	KUNIT_CASE(probe_wakeup_remote_waker),
+	KUNIT_CASE(probe_wakeup_from_irq),
+	{}
+};
+
+static struct kunit_suite wakers_probe_suite = {
+	.suite_init = probes_init,
+	.suite_exit = caches_exit,
+	.name = "hftmon_wakers_probe",
+	.exit = session_exit,
+	.test_cases = wakers_probe_cases,
+};
+
 kunit_test_suites(&ring_suite, &track_suite, &sources_suite, &probe_suite,
-		  &stack_suite, &check_suite);
+		  &stack_suite, &check_suite, &wakers_suite, &wakers_probe_suite);

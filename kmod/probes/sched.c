@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The scheduler family: sched_switch, sched_wakeup(_new),
+ * The scheduler family: sched_switch, sched_waking, sched_wakeup(_new),
  * sched_migrate_task, sched_process_exit and sched_process_fork, and the
  * kernel and user stacks the switch probe takes at switch-out. Each probe
  * is checked against the prototype in <trace/events/sched.h> (see
@@ -14,8 +14,9 @@
  *   and both are also taken from hard IRQs (the tick, wake-ups from
  *   handlers), so they are always held with IRQs off: lockdep would report
  *   an IRQ inversion otherwise. These probes therefore write with
- *   irqs_off (the ring asserts it under lockdep). Nothing here may sleep,
- *   allocate or wake a task: the ring defers wake-ups to irq_work.
+ *   irqs_off (the ring asserts it under lockdep); a task waking itself
+ *   is the exception (see the wake-up probes below). Nothing here may
+ *   sleep, allocate or wake a task: the ring defers wake-ups to irq_work.
  * - sched_process_exit and sched_process_fork fire in the task's process
  *   context with IRQs on; the tracepoint disables preemption around its
  *   probes on both kernels, so smp_processor_id() names our ring for the
@@ -31,6 +32,7 @@
 #include <trace/events/sched.h>
 
 #include "../hftmon_probe.h"
+#include "../hftmon_wakers.h"
 
 /* prev is current: the probe runs before the switch. */
 static noinline void hftmon_switch_stacks(struct hftmon_rec *w, u32 flags,
@@ -104,10 +106,125 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	hftmon_rec_commit(&w);
 }
 
-/* Subject = the woken task; hdr.cpu is the CPU that ran the wake-up. */
-static __always_inline void hftmon_wakeup_record(void *data,
-						 struct task_struct *p,
-						 u16 flags)
+/*
+ * Wake-ups. The waker is current at sched_waking, which try_to_wake_up()
+ * fires in the waker's own context; sched_wakeup fires where the woken
+ * task is enqueued, and target_cpu (task_cpu() there) is only decided by
+ * then. When the kernel hands a wake-up from another CPU over to the
+ * target's wake list (TTWU_QUEUE, for CPUs that share no cache),
+ * sched_wakeup runs on the target, from the IPI or its idle loop, where
+ * current is whatever ran there. So the waking probe puts the waker in
+ * hftmon_wakers and the wakeup probe, which makes the one record, takes
+ * it back. Contexts (6.1 and 6.12, generic and PREEMPT_RT alike):
+ * - A task waking another: sched_waking under the task's pi_lock,
+ *   sched_wakeup under that and the runqueue lock, or under the target's
+ *   runqueue lock alone (the wake list); all raw_spinlock_t, held with
+ *   IRQs off, PREEMPT_RT included.
+ * - A task waking itself (between set_current_state() and schedule()):
+ *   both fire back to back with only preemption off, IRQs possibly on
+ *   (on PREEMPT_RT, e.g. from a softirq run in its own context). No table
+ *   then, and the record is written as by a process-context probe.
+ * - sched_wakeup_new fires in the parent's context: current is the waker.
+ */
+/*
+ * IRQs are off where the above says so: lockdep checks it, and a build
+ * with KCFLAGS=-DHFTMON_CHECK_IRQS (a splat fails a VM run) on kernels
+ * without lockdep, such as Debian's PREEMPT_RT ones.
+ */
+#ifdef HFTMON_CHECK_IRQS
+#define hftmon_assert_irqs_off()	WARN_ON_ONCE(!irqs_disabled())
+#else
+#define hftmon_assert_irqs_off()	lockdep_assert_irqs_disabled()
+#endif
+
+#define HFTMON_WAKERS_BITS	8	/* 256 buckets, 1024 slots, 32 KiB */
+
+static struct hftmon_waker_bucket hftmon_waker_buckets[1 << HFTMON_WAKERS_BITS];
+
+struct hftmon_wakers hftmon_wakers = {
+	.buckets = hftmon_waker_buckets,
+	.bits = HFTMON_WAKERS_BITS,
+};
+
+/* In interrupt context no task asked for the wake-up: see the uapi. */
+static __always_inline u16 hftmon_waker_of(s32 *tgid, s32 *tid)
+{
+	if (!in_task()) {
+		*tgid = 0;
+		*tid = 0;
+		return HFTMON_WAKEUP_IRQ;
+	}
+	*tgid = current->tgid;
+	*tid = current->pid;
+	return 0;
+}
+
+void hftmon_tp_sched_waking(void *data, struct task_struct *p)
+{
+	struct hftmon_session *s = hftmon_session_for(data);
+	s32 tgid, tid;
+	u16 flags;
+
+	/* Waking itself: sched_wakeup follows here, in the same context. */
+	if (!s || p == current || likely(!hftmon_track_find(&s->track, p)))
+		return;
+	hftmon_assert_irqs_off();
+	flags = hftmon_waker_of(&tgid, &tid);
+	/* No room: the record says NO_WAKER. */
+	hftmon_waker_put(&hftmon_wakers, (unsigned long)p, s->start_ns, tgid,
+			 tid, flags);
+}
+
+static __always_inline void hftmon_wakeup_fill(struct hftmon_rec_wakeup *r,
+					       struct task_struct *p, u16 flags,
+					       s32 tgid, s32 tid)
+{
+	r->hdr.flags = flags;
+	r->waker_pid = tgid;
+	r->waker_tid = tid;
+	r->prio = p->prio;
+	r->target_cpu = task_cpu(p);
+}
+
+/* Subject = the woken task; hdr.cpu is the CPU that enqueued it. */
+void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
+{
+	struct hftmon_session *s = hftmon_session_for(data);
+	struct hftmon_rec_wakeup *r;
+	struct hftmon_rec w;
+	s32 tgid, tid;
+	u16 flags;
+
+	if (!s || likely(!hftmon_track_find(&s->track, p)))
+		return;
+	if (unlikely(p == current)) {
+		/* IRQs may be on: the ring's nesting-safe path. */
+		flags = hftmon_waker_of(&tgid, &tid);
+		r = hftmon_rec_reserve(&w, s, p, HFTMON_REC_WAKEUP, sizeof(*r),
+				       false);
+		if (!r)
+			return;
+		hftmon_wakeup_fill(r, p, flags, tgid, tid);
+		hftmon_rec_commit(&w);
+		return;
+	}
+	hftmon_assert_irqs_off();
+	/* Taken before the reserve: a lost record leaves no entry behind. */
+	if (!hftmon_waker_take(&hftmon_wakers, (unsigned long)p, s->start_ns,
+			       &tgid, &tid, &flags)) {
+		tgid = 0;
+		tid = 0;
+		flags = HFTMON_WAKEUP_NO_WAKER;
+	}
+	r = hftmon_rec_reserve(&w, s, p, HFTMON_REC_WAKEUP, sizeof(*r), true);
+	if (!r)
+		return;
+	hftmon_wakeup_fill(r, p, flags, tgid, tid);
+	hftmon_rec_commit(&w);
+}
+
+/* A new task's first wake-up, in its parent's context. */
+static void hftmon_tp_sched_wakeup_new(void *data, struct task_struct *p)
 {
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_rec w;
@@ -115,22 +232,9 @@ static __always_inline void hftmon_wakeup_record(void *data,
 	r = hftmon_rec_begin(&w, data, p, HFTMON_REC_WAKEUP, sizeof(*r), true);
 	if (!r)
 		return;
-	r->hdr.flags = flags;
-	r->waker_pid = current->tgid;
-	r->waker_tid = current->pid;
-	r->prio = p->prio;
-	r->target_cpu = task_cpu(p);
+	hftmon_wakeup_fill(r, p, HFTMON_WAKEUP_NEW, current->tgid,
+			   current->pid);
 	hftmon_rec_commit(&w);
-}
-
-void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
-{
-	hftmon_wakeup_record(data, p, 0);
-}
-
-static void hftmon_tp_sched_wakeup_new(void *data, struct task_struct *p)
-{
-	hftmon_wakeup_record(data, p, HFTMON_WAKEUP_NEW);
 }
 
 static void hftmon_tp_sched_migrate_task(void *data, struct task_struct *p,
@@ -200,6 +304,7 @@ enum {
 	SCHED_TP_MIGRATE,
 	SCHED_TP_EXIT,
 	SCHED_TP_FORK,
+	SCHED_TP_WAKING,
 	SCHED_TP_NR,
 };
 
@@ -216,14 +321,20 @@ static struct hftmon_tracepoint hftmon_sched_tps[SCHED_TP_NR] = {
 					    hftmon_tp_sched_process_exit),
 	[SCHED_TP_FORK] = HFTMON_TRACEPOINT(sched_process_fork,
 					    hftmon_tp_sched_process_fork),
+	[SCHED_TP_WAKING] = HFTMON_TRACEPOINT(sched_waking,
+					      hftmon_tp_sched_waking),
 };
 
 static const struct hftmon_source_desc hftmon_sched_sources[] = {
 	{ HFTMON_SRC_SCHED_SWITCH, HFTMON_EV_SWITCH, HFTMON_FEAT_SCHED_SWITCH,
 	  BIT(SCHED_TP_SWITCH) },
-	/* A wake-up record needs both: a new thread's first one is _new. */
+	/*
+	 * A wake-up record needs all three: a new thread's first one is
+	 * _new, and the waker is seen at sched_waking.
+	 */
 	{ HFTMON_SRC_SCHED_WAKEUP, HFTMON_EV_WAKEUP, HFTMON_FEAT_SCHED_WAKEUP,
-	  BIT(SCHED_TP_WAKEUP) | BIT(SCHED_TP_WAKEUP_NEW) },
+	  BIT(SCHED_TP_WAKEUP) | BIT(SCHED_TP_WAKEUP_NEW) |
+	  BIT(SCHED_TP_WAKING) },
 	{ HFTMON_SRC_SCHED_MIGRATE, HFTMON_EV_MIGRATE, HFTMON_FEAT_SCHED_MIGRATE,
 	  BIT(SCHED_TP_MIGRATE) },
 	{ HFTMON_SRC_PROCESS_EXIT, HFTMON_EV_EXIT, HFTMON_FEAT_PROCESS_EXIT,

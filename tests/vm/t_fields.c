@@ -13,11 +13,14 @@
  *    FORK_THREAD only for the thread, the parent the caller itself, the
  *    child's comm the caller's;
  *  - WAKEUP: two threads ping-pong a byte (same CPU, then across CPUs
- *    with the scheduler's remote wake list off, then on): each wake-up of
- *    one inside its loop names the other as waker; WAKEUP_NEW is set on
- *    the first wake-up of every new thread (waker: its creator) and never
- *    otherwise; target_cpu is the CPU of the thread's next switch-in (or
- *    the CPU a migration took it from before that);
+ *    with the scheduler's remote wake list off, then on, where the kernel
+ *    hands each wake-up to the woken thread's CPU and sched_wakeup runs
+ *    there): each wake-up of one inside its loop names the other as
+ *    waker; WAKEUP_NEW is set on the first wake-up of every new thread
+ *    (waker: its creator) and never otherwise; target_cpu is the CPU of
+ *    the thread's next switch-in (or the CPU a migration took it from
+ *    before that); a thread that only sleeps on a timer is woken by
+ *    interrupt work, never by a task (IRQ, waker 0); NO_WAKER never;
  *  - SWITCH: prev/next pid, tid, comm, prio, policy as the threads set
  *    them (sched_setattr, setpriority, prctl(PR_SET_NAME)); VOLUNTARY
  *    split as the threads' own voluntary/nonvoluntary_ctxt_switches
@@ -106,36 +109,6 @@ static struct thr *thr_find(pid_t tid)
 			return &thr[i];
 	return NULL;
 }
-
-/*
- * The kernel prio a record may carry for a thread whose own is want: its
- * own, or, on PREEMPT_RT, a priority-inheritance boost: its sleeping
- * spinlocks are rtmutexes, so a thread holding one that an RT thread of
- * ours waits on runs at that thread's prio meanwhile (seen on 6.12-rt: a
- * nice-5 thread switched in at 89, our FIFO 10 thread's prio). task->prio
- * is the effective prio, so the record is right; the test must allow it,
- * and only that: a higher prio than one of our RT threads has is wrong.
- */
-static bool prio_ok(int got, int want)
-{
-	static int rt = -1;
-	int i;
-
-	if (got == want)
-		return true;
-	if (rt < 0) {
-		struct utsname u;
-
-		rt = !uname(&u) && strstr(u.version, "PREEMPT_RT");
-	}
-	if (!rt || got > want)
-		return false;
-	for (i = 0; i < nr_thr; i++)
-		if (thr[i].policy != SCHED_OTHER && thr[i].prio == got)
-			return true;
-	return false;
-}
-
 
 static void pin(int cpu)
 {
@@ -290,7 +263,7 @@ static void check_migrate(void)
 			      "move %d: recorded on cpu %u, the thread left cpu %d",
 			      n, r->hdr.cpu, mig.moves[n][0]);
 		}
-		CHECK(prio_ok(r->prio, mig_thr->prio), "migrate prio %d, thread's %d",
+		CHECK(r->prio == mig_thr->prio, "migrate prio %d, thread's %d",
 		      r->prio, mig_thr->prio);
 		CHECK(r->reserved == 0, "migrate reserved %u", r->reserved);
 		n++;
@@ -447,7 +420,7 @@ struct pp_run {
 	struct thr *a, *b;
 	long vol[2], invol[2];		/* /proc deltas while blocked */
 	uint64_t rd0, rd1;		/* between the two /proc reads */
-	int strict_waker;		/* wake-ups run in the waker's context */
+	int cpu_a, cpu_b;
 };
 
 static struct pp_run pps[3];
@@ -473,7 +446,7 @@ static void restore_features(void)
 }
 
 static void run_pingpong(const char *name, const char *ca, const char *cb,
-			 int cpu_a, int cpu_b, int strict)
+			 int cpu_a, int cpu_b)
 {
 	int ab[2], ba[2], go[2], ex[2], i;
 	struct pp_run *run = &pps[nr_pps++];
@@ -484,7 +457,8 @@ static void run_pingpong(const char *name, const char *ca, const char *cb,
 	REQUIRE(pipe(ab) == 0 && pipe(ba) == 0 && pipe(go) == 0 && pipe(ex) == 0,
 		"pipes");
 	run->name = name;
-	run->strict_waker = strict;
+	run->cpu_a = cpu_a;
+	run->cpu_b = cpu_b;
 	run->a = thr_new("pingpong-a");
 	run->b = thr_new("pingpong-b");
 	/* A: SCHED_FIFO 10; B: SCHED_OTHER nice 5 (set by each itself). */
@@ -596,6 +570,38 @@ static void run_spinners(void)
 		spin_thr[i]->exited = 1;
 	}
 	close(go[0]); close(go[1]); close(ex[0]);
+}
+
+/* ---- a thread only a timer wakes: IRQ, no waker ------------------------- */
+
+#define NR_SLEEPS	20
+
+static struct thr *sleep_thr;
+
+static void *sleep_main(void *arg)
+{
+	struct timespec ts = { .tv_nsec = 2000000 };
+	int i;
+
+	(void)arg;
+	thr_setup(sleep_thr, "fld-sleep", SCHED_OTHER, 0);
+	sleep_thr->t_loop0 = mono_ns();
+	for (i = 0; i < NR_SLEEPS; i++)
+		if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL))
+			return (void *)1;
+	sleep_thr->t_loop1 = mono_ns();
+	return NULL;
+}
+
+static void run_sleeper(void)
+{
+	pthread_t th;
+	void *r;
+
+	sleep_thr = thr_new("sleeper");
+	REQUIRE(pthread_create(&th, NULL, sleep_main, NULL) == 0, "thread");
+	REQUIRE(pthread_join(th, &r) == 0 && !r, "sleeper failed");
+	sleep_thr->exited = 1;
 }
 
 /* Switch-outs of tid inside (lo, hi): voluntary, involuntary, preempted. */
@@ -808,10 +814,38 @@ static void check_headers(uint64_t start_ns, uint64_t stop_ns, int ncpu)
 }
 
 /* Records of a thread we created must carry what the thread set. */
+/*
+ * On PREEMPT_RT a pipe's mutex is an rt_mutex: the SCHED_FIFO side of a
+ * ping-pong that blocks on it while its partner holds it lends the
+ * partner its priority (PI), and the scheduler then switches the partner
+ * at that priority. Only that boost, only there, is allowed besides the
+ * priority the thread set.
+ */
+static int is_rt;
+static long pi_boosted;
+
+static int prio_ok(const struct thr *t, int prio)
+{
+	int k;
+
+	if (prio == t->prio)
+		return 1;
+	for (k = 0; is_rt && k < nr_pps; k++) {
+		if (pps[k].b == t && prio == pps[k].a->prio) {
+			pi_boosted++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void check_switch_fields(void)
 {
 	long checked_prev = 0, checked_next = 0;
+	struct utsname u;
 	size_t i;
+
+	is_rt = uname(&u) == 0 && strstr(u.version, "PREEMPT_RT");
 
 	for (i = 0; i < nr_recs; i++) {
 		const struct hftmon_rec_switch *sw = &recs[i].sw;
@@ -828,7 +862,7 @@ static void check_switch_fields(void)
 			CHECK(strncmp(sw->prev_comm, p->comm, 16) == 0,
 			      "prev %d: comm '%.16s', set '%s'", p->tid,
 			      sw->prev_comm, p->comm);
-			CHECK(prio_ok(sw->prev_prio, p->prio), "prev %s: prio %d, set %d",
+			CHECK(prio_ok(p, sw->prev_prio), "prev %s: prio %d, set %d",
 			      p->comm, sw->prev_prio, p->prio);
 		}
 		if (n && n->t_set && sw->hdr.time_ns > n->t_set) {
@@ -838,15 +872,15 @@ static void check_switch_fields(void)
 			CHECK(strncmp(sw->next_comm, n->comm, 16) == 0,
 			      "next %d: comm '%.16s', set '%s'", n->tid,
 			      sw->next_comm, n->comm);
-			CHECK(prio_ok(sw->next_prio, n->prio), "next %s: prio %d, set %d",
+			CHECK(prio_ok(n, sw->next_prio), "next %s: prio %d, set %d",
 			      n->comm, sw->next_prio, n->prio);
 			CHECK(sw->next_policy == (unsigned int)n->policy,
 			      "next %s: policy %u, set %d", n->comm,
 			      sw->next_policy, n->policy);
 		}
 	}
-	INFO("switch fields: %ld switch-outs and %ld switch-ins of our threads checked",
-	     checked_prev, checked_next);
+	INFO("switch fields: %ld switch-outs and %ld switch-ins of our threads checked, %ld at a PI-boosted priority",
+	     checked_prev, checked_next, pi_boosted);
 	CHECK(checked_prev > 100 && checked_next > 100,
 	      "too few switches of our threads to check (%ld out, %ld in)",
 	      checked_prev, checked_next);
@@ -903,8 +937,14 @@ static void check_wakeups(void)
 
 		if (w->hdr.type != HFTMON_REC_WAKEUP)
 			continue;
-		CHECK(!(w->hdr.flags & ~HFTMON_WAKEUP_NEW), "wakeup flags %#x",
-		      w->hdr.flags);
+		CHECK(!(w->hdr.flags & ~(HFTMON_WAKEUP_NEW | HFTMON_WAKEUP_IRQ)),
+		      "wakeup of %d: flags %#x (NO_WAKER: waker not seen)",
+		      w->hdr.tid, w->hdr.flags);
+		CHECK(!(w->hdr.flags & HFTMON_WAKEUP_IRQ) ||
+		      (!(w->hdr.flags & HFTMON_WAKEUP_NEW) && !w->waker_pid &&
+		       !w->waker_tid),
+		      "wakeup of %d: flags %#x, waker %d/%d", w->hdr.tid,
+		      w->hdr.flags, w->waker_pid, w->waker_tid);
 		/* A thread that exists before the session is never new. */
 		if (w->hdr.flags & HFTMON_WAKEUP_NEW)
 			CHECK(thr_find(w->hdr.tid) ||
@@ -914,7 +954,7 @@ static void check_wakeups(void)
 			      w->hdr.pid, w->hdr.tid);
 		if (thr_find(w->hdr.tid) && thr_find(w->hdr.tid)->t_set &&
 		    w->hdr.time_ns > thr_find(w->hdr.tid)->t_set)
-			CHECK(prio_ok(w->prio, thr_find(w->hdr.tid)->prio),
+			CHECK(w->prio == thr_find(w->hdr.tid)->prio,
 			      "wakeup of %d: prio %d, set %d", w->hdr.tid, w->prio,
 			      thr_find(w->hdr.tid)->prio);
 		/* target_cpu: where the thread next runs (or is moved from). */
@@ -945,14 +985,19 @@ static void check_wakeups(void)
 	INFO("target_cpu checked on %ld wake-ups, %ld of them made on another CPU",
 	     target_checked, target_remote);
 
-	/* The waker of each wake-up inside a ping-pong loop is the partner. */
+	/*
+	 * The waker of each wake-up inside a ping-pong loop is the partner,
+	 * whichever CPU enqueued it (handed: the woken thread's own CPU, not
+	 * the waker's, made the record: the kernel's remote wake list).
+	 */
 	for (k = 0; k < nr_pps; k++) {
 		long woken = 0;
 
 		for (t = 0; t < 2; t++) {
 			const struct thr *me = t ? pps[k].b : pps[k].a;
 			const struct thr *peer = t ? pps[k].a : pps[k].b;
-			long n = 0, wrong = 0;
+			int peer_cpu = t ? pps[k].cpu_a : pps[k].cpu_b;
+			long n = 0, wrong = 0, handed = 0;
 			pid_t wrong_tid = 0;
 
 			for (i = 0; i < nr_recs; i++) {
@@ -964,6 +1009,7 @@ static void check_wakeups(void)
 				    w->hdr.time_ns >= me->t_loop1)
 					continue;
 				n++;
+				handed += (int)w->hdr.cpu != peer_cpu;
 				CHECK(w->hdr.pid == getpid(), "woken pid %d",
 				      w->hdr.pid);
 				if (w->waker_tid != peer->tid ||
@@ -972,22 +1018,46 @@ static void check_wakeups(void)
 					wrong_tid = w->waker_tid;
 				}
 			}
-			INFO("%s: %ld wake-ups of %s in its loop, %ld not naming %s (e.g. %d)",
-			     pps[k].name, n, me->comm, wrong, peer->comm,
+			INFO("%s: %ld wake-ups of %s in its loop, %ld recorded on its own CPU, not its waker's; %ld not naming %s (e.g. %d)",
+			     pps[k].name, n, me->comm, handed, wrong, peer->comm,
 			     wrong_tid);
 			woken += n;
-			if (pps[k].strict_waker)
-				CHECK(wrong == 0,
-				      "%s: %ld wake-ups of %s name waker %d, not %s %d",
-				      pps[k].name, wrong, me->comm, wrong_tid,
-				      peer->comm, peer->tid);
-			else if (wrong)
-				INFO("KNOWN MODULE BUG: %s: the remote wake list runs sched_wakeup on the woken thread's CPU, so the waker recorded is whatever ran there (tid %d), not %s",
-				     pps[k].name, wrong_tid, peer->comm);
+			CHECK(wrong == 0,
+			      "%s: %ld wake-ups of %s name waker %d, not %s %d",
+			      pps[k].name, wrong, me->comm, wrong_tid,
+			      peer->comm, peer->tid);
 		}
 		/* Same CPU, the FIFO side preempts its partner before that
 		 * one blocks: only one side may ever be woken. */
 		CHECK(woken > 0, "%s: no wake-up inside the loops", pps[k].name);
+	}
+
+	/* Only its timer wakes the sleeper: interrupt work, not a task. */
+	{
+		long n = 0, irq = 0;
+
+		for (i = 0; i < nr_recs; i++) {
+			const struct hftmon_rec_wakeup *w = &recs[i].wk;
+
+			if (w->hdr.type != HFTMON_REC_WAKEUP ||
+			    w->hdr.tid != sleep_thr->tid ||
+			    w->hdr.time_ns <= sleep_thr->t_loop0 ||
+			    w->hdr.time_ns >= sleep_thr->t_loop1)
+				continue;
+			n++;
+			if (w->hdr.flags & HFTMON_WAKEUP_IRQ)
+				irq++;
+			else
+				INFO("sleeper woken at %llu by %d/%d, flags %#x",
+				     (unsigned long long)w->hdr.time_ns,
+				     w->waker_pid, w->waker_tid, w->hdr.flags);
+		}
+		INFO("sleeper: %ld wake-ups in its %d sleeps, %ld from interrupt context",
+		     n, NR_SLEEPS, irq);
+		CHECK(n > 0 && n <= NR_SLEEPS, "sleeper: %ld wake-ups in %d sleeps",
+		      n, NR_SLEEPS);
+		CHECK(irq == n, "sleeper: %ld of %ld timer wake-ups not IRQ",
+		      n - irq, n);
 	}
 }
 
@@ -1010,7 +1080,7 @@ static void check_exits(void)
 			CHECK(strncmp(r->comm, thr[k].comm, 16) == 0,
 			      "exit of %d: comm '%.16s', set '%s'", thr[k].tid,
 			      r->comm, thr[k].comm);
-			CHECK(prio_ok(r->prio, thr[k].prio), "exit of %s: prio %d, set %d",
+			CHECK(r->prio == thr[k].prio, "exit of %s: prio %d, set %d",
 			      thr[k].comm, r->prio, thr[k].prio);
 			CHECK(!(r->hdr.flags & HFTMON_EXIT_GROUP_DEAD),
 			      "exit of %s: GROUP_DEAD while the process lives",
@@ -1053,7 +1123,7 @@ int main(void)
 {
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 1024 };
 	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
-	struct hftmon_info info;
+	struct hftmon_info info = { .size = sizeof(info) };
 	struct hftmon *m;
 	int err, strict_remote;
 
@@ -1073,7 +1143,7 @@ int main(void)
 
 	run_migrate();
 	run_fork();
-	run_pingpong("pingpong-cpu0", "fld-a0", "fld-b0", 0, 0, 1);
+	run_pingpong("pingpong-cpu0", "fld-a0", "fld-b0", 0, 0);
 	/* Remote wake-ups made by the waker itself: the wake list off. */
 	if (access(FEATURES, W_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
@@ -1081,14 +1151,16 @@ int main(void)
 	if (strict_remote) {
 		features_changed = 1;
 		atexit(restore_features);
-		run_pingpong("pingpong-remote", "fld-a1", "fld-b1", 0, 1, 1);
+		run_pingpong("pingpong-remote", "fld-a1", "fld-b1", 0, 1);
 		restore_features();
 		features_changed = 0;
 	} else {
-		INFO("SKIP remote waker/target check with the wake list off: cannot write %s (%s)",
+		INFO("SKIP remote ping-pong with the wake list off: cannot write %s (%s)",
 		     FEATURES, strerror(errno));
 	}
-	run_pingpong("pingpong-remote-wakelist", "fld-a2", "fld-b2", 0, 1, 0);
+	/* The kernel's default: remote wake-ups handed to the target CPU. */
+	run_pingpong("pingpong-remote-wakelist", "fld-a2", "fld-b2", 0, 1);
+	run_sleeper();
 	run_spinners();
 	run_child(m);
 

@@ -239,13 +239,33 @@ struct hftmon_rec_switch {
 	char next_comm[HFTMON_TASK_COMM_LEN];
 };
 
-/* HFTMON_REC_WAKEUP flags */
+/*
+ * HFTMON_REC_WAKEUP flags. The waker is the task that asked for the
+ * wake-up (seen in its own context as the wake-up begins), on whichever
+ * CPU the woken task is then enqueued. Where no task asked, or the module
+ * could not see which one did, waker_pid/tid are 0 and a flag says why:
+ * - IRQ: the wake-up was made in interrupt context, a hard IRQ or a
+ *   softirq (PREEMPT_RT's softirqs included, though they run in a thread):
+ *   the task that was running there was only interrupted. A threaded IRQ
+ *   handler (irq/N-name) is a task, and is named as the waker.
+ * - NO_WAKER: the wake-up began before the session started, or the
+ *   module's table of wake-ups in flight (from the waker's CPU to the
+ *   target's) had no room. Never set otherwise: count these to see how
+ *   often the waker was not known.
+ */
 #define HFTMON_WAKEUP_NEW	(1U << 0)	/* first wake-up of a new task */
+#define HFTMON_WAKEUP_IRQ	(1U << 1)	/* made by interrupt work */
+#define HFTMON_WAKEUP_NO_WAKER	(1U << 2)	/* waker not seen */
 
-/* hdr.pid/tid = woken task; hdr.cpu = CPU that ran the wake-up. */
+/*
+ * hdr.pid/tid = woken task. hdr.cpu and hdr.time_ns: the CPU that enqueued
+ * the task and when: the waker's own CPU, or target_cpu when the kernel
+ * handed the wake-up over to it (its remote wake list, TTWU_QUEUE), which
+ * then comes after an IPI or the target's idle loop.
+ */
 struct hftmon_rec_wakeup {
 	struct hftmon_rec_hdr hdr;
-	__s32 waker_pid;
+	__s32 waker_pid;	/* 0: see HFTMON_WAKEUP_IRQ, _NO_WAKER */
 	__s32 waker_tid;
 	__s32 prio;
 	__u32 target_cpu;	/* the CPU the woken task will run on */
