@@ -83,7 +83,7 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 {
 	if (cfg->flags || memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
 		return -EINVAL;
-	if (cfg->events & ~(u64)HFTMON_EV_SCHED_ALL)
+	if (cfg->events & ~hftmon_probes_known_events() || hftmon_irq_cpus_check(cfg))
 		return -EINVAL;
 	if (cfg->events & ~available_events)
 		return -EOPNOTSUPP;
@@ -444,6 +444,9 @@ static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case HFTMON_CMD_KEY(HFTMON_IOC_GET_STATS):
 		ret = hftmon_ioc_get_stats(s, uarg);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_GET_IRQ_STATS):
+		ret = hftmon_irq_ioc_stats(s, uarg);
 		break;
 	default:
 		ret = -ENOTTY;

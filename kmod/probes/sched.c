@@ -70,6 +70,7 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 		return;
 	pp = hftmon_track_find(&s->track, prev);
 	np = hftmon_track_find(&s->track, next);
+	hftmon_irq_note_switch(next, np);
 	if (likely(!pp && !np))
 		return;
 
