@@ -15,6 +15,7 @@ WORKLOAD_HDRS := tools/workload/pingpong.h
 
 VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_DIR)/bin/%,$(wildcard tests/vm/t_*.c))
 VM_TOOL_BINS := $(VM_DIR)/bin/pingpong $(VM_DIR)/bin/vm_bench
+include mk/inject.mk
 
 .PHONY: deps vm-payload test-vm test-vm-debug test-kunit demo bench bench-vm
 
