@@ -98,7 +98,7 @@ struct hftmon_monitor_config {
 	size_t nr_cpu_affinity;
 	int realtime_priority;		/* 0 = leave as is, 1..99 SCHED_FIFO */
 	uint32_t ring_pages;		/* per-CPU data pages; 0 = default */
-	uint64_t events;		/* HFTMON_EV_*; 0 = every available */
+	uint64_t events;		/* HFTMON_EV_*; 0 = the scheduler events */
 	/*
 	 * true: hftmon_start() starts the library's own drain thread, with
 	 * cpu_affinity and realtime_priority applied (refused with -EPERM/

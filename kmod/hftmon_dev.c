@@ -23,6 +23,7 @@
 #include <linux/uaccess.h>
 
 #include "hftmon_internal.h"
+#include "hftmon_irq.h"
 
 #define HFTMON_MAX_PROCS_LIMIT	4096
 
@@ -118,12 +119,16 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 {
 	if (cfg->flags || memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
 		return -EINVAL;
-	if (cfg->events & ~(u64)HFTMON_EV_SCHED_ALL)
+	if (cfg->events & ~hftmon_probes_known_events() || hftmon_irq_cpus_check(cfg))
 		return -EINVAL;
 	if (cfg->events & ~available_events)
 		return -EOPNOTSUPP;
+	/*
+	 * 0: the scheduler's events. The interrupt sources hook every IRQ,
+	 * softirq and vector of the machine, so they are asked for by name.
+	 */
 	if (!cfg->events)
-		cfg->events = available_events;
+		cfg->events = available_events & HFTMON_EV_SCHED_ALL;
 	if (!cfg->ring_pages)
 		cfg->ring_pages = default_pages;
 	if (!is_power_of_2(cfg->ring_pages) || cfg->ring_pages > max_pages)
@@ -563,6 +568,9 @@ static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case HFTMON_CMD_KEY(HFTMON_IOC_GET_STATS):
 		ret = hftmon_ioc_get_stats(s, uarg);
+		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_GET_IRQ_STATS):
+		ret = hftmon_irq_ioc_stats(s, uarg);
 		break;
 	default:
 		ret = -ENOTTY;

@@ -193,7 +193,7 @@ unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
 			       bool *trunc);
 
-/* ---- ring memory accounting (hftmon_ring.c) --------------------------- */
+/* ---- ring memory accounting (hftmon_mem.c) ---------------------------- */
 
 /*
  * Per real uid (global kuid): the sessions it has open without

@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 
 #include "hftmon_probe.h"
+#include "hftmon_irq.h"
 #include "hftmon_wakers.h"
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
@@ -797,7 +798,23 @@ static const struct {
 	{ HFTMON_EV_MIGRATE, HFTMON_FEAT_SCHED_MIGRATE, HFTMON_SRC_SCHED_MIGRATE },
 	{ HFTMON_EV_EXIT, HFTMON_FEAT_PROCESS_EXIT, HFTMON_SRC_PROCESS_EXIT },
 	{ HFTMON_EV_FORK, HFTMON_FEAT_PROCESS_FORK, HFTMON_SRC_PROCESS_FORK },
+	{ HFTMON_EV_IRQ, HFTMON_FEAT_IRQ, HFTMON_SRC_IRQ },
+	{ HFTMON_EV_SOFTIRQ, HFTMON_FEAT_SOFTIRQ, HFTMON_SRC_SOFTIRQ },
+	{ HFTMON_EV_NMI, HFTMON_FEAT_NMI, HFTMON_SRC_NMI },
+#ifdef CONFIG_X86_LOCAL_APIC
+	{ HFTMON_EV_IRQ_VECTOR, HFTMON_FEAT_IRQ_VECTOR, HFTMON_SRC_IRQ_VECTOR },
+#endif
 };
+
+#ifdef CONFIG_X86_LOCAL_APIC
+#define ABI_IRQ_EVENTS	HFTMON_EV_IRQ_ALL
+#define ABI_IRQ_FEATURES (HFTMON_FEAT_IRQ | HFTMON_FEAT_SOFTIRQ | \
+			  HFTMON_FEAT_NMI | HFTMON_FEAT_IRQ_VECTOR)
+#else
+#define ABI_IRQ_EVENTS	(HFTMON_EV_IRQ | HFTMON_EV_SOFTIRQ | HFTMON_EV_NMI)
+#define ABI_IRQ_FEATURES (HFTMON_FEAT_IRQ | HFTMON_FEAT_SOFTIRQ | \
+			  HFTMON_FEAT_NMI)
+#endif
 
 static void sources_table_abi(struct kunit *test)
 {
@@ -818,12 +835,12 @@ static void sources_table_abi(struct kunit *test)
 		}
 	}
 	/* Every event this version defines is produced; no stray bit. */
-	KUNIT_EXPECT_EQ(test, events, (u64)HFTMON_EV_SCHED_ALL);
+	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
 	/* Every feature but poll() (the device's own) comes from a source. */
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
-		HFTMON_FEAT_STACKS));
+		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -970,14 +987,18 @@ static void avail_this_kernel(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
 	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
-			(u64)HFTMON_EV_SCHED_ALL);
+			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
-			(u64)HFTMON_EV_SCHED_ALL);
+			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SCHED_SWITCH], 0);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PROCESS_FORK], 0);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_STACK_USER], 0);
-	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_IRQ], -ENOSYS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_IRQ], 0);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SOFTIRQ], 0);
+#ifdef CONFIG_X86_LOCAL_APIC
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_IRQ_VECTOR], 0);
+#endif
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], -ENOSYS);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
@@ -1011,6 +1032,12 @@ static void check_config(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c.ring_pages, 64U);
 	KUNIT_EXPECT_EQ(test, c.ring_mmap_size, 65ULL * PAGE_SIZE);
 
+	/* 0 never hooks the machine-wide interrupt sources by itself. */
+	memset(&c, 0, sizeof(c));
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail | HFTMON_EV_IRQ_ALL,
+						  64, 1024), 0);
+	KUNIT_EXPECT_EQ(test, c.events, avail);
+
 	memset(&c, 0, sizeof(c));
 	c.ring_pages = 48;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
@@ -1028,8 +1055,17 @@ static void check_config(struct kunit *test)
 	c.flags = 1;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
 	memset(&c, 0, sizeof(c));
-	c.reserved[3] = 1;
+	c.reserved[0] = 1;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	/* irq_cpus: a CPU that cannot exist is refused, CPU 0 is fine. */
+	memset(&c, 0, sizeof(c));
+	c.irq_cpus[0] = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	if (nr_cpu_ids < HFTMON_IRQ_CPUS_MAX) {
+		c.irq_cpus[nr_cpu_ids / 64] |= BIT_ULL(nr_cpu_ids % 64);
+		KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024),
+				-EINVAL);
+	}
 	memset(&c, 0, sizeof(c));
 	c.ring_pages = 4;
 	c.wakeup_bytes = 5 * PAGE_SIZE;

@@ -67,6 +67,15 @@ struct hftmon_family {
 	unsigned int nr_tps;
 	const struct hftmon_source_desc *sources;
 	unsigned int nr_sources;
+	/*
+	 * Optional, for a family with per-session state (process context,
+	 * hftmon_probes_lock held): start before the probes see the session
+	 * (may allocate; an error fails START), stop once no probe uses it,
+	 * exit at unload.
+	 */
+	int (*start)(struct hftmon_session *s);
+	void (*stop)(struct hftmon_session *s);
+	void (*exit)(void);
 };
 
 /* The family tables, one per file under kmod/probes/ (families.h). */
@@ -184,5 +193,17 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 			    struct task_struct *next, unsigned int prev_state);
 void hftmon_tp_sched_wakeup(void *data, struct task_struct *p);
 void hftmon_tp_sched_process_exit(void *data, struct task_struct *p);
+
+/* ---- the irq family's probes (probes/irq.c), for the KUnit suites ---- */
+
+struct irqaction;
+
+void hftmon_tp_irq_handler_entry(void *data, int irq, struct irqaction *action);
+void hftmon_tp_irq_handler_exit(void *data, int irq, struct irqaction *action,
+				int ret);
+void hftmon_tp_softirq_entry(void *data, unsigned int vec);
+void hftmon_tp_softirq_exit(void *data, unsigned int vec);
+void hftmon_tp_nmi_handler(void *data, void *handler, s64 delta_ns,
+			   int handled);
 
 #endif /* HFTMON_PROBE_H */

@@ -217,6 +217,31 @@ static int hftmon_probes_hook(u64 events)
 	return 0;
 }
 
+/* Families' per-session state; on an error, the started ones are stopped. */
+static int hftmon_families_start(struct hftmon_session *s)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < hftmon_nr_families && !err; i++)
+		if (hftmon_families[i]->start)
+			err = hftmon_families[i]->start(s);
+	if (err)
+		while (i-- > 0)
+			if (hftmon_families[i]->stop)
+				hftmon_families[i]->stop(s);
+	return err;
+}
+
+static void hftmon_families_stop(struct hftmon_session *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < hftmon_nr_families; i++)
+		if (hftmon_families[i]->stop)
+			hftmon_families[i]->stop(s);
+}
+
 /* The session's events start now, every one of them at once. */
 int hftmon_probes_activate(struct hftmon_session *s)
 {
@@ -230,8 +255,10 @@ int hftmon_probes_activate(struct hftmon_session *s)
 	if (!err) {
 		s->start_ns = ktime_get_mono_fast_ns();
 		s->stop_ns = 0;
-		rcu_assign_pointer(hftmon_active, s);
+		err = hftmon_families_start(s);
 	}
+	if (!err)
+		rcu_assign_pointer(hftmon_active, s);
 	mutex_unlock(&hftmon_probes_lock);
 	return err;
 }
@@ -244,6 +271,7 @@ void hftmon_probes_deactivate(struct hftmon_session *s)
 		RCU_INIT_POINTER(hftmon_active, NULL);
 		s->stop_ns = ktime_get_mono_fast_ns();
 		tracepoint_synchronize_unregister();
+		hftmon_families_stop(s);
 	}
 	mutex_unlock(&hftmon_probes_lock);
 }
@@ -267,5 +295,8 @@ void hftmon_probes_exit(void)
 		}
 	}
 	tracepoint_synchronize_unregister();
+	for (i = 0; i < hftmon_nr_families; i++)
+		if (hftmon_families[i]->exit)
+			hftmon_families[i]->exit();
 	mutex_unlock(&hftmon_probes_lock);
 }

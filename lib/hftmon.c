@@ -317,6 +317,8 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_NUMA_BALANCING] = "numa_balancing",
 	[HFTMON_SRC_STACK_KERNEL] = "stack_kernel",
 	[HFTMON_SRC_STACK_USER] = "stack_user",
+	[HFTMON_SRC_IRQ_VECTOR] = "irq_vector",
+	[HFTMON_SRC_NMI] = "nmi",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -345,6 +347,9 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_STACK_KERNEL] =
 		"the kernel cannot unwind kernel stacks here",
 	[HFTMON_SRC_STACK_USER] = "the kernel cannot unwind user stacks here",
+	[HFTMON_SRC_IRQ_VECTOR] =
+		"the kernel has no irq_vectors tracepoints (not x86)",
+	[HFTMON_SRC_NMI] = "the kernel has no nmi_handler tracepoint (not x86)",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)

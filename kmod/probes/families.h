@@ -6,3 +6,4 @@
  * tables, hftmon_probes.c lists them. Adding a family is one line here.
  */
 HFTMON_FAMILY(sched)
+HFTMON_FAMILY(irq)

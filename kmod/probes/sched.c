@@ -32,6 +32,7 @@
 #include <trace/events/sched.h>
 
 #include "../hftmon_probe.h"
+#include "../hftmon_irq.h"
 #include "../hftmon_wakers.h"
 
 /* prev is current: the probe runs before the switch. */
@@ -72,6 +73,7 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 		return;
 	pp = hftmon_track_find(&s->track, prev);
 	np = hftmon_track_find(&s->track, next);
+	hftmon_irq_note_switch(next, np);
 	if (likely(!pp && !np))
 		return;
 

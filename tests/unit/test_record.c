@@ -41,11 +41,12 @@ static const struct {
 	{ HFTMON_REC_WAKEUP, 48 }, { HFTMON_REC_MIGRATE, 48 },
 	{ HFTMON_REC_EXIT, 56 },   { HFTMON_REC_FORK, 56 },
 	{ HFTMON_REC_STACK, 40 },
+	/* 32 header + 4 x u64 + 4 x u32 */
+	{ HFTMON_REC_IRQ, 80 },	   { HFTMON_REC_SOFTIRQ, 80 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */
-static const __u16 reserved_types[] = { HFTMON_REC_IRQ, HFTMON_REC_SOFTIRQ,
-					HFTMON_REC_SPIKE, HFTMON_REC_PMU,
+static const __u16 reserved_types[] = { HFTMON_REC_SPIKE, HFTMON_REC_PMU,
 					HFTMON_REC_NUMA };
 
 static void test_type_numbers(void **state)

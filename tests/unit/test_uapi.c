@@ -56,7 +56,8 @@ FIELD(hftmon_config, ring_pages, 16, 4);
 FIELD(hftmon_config, wakeup_bytes, 20, 4);
 FIELD(hftmon_config, sample_interval_ns, 24, 8);
 FIELD(hftmon_config, ring_mmap_size, 32, 8);
-FIELD(hftmon_config, reserved, 40, 32);
+FIELD(hftmon_config, irq_cpus, 40, 24);
+FIELD(hftmon_config, reserved, 64, 8);
 
 SIZE(hftmon_attach, 32, 8);
 FIELD(hftmon_attach, size, 0, 4);
@@ -131,6 +132,22 @@ SIZE(hftmon_rec_stack, 40, 8);
 FIELD(hftmon_rec_stack, hdr, 0, 32);
 FIELD(hftmon_rec_stack, stack_id, 32, 4);
 FIELD(hftmon_rec_stack, nr, 36, 4);
+
+/* Interruptions (issue 7): one layout for IRQ, vector, NMI and softirq. */
+SIZE(hftmon_rec_irq, 80, 8);
+FIELD(hftmon_rec_irq, hdr, 0, 32);
+FIELD(hftmon_rec_irq, start_ns, 32, 8);
+FIELD(hftmon_rec_irq, net_ns, 40, 8);
+FIELD(hftmon_rec_irq, gross_ns, 48, 8);
+FIELD(hftmon_rec_irq, raise_ns, 56, 8);
+FIELD(hftmon_rec_irq, kind, 64, 4);
+FIELD(hftmon_rec_irq, nr, 68, 4);
+FIELD(hftmon_rec_irq, depth, 72, 4);
+FIELD(hftmon_rec_irq, ret, 76, 4);
+_Static_assert(HFTMON_REC_IRQ == 6 && HFTMON_REC_SOFTIRQ == 7,
+	       "interruption record types");
+_Static_assert(HFTMON_IRQ_NAME_LEN == 32, "IRQ handler name length");
+SIZE(hftmon_irq_count, 16, 8);
 
 SIZE(hftmon_cpu_stats, 104, 8);
 FIELD(hftmon_cpu_stats, cpu, 0, 4);

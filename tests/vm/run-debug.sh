@@ -23,15 +23,18 @@ tree=$("$top/tools/vm/kunit-kernel.sh" | tail -n 1)
 rm -rf "$work"
 mkdir -p "$work/src"
 # kbuild M= writes objects beside the sources: build from a copy.
-cp -r "$top/kmod" "$top/include" "$top/tests/vm/ctlmod" "$work/src/"
+cp -r "$top/kmod" "$top/include" "$top/tests/vm/ctlmod" "$top/tests/inject" \
+	"$work/src/"
 cp -r "$payload" "$work/payload"
-for m in kmod/hftmon ctlmod/hftmon_ctl; do
+# Each module and where the payload keeps it (t_irq loads bin/hftmon_inject.ko).
+for m in kmod/hftmon: ctlmod/hftmon_ctl: inject/hftmon_inject:bin/; do
+	dest=${m#*:} m=${m%:*}
 	make -s -C "$tree" M="$work/src/${m%/*}" modules >"$work/build.log" 2>&1 || {
 		cat "$work/build.log" >&2
 		echo "test-vm-debug: ${m#*/}.ko build against $tree failed" >&2
 		exit 1
 	}
-	cp "$work/src/$m.ko" "$work/payload/"
+	cp "$work/src/$m.ko" "$work/payload/$dest"
 done
 echo "test-vm-debug: integration programs on the debug kernel $tree"
 exec "$here/run.sh" --kernel-name "kunit-debug" "$work/payload" \

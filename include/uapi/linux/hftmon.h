@@ -29,6 +29,10 @@
 #define HFTMON_FEAT_PROCESS_FORK	(1ULL << 4)	/* HFTMON_REC_FORK */
 #define HFTMON_FEAT_POLL		(1ULL << 5)	/* poll() on the fd */
 #define HFTMON_FEAT_STACKS		(1ULL << 6)	/* KSTACK/USTACK attach */
+#define HFTMON_FEAT_IRQ			(1ULL << 7)	/* REC_IRQ, kind DEVICE */
+#define HFTMON_FEAT_SOFTIRQ		(1ULL << 8)	/* REC_SOFTIRQ */
+#define HFTMON_FEAT_IRQ_VECTOR		(1ULL << 9)	/* REC_IRQ, kind VECTOR */
+#define HFTMON_FEAT_NMI			(1ULL << 10)	/* REC_IRQ, kind NMI */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -50,6 +54,8 @@ enum hftmon_source {
 	HFTMON_SRC_NUMA_BALANCING,
 	HFTMON_SRC_STACK_KERNEL,
 	HFTMON_SRC_STACK_USER,
+	HFTMON_SRC_IRQ_VECTOR,		/* x86 system vectors: timer, IPIs */
+	HFTMON_SRC_NMI,
 	HFTMON_SRC_NR,
 };
 #define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
@@ -80,6 +86,18 @@ struct hftmon_info {
 #define HFTMON_EV_SCHED_ALL	(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP | \
 				 HFTMON_EV_MIGRATE | HFTMON_EV_EXIT | \
 				 HFTMON_EV_FORK)
+/*
+ * Interruptions (HFTMON_REC_IRQ/SOFTIRQ), recorded on a CPU while a
+ * tracked thread is current there (from its first switch-in after START;
+ * this needs HFTMON_EV_SWITCH too) and on every CPU of
+ * hftmon_config.irq_cpus, tracked thread or not.
+ */
+#define HFTMON_EV_IRQ		(1ULL << 5)	/* device IRQ handlers */
+#define HFTMON_EV_SOFTIRQ	(1ULL << 6)
+#define HFTMON_EV_IRQ_VECTOR	(1ULL << 7)	/* x86 system vectors */
+#define HFTMON_EV_NMI		(1ULL << 8)
+#define HFTMON_EV_IRQ_ALL	(HFTMON_EV_IRQ | HFTMON_EV_SOFTIRQ | \
+				 HFTMON_EV_IRQ_VECTOR | HFTMON_EV_NMI)
 
 /*
  * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
@@ -89,13 +107,20 @@ struct hftmon_info {
 struct hftmon_config {
 	__u32 size;
 	__u32 flags;		/* must be 0 */
-	__u64 events;		/* HFTMON_EV_*; 0 = all this module offers */
+	__u64 events;		/* HFTMON_EV_*; 0 = HFTMON_EV_SCHED_ALL offered */
 	__u32 ring_pages;	/* data pages per CPU ring, a power of two */
 	__u32 wakeup_bytes;	/* poll() readiness watermark; 0 = 1/4 ring */
 	__u64 sample_interval_ns; /* periodic sampling (later sources); 0 = off */
 	__u64 ring_mmap_size;	/* out: bytes to mmap per CPU (ctrl + data) */
-	__u64 reserved[4];
+	/*
+	 * CPUs whose interruptions are recorded whatever runs there (a
+	 * system-wide view), bit n = CPU n; CPUs from HFTMON_IRQ_CPUS_MAX on
+	 * cannot be named in this ABI. A bit at or above nr_cpu_ids: -EINVAL.
+	 */
+	__u64 irq_cpus[3];
+	__u64 reserved[1];
 };
+#define HFTMON_IRQ_CPUS_MAX	192
 
 /* Per-process options for HFTMON_IOC_ATTACH. */
 #define HFTMON_ATTACH_CACHE		(1U << 0)	/* PMU cache/TLB counters */
@@ -202,8 +227,8 @@ enum hftmon_rec_type {
 	HFTMON_REC_MIGRATE = 3,	/* sched_migrate_task: subject = moved task */
 	HFTMON_REC_EXIT = 4,	/* sched_process_exit: subject = exiting task */
 	HFTMON_REC_FORK = 5,	/* sched_process_fork: subject = parent */
-	HFTMON_REC_IRQ = 6,	/* reserved: hard IRQs (no layout yet) */
-	HFTMON_REC_SOFTIRQ = 7,	/* reserved: softirqs (no layout yet) */
+	HFTMON_REC_IRQ = 6,	/* a device IRQ, system vector or NMI */
+	HFTMON_REC_SOFTIRQ = 7,	/* a softirq vector's run */
 	HFTMON_REC_SPIKE = 8,	/* reserved: latency spikes (no layout yet) */
 	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
 	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
@@ -318,6 +343,78 @@ struct hftmon_rec_stack {
 	__u64 ips[];
 };
 
+/* What interrupted: hftmon_rec_irq.kind, hftmon_irq_stats.kind. */
+enum hftmon_irq_kind {
+	HFTMON_IRQ_KIND_DEVICE = 1,	/* nr: IRQ number (/proc/interrupts row) */
+	HFTMON_IRQ_KIND_VECTOR = 2,	/* nr: x86 vector (LOC 0xec, RES 0xfd...) */
+	HFTMON_IRQ_KIND_SOFTIRQ = 3,	/* nr: softirq vector (/proc/softirqs row) */
+	HFTMON_IRQ_KIND_NMI = 4,	/* nr: 0 */
+	HFTMON_IRQ_KIND_NR,
+};
+
+/* HFTMON_REC_IRQ / HFTMON_REC_SOFTIRQ flags */
+#define HFTMON_IRQ_NAMED	(1U << 0)	/* name[] follows (see below) */
+#define HFTMON_IRQ_TRACKED	(1U << 1)	/* hdr.pid/tid: a tracked task */
+
+/*
+ * One interruption, written on the CPU it happened on when it ends
+ * (hdr.time_ns = its end). hdr.pid/tid: the task it interrupted when that
+ * task is tracked (HFTMON_IRQ_TRACKED), else 0; on PREEMPT_RT a softirq
+ * runs in a thread (ksoftirqd, or the task that enabled BHs) and "the
+ * interrupted task" is that thread. gross_ns = end - start_ns; net_ns =
+ * gross_ns minus every interruption nested inside it (an IRQ inside a
+ * softirq counts in the IRQ only). depth: interruptions it was nested in
+ * (0: it interrupted a task). A device IRQ's first record in a session
+ * (per IRQ number below 4096) carries the handler's name, NUL-terminated,
+ * in the HFTMON_IRQ_NAME_LEN bytes after the fixed part (HFTMON_IRQ_NAMED,
+ * hdr.size grows by that much); later ones do not repeat it. An NMI's
+ * record is written by the next interruption probe on its CPU (the ring
+ * is not NMI-safe), so it may follow later records in the ring.
+ */
+struct hftmon_rec_irq {
+	struct hftmon_rec_hdr hdr;
+	__u64 start_ns;
+	__u64 net_ns;
+	__u64 gross_ns;
+	__u64 raise_ns;		/* SOFTIRQ: first raise before the run; 0 unseen */
+	__u32 kind;		/* HFTMON_IRQ_KIND_* */
+	__u32 nr;
+	__u32 depth;
+	__s32 ret;		/* DEVICE: handler's irqreturn_t; NMI: handled */
+};
+#define HFTMON_IRQ_NAME_LEN	32
+
+/* One source's totals on one CPU (HFTMON_IOC_GET_IRQ_STATS). */
+struct hftmon_irq_count {
+	__u64 count;		/* entry/exit pairs seen */
+	__u64 net_ns;		/* sum of their net_ns */
+};
+
+/*
+ * HFTMON_IOC_GET_IRQ_STATS: the session's counters for one CPU and kind,
+ * from its last START (kept after STOP until the next START); counted on
+ * the same CPUs and events as the records, lost records included.
+ * counts_ptr points at nr entries indexed by number (IRQ number, vector,
+ * softirq vector; one entry for NMI); the kernel fills min(nr, nr_max)
+ * and sets nr_max to how many numbers it counts (an IRQ number at or
+ * above it is summed in other). -ENODATA: never started, or another
+ * session started since.
+ */
+struct hftmon_irq_stats {
+	__u32 size;
+	__u32 cpu;		/* in */
+	__u32 kind;		/* in: HFTMON_IRQ_KIND_* */
+	__u32 nr;		/* in: entries at counts_ptr */
+	__u64 counts_ptr;	/* struct hftmon_irq_count[nr] */
+	__u32 nr_max;		/* out */
+	__u32 reserved0;
+	struct hftmon_irq_count other;	/* out: IRQ numbers >= nr_max */
+	__u64 unmatched;	/* out: exits without their entry, dropped */
+	__u64 too_deep;		/* out: entries past the nesting limit */
+	__u64 nmi_unrecorded;	/* out: NMIs counted whose record was dropped */
+	__u64 reserved[1];
+};
+
 /* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
 struct hftmon_cpu_stats {
 	__u32 cpu;
@@ -358,5 +455,6 @@ struct hftmon_stats {
 #define HFTMON_IOC_START	_IO(HFTMON_IOC_MAGIC, 0x04)
 #define HFTMON_IOC_STOP		_IO(HFTMON_IOC_MAGIC, 0x05)
 #define HFTMON_IOC_GET_STATS	_IOWR(HFTMON_IOC_MAGIC, 0x06, struct hftmon_stats)
+#define HFTMON_IOC_GET_IRQ_STATS _IOWR(HFTMON_IOC_MAGIC, 0x07, struct hftmon_irq_stats)
 
 #endif /* _UAPI_LINUX_HFTMON_H */
