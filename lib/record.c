@@ -25,13 +25,14 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_EXIT] = sizeof(struct hftmon_rec_exit),
 	[HFTMON_REC_FORK] = sizeof(struct hftmon_rec_fork),
 	[HFTMON_REC_STACK] = sizeof(struct hftmon_rec_stack),
+	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_PAD] = "pad",	[HFTMON_REC_SWITCH] = "switch",
 	[HFTMON_REC_WAKEUP] = "wakeup", [HFTMON_REC_MIGRATE] = "migrate",
 	[HFTMON_REC_EXIT] = "exit",	[HFTMON_REC_FORK] = "fork",
-	[HFTMON_REC_STACK] = "stack",
+	[HFTMON_REC_STACK] = "stack",	[HFTMON_REC_DETACH] = "detach",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */

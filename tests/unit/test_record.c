@@ -40,7 +40,7 @@ static const struct {
 	{ HFTMON_REC_PAD, 8 },	   { HFTMON_REC_SWITCH, 96 },
 	{ HFTMON_REC_WAKEUP, 48 }, { HFTMON_REC_MIGRATE, 48 },
 	{ HFTMON_REC_EXIT, 56 },   { HFTMON_REC_FORK, 56 },
-	{ HFTMON_REC_STACK, 40 },
+	{ HFTMON_REC_STACK, 40 },  { HFTMON_REC_DETACH, 40 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */
