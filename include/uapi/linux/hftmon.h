@@ -384,7 +384,12 @@ struct hftmon_stats {
 	__u32 nr_cpus;		/* in: room in the array; out: entries filled */
 	__u64 cpus_ptr;		/* struct hftmon_cpu_stats[] */
 	__u64 cpu_stats_size;	/* in: sizeof(struct hftmon_cpu_stats) */
-	__u32 nr_procs;		/* out: processes attached */
+	/*
+	 * out: processes attached; one that exited or whose tracking ended
+	 * at an exec (HFTMON_REC_DETACH) counts until the next ATTACH or
+	 * DETACH reaps it.
+	 */
+	__u32 nr_procs;
 	__u32 running;		/* out: 1 between START and STOP */
 	__u64 start_ns;		/* out: last START, 0 if never */
 	__u64 stop_ns;		/* out: last STOP, 0 if running or never */
