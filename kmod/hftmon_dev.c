@@ -24,6 +24,7 @@
 
 #include "hftmon_internal.h"
 #include "hftmon_irq.h"
+#include "hftmon_probe.h"	/* hftmon_detach_record() */
 
 #define HFTMON_MAX_PROCS_LIMIT	4096
 
@@ -385,9 +386,27 @@ out_unlock:
 	return err;
 }
 
+/*
+ * The target's user namespace if the caller has CAP_SYS_PTRACE over it
+ * (a reference), else NULL: kept in the tracked entry, so that the exec
+ * probe, which cannot call ns_capable(), knows what the attacher could do
+ * (hftmon_exec_revokes()). Asked once, at ATTACH, as perf decides once.
+ */
+static struct user_namespace *hftmon_ptrace_ns(struct task_struct *task)
+{
+	struct user_namespace *ns;
+
+	rcu_read_lock();
+	ns = __task_cred(task)->user_ns;
+	ns = ns_capable(ns, CAP_SYS_PTRACE) ? get_user_ns(ns) : NULL;
+	rcu_read_unlock();
+	return ns;
+}
+
 static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 			     bool attach)
 {
+	struct user_namespace *ptrace_ns;
 	struct task_struct *task;
 	struct hftmon_attach a;
 	struct pid *pid;
@@ -426,15 +445,24 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 		 */
 		err = down_read_killable(&task->signal->exec_update_lock);
 		if (!err) {
-			if (!hftmon_may_trace(task))
+			if (!hftmon_may_trace(task)) {
 				err = -EPERM;
-			else
-				err = hftmon_track_add(&s->track, task, a.flags);
+			} else {
+				ptrace_ns = hftmon_ptrace_ns(task);
+				err = hftmon_track_add_as(&s->track, task,
+							  a.flags, ptrace_ns);
+				put_user_ns(ptrace_ns);
+			}
 			up_read(&task->signal->exec_update_lock);
 		}
 	}
 	put_task_struct(task);
 	return err;
+}
+
+static void hftmon_start_revoked(struct task_struct *task, u32 why, void *arg)
+{
+	hftmon_detach_record(arg, task, why);
 }
 
 static int hftmon_ioc_start(struct hftmon_session *s)
@@ -448,8 +476,19 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		err = -EBUSY;
 	if (!err) {
 		s->events = s->cfg.events;
+		/*
+		 * No probe saw the execs made between ATTACH and now: the
+		 * processes they took out of reach are revoked (with their
+		 * DETACH records) before the probes go live, and once more
+		 * after, for an exec that ended in between (its records in
+		 * that instant are the only ones that can precede its
+		 * DETACH). From then on the exec probe sees every exec.
+		 */
+		hftmon_track_recheck(&s->track, hftmon_start_revoked, s);
 		err = hftmon_probes_activate(s);
 		s->running = !err;
+		if (!err)
+			hftmon_track_recheck(&s->track, hftmon_start_revoked, s);
 	}
 	mutex_unlock(&s->lock);
 	return err;

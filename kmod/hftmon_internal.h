@@ -32,6 +32,7 @@
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/user_namespace.h>
 #include <linux/wait.h>
 #include <uapi/linux/hftmon.h>
 
@@ -107,11 +108,33 @@ struct hftmon_proc {
 	 * would be refused (setuid exec, non-dumpable; the exec probe).
 	 */
 	const struct cred *cred;
+	/*
+	 * The user namespace over which the attacher had CAP_SYS_PTRACE at
+	 * ATTACH (held; NULL: none). Decided then with ns_capable(), which
+	 * may call into LSMs and audit and so cannot run in the exec probe:
+	 * the probe only compares namespaces (hftmon_exec_revokes()).
+	 */
+	struct user_namespace *ptrace_ns;
 	struct rcu_head rcu;
 };
 
 /* The process's GROUP_DEAD exit record is made (see hftmon_probe_exit). */
 #define HFTMON_PROC_GROUP_DEAD	0
+/*
+ * The process exec'd into something its attacher could not attach to now
+ * (the exec probe, HFTMON_REC_DETACH): tracking ended there. The entry
+ * stays in the table, found by nobody, until the next table change reaps
+ * it (probes cannot take hftmon_track.lock).
+ */
+#define HFTMON_PROC_REVOKED	1
+
+/*
+ * Would a fresh ATTACH by p's attacher be refused for a process with
+ * credentials tcred and mm? 0 if not, else HFTMON_DETACH_* bits saying
+ * why. Sleeps never, takes no lock (the exec probe calls it).
+ */
+u32 hftmon_exec_revokes(const struct hftmon_proc *p, const struct cred *tcred,
+			struct mm_struct *mm);
 
 /*
  * The buckets, sized to the session's max_procs (twice as many, at least
@@ -135,10 +158,20 @@ struct hftmon_track {
 };
 
 void hftmon_track_init(struct hftmon_track *t, unsigned int max);
-int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
-		     u32 flags);
+int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
+			u32 flags, struct user_namespace *ptrace_ns);
+
+/* Track task for an attacher without CAP_SYS_PTRACE over it (KUnit). */
+static inline int hftmon_track_add(struct hftmon_track *t,
+				   struct task_struct *task, u32 flags)
+{
+	return hftmon_track_add_as(t, task, flags, NULL);
+}
 int hftmon_track_del(struct hftmon_track *t, struct task_struct *task);
 void hftmon_track_clear(struct hftmon_track *t);
+void hftmon_track_recheck(struct hftmon_track *t,
+			  void (*revoked)(struct task_struct *task, u32 why,
+					  void *arg), void *arg);
 unsigned int hftmon_track_bits(unsigned int max);
 
 /* Which bucket tgid is in (pure: KUnit tests it). */
@@ -169,8 +202,12 @@ hftmon_track_find(const struct hftmon_track *t, struct task_struct *task)
 	hlist_for_each_entry_rcu_notrace(p,
 			&tab->buckets[hftmon_track_bucket(tab, tgid)], node) {
 		if (p->tgid == tgid &&
-		    p->pid == READ_ONCE(task->signal->pids[PIDTYPE_TGID]))
+		    p->pid == READ_ONCE(task->signal->pids[PIDTYPE_TGID])) {
+			/* Tracking ended at an exec (the exec probe). */
+			if (unlikely(test_bit(HFTMON_PROC_REVOKED, &p->state)))
+				return NULL;
 			return p;
+		}
 	}
 	return NULL;
 }
@@ -186,9 +223,23 @@ struct hftmon_stack_table {
 
 int hftmon_stack_table_init(struct hftmon_stack_table *t, unsigned int size);
 void hftmon_stack_table_free(struct hftmon_stack_table *t);
-u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
-		    const struct task_struct *task, const unsigned long *ips,
-		    unsigned int nr, u16 flags);
+u32 hftmon_stack_id_as(struct hftmon_stack_table *t, struct hftmon_ring *rb,
+		       s32 pid, s32 tid, const unsigned long *ips,
+		       unsigned int nr, u16 flags);
+
+/*
+ * The same, naming task by its init-namespace numbers: for callers that
+ * have no session (the KUnit suites). Probes name the task as their
+ * session may see it (hftmon_ident()) and call hftmon_stack_id_as().
+ */
+static inline u32 hftmon_stack_id(struct hftmon_stack_table *t,
+				  struct hftmon_ring *rb,
+				  const struct task_struct *task,
+				  const unsigned long *ips, unsigned int nr,
+				  u16 flags)
+{
+	return hftmon_stack_id_as(t, rb, task->tgid, task->pid, ips, nr, flags);
+}
 unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
 			       bool *trunc);
@@ -254,6 +305,20 @@ struct hftmon_session {
 	struct hftmon_stack_table stacks;	/* allocated with the rings */
 	u64 start_ns, stop_ns;
 };
+
+/*
+ * Does a task a probe names belong to a process the session tracks?
+ * (hftmon_ident() in hftmon_probe.h.)
+ */
+enum hftmon_tracked {
+	HFTMON_UNTRACKED,
+	HFTMON_TRACKED,
+	HFTMON_TRACKED_ASK,	/* not known: look it up if it matters */
+};
+
+void hftmon_ident_restricted(const struct hftmon_session *s,
+			     struct task_struct *t, enum hftmon_tracked tracked,
+			     __s32 *pid, __s32 *tid, char *comm);
 
 /* ---- probes (hftmon_probes.c; the probes themselves: probes/) -------- */
 

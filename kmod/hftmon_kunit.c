@@ -490,6 +490,7 @@ static struct hftmon_session *session_new(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&f->s.stacks, 64), 0);
 	f->s.rings = f->rings;
 	f->s.events = HFTMON_EV_SCHED_ALL;
+	f->s.privileged = true;	/* names as they are (hftmon_ident()) */
 	for_each_possible_cpu(cpu) {
 		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));

@@ -5,14 +5,22 @@
  * keyed bucket hash (an attacker cannot aim tgids at a victim's bucket),
  * the perf-like locked-memory arithmetic and the accounting around it
  * (global cap, per-user sessions), a stack id given back when its STACK
- * record is lost, and PAD records that are always a whole header.
+ * record is lost, PAD records that are always a whole header, what an
+ * unprivileged session may see of a task (hftmon_ident()), and where an
+ * exec ends tracking (hftmon_exec_revokes() and the exec probe).
  */
 #include <kunit/test.h>
 #include <linux/hash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 
-#include "hftmon_internal.h"
+#include <linux/cred.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/mm_types.h>
+#include <linux/sched/coredump.h>
+
+#include "hftmon_probe.h"
 
 static int sec_caches_init(struct kunit_suite *suite)
 {
@@ -382,4 +390,285 @@ static struct kunit_suite sec_ring_suite = {
 	.test_cases = sec_ring_cases,
 };
 
-kunit_test_suites(&sec_track_suite, &sec_mem_suite, &sec_ring_suite);
+/* ---- identities and exec: what a session may see, when it ends ---------- */
+
+struct sec_session {
+	struct hftmon_session s;
+	struct hftmon_ring *rings[NR_CPUS];
+};
+
+static int sec_probes_init(struct kunit_suite *suite)
+{
+	int err = hftmon_caches_get();
+
+	if (!err)
+		err = hftmon_probes_init();
+	return err;
+}
+
+static struct hftmon_session *sec_session_new(struct kunit *test,
+					      bool privileged)
+{
+	struct sec_session *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	unsigned int cpu;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	init_waitqueue_head(&f->s.wq);
+	hftmon_track_init(&f->s.track, 4);
+	f->s.rings = f->rings;
+	f->s.events = HFTMON_EV_SCHED_ALL;
+	f->s.privileged = privileged;
+	f->s.pid_ns = &init_pid_ns;
+	for_each_possible_cpu(cpu) {
+		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
+	}
+	test->priv = f;
+	return &f->s;
+}
+
+static void sec_session_exit(struct kunit *test)
+{
+	struct sec_session *f = test->priv;
+	unsigned int cpu;
+
+	if (!f)
+		return;
+	RCU_INIT_POINTER(hftmon_active, NULL);
+	synchronize_rcu();
+	hftmon_track_clear(&f->s.track);
+	rcu_barrier();
+	for_each_possible_cpu(cpu)
+		hftmon_ring_free(f->rings[cpu]);
+}
+
+static int sec_idle_fn(void *arg)
+{
+	while (!kthread_should_stop())
+		msleep(20);
+	return 0;
+}
+
+static bool sec_comm_zero(const char *c)
+{
+	return !memchr_inv(c, 0, HFTMON_TASK_COMM_LEN);
+}
+
+/* The blanking rule, task by task, for both kinds of session. */
+static void ident_rule(struct kunit *test)
+{
+	struct hftmon_session *s = sec_session_new(test, false);
+	char comm[HFTMON_TASK_COMM_LEN];
+	struct task_struct *k;
+	s32 pid, tid;
+
+	k = kthread_run(sec_idle_fn, NULL, "hftmon-other");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+
+	rcu_read_lock();
+	/* Tracked: its numbers (the init namespace here), its name. */
+	hftmon_ident(s, current, HFTMON_TRACKED, &pid, &tid, comm);
+	KUNIT_EXPECT_EQ(test, pid, current->tgid);
+	KUNIT_EXPECT_EQ(test, tid, current->pid);
+	KUNIT_EXPECT_TRUE(test, !strncmp(comm, current->comm, sizeof(comm)));
+	/* Asked: looked up, found. */
+	pid = tid = -1;
+	hftmon_ident(s, current, HFTMON_TRACKED_ASK, &pid, &tid, NULL);
+	KUNIT_EXPECT_EQ(test, tid, current->pid);
+	/* Not tracked: blanked, asked or told. */
+	memset(comm, 'x', sizeof(comm));
+	hftmon_ident(s, k, HFTMON_UNTRACKED, &pid, &tid, comm);
+	KUNIT_EXPECT_EQ(test, pid, 0);
+	KUNIT_EXPECT_EQ(test, tid, 0);
+	KUNIT_EXPECT_TRUE(test, sec_comm_zero(comm));
+	pid = tid = -1;
+	hftmon_ident(s, k, HFTMON_TRACKED_ASK, &pid, &tid, NULL);
+	KUNIT_EXPECT_EQ(test, tid, 0);
+	/* The idle task is itself everywhere. */
+	hftmon_ident(s, &init_task, HFTMON_UNTRACKED, &pid, &tid, comm);
+	KUNIT_EXPECT_EQ(test, tid, 0);
+	KUNIT_EXPECT_STREQ(test, comm, init_task.comm);
+	/* No namespace to name it in: blanked, even if tracked. */
+	s->pid_ns = NULL;
+	hftmon_ident(s, current, HFTMON_TRACKED, &pid, &tid, comm);
+	KUNIT_EXPECT_EQ(test, tid, 0);
+	KUNIT_EXPECT_TRUE(test, sec_comm_zero(comm));
+	s->pid_ns = &init_pid_ns;
+	/* Privileged: everyone as the init namespace numbers them. */
+	s->privileged = true;
+	hftmon_ident(s, k, HFTMON_UNTRACKED, &pid, &tid, comm);
+	KUNIT_EXPECT_EQ(test, pid, k->tgid);
+	KUNIT_EXPECT_EQ(test, tid, k->pid);
+	KUNIT_EXPECT_STREQ(test, comm, "hftmon-other");
+	rcu_read_unlock();
+
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+/* A switch record of an unprivileged session: the other side blanked. */
+static void ident_switch_record(struct kunit *test)
+{
+	struct hftmon_session *s = sec_session_new(test, false);
+	struct hftmon_rec_switch *r;
+	struct hftmon_tracepoint *sw = NULL;
+	struct hftmon_ring *rb;
+	struct task_struct *k;
+	unsigned int i;
+
+	for (i = 0; i < hftmon_family_sched.nr_tps; i++)
+		if (!strcmp(hftmon_family_sched.tps[i].name, "sched_switch"))
+			sw = &hftmon_family_sched.tps[i];
+	KUNIT_ASSERT_NOT_NULL(test, sw);
+	k = kthread_run(sec_idle_fn, NULL, "hftmon-secret");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	get_task_struct(k);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+	rcu_assign_pointer(hftmon_active, s);
+	local_irq_disable();	/* as under the rq lock */
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_switch(sw, false, current, k, TASK_INTERRUPTIBLE);
+	hftmon_tp_sched_switch(sw, true, k, current, TASK_RUNNING);
+	local_irq_enable();
+	KUNIT_ASSERT_EQ(test, sec_head(rb),
+			2 * (u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
+	KUNIT_EXPECT_EQ(test, r->next_pid, 0);
+	KUNIT_EXPECT_EQ(test, r->next_tid, 0);
+	KUNIT_EXPECT_TRUE(test, sec_comm_zero(r->next_comm));
+	KUNIT_EXPECT_EQ(test, r->next_prio, k->prio);	/* kept */
+	r++;	/* k switches to us: the header's subject is blanked */
+	KUNIT_EXPECT_EQ(test, r->hdr.pid, 0);
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, 0);
+	KUNIT_EXPECT_TRUE(test, sec_comm_zero(r->prev_comm));
+	KUNIT_EXPECT_EQ(test, r->next_tid, current->pid);
+	KUNIT_EXPECT_STREQ(test, r->next_comm, current->comm);
+	kthread_stop(k);
+	put_task_struct(k);
+}
+
+/* hftmon_exec_revokes(): ATTACH's rule over what ATTACH decided. */
+static void exec_rule(struct kunit *test)
+{
+	struct hftmon_proc p = { 0 };
+	struct mm_struct *mm;
+	struct cred *t;
+
+	mm = kunit_kzalloc(test, sizeof(*mm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+	t = prepare_creds();
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	p.cred = current_cred();
+	mm->user_ns = &init_user_ns;
+	mm->flags = SUID_DUMP_USER;	/* the dumpability bits, as set_dumpable() */
+
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm), 0U);
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, NULL), 0U);
+	/* A setuid binary of another user: its saved and effective ids. */
+	t->euid = t->suid = KUIDT_INIT(4321);
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm),
+			(u32)HFTMON_DETACH_CREDS);
+	t->euid = t->suid = t->uid;
+	t->egid = KGIDT_INIT(4321);
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm),
+			(u32)HFTMON_DETACH_CREDS);
+	/* ... made non-dumpable by commit_creds(). */
+	mm->flags = SUID_DUMP_DISABLE;
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm),
+			(u32)(HFTMON_DETACH_CREDS | HFTMON_DETACH_NONDUMPABLE));
+	mm->flags = SUID_DUMP_ROOT;
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm),
+			(u32)(HFTMON_DETACH_CREDS | HFTMON_DETACH_NONDUMPABLE));
+	/* CAP_SYS_PTRACE over the namespace at ATTACH: both are fine. */
+	p.ptrace_ns = &init_user_ns;
+	KUNIT_EXPECT_EQ(test, hftmon_exec_revokes(&p, t, mm), 0U);
+	abort_creds(t);
+}
+
+/*
+ * The exec probe: an image out of the attacher's reach ends tracking,
+ * once, with a DETACH record; one within reach changes nothing.
+ */
+static void exec_probe_detach(struct kunit *test)
+{
+	struct hftmon_session *s = sec_session_new(test, true);
+	struct hftmon_tracepoint *ex = NULL;
+	struct hftmon_rec_detach *r;
+	struct hftmon_proc *p;
+	const struct cred *mine;
+	struct hftmon_ring *rb;
+	struct cred *other;
+	unsigned int i;
+
+	for (i = 0; i < hftmon_family_sched.nr_tps; i++)
+		if (!strcmp(hftmon_family_sched.tps[i].name,
+			    "sched_process_exec"))
+			ex = &hftmon_family_sched.tps[i];
+	KUNIT_ASSERT_NOT_NULL(test, ex);
+	/* Every event needs it: hooked with whatever a session records. */
+	KUNIT_EXPECT_EQ(test, ex->events, (u64)HFTMON_EV_SCHED_ALL);
+	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
+	rcu_assign_pointer(hftmon_active, s);
+
+	preempt_disable();	/* the tracepoint's context */
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, sec_head(rb), 0ULL);
+
+	/* The attacher was someone else, without CAP_SYS_PTRACE. */
+	rcu_read_lock();
+	p = (struct hftmon_proc *)hftmon_track_find(&s->track, current);
+	rcu_read_unlock();
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	other = prepare_creds();
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	other->uid = KUIDT_INIT(4321);
+	mine = p->cred;
+	p->cred = other;
+
+	preempt_disable();
+	rb = s->rings[smp_processor_id()];
+	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
+	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
+	preempt_enable();
+	KUNIT_ASSERT_EQ(test, sec_head(rb),
+			(u64)sizeof(*r));
+	r = rb->data;
+	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_DETACH);
+	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
+	KUNIT_EXPECT_EQ(test, r->reason & HFTMON_DETACH_CREDS,
+			(u32)HFTMON_DETACH_CREDS);
+	/* Untracked from now on; reaped at the next change. */
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, hftmon_track_find(&s->track, current));
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, READ_ONCE(s->track.nr), 1U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_del(&s->track, current), -ENOENT);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(s->track.nr), 0U);
+	/* The entry went with its borrowed cred: give back ours. */
+	rcu_barrier();
+	put_cred(mine);
+}
+
+static struct kunit_case sec_ident_cases[] = {
+	KUNIT_CASE(ident_rule),
+	KUNIT_CASE(ident_switch_record),
+	KUNIT_CASE(exec_rule),
+	KUNIT_CASE(exec_probe_detach),
+	{}
+};
+
+static struct kunit_suite sec_ident_suite = {
+	.suite_init = sec_probes_init,
+	.suite_exit = sec_caches_exit,
+	.name = "hftmon_sec_ident",
+	.exit = sec_session_exit,
+	.test_cases = sec_ident_cases,
+};
+
+kunit_test_suites(&sec_track_suite, &sec_mem_suite, &sec_ring_suite,
+		  &sec_ident_suite);

@@ -16,6 +16,9 @@
  * the task tracked?), hftmon_rec_reserve() (space on this CPU's ring, the
  * subject in the header), fill, hftmon_rec_commit(). hftmon_rec_begin()
  * is the first three in one call for a probe with one subject task.
+ * Every task a record names, the subject in its header included, is
+ * filled by hftmon_ident(): what a session may see of a task is decided
+ * there and nowhere else.
  */
 #ifndef HFTMON_PROBE_H
 #define HFTMON_PROBE_H
@@ -129,15 +132,54 @@ struct hftmon_rec {
 	bool irqs_off;
 };
 
+/* comm may change under us; a torn name is harmless, unterminated is not. */
+static inline void hftmon_copy_comm(char *dst, const struct task_struct *t)
+{
+	memcpy(dst, t->comm, HFTMON_TASK_COMM_LEN);
+	dst[HFTMON_TASK_COMM_LEN - 1] = '\0';
+}
+
+/*
+ * Fill the identity of task t (pid = thread group id, tid, and comm when
+ * comm is not NULL) into a record of session s: the one place the rule is
+ * applied (uapi header, "Whom a record names"; README "Permissions").
+ * tracked says whether t belongs to a process s tracks: known by most
+ * probes from their own lookup; HFTMON_TRACKED_ASK when it is not (the
+ * waker of a wake-up), looked up only for a session that needs to know.
+ * A privileged session (opened with CAP_PERFMON or CAP_SYS_ADMIN) gets
+ * the init-namespace numbers and the comm, at the cost of one branch
+ * more than filling them directly. Any other session goes through
+ * hftmon_ident_restricted() (hftmon_track.c): a tracked task by its
+ * numbers in the opener's pid namespace, the idle task as itself (pid 0,
+ * "swapper/N"), every other task blanked (0, 0, comm zeroed). Callers
+ * run with preemption off (probes); nothing here sleeps or locks.
+ */
+static __always_inline void hftmon_ident(const struct hftmon_session *s,
+					 struct task_struct *t,
+					 enum hftmon_tracked tracked,
+					 __s32 *pid, __s32 *tid, char *comm)
+{
+	if (likely(s->privileged)) {
+		*pid = t->tgid;
+		*tid = t->pid;
+		if (comm)
+			hftmon_copy_comm(comm, t);
+		return;
+	}
+	hftmon_ident_restricted(s, t, tracked, pid, tid, comm);
+}
+
 /*
  * Reserve size bytes for a record of type on this CPU's ring, subject in
- * its header. NULL: the record is lost (counted by the ring); otherwise
- * fill it and hftmon_rec_commit().
+ * its header (tracked: see hftmon_ident()). NULL: the record is lost
+ * (counted by the ring); otherwise fill it and hftmon_rec_commit().
  */
-static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
-						struct hftmon_session *s,
-						const struct task_struct *subject,
-						u16 type, u32 size, bool irqs_off)
+static __always_inline void *hftmon_rec_reserve_as(struct hftmon_rec *w,
+						   struct hftmon_session *s,
+						   struct task_struct *subject,
+						   enum hftmon_tracked tracked,
+						   u16 type, u32 size,
+						   bool irqs_off)
 {
 	struct hftmon_rec_hdr *h;
 
@@ -146,11 +188,19 @@ static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
 	w->rb = s->rings[smp_processor_id()];
 	h = irqs_off ? hftmon_ring_reserve_irqsoff(w->rb, type, size) :
 		       hftmon_ring_reserve(w->rb, type, size);
-	if (h) {
-		h->pid = subject->tgid;
-		h->tid = subject->pid;
-	}
+	if (h)
+		hftmon_ident(s, subject, tracked, &h->pid, &h->tid, NULL);
 	return h;
+}
+
+/* The same for a subject that is tracked (most probes'). */
+static __always_inline void *hftmon_rec_reserve(struct hftmon_rec *w,
+						struct hftmon_session *s,
+						struct task_struct *subject,
+						u16 type, u32 size, bool irqs_off)
+{
+	return hftmon_rec_reserve_as(w, s, subject, HFTMON_TRACKED, type, size,
+				     irqs_off);
 }
 
 static __always_inline void hftmon_rec_commit(struct hftmon_rec *w)
@@ -180,19 +230,18 @@ static __always_inline void *hftmon_rec_begin(struct hftmon_rec *w, void *data,
 	return hftmon_rec_reserve(w, s, subject, type, size, irqs_off);
 }
 
-/* comm may change under us; a torn name is harmless, unterminated is not. */
-static inline void hftmon_copy_comm(char *dst, const struct task_struct *t)
-{
-	memcpy(dst, t->comm, HFTMON_TASK_COMM_LEN);
-	dst[HFTMON_TASK_COMM_LEN - 1] = '\0';
-}
-
 /* ---- the sched family's probes (probes/sched.c), for the KUnit suites -- */
+
+struct linux_binprm;
+void hftmon_detach_record(struct hftmon_session *s, struct task_struct *task,
+			  u32 why);
 
 void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 			    struct task_struct *next, unsigned int prev_state);
 void hftmon_tp_sched_wakeup(void *data, struct task_struct *p);
 void hftmon_tp_sched_process_exit(void *data, struct task_struct *p);
+void hftmon_tp_sched_process_exec(void *data, struct task_struct *p,
+				  pid_t old_pid, struct linux_binprm *bprm);
 
 /* ---- the irq family's probes (probes/irq.c), for the KUnit suites ---- */
 

@@ -74,15 +74,15 @@ static u64 hftmon_stack_hash(const unsigned long *ips, unsigned int nr,
 #define HFTMON_STACK_PENDING(h)	((h) & ~1ULL)
 
 /*
- * The id of this stack; on first use, also writes its STACK record into
- * rb (before the record that refers to it). Returns 0 when the table is
+ * The id of this stack; on first use, also writes its STACK record (its
+ * subject: pid/tid) into rb, before the record that refers to it. Returns 0 when the table is
  * full (counted as lost), when the STACK record is lost (counted by the
  * ring, the slot given back), or when another CPU is publishing the same
  * stack right now. Called from the switch probe: IRQs are off.
  */
-u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
-		    const struct task_struct *task, const unsigned long *ips,
-		    unsigned int nr, u16 flags)
+u32 hftmon_stack_id_as(struct hftmon_stack_table *t, struct hftmon_ring *rb,
+		       s32 pid, s32 tid, const unsigned long *ips,
+		       unsigned int nr, u16 flags)
 {
 	struct hftmon_rec_stack *r;
 	unsigned int i, idx;
@@ -112,8 +112,8 @@ u32 hftmon_stack_id(struct hftmon_stack_table *t, struct hftmon_ring *rb,
 			return 0;
 		}
 		r->hdr.flags = flags;
-		r->hdr.pid = task->tgid;
-		r->hdr.tid = task->pid;
+		r->hdr.pid = pid;	/* as the caller's session may see them */
+		r->hdr.tid = tid;
 		r->stack_id = idx + 1;
 		r->nr = nr;
 		for (i = 0; i < nr; i++)

@@ -15,12 +15,22 @@
  * sized to the session's max_procs (load at most one half) and a tgid's
  * bucket comes from a hash keyed with random numbers drawn when the
  * array is allocated (at the first attach), see hftmon_track_bucket().
+ *
+ * An entry also ends when its process execs into something its attacher
+ * could no longer attach to (a setuid binary, a non-dumpable image): the
+ * exec probe marks it HFTMON_PROC_REVOKED with an atomic bit, since a
+ * probe cannot take t->lock, and hftmon_track_find() ignores it from
+ * then on; the next table change reaps it like an exited one. The rule is
+ * hftmon_exec_revokes() below, ATTACH's check restated over what was
+ * decided at ATTACH.
  */
 #include <linux/log2.h>
 #include <linux/random.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
-#include "hftmon_internal.h"
+#include "hftmon_probe.h"	/* hftmon_copy_comm() */
 
 #define HFTMON_TRACK_MIN_BITS	4
 
@@ -60,6 +70,7 @@ static void hftmon_proc_free_rcu(struct rcu_head *rcu)
 {
 	struct hftmon_proc *p = container_of(rcu, struct hftmon_proc, rcu);
 
+	put_user_ns(p->ptrace_ns);	/* NULL-safe */
 	put_cred(p->cred);
 	put_pid(p->pid);
 	kmem_cache_free(hftmon_proc_cache, p);
@@ -74,7 +85,7 @@ static void hftmon_track_remove(struct hftmon_track *t, struct hftmon_proc *p)
 	call_rcu(&p->rcu, hftmon_proc_free_rcu);
 }
 
-/* Drop entries whose process has exited (no task left in the group). */
+/* Drop entries whose process has exited or exec'd out of our reach. */
 static void hftmon_track_reap(struct hftmon_track *t,
 			      struct hftmon_track_tab *tab)
 {
@@ -85,7 +96,8 @@ static void hftmon_track_reap(struct hftmon_track *t,
 	lockdep_assert_held(&t->lock);
 	for (bkt = 0; bkt < 1U << tab->bits; bkt++)
 		hlist_for_each_entry_safe(p, tmp, &tab->buckets[bkt], node)
-			if (!pid_has_task(p->pid, PIDTYPE_TGID))
+			if (!pid_has_task(p->pid, PIDTYPE_TGID) ||
+			    test_bit(HFTMON_PROC_REVOKED, &p->state))
 				hftmon_track_remove(t, p);
 }
 
@@ -103,10 +115,12 @@ hftmon_track_lookup_locked(struct hftmon_track_tab *tab, struct pid *pid)
 
 /*
  * Track task's whole thread group. Sleeps (allocates): not for probes.
- * The entry keeps the caller's credentials (see struct hftmon_proc).
+ * The entry keeps the caller's credentials and ptrace_ns, the namespace
+ * over which the caller has CAP_SYS_PTRACE or NULL (see struct
+ * hftmon_proc); it takes its own reference on ptrace_ns.
  */
-int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
-		     u32 flags)
+int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
+			u32 flags, struct user_namespace *ptrace_ns)
 {
 	struct hftmon_track_tab *tab, *new_tab = NULL;
 	struct hftmon_proc *p;
@@ -151,6 +165,7 @@ int hftmon_track_add(struct hftmon_track *t, struct task_struct *task,
 		err = -ENOSPC;
 	} else {
 		p->cred = get_current_cred();
+		p->ptrace_ns = ptrace_ns ? get_user_ns(ptrace_ns) : NULL;
 		hlist_add_head_rcu(&p->node,
 				   &tab->buckets[hftmon_track_bucket(tab, p->tgid)]);
 		WRITE_ONCE(t->nr, t->nr + 1);
@@ -182,7 +197,8 @@ int hftmon_track_del(struct hftmon_track *t, struct task_struct *task)
 	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
 	if (tab) {
 		p = hftmon_track_lookup_locked(tab, pid);
-		if (p) {
+		/* Tracking of a revoked one ended already: reaped below. */
+		if (p && !test_bit(HFTMON_PROC_REVOKED, &p->state)) {
 			hftmon_track_remove(t, p);
 			err = 0;
 		}
@@ -213,4 +229,148 @@ void hftmon_track_clear(struct hftmon_track *t)
 	spin_unlock(&t->lock);
 	if (tab)
 		kvfree_rcu(tab, rcu);
+}
+
+/*
+ * Revoke every entry whose process its attacher could not attach now,
+ * calling revoked() (with preemption off) for each: for what no probe saw,
+ * an exec between ATTACH and START or while the session was stopped.
+ * START calls it before and after the probes go live (see there).
+ */
+void hftmon_track_recheck(struct hftmon_track *t,
+			  void (*revoked)(struct task_struct *task, u32 why,
+					  void *arg), void *arg)
+{
+	struct hftmon_track_tab *tab;
+	struct task_struct *task;
+	struct hftmon_proc *p;
+	unsigned int bkt;
+	u32 why;
+
+	spin_lock(&t->lock);
+	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
+	for (bkt = 0; tab && bkt < 1U << tab->bits; bkt++) {
+		hlist_for_each_entry(p, &tab->buckets[bkt], node) {
+			rcu_read_lock();
+			task = pid_task(p->pid, PIDTYPE_TGID);
+			if (!task || test_bit(HFTMON_PROC_REVOKED, &p->state)) {
+				rcu_read_unlock();
+				continue;
+			}
+			/* As ATTACH reads them: credentials, then the mm. */
+			task_lock(task);
+			why = hftmon_exec_revokes(p, __task_cred(task),
+						  task->mm);
+			task_unlock(task);
+			if (why && !test_and_set_bit(HFTMON_PROC_REVOKED,
+						     &p->state)) {
+				preempt_disable();
+				revoked(task, why, arg);
+				preempt_enable();
+			}
+			rcu_read_unlock();
+		}
+	}
+	spin_unlock(&t->lock);
+}
+
+/* Is ns the namespace anc or one of its descendants? */
+static bool hftmon_user_ns_within(const struct user_namespace *ns,
+				  const struct user_namespace *anc)
+{
+	if (!anc)
+		return false;
+	/* A namespace holds its parent: the chain is stable while ns is. */
+	for (; ns; ns = ns->parent)
+		if (ns == anc)
+			return true;
+	return false;
+}
+
+/*
+ * ATTACH's rule (hftmon_may_trace() in hftmon_dev.c, the credential part
+ * of ptrace_may_access(PTRACE_MODE_READ_REALCREDS)) applied again to a
+ * process that has just exec'd, with what was decided at ATTACH: the
+ * attacher's credentials (p->cred, real uid and gid) and the namespace it
+ * had CAP_SYS_PTRACE over (p->ptrace_ns; a capability in a namespace
+ * holds in its descendants, so one of those counts too). ns_capable()
+ * itself cannot be called here: it may enter LSMs and audit. Nothing
+ * here sleeps or locks: uid/gid compares, a walk up at most 32 user
+ * namespaces, the mm's dumpability bits.
+ *
+ * HFTMON_DETACH_CREDS: the process's real, effective or saved uid or gid
+ * is no longer the attacher's (a setuid or setgid binary), and the
+ * attacher had no CAP_SYS_PTRACE over its namespace.
+ * HFTMON_DETACH_NONDUMPABLE: the image is not dumpable (commit_creds()
+ * makes it so when the effective ids or capabilities change, unless
+ * fs.suid_dumpable is 1; would_dump() when the binary is not readable),
+ * and the attacher had no CAP_SYS_PTRACE over the mm's namespace.
+ * Either alone refuses an ATTACH, as it refuses ptrace.
+ */
+u32 hftmon_exec_revokes(const struct hftmon_proc *p, const struct cred *tcred,
+			struct mm_struct *mm)
+{
+	const struct cred *a = p->cred;
+	u32 why = 0;
+
+	if (!(uid_eq(a->uid, tcred->euid) && uid_eq(a->uid, tcred->suid) &&
+	      uid_eq(a->uid, tcred->uid) && gid_eq(a->gid, tcred->egid) &&
+	      gid_eq(a->gid, tcred->sgid) && gid_eq(a->gid, tcred->gid)) &&
+	    !hftmon_user_ns_within(tcred->user_ns, p->ptrace_ns))
+		why |= HFTMON_DETACH_CREDS;
+	if (mm && get_dumpable(mm) != SUID_DUMP_USER &&
+	    !hftmon_user_ns_within(mm->user_ns, p->ptrace_ns))
+		why |= HFTMON_DETACH_NONDUMPABLE;
+	return why;
+}
+
+/*
+ * What a session without CAP_PERFMON/CAP_SYS_ADMIN may see of task t
+ * (hftmon_ident() decides privileged sessions inline; this is the rest of
+ * the rule, uapi header "Whom a record names"):
+ * - the idle task: pid 0 and its comm, the same on every machine;
+ * - a task of a tracked process: its numbers in the opener's pid
+ *   namespace, and its comm. In the init namespace those are the
+ *   task's own numbers (no lookup); elsewhere __task_pid_nr_ns(), which
+ *   gives 0 when the namespace cannot see the task or its pid is already
+ *   released (a reaped thread's last switch-out): then it is blanked;
+ * - any other task: blanked, pid and tid 0 and comm zeroed. Its prio and
+ *   policy, which the records carry beside, are left to the caller.
+ * Runs in probes: RCU (inside __task_pid_nr_ns()) is all it takes.
+ */
+void hftmon_ident_restricted(const struct hftmon_session *s,
+			     struct task_struct *t, enum hftmon_tracked tracked,
+			     __s32 *pid, __s32 *tid, char *comm)
+{
+	struct pid_namespace *ns = s->pid_ns;
+	pid_t tg = 0, nr = 0;
+
+	if (tracked == HFTMON_TRACKED_ASK)
+		tracked = hftmon_track_find(&s->track, t) ? HFTMON_TRACKED :
+							    HFTMON_UNTRACKED;
+	if (is_idle_task(t))
+		goto shown;
+	if (tracked != HFTMON_TRACKED || !ns)
+		goto blank;
+	if (ns == &init_pid_ns) {
+		tg = t->tgid;
+		nr = t->pid;
+	} else {
+		nr = __task_pid_nr_ns(t, PIDTYPE_PID, ns);
+		if (nr)
+			tg = __task_pid_nr_ns(t, PIDTYPE_TGID, ns);
+		if (!nr || !tg)
+			goto blank;
+	}
+shown:
+	*pid = tg;
+	*tid = nr;
+	if (comm)
+		hftmon_copy_comm(comm, t);
+	return;
+blank:
+	*pid = 0;
+	*tid = 0;
+	if (comm)
+		memset(comm, 0, HFTMON_TASK_COMM_LEN);
 }

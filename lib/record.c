@@ -27,6 +27,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_STACK] = sizeof(struct hftmon_rec_stack),
 	[HFTMON_REC_IRQ] = sizeof(struct hftmon_rec_irq),
 	[HFTMON_REC_SOFTIRQ] = sizeof(struct hftmon_rec_irq),
+	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
@@ -35,6 +36,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_EXIT] = "exit",	[HFTMON_REC_FORK] = "fork",
 	[HFTMON_REC_STACK] = "stack",	[HFTMON_REC_IRQ] = "irq",
 	[HFTMON_REC_SOFTIRQ] = "softirq",
+	[HFTMON_REC_DETACH] = "detach",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */

@@ -208,8 +208,20 @@ static void hftmon_irq_write(struct hftmon_session *s,
 	if (!r)
 		return;
 	r->hdr.time_ns = d->end;
-	r->hdr.pid = tracked ? pid : 0;
-	r->hdr.tid = tracked ? tid : 0;
+	/*
+	 * The reserve named current as the session may see it (see
+	 * hftmon_ident()). An untracked task is not named at all; an NMI's
+	 * record, written later, names the task the NMI interrupted, which
+	 * may no longer be current: its raw numbers only for a privileged
+	 * session.
+	 */
+	if (!tracked) {
+		r->hdr.pid = 0;
+		r->hdr.tid = 0;
+	} else if (tid != current->pid) {
+		r->hdr.pid = s->privileged ? pid : 0;
+		r->hdr.tid = s->privileged ? tid : 0;
+	}
 	r->hdr.flags = (tracked ? HFTMON_IRQ_TRACKED : 0) |
 		       (name ? HFTMON_IRQ_NAMED : 0);
 	r->start_ns = d->start;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The scheduler family: sched_switch, sched_waking, sched_wakeup(_new),
- * sched_migrate_task, sched_process_exit and sched_process_fork, and the
- * kernel and user stacks the switch probe takes at switch-out. Each probe
+ * sched_migrate_task, sched_process_exit, sched_process_fork and
+ * sched_process_exec (where tracking ends when the new image is out of
+ * the attacher's reach), and the kernel and user stacks the switch probe
+ * takes at switch-out. Each probe
  * is checked against the prototype in <trace/events/sched.h> (see
  * HFTMON_TRACEPOINT()) and writes one record of a tracked task into this
  * CPU's ring; an untracked task costs a hash lookup while a session runs.
@@ -17,7 +19,7 @@
  *   irqs_off (the ring asserts it under lockdep); a task waking itself
  *   is the exception (see the wake-up probes below). Nothing here may
  *   sleep, allocate or wake a task: the ring defers wake-ups to irq_work.
- * - sched_process_exit and sched_process_fork fire in the task's process
+ * - sched_process_exit, _fork and _exec fire in the task's process
  *   context with IRQs on; the tracepoint disables preemption around its
  *   probes on both kernels, so smp_processor_id() names our ring for the
  *   whole write, and the ring disables IRQs around its bookkeeping.
@@ -35,26 +37,34 @@
 #include "../hftmon_irq.h"
 #include "../hftmon_wakers.h"
 
-/* prev is current: the probe runs before the switch. */
-static noinline void hftmon_switch_stacks(struct hftmon_rec *w, u32 flags,
+/*
+ * prev is current: the probe runs before the switch. The user stack is
+ * taken only while the attacher could attach the process now (see
+ * hftmon_tp_sched_process_exec() for the window this closes).
+ */
+static noinline void hftmon_switch_stacks(struct hftmon_rec *w,
+					  const struct hftmon_proc *pp,
 					  struct task_struct *prev,
 					  u32 *kstack, u32 *ustack)
 {
 	unsigned long ips[HFTMON_STACK_DEPTH];
 	unsigned int nr;
+	s32 pid, tid;
 	bool trunc;
 
-	if (flags & HFTMON_ATTACH_KSTACK) {
+	hftmon_ident(w->s, prev, HFTMON_TRACKED, &pid, &tid, NULL);
+	if (pp->flags & HFTMON_ATTACH_KSTACK) {
 		nr = hftmon_stack_kernel(ips, ARRAY_SIZE(ips));
-		*kstack = hftmon_stack_id(&w->s->stacks, w->rb, prev, ips, nr,
-					  nr == ARRAY_SIZE(ips) ?
-					  HFTMON_STACK_TRUNCATED : 0);
+		*kstack = hftmon_stack_id_as(&w->s->stacks, w->rb, pid, tid,
+					     ips, nr, nr == ARRAY_SIZE(ips) ?
+					     HFTMON_STACK_TRUNCATED : 0);
 	}
-	if (flags & HFTMON_ATTACH_USTACK) {
+	if ((pp->flags & HFTMON_ATTACH_USTACK) &&
+	    !hftmon_exec_revokes(pp, current_real_cred(), prev->mm)) {
 		nr = hftmon_stack_user(ips, ARRAY_SIZE(ips), &trunc);
-		*ustack = hftmon_stack_id(&w->s->stacks, w->rb, prev, ips, nr,
-					  HFTMON_STACK_USER |
-					  (trunc ? HFTMON_STACK_TRUNCATED : 0));
+		*ustack = hftmon_stack_id_as(&w->s->stacks, w->rb, pid, tid,
+					     ips, nr, HFTMON_STACK_USER |
+					     (trunc ? HFTMON_STACK_TRUNCATED : 0));
 	}
 }
 
@@ -81,8 +91,10 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	w.s = s;
 	w.rb = s->rings[smp_processor_id()];
 	if (pp && (pp->flags & (HFTMON_ATTACH_KSTACK | HFTMON_ATTACH_USTACK)))
-		hftmon_switch_stacks(&w, pp->flags, prev, &kstack, &ustack);
-	r = hftmon_rec_reserve(&w, s, prev, HFTMON_REC_SWITCH, sizeof(*r), true);
+		hftmon_switch_stacks(&w, pp, prev, &kstack, &ustack);
+	r = hftmon_rec_reserve_as(&w, s, prev,
+				  pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
+				  HFTMON_REC_SWITCH, sizeof(*r), true);
 	if (!r)
 		return;
 	if (pp)
@@ -95,16 +107,20 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	if (!preempt && prev_state)
 		flags |= HFTMON_SWITCH_VOLUNTARY;
 	r->hdr.flags = flags;
-	r->next_pid = next->tgid;
-	r->next_tid = next->pid;
+	hftmon_ident(s, next, np ? HFTMON_TRACKED : HFTMON_UNTRACKED,
+		     &r->next_pid, &r->next_tid, r->next_comm);
 	r->prev_state = prev_state;
 	r->prev_prio = prev->prio;
 	r->next_prio = next->prio;
 	r->next_policy = next->policy;
 	r->prev_kstack_id = kstack;
 	r->prev_ustack_id = ustack;
-	hftmon_copy_comm(r->prev_comm, prev);
-	hftmon_copy_comm(r->next_comm, next);
+	/* The header has prev's numbers; its comm goes by the same rule. */
+	if (likely(s->privileged))
+		hftmon_copy_comm(r->prev_comm, prev);
+	else
+		hftmon_ident(s, prev, pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
+			     &r->hdr.pid, &r->hdr.tid, r->prev_comm);
 	hftmon_rec_commit(&w);
 }
 
@@ -148,16 +164,20 @@ struct hftmon_wakers hftmon_wakers = {
 	.bits = HFTMON_WAKERS_BITS,
 };
 
-/* In interrupt context no task asked for the wake-up: see the uapi. */
-static __always_inline u16 hftmon_waker_of(s32 *tgid, s32 *tid)
+/*
+ * In interrupt context no task asked for the wake-up: see the uapi. The
+ * waker is named as the session may see it (hftmon_ident()), decided here
+ * in the waker's context, since only its numbers travel to sched_wakeup.
+ */
+static __always_inline u16 hftmon_waker_of(const struct hftmon_session *s,
+					   s32 *tgid, s32 *tid)
 {
 	if (!in_task()) {
 		*tgid = 0;
 		*tid = 0;
 		return HFTMON_WAKEUP_IRQ;
 	}
-	*tgid = current->tgid;
-	*tid = current->pid;
+	hftmon_ident(s, current, HFTMON_TRACKED_ASK, tgid, tid, NULL);
 	return 0;
 }
 
@@ -171,7 +191,7 @@ void hftmon_tp_sched_waking(void *data, struct task_struct *p)
 	if (!s || p == current || likely(!hftmon_track_find(&s->track, p)))
 		return;
 	hftmon_assert_irqs_off();
-	flags = hftmon_waker_of(&tgid, &tid);
+	flags = hftmon_waker_of(s, &tgid, &tid);
 	/* No room: the record says NO_WAKER. */
 	hftmon_waker_put(&hftmon_wakers, (unsigned long)p, s->start_ns, tgid,
 			 tid, flags);
@@ -201,7 +221,7 @@ void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
 		return;
 	if (unlikely(p == current)) {
 		/* IRQs may be on: the ring's nesting-safe path. */
-		flags = hftmon_waker_of(&tgid, &tid);
+		flags = hftmon_waker_of(s, &tgid, &tid);
 		r = hftmon_rec_reserve(&w, s, p, HFTMON_REC_WAKEUP, sizeof(*r),
 				       false);
 		if (!r)
@@ -230,12 +250,13 @@ static void hftmon_tp_sched_wakeup_new(void *data, struct task_struct *p)
 {
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_rec w;
+	s32 tgid, tid;
 
 	r = hftmon_rec_begin(&w, data, p, HFTMON_REC_WAKEUP, sizeof(*r), true);
 	if (!r)
 		return;
-	hftmon_wakeup_fill(r, p, HFTMON_WAKEUP_NEW, current->tgid,
-			   current->pid);
+	hftmon_ident(w.s, current, HFTMON_TRACKED_ASK, &tgid, &tid, NULL);
+	hftmon_wakeup_fill(r, p, HFTMON_WAKEUP_NEW, tgid, tid);
 	hftmon_rec_commit(&w);
 }
 
@@ -276,7 +297,7 @@ void hftmon_tp_sched_process_exit(void *data, struct task_struct *p)
 		r->hdr.flags = HFTMON_EXIT_GROUP_DEAD;
 	r->prio = p->prio;
 	r->reserved = 0;
-	hftmon_copy_comm(r->comm, p);
+	hftmon_ident(w.s, p, HFTMON_TRACKED, &r->hdr.pid, &r->hdr.tid, r->comm);
 	hftmon_rec_commit(&w);
 }
 
@@ -293,10 +314,78 @@ static void hftmon_tp_sched_process_fork(void *data, struct task_struct *parent,
 		return;
 	if (child->tgid == parent->tgid)
 		r->hdr.flags = HFTMON_FORK_THREAD;
-	r->child_pid = child->tgid;
-	r->child_tid = child->pid;
-	hftmon_copy_comm(r->child_comm, child);
+	/* A new thread is tracked with its process; a new process is not. */
+	hftmon_ident(w.s, child, child->tgid == parent->tgid ? HFTMON_TRACKED :
+		     HFTMON_UNTRACKED, &r->child_pid, &r->child_tid,
+		     r->child_comm);
 	hftmon_rec_commit(&w);
+}
+
+/*
+ * The DETACH record of task's process, whose entry was just revoked (by
+ * the exec probe or at START, hftmon_track_recheck()). Preemption off.
+ */
+void hftmon_detach_record(struct hftmon_session *s, struct task_struct *task,
+			  u32 why)
+{
+	struct hftmon_rec_detach *r;
+	struct hftmon_rec w;
+
+	r = hftmon_rec_reserve(&w, s, task, HFTMON_REC_DETACH, sizeof(*r),
+			       false);
+	if (!r)
+		return;		/* lost (counted); the tracking ended anyway */
+	r->reason = why;
+	r->reserved = 0;
+	hftmon_rec_commit(&w);
+}
+
+/*
+ * The end of a successful exec of p (current): tracking ends here when the
+ * attacher could not attach the new image (hftmon_exec_revokes(): a setuid
+ * or setgid binary, a non-dumpable image), as perf stops its events there.
+ *
+ * What the kernel guarantees (fs/exec.c, 6.1 and 6.12 alike): exec_binprm()
+ * fires this tracepoint after search_binary_handler() has returned, i.e.
+ * after the binary's loader ran begin_new_exec() (de_thread(): every other
+ * thread gone; exec_mmap(): the new mm; commit_creds(): the new
+ * credentials, which makes the mm non-dumpable first when the effective
+ * ids or capabilities change, with a write barrier between) and
+ * start_thread() (the new image's registers), and before the task returns
+ * to user space: no instruction of the new image has run. So records made
+ * in between, from commit_creds() to here, are about kernel work of the
+ * exec: their times, prio and state, and the new comm (the binary's name,
+ * set before commit_creds() and chosen by the exec'ing process). Only the
+ * user stack would be the new image's (start_thread()'s entry point and
+ * stack pointer, the new mm's memory): the switch probe takes it only
+ * while hftmon_exec_revokes() says the process is still within reach,
+ * the same rule on current's own credentials, so that window is closed.
+ * An exec that fails after the point of no return kills the task before
+ * it reaches user space, and this tracepoint does not fire: its records
+ * end with its EXIT.
+ *
+ * The entry is revoked with an atomic bit (probes cannot take the table's
+ * lock); test_and_set_bit() is a full barrier, so a probe that runs after
+ * anything the new image does finds the bit set: no record of the process
+ * follows the DETACH record. The next table change reaps the entry.
+ */
+void hftmon_tp_sched_process_exec(void *data, struct task_struct *p,
+				  pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct hftmon_session *s = hftmon_session_for(data);
+	const struct hftmon_proc *proc;
+	u32 why;
+
+	if (!s)
+		return;
+	proc = hftmon_track_find(&s->track, p);
+	if (likely(!proc))
+		return;
+	why = hftmon_exec_revokes(proc, current_real_cred(), p->mm);
+	if (!why || test_and_set_bit(HFTMON_PROC_REVOKED,
+				     (unsigned long *)&proc->state))
+		return;
+	hftmon_detach_record(s, p, why);
 }
 
 enum {
@@ -307,6 +396,7 @@ enum {
 	SCHED_TP_EXIT,
 	SCHED_TP_FORK,
 	SCHED_TP_WAKING,
+	SCHED_TP_EXEC,
 	SCHED_TP_NR,
 };
 
@@ -325,27 +415,38 @@ static struct hftmon_tracepoint hftmon_sched_tps[SCHED_TP_NR] = {
 					    hftmon_tp_sched_process_fork),
 	[SCHED_TP_WAKING] = HFTMON_TRACEPOINT(sched_waking,
 					      hftmon_tp_sched_waking),
+	[SCHED_TP_EXEC] = HFTMON_TRACEPOINT(sched_process_exec,
+					    hftmon_tp_sched_process_exec),
 };
+
+/*
+ * Every source needs the exec probe: without it a process would stay
+ * tracked inside a setuid binary. So it is hooked with whatever a session
+ * records, and a kernel without it offers none of these sources.
+ */
+#define EXEC	BIT(SCHED_TP_EXEC)
 
 static const struct hftmon_source_desc hftmon_sched_sources[] = {
 	{ HFTMON_SRC_SCHED_SWITCH, HFTMON_EV_SWITCH, HFTMON_FEAT_SCHED_SWITCH,
-	  BIT(SCHED_TP_SWITCH) },
+	  BIT(SCHED_TP_SWITCH) | EXEC },
 	/*
 	 * A wake-up record needs all three: a new thread's first one is
 	 * _new, and the waker is seen at sched_waking.
 	 */
 	{ HFTMON_SRC_SCHED_WAKEUP, HFTMON_EV_WAKEUP, HFTMON_FEAT_SCHED_WAKEUP,
 	  BIT(SCHED_TP_WAKEUP) | BIT(SCHED_TP_WAKEUP_NEW) |
-	  BIT(SCHED_TP_WAKING) },
+	  BIT(SCHED_TP_WAKING) | EXEC },
 	{ HFTMON_SRC_SCHED_MIGRATE, HFTMON_EV_MIGRATE, HFTMON_FEAT_SCHED_MIGRATE,
-	  BIT(SCHED_TP_MIGRATE) },
+	  BIT(SCHED_TP_MIGRATE) | EXEC },
 	{ HFTMON_SRC_PROCESS_EXIT, HFTMON_EV_EXIT, HFTMON_FEAT_PROCESS_EXIT,
-	  BIT(SCHED_TP_EXIT) },
+	  BIT(SCHED_TP_EXIT) | EXEC },
 	{ HFTMON_SRC_PROCESS_FORK, HFTMON_EV_FORK, HFTMON_FEAT_PROCESS_FORK,
-	  BIT(SCHED_TP_FORK) },
+	  BIT(SCHED_TP_FORK) | EXEC },
 	/* Taken by the switch probe (attach flags): no event of their own. */
-	{ HFTMON_SRC_STACK_KERNEL, 0, HFTMON_FEAT_STACKS, BIT(SCHED_TP_SWITCH) },
-	{ HFTMON_SRC_STACK_USER, 0, HFTMON_FEAT_STACKS, BIT(SCHED_TP_SWITCH) },
+	{ HFTMON_SRC_STACK_KERNEL, 0, HFTMON_FEAT_STACKS,
+	  BIT(SCHED_TP_SWITCH) | EXEC },
+	{ HFTMON_SRC_STACK_USER, 0, HFTMON_FEAT_STACKS,
+	  BIT(SCHED_TP_SWITCH) | EXEC },
 };
 
 struct hftmon_family hftmon_family_sched = {

@@ -43,6 +43,7 @@ static const struct {
 	{ HFTMON_REC_STACK, 40 },
 	/* 32 header + 4 x u64 + 4 x u32 */
 	{ HFTMON_REC_IRQ, 80 },	   { HFTMON_REC_SOFTIRQ, 80 },
+	{ HFTMON_REC_DETACH, 40 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */

@@ -168,6 +168,11 @@ FIELD(hftmon_stats, start_ns, 32, 8);
 FIELD(hftmon_stats, stop_ns, 40, 8);
 FIELD(hftmon_stats, reserved, 48, 32);
 
+SIZE(hftmon_rec_detach, 40, 8);
+FIELD(hftmon_rec_detach, hdr, 0, 32);
+FIELD(hftmon_rec_detach, reason, 32, 4);
+FIELD(hftmon_rec_detach, reserved, 36, 4);
+
 _Static_assert(offsetof(struct hftmon_rec_stack, ips) == 40, "hftmon_rec_stack.ips");
 _Static_assert(HFTMON_IOC_GET_INFO == 0xc0f0b700u, "ioctl number of GET_INFO");
 _Static_assert(HFTMON_IOC_CONFIGURE == 0xc048b701u, "ioctl number of CONFIGURE");
@@ -186,7 +191,8 @@ _Static_assert(HFTMON_LOST_MAX == 8 && HFTMON_SRC_MAX == 32, "array bounds");
 _Static_assert(HFTMON_REC_PAD == 0 && HFTMON_REC_SWITCH == 1 &&
 	       HFTMON_REC_WAKEUP == 2 && HFTMON_REC_MIGRATE == 3 &&
 	       HFTMON_REC_EXIT == 4 && HFTMON_REC_FORK == 5 &&
-	       HFTMON_REC_STACK == 11, "record types");
+	       HFTMON_REC_STACK == 11 && HFTMON_REC_DETACH == 12,
+	       "record types");
 _Static_assert(HFTMON_LOST_RING_FULL == 0 && HFTMON_LOST_TOO_BIG == 1 &&
 	       HFTMON_LOST_NO_SPACE == 2, "lost causes");
 
@@ -198,6 +204,8 @@ _Static_assert(HFTMON_SWITCH_PREV_TRACKED == 0x1 &&
 _Static_assert(HFTMON_WAKEUP_NEW == 0x1, "wakeup flags");
 _Static_assert(HFTMON_EXIT_GROUP_DEAD == 0x1, "exit flags");
 _Static_assert(HFTMON_FORK_THREAD == 0x1, "fork flags");
+_Static_assert(HFTMON_DETACH_CREDS == 0x1 && HFTMON_DETACH_NONDUMPABLE == 0x2,
+	       "detach reasons");
 _Static_assert(HFTMON_STACK_USER == 0x1 && HFTMON_STACK_TRUNCATED == 0x2,
 	       "stack flags");
 _Static_assert(HFTMON_ATTACH_KSTACK == 0x4 && HFTMON_ATTACH_USTACK == 0x8 &&
@@ -217,6 +225,7 @@ static const struct {
 	{ 4, 56 },	/* EXIT */
 	{ 5, 56 },	/* FORK */
 	{ 11, 40 },	/* STACK with no frames */
+	{ 12, 40 },	/* DETACH */
 };
 
 static void record_sizes(void **state)

@@ -19,6 +19,12 @@
 #include <linux/ioctl.h>
 
 #define HFTMON_ABI_VERSION	1
+/*
+ * open() errors besides the node's own mode check: -EPERM neither
+ * CAP_PERFMON/CAP_SYS_ADMIN nor a member of the node's group or of the
+ * module's allowed_gid; -EUSERS this user (without CAP_PERFMON) has
+ * max_user_sessions sessions open already.
+ */
 #define HFTMON_DEVICE		"/dev/hftmon"
 
 /* Feature bits reported in hftmon_info.features. */
@@ -103,6 +109,11 @@ struct hftmon_info {
  * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
  * Only while stopped and while no ring is mapped. Zero fields take the
  * module's defaults; the effective values are written back.
+ * Errors: -EINVAL bad field, -EOPNOTSUPP an event or option this kernel
+ * or module lacks, -EBUSY running or mapped, -EPERM the rings exceed the
+ * caller's locked-memory allowance and RLIMIT_MEMLOCK (as perf's mmap),
+ * -ENOSPC the global cap on all sessions' rings (max_ring_mb), -ENOMEM
+ * the caller's memory cgroup (the rings are charged to it) or no memory.
  */
 struct hftmon_config {
 	__u32 size;
@@ -132,10 +143,17 @@ struct hftmon_config {
 /*
  * HFTMON_IOC_ATTACH / HFTMON_IOC_DETACH: track (or stop tracking) every
  * thread of the process that pid belongs to (a tid is resolved to its
- * thread group). The caller must be allowed to ptrace-read it.
+ * thread group). The caller must be allowed to ptrace-read it; tracking
+ * ends by itself when the process execs into something the caller could
+ * not attach to (HFTMON_REC_DETACH). pid is a number in the caller's pid
+ * namespace.
  * Errors: -EINVAL bad pid/flags, -ESRCH no such process, -EPERM not
- * permitted, -EEXIST already attached, -ENOSPC too many processes,
- * -ENOENT (detach) not attached.
+ * permitted, -EACCES kernel stacks (HFTMON_ATTACH_KSTACK) not permitted
+ * to this session (module parameter kstack_restrict), -EINTR a fatal
+ * signal arrived while waiting for an exec of the process to end,
+ * -EEXIST already attached, -ENOSPC too many processes, -ENOMEM,
+ * -EOPNOTSUPP a source this module lacks (CACHE, NUMA), -ENOENT
+ * (detach) not attached, or its tracking already ended at an exec.
  */
 struct hftmon_attach {
 	__u32 size;
@@ -169,11 +187,14 @@ enum hftmon_lost_cause {
  * data_head and data_tail only grow; offsets into the data area are
  * (position & (data_size - 1)). Records are 8-byte aligned and never
  * wrap around the end of the data area: the producer fills the end with
- * an HFTMON_REC_PAD record instead.
+ * an HFTMON_REC_PAD record instead. A PAD is a whole header (at least 32
+ * bytes, as every record): type, size and cpu set; flags, pid, tid, seq
+ * and time_ns 0. Readers skip it by its size.
  *
  * seq counts every record the producer tried to write on this CPU,
- * including the lost ones (HFTMON_REC_PAD records carry no seq): a gap in the seq of consecutive records is
- * exactly the number lost in between, and lost[] says why.
+ * including the lost ones (HFTMON_REC_PAD records carry no seq): a gap in
+ * the seq of consecutive records is exactly the number lost in between,
+ * and lost[] says why.
  * A probe may interrupt another probe on the same CPU (an IRQ during a
  * sched_switch probe): seq and space are reserved together with IRQs off,
  * so seq still increases along the ring, and data_head is published only
@@ -199,7 +220,21 @@ struct hftmon_ring_ctrl {
 /*
  * Event records. Every record starts with this header; size includes it
  * and is a multiple of 8. pid/tid name the record's subject task (per
- * type below), as seen from the init pid namespace.
+ * type below).
+ *
+ * Whom a record names, in it and in every pid/tid/comm field below, is
+ * decided by who opened the device (README "Permissions"). A session
+ * opened with CAP_PERFMON or CAP_SYS_ADMIN sees every task as the init
+ * pid namespace numbers it. Any other session sees a task of a process
+ * it tracks by its numbers in the opener's pid namespace; every other
+ * task is blanked: pid and tid 0, comm all zero (its prio and policy
+ * stay: they say what kind of task took the CPU, not which). The idle
+ * task is pid 0 with its own comm ("swapper/N") in every session, so a
+ * switch to idle is told apart from a switch to a blanked task by comm.
+ * A tracked task the opener's namespace cannot see (a descriptor passed
+ * into a sibling namespace) is blanked too, and so is an exiting
+ * thread's last switch-out when its pid was already released and the
+ * opener is not in the init pid namespace (its number there is gone).
  */
 struct hftmon_rec_hdr {
 	__u16 type;		/* HFTMON_REC_* */
@@ -233,6 +268,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
 	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
+	HFTMON_REC_DETACH = 12,	/* tracking of a process ended at its exec */
 	HFTMON_REC_TYPE_NR,	/* types numbered so far, reserved included */
 };
 
@@ -258,7 +294,15 @@ struct hftmon_rec_switch {
 	__s32 prev_prio;	/* kernel prio: 0..99 RT, 100..139 normal */
 	__s32 next_prio;
 	__u32 next_policy;	/* SCHED_* */
-	__u32 prev_kstack_id;	/* 0 = none; see HFTMON_REC_STACK */
+	/*
+	 * The stack ids of prev at switch-out (see HFTMON_REC_STACK). 0 =
+	 * none: not asked for at ATTACH, not permitted (a user stack of an
+	 * image the attacher could not attach now, see HFTMON_REC_DETACH),
+	 * the stack's STACK record was lost (counted in lost[]) or the
+	 * stack table was full (NO_SPACE), or another CPU was publishing
+	 * that same stack at that instant (the next use carries the id).
+	 */
+	__u32 prev_kstack_id;
 	__u32 prev_ustack_id;
 	char prev_comm[HFTMON_TASK_COMM_LEN];
 	char next_comm[HFTMON_TASK_COMM_LEN];
@@ -415,6 +459,29 @@ struct hftmon_irq_stats {
 	__u64 reserved[1];
 };
 
+/* HFTMON_REC_DETACH reasons (bits; both may be set) */
+#define HFTMON_DETACH_CREDS		(1U << 0) /* ids no longer the attacher's */
+#define HFTMON_DETACH_NONDUMPABLE	(1U << 1) /* the new image is not dumpable */
+
+/*
+ * A tracked process exec'd into something its attacher could not attach
+ * now, and is no longer tracked: a setuid or setgid binary (real, effective
+ * or saved uid or gid no longer the attacher's), or a non-dumpable image
+ * (a setuid binary or one with file capabilities, unless fs.suid_dumpable
+ * is 1; an unreadable binary). CAP_SYS_PTRACE over the process's user
+ * namespace at ATTACH keeps tracking through such an exec, as it keeps
+ * ptrace. hdr.pid/tid: the task that exec'd (after the exec it has the
+ * process's pid as its tid); hdr.time_ns: the exec's end, before the new
+ * image's first instruction. No record of the process follows it, on any
+ * CPU; an exec that keeps the attacher's rights changes nothing. To
+ * track the process again, ATTACH it again (refused unless permitted).
+ */
+struct hftmon_rec_detach {
+	struct hftmon_rec_hdr hdr;
+	__u32 reason;		/* HFTMON_DETACH_* */
+	__u32 reserved;
+};
+
 /* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
 struct hftmon_cpu_stats {
 	__u32 cpu;
@@ -434,7 +501,12 @@ struct hftmon_stats {
 	__u32 nr_cpus;		/* in: room in the array; out: entries filled */
 	__u64 cpus_ptr;		/* struct hftmon_cpu_stats[] */
 	__u64 cpu_stats_size;	/* in: sizeof(struct hftmon_cpu_stats) */
-	__u32 nr_procs;		/* out: processes attached */
+	/*
+	 * out: processes attached; one that exited or whose tracking ended
+	 * at an exec (HFTMON_REC_DETACH) counts until the next ATTACH or
+	 * DETACH reaps it.
+	 */
+	__u32 nr_procs;
 	__u32 running;		/* out: 1 between START and STOP */
 	__u64 start_ns;		/* out: last START, 0 if never */
 	__u64 stop_ns;		/* out: last STOP, 0 if running or never */

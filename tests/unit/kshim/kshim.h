@@ -269,6 +269,7 @@ struct rcu_head {
 
 /* The tracked table's lookup (inline in hftmon_internal.h) reads under RCU. */
 #define rcu_dereference_raw_check(p)	READ_ONCE(p)
+#define test_bit(nr, addr)	((*(const unsigned long *)(addr) >> (nr)) & 1UL)
 
 enum pid_type { PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID, PIDTYPE_SID,
 		PIDTYPE_MAX };
