@@ -1338,6 +1338,26 @@ static void wakers_two_cpus(struct kunit *test)
 				0UL);
 }
 
+/*
+ * Sleeps until kthread_stop() and nothing else: no timer wakes it, so
+ * the kernel's own sched_waking/sched_wakeup of it (the tracepoints are
+ * live while a test session is active) cannot slip an entry into the
+ * wakers table between a test's calls. idle_thread_fn's 10 ms timer did:
+ * a timer softirq's waking, flagged IRQ, was taken by the test's first
+ * sched_wakeup now and then.
+ */
+static int sleep_thread_fn(void *arg)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
 struct wk_remote {
 	void *wakeup;		/* the sched_wakeup entry */
 	struct task_struct *p;
@@ -1372,7 +1392,7 @@ static void probe_wakeup_remote_waker(struct kunit *test)
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two online CPUs");
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-woken");
+	k = kthread_run(sleep_thread_fn, NULL, "hftmon-woken");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
@@ -1438,7 +1458,7 @@ static void probe_wakeup_from_irq(struct kunit *test)
 	struct task_struct *k;
 
 	KUNIT_ASSERT_NOT_NULL(test, w);
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-woken");
+	k = kthread_run(sleep_thread_fn, NULL, "hftmon-woken");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
