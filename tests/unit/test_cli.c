@@ -1563,6 +1563,27 @@ static void test_zombie_target_ends_run(void **state)
 	assert_non_null(strstr(out, "(exited); every target exited: the run ended there\n"));
 }
 
+/* What the module counts when records are lost on two CPUs. */
+static void losses_on_two_cpus(void)
+{
+	fake.prod[0].lost[HFTMON_LOST_RING_FULL] = 3;
+	fake.prod[0].ctrl->lost[HFTMON_LOST_RING_FULL] = 3;
+	fake.prod[1].lost[HFTMON_LOST_TOO_BIG] = 2;
+	fake.prod[1].ctrl->lost[HFTMON_LOST_TOO_BIG] = 2;
+}
+
+/* The loss line adds up every CPU's counters: 3 + 2, by cause. */
+static void test_footer_losses(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "switches", "-p",
+				     self_arg, "-d", "0.02", NULL };
+
+	(void)state;
+	fake.on_start = losses_on_two_cpus;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "\nlost: 5 records in the kernel (ring_full 3, too_big 2, no_space 0), "));
+}
+
 /* Finding: the sched header names only the interval over every column. */
 static void test_sched_header_windows(void **state)
 {
@@ -1820,7 +1841,7 @@ int main(void)
 		T(test_command_not_found), T(test_switches_stack_table_full),
 		T(test_sched_totals_from_proc), T(test_sched_short_window_labels),
 		T(test_switches_json_names_and_kinds),
-		T(test_zombie_target_ends_run),
+		T(test_zombie_target_ends_run), T(test_footer_losses),
 #ifndef TEST_CLI_BEFORE_FIX
 		T(test_placement_choose), T(test_placement_sysfs_and_report),
 #endif
