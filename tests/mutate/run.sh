@@ -322,8 +322,9 @@ done
 
 # The clean build, to put back after each mutant.
 rm -rf "$saved"
-mkdir -p "$saved/src"
-rsync -a --delete "$tree/build/" "$saved/build/"
+mkdir -p "$saved/src" "$tree/build"
+rsync -a --delete "$tree/build/" "$saved/build/" ||
+	die "could not save the clean build"
 
 while IFS="$us" read -r id tier file find repl equiv hint; do
 	wants_tier "$tier" || continue
