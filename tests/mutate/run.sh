@@ -22,9 +22,10 @@
 # build outputs are put back as they were (mtimes included), so the next
 # mutant starts from the clean build again.
 #
-# Unit tier: builds the unit tests, the footprint check and the examples
-# (make mutate-unit-bins), then runs the test programs (the mutant's hint
-# first), stopping at the first that fails; 120 s each, a hang is a kill.
+# Unit tier: builds the mutant's hinted test programs and runs them; if
+# none fails, builds the rest of the unit tests, the footprint check and
+# the examples (make mutate-unit-bins) and runs the other programs,
+# stopping at the first that fails; 120 s each, a hang is a kill.
 # A mutant that does not build is an error ("does-not-build"), not a
 # kill: -Werror caught it, no test did; rewrite it so that it compiles. Lint tier: make lint first. kunit and vm tiers boot qemu: built
 # first without the VM lock, booted under flock /tmp/hftmon-vm.lock.
@@ -119,7 +120,8 @@ END {
 # Applies one mutant to a file: find (escaped: \n, \t, \\) must occur
 # exactly once. Exit 0 applied, 2 found 0 or several times.
 apply() { # file find replace
-	awk -v find="$2" -v repl="$3" '
+	# Through the environment: awk -v would undo the list's escapes.
+	MUTATE_FIND=$2 MUTATE_REPL=$3 awk '
 	function unesc(s,   out, i, c) {
 		out = ""
 		for (i = 1; i <= length(s); i++) {
@@ -137,8 +139,8 @@ apply() { # file find replace
 	}
 	{ text = text $0 "\n" }
 	END {
-		f = unesc(find)
-		r = unesc(repl)
+		f = unesc(ENVIRON["MUTATE_FIND"])
+		r = unesc(ENVIRON["MUTATE_REPL"])
 		if (f == "")
 			exit 2
 		n = 0
@@ -187,26 +189,55 @@ sync_tree() {
 }
 
 # Runs the unit test programs, hint first; prints the first that fails.
+# The hinted programs are built and run before anything else is built:
+# most mutants are killed there, and relinking every test program (and
+# the footprint check and the examples) for each would double the tier's
+# time. A mutant they do not kill gets the whole build and the rest.
+unit_list() { # log
+	[ -s "$scratch/unit.list" ] ||
+		make -s -C "$tree" mutate-unit-list >"$scratch/unit.list" \
+			2>>"$1"
+}
+
+run_progs() { # list log: prints the first program that fails
+	while IFS= read -r prog; do
+		[ -n "$prog" ] || continue
+		# shellcheck disable=SC2086 # a program and its arguments
+		(cd "$tree" && timeout 120 $prog) >>"$2" 2>&1 || {
+			echo "$prog" | sed 's|.*/||; s| .*||'
+			return 0
+		}
+	done <"$1"
+	return 1
+}
+
 run_unit() { # hint log
 	hint=$1
 	log=$2
 	# The programs of the clean copy: a mutant changes no file name.
-	[ -s "$scratch/unit.list" ] ||
-		make -s -C "$tree" mutate-unit-list >"$scratch/unit.list" \
-			2>>"$log" || return 1
-	{
-		for h in $hint; do grep "/$h\$" "$scratch/unit.list"; done
-		for h in $hint; do printf '%s\n' "/$h\$"; done >"$scratch/hint.pat"
-		grep -v -f "$scratch/hint.pat" "$scratch/unit.list"
-	} >"$scratch/unit.order"
-	while IFS= read -r prog; do
-		# shellcheck disable=SC2086 # a program and its arguments
-		(cd "$tree" && timeout 120 $prog) >>"$log" 2>&1 || {
-			echo "$prog" | sed 's|.*/||; s| .*||'
+	unit_list "$log" || return 1
+	for h in $hint; do grep "/$h\$" "$scratch/unit.list"; done \
+		>"$scratch/unit.hinted"
+	for h in $hint; do printf '%s\n' "/$h\$"; done >"$scratch/hint.pat"
+	if [ -s "$scratch/unit.hinted" ]; then
+		# shellcheck disable=SC2046 # program paths, no blanks
+		nice -n 5 make -C "$tree" -j2 \
+			$(sed 's| .*||' "$scratch/unit.hinted") >>"$log" 2>&1 || {
+			echo build
 			return 0
 		}
-	done <"$scratch/unit.order"
-	return 1
+		run_progs "$scratch/unit.hinted" "$log" && return 0
+	fi
+	nice -n 5 make -C "$tree" -j2 mutate-unit-bins >>"$log" 2>&1 || {
+		echo build
+		return 0
+	}
+	if [ -s "$scratch/hint.pat" ]; then
+		grep -v -f "$scratch/hint.pat" "$scratch/unit.list"
+	else
+		cat "$scratch/unit.list"
+	fi >"$scratch/unit.rest"
+	run_progs "$scratch/unit.rest" "$log"
 }
 
 # Runs a tier on the copy as it is. Prints what failed (killed) and
@@ -221,10 +252,6 @@ run_tier() { # tier hint log
 		run_tier unit "$2" "$3"
 		;;
 	unit)
-		nice -n 5 make -C "$tree" -j2 mutate-unit-bins >>"$3" 2>&1 || {
-			echo build
-			return 0
-		}
 		run_unit "$2" "$3"
 		;;
 	kunit)
@@ -250,8 +277,11 @@ run_tier() { # tier hint log
 			echo build
 			return 0
 		}
+		# The main boot only (the integration programs): the load/unload
+		# loop's boot finds leaks, which no mutant of the list plants,
+		# and would double the time of every vm mutant.
 		flock /tmp/hftmon-vm.lock nice -n 5 make -C "$tree" test-vm \
-			>>"$3" 2>&1 || {
+			VM_PARTS=main >>"$3" 2>&1 || {
 			echo test-vm
 			return 0
 		}
@@ -292,8 +322,9 @@ done
 
 # The clean build, to put back after each mutant.
 rm -rf "$saved"
-mkdir -p "$saved/src"
-rsync -a --delete "$tree/build/" "$saved/build/"
+mkdir -p "$saved/src" "$tree/build"
+rsync -a --delete "$tree/build/" "$saved/build/" ||
+	die "could not save the clean build"
 
 while IFS="$us" read -r id tier file find repl equiv hint; do
 	wants_tier "$tier" || continue

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1025,6 +1026,283 @@ static void test_sched_json_interrupted(void **state)
 	signal(SIGINT, SIG_DFL);
 }
 
+/*
+ * A helper thread that switches voluntarily many times (usleep), then
+ * blocks in read() on a pipe until released: while it blocks, its /proc
+ * totals cannot change, so they are the expected values of its row.
+ */
+static int frozen_pipe[2];
+
+static void *frozen_main(void *arg)
+{
+	char c;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 40; i++)
+		usleep(200);
+	atomic_store(&helper_tid, (int)gettid());
+	if (read(frozen_pipe[0], &c, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+/* /proc/self/task/TID's totals, as the kernel reports them. */
+struct proc_totals {
+	unsigned long long vol, invol, cpu_ns, delay_ns;
+	long long migrations;
+	int cpu;
+	char state;
+};
+
+static void read_file_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static unsigned long long key_value(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	assert_non_null(p);
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t' || *p == ':')
+		p++;
+	return strtoull(p, NULL, 10);
+}
+
+static void proc_totals(int tid, struct proc_totals *t)
+{
+	char path[96], buf[8192];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	read_file_text(path, buf, sizeof(buf));
+	t->vol = key_value(buf, "\nvoluntary_ctxt_switches");
+	t->invol = key_value(buf, "\nnonvoluntary_ctxt_switches");
+	p = strstr(buf, "\nState:");
+	assert_non_null(p);
+	t->state = p[strspn(p + 7, " \t") + 7];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	read_file_text(path, buf, sizeof(buf));
+	assert_int_equal(sscanf(buf, "%llu %llu", &t->cpu_ns, &t->delay_ns), 2);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/sched", tid);
+	read_file_text(path, buf, sizeof(buf));
+	t->migrations = (long long)key_value(buf, "se.nr_migrations");
+	/* The 39th field of stat: the CPU it last ran on. */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	read_file_text(path, buf, sizeof(buf));
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %d",
+			        &t->cpu), 1);
+}
+
+/* The CPU list "0-2,5" of a set, written here as a reference. */
+static void cpu_ranges(const cpu_set_t *set, char *buf, size_t len)
+{
+	int cpu, run = -1;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (cpu = 0; cpu <= CPU_SETSIZE; cpu++) {
+		bool in = cpu < CPU_SETSIZE && CPU_ISSET(cpu, set);
+
+		if (in && run < 0)
+			run = cpu;
+		if (in || run < 0)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off,
+					run == cpu - 1 ? "%s%d" : "%s%d-%d",
+					off ? "," : "", run, cpu - 1);
+		run = -1;
+	}
+}
+
+/* Field by field: the struct's padding is not compared. */
+static bool totals_equal(const struct proc_totals *a,
+			 const struct proc_totals *b)
+{
+	return a->vol == b->vol && a->invol == b->invol &&
+	       a->cpu_ns == b->cpu_ns && a->delay_ns == b->delay_ns &&
+	       a->migrations == b->migrations && a->cpu == b->cpu &&
+	       a->state == b->state;
+}
+
+/* Starts the helper and waits until it sleeps in read() for good. */
+static pthread_t frozen_start(char *tid_arg, size_t len, struct proc_totals *t)
+{
+	struct proc_totals again;
+	pthread_t th;
+	int tries;
+
+	cpu_set_t all, one;
+
+	/*
+	 * Born on the one CPU its creator is pinned to, it can never
+	 * migrate (0 in se.nr_migrations, which shows a "0" printed as
+	 * "-"); widened again once it sleeps, which does not move it.
+	 */
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(pipe(frozen_pipe), 0);
+	atomic_store(&helper_tid, 0);
+	assert_int_equal(pthread_create(&th, NULL, frozen_main, NULL), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	while (!atomic_load(&helper_tid))
+		usleep(1000);
+	snprintf(tid_arg, len, "%d", atomic_load(&helper_tid));
+	for (tries = 0; tries < 500; tries++) {
+		usleep(10000);
+		proc_totals(atomic_load(&helper_tid), t);
+		usleep(10000);
+		proc_totals(atomic_load(&helper_tid), &again);
+		if (t->state == 'S' && totals_equal(t, &again))
+			break;
+	}
+	assert_true(tries < 500);
+	assert_int_equal(sched_setaffinity(atomic_load(&helper_tid),
+					   sizeof(all), &all), 0);
+	proc_totals(atomic_load(&helper_tid), t);
+	return th;
+}
+
+static void frozen_end(pthread_t th)
+{
+	assert_int_equal(write(frozen_pipe[1], "x", 1), 1);
+	pthread_join(th, NULL);
+	close(frozen_pipe[0]);
+	close(frozen_pipe[1]);
+}
+
+/*
+ * Issue 14: every totals column and key of sched, against /proc of a
+ * thread whose totals cannot move meanwhile (voluntary > involuntary, so
+ * a swap shows; CPU time and run delay in us, not ns).
+ */
+static void test_sched_totals_from_proc(void **state)
+{
+	char tid_arg[16], want[512], obj[2048];
+	struct proc_totals t, after;
+	pthread_t th = frozen_start(tid_arg, sizeof(tid_arg), &t);
+	const char *const table[] = { "-D", FAKE_DEVICE, "sched", "-t",
+				      tid_arg, "--interval", "0.05",
+				      "--count", "1", NULL };
+	const char *const json[] = { "-D", FAKE_DEVICE, "sched", "-t",
+				     tid_arg, "--interval", "0.05", "--json",
+				     NULL };
+	int tid = atoi(tid_arg), rc_table, rc_json, nice, policy;
+	char table_out[sizeof(out)], aff[256], path[96], comm[64];
+	cpu_set_t set;
+
+	(void)state;
+	rc_table = run_cli(table);
+	memcpy(table_out, out, sizeof(out));
+	rc_json = run_cli(json);
+	proc_totals(tid, &after);
+	/* What "now" must show, asked of the kernel while the thread lives. */
+	policy = sched_getscheduler(tid);
+	assert_int_equal(sched_getaffinity(tid, sizeof(set), &set), 0);
+	cpu_ranges(&set, aff, sizeof(aff));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	read_file_text(path, comm, sizeof(comm));
+	comm[strcspn(comm, "\n")] = '\0';
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	assert_int_equal(errno, 0);
+	frozen_end(th);
+	assert_int_equal(policy, SCHED_OTHER);
+	/* The oracle held still, and tells the two switch counts apart. */
+	assert_true(totals_equal(&t, &after));
+	assert_true(t.vol >= 40 && t.vol > t.invol);
+	assert_int_equal(t.migrations, 0);
+
+	assert_int_equal(rc_table, 0);
+	/*
+	 * The whole row: now (comm, SCHED_OTHER, RT priority 0, its nice,
+	 * allowed CPUs, last CPU), totals, and no wake-up in the interval.
+	 */
+	snprintf(want, sizeof(want),
+		 "\n%8d %-16s %-8s %6d %4d %-12s %4d %14llu %10llu %12llu %10lld %8d %10s %10s %10s %10s\n",
+		 tid, comm, "other", 0, nice, aff, t.cpu, t.cpu_ns / 1000, t.vol,
+		 t.invol, t.migrations, 0, "-", "-", "-", "-");
+	assert_non_null(strstr(table_out, want));
+
+	assert_int_equal(rc_json, 0);
+	assert_true(json_valid(out));
+	assert_non_null(json_thread(out, tid, obj, sizeof(obj)));
+	snprintf(want, sizeof(want),
+		 "\"since_thread_start\": {\"cpu_time_us\": %.3f, \"run_delay_us\": %.3f, \"voluntary_switches\": %llu, \"involuntary_switches\": %llu, \"migrations\": %lld}",
+		 (double)t.cpu_ns / 1000.0, (double)t.delay_ns / 1000.0, t.vol,
+		 t.invol, t.migrations);
+	assert_non_null(strstr(obj, want));
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The number after the first key in text, or -1. */
+static double number_after(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+/*
+ * Issue 14: a window that ended early (the target exited, or a signal)
+ * is labelled with what it covered: never more than the run itself
+ * lasted by this test's own clock, whatever --interval said.
+ */
+static void test_sched_short_window_labels(void **state)
+{
+	char child_arg[16];
+	pid_t child = sleeper(300);
+	const char *const table[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				      child_arg, "--interval", "10", NULL };
+	const char *const json[] = { "-D", FAKE_DEVICE, "sched", "-p",
+				     self_arg, "--interval", "10", "--json",
+				     NULL };
+	double t0, took, label;
+	pthread_t th;
+
+	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
+	t0 = mono_s();
+	alarm(20);
+	assert_int_equal(run_cli_reaping(table, child), 0);
+	alarm(0);
+	took = mono_s() - t0;
+	assert_non_null(strstr(out, "(a partial interval: the run ended)"));
+	label = number_after(out, "over the interval (");
+	assert_true(label > 0 && label <= took + 0.001);
+
+	pthread_create(&th, NULL, raise_later, (void *)(intptr_t)SIGINT);
+	t0 = mono_s();
+	assert_int_equal(run_cli(json), 0);
+	took = mono_s() - t0;
+	pthread_join(th, NULL);
+	signal(SIGINT, SIG_DFL);
+	assert_true(json_valid(out));
+	label = number_after(out, "\"window_s\": ");
+	assert_true(label > 0 && label <= took + 0.000001);
+	label = number_after(out, "\"interval_s\": ");
+	assert_true(label > 0 && label <= took + 0.000001);
+}
+
 /* Finding: SIGHUP loses the report. */
 static void test_sighup_prints_report(void **state)
 {
@@ -1235,6 +1513,85 @@ static void test_names_escaped(void **state)
 	assert_int_equal(run_cli(sw), 0);
 	assert_non_null(strstr(out, " evil\\x0aname\\x09x "));
 	assert_null(strstr(out, "evil\n"));
+}
+
+/* A name with every character JSON must escape; one switch of each kind. */
+static void json_name_and_kinds(void)
+{
+	struct fake_task t = { .pid = self, .tid = 4243,
+			       .comm = "q\"b\\c\nd\x7f\x01", .prio = 120,
+			       .tracked = true };
+	const struct fake_switch block = { .prev_state = 1 };
+	const struct fake_switch preempted = { .preempt = true };
+
+	fake_switch(0, 1000000, &t, NULL, &block);	/* 100 us off */
+	fake_switch(0, 1100000, NULL, &t, NULL);
+	fake_switch(0, 2000000, &t, NULL, &preempted); /* 2 us off */
+	fake_switch(0, 2002000, NULL, &t, NULL);
+}
+
+/*
+ * Issue 14: switches --json writes the name escaped (RFC 8259: \" \\ and
+ * \u00XX for controls; DEL is escaped too) and each switch's kind as
+ * the fixture made it.
+ */
+static void test_switches_json_names_and_kinds(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "switches", "-p",
+				     self_arg, "-d", "0.02", "--json", NULL };
+	const char *vol, *invol;
+
+	(void)state;
+	fake.on_start = json_name_and_kinds;
+	assert_int_equal(run_cli(args), 0);
+	assert_true(json_valid(out));
+	assert_non_null(strstr(out, "\"comm\": \"q\\\"b\\\\c\\u000ad\\u007f\\u0001\""));
+	vol = strstr(out, "\"off_cpu_us\": 100.000, \"voluntary\": true,");
+	invol = strstr(out, "\"off_cpu_us\": 2.000, \"voluntary\": false,");
+	assert_non_null(vol);
+	assert_non_null(invol);
+	assert_true(vol < invol);
+}
+
+/*
+ * A target that exited but was not reaped (a zombie: its /proc still
+ * reads) ends the run: the duration (10 s) is never reached.
+ */
+static void test_zombie_target_ends_run(void **state)
+{
+	char child_arg[16];
+	pid_t child = sleeper(100);
+	const char *const args[] = { "-D", FAKE_DEVICE, "record", "-p",
+				     child_arg, "-d", "10", NULL };
+
+	(void)state;
+	snprintf(child_arg, sizeof(child_arg), "%d", (int)child);
+	alarm(20);
+	assert_int_equal(run_cli(args), 0);
+	alarm(0);
+	reap(child);
+	assert_non_null(strstr(out, "(exited); every target exited: the run ended there\n"));
+}
+
+/* What the module counts when records are lost on two CPUs. */
+static void losses_on_two_cpus(void)
+{
+	fake.prod[0].lost[HFTMON_LOST_RING_FULL] = 3;
+	fake.prod[0].ctrl->lost[HFTMON_LOST_RING_FULL] = 3;
+	fake.prod[1].lost[HFTMON_LOST_TOO_BIG] = 2;
+	fake.prod[1].ctrl->lost[HFTMON_LOST_TOO_BIG] = 2;
+}
+
+/* The loss line adds up every CPU's counters: 3 + 2, by cause. */
+static void test_footer_losses(void **state)
+{
+	const char *const args[] = { "-D", FAKE_DEVICE, "switches", "-p",
+				     self_arg, "-d", "0.02", NULL };
+
+	(void)state;
+	fake.on_start = losses_on_two_cpus;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "\nlost: 5 records in the kernel (ring_full 3, too_big 2, no_space 0), "));
 }
 
 /* Finding: the sched header names only the interval over every column. */
@@ -1492,6 +1849,9 @@ int main(void)
 		T(test_sched_header_windows), T(test_json_everywhere),
 		T(test_command_monitored_from_the_start),
 		T(test_command_not_found), T(test_switches_stack_table_full),
+		T(test_sched_totals_from_proc), T(test_sched_short_window_labels),
+		T(test_switches_json_names_and_kinds),
+		T(test_zombie_target_ends_run), T(test_footer_losses),
 #ifndef TEST_CLI_BEFORE_FIX
 		T(test_placement_choose), T(test_placement_sysfs_and_report),
 #endif
