@@ -42,36 +42,18 @@ static bool cpu_allowed(const struct hftmon_thread_info *t, unsigned int cpu)
 	return t->affinity[cpu / 64] & (1ull << (cpu % 64));
 }
 
-/* The allowed CPUs as a list, "0-1,3"; "-" when none. */
+/* The allowed CPUs as a list, "0-1,3"; "-" when none (format_cpu_list()). */
 static const char *affinity_list(const struct hftmon_thread_info *t, char *buf,
 				 size_t len)
 {
-	unsigned int cpu = 0, first;
-	size_t off = 0;
+	unsigned int cpu;
+	cpu_set_t set;
 
-	buf[0] = '\0';
-	while (cpu < HFTMON_MAX_CPUS && off < len) {
-		int n;
-
-		if (!cpu_allowed(t, cpu)) {
-			cpu++;
-			continue;
-		}
-		first = cpu;
-		while (cpu + 1 < HFTMON_MAX_CPUS && cpu_allowed(t, cpu + 1))
-			cpu++;
-		if (cpu == first)
-			n = snprintf(buf + off, len - off, "%s%u",
-				     off ? "," : "", first);
-		else
-			n = snprintf(buf + off, len - off, "%s%u-%u",
-				     off ? "," : "", first, cpu);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-		cpu++;
-	}
-	return off ? buf : "-";
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < HFTMON_MAX_CPUS && cpu < CPU_SETSIZE; cpu++)
+		if (cpu_allowed(t, cpu))
+			CPU_SET(cpu, &set);
+	return format_cpu_list(&set, buf, len);
 }
 
 #define W_NOW 64 /* TID .. CPU */
