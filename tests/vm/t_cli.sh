@@ -124,6 +124,7 @@ grep -q 'round trips in' /tmp/pp.out && no "the ping-pong ended while sched meas
 # in [lo, hi], decimals allowed
 within() { [ -n "$1" ] && le "$2" "$1" && le "$1" "$3"; }
 us() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1000 }'; }
+blocked=0
 for t in $t1 $t2; do
 	read -r v0 i0 m0 c0 d0 < "/tmp/sched0.$t"
 	read -r v1 i1 m1 c1 d1 < "/tmp/sched1.$t"
@@ -134,7 +135,11 @@ for t in $t1 $t2; do
 	echo "$line" | grep -q '"affinity": \[0\]' || no "tid $t: affinity not [0] (pinned to CPU 0)"
 	[ "$(json_num "$out" "$t" nice)" = 0 ] || no "tid $t: nice not 0"
 	[ "$(json_num "$out" "$t" cpu)" = 0 ] || no "tid $t: cpu not 0 (pinned)"
-	[ "$v1" -gt "$v0" ] || no "tid $t did not block while measured: not busy"
+	# Each thread of a ping-pong usually blocks while measured; on 6.1-rt
+	# one was seen only preempted (0 voluntary, 22860 involuntary in the
+	# interval) while its partner blocked. Both are checked against /proc
+	# as they are; the workload as a whole must have blocked.
+	blocked=$((blocked + v1 - v0))
 	val=$(json_num "$out" "$t" voluntary_switches)
 	within "$val" "$v0" "$v1" || no "tid $t: voluntary_switches $val outside /proc's $v0..$v1"
 	val=$(json_num "$out" "$t" involuntary_switches)
@@ -147,13 +152,18 @@ for t in $t1 $t2; do
 	val=$(json_num "$out" "$t" run_delay_us)
 	within "$val" "$(us "$d0")" "$(us "$d1")" ||
 		no "tid $t: run_delay_us $val outside schedstat's $d0..$d1 ns"
-	# Wake-ups inside the interval: some, and no more than its blocks.
+	# Wake-ups inside the interval: some if it blocked, and no more than
+	# its blocks (+1: the one in flight when the interval began).
 	cnt=$(echo "$line" | sed -n 's/.*"count": \([0-9]*\).*/\1/p')
-	{ [ -n "$cnt" ] && [ "$cnt" -gt 0 ] && [ "$cnt" -le $((v1 - v0 + 1)) ]; } ||
+	{ [ -n "$cnt" ] && [ "$cnt" -le $((v1 - v0 + 1)) ]; } ||
 		no "tid $t: wake-up latency count '$cnt' for $((v1 - v0)) blocks"
-	echo "$line" | grep -q '"p50": [0-9]' || no "tid $t: no p50 wake-up latency"
+	if [ "$v1" -gt "$v0" ]; then
+		[ "$cnt" -gt 0 ] || no "tid $t: no wake-up measured in $((v1 - v0)) blocks"
+		echo "$line" | grep -q '"p50": [0-9]' || no "tid $t: no p50 wake-up latency"
+	fi
 	rm -f "/tmp/sched0.$t" "/tmp/sched1.$t"
 done
+[ "$blocked" -gt 0 ] || no "the ping-pong never blocked while measured: not busy"
 kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
 # the threads die with their process (the main thread waits for them)
 kill "$p" 2>/dev/null

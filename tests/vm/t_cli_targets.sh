@@ -22,7 +22,9 @@ rm -f /tmp/ppt.out
 pp=$!
 while ! grep -q '^tids' /tmp/ppt.out 2>/dev/null; do sleep 0.05; done
 pid=$(sed -n 's/^pids \([0-9]*\) .*/\1/p' /tmp/ppt.out)
-tid=$(sed -n 's/^tids [0-9]* \([0-9]*\)/\1/p' /tmp/ppt.out)
+# The tids come in the order the threads started: the one that is not
+# the process's own id is its second thread.
+tid=$(sed -n 's/^tids //p' /tmp/ppt.out | tr ' ' '\n' | grep -vx "$pid" | head -n 1)
 echo "# pingpong pid $pid, second thread $tid"
 [ "$tid" != "$pid" ] || no "pingpong's second thread is its pid"
 

@@ -553,16 +553,21 @@ static void check_one(const char *what, uint32_t kind, uint32_t nr,
 	      (unsigned long long)r->r.gross_ns);
 	/*
 	 * Bounds by containment, not by timing: the record contains the
-	 * loop, and the write() that asked for it (it waits for the end)
-	 * contains the record. What lies between the tracepoint and the
+	 * loop, and starts inside the write() that asked for it. What lies between the tracepoint and the
 	 * loop is printed, not asserted (a loaded TCG host stretches it).
 	 */
 	CHECK(r->r.net_ns + kids_in >= loop,
 	      "%s: net %llu + nested %llu < the loop's %llu", what,
 	      (unsigned long long)r->r.net_ns, (unsigned long long)kids_in,
 	      (unsigned long long)loop);
-	CHECK(r->r.start_ns >= w[0] && r->r.hdr.time_ns <= w[1],
-	      "%s: record [%llu, %llu] outside the write [%llu, %llu]", what,
+	/*
+	 * It starts inside the write(). Its end may come after the write
+	 * returned: the IPI's caller is released when the function has run
+	 * (csd unlock), before the vector's exit tracepoint fires (seen on
+	 * 6.1-rt: 161 ns after).
+	 */
+	CHECK(r->r.start_ns >= w[0] && r->r.start_ns <= w[1],
+	      "%s: record [%llu, %llu] starts outside the write [%llu, %llu]", what,
 	      (unsigned long long)r->r.start_ns,
 	      (unsigned long long)r->r.hdr.time_ns, (unsigned long long)w[0],
 	      (unsigned long long)w[1]);

@@ -209,7 +209,13 @@ static void test_lost(unsigned int pages)
 	CHECK(s.switch_outs + (long)lost_total >= proc_switches,
 	      "%ld SWITCH records + %llu lost < %ld switches in /proc",
 	      s.switch_outs, (unsigned long long)lost_total, proc_switches);
-	CHECK(s.switch_outs <= proc_switches,
+	/*
+	 * And no switch is invented: at most one more per task than /proc
+	 * counted between its snapshots, the one that blocked it on "go"
+	 * if that came after START but before the first snapshot (seen on
+	 * 6.12 under load: 6005 records for 6004).
+	 */
+	CHECK(s.switch_outs <= proc_switches + 2,
 	      "%ld SWITCH records for %ld switches in /proc", s.switch_outs,
 	      proc_switches);
 	CHECK(pingpong_finish(&pp) == 0, "workload");
