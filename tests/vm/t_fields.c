@@ -668,6 +668,7 @@ static void check_switch_counts(void)
 /* ---- a child process: its threads' forks and exits, GROUP_DEAD --------- */
 
 static pid_t child_pid, child_tids[2];
+static uint64_t child_attached_ns;	/* mono_ns() once its attach returned */
 
 static void *child_thread(void *arg)
 {
@@ -701,6 +702,7 @@ static void run_child(struct hftmon *m)
 		_exit(0);
 	}
 	REQUIRE(hftmon_attach_process(m, child_pid, NULL) == 0, "attach child");
+	child_attached_ns = mono_ns();
 	REQUIRE(xwrite(go[1], "g", 1) == 0, "go");
 	for (i = 0; i < 2; i++)
 		REQUIRE(xread(tids[0], &child_tids[i], sizeof(pid_t)) == 0,
@@ -760,6 +762,18 @@ static int is_ours(pid_t pid)
 	return pid == getpid() || pid == child_pid;
 }
 
+/*
+ * Whether the module could know pid as ours at time t: the child is
+ * forked while the session runs and attached only after, so its switches
+ * before the attach returned (to or from the tracked parent) rightly
+ * carry no TRACKED flag for it (seen twice on 6.12 kernels: prev = the
+ * child, state 0x1, blocked on "go" before its attach).
+ */
+static int known_at(pid_t pid, uint64_t t)
+{
+	return pid != child_pid || t >= child_attached_ns;
+}
+
 /* recs in drain order: CPU by CPU, each in ring order. */
 static void check_headers(uint64_t start_ns, uint64_t stop_ns, int ncpu)
 {
@@ -796,15 +810,16 @@ static void check_headers(uint64_t start_ns, uint64_t stop_ns, int ncpu)
 			    (sw->prev_state & (0x80 | 0x10 | 0x20)))
 				INFO("switch prev %d/%d: dying (state %#x), not flagged tracked",
 				     h->pid, h->tid, sw->prev_state);
-			else
+			else if (known_at(h->pid, h->time_ns))
 				CHECK(!!(h->flags & HFTMON_SWITCH_PREV_TRACKED) ==
 				      subject_ours,
 				      "switch prev %d/%d: PREV_TRACKED %#x state %#x",
 				      h->pid, h->tid, h->flags, sw->prev_state);
-			CHECK(!!(h->flags & HFTMON_SWITCH_NEXT_TRACKED) ==
-			      is_ours(sw->next_pid),
-			      "switch next %d/%d: NEXT_TRACKED %#x", sw->next_pid,
-			      sw->next_tid, h->flags);
+			if (known_at(sw->next_pid, h->time_ns))
+				CHECK(!!(h->flags & HFTMON_SWITCH_NEXT_TRACKED) ==
+				      is_ours(sw->next_pid),
+				      "switch next %d/%d: NEXT_TRACKED %#x", sw->next_pid,
+				      sw->next_tid, h->flags);
 			CHECK(subject_ours || is_ours(sw->next_pid),
 			      "switch %d -> %d: neither tracked", h->tid,
 			      sw->next_tid);
