@@ -195,7 +195,7 @@ sync_tree() {
 # time. A mutant they do not kill gets the whole build and the rest.
 unit_list() { # log
 	[ -s "$scratch/unit.list" ] ||
-		make -s -C "$tree" mutate-unit-list >"$scratch/unit.list" \
+		make -s --no-print-directory -C "$tree" mutate-unit-list >"$scratch/unit.list" \
 			2>>"$1"
 }
 
