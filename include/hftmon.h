@@ -443,6 +443,57 @@ int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 				      size_t max);
 
 /*
+ * ---- Recording files ---------------------------------------------------
+ * Record once, look many times. hftmon_record_to_file(), on a configured
+ * and stopped handle, writes every record drained from then on (by the
+ * drain thread, hftmon_drain() or hftmon_read_records()) to fd, with the
+ * module's info, the aggregator's sizes, and at every hftmon_stop() the
+ * kernel's counters and the attached processes' threads as
+ * hftmon_get_thread_scheduling_info() reads them then. The file ends at
+ * hftmon_close() or the next hftmon_configure(); fd stays the caller's
+ * (a regular file, or a pipe: it is only appended to). The drain copies
+ * each record once more into a 4 MiB buffer taken here, and writes it
+ * out at the end of each pass: no allocation in the drain. A write error
+ * ends the recording (the session goes on) and hftmon_stop() returns it.
+ * The format (lib/file.h) is versioned: this library reads every file of
+ * major version 1, and a later minor version only adds to it.
+ *
+ * hftmon_open_file() opens such a file as a stopped handle that answers
+ * every query, hftmon_get_info(), hftmon_get_stats() and
+ * hftmon_get_thread_scheduling_info() (the threads as they were at the
+ * stop) from the file, exactly as the recording handle did after its
+ * last drain; hftmon_drain() hands out its records once, in file order.
+ * Everything that needs the device (configure, attach, start, stop,
+ * wait, read_records, record_to_file) returns -EBADF on it. Errors:
+ * -EBADMSG not an hftmon file or corrupt (the log says where),
+ * -EPROTONOSUPPORT a newer major version, -errno from open/mmap.
+ *
+ * Notes: named blobs an application adds to its recording (the CLI keeps
+ * its command line, the kernel's symbols and the targets' maps there);
+ * names of 1..255 bytes, the last note of a name wins. A note's data
+ * stays valid until the handle is closed.
+ */
+int hftmon_record_to_file(struct hftmon *m, int fd);
+int hftmon_file_note(struct hftmon *m, const char *name, const void *data,
+		     size_t len);
+int hftmon_open_file(const char *path, const struct hftmon_open_opts *opts,
+		     struct hftmon **out);
+int hftmon_file_get_note(struct hftmon *m, const char *name,
+			 const void **data, size_t *len);
+
+/* What hftmon_open_file() found in the file. */
+struct hftmon_file_info {
+	size_t sz;
+	unsigned int major, minor;	/* the file's format version */
+	unsigned int nr_cpus;		/* CPU rings recorded */
+	uint64_t mono_ns, real_ns;	/* when recording began, both clocks */
+	char library[24];		/* the libhftmon version that wrote it */
+	bool complete;			/* false: cut short (no END section) */
+	bool have_stats;		/* a stop was recorded (loss counts) */
+};
+int hftmon_file_info(struct hftmon *m, struct hftmon_file_info *info);
+
+/*
  * Record helpers shared by the library, the CLI and the tests.
  * hftmon_record_check: 0 if rec (with avail bytes readable) is a
  * well-formed record of a type this library decodes, at least its type's

@@ -32,6 +32,8 @@
 
 enum { EXIT_USAGE = 2 };
 
+struct session;
+
 /*
  * A command: "hftmon NAME ARGS" runs run(argc, argv) with argv[0] = NAME
  * and returns the exit status. help is its entry under "Commands:" in
@@ -43,10 +45,19 @@ struct cli_command {
 	int (*run)(int argc, char **argv);
 	const char *help;
 	const char *options;
+	/*
+	 * hftmon report -i FILE: prints what run() printed at the end of
+	 * the recording, from a session loaded from FILE (session_load())
+	 * and the command's own arguments as recorded (argv[0] = NAME). NULL:
+	 * this command's recordings cannot be reported from a file.
+	 */
+	int (*report)(struct session *s, int argc, char **argv);
 };
 
 extern const struct cli_command cmd_info, cmd_record, cmd_sched,
-	cmd_switches;
+	cmd_switches, cmd_report;
+/* true while hftmon report re-reads a recorded command's arguments. */
+extern bool cli_replay;
 
 /* main.c: the global options, and the help text that lists every command. */
 extern const char *cli_device; /* -D; NULL: HFTMON_DEVICE */
@@ -201,6 +212,7 @@ struct placement {
 	int priority;
 	uint32_t drain_us;
 	cpu_set_t targets; /* for the report */
+	pid_t pid; /* the monitor's (a report from a file: the recorder's) */
 };
 
 /* The choice itself, pure: tests call it with made-up sets. */
@@ -239,6 +251,9 @@ struct session_args {
 	struct cli_targets targets;
 	struct monitor_opts mon;
 	bool json;
+	const char *output; /* -o FILE: record to this file too */
+	int argc; /* the command's arguments, for the file */
+	char **argv;
 };
 
 /*
@@ -248,10 +263,11 @@ struct session_args {
  */
 enum { OPT_CPU = 0x100, OPT_PRIORITY, OPT_DRAIN_US, OPT_JSON,
        OPT_COMMON_END };
-#define SESSION_SHORT "p:t:"
+#define SESSION_SHORT "p:t:o:"
 #define SESSION_LONG_OPTS                                                \
 	{ "pid", required_argument, NULL, 'p' },                         \
 	{ "tid", required_argument, NULL, 't' },                         \
+	{ "output", required_argument, NULL, 'o' },                      \
 	{ "cpu", required_argument, NULL, OPT_CPU },                     \
 	{ "priority", required_argument, NULL, OPT_PRIORITY },           \
 	{ "drain-us", required_argument, NULL, OPT_DRAIN_US },           \
@@ -278,6 +294,12 @@ struct session {
 	struct monitor_cost cost_start, cost;
 	uint64_t start_ns, stop_ns; /* CLOCK_MONOTONIC, this side */
 	bool stopped;
+	int out_fd; /* -o FILE, -1 if none */
+	const char *command; /* the command's name */
+	char *saved; /* session_load(): the note's copy, argv point into it */
+	int note_fds[4]; /* session_note_path()'s memfds, -1 when unused */
+	char **saved_argv;
+	char *saved_command0;
 };
 
 /* session.c: opens the device (cli_device). 0, or prints the error. */
@@ -300,6 +322,29 @@ bool session_wait(struct session *s, uint64_t deadline);
 int session_stop(struct session *s);
 /* Closes, puts this thread's affinity and policy back. */
 void session_end(struct session *s);
+/*
+ * hftmon report: opens FILE (hftmon_open_file()) as s, with the
+ * targets, placement, cost and times the recording's session note kept,
+ * and the recorded command's name and arguments in *cmd, *argc, *argv.
+ * 0, or the error line's status.
+ */
+int session_load(struct session *s, struct session_args *a, const char *path,
+		 const char **cmd, int *argc, char ***argv);
+/*
+ * In a report: the recorded command's arguments, parsed again into
+ * parsed, take the loaded session's targets and become s->args; returns
+ * the loaded ones, for s->args to be put back before session_end().
+ */
+struct session_args *session_replay_args(struct session *s,
+					 struct session_args *parsed);
+/* With -o FILE: the contents of path as note name (best effort). */
+void session_note_file(struct session *s, const char *name, const char *path);
+/*
+ * In a report: a path that reads note name of the recording (a memfd
+ * under /proc/self/fd, kept open until session_end()). 0 or -errno.
+ */
+int session_note_path(struct session *s, const char *name, char *buf,
+		      size_t len);
 
 /*
  * Every thread of pid (hftmon_get_thread_scheduling_info()) into *info,

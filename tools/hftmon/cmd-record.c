@@ -381,16 +381,47 @@ static void seed_threads(struct hftmon *m, struct hftmon_thread_table *t,
 	free(info);
 }
 
+/*
+ * After the stop: drains what is left, names the threads, prints. The
+ * threads are named from the processes as they are at the stop (from
+ * /proc live, from the file's THREADS in a report), so that a thread
+ * that never left its CPU is listed too, in both the same way.
+ */
+static int finish_report(struct session *s, const struct record_args *a,
+			 struct record_ctx *ctx)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	unsigned int i, n;
+	int ret;
+
+	/* After STOP nothing more arrives: drain until empty. */
+	while ((ret = hftmon_drain(s->m, on_record, ctx)) > 0)
+		;
+	if (ret < 0)
+		return report_error(ret, "drain");
+	for (i = 0; i < a->s.targets.nr; i++)
+		seed_threads(s->m, &ctx->threads, a->s.targets.v[i].pid);
+	ret = hftmon_get_stats(s->m, &sum, NULL, 0);
+	if (ret)
+		return report_error(ret, "statistics");
+	n = report_rows(ctx);
+	if (a->raw)
+		printf("\n");
+	if (a->s.json)
+		print_report_json(ctx, s, n);
+	else
+		print_report(ctx, &sum, s, n);
+	return 0;
+}
+
 static int run_record(int argc, char **argv)
 {
 	/* The per-thread table is the report: no queries, no aggregator. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
 					     .raw_only = true };
-	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;
 	struct session s;
-	unsigned int i, n;
 	int ret, status = EXIT_FAILURE;
 
 	parse_record(argc, argv, &a);
@@ -407,8 +438,6 @@ static int run_record(int argc, char **argv)
 	cfg.ring_pages = a.ring_pages;
 	if (session_start(&s, &a.s, &cfg, NULL))
 		goto out_free;
-	for (i = 0; i < a.s.targets.nr; i++)
-		seed_threads(s.m, &ctx->threads, a.s.targets.v[i].pid);
 
 	status = monitor(&s, &a, ctx);
 	ret = session_stop(&s);
@@ -416,25 +445,7 @@ static int run_record(int argc, char **argv)
 		status = ret;
 		goto out_end;
 	}
-	/* After STOP nothing more arrives: drain until empty. */
-	while ((ret = hftmon_drain(s.m, on_record, ctx)) > 0)
-		;
-	if (ret < 0) {
-		status = report_error(ret, "drain");
-		goto out_end;
-	}
-	ret = hftmon_get_stats(s.m, &sum, NULL, 0);
-	if (ret) {
-		status = report_error(ret, "statistics");
-		goto out_end;
-	}
-	n = report_rows(ctx);
-	if (a.raw)
-		printf("\n");
-	if (a.s.json)
-		print_report_json(ctx, &s, n);
-	else
-		print_report(ctx, &sum, &s, n);
+	status = finish_report(&s, &a, ctx);
 
 out_end:
 	session_end(&s);
@@ -442,6 +453,31 @@ out_free:
 	hftmon_threads_fini(&ctx->threads);
 	free(ctx);
 	return finish_stdout(status);
+}
+
+/* hftmon report -i FILE: the same report from the recording. */
+static int report_record(struct session *s, int argc, char **argv)
+{
+	struct record_ctx *ctx;
+	struct record_args a;
+	struct session_args *loaded;
+	int status;
+
+	parse_record(argc, argv, &a);
+	loaded = session_replay_args(s, &a.s);
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx || hftmon_threads_init(&ctx->threads, MAX_THREADS)) {
+		free(ctx);
+		s->args = loaded;
+		return report_error(-ENOMEM, "record");
+	}
+	ctx->raw = a.raw;
+	ctx->targets = &a.s.targets;
+	status = finish_report(s, &a, ctx);
+	s->args = loaded;
+	hftmon_threads_fini(&ctx->threads);
+	free(ctx);
+	return status;
 }
 
 const struct cli_command cmd_record = {
@@ -457,4 +493,5 @@ const struct cli_command cmd_record = {
 		   "  -r, --ring-pages N       data pages per CPU ring, a power of two\n"
 		   "      --raw                print every record, one line each, as drained\n"
 		   "                           (CPU by CPU: not sorted by time across CPUs)\n",
+	.report = report_record,
 };

@@ -16,6 +16,8 @@
  *                    least N us off CPU, with what ran instead and,
  *                    optionally, the kernel and user stacks it left at
  *                    (cmd-switches.c)
+ *   hftmon report    prints again the report of a recording made with -o
+ *                    FILE, from the file alone (cmd-report.c)
  *
  * This file reads the global options, prints the help that lists every
  * command, and runs the command named. A new command is one cmd-*.c file,
@@ -36,6 +38,7 @@ static const struct cli_command *const commands[] = {
 	&cmd_record,
 	&cmd_sched,
 	&cmd_switches,
+	&cmd_report,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -82,7 +85,7 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 	}
 	if (cmd->options)
 		fprintf(f, "\n%s", cmd->options);
-	if (cmd != &cmd_info)
+	if (cmd != &cmd_info && cmd != &cmd_report)
 		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
@@ -127,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched or switches");
+			"a command is needed: info, record, sched, switches or report");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
