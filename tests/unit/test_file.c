@@ -218,10 +218,11 @@ static void test_round_trip(void **state)
 	/* This process as it was at the stop: its main thread is there. */
 	nb = hftmon_get_thread_scheduling_info(f, getpid(), ti, 64);
 	assert_true(nb >= 1);
-	for (i = 0; i < nb && i < 64; i++)
+	assert_true(nb <= 64);
+	for (i = 0; i < nb - 1; i++)
 		if (ti[i].tid == getpid())
 			break;
-	assert_true(i < nb);
+	assert_int_equal(ti[i].tid, getpid());
 	assert_int_equal(ti[i].pid, getpid());
 	assert_int_equal(hftmon_get_thread_scheduling_info(f, 1, ti, 64),
 			 -ESRCH);
