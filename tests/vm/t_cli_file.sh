@@ -46,9 +46,11 @@ ia0=$(status_field "$a" "$a" nonvoluntary_ctxt_switches)
 va1=$(status_field "$a" "$a" voluntary_ctxt_switches)
 ia1=$(status_field "$a" "$a" nonvoluntary_ctxt_switches)
 row=$(awk -v t="$a" '$1 == t && $2 == t' "$dir/live.txt")
+# shellcheck disable=SC2086  # the row's columns, split on purpose
 set -- $row
-[ "${5:-}" = $((va1 - va0)) ] && [ "${6:-}" = $((ia1 - ia0)) ] ||
+if [ "${5:-}" != $((va1 - va0)) ] || [ "${6:-}" != $((ia1 - ia0)) ]; then
 	no "record: task $a voluntary ${5:-?} involuntary ${6:-?}, /proc $((va1 - va0)) $((ia1 - ia0))"
+fi
 kill "$pp" 2>/dev/null
 wait "$pp" 2>/dev/null
 ./bin/hftmon report -i "$dir/rec.hft" >"$dir/rep.txt" 2>&1 ||
