@@ -301,6 +301,41 @@ static void test_record_report(void **state)
 	assert_int_equal(fake.last_attach.pid, self);
 }
 
+/*
+ * record -o FILE, then report -i FILE: the same report, byte for byte,
+ * from the file alone (the fake device is gone by then: report opens
+ * nothing but the file).
+ */
+static char live_out[sizeof(out)];
+
+static void test_record_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-rec-XXXXXX";
+	const char *rec[] = { "-D",	  FAKE_DEVICE, "record", "-p",
+			      self_arg,	  "--duration", "0.01",	 "-o",
+			      file,	  NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	fake.on_start = workload;
+	assert_int_equal(run_cli(rec), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "records: 8 delivered"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+	/* A file that is not a recording: one line, status 1. */
+	rec[1] = "/nonexistent";
+	rep[2] = "/etc/passwd";
+	assert_int_equal(run_cli(rep), 1);
+	assert_non_null(strstr(err, "/etc/passwd: not an hftmon recording"));
+	unlink(file);
+}
+
 static void test_record_raw(void **state)
 {
 	const char *const args[] = { "--device", FAKE_DEVICE, "record",
@@ -800,6 +835,38 @@ static void test_switches_with_stacks(void **state)
 	assert_non_null(strstr(out, "\n1 switch(es) of at least 5 us off CPU, of 2 completed by the targets over "));
 	assert_non_null(strstr(out, "\nlost: 0 records in the kernel"));
 	assert_null(strstr(out, "kptr_restrict"));
+}
+
+/* switches -o FILE --stacks: the report names the stacks from the file. */
+static void test_switches_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-sw-XXXXXX";
+	const char *args[] = { "-D",	     FAKE_DEVICE,   "switches",
+			       "-p",	     pid_arg,	    "--min-us",
+			       "5",	     "--duration",  "0.05",
+			       "--stacks",   "--user-stacks", "--kallsyms",
+			       ksyms_path,   "-o",	    file,
+			       NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	write_kallsyms("ffffffff81000000 T _stext\n"
+		       "ffffffff81000200 T schedule\n"
+		       "ffffffff81000400 T do_nanosleep\n");
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	unlink(ksyms_path); /* the report has only the file's copy */
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "      schedule+0x10\n"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+	unlink(file);
 }
 
 static void test_switches_kptr_restrict(void **state)
@@ -1837,6 +1904,8 @@ int main(void)
 		T(test_json_checker),	     T(test_sched_json),
 		T(test_sched_table),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
+		T(test_record_report_from_file),
+		T(test_switches_report_from_file),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),

@@ -72,6 +72,7 @@ static int run_report(int argc, char **argv)
 	cli_replay = true;
 	usage_cmd = cmd->name;
 	status = cmd->report(&s, rargc, rargv);
+	cli_replay = false;
 out:
 	session_end(&s);
 	return finish_stdout(status);
