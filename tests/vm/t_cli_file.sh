@@ -58,17 +58,22 @@ wait "$pp" 2>/dev/null
 same "record" "$dir/live.txt" "$dir/rep.txt"
 sed 's/^/# /' "$dir/rep.txt" | head -8
 
-# record --json, and switches with kernel stacks.
+# record --json; switches with kernel stacks (notes go to stderr).
 start_pingpong 500
 ./bin/hftmon record -p "$a" --duration 4 --json -o "$dir/j.hft" \
 	>"$dir/live.json" 2>&1 || no "record --json -o exited $?"
-./bin/hftmon switches -p "$a" --duration 4 --min-us 50 --stacks \
-	-o "$dir/sw.hft" >"$dir/live-sw.txt" 2>&1 || no "switches -o exited $?"
+kill "$pp" 2>/dev/null
+wait "$pp" 2>/dev/null
+start_pingpong 2000
+./bin/hftmon switches -p "$a" --duration 5 --min-us 50 --stacks \
+	-o "$dir/sw.hft" >"$dir/live-sw.txt" 2>"$dir/sw.err" ||
+	no "switches -o exited $?: $(cat "$dir/sw.err")"
 kill "$pp" 2>/dev/null
 wait "$pp" 2>/dev/null
 ./bin/hftmon report -i "$dir/j.hft" >"$dir/rep.json" 2>&1 || no "report json exited $?"
 same "record --json" "$dir/live.json" "$dir/rep.json"
-./bin/hftmon report -i "$dir/sw.hft" >"$dir/rep-sw.txt" 2>&1 || no "report switches exited $?"
+./bin/hftmon report -i "$dir/sw.hft" >"$dir/rep-sw.txt" 2>"$dir/rep-sw.err" ||
+	no "report switches exited $?: $(cat "$dir/rep-sw.err")"
 same "switches --stacks" "$dir/live-sw.txt" "$dir/rep-sw.txt"
 grep -q 'kernel stack:' "$dir/rep-sw.txt" || no "switches: no kernel stack in the report"
 grep -q '+0x' "$dir/rep-sw.txt" || no "switches: kernel stacks not named from the file's symbols"
