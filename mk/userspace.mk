@@ -220,8 +220,11 @@ $(O)/tests/unit/test_cli: $(UNIT_CLI_OBJS)
 $(O)/tests/unit/test_symbols: $(O)/tests/obj/$(CLI_DIR)/symbols.o
 $(O)/tests/unit/test_threads: $(O)/tests/obj/$(CLI_DIR)/threads.o
 
+# test_cli reads hftmon export's traces with DevTools' trace engine
+# (tests/export/engine.sh installs it, pinned, into ~/.cache/hftmon).
 test-unit: $(UNIT_BINS) $(FOOTPRINT) $(EXAMPLES)
-	@sh tests/unit/run.sh $(UNIT_BINS)
+	@engine=$$(sh tests/export/engine.sh) && \
+		HFTMON_TRACE_ENGINE=$$engine sh tests/unit/run.sh $(UNIT_BINS)
 	$(FOOTPRINT) --raw-only
 
 $(FOOTPRINT): $(FOOTPRINT_OBJS) $(LIB_A)

@@ -869,6 +869,101 @@ static void test_switches_report_from_file(void **state)
 	unlink(file);
 }
 
+/* gw_switches, and a 100 us vector on CPU 1 while order-gw runs there. */
+static void gw_switches_irq(void)
+{
+	struct hftmon_rec_irq *r;
+
+	gw_switches();
+	r = (void *)ring_producer_reserve(&fake.prod[1], HFTMON_REC_IRQ,
+					  sizeof(*r));
+	assert_non_null(r);
+	r->hdr.pid = getpid();
+	r->hdr.tid = gw.tid;
+	r->hdr.flags = HFTMON_IRQ_TRACKED;
+	r->hdr.time_ns = 2600000;
+	r->start_ns = 2500000;
+	r->net_ns = r->gross_ns = 100000;
+	r->kind = HFTMON_IRQ_KIND_VECTOR;
+	r->nr = 0xec;
+	ring_producer_commit(&fake.prod[1]);
+}
+
+/*
+ * export --perfetto: the trace holds, for order-gw, its two completed
+ * switches as off-CPU slices, the one stretch between them as running,
+ * the wake-up of the first as runnable, and the vector on CPU 1's track;
+ * counted here in the JSON, and by Chrome DevTools' trace engine (an
+ * independent reader of the format) when HFTMON_TRACE_ENGINE names its
+ * directory, as make test-unit does.
+ */
+static void test_export_perfetto(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-exp-XXXXXX";
+	char trace[sizeof(file) + 8], cmd[1024], want[512];
+	const char *args[] = { "-D",	     FAKE_DEVICE,   "switches",
+			       "-p",	     pid_arg,	    "--duration",
+			       "0.05",	     "-o",	    file,
+			       NULL };
+	const char *exp[] = { "export", "-i", file, "--perfetto", trace, NULL };
+	const char *engine = getenv("HFTMON_TRACE_ENGINE");
+	static char json[1 << 16];
+	const char *p;
+	FILE *f;
+	size_t n;
+	int fd = mkstemp(file), count;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(trace, sizeof(trace), "%s.json", file);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches_irq;
+	assert_int_equal(run_cli(args), 0);
+	assert_int_equal(run_cli(exp), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, ": 2 switches, 1 interruptions of "));
+	f = fopen(trace, "r");
+	assert_non_null(f);
+	n = fread(json, 1, sizeof(json) - 1, f);
+	json[n] = '\0';
+	fclose(f);
+	for (count = 0, p = json; (p = strstr(p, "\"name\": \"off-CPU\"")); p++)
+		count++;
+	assert_int_equal(count, 2);
+	assert_non_null(strstr(json, "\"name\": \"vector 0xec\", \"cat\": \"vector\", \"ph\": \"X\", \"pid\": 1073741825, \"tid\": 1, \"ts\": 2500.000, \"dur\": 100.000"));
+	if (!engine) {
+		print_message("HFTMON_TRACE_ENGINE unset: the trace is not read by DevTools' engine here (make test-unit sets it)\n");
+	} else {
+		snprintf(cmd, sizeof(cmd),
+			 "node tests/export/check-trace.mjs '%s' '%s' > '%s.counts' 2>&1",
+			 engine, trace, file);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s.counts", file);
+		f = fopen(cmd, "r");
+		assert_non_null(f);
+		n = fread(json, 1, sizeof(json) - 1, f);
+		json[n] = '\0';
+		fclose(f);
+		snprintf(want, sizeof(want),
+			 "%d 4243 off-CPU 2\n%d 4243 running 1\n%d 4243 runnable 1\n",
+			 (int)getpid(), (int)getpid(), (int)getpid());
+		for (p = want; *p; p = strchr(p, '\n') + 1) {
+			char line[128];
+
+			snprintf(line, sizeof(line), "%.*s",
+				 (int)(strchr(p, '\n') - p + 1), p);
+			if (!strstr(json, line))
+				fail_msg("DevTools' engine lacks \"%s\" in:\n%s", line, json);
+		}
+		if (!strstr(json, "1073741825 1 vector 0xec 1\n"))
+			fail_msg("DevTools' engine lacks CPU 1's vector in:\n%s", json);
+		unlink(cmd);
+	}
+	unlink(trace);
+	unlink(file);
+}
+
 static void test_switches_kptr_restrict(void **state)
 {
 	const char *args[] = { "-D",	   FAKE_DEVICE,	 "switches", "-p",
@@ -1906,6 +2001,7 @@ int main(void)
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
+		T(test_export_perfetto),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),

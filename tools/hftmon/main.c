@@ -18,6 +18,7 @@
  *                    (cmd-switches.c)
  *   hftmon report    prints again the report of a recording made with -o
  *                    FILE, from the file alone (cmd-report.c)
+ *   hftmon export    a recording as a trace Perfetto opens (cmd-export.c)
  *
  * This file reads the global options, prints the help that lists every
  * command, and runs the command named. A new command is one cmd-*.c file,
@@ -39,6 +40,7 @@ static const struct cli_command *const commands[] = {
 	&cmd_sched,
 	&cmd_switches,
 	&cmd_report,
+	&cmd_export,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -85,7 +87,7 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 	}
 	if (cmd->options)
 		fprintf(f, "\n%s", cmd->options);
-	if (cmd != &cmd_info && cmd != &cmd_report)
+	if (cmd != &cmd_info && cmd != &cmd_report && cmd != &cmd_export)
 		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched, switches or report");
+			"a command is needed: info, record, sched, switches, report or export");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
