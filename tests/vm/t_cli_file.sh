@@ -3,7 +3,8 @@
 # switches -o FILE` of a ping-pong print a report; `hftmon report -i
 # FILE` prints the same report again from the file alone, byte for byte
 # (text and JSON, kernel stacks named from the symbols the file keeps),
-# after the ping-pong is gone; the live record's counts are the kernel's
+# after the ping-pong is gone; `hftmon export` of it holds one off-CPU
+# slice per switch the report counted; the live record's counts are the kernel's
 # (/proc deltas, as t_cli.sh checks them), so the file's are too. Bad
 # files are one line and a non-zero exit. (Expects the module loaded.)
 set -u
@@ -76,6 +77,15 @@ same "record --json" "$dir/live.json" "$dir/rep.json"
 	no "report switches exited $?: $(cat "$dir/rep-sw.err")"
 same "switches --stacks" "$dir/live-sw.txt" "$dir/rep-sw.txt"
 grep -q 'kernel stack:' "$dir/rep-sw.txt" || no "switches: no kernel stack in the report"
+# export: the trace holds every switch the report counted as completed.
+./bin/hftmon export -i "$dir/sw.hft" --perfetto "$dir/sw.json" >"$dir/exp.txt" 2>&1 ||
+	no "export exited $?: $(cat "$dir/exp.txt")"
+completed=$(sed -n 's/.* of \([0-9]*\) completed by the targets.*/\1/p' "$dir/rep-sw.txt")
+slices=$(grep -c '"name": "off-CPU"' "$dir/sw.json")
+echo "# export: $slices off-CPU slices; the report: $completed completed switches"
+if [ -z "$completed" ] || [ "$slices" != "$completed" ]; then
+	no "export: $slices off-CPU slices, the report counted ${completed:-?}"
+fi
 grep -q '+0x' "$dir/rep-sw.txt" || no "switches: kernel stacks not named from the file's symbols"
 
 # Bad input: one line, non-zero.
