@@ -964,6 +964,20 @@ static void test_export_perfetto(void **state)
 	unlink(file);
 }
 
+/* switches --histogram: the 12.5 us switch shown is in [8, 16). */
+static void test_switches_histogram(void **state)
+{
+	const char *args[] = { "-D",	    FAKE_DEVICE,  "switches", "-p",
+			       pid_arg,	    "--min-us",	  "5",	      "--duration",
+			       "0.05",	    "--histogram", NULL };
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "\ntime off CPU of the switches shown (us), 1 values:\n[8, 16)                     1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"));
+}
+
 static void test_switches_kptr_restrict(void **state)
 {
 	const char *args[] = { "-D",	   FAKE_DEVICE,	 "switches", "-p",
@@ -1899,6 +1913,46 @@ static void set_of(cpu_set_t *s, const char *list)
 	assert_int_equal(parse_cpu_list(list, s), 0);
 }
 
+/*
+ * The power-of-two histogram, against slots worked by hand: 0 -> [0],
+ * 1 -> [1], 2 and 3 -> [2, 4), 1000 -> [512, 1K), 1024 and 2047 ->
+ * [1K, 2K); empty slots between the lowest and highest are printed, the
+ * longest bar has 52 @, the others in proportion, rounded up (1 of 5:
+ * 10.4, so 11).
+ */
+static void test_log2_hist(void **state)
+{
+	static const uint64_t v[] = { 0, 1, 2, 3, 1000, 1024, 2047, 3, 3, 3 };
+	struct log2_hist h = { 0 };
+	char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		log2_hist_add(&h, v[i]);
+	assert_int_equal(h.count, 10);
+	log2_hist_print(&h, "us", f);
+	fclose(f);
+	assert_string_equal(buf,
+		"us, 10 values:\n"
+		"[0]                         1 |@@@@@@@@@@@                                         |\n"
+		"[1]                         1 |@@@@@@@@@@@                                         |\n"
+		"[2, 4)                      5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+		"[4, 8)                      0 |                                                    |\n"
+		"[8, 16)                     0 |                                                    |\n"
+		"[16, 32)                    0 |                                                    |\n"
+		"[32, 64)                    0 |                                                    |\n"
+		"[64, 128)                   0 |                                                    |\n"
+		"[128, 256)                  0 |                                                    |\n"
+		"[256, 512)                  0 |                                                    |\n"
+		"[512, 1K)                   1 |@@@@@@@@@@@                                         |\n"
+		"[1K, 2K)                    2 |@@@@@@@@@@@@@@@@@@@@@                               |\n");
+	memset(&h, 0, sizeof(h));
+	log2_hist_add(&h, UINT64_MAX);
+	assert_int_equal(h.slot[64], 1);
+}
+
 static void test_placement_choose(void **state)
 {
 	static const struct {
@@ -2002,6 +2056,7 @@ int main(void)
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
 		T(test_export_perfetto),
+		T(test_switches_histogram),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),
@@ -2018,7 +2073,7 @@ int main(void)
 		T(test_switches_json_names_and_kinds),
 		T(test_zombie_target_ends_run), T(test_footer_losses),
 #ifndef TEST_CLI_BEFORE_FIX
-		T(test_placement_choose), T(test_placement_sysfs_and_report),
+		T(test_log2_hist), T(test_placement_choose), T(test_placement_sysfs_and_report),
 #endif
 	};
 #undef T

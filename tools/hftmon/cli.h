@@ -130,6 +130,21 @@ const char *table_name(const char *s, char *buf, size_t len);
 /* A JSON string to stdout: quotes, backslashes and control bytes escaped. */
 void json_string(const char *s);
 
+/*
+ * util.c: a power-of-two histogram, as bpftrace's hist() prints it: slot
+ * 0 holds 0, slot 1 holds 1, slot k >= 2 holds [2^(k-1), 2^k).
+ */
+#define LOG2_SLOTS 65
+struct log2_hist {
+	uint64_t slot[LOG2_SLOTS];
+	uint64_t count;
+};
+void log2_hist_add(struct log2_hist *h, uint64_t v);
+/* "[4, 8)   12 |@@@@   |" lines from the lowest to the highest slot used. */
+void log2_hist_print(const struct log2_hist *h, const char *unit, FILE *f);
+/* The same as a JSON array of {"low": L, "high": H, "count": N} (high: null for the last slot). */
+void log2_hist_json(const struct log2_hist *h);
+
 /* ---- targets.c: what the monitor watches --------------------------------- */
 
 struct cli_target {

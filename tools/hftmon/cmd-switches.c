@@ -23,6 +23,7 @@ struct switches_args {
 	unsigned long long min_us;
 	double duration;
 	bool kstacks, ustacks;
+	bool histogram;
 	const char *kallsyms;
 };
 
@@ -35,6 +36,7 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 		{ "stacks", no_argument, NULL, 's' },
 		{ "user-stacks", no_argument, NULL, 'u' },
 		{ "kallsyms", required_argument, NULL, 'k' },
+		{ "histogram", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -65,6 +67,9 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 			break;
 		case 'k':
 			a->kallsyms = optarg;
+			break;
+		case 'H':
+			a->histogram = true;
 			break;
 		default:
 			bad_option("switches", c, argv);
@@ -237,6 +242,7 @@ static int print_switches(struct session *s, const struct switches_args *a,
 {
 	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_switch_event *ev = NULL;
+	struct log2_hist h = { 0 };
 	int n, all, i, shown = 0, all_shown = 0, status = 0;
 
 	{
@@ -281,6 +287,10 @@ static int print_switches(struct session *s, const struct switches_args *a,
 		}
 	}
 
+	/* The histogram of the switches shown. */
+	for (i = 0; i < n; i++)
+		if (targets_want(&a->s.targets, ev[i].pid, ev[i].tid))
+			log2_hist_add(&h, ev[i].off_cpu_ns / 1000);
 	if (a->s.json) {
 		bool first = true;
 
@@ -294,7 +304,12 @@ static int print_switches(struct session *s, const struct switches_args *a,
 			print_switch_json(&ev[i], first);
 			first = false;
 		}
-		printf("%s]}\n", first ? "" : "\n ");
+		printf("%s]", first ? "" : "\n ");
+		if (a->histogram) {
+			printf(",\n \"off_cpu_us_histogram\": ");
+			log2_hist_json(&h);
+		}
+		printf("}\n");
 		free(ev);
 		return status;
 	}
@@ -317,6 +332,11 @@ static int print_switches(struct session *s, const struct switches_args *a,
 	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets over %.3f s\n",
 	       shown, a->min_us, all_shown,
 	       (double)(s->stop_ns - s->start_ns) / 1e9);
+	if (a->histogram) {
+		printf("\n");
+		log2_hist_print(&h, "time off CPU of the switches shown (us)",
+				stdout);
+	}
 	session_print_footer(s);
 	free(ev);
 	return status;
@@ -405,6 +425,7 @@ const struct cli_command cmd_switches = {
 		   "  -d, --duration SEC       seconds to monitor (default 1)\n"
 		   "      --stacks             record and print kernel stacks\n"
 		   "      --user-stacks        record and print user stacks\n"
-		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n",
+		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n"
+		   "      --histogram          their time off CPU as a power-of-two histogram\n",
 	.report = report_switches,
 };
