@@ -978,6 +978,24 @@ static void test_switches_histogram(void **state)
 	assert_non_null(strstr(out, "\ntime off CPU of the switches shown (us), 1 values:\n[8, 16)                     1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"));
 }
 
+/*
+ * switches --stop-us 10: the 12.5 us switch ends the run (a 30 s
+ * duration otherwise), and says so; --stop-us 20 would not fire.
+ */
+static void test_switches_stop_us(void **state)
+{
+	const char *args[] = { "-D",	    FAKE_DEVICE,  "switches", "-p",
+			       pid_arg,	    "--duration", "30",	      "--stop-us",
+			       "10",	    NULL };
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(err, "hftmon: note: --stop-us 10: tid 4243 was off CPU 12.500 us (out at 0.002000 s): stopping\n"));
+	assert_non_null(strstr(out, "    4243 order-gw                  0.002000000       12.500 "));
+}
+
 static void test_switches_kptr_restrict(void **state)
 {
 	const char *args[] = { "-D",	   FAKE_DEVICE,	 "switches", "-p",
@@ -2057,6 +2075,7 @@ int main(void)
 		T(test_switches_report_from_file),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
+		T(test_switches_stop_us),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),

@@ -333,6 +333,13 @@ int session_start(struct session *s, struct session_args *a,
  * exited (checked every 100 ms). true when the targets ended it.
  */
 bool session_wait(struct session *s, uint64_t deadline);
+/*
+ * The same, also ending (true) when trigger(s, arg) returns true, asked
+ * every 100 ms: --stop-us.
+ */
+bool session_wait_trigger(struct session *s, uint64_t deadline,
+			  bool (*trigger)(struct session *s, void *arg),
+			  void *arg);
 /* Reads the monitor's cost, then stops monitoring. 0 or error status. */
 int session_stop(struct session *s);
 /* Closes, puts this thread's affinity and policy back. */

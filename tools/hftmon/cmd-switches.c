@@ -24,6 +24,7 @@ struct switches_args {
 	double duration;
 	bool kstacks, ustacks;
 	bool histogram;
+	unsigned long long stop_us; /* --stop-us: 0 = none */
 	const char *kallsyms;
 };
 
@@ -37,6 +38,7 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 		{ "user-stacks", no_argument, NULL, 'u' },
 		{ "kallsyms", required_argument, NULL, 'k' },
 		{ "histogram", no_argument, NULL, 'H' },
+		{ "stop-us", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -70,6 +72,10 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 			break;
 		case 'H':
 			a->histogram = true;
+			break;
+		case 'S':
+			a->stop_us = parse_uint_arg("switches", "--stop-us",
+						    optarg, 1, 3600000000ull);
 			break;
 		default:
 			bad_option("switches", c, argv);
@@ -349,6 +355,26 @@ static void free_symbols(struct symbolizer *sym)
 	hftmon_usyms_free(&sym->usyms);
 }
 
+/* --stop-us: a completed switch of the targets at least that long. */
+static bool long_switch(struct session *s, void *arg)
+{
+	const struct switches_args *a = arg;
+	struct hftmon_switch_query q = { .sz = sizeof(q),
+					 .min_duration_us = a->stop_us };
+	struct hftmon_switch_event ev[16] = { [0].sz = sizeof(ev[0]) };
+	int n = hftmon_get_context_switches(s->m, &q, ev, 16), i;
+
+	for (i = 0; i < n && i < 16; i++)
+		if (targets_want(&a->s.targets, ev[i].pid, ev[i].tid)) {
+			note("--stop-us %llu: tid %d was off CPU %.3f us (out at %.6f s): stopping",
+			     a->stop_us, (int)ev[i].tid,
+			     (double)ev[i].off_cpu_ns / 1000.0,
+			     (double)ev[i].out_ns / 1e9);
+			return true;
+		}
+	return false;
+}
+
 static int run_switches(int argc, char **argv)
 {
 	/* The whole run is queried at the end: room for 1M switches. */
@@ -379,7 +405,8 @@ static int run_switches(int argc, char **argv)
 		note("loading %s took %.3f s while recording: recording %.3f s more",
 		     a.kallsyms, (double)(loaded - t0) / 1e9, a.duration);
 
-	session_wait(&s, loaded + (uint64_t)(a.duration * 1e9));
+	session_wait_trigger(&s, loaded + (uint64_t)(a.duration * 1e9),
+			     a.stop_us ? long_switch : NULL, &a);
 	status = session_stop(&s);
 	if (!status) {
 		load_symbols(&s, &sym, &a, sym_pid, false);
@@ -426,6 +453,8 @@ const struct cli_command cmd_switches = {
 		   "      --stacks             record and print kernel stacks\n"
 		   "      --user-stacks        record and print user stacks\n"
 		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n"
-		   "      --histogram          their time off CPU as a power-of-two histogram\n",
+		   "      --histogram          their time off CPU as a power-of-two histogram\n"
+		   "      --stop-us N          stop at the first switch of a target at least\n"
+		   "                           N us off CPU (checked every 100 ms)\n",
 	.report = report_switches,
 };

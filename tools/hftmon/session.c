@@ -731,12 +731,21 @@ err:
 
 bool session_wait(struct session *s, uint64_t deadline)
 {
+	return session_wait_trigger(s, deadline, NULL, NULL);
+}
+
+bool session_wait_trigger(struct session *s, uint64_t deadline,
+			  bool (*trigger)(struct session *s, void *arg),
+			  void *arg)
+{
 	for (;;) {
 		uint64_t now = now_ns(), next = now + 100000000u;
 
 		if (stopping())
 			return false;
 		if (targets_all_gone(&s->args->targets))
+			return true;
+		if (trigger && trigger(s, arg))
 			return true;
 		if (deadline && now >= deadline)
 			return false;
