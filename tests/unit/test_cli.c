@@ -604,6 +604,47 @@ static bool json_valid(const char *text)
 	return end && !*json_ws(end);
 }
 
+/*
+ * record -I 10: the interval lines come before the report; the first
+ * holds every record the workload made at the start (drained then), the
+ * later ones none; with --json, every line is one JSON object.
+ */
+static void test_record_interval(void **state)
+{
+	const char *args[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
+			       self_arg,  "--duration", "0.06",	  "-I",
+			       "20",	  NULL };
+	const char *jargs[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
+				self_arg, "--duration", "0.06",	  "-I",
+				"20",	  "--json",	NULL };
+	char row[160], *line, *save = NULL;
+	unsigned int intervals = 0;
+
+	(void)state;
+	fake.on_start = workload;
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	snprintf(row, sizeof(row), "%8d     4243 md-feed                    3          2            1          2          1          0\n", self);
+	/* In the first interval, and in the report after it. */
+	assert_non_null(strstr(out, "interval "));
+	assert_true(strstr(out, row) < strstr(out, "counts over the recording"));
+	assert_non_null(strstr(strstr(out, "counts over the recording"), row));
+	assert_non_null(strstr(out, ": 0 thread(s) active\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = workload;
+	assert_int_equal(run_cli(jargs), 0);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "{\"command\": \"record\", \"interval\"", 32))
+			continue;
+		assert_true(json_valid(line));
+		intervals++;
+	}
+	assert_true(intervals >= 2);
+}
+
 static void test_json_checker(void **state)
 {
 	(void)state;
@@ -2068,7 +2109,7 @@ int main(void)
 		T(test_record_several_pids), T(test_record_attach_error),
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
-		T(test_json_checker),	     T(test_sched_json),
+		T(test_json_checker), T(test_record_interval),	     T(test_sched_json),
 		T(test_sched_table),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),
