@@ -435,8 +435,9 @@ struct hftmon_thread_info {
  * 0), returns the number of threads (may exceed max), or -errno (-ESRCH:
  * no such process). Values are read from /proc and sched_getattr() at the
  * call, for any process the caller may read, attached or not, configured
- * or not. Unlike the aggregator's queries it reads /proc, so it may
- * allocate (the directory listing); it takes no lock the drain needs.
+ * or not, or none (m NULL: nothing logged). Unlike the aggregator's
+ * queries it reads /proc, so it may allocate (the directory listing); it
+ * takes no lock the drain needs.
  */
 int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 				      struct hftmon_thread_info *out,
@@ -492,6 +493,50 @@ struct hftmon_file_info {
 	bool have_stats;		/* a stop was recorded (loss counts) */
 };
 int hftmon_file_info(struct hftmon *m, struct hftmon_file_info *info);
+
+/*
+ * ---- NUMA placement (HFTMON_2.1) ----------------------------------------
+ * Read from the system at the call (they may allocate, and take no lock
+ * the drain needs), on any handle, configured or not, or with m NULL (no
+ * module needed; nothing is logged).
+ *
+ * hftmon_get_numa_topology(): every online node, as the kernel describes
+ * it in /sys/devices/system/node: its CPUs, memory and distances (the
+ * firmware's table: 10 = local). A kernel without NUMA is one node
+ * holding every CPU and all memory. Fills up to
+ * max (out[0].sz set), returns the number of nodes, or -errno.
+ *
+ * hftmon_get_numa_residency(): every mapping of pid (as /proc/PID/maps
+ * lists it) with its resident pages per node, asked of the kernel page by
+ * page with move_pages(2) in query mode (nothing moves). The caller must
+ * be allowed to ptrace-read pid (-EPERM otherwise), -ESRCH no such
+ * process. Fills up to max (out[0].sz set), returns the number of
+ * mappings. Its cost grows with the mappings' size: one system call per
+ * 4096 pages of address space.
+ */
+#define HFTMON_NUMA_MAX_NODES 64
+
+struct hftmon_numa_node {
+	size_t sz;			/* out[0].sz */
+	int node;
+	uint64_t mem_total_bytes, mem_free_bytes;
+	uint64_t cpus[HFTMON_MAX_CPUS / 64];	/* bit n: CPU n is on it */
+	int distance[HFTMON_NUMA_MAX_NODES];	/* to node j; 0 = unknown */
+};
+
+struct hftmon_numa_mapping {
+	size_t sz;			/* out[0].sz */
+	uint64_t start, end;		/* the address range */
+	char path[256];			/* the maps name: a file, "[heap]", "" */
+	uint64_t page_size;
+	uint64_t resident;		/* resident pages, every node */
+	uint64_t pages[HFTMON_NUMA_MAX_NODES];	/* resident on node n */
+};
+
+int hftmon_get_numa_topology(struct hftmon *m, struct hftmon_numa_node *out,
+			     size_t max);
+int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
+			      struct hftmon_numa_mapping *out, size_t max);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

@@ -140,6 +140,16 @@ HFTMON_INTERNAL int hftmon_copy_opts(void *dst, size_t dst_size, size_t known,
 HFTMON_INTERNAL void hftmon_copy_out(void *dst, size_t dst_sz,
 				     const void *src, size_t src_size);
 
+/* Element i of a caller's output array of stride-sized structs, filled. */
+static inline void hftmon_put_out(void *out, size_t stride, size_t i,
+				  const void *src, size_t src_size)
+{
+	size_t *o = (size_t *)(void *)((unsigned char *)out + i * stride);
+
+	*o = stride;
+	hftmon_copy_out(o, stride, src, src_size);
+}
+
 /* An output struct's sz is usable: holds at least the sz field. */
 #define HFTMON_OUT_OK(p) ((p)->sz >= sizeof(size_t))
 

@@ -36,7 +36,7 @@ void hftmon_log_msg(const struct hftmon *m, enum hftmon_log_level level,
 	char msg[256];
 	va_list ap;
 
-	if (!m->log)
+	if (!m || !m->log)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

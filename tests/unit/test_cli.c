@@ -645,6 +645,41 @@ static void test_record_interval(void **state)
 	assert_true(intervals >= 2);
 }
 
+/*
+ * numa -p self --json: one valid object naming this process, whose
+ * resident pages are at least the 256 pages of a buffer it just touched
+ * (the kernel's own count, from /proc/self/statm, bounds it from above).
+ */
+static void test_numa_json(void **state)
+{
+	const char *args[] = { "numa", "-p", self_arg, "--json", NULL };
+	static char buf[1 << 20];
+	unsigned long long resident = 0, statm_res = 0, size;
+	char want[64];
+	const char *p;
+	FILE *f;
+
+	(void)state;
+	memset(buf, 1, sizeof(buf)); /* 256 pages, resident now */
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	assert_true(json_valid(out));
+	snprintf(want, sizeof(want), "{\"pid\": %d, \"page_size\": ", self);
+	p = strstr(out, want);
+	assert_non_null(p);
+	p = strstr(p, "\"resident_pages\": ");
+	assert_non_null(p);
+	resident = strtoull(p + 18, NULL, 10);
+	f = fopen("/proc/self/statm", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu %llu", &size, &statm_res), 2);
+	fclose(f);
+	assert_true(resident >= 256);
+	assert_true(resident <= statm_res + 64); /* grown a little since */
+	assert_int_equal(run_cli_child_err((const char *const[]){ "numa", NULL }), 2);
+	assert_non_null(strstr(err, "numa: the process is needed: -p PID"));
+}
+
 static void test_json_checker(void **state)
 {
 	(void)state;
@@ -2109,7 +2144,7 @@ int main(void)
 		T(test_record_several_pids), T(test_record_attach_error),
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
-		T(test_json_checker), T(test_record_interval),	     T(test_sched_json),
+		T(test_json_checker), T(test_numa_json), T(test_record_interval),	     T(test_sched_json),
 		T(test_sched_table),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),

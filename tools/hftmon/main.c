@@ -19,6 +19,8 @@
  *   hftmon report    prints again the report of a recording made with -o
  *                    FILE, from the file alone (cmd-report.c)
  *   hftmon export    a recording as a trace Perfetto opens (cmd-export.c)
+ *   hftmon numa      NUMA nodes, and where a process's memory is
+ *                    (cmd-numa.c)
  *
  * This file reads the global options, prints the help that lists every
  * command, and runs the command named. A new command is one cmd-*.c file,
@@ -41,6 +43,7 @@ static const struct cli_command *const commands[] = {
 	&cmd_switches,
 	&cmd_report,
 	&cmd_export,
+	&cmd_numa,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -87,7 +90,8 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 	}
 	if (cmd->options)
 		fprintf(f, "\n%s", cmd->options);
-	if (cmd != &cmd_info && cmd != &cmd_report && cmd != &cmd_export)
+	if (cmd != &cmd_info && cmd != &cmd_report && cmd != &cmd_export &&
+	    cmd != &cmd_numa)
 		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
@@ -132,7 +136,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched, switches, report or export");
+			"a command is needed: info, record, sched, switches, report, export or numa");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
