@@ -507,12 +507,13 @@ int hftmon_file_info(struct hftmon *m, struct hftmon_file_info *info);
  * max (out[0].sz set), returns the number of nodes, or -errno.
  *
  * hftmon_get_numa_residency(): every mapping of pid (as /proc/PID/maps
- * lists it) with its resident pages per node, asked of the kernel page by
- * page with move_pages(2) in query mode (nothing moves). The caller must
- * be allowed to ptrace-read pid (-EPERM otherwise), -ESRCH no such
- * process. Fills up to max (out[0].sz set), returns the number of
- * mappings. Its cost grows with the mappings' size: one system call per
- * 4096 pages of address space.
+ * lists it) with its resident pages per node, from /proc/PID/numa_maps
+ * (the kernel's walk of its page tables; without NUMA in the kernel,
+ * smaps' Rss, all on node 0). page_size is the mapping's (a huge page
+ * counts once). The caller must be allowed to ptrace-read pid (-EPERM
+ * otherwise), -ESRCH no such process. Fills up to max (out[0].sz set),
+ * returns the number of mappings. Its cost is the kernel's walk: it grows
+ * with the resident memory, not with the address space.
  */
 #define HFTMON_NUMA_MAX_NODES 64
 

@@ -5,11 +5,14 @@
  * one's cpulist, distance row and meminfo: what libnuma reads too; the
  * library does not link libnuma, whose static archive drags glibc's
  * resolver into every static program, for a few file reads), and where a
- * process's memory is, per mapping and node, asked of the kernel page by
- * page with move_pages(2) in query mode (nodes NULL: nothing moves; the
- * status of each page is its node, or -ENOENT when it is not resident).
- * That is the kernel's page tables read through another door than
- * /proc/PID/numa_maps, which the tests compare it with.
+ * process's memory is, per mapping and node: /proc/PID/maps for the
+ * mappings and /proc/PID/numa_maps for their pages per node (the
+ * kernel's own walk of the page tables, as numastat -p reads it; one
+ * line per mapping, whatever its size, where asking page by page with
+ * move_pages(2) would cost a system call per 4096 pages of address space:
+ * hours for a sanitizer's terabytes of shadow). t_numa checks it against
+ * placements it made itself (mbind) and against move_pages(2) of its own
+ * buffers.
  *
  * Both read the system at the call and may allocate; they take no lock
  * the drain needs and work on any handle, configured or not, or none
@@ -19,12 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "handle.h"
 
-#define PAGES_PER_CALL 4096
 #define NODE_DIR "/sys/devices/system/node"
 
 /* A small sysfs file into buf; its length, or -errno. */
@@ -165,28 +166,63 @@ static bool parse_maps_line(const char *line, uint64_t *start, uint64_t *end,
 	return true;
 }
 
-/* The resident pages of [start, end) of pid, per node, into m->pages. */
-static int query_range(pid_t pid, uint64_t start, uint64_t end, long psz,
-		       void **addr, int *status, struct hftmon_numa_mapping *mp)
+/*
+ * The node counts of one /proc/PID/numa_maps line: "N<node>=<pages>" in
+ * pages of "kernelpagesize_kB" (a huge page counts once).
+ */
+static void parse_numa_line(const char *line, struct hftmon_numa_mapping *mp)
 {
-	uint64_t a = start;
+	const char *p = line;
 
-	while (a < end) {
-		unsigned long n = 0, i;
+	while ((p = strchr(p, ' '))) {
+		unsigned long long v;
+		unsigned int node;
 
-		for (; a < end && n < PAGES_PER_CALL; a += (uint64_t)psz)
-			addr[n++] = (void *)(uintptr_t)a;
-		if (syscall(SYS_move_pages, pid, n, addr, NULL, status, 0) < 0)
-			return -errno;
-		for (i = 0; i < n; i++) {
-			if (status[i] < 0)
-				continue; /* -ENOENT: not resident; -EFAULT: no page */
-			if (status[i] < HFTMON_NUMA_MAX_NODES)
-				mp->pages[status[i]]++;
-			mp->resident++;
+		p++;
+		if (sscanf(p, "N%u=%llu", &node, &v) == 2) {
+			if (node < HFTMON_NUMA_MAX_NODES)
+				mp->pages[node] += v;
+			mp->resident += v;
+		} else if (sscanf(p, "kernelpagesize_kB=%llu", &v) == 1) {
+			mp->page_size = v * 1024;
+		}
+	}
+}
+
+/* Without NUMA (no numa_maps): a mapping's Rss, all on node 0 (smaps). */
+static int smaps_rss(FILE *smaps, uint64_t start, struct hftmon_numa_mapping *mp)
+{
+	char line[4096 + 128];
+	bool in = false;
+
+	rewind(smaps);
+	while (fgets(line, sizeof(line), smaps)) {
+		unsigned long long s, e, kb;
+
+		if (sscanf(line, "%llx-%llx ", &s, &e) == 2) {
+			if (in)
+				break;
+			in = s == start;
+		} else if (in && sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			mp->resident = kb * 1024 / mp->page_size;
+			mp->pages[0] = mp->resident;
+			return 0;
 		}
 	}
 	return 0;
+}
+
+static int open_proc(pid_t pid, const char *what, FILE **f)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	*f = fopen(path, "re");
+	if (*f)
+		return 0;
+	if (errno == ENOENT)
+		return -ENOENT;
+	return errno == EACCES ? -EPERM : -errno;
 }
 
 HFTMON_API int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
@@ -194,28 +230,29 @@ HFTMON_API int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
 					 size_t max)
 {
 	long psz = sysconf(_SC_PAGESIZE);
-	char path[64], line[4096 + 128];
+	char line[4096 + 128], nline[16384];
+	FILE *maps = NULL, *numa = NULL;
 	size_t stride, filled = 0;
-	void **addr = NULL;
-	int *status = NULL;
-	FILE *maps;
-	int err = 0;
+	bool have_nline = false;
+	int err;
 
 	if (pid <= 0 || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
 	stride = max ? out->sz : 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = fopen(path, "re");
-	if (!maps) {
-		err = errno == ENOENT ? -ESRCH : -errno;
+	err = open_proc(pid, "maps", &maps);
+	if (err == -ENOENT)
+		err = -ESRCH;
+	if (!err) {
+		err = open_proc(pid, "numa_maps", &numa);
+		/* No NUMA in this kernel: smaps' Rss, on the one node. */
+		if (err == -ENOENT)
+			err = open_proc(pid, "smaps", &numa);
+		else if (!err)
+			have_nline = true;
+	}
+	if (err) {
 		pr_err(m, "NUMA residency of pid %d: %s", (int)pid,
 		       strerror(-err));
-		return err;
-	}
-	addr = calloc(PAGES_PER_CALL, sizeof(*addr));
-	status = calloc(PAGES_PER_CALL, sizeof(*status));
-	if (!addr || !status) {
-		err = -ENOMEM;
 		goto out;
 	}
 	while (fgets(line, sizeof(line), maps)) {
@@ -225,24 +262,31 @@ HFTMON_API int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
 		if (!parse_maps_line(line, &mp.start, &mp.end, mp.path,
 				     sizeof(mp.path)))
 			continue;
-		/* The vsyscall page is no page of the process's own tables. */
-		if (!strcmp(mp.path, "[vsyscall]"))
-			continue;
-		err = query_range(pid, mp.start, mp.end, psz, addr, status, &mp);
-		if (err == -ESRCH)
-			goto out; /* it exited meanwhile */
-		if (err) {
-			pr_err(m, "move_pages of pid %d at %#llx: %s", (int)pid,
-			       (unsigned long long)mp.start, strerror(-err));
-			goto out;
+		if (have_nline) {
+			/* numa_maps lists the same mappings, in the same order. */
+			while (fgets(nline, sizeof(nline), numa)) {
+				unsigned long long s;
+
+				if (sscanf(nline, "%llx ", &s) != 1 || s > mp.start)
+					break;
+				if (s == mp.start) {
+					parse_numa_line(nline, &mp);
+					break;
+				}
+			}
+		} else {
+			smaps_rss(numa, mp.start, &mp);
 		}
 		if (filled < max)
 			hftmon_put_out(out, stride, filled, &mp, sizeof(mp));
 		filled++;
 	}
+	if (!filled)
+		err = -ESRCH; /* it exited between the open and the read */
 out:
-	fclose(maps);
-	free(addr);
-	free(status);
+	if (maps)
+		fclose(maps);
+	if (numa)
+		fclose(numa);
 	return err ? err : (int)filled;
 }

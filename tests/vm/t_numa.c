@@ -10,11 +10,11 @@
  *    distances as its sysfs files, and its meminfo's MemTotal.
  * 2. Residency: this process, pinned to CPU 0, maps 8 MiB bound to node 1
  *    (mbind MPOL_BIND) and 4 MiB bound to node 0 and touches every page;
- *    hftmon_get_numa_residency() must give, for each mapping, what
- *    /proc/self/numa_maps says of it (its N0=/N1= page counts, read by the
- *    kernel's page-table walk, not by move_pages): 2048 pages on node 1
- *    and 1024 on node 0, and no page of them elsewhere; then, after 1 MiB
- *    of the node-1 buffer is released (MADV_DONTNEED), 256 fewer.
+ *    hftmon_get_numa_residency() (which reads numa_maps) must give, for
+ *    each mapping, what move_pages(2) says of its pages one by one, and
+ *    what the binding made: 2048 pages on node 1 and 1024 on node 0, none
+ *    elsewhere; then, after 1 MiB of the node-1 buffer is released
+ *    (MADV_DONTNEED), 256 fewer.
  * 3. Errors: a pid that does not exist is -ESRCH.
  *
  * Booted with one node (no -numa), it checks the one-node answer: one
@@ -66,28 +66,26 @@ static uint64_t parse_list(const char *s)
 	return m;
 }
 
-/* The N<node>= count of numa_maps' line for the mapping at addr. */
-static long numa_maps_pages(void *addr, int node)
+/*
+ * The node of every page of [p, p + len), asked of the kernel with
+ * move_pages(2) in query mode (another door than numa_maps, which the
+ * library reads): how many are on node.
+ */
+static long pages_on(void *p, size_t len, int node)
 {
-	char line[4096], want[32], key[16];
-	long n = 0;
-	FILE *f = fopen("/proc/self/numa_maps", "r");
+	static void *addr[4096];
+	static int status[4096];
+	size_t i, n = len / 4096;
+	long on = 0;
 
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%lx ", (unsigned long)addr);
-	snprintf(key, sizeof(key), " N%d=", node);
-	while (fgets(line, sizeof(line), f)) {
-		char *p;
-
-		if (strncmp(line, want, strlen(want)))
-			continue;
-		p = strstr(line, key);
-		n = p ? strtol(p + strlen(key), NULL, 10) : 0;
-		break;
-	}
-	fclose(f);
-	return n;
+	REQUIRE(n <= 4096, "pages_on: %zu pages", n);
+	for (i = 0; i < n; i++)
+		addr[i] = (char *)p + i * 4096;
+	REQUIRE(syscall(SYS_move_pages, 0, n, addr, NULL, status, 0) == 0,
+		"move_pages: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		on += status[i] == node;
+	return on;
 }
 
 static const struct hftmon_numa_mapping *find(int n, void *addr)
@@ -114,7 +112,9 @@ static void *bound(size_t len, int node, int nodes)
 	return p;
 }
 
-static void check_mapping(int n, void *addr, int nodes, const char *what)
+/* The library's view of the mapping at addr against move_pages(2). */
+static void check_mapping(int n, void *addr, size_t len, int nodes,
+			  const char *what)
 {
 	const struct hftmon_numa_mapping *mp = find(n, addr);
 	int node;
@@ -123,17 +123,17 @@ static void check_mapping(int n, void *addr, int nodes, const char *what)
 	if (!mp)
 		return;
 	for (node = 0; node < nodes; node++) {
-		long want = numa_maps_pages(addr, node);
+		long want = pages_on(addr, len, node);
 
 		CHECK((long)mp->pages[node] == want,
-		      "%s: node %d: %llu pages, numa_maps N%d=%ld", what, node,
-		      (unsigned long long)mp->pages[node], node, want);
+		      "%s: node %d: %llu pages, move_pages %ld", what, node,
+		      (unsigned long long)mp->pages[node], want);
 	}
-	INFO("%s: %llu resident pages: node 0 %llu, node 1 %llu (numa_maps N0=%ld N1=%ld)",
+	INFO("%s: %llu resident pages: node 0 %llu, node 1 %llu (move_pages %ld, %ld)",
 	     what, (unsigned long long)mp->resident,
 	     (unsigned long long)mp->pages[0],
-	     (unsigned long long)mp->pages[1], numa_maps_pages(addr, 0),
-	     numa_maps_pages(addr, 1));
+	     (unsigned long long)mp->pages[1], pages_on(addr, len, 0),
+	     nodes > 1 ? pages_on(addr, len, 1) : 0);
 }
 
 int main(void)
@@ -206,11 +206,17 @@ int main(void)
 	maps[0].sz = sizeof(maps[0]);
 	n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
 	CHECK(n > 2, "residency: %d mappings", n);
-	check_mapping(n, far, nodes, "8 MiB bound to node 1");
-	check_mapping(n, near, nodes, "4 MiB bound to node 0");
+	check_mapping(n, far, 8 << 20, nodes, "8 MiB bound to node 1");
+	check_mapping(n, near, 4 << 20, nodes, "4 MiB bound to node 0");
 	if (nodes > 1) {
 		const struct hftmon_numa_mapping *mp = find(n, far);
 
+		const struct hftmon_numa_mapping *np = find(n, near);
+
+		CHECK(np && np->pages[0] == 1024 && np->pages[1] == 0,
+		      "the node-0 buffer: %llu on node 0, %llu on node 1",
+		      np ? (unsigned long long)np->pages[0] : 0ull,
+		      np ? (unsigned long long)np->pages[1] : 0ull);
 		CHECK(mp && mp->pages[1] == 2048 && mp->pages[0] == 0,
 		      "the node-1 buffer: %llu on node 1, %llu on node 0",
 		      mp ? (unsigned long long)mp->pages[1] : 0ull,
@@ -218,7 +224,7 @@ int main(void)
 	}
 	REQUIRE(madvise(far, 1 << 20, MADV_DONTNEED) == 0, "madvise");
 	n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
-	check_mapping(n, far, nodes, "after 1 MiB released");
+	check_mapping(n, far, 8 << 20, nodes, "after 1 MiB released");
 	CHECK(find(n, far) && find(n, far)->resident == 1792,
 	      "after release: %llu resident, want 1792",
 	      find(n, far) ? (unsigned long long)find(n, far)->resident : 0ull);

@@ -3,8 +3,8 @@
  * hftmon numa -p PID: where a process's memory is and where its threads
  * run. The machine's nodes (CPUs, memory, distances:
  * hftmon_get_numa_topology()); per target process, its resident pages on
- * each node in all and per mapping, largest first, asked of the kernel
- * page by page (hftmon_get_numa_residency()), beside the node of the CPU
+ * each node in all and per mapping, largest first, as the kernel's
+ * numa_maps gives them (hftmon_get_numa_residency()), beside the node of the CPU
  * each of its threads is on now (hftmon_get_thread_scheduling_info()):
  * pages on a node where none of its threads runs are remote to all of
  * them. Every --interval, --count times, or once. Needs no module: it
