@@ -319,6 +319,7 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_STACK_USER] = "stack_user",
 	[HFTMON_SRC_IRQ_VECTOR] = "irq_vector",
 	[HFTMON_SRC_NMI] = "nmi",
+	[HFTMON_SRC_SPIKE] = "spike",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -350,6 +351,7 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_IRQ_VECTOR] =
 		"the kernel has no irq_vectors tracepoints (not x86)",
 	[HFTMON_SRC_NMI] = "the kernel has no nmi_handler tracepoint (not x86)",
+	[HFTMON_SRC_SPIKE] = "this module does not detect spikes yet",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
