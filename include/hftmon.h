@@ -167,6 +167,23 @@ struct hftmon_monitor_config {
 	 * wake-ups, each of them an irq_work on the tracked CPU.
 	 */
 	uint32_t wakeup_bytes;
+	/* ---- HFTMON_2.1 ---- */
+	/*
+	 * Latency spikes detected by the kernel (HFTMON_REC_SPIKE), against
+	 * this threshold: 0 = off; else 1 .. 10000000 (10 s), and
+	 * HFTMON_EV_SPIKE is added to events (with the scheduler events when
+	 * events is 0: spikes need HFTMON_EV_SWITCH and HFTMON_EV_WAKEUP).
+	 * hftmon_set_spike_threshold() changes it while running.
+	 */
+	uint64_t spike_threshold_us;
+	/*
+	 * The interruptions of events (HFTMON_EV_IRQ_ALL bits) are recorded
+	 * on a CPU while a tracked thread runs there, and on these CPUs
+	 * whatever runs (a system-wide view): CPU numbers below
+	 * HFTMON_IRQ_CPUS_MAX and nr_cpu_ids. NULL/0 = none.
+	 */
+	const int *irq_cpus;
+	size_t nr_irq_cpus;
 };
 
 #define HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US 100000u
@@ -175,8 +192,9 @@ struct hftmon_monitor_config {
 
 /*
  * The defaults keep the aggregator of hftmon_configure() under 16 MiB on
- * any machine (11.9 MiB as tests/unit/mem/footprint.c measures it, all
- * of it resident under mlockall(): its
+ * any machine (12.1 MiB as tests/unit/mem/footprint.c measures it, 14.7
+ * MiB with interruption events and spikes, all of it resident under
+ * mlockall(): its
  * reorder pool is capped, not sized by the rings): 32768 switches (about
  * 136 bytes each), 65536 wake-ups (24 bytes, and 8 more for the query's
  * own buffer), 4096 threads and 4096 stacks.
@@ -185,6 +203,17 @@ struct hftmon_monitor_config {
 #define HFTMON_DEFAULT_HISTORY_WAKEUPS (1u << 16)
 #define HFTMON_DEFAULT_MAX_THREADS 4096u
 #define HFTMON_DEFAULT_MAX_STACKS 4096u
+/*
+ * With interruption events, the aggregator also keeps (sizes fixed in
+ * this release): the last HFTMON_HISTORY_IRQS interruptions (48 bytes
+ * each, and 32 for hftmon_get_irq_stats()'s windows), totals and two
+ * histograms (about 3.7 KiB) for each of HFTMON_MAX_IRQ_SOURCES sources
+ * (CPU, kind, number and the tracked thread interrupted), and with spikes
+ * the last HFTMON_HISTORY_SPIKES spikes (56 bytes each).
+ */
+#define HFTMON_HISTORY_IRQS (1u << 13)
+#define HFTMON_MAX_IRQ_SOURCES 512u
+#define HFTMON_HISTORY_SPIKES 1024u
 
 /*
  * Allocates the rings (and maps them) and the aggregator. Only while
@@ -441,6 +470,63 @@ struct hftmon_thread_info {
 int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 				      struct hftmon_thread_info *out,
 				      size_t max);
+
+/*
+ * ---- Interruptions (HFTMON_2.1) -----------------------------------------
+ * Needs HFTMON_EV_IRQ_ALL bits in the configuration's events. Every
+ * HFTMON_REC_IRQ/SOFTIRQ record drained is counted per CPU and source
+ * (kind, number) and, for the ones that interrupted a tracked thread
+ * (HFTMON_IRQ_TRACKED), per thread too: count, net time (the kernel's:
+ * nested interruptions excluded), the longest, a histogram of net times
+ * and, for softirqs, of the delay from the first raise to the run. The
+ * histogram is log-linear (agg.h): a bucket is at most 12.5 % wide, so a
+ * percentile is at most 12.5 % above the sample it stands for (and never
+ * above max). Window 0 reads these totals, exact since configure; a window
+ * (window_us > 0) reads the history of the last HFTMON_HISTORY_IRQS
+ * interruptions instead (what it still holds), bucketing each sample the
+ * same way. A source that does not fit (HFTMON_MAX_IRQ_SOURCES) is
+ * counted in the CPU's totals of that source without its thread, or
+ * dropped (hftmon_stats_summary.aggregator_dropped).
+ */
+struct hftmon_irq_query {
+	size_t sz;
+	int cpu;			/* -1 = every CPU (one row per CPU and source) */
+	pid_t tid;			/* 0 = all; else only what interrupted this tracked thread */
+	uint64_t window_us;		/* like the other queries; 0 = everything */
+};
+
+struct hftmon_irq_row {
+	size_t sz;			/* out[0].sz */
+	int cpu;
+	uint32_t kind;			/* HFTMON_IRQ_KIND_* */
+	uint32_t nr;
+	/* device: handler name ("" unknown); vector: "LOC", "RES", "CAL",
+	   "IWI"... as /proc/interrupts; softirq: "TIMER", "NET_RX"...; "NMI" */
+	char name[HFTMON_IRQ_NAME_LEN];
+	uint64_t count;
+	uint64_t net_ns;		/* sum: the time it took from what it interrupted */
+	uint64_t max_ns;
+	/* net duration percentiles: the upper bound of the histogram bucket
+	   holding the nearest-rank sample, at most max_ns (12.5 % buckets) */
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
+	/* SOFTIRQ: raise-to-run delay, same histogram kind; 0 count if never seen */
+	uint64_t raise_count, raise_p50_ns, raise_p99_ns, raise_max_ns;
+};
+
+/*
+ * Rows sorted by cpu, kind, nr; returns rows in all (may exceed max), or
+ * -errno: -EINVAL bad query, -EOPNOTSUPP raw_only or no interruption
+ * events configured.
+ */
+int hftmon_get_irq_stats(struct hftmon *m, const struct hftmon_irq_query *q,
+			 struct hftmon_irq_row *out, size_t max);
+
+/*
+ * The threshold while running: HFTMON_IOC_SET_SPIKE_THRESHOLD, the
+ * kernel's -errno as it is (-EINVAL out of range, -EOPNOTSUPP configured
+ * without spikes).
+ */
+int hftmon_set_spike_threshold(struct hftmon *m, uint64_t threshold_ns);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

@@ -33,7 +33,7 @@
 # 2: options checked from the end of the last known field, output structs
 # with a size, the wake-up latency query in an options struct (1 was the
 # wildcard-exported first ABI).
-LIBHFTMON_VERSION := 2.0.0
+LIBHFTMON_VERSION := 2.1.0
 HFTMON_SOVERSION := $(firstword $(subst ., ,$(LIBHFTMON_VERSION)))
 
 LIBDIR ?= $(PREFIX)/lib
