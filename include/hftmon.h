@@ -522,6 +522,73 @@ int hftmon_get_irq_stats(struct hftmon *m, const struct hftmon_irq_query *q,
 			 struct hftmon_irq_row *out, size_t max);
 
 /*
+ * ---- Explain a window (HFTMON_2.1) --------------------------------------
+ * What a tracked thread's time in [start_ns, end_ns) went to, from the
+ * records already drained: off CPU, from its completed switches (blocked:
+ * SLEEP until its wake-up, then runnable; preempted: runnable at once);
+ * on CPU, the interruptions that hit it (each its own net time, nested
+ * ones apart), the rest RUN.
+ * What TASK parts can name: a runnable stretch after a preemption is one
+ * TASK part naming the task that took the CPU at that switch (its "next":
+ * the records name it), although other tasks may have run on that CPU
+ * after it, and the thread may have run again elsewhere (a migration):
+ * only switches that involve a tracked task are recorded, so an untracked
+ * task that ran later in that stretch cannot be named. A runnable stretch
+ * after a wake-up is WAIT (no record says who ran there), except the part
+ * a kernel RUNNABLE spike record says the CPU spent leaving idle
+ * (IDLE_EXIT). A blocked stretch whose wake-up was not recorded (no
+ * HFTMON_EV_WAKEUP, a lost record) is UNATTRIBUTED, as is time before the
+ * first record of the thread the history holds, and after the session
+ * stopped.
+ */
+enum hftmon_part_kind {
+	HFTMON_PART_RUN = 1,		/* the thread itself ran (user or kernel) */
+	HFTMON_PART_IRQ,		/* device IRQ nr, name */
+	HFTMON_PART_VECTOR,		/* system vector nr, name */
+	HFTMON_PART_SOFTIRQ,		/* softirq vector nr, name */
+	HFTMON_PART_NMI,
+	HFTMON_PART_TASK,		/* another task ran while the thread was runnable */
+	HFTMON_PART_SLEEP,		/* the thread was blocked (voluntary) */
+	HFTMON_PART_WAIT,		/* runnable, CPU not yet given: nothing recorded ran (e.g. idle exit, wake-up path) */
+	HFTMON_PART_IDLE_EXIT,		/* woken onto an idle CPU: wake-up to the CPU leaving idle */
+	HFTMON_PART_UNATTRIBUTED,	/* no record covers it (lost records, before attach...) */
+};
+
+struct hftmon_part {
+	size_t sz;			/* out[0].sz */
+	uint32_t kind;			/* enum hftmon_part_kind */
+	uint32_t nr;			/* IRQ/vector/softirq number */
+	int cpu;			/* -1 where no CPU applies (SLEEP, UNATTRIBUTED) */
+	uint64_t start_ns, end_ns;	/* this piece, clipped to the window */
+	uint64_t ns;			/* its net time in the window */
+	pid_t pid, tid;			/* TASK: who ran (blanked as the records are) */
+	char comm[HFTMON_TASK_COMM_LEN];
+	int prio;			/* TASK: kernel prio */
+	unsigned int policy;		/* TASK: SCHED_* */
+	char name[HFTMON_IRQ_NAME_LEN];	/* IRQ/VECTOR/SOFTIRQ name */
+};
+
+struct hftmon_explain_query {
+	size_t sz;
+	pid_t tid;			/* a tracked thread */
+	uint64_t start_ns, end_ns;	/* CLOCK_MONOTONIC, as the application measured */
+};
+
+/*
+ * Every piece of [start_ns, end_ns) for tid, in time order (by start; an
+ * interruption's part comes before the parts of those nested in it), from
+ * the records already drained; the parts' ns sum to end_ns - start_ns
+ * exactly. Returns the number of parts (may exceed max: the first max are
+ * filled), or -EINVAL (reversed or empty window, tid 0), -ERANGE (end in
+ * the future, or not yet covered by what was drained: drain and retry;
+ * with the drain thread, HFTMON_DRAIN_MERGE_MS after the next pass),
+ * -ENODATA (window older than what the history still holds), -ESRCH (tid
+ * not tracked in it), -EOPNOTSUPP (raw_only).
+ */
+int hftmon_explain(struct hftmon *m, const struct hftmon_explain_query *q,
+		   struct hftmon_part *out, size_t max);
+
+/*
  * The threshold while running: HFTMON_IOC_SET_SPIKE_THRESHOLD, the
  * kernel's -errno as it is (-EINVAL out of range, -EOPNOTSUPP configured
  * without spikes).

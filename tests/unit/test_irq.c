@@ -104,11 +104,16 @@ static void test_totals_per_cpu_and_source(void **state)
 	struct fake_irq soft = { .kind = HFTMON_IRQ_KIND_SOFTIRQ, .nr = 3,
 				 .start = US(20), .end = US(26), .net = 4000,
 				 .raise = US(17), .victim = &T1 };
+	/* A raise stamp after the start is no delay (never counted). */
+	struct fake_irq odd = { .kind = HFTMON_IRQ_KIND_SOFTIRQ, .nr = 3,
+				.start = US(27), .end = US(28),
+				.raise = US(27) + 1 };
 
 	(void)state;
 	assert_true(fake_irq(0, &named));
 	irq(0, HFTMON_IRQ_KIND_DEVICE, 24, US(10), US(11), NULL); /* unnamed */
 	assert_true(fake_irq(0, &soft));
+	assert_true(fake_irq(0, &odd));
 	irq(0, HFTMON_IRQ_KIND_VECTOR, 0xec, US(30), US(35), &T1);
 	irq(1, HFTMON_IRQ_KIND_VECTOR, 0xfb, US(5), US(6), &T2);
 	irq(1, HFTMON_IRQ_KIND_VECTOR, 0xfc, US(7), US(9), NULL);
@@ -125,12 +130,15 @@ static void test_totals_per_cpu_and_source(void **state)
 	assert_int_equal(rows[0].count, 2);
 	assert_int_equal(rows[0].net_ns, 3000);
 	assert_int_equal(rows[0].max_ns, 2000);
+	/* 1000 (rank 1 of 2) lies in [960, 1023]; 2000 is the max. */
+	assert_int_equal(rows[0].p50_ns, 1023);
+	assert_int_equal(rows[0].p90_ns, 2000);
 	assert_int_equal(rows[1].kind, HFTMON_IRQ_KIND_VECTOR);
 	assert_int_equal(rows[1].nr, 0xec);
 	assert_string_equal(rows[1].name, "LOC");
 	assert_int_equal(rows[2].kind, HFTMON_IRQ_KIND_SOFTIRQ);
 	assert_string_equal(rows[2].name, "NET_RX");
-	assert_int_equal(rows[2].net_ns, 4000); /* net, not gross */
+	assert_int_equal(rows[2].net_ns, 5000); /* net, not gross */
 	assert_int_equal(rows[2].raise_count, 1);
 	assert_int_equal(rows[2].raise_max_ns, 3000);
 	assert_int_equal(rows[3].cpu, 1);
@@ -154,6 +162,8 @@ static void test_totals_per_cpu_and_source(void **state)
 	assert_int_equal(rows[0].nr, 24);
 	assert_int_equal(rows[0].count, 1);
 	assert_int_equal(rows[0].net_ns, 2000);
+	assert_int_equal(rows[2].count, 1); /* the softirq: not the odd one */
+	assert_int_equal(rows[2].raise_count, 1);
 	assert_int_equal(irq_stats(m, -1, 102, 0, rows, 16), 2);
 	assert_int_equal(irq_stats(m, -1, 103, 0, NULL, 0), 0);
 	hftmon_close(m);
@@ -260,6 +270,9 @@ static void test_window_from_history(void **state)
 	struct fake_irq soft = { .kind = HFTMON_IRQ_KIND_SOFTIRQ, .nr = 1,
 				 .start = now - 3000000, .end = now - 2999000,
 				 .raise = now - 3002000, .victim = &T1 };
+	struct fake_irq soft2 = { .kind = HFTMON_IRQ_KIND_SOFTIRQ, .nr = 1,
+				  .start = now - 2000000, .end = now - 1999000,
+				  .raise = now - 2005000 };
 
 	(void)state;
 	/* An old one (1 s ago), then three within the last 10 ms. */
@@ -268,6 +281,7 @@ static void test_window_from_history(void **state)
 	irq(0, HFTMON_IRQ_KIND_VECTOR, 0xec, now - 9000000, now - 8998000, &T1);
 	irq(0, HFTMON_IRQ_KIND_VECTOR, 0xec, now - 5000000, now - 4999000, NULL);
 	assert_true(fake_irq(0, &soft));
+	assert_true(fake_irq(0, &soft2));
 	drain(m); /* never started: quiescent, everything is merged */
 
 	assert_int_equal(irq_stats(m, -1, 0, 100000, rows, 4), 2);
@@ -281,9 +295,11 @@ static void test_window_from_history(void **state)
 	assert_string_equal(rows[0].name, "LOC");
 	assert_int_equal(rows[1].kind, HFTMON_IRQ_KIND_SOFTIRQ);
 	assert_string_equal(rows[1].name, "TIMER");
-	assert_int_equal(rows[1].raise_count, 1);
-	assert_int_equal(rows[1].raise_max_ns, 2000);
-	assert_int_equal(rows[1].raise_p50_ns, 2000);
+	assert_int_equal(rows[1].count, 2);
+	assert_int_equal(rows[1].raise_count, 2);
+	assert_int_equal(rows[1].raise_max_ns, 5000);
+	assert_int_equal(rows[1].raise_p50_ns, 2047); /* 2000's bucket */
+	assert_int_equal(rows[1].raise_p99_ns, 5000);
 	/* T1 only: one LOC and the softirq. */
 	assert_int_equal(irq_stats(m, -1, 101, 100000, rows, 4), 2);
 	assert_int_equal(rows[0].count, 1);
