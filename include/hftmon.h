@@ -589,6 +589,62 @@ int hftmon_explain(struct hftmon *m, const struct hftmon_explain_query *q,
 		   struct hftmon_part *out, size_t max);
 
 /*
+ * ---- Latency spikes (HFTMON_2.1) ----------------------------------------
+ * From the kernel's HFTMON_REC_SPIKE records (spike_threshold_us), the
+ * last HFTMON_HISTORY_SPIKES of them.
+ */
+struct hftmon_spike {
+	size_t sz;			/* out[0].sz */
+	uint32_t type;			/* HFTMON_SPIKE_* type */
+	uint32_t flags;			/* HFTMON_SPIKE_WOKEN/IDLE (and EXTENDS: see hftmon_wait_spike) */
+	int cpu, from_cpu;
+	pid_t pid, tid;
+	uint64_t start_ns, end_ns, duration_ns, threshold_ns;
+	int idle_state;
+	uint64_t idle_exit_ns;
+	uint32_t links;
+	/*
+	 * cause analysis: parts[first_part .. first_part + nr_parts) of the
+	 * query's array, hftmon_explain() of [start_ns, end_ns) for tid
+	 * (nr_parts 0: no room left, or it could not be explained; the parts
+	 * that did not fit are not stored).
+	 */
+	size_t first_part, nr_parts;
+};
+
+struct hftmon_spike_query {
+	size_t sz;
+	pid_t pid, tid;			/* 0 = all */
+	uint64_t window_us;
+	uint64_t min_duration_us;	/* 0 = every spike the kernel reported */
+	bool cause_analysis;		/* fill parts (hftmon_explain of each spike) */
+	struct hftmon_part *parts;	/* parts[0].sz set */
+	size_t max_parts;
+};
+
+/*
+ * The original description's detect_latency_spikes: spikes oldest first
+ * (an EXTENDS record replaces the one it extends); returns the count in
+ * all (may exceed max), or -errno.
+ */
+int hftmon_detect_latency_spikes(struct hftmon *m,
+				 const struct hftmon_spike_query *q,
+				 struct hftmon_spike *out, size_t max);
+
+/*
+ * Blocks until a spike matching q that ended after *since_ns has been
+ * aggregated (timeout_ms, -1 forever): 1 and *out (with cause analysis
+ * per q), 0 timeout, -errno. *since_ns is advanced to its end: the next
+ * call returns the next one. A spike that a later link of its chain
+ * extends comes again, with HFTMON_SPIKE_EXTENDS in flags and its new end.
+ * With the drain thread it waits for the thread to aggregate one; without
+ * it, it polls the device and drains (into the aggregator only) itself.
+ */
+int hftmon_wait_spike(struct hftmon *m, const struct hftmon_spike_query *q,
+		      uint64_t *since_ns, int timeout_ms,
+		      struct hftmon_spike *out);
+
+/*
  * The threshold while running: HFTMON_IOC_SET_SPIKE_THRESHOLD, the
  * kernel's -errno as it is (-EINVAL out of range, -EOPNOTSUPP configured
  * without spikes).

@@ -461,3 +461,245 @@ HFTMON_API int hftmon_explain(struct hftmon *m,
 		return err;
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
+
+/* ---- spikes ------------------------------------------------------------- */
+
+static bool spike_matches(const struct hftmon_agg_spike *e,
+			  const struct hftmon_spike_query *q, uint64_t since,
+			  uint64_t min_ns)
+{
+	return !e->replaced && e->end_ns >= since &&
+	       (!q->pid || e->pid == q->pid) && (!q->tid || e->tid == q->tid) &&
+	       e->end_ns - e->start_ns >= min_ns;
+}
+
+static void spike_fill(struct hftmon_spike *o, const struct hftmon_agg_spike *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->type = e->type;
+	o->flags = e->flags;
+	o->cpu = e->cpu;
+	o->from_cpu = e->from_cpu;
+	o->pid = e->pid;
+	o->tid = e->tid;
+	o->start_ns = e->start_ns;
+	o->end_ns = e->end_ns;
+	o->duration_ns = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
+	o->threshold_ns = e->threshold_ns;
+	o->idle_state = e->idle_state;
+	o->idle_exit_ns = e->idle_exit_ns;
+	o->links = e->links;
+}
+
+/* The cause analysis of s into the query's parts from *used on. */
+static void analyse(struct hftmon *m, const struct hftmon_spike_query *q,
+		    struct hftmon_spike *s, size_t *used)
+{
+	size_t stride = q->parts->sz, room = q->max_parts - *used, stored;
+	struct hftmon_part *at =
+		(void *)((unsigned char *)q->parts + *used * stride);
+	uint64_t n = 0;
+
+	s->first_part = *used;
+	s->nr_parts = 0;
+	if (!room || s->end_ns <= s->start_ns ||
+	    explain(m, s->tid, s->start_ns, s->end_ns, at, room, stride, &n))
+		return;
+	stored = n < room ? (size_t)n : room;
+	s->nr_parts = stored;
+	*used += stored;
+}
+
+static int spike_query_check(struct hftmon *m,
+			     const struct hftmon_spike_query *q,
+			     struct hftmon_spike_query *qq)
+{
+	int err = HFTMON_COPY_OPTS(qq, q, max_parts);
+
+	if (err)
+		return err;
+	if (qq->pid < 0 || qq->tid < 0 ||
+	    (qq->cause_analysis && parts_ok(qq->parts, qq->max_parts)))
+		return -EINVAL;
+	if (!qq->cause_analysis)
+		qq->max_parts = 0;
+	err = hftmon_check_configured(m, "spike query");
+	if (err)
+		return err;
+	if (!m->agg.spike_cap) {
+		pr_err(m,
+		       "spike query: configured without spikes (spike_threshold_us)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+HFTMON_API int hftmon_detect_latency_spikes(struct hftmon *m,
+					    const struct hftmon_spike_query *q,
+					    struct hftmon_spike *out, size_t max)
+{
+	struct hftmon_spike_query qq;
+	uint64_t i, end, since, min_ns, matched = 0;
+	size_t stride, k, used = 0;
+	int err;
+
+	if (!m || (!out && max) || (max && !HFTMON_OUT_OK(out)))
+		return -EINVAL;
+	err = spike_query_check(m, q, &qq);
+	if (err)
+		return err;
+	stride = max ? out->sz : 0;
+	since = hftmon_window_start(qq.window_us);
+	min_ns = hftmon_us_to_ns(qq.min_duration_us);
+
+	hftmon_lock(m);
+	i = hftmon_agg_spike_first(&m->agg, since);
+	end = m->agg.spike_total;
+	while (i < end) {
+		uint64_t batch_end = end - i > HFTMON_QUERY_BATCH ?
+					     i + HFTMON_QUERY_BATCH :
+					     end;
+
+		if (i < hftmon_agg_spike_oldest(&m->agg))
+			i = hftmon_agg_spike_oldest(&m->agg); /* overwritten */
+		for (; i < batch_end; i++) {
+			const struct hftmon_agg_spike *e =
+				hftmon_agg_spike_at(&m->agg, i);
+			struct hftmon_spike s;
+
+			if (!spike_matches(e, &qq, since, min_ns))
+				continue;
+			if (matched < max) {
+				spike_fill(&s, e);
+				s.flags &= ~(uint32_t)HFTMON_SPIKE_EXTENDS;
+				hftmon_copy_out((unsigned char *)out +
+							matched * stride,
+						stride, &s, sizeof(s));
+			}
+			matched++;
+		}
+		hftmon_lock_yield(m);
+	}
+	hftmon_unlock(m);
+
+	/* Each spike's window explained (it takes the lock itself). */
+	for (k = 0; k < max && k < matched; k++) {
+		struct hftmon_spike *o = (void *)((unsigned char *)out + k * stride);
+		struct hftmon_spike s;
+
+		hftmon_copy_out(&s, sizeof(s), o, stride);
+		s.sz = sizeof(s);
+		if (qq.max_parts)
+			analyse(m, &qq, &s, &used);
+		hftmon_copy_out(o, stride, &s, sizeof(s));
+	}
+	return matched > INT_MAX ? INT_MAX : (int)matched;
+}
+
+/* The oldest spike matching q that ended after since; under the lock. */
+static bool next_spike(struct hftmon *m, const struct hftmon_spike_query *q,
+		       uint64_t since, struct hftmon_spike *s)
+{
+	uint64_t i, min_ns = hftmon_us_to_ns(q->min_duration_us);
+
+	for (i = hftmon_agg_spike_first(&m->agg, since + 1);
+	     i < m->agg.spike_total; i++) {
+		const struct hftmon_agg_spike *e = hftmon_agg_spike_at(&m->agg, i);
+
+		if (spike_matches(e, q, since + 1, min_ns)) {
+			spike_fill(s, e);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void deadline_of(int timeout_ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds left to deadline (rounded up), 0 once past it. */
+static int ms_left(const struct timespec *dl)
+{
+	struct timespec now;
+	int64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (int64_t)(dl->tv_sec - now.tv_sec) * 1000000000 +
+	     (dl->tv_nsec - now.tv_nsec);
+	return ns <= 0 ? 0 : ns > (int64_t)INT_MAX * 1000000 ? INT_MAX :
+			     (int)((ns + 999999) / 1000000);
+}
+
+HFTMON_API int hftmon_wait_spike(struct hftmon *m,
+				 const struct hftmon_spike_query *q,
+				 uint64_t *since_ns, int timeout_ms,
+				 struct hftmon_spike *out)
+{
+	struct hftmon_spike_query qq;
+	struct hftmon_spike s;
+	struct timespec dl;
+	size_t used = 0;
+	bool found;
+	int err;
+
+	if (!m || !since_ns || !out || !HFTMON_OUT_OK(out))
+		return -EINVAL;
+	err = spike_query_check(m, q, &qq);
+	if (err)
+		return err;
+	if (timeout_ms >= 0)
+		deadline_of(timeout_ms, &dl);
+	for (;;) {
+		hftmon_lock(m);
+		found = next_spike(m, &qq, *since_ns, &s);
+		if (found || !m->thread_running) {
+			hftmon_unlock(m);
+			if (found)
+				break;
+			/* No drain thread: poll the device, drain it ourselves. */
+			if (timeout_ms >= 0 && !ms_left(&dl))
+				return 0;
+			{
+				int t = timeout_ms < 0 ? -1 : ms_left(&dl);
+
+				/* The merge holds records back: look again soon. */
+				if (hftmon_agg_pending(&m->agg) &&
+				    (t < 0 || t > HFTMON_DRAIN_MERGE_MS))
+					t = HFTMON_DRAIN_MERGE_MS;
+				err = hftmon_wait(m, t);
+				if (err < 0)
+					return err;
+			}
+			err = hftmon_drain_into_agg(m);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		/* The drain thread signals each pass that aggregated a spike. */
+		if (timeout_ms < 0)
+			err = pthread_cond_wait(&m->spike_cond, &m->agg_lock);
+		else
+			err = pthread_cond_timedwait(&m->spike_cond,
+						     &m->agg_lock, &dl);
+		found = next_spike(m, &qq, *since_ns, &s);
+		hftmon_unlock(m);
+		if (found)
+			break;
+		if (err == ETIMEDOUT)
+			return 0;
+	}
+	*since_ns = s.end_ns;
+	if (qq.max_parts)
+		analyse(m, &qq, &s, &used);
+	hftmon_copy_out(out, out->sz, &s, sizeof(s));
+	return 1;
+}
