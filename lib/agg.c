@@ -979,17 +979,17 @@ const struct hftmon_agg_wakeup *hftmon_agg_wakeup_at(const struct hftmon_agg *a,
 
 /*
  * The histories are filled in time order (the merge feeds the state
- * machine in time order), so the first entry that ended at or after
- * since_ns is found by binary search.
+ * machine in time order), so the first entry in [lo, hi) whose key (the
+ * time it ended) is at or after since_ns is found by binary search.
  */
-uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
+static uint64_t first_since(const struct hftmon_agg *a, uint64_t lo,
+			    uint64_t hi, uint64_t since_ns,
+			    uint64_t (*key)(const struct hftmon_agg *a, uint64_t i))
 {
-	uint64_t lo = hftmon_agg_switch_oldest(a), hi = a->switch_total;
-
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (hftmon_agg_switch_at(a, mid)->in_ns < since_ns)
+		if (key(a, mid) < since_ns)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -997,19 +997,34 @@ uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
 	return lo;
 }
 
+static uint64_t switch_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return hftmon_agg_switch_at(a, i)->in_ns;
+}
+
+static uint64_t wakeup_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return hftmon_agg_wakeup_at(a, i)->end_ns;
+}
+
+static uint64_t irq_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return a->irqs[i % a->irq_cap].end_ns;
+}
+
+static uint64_t spike_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return a->spikes[i % a->spike_cap].end_ns;
+}
+
+uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	return first_since(a, hftmon_agg_switch_oldest(a), a->switch_total, since_ns, switch_key);
+}
+
 uint64_t hftmon_agg_wakeup_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	uint64_t lo = hftmon_agg_wakeup_oldest(a), hi = a->wakeup_total;
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (hftmon_agg_wakeup_at(a, mid)->end_ns < since_ns)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_since(a, hftmon_agg_wakeup_oldest(a), a->wakeup_total, since_ns, wakeup_key);
 }
 
 int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id, uint64_t *ips,
@@ -1056,32 +1071,12 @@ const struct hftmon_agg_spike *hftmon_agg_spike_at(const struct hftmon_agg *a,
 
 uint64_t hftmon_agg_irq_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	uint64_t lo = hftmon_agg_irq_oldest(a), hi = a->irq_total;
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (hftmon_agg_irq_at(a, mid)->end_ns < since_ns)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_since(a, hftmon_agg_irq_oldest(a), a->irq_total, since_ns, irq_key);
 }
 
 uint64_t hftmon_agg_spike_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	uint64_t lo = hftmon_agg_spike_oldest(a), hi = a->spike_total;
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (hftmon_agg_spike_at(a, mid)->end_ns < since_ns)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_since(a, hftmon_agg_spike_oldest(a), a->spike_total, since_ns, spike_key);
 }
 
 const struct hftmon_agg_thread *hftmon_agg_thread_find(const struct hftmon_agg *a,

@@ -437,6 +437,77 @@ static void test_idle_exit_from_spike(void **state)
 	hftmon_close(m);
 }
 
+/*
+ * A switch-out still open at the end of what is known: preempted, TASK
+ * to the end; blocked, SLEEP (wake-ups are recorded and none came), then
+ * WAIT once woken; a completed block with no wake-up recorded is
+ * UNATTRIBUTED. A thread whose switches the history overwrote: on CPU
+ * from its last switch-in, what came before it UNATTRIBUTED.
+ */
+static void test_open_states_and_overwritten(void **state)
+{
+	static const struct fake_task T3 = { .pid = 100, .tid = 103,
+					     .comm = "c", .prio = 120,
+					     .tracked = true };
+	static const struct fake_task T4 = { .pid = 100, .tid = 104,
+					     .comm = "d", .prio = 120,
+					     .tracked = true };
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_monitor_config c = { .sz = sizeof(c), .ring_pages = 16,
+					   .history_switches = 4 };
+	struct hftmon *m = open_big(0);
+	int i;
+
+	(void)state;
+	assert_true(fake_switch(0, T0, NULL, &T1, NULL));
+	assert_true(fake_switch(0, T0 + 5000, &T1, &KW, &PREEMPT));
+	assert_true(fake_switch(1, T0, NULL, &T2, NULL));
+	assert_true(fake_switch(1, T0 + 3000, &T2, NULL, &BLOCK));
+	assert_true(fake_switch(1, T0 + 3500, NULL, &T3, NULL));
+	assert_true(fake_switch(1, T0 + 3600, &T3, NULL, &BLOCK));
+	assert_true(fake_wakeup(0, T0 + 4000, &T3, NULL, 1));
+	assert_true(fake_switch(1, T0 + 5000, NULL, &T4, NULL));
+	assert_true(fake_switch(1, T0 + 5100, &T4, NULL, &BLOCK));
+	assert_true(fake_switch(1, T0 + 5200, NULL, &T4, NULL)); /* no wake-up */
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+
+	assert_int_equal(explain(m, 101, T0, T0 + 10000, 8), 2);
+	assert_int_equal(parts[1].kind, HFTMON_PART_TASK);
+	assert_int_equal(parts[1].tid, 55);
+	assert_int_equal(parts[1].ns, 5000);
+	assert_int_equal(explain(m, 102, T0, T0 + 9000, 8), 2);
+	assert_int_equal(parts[1].kind, HFTMON_PART_SLEEP);
+	assert_int_equal(parts[1].ns, 6000);
+	assert_int_equal(explain(m, 103, T0 + 3500, T0 + 6000, 8), 3);
+	assert_int_equal(parts[1].kind, HFTMON_PART_SLEEP);
+	assert_int_equal(parts[1].ns, 400);
+	assert_int_equal(parts[2].kind, HFTMON_PART_WAIT);
+	assert_int_equal(parts[2].ns, 2000);
+	assert_int_equal(explain(m, 104, T0 + 5000, T0 + 5300, 8), 3);
+	assert_int_equal(parts[1].kind, HFTMON_PART_UNATTRIBUTED);
+	assert_int_equal(parts[1].ns, 100);
+	hftmon_close(m);
+
+	/* A history of 4 switches: T2's overwrite T1's. */
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_true(fake_switch(0, T0, NULL, &T1, NULL));
+	assert_true(fake_switch(0, T0 + 1000, &T1, NULL, &PREEMPT));
+	assert_true(fake_switch(0, T0 + 2000, NULL, &T1, NULL));
+	for (i = 0; i < 6; i++) {
+		assert_true(fake_switch(1, T0 + 3000 + i * 100, NULL, &T2, NULL));
+		assert_true(fake_switch(1, T0 + 3050 + i * 100, &T2, NULL,
+					&PREEMPT));
+	}
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_int_equal(explain(m, 101, T0 + 1500, T0 + 5000, 8), 2);
+	assert_int_equal(parts[0].kind, HFTMON_PART_UNATTRIBUTED);
+	assert_int_equal(parts[0].ns, 500);
+	assert_int_equal(parts[1].kind, HFTMON_PART_RUN);
+	assert_int_equal(parts[1].cpu, 0);
+	hftmon_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +519,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_exit_from_spike, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_open_states_and_overwritten,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("explain", tests, NULL, NULL);
