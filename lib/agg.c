@@ -676,28 +676,28 @@ wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 }
 
 /* One record, in time order: a copy in a node, or the ring's own. */
+/* Interruptions and spikes, out of the switch and wake-up path. */
+static __attribute__((noinline)) void process_rare(struct hftmon_agg *a,
+						   const struct hftmon_rec_hdr *h)
+{
+	if (h->type == HFTMON_REC_SPIKE)
+		spike_record(a, (const struct hftmon_rec_spike *)h);
+	else if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
+		irq_record(a, (const struct hftmon_rec_irq *)h);
+}
+
 static inline __attribute__((always_inline)) void
 process(struct hftmon_agg *a, const struct hftmon_rec_hdr *h)
 {
-	switch (h->type) {
-	case HFTMON_REC_SWITCH:
+	if (__builtin_expect(h->type == HFTMON_REC_SWITCH, 1)) {
 		if (h->flags & HFTMON_SWITCH_PREV_TRACKED)
 			switch_out(a, (const struct hftmon_rec_switch *)h);
 		if (h->flags & HFTMON_SWITCH_NEXT_TRACKED)
 			switch_in(a, (const struct hftmon_rec_switch *)h);
-		break;
-	case HFTMON_REC_WAKEUP:
+	} else if (h->type == HFTMON_REC_WAKEUP) {
 		wakeup(a, (const struct hftmon_rec_wakeup *)h);
-		break;
-	case HFTMON_REC_IRQ:
-	case HFTMON_REC_SOFTIRQ:
-		irq_record(a, (const struct hftmon_rec_irq *)h);
-		break;
-	case HFTMON_REC_SPIKE:
-		spike_record(a, (const struct hftmon_rec_spike *)h);
-		break;
-	default:
-		break;
+	} else {
+		process_rare(a, h);
 	}
 	if (h->time_ns > a->done_ns)
 		a->done_ns = h->time_ns;
@@ -783,17 +783,45 @@ static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 					   sizeof(n->r.irq));
 }
 
-void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
-		       const struct hftmon_rec_hdr *rec)
+/* Queues a record in its ring's FIFO (rare: neither switch nor wake-up). */
+static inline __attribute__((always_inline)) void
+enqueue(struct hftmon_agg *a, unsigned int ring,
+	const struct hftmon_rec_hdr *rec, bool rare)
 {
 	struct hftmon_agg_ring *rg;
 	struct hftmon_agg_node *n;
 	uint32_t idx;
 
+	if (ring >= a->nr_rings)
+		return;
+	rg = &a->rings[ring];
+	if (rec->time_ns < a->done_ns)
+		a->st.late++;
+	rg->last_ns = rec->time_ns;
+
+	idx = node_alloc(a);
+	n = &a->nodes[idx];
+	/* Checked at least its type's size: a constant-size copy. */
+	if (rare)
+		copy_rare(n, rec);
+	else if (rec->type == HFTMON_REC_SWITCH)
+		memcpy(&n->r.sw, rec, sizeof(n->r.sw));
+	else
+		memcpy(&n->r.wk, rec, sizeof(n->r.wk));
+	n->next = HFTMON_AGG_NIL;
+	if (rg->tail == HFTMON_AGG_NIL)
+		rg->head = idx;
+	else
+		a->nodes[rg->tail].next = idx;
+	rg->tail = idx;
+}
+
+/* Every type but switches and wake-ups. */
+static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
+						  unsigned int ring,
+						  const struct hftmon_rec_hdr *rec)
+{
 	switch (rec->type) {
-	case HFTMON_REC_SWITCH:
-	case HFTMON_REC_WAKEUP:
-		break;
 	case HFTMON_REC_STACK:
 		/* Ids are global, not time-ordered: store on arrival. */
 		stack_record(a, rec);
@@ -812,28 +840,19 @@ void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
 	default:
 		return;
 	}
-	if (ring >= a->nr_rings)
-		return;
-	rg = &a->rings[ring];
-	if (rec->time_ns < a->done_ns)
-		a->st.late++;
-	rg->last_ns = rec->time_ns;
+	enqueue(a, ring, rec, true);
+}
 
-	idx = node_alloc(a);
-	n = &a->nodes[idx];
-	/* Checked at least its type's size: a constant-size copy. */
-	if (rec->type == HFTMON_REC_SWITCH)
-		memcpy(&n->r.sw, rec, sizeof(n->r.sw));
-	else if (rec->type == HFTMON_REC_WAKEUP)
-		memcpy(&n->r.wk, rec, sizeof(n->r.wk));
-	else
-		copy_rare(n, rec);
-	n->next = HFTMON_AGG_NIL;
-	if (rg->tail == HFTMON_AGG_NIL)
-		rg->head = idx;
-	else
-		a->nodes[rg->tail].next = idx;
-	rg->tail = idx;
+void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
+		       const struct hftmon_rec_hdr *rec)
+{
+	if (__builtin_expect(rec->type != HFTMON_REC_SWITCH &&
+				     rec->type != HFTMON_REC_WAKEUP,
+			     0)) {
+		record_rare(a, ring, rec);
+		return;
+	}
+	enqueue(a, ring, rec, false);
 }
 
 void hftmon_agg_ring_done(struct hftmon_agg *a, unsigned int ring,
