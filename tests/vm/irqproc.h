@@ -15,7 +15,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/hftmon.h>
@@ -300,6 +302,54 @@ static void workload(int inj)
 		printf("# tick %d\n", i);
 		usleep(2000);
 	}
+}
+
+/*
+ * Disturbances of known length (tests/inject/hftmon_inject.ko): a spinner
+ * pinned to CPU 1 to be disturbed, the injector's own measured times of
+ * its busy loop (read_last), and one injection with the caller's stamps
+ * around the write() that asked for it.
+ */
+static volatile int spin_stop;
+static volatile pid_t spin_tid;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	pin(1);
+	spin_tid = syscall(SYS_gettid);
+	while (!spin_stop)
+		;
+	return NULL;
+}
+
+static int read_last(uint64_t *t)
+{
+	unsigned long long v[4] = { 0 };
+	char buf[128];
+	int f = open("/sys/module/hftmon_inject/parameters/last", O_RDONLY);
+	ssize_t n;
+
+	if (f < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	n = sscanf(buf, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]);
+	memcpy(t, v, sizeof(v));
+	return (int)n;
+}
+
+static void inject(int inj, const char *cmd, uint64_t *t, int want,
+		   uint64_t *w)
+{
+	w[0] = mono_ns();
+	CHECK(write(inj, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
+	      "inject %s: %s", cmd, strerror(errno));
+	w[1] = mono_ns();
+	CHECK(read_last(t) == want, "inject %s: no times", cmd);
 }
 
 #endif

@@ -219,38 +219,6 @@ static void test_counts(int inj, int inj_irq)
 
 /* ---- 2, 3. injection -------------------------------------------------- */
 
-static volatile int spin_stop;
-static volatile pid_t spin_tid;
-
-static void *spinner(void *arg)
-{
-	(void)arg;
-	pin(1);
-	spin_tid = syscall(SYS_gettid);
-	while (!spin_stop)
-		;
-	return NULL;
-}
-
-static int read_last(uint64_t *t)
-{
-	unsigned long long v[4] = { 0 };
-	char buf[128];
-	int f = open("/sys/module/hftmon_inject/parameters/last", O_RDONLY);
-	ssize_t n;
-
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	n = sscanf(buf, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]);
-	memcpy(t, v, sizeof(v));
-	return (int)n;
-}
-
 /* The one record of kind/nr on CPU 1 containing [s, e]; its children. */
 static const struct rec *containing(uint32_t kind, uint32_t nr, uint64_t s,
 				    uint64_t e, int *n_found)
@@ -340,16 +308,6 @@ static void check_one(const char *what, uint32_t kind, uint32_t nr,
 		CHECK(r->r.hdr.tid == tid && (r->r.hdr.flags & HFTMON_IRQ_TRACKED),
 		      "%s: interrupted tid %d, spinner %d", what, r->r.hdr.tid,
 		      tid);
-}
-
-static void inject(int inj, const char *cmd, uint64_t *t, int want,
-		   uint64_t *w)
-{
-	w[0] = mono_ns();
-	CHECK(write(inj, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
-	      "inject %s: %s", cmd, strerror(errno));
-	w[1] = mono_ns();
-	CHECK(read_last(t) == want, "inject %s: no times", cmd);
 }
 
 static void test_inject(int inj, int inj_irq, bool rt)
