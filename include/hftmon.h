@@ -167,6 +167,23 @@ struct hftmon_monitor_config {
 	 * wake-ups, each of them an irq_work on the tracked CPU.
 	 */
 	uint32_t wakeup_bytes;
+	/* ---- HFTMON_2.1 ---- */
+	/*
+	 * Latency spikes detected by the kernel (HFTMON_REC_SPIKE), against
+	 * this threshold: 0 = off; else 1 .. 10000000 (10 s), and
+	 * HFTMON_EV_SPIKE is added to events (with the scheduler events when
+	 * events is 0: spikes need HFTMON_EV_SWITCH and HFTMON_EV_WAKEUP).
+	 * hftmon_set_spike_threshold() changes it while running.
+	 */
+	uint64_t spike_threshold_us;
+	/*
+	 * The interruptions of events (HFTMON_EV_IRQ_ALL bits) are recorded
+	 * on a CPU while a tracked thread runs there, and on these CPUs
+	 * whatever runs (a system-wide view): CPU numbers below
+	 * HFTMON_IRQ_CPUS_MAX and nr_cpu_ids. NULL/0 = none.
+	 */
+	const int *irq_cpus;
+	size_t nr_irq_cpus;
 };
 
 #define HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US 100000u
@@ -175,8 +192,9 @@ struct hftmon_monitor_config {
 
 /*
  * The defaults keep the aggregator of hftmon_configure() under 16 MiB on
- * any machine (11.9 MiB as tests/unit/mem/footprint.c measures it, all
- * of it resident under mlockall(): its
+ * any machine (12.1 MiB as tests/unit/mem/footprint.c measures it, 14.7
+ * MiB with interruption events and spikes, all of it resident under
+ * mlockall(): its
  * reorder pool is capped, not sized by the rings): 32768 switches (about
  * 136 bytes each), 65536 wake-ups (24 bytes, and 8 more for the query's
  * own buffer), 4096 threads and 4096 stacks.
@@ -185,6 +203,17 @@ struct hftmon_monitor_config {
 #define HFTMON_DEFAULT_HISTORY_WAKEUPS (1u << 16)
 #define HFTMON_DEFAULT_MAX_THREADS 4096u
 #define HFTMON_DEFAULT_MAX_STACKS 4096u
+/*
+ * With interruption events, the aggregator also keeps (sizes fixed in
+ * this release): the last HFTMON_HISTORY_IRQS interruptions (48 bytes
+ * each, and 32 for hftmon_get_irq_stats()'s windows), totals and two
+ * histograms (about 3.7 KiB) for each of HFTMON_MAX_IRQ_SOURCES sources
+ * (CPU, kind, number and the tracked thread interrupted), and with spikes
+ * the last HFTMON_HISTORY_SPIKES spikes (56 bytes each).
+ */
+#define HFTMON_HISTORY_IRQS (1u << 13)
+#define HFTMON_MAX_IRQ_SOURCES 512u
+#define HFTMON_HISTORY_SPIKES 1024u
 
 /*
  * Allocates the rings (and maps them) and the aggregator. Only while
@@ -538,6 +567,186 @@ int hftmon_get_numa_topology(struct hftmon *m, struct hftmon_numa_node *out,
 			     size_t max);
 int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
 			      struct hftmon_numa_mapping *out, size_t max);
+
+/*
+ * ---- Interruptions (HFTMON_2.1) -----------------------------------------
+ * Needs HFTMON_EV_IRQ_ALL bits in the configuration's events. Every
+ * HFTMON_REC_IRQ/SOFTIRQ record drained is counted per CPU and source
+ * (kind, number) and, for the ones that interrupted a tracked thread
+ * (HFTMON_IRQ_TRACKED), per thread too: count, net time (the kernel's:
+ * nested interruptions excluded), the longest, a histogram of net times
+ * and, for softirqs, of the delay from the first raise to the run. The
+ * histogram is log-linear (agg.h): a bucket is at most 12.5 % wide, so a
+ * percentile is at most 12.5 % above the sample it stands for (and never
+ * above max). Window 0 reads these totals, exact since configure; a window
+ * (window_us > 0) reads the history of the last HFTMON_HISTORY_IRQS
+ * interruptions instead (what it still holds), bucketing each sample the
+ * same way. A source that does not fit (HFTMON_MAX_IRQ_SOURCES) is
+ * counted in the CPU's totals of that source without its thread, or
+ * dropped (hftmon_stats_summary.aggregator_dropped).
+ */
+struct hftmon_irq_query {
+	size_t sz;
+	int cpu;			/* -1 = every CPU (one row per CPU and source) */
+	pid_t tid;			/* 0 = all; else only what interrupted this tracked thread */
+	uint64_t window_us;		/* like the other queries; 0 = everything */
+};
+
+struct hftmon_irq_row {
+	size_t sz;			/* out[0].sz */
+	int cpu;
+	uint32_t kind;			/* HFTMON_IRQ_KIND_* */
+	uint32_t nr;
+	/* device: handler name ("" unknown); vector: "LOC", "RES", "CAL",
+	   "IWI"... as /proc/interrupts; softirq: "TIMER", "NET_RX"...; "NMI" */
+	char name[HFTMON_IRQ_NAME_LEN];
+	uint64_t count;
+	uint64_t net_ns;		/* sum: the time it took from what it interrupted */
+	uint64_t max_ns;
+	/* net duration percentiles: the upper bound of the histogram bucket
+	   holding the nearest-rank sample, at most max_ns (12.5 % buckets) */
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
+	/* SOFTIRQ: raise-to-run delay, same histogram kind; 0 count if never seen */
+	uint64_t raise_count, raise_p50_ns, raise_p99_ns, raise_max_ns;
+};
+
+/*
+ * Rows sorted by cpu, kind, nr; returns rows in all (may exceed max), or
+ * -errno: -EINVAL bad query, -EOPNOTSUPP raw_only or no interruption
+ * events configured.
+ */
+int hftmon_get_irq_stats(struct hftmon *m, const struct hftmon_irq_query *q,
+			 struct hftmon_irq_row *out, size_t max);
+
+/*
+ * ---- Explain a window (HFTMON_2.1) --------------------------------------
+ * What a tracked thread's time in [start_ns, end_ns) went to, from the
+ * records already drained: off CPU, from its completed switches (blocked:
+ * SLEEP until its wake-up, then runnable; preempted: runnable at once);
+ * on CPU, the interruptions that hit it (each its own net time, nested
+ * ones apart), the rest RUN.
+ * What TASK parts can name: a runnable stretch after a preemption is one
+ * TASK part naming the task that took the CPU at that switch (its "next":
+ * the records name it), although other tasks may have run on that CPU
+ * after it, and the thread may have run again elsewhere (a migration):
+ * only switches that involve a tracked task are recorded, so an untracked
+ * task that ran later in that stretch cannot be named. A runnable stretch
+ * after a wake-up is WAIT (no record says who ran there), except the part
+ * a kernel RUNNABLE spike record says the CPU spent leaving idle
+ * (IDLE_EXIT). A blocked stretch whose wake-up was not recorded (no
+ * HFTMON_EV_WAKEUP, a lost record) is UNATTRIBUTED, as is time before the
+ * first record of the thread the history holds, and after the session
+ * stopped.
+ */
+enum hftmon_part_kind {
+	HFTMON_PART_RUN = 1,		/* the thread itself ran (user or kernel) */
+	HFTMON_PART_IRQ,		/* device IRQ nr, name */
+	HFTMON_PART_VECTOR,		/* system vector nr, name */
+	HFTMON_PART_SOFTIRQ,		/* softirq vector nr, name */
+	HFTMON_PART_NMI,
+	HFTMON_PART_TASK,		/* another task ran while the thread was runnable */
+	HFTMON_PART_SLEEP,		/* the thread was blocked (voluntary) */
+	HFTMON_PART_WAIT,		/* runnable, CPU not yet given: nothing recorded ran (e.g. idle exit, wake-up path) */
+	HFTMON_PART_IDLE_EXIT,		/* woken onto an idle CPU: wake-up to the CPU leaving idle */
+	HFTMON_PART_UNATTRIBUTED,	/* no record covers it (lost records, before attach...) */
+};
+
+struct hftmon_part {
+	size_t sz;			/* out[0].sz */
+	uint32_t kind;			/* enum hftmon_part_kind */
+	uint32_t nr;			/* IRQ/vector/softirq number */
+	int cpu;			/* -1 where no CPU applies (SLEEP, UNATTRIBUTED) */
+	uint64_t start_ns, end_ns;	/* this piece, clipped to the window */
+	uint64_t ns;			/* its net time in the window */
+	pid_t pid, tid;			/* TASK: who ran (blanked as the records are) */
+	char comm[HFTMON_TASK_COMM_LEN];
+	int prio;			/* TASK: kernel prio */
+	unsigned int policy;		/* TASK: SCHED_* */
+	char name[HFTMON_IRQ_NAME_LEN];	/* IRQ/VECTOR/SOFTIRQ name */
+};
+
+struct hftmon_explain_query {
+	size_t sz;
+	pid_t tid;			/* a tracked thread */
+	uint64_t start_ns, end_ns;	/* CLOCK_MONOTONIC, as the application measured */
+};
+
+/*
+ * Every piece of [start_ns, end_ns) for tid, in time order (by start; an
+ * interruption's part comes before the parts of those nested in it), from
+ * the records already drained; the parts' ns sum to end_ns - start_ns
+ * exactly. Returns the number of parts (may exceed max: the first max are
+ * filled), or -EINVAL (reversed or empty window, tid 0), -ERANGE (end in
+ * the future, or not yet covered by what was drained: drain and retry;
+ * with the drain thread, HFTMON_DRAIN_MERGE_MS after the next pass),
+ * -ENODATA (window older than what the history still holds), -ESRCH (tid
+ * not tracked in it), -EOPNOTSUPP (raw_only).
+ */
+int hftmon_explain(struct hftmon *m, const struct hftmon_explain_query *q,
+		   struct hftmon_part *out, size_t max);
+
+/*
+ * ---- Latency spikes (HFTMON_2.1) ----------------------------------------
+ * From the kernel's HFTMON_REC_SPIKE records (spike_threshold_us), the
+ * last HFTMON_HISTORY_SPIKES of them.
+ */
+struct hftmon_spike {
+	size_t sz;			/* out[0].sz */
+	uint32_t type;			/* HFTMON_SPIKE_* type */
+	uint32_t flags;			/* HFTMON_SPIKE_WOKEN/IDLE (and EXTENDS: see hftmon_wait_spike) */
+	int cpu, from_cpu;
+	pid_t pid, tid;
+	uint64_t start_ns, end_ns, duration_ns, threshold_ns;
+	int idle_state;
+	uint64_t idle_exit_ns;
+	uint32_t links;
+	/*
+	 * cause analysis: parts[first_part .. first_part + nr_parts) of the
+	 * query's array, hftmon_explain() of [start_ns, end_ns) for tid
+	 * (nr_parts 0: no room left, or it could not be explained; the parts
+	 * that did not fit are not stored).
+	 */
+	size_t first_part, nr_parts;
+};
+
+struct hftmon_spike_query {
+	size_t sz;
+	pid_t pid, tid;			/* 0 = all */
+	uint64_t window_us;
+	uint64_t min_duration_us;	/* 0 = every spike the kernel reported */
+	bool cause_analysis;		/* fill parts (hftmon_explain of each spike) */
+	struct hftmon_part *parts;	/* parts[0].sz set */
+	size_t max_parts;
+};
+
+/*
+ * The original description's detect_latency_spikes: spikes oldest first
+ * (an EXTENDS record replaces the one it extends); returns the count in
+ * all (may exceed max), or -errno.
+ */
+int hftmon_detect_latency_spikes(struct hftmon *m,
+				 const struct hftmon_spike_query *q,
+				 struct hftmon_spike *out, size_t max);
+
+/*
+ * Blocks until a spike matching q that ended after *since_ns has been
+ * aggregated (timeout_ms, -1 forever): 1 and *out (with cause analysis
+ * per q), 0 timeout, -errno. *since_ns is advanced to its end: the next
+ * call returns the next one. A spike that a later link of its chain
+ * extends comes again, with HFTMON_SPIKE_EXTENDS in flags and its new end.
+ * With the drain thread it waits for the thread to aggregate one; without
+ * it, it polls the device and drains (into the aggregator only) itself.
+ */
+int hftmon_wait_spike(struct hftmon *m, const struct hftmon_spike_query *q,
+		      uint64_t *since_ns, int timeout_ms,
+		      struct hftmon_spike *out);
+
+/*
+ * The threshold while running: HFTMON_IOC_SET_SPIKE_THRESHOLD, the
+ * kernel's -errno as it is (-EINVAL out of range, -EOPNOTSUPP configured
+ * without spikes).
+ */
+int hftmon_set_spike_threshold(struct hftmon *m, uint64_t threshold_ns);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

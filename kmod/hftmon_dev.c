@@ -118,7 +118,7 @@ struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
 int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 			unsigned int default_pages, unsigned int max_pages)
 {
-	if (cfg->flags || memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
+	if (cfg->flags || cfg->spike_threshold_ns)
 		return -EINVAL;
 	if (cfg->events & ~hftmon_probes_known_events() || hftmon_irq_cpus_check(cfg))
 		return -EINVAL;

@@ -9,9 +9,14 @@
 #include <string.h>
 
 #include "agg.h"
+#include "hist.h"
 
 /* The raw task state of a task that has exited (TASK_DEAD, sched.h). */
 #define AGG_TASK_DEAD 0x0080u
+/* Device IRQ names kept (power of two; the kernel names IRQs < 4096). */
+#define AGG_NAME_SLOTS 512u
+/* Spikes an EXTENDS record looks back through for the one it replaces. */
+#define AGG_SPIKE_LOOKBACK 64u
 
 static void *zalloc(size_t nr, size_t size)
 {
@@ -37,7 +42,9 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	memset(a, 0, sizeof(*a));
 	if (!nr_rings || !sz->history_switches || !sz->history_wakeups ||
 	    !sz->max_threads || !sz->max_stacks || !sz->reorder_records ||
-	    sz->max_threads > (1u << 30) || sz->max_stacks > (1u << 30))
+	    sz->max_threads > (1u << 30) || sz->max_stacks > (1u << 30) ||
+	    sz->max_irq_sources > (1u << 30) ||
+	    !sz->history_irqs != !sz->max_irq_sources)
 		return -EINVAL;
 
 	a->nr_rings = nr_rings;
@@ -56,8 +63,21 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	a->switches = zalloc(a->switch_cap, sizeof(*a->switches));
 	a->wakeup_cap = sz->history_wakeups;
 	a->wakeups = zalloc(a->wakeup_cap, sizeof(*a->wakeups));
+	a->irq_cap = sz->history_irqs;
+	a->irqs = zalloc(a->irq_cap, sizeof(*a->irqs));
+	a->spike_cap = sz->history_spikes;
+	a->spikes = zalloc(a->spike_cap, sizeof(*a->spikes));
+	a->max_srcs = sz->max_irq_sources;
+	a->srcs = zalloc(a->max_srcs, sizeof(*a->srcs));
+	a->nr_src_slots = a->max_srcs ? slots_for(a->max_srcs) : 0;
+	a->src_index = zalloc(a->nr_src_slots, sizeof(*a->src_index));
+	a->nr_name_slots = a->irq_cap ? AGG_NAME_SLOTS : 0;
+	a->names = zalloc(a->nr_name_slots, sizeof(*a->names));
 	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->stacks ||
-	    !a->stack_index || !a->switches || !a->wakeups) {
+	    !a->stack_index || !a->switches || !a->wakeups ||
+	    (a->irq_cap && !a->irqs) || (a->spike_cap && !a->spikes) ||
+	    (a->max_srcs && (!a->srcs || !a->src_index)) ||
+	    (a->nr_name_slots && !a->names)) {
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}
@@ -77,6 +97,11 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->stack_index);
 	free(a->switches);
 	free(a->wakeups);
+	free(a->irqs);
+	free(a->spikes);
+	free(a->srcs);
+	free(a->src_index);
+	free(a->names);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -227,6 +252,12 @@ static void stack_ref(struct hftmon_agg *a, uint32_t id)
 
 /* ---- histories ---------------------------------------------------------- */
 
+/* The oldest entry a circular history of total entries still holds. */
+static uint64_t hist_oldest(uint64_t total, uint32_t cap)
+{
+	return total > cap ? total - cap : 0;
+}
+
 static inline __attribute__((always_inline)) void
 push_switch(struct hftmon_agg *a, const struct hftmon_switch_event *ev)
 {
@@ -251,6 +282,295 @@ push_wakeup(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
 		a->wakeup_next = 0;
 	if (++a->wakeup_total > a->wakeup_cap)
 		a->st.wakeups_overwritten++;
+}
+
+
+/* ---- interruptions and spikes ------------------------------------------- */
+
+unsigned int hftmon_agg_hist_bucket(uint64_t v)
+{
+	unsigned int e;
+
+	if (v < HFTMON_AGG_HIST_SUB)
+		return (unsigned int)v;
+	if (v >> HFTMON_AGG_HIST_MAX_LOG2)
+		return HFTMON_AGG_HIST_BUCKETS - 1;
+	e = 63u - (unsigned int)__builtin_clzll(v); /* 3 <= e < 32 */
+	return HFTMON_AGG_HIST_SUB + (e - 3u) * HFTMON_AGG_HIST_SUB +
+	       (unsigned int)((v >> (e - 3u)) & (HFTMON_AGG_HIST_SUB - 1));
+}
+
+uint64_t hftmon_agg_hist_upper(unsigned int b)
+{
+	unsigned int e, sub;
+
+	if (b < HFTMON_AGG_HIST_SUB)
+		return b;
+	if (b >= HFTMON_AGG_HIST_BUCKETS - 1)
+		return UINT64_MAX;
+	e = (b - HFTMON_AGG_HIST_SUB) / HFTMON_AGG_HIST_SUB + 3u;
+	sub = (b - HFTMON_AGG_HIST_SUB) % HFTMON_AGG_HIST_SUB;
+	return ((uint64_t)(HFTMON_AGG_HIST_SUB + sub + 1u) << (e - 3u)) - 1u;
+}
+
+uint64_t hftmon_agg_hist_pct(const struct hftmon_agg_hist *h, uint64_t n,
+			     uint64_t max, double p)
+{
+	uint64_t rank, seen = 0, up;
+	unsigned int b;
+
+	if (!n)
+		return 0;
+	rank = hftmon_hist_rank(n, p);
+	for (b = 0; b < HFTMON_AGG_HIST_BUCKETS; b++) {
+		seen += h->n[b];
+		if (seen >= rank)
+			break;
+	}
+	up = hftmon_agg_hist_upper(b);
+	return up < max ? up : max;
+}
+
+static uint32_t src_hash(uint32_t cpu, uint32_t kind, uint32_t nr, int32_t tid,
+			 uint32_t nr_slots)
+{
+	return hash32(cpu * 0x85ebca6bu ^ kind * 0xc2b2ae35u ^ nr * 0x27d4eb2fu ^
+			      (uint32_t)tid,
+		      nr_slots);
+}
+
+/* The source entry of this key, created if there is room; NULL if not. */
+static struct hftmon_agg_irq_src *src_get(struct hftmon_agg *a, uint32_t cpu,
+					  uint32_t kind, uint32_t nr,
+					  int32_t pid, int32_t tid)
+{
+	uint32_t mask = a->nr_src_slots - 1, i, e;
+	struct hftmon_agg_irq_src *s;
+
+	for (i = src_hash(cpu, kind, nr, tid, a->nr_src_slots);;
+	     i = (i + 1) & mask) {
+		e = a->src_index[i];
+		if (!e)
+			break;
+		s = &a->srcs[e - 1];
+		if (s->cpu == cpu && s->kind == kind && s->nr == nr &&
+		    s->tid == tid)
+			return s;
+	}
+	if (a->nr_srcs >= a->max_srcs)
+		return NULL;
+	s = &a->srcs[a->nr_srcs++];
+	s->cpu = (uint16_t)cpu;
+	s->kind = (uint8_t)kind;
+	s->nr = nr;
+	s->pid = pid;
+	s->tid = tid;
+	a->src_index[i] = a->nr_srcs;
+	return s;
+}
+
+static void src_add(struct hftmon_agg_irq_src *s, const struct hftmon_rec_irq *r)
+{
+	s->count++;
+	s->net_ns += r->net_ns;
+	if (r->net_ns > s->max_ns)
+		s->max_ns = r->net_ns;
+	s->net.n[hftmon_agg_hist_bucket(r->net_ns)]++;
+	if (r->kind == HFTMON_IRQ_KIND_SOFTIRQ && r->raise_ns &&
+	    r->raise_ns <= r->start_ns) {
+		uint64_t d = r->start_ns - r->raise_ns;
+
+		s->raise_count++;
+		if (d > s->raise_max_ns)
+			s->raise_max_ns = d;
+		s->raise.n[hftmon_agg_hist_bucket(d)]++;
+	}
+}
+
+/* Names arrive once per IRQ number: kept on arrival, like stacks. */
+static __attribute__((noinline)) void name_record(struct hftmon_agg *a,
+						  const struct hftmon_rec_irq *r)
+{
+	uint32_t mask = a->nr_name_slots - 1, i;
+	struct hftmon_agg_irq_name *n;
+
+	if (!a->nr_name_slots || r->kind != HFTMON_IRQ_KIND_DEVICE ||
+	    r->hdr.size < sizeof(*r) + HFTMON_IRQ_NAME_LEN)
+		return;
+	for (i = hash32(r->nr, a->nr_name_slots);; i = (i + 1) & mask) {
+		n = &a->names[i];
+		if (!n->nr || n->nr == r->nr + 1)
+			break;
+		if (i == ((hash32(r->nr, a->nr_name_slots) - 1) & mask)) {
+			a->st.dropped++; /* every slot taken */
+			return;
+		}
+	}
+	n->nr = r->nr + 1;
+	memcpy(n->name, r + 1, HFTMON_IRQ_NAME_LEN);
+	n->name[HFTMON_IRQ_NAME_LEN - 1] = '\0';
+}
+
+/* /proc/interrupts' mnemonics of the x86 system vectors (irq_vectors.h). */
+static const char *vector_name(uint32_t nr)
+{
+	switch (nr) {
+	case 0xec: return "LOC";
+	case 0xed: return "HVS";
+	case 0xee: return "HRE";
+	case 0xf0: return "NPI";
+	case 0xf1: return "PIW";
+	case 0xf2: return "PIN";
+	case 0xf3: return "HYP";
+	case 0xf4: return "DFR";
+	case 0xf6: return "IWI";
+	case 0xf7: return "PLT";
+	case 0xf9: return "THR";
+	case 0xfa: return "TRM";
+	case 0xfb: /* call_function_single: counted in CAL too */
+	case 0xfc: return "CAL";
+	case 0xfd: return "RES";
+	case 0xfe: return "ERR";
+	case 0xff: return "SPU";
+	default: return "";
+	}
+}
+
+/* /proc/softirqs' rows (softirq_to_name[]). */
+static const char *const softirq_names[] = { "HI",	 "TIMER",    "NET_TX",
+					     "NET_RX",	 "BLOCK",    "IRQ_POLL",
+					     "TASKLET", "SCHED",    "HRTIMER",
+					     "RCU" };
+
+void hftmon_agg_irq_name(const struct hftmon_agg *a, uint32_t kind, uint32_t nr,
+			 char name[HFTMON_IRQ_NAME_LEN])
+{
+	const char *s = "";
+	uint32_t mask, i;
+
+	switch (kind) {
+	case HFTMON_IRQ_KIND_DEVICE:
+		if (!a->nr_name_slots)
+			break;
+		mask = a->nr_name_slots - 1;
+		for (i = hash32(nr, a->nr_name_slots);; i = (i + 1) & mask) {
+			const struct hftmon_agg_irq_name *n = &a->names[i];
+
+			if (n->nr == nr + 1)
+				s = n->name;
+			if (!n->nr || n->nr == nr + 1 ||
+			    i == ((hash32(nr, a->nr_name_slots) - 1) & mask))
+				break;
+		}
+		break;
+	case HFTMON_IRQ_KIND_VECTOR:
+		s = vector_name(nr);
+		break;
+	case HFTMON_IRQ_KIND_SOFTIRQ:
+		if (nr < HFTMON_ARRAY_SIZE(softirq_names))
+			s = softirq_names[nr];
+		break;
+	case HFTMON_IRQ_KIND_NMI:
+		s = "NMI";
+		break;
+	default:
+		break;
+	}
+	memset(name, 0, HFTMON_IRQ_NAME_LEN);
+	memcpy(name, s, strnlen(s, HFTMON_IRQ_NAME_LEN - 1));
+}
+
+/*
+ * The history is kept in end order: a record that comes after later ones
+ * (an NMI's, written by the next probe on its CPU) is moved back to its
+ * place, never before the oldest entry held.
+ */
+static __attribute__((noinline)) void push_irq(struct hftmon_agg *a,
+					       const struct hftmon_rec_irq *r)
+{
+	uint64_t i = a->irq_total, oldest;
+	struct hftmon_agg_irq *e;
+
+	if (++a->irq_total > a->irq_cap)
+		a->st.irqs_overwritten++;
+	oldest = hist_oldest(a->irq_total, a->irq_cap);
+	while (i > oldest && a->irqs[(i - 1) % a->irq_cap].end_ns > r->hdr.time_ns) {
+		a->irqs[i % a->irq_cap] = a->irqs[(i - 1) % a->irq_cap];
+		i--;
+	}
+	e = &a->irqs[i % a->irq_cap];
+	e->start_ns = r->start_ns;
+	e->end_ns = r->hdr.time_ns;
+	e->net_ns = r->net_ns;
+	e->raise_ns = r->raise_ns;
+	e->pid = r->hdr.flags & HFTMON_IRQ_TRACKED ? r->hdr.pid : 0;
+	e->tid = r->hdr.flags & HFTMON_IRQ_TRACKED ? r->hdr.tid : 0;
+	e->nr = r->nr;
+	e->cpu = r->hdr.cpu;
+	e->kind = (uint8_t)r->kind;
+	e->depth = r->depth > 255 ? 255 : (uint8_t)r->depth;
+	if (r->gross_ns > a->irq_max_gross)
+		a->irq_max_gross = r->gross_ns;
+}
+
+static __attribute__((noinline)) void irq_record(struct hftmon_agg *a,
+						 const struct hftmon_rec_irq *r)
+{
+	int32_t tid = r->hdr.flags & HFTMON_IRQ_TRACKED ? r->hdr.tid : 0;
+	int32_t pid = tid ? r->hdr.pid : 0;
+	struct hftmon_agg_irq_src *s;
+
+	a->st.irqs++;
+	push_irq(a, r);
+	s = src_get(a, r->hdr.cpu, r->kind, r->nr, pid, tid);
+	if (!s && tid) /* no room for the thread's own: the CPU's totals */
+		s = src_get(a, r->hdr.cpu, r->kind, r->nr, 0, 0);
+	if (!s) {
+		a->st.dropped++;
+		return;
+	}
+	src_add(s, r);
+}
+
+static __attribute__((noinline)) void spike_record(struct hftmon_agg *a,
+						   const struct hftmon_rec_spike *r)
+{
+	struct hftmon_agg_spike *e;
+	uint64_t i;
+
+	a->st.spikes++;
+	if (r->hdr.flags & HFTMON_SPIKE_EXTENDS) {
+		/* The link it extends: same victim, CPU and start, recent. */
+		uint64_t oldest = hist_oldest(a->spike_total, a->spike_cap);
+
+		for (i = a->spike_total; i > oldest &&
+					 a->spike_total - i < AGG_SPIKE_LOOKBACK;
+		     i--) {
+			e = &a->spikes[(i - 1) % a->spike_cap];
+			if (!e->replaced && e->tid == r->hdr.tid &&
+			    e->cpu == r->hdr.cpu && e->start_ns == r->start_ns) {
+				e->replaced = true;
+				break;
+			}
+		}
+	}
+	e = &a->spikes[a->spike_total % a->spike_cap];
+	if (++a->spike_total > a->spike_cap)
+		a->st.spikes_overwritten++;
+	e->start_ns = r->start_ns;
+	e->end_ns = r->hdr.time_ns;
+	e->threshold_ns = r->threshold_ns;
+	e->idle_exit_ns = r->idle_exit_ns;
+	e->pid = r->hdr.pid;
+	e->tid = r->hdr.tid;
+	e->type = r->type;
+	e->flags = r->hdr.flags;
+	e->links = r->links;
+	e->idle_state = r->idle_state;
+	e->cpu = r->hdr.cpu;
+	e->from_cpu = r->from_cpu > UINT16_MAX ? UINT16_MAX :
+						 (uint16_t)r->from_cpu;
+	e->replaced = false;
 }
 
 /* ---- the state machine, fed in time order ------------------------------- */
@@ -329,7 +649,13 @@ switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->ev.pid = s->next_pid;
 	memcpy(t->ev.comm, s->next_comm, sizeof(t->ev.comm));
 	t->ev.comm[sizeof(t->ev.comm) - 1] = '\0';
+	if (t->state == HFTMON_AGG_UNKNOWN && !t->first_in_ns) {
+		t->first_in_ns = in_ns;
+		t->first_in_cpu = s->hdr.cpu;
+	}
 	t->state = HFTMON_AGG_ON_CPU;
+	t->on_since_ns = in_ns;
+	t->on_cpu = s->hdr.cpu;
 	t->woken = false;
 }
 
@@ -350,21 +676,28 @@ wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 }
 
 /* One record, in time order: a copy in a node, or the ring's own. */
+/* Interruptions and spikes, out of the switch and wake-up path. */
+static __attribute__((noinline)) void process_rare(struct hftmon_agg *a,
+						   const struct hftmon_rec_hdr *h)
+{
+	if (h->type == HFTMON_REC_SPIKE)
+		spike_record(a, (const struct hftmon_rec_spike *)h);
+	else if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
+		irq_record(a, (const struct hftmon_rec_irq *)h);
+}
+
 static inline __attribute__((always_inline)) void
 process(struct hftmon_agg *a, const struct hftmon_rec_hdr *h)
 {
-	switch (h->type) {
-	case HFTMON_REC_SWITCH:
+	if (__builtin_expect(h->type == HFTMON_REC_SWITCH, 1)) {
 		if (h->flags & HFTMON_SWITCH_PREV_TRACKED)
 			switch_out(a, (const struct hftmon_rec_switch *)h);
 		if (h->flags & HFTMON_SWITCH_NEXT_TRACKED)
 			switch_in(a, (const struct hftmon_rec_switch *)h);
-		break;
-	case HFTMON_REC_WAKEUP:
+	} else if (h->type == HFTMON_REC_WAKEUP) {
 		wakeup(a, (const struct hftmon_rec_wakeup *)h);
-		break;
-	default:
-		break;
+	} else {
+		process_rare(a, h);
 	}
 	if (h->time_ns > a->done_ns)
 		a->done_ns = h->time_ns;
@@ -436,24 +769,29 @@ static uint32_t node_alloc(struct hftmon_agg *a)
 	return idx;
 }
 
-void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
-		       const struct hftmon_rec_hdr *rec)
+/* Interruptions and spikes, out of the hot path. */
+static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
+						const struct hftmon_rec_hdr *rec)
+{
+	if (rec->type == HFTMON_REC_SPIKE)
+		memcpy(&n->r.spike, rec, sizeof(n->r.spike));
+	else
+		memcpy(&n->r.irq, rec, sizeof(n->r.irq));
+	/* The name stays behind (name_record): the size says it is not here. */
+	n->r.hdr.size = (uint16_t)(rec->type == HFTMON_REC_SPIKE ?
+					   sizeof(n->r.spike) :
+					   sizeof(n->r.irq));
+}
+
+/* Queues a record in its ring's FIFO (rare: neither switch nor wake-up). */
+static inline __attribute__((always_inline)) void
+enqueue(struct hftmon_agg *a, unsigned int ring,
+	const struct hftmon_rec_hdr *rec, bool rare)
 {
 	struct hftmon_agg_ring *rg;
 	struct hftmon_agg_node *n;
 	uint32_t idx;
 
-	switch (rec->type) {
-	case HFTMON_REC_SWITCH:
-	case HFTMON_REC_WAKEUP:
-		break;
-	case HFTMON_REC_STACK:
-		/* Ids are global, not time-ordered: store on arrival. */
-		stack_record(a, rec);
-		return;
-	default:
-		return;
-	}
 	if (ring >= a->nr_rings)
 		return;
 	rg = &a->rings[ring];
@@ -464,7 +802,9 @@ void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
 	idx = node_alloc(a);
 	n = &a->nodes[idx];
 	/* Checked at least its type's size: a constant-size copy. */
-	if (rec->type == HFTMON_REC_SWITCH)
+	if (rare)
+		copy_rare(n, rec);
+	else if (rec->type == HFTMON_REC_SWITCH)
 		memcpy(&n->r.sw, rec, sizeof(n->r.sw));
 	else
 		memcpy(&n->r.wk, rec, sizeof(n->r.wk));
@@ -474,6 +814,45 @@ void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
 	else
 		a->nodes[rg->tail].next = idx;
 	rg->tail = idx;
+}
+
+/* Every type but switches and wake-ups. */
+static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
+						  unsigned int ring,
+						  const struct hftmon_rec_hdr *rec)
+{
+	switch (rec->type) {
+	case HFTMON_REC_STACK:
+		/* Ids are global, not time-ordered: store on arrival. */
+		stack_record(a, rec);
+		return;
+	case HFTMON_REC_IRQ:
+	case HFTMON_REC_SOFTIRQ:
+		if (!a->irq_cap)
+			return;
+		if (rec->flags & HFTMON_IRQ_NAMED)
+			name_record(a, (const struct hftmon_rec_irq *)rec);
+		break;
+	case HFTMON_REC_SPIKE:
+		if (!a->spike_cap)
+			return;
+		break;
+	default:
+		return;
+	}
+	enqueue(a, ring, rec, true);
+}
+
+void hftmon_agg_record(struct hftmon_agg *a, unsigned int ring,
+		       const struct hftmon_rec_hdr *rec)
+{
+	if (__builtin_expect(rec->type != HFTMON_REC_SWITCH &&
+				     rec->type != HFTMON_REC_WAKEUP,
+			     0)) {
+		record_rare(a, ring, rec);
+		return;
+	}
+	enqueue(a, ring, rec, false);
 }
 
 void hftmon_agg_ring_done(struct hftmon_agg *a, unsigned int ring,
@@ -506,10 +885,16 @@ void hftmon_agg_ring_absent(struct hftmon_agg *a, unsigned int ring)
 	}
 }
 
+void hftmon_agg_session_stop(struct hftmon_agg *a, uint64_t stop_ns)
+{
+	a->stop_ns = stop_ns;
+}
+
 void hftmon_agg_session_start(struct hftmon_agg *a)
 {
 	unsigned int r;
 
+	a->stop_ns = 0;
 	/* Stopped rings were unbounded: records come again. */
 	for (r = 0; r < a->nr_rings; r++)
 		if (!a->rings[r].absent)
@@ -546,6 +931,8 @@ void hftmon_agg_flush(struct hftmon_agg *a)
 		if (a->rings[r].head != HFTMON_AGG_NIL)
 			h[n++] = r;
 	}
+	if (wm > a->known_ns)
+		a->known_ns = wm;
 	if (n == 1) {
 		/* One ring has records: its FIFO is already in order. */
 		while (a->rings[h[0]].head != HFTMON_AGG_NIL &&
@@ -575,11 +962,6 @@ bool hftmon_agg_pending(const struct hftmon_agg *a)
 
 /* ---- queries ------------------------------------------------------------ */
 
-/* The oldest entry a circular history of total entries still holds. */
-static uint64_t hist_oldest(uint64_t total, uint32_t cap)
-{
-	return total > cap ? total - cap : 0;
-}
 
 uint64_t hftmon_agg_switch_total(const struct hftmon_agg *a)
 {
@@ -616,17 +998,17 @@ const struct hftmon_agg_wakeup *hftmon_agg_wakeup_at(const struct hftmon_agg *a,
 
 /*
  * The histories are filled in time order (the merge feeds the state
- * machine in time order), so the first entry that ended at or after
- * since_ns is found by binary search.
+ * machine in time order), so the first entry in [lo, hi) whose key (the
+ * time it ended) is at or after since_ns is found by binary search.
  */
-uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
+static uint64_t first_since(const struct hftmon_agg *a, uint64_t lo,
+			    uint64_t hi, uint64_t since_ns,
+			    uint64_t (*key)(const struct hftmon_agg *a, uint64_t i))
 {
-	uint64_t lo = hftmon_agg_switch_oldest(a), hi = a->switch_total;
-
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (hftmon_agg_switch_at(a, mid)->in_ns < since_ns)
+		if (key(a, mid) < since_ns)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -634,19 +1016,34 @@ uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
 	return lo;
 }
 
+static uint64_t switch_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return hftmon_agg_switch_at(a, i)->in_ns;
+}
+
+static uint64_t wakeup_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return hftmon_agg_wakeup_at(a, i)->end_ns;
+}
+
+static uint64_t irq_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return a->irqs[i % a->irq_cap].end_ns;
+}
+
+static uint64_t spike_key(const struct hftmon_agg *a, uint64_t i)
+{
+	return a->spikes[i % a->spike_cap].end_ns;
+}
+
+uint64_t hftmon_agg_switch_first(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	return first_since(a, hftmon_agg_switch_oldest(a), a->switch_total, since_ns, switch_key);
+}
+
 uint64_t hftmon_agg_wakeup_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
-	uint64_t lo = hftmon_agg_wakeup_oldest(a), hi = a->wakeup_total;
-
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (hftmon_agg_wakeup_at(a, mid)->end_ns < since_ns)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_since(a, hftmon_agg_wakeup_oldest(a), a->wakeup_total, since_ns, wakeup_key);
 }
 
 int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id, uint64_t *ips,
@@ -667,4 +1064,51 @@ int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id, uint64_t *ips,
 	if (flags)
 		*flags = s->flags;
 	return (int)s->nr;
+}
+
+uint64_t hftmon_agg_irq_oldest(const struct hftmon_agg *a)
+{
+	return hist_oldest(a->irq_total, a->irq_cap);
+}
+
+uint64_t hftmon_agg_spike_oldest(const struct hftmon_agg *a)
+{
+	return hist_oldest(a->spike_total, a->spike_cap);
+}
+
+const struct hftmon_agg_irq *hftmon_agg_irq_at(const struct hftmon_agg *a,
+					       uint64_t i)
+{
+	return &a->irqs[i % a->irq_cap];
+}
+
+const struct hftmon_agg_spike *hftmon_agg_spike_at(const struct hftmon_agg *a,
+						   uint64_t i)
+{
+	return &a->spikes[i % a->spike_cap];
+}
+
+uint64_t hftmon_agg_irq_first(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	return first_since(a, hftmon_agg_irq_oldest(a), a->irq_total, since_ns, irq_key);
+}
+
+uint64_t hftmon_agg_spike_first(const struct hftmon_agg *a, uint64_t since_ns)
+{
+	return first_since(a, hftmon_agg_spike_oldest(a), a->spike_total, since_ns, spike_key);
+}
+
+const struct hftmon_agg_thread *hftmon_agg_thread_find(const struct hftmon_agg *a,
+						       int32_t tid)
+{
+	uint32_t mask = a->nr_thread_slots - 1, i;
+
+	if (tid <= 0)
+		return NULL;
+	for (i = hash32((uint32_t)tid, a->nr_thread_slots);; i = (i + 1) & mask) {
+		if (a->threads[i].tid == tid)
+			return &a->threads[i];
+		if (!a->threads[i].tid)
+			return NULL;
+	}
 }

@@ -17,7 +17,13 @@
  * is stopped, nothing more comes at all. The merged stream then drives a
  * per-thread state machine (on CPU / off CPU with its switch-out kept /
  * woken), which emits completed switches and wake-up latencies into two
- * circular histories, in time order. A thread's last switch-out (raw
+ * circular histories, in time order. With interruption events, the
+ * IRQ/SOFTIRQ records are merged the same way: each is added to its
+ * source's totals and histograms (per CPU, kind, number and tracked
+ * thread interrupted, in a table of fixed size) and to a circular history
+ * in end order (a late one, an NMI's, is moved back to its place); device
+ * IRQ names are kept on arrival. SPIKE records go to a history of their
+ * own, an EXTENDS record marking the one it replaces. A thread's last switch-out (raw
  * state TASK_DEAD) removes it from the thread table.
  *
  * Every table is allocated by hftmon_agg_init(); hftmon_agg_record() and
@@ -57,6 +63,8 @@ struct hftmon_agg_node {
 		struct hftmon_rec_hdr hdr;
 		struct hftmon_rec_switch sw;
 		struct hftmon_rec_wakeup wk;
+		struct hftmon_rec_irq irq; /* its name stays behind: names[] */
+		struct hftmon_rec_spike spike;
 	} r;
 };
 #define HFTMON_AGG_NIL UINT32_MAX
@@ -79,6 +87,10 @@ struct hftmon_agg_thread {
 	int32_t tid; /* 0 = free slot */
 	uint8_t state; /* enum hftmon_agg_thread_state */
 	bool woken; /* wake_ns/waker valid */
+	uint64_t on_since_ns; /* ON_CPU: switched in at, on on_cpu */
+	int32_t on_cpu;
+	int32_t first_in_cpu;
+	uint64_t first_in_ns; /* its first switch-in, if that was its first record */
 	int32_t waker_pid, waker_tid;
 	uint64_t wake_ns;
 	struct hftmon_switch_event ev; /* the switch being completed */
@@ -99,6 +111,66 @@ struct hftmon_agg_wakeup {
 	int32_t pid, tid;
 };
 
+/*
+ * Interruption durations: a log-linear histogram of fixed size, the same
+ * for every source. Values below 8 ns have a bucket each; above, every
+ * power of two [2^e, 2^(e+1)) is cut into 8 equal buckets, so a bucket's
+ * width is at most 1/8 (12.5 %) of its lower bound, up to 2^32 ns (4.3 s);
+ * what is longer lands in one overflow bucket. A percentile is the upper
+ * bound of the bucket that holds the nearest-rank sample, never above the
+ * largest value seen: at most 12.5 % above the sample itself.
+ */
+#define HFTMON_AGG_HIST_SUB 8u
+#define HFTMON_AGG_HIST_MAX_LOG2 32u
+#define HFTMON_AGG_HIST_BUCKETS \
+	(HFTMON_AGG_HIST_SUB + (HFTMON_AGG_HIST_MAX_LOG2 - 3u) * HFTMON_AGG_HIST_SUB + 1u)
+
+struct hftmon_agg_hist {
+	uint64_t n[HFTMON_AGG_HIST_BUCKETS];
+};
+
+/*
+ * One interruption source on one CPU, as it interrupted one tracked
+ * thread (tid) or anything else (tid 0): totals since configure.
+ */
+struct hftmon_agg_irq_src {
+	uint16_t cpu;
+	uint8_t kind; /* HFTMON_IRQ_KIND_* */
+	uint8_t reserved;
+	uint32_t nr;
+	int32_t pid, tid;
+	uint64_t count, net_ns, max_ns;
+	uint64_t raise_count, raise_max_ns;
+	struct hftmon_agg_hist net, raise;
+};
+
+/* An interruption in the history (end order): net of what nested in it. */
+struct hftmon_agg_irq {
+	uint64_t start_ns, end_ns, net_ns;
+	uint64_t raise_ns; /* SOFTIRQ: first raise before it ran; 0 unseen */
+	int32_t pid, tid; /* the tracked thread it interrupted; 0 */
+	uint32_t nr;
+	uint16_t cpu;
+	uint8_t kind;
+	uint8_t depth;
+};
+
+/* A spike, as the kernel reported it (hftmon_rec_spike). */
+struct hftmon_agg_spike {
+	uint64_t start_ns, end_ns, threshold_ns, idle_exit_ns;
+	int32_t pid, tid;
+	uint32_t type, flags, links;
+	int32_t idle_state;
+	uint16_t cpu, from_cpu;
+	bool replaced; /* a later EXTENDS record took its place */
+};
+
+/* A device IRQ's name, from its first (NAMED) record. */
+struct hftmon_agg_irq_name {
+	uint32_t nr; /* + 1: 0 = free */
+	char name[HFTMON_IRQ_NAME_LEN];
+};
+
 struct hftmon_agg_stats {
 	uint64_t switches_completed; /* ever, overwritten included */
 	uint64_t switches_overwritten;
@@ -107,6 +179,10 @@ struct hftmon_agg_stats {
 	uint64_t late; /* records older than what was already processed */
 	uint64_t dropped; /* records not used: thread or stack table full */
 	uint64_t unpaired; /* switch-in without switch-out or vice versa */
+	uint64_t irqs; /* interruption records aggregated */
+	uint64_t irqs_overwritten;
+	uint64_t spikes; /* spike records aggregated (EXTENDS included) */
+	uint64_t spikes_overwritten;
 };
 
 struct hftmon_agg {
@@ -142,6 +218,29 @@ struct hftmon_agg {
 	uint32_t wakeup_cap;
 	uint64_t wakeup_total;
 	uint32_t wakeup_next;
+	struct hftmon_agg_irq *irqs;
+	uint32_t irq_cap;
+	uint64_t irq_total;
+	uint64_t irq_max_gross; /* the longest interruption ever seen */
+	struct hftmon_agg_spike *spikes;
+	uint32_t spike_cap;
+	uint64_t spike_total;
+
+	/* Interruption sources: entries, and an index on the key (entry + 1). */
+	struct hftmon_agg_irq_src *srcs;
+	uint32_t nr_srcs, max_srcs;
+	uint32_t *src_index;
+	uint32_t nr_src_slots;
+	struct hftmon_agg_irq_name *names;
+	uint32_t nr_name_slots; /* power of two */
+
+	/*
+	 * What the aggregator knows: every record older than known_ns was
+	 * processed (the watermark of the last flush); stop_ns, once the
+	 * session stopped (0 while it runs), ends what can be known.
+	 */
+	uint64_t known_ns;
+	uint64_t start_ns, stop_ns;
 
 	struct hftmon_agg_stats st;
 };
@@ -153,6 +252,10 @@ struct hftmon_agg_sizes {
 	uint32_t max_threads;
 	uint32_t max_stacks;
 	uint32_t reorder_records;
+	/* 0 = none (no interruption or spike aggregation at all) */
+	uint32_t history_irqs;
+	uint32_t history_spikes;
+	uint32_t max_irq_sources;
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */
@@ -179,6 +282,10 @@ HFTMON_INTERNAL void hftmon_agg_ring_absent(struct hftmon_agg *a,
 
 /* The session (re)starts: every ring may produce again. */
 HFTMON_INTERNAL void hftmon_agg_session_start(struct hftmon_agg *a);
+
+/* The session stopped at stop_ns: nothing after it can be known. */
+HFTMON_INTERNAL void hftmon_agg_session_stop(struct hftmon_agg *a,
+					     uint64_t stop_ns);
 
 /* Processes, in time order, every pending record below the watermark. */
 HFTMON_INTERNAL void hftmon_agg_flush(struct hftmon_agg *a);
@@ -212,6 +319,32 @@ HFTMON_INTERNAL const struct hftmon_switch_event *
 hftmon_agg_switch_at(const struct hftmon_agg *a, uint64_t i);
 HFTMON_INTERNAL const struct hftmon_agg_wakeup *
 hftmon_agg_wakeup_at(const struct hftmon_agg *a, uint64_t i);
+
+HFTMON_INTERNAL uint64_t hftmon_agg_irq_oldest(const struct hftmon_agg *a);
+HFTMON_INTERNAL uint64_t hftmon_agg_spike_oldest(const struct hftmon_agg *a);
+/* The first held interruption / spike that ended at or after since_ns. */
+HFTMON_INTERNAL uint64_t hftmon_agg_irq_first(const struct hftmon_agg *a,
+					      uint64_t since_ns);
+HFTMON_INTERNAL uint64_t hftmon_agg_spike_first(const struct hftmon_agg *a,
+						uint64_t since_ns);
+HFTMON_INTERNAL const struct hftmon_agg_irq *
+hftmon_agg_irq_at(const struct hftmon_agg *a, uint64_t i);
+HFTMON_INTERNAL const struct hftmon_agg_spike *
+hftmon_agg_spike_at(const struct hftmon_agg *a, uint64_t i);
+/* The thread's pairing state, NULL if it has none. */
+HFTMON_INTERNAL const struct hftmon_agg_thread *
+hftmon_agg_thread_find(const struct hftmon_agg *a, int32_t tid);
+
+/* Histogram bucket of v, and the largest value a bucket holds. */
+HFTMON_INTERNAL unsigned int hftmon_agg_hist_bucket(uint64_t v);
+HFTMON_INTERNAL uint64_t hftmon_agg_hist_upper(unsigned int b);
+/* The nearest-rank percentile p of a histogram of n samples, max seen. */
+HFTMON_INTERNAL uint64_t hftmon_agg_hist_pct(const struct hftmon_agg_hist *h,
+					     uint64_t n, uint64_t max, double p);
+/* The name of an interruption source ("" unknown), into name. */
+HFTMON_INTERNAL void hftmon_agg_irq_name(const struct hftmon_agg *a,
+					 uint32_t kind, uint32_t nr,
+					 char name[HFTMON_IRQ_NAME_LEN]);
 
 /* See hftmon_get_stack(). */
 HFTMON_INTERNAL int hftmon_agg_stack(const struct hftmon_agg *a, uint32_t id,

@@ -25,6 +25,12 @@
 #include "internal.h"
 #include "ring.h"
 
+/* One sample of a window's interruption statistics: its row, its value. */
+struct hftmon_irq_pair {
+	uint64_t key; /* cpu << 40 | kind << 36 | raise << 35 | nr (< 2^32) */
+	uint64_t ns;
+};
+
 struct hftmon_ring {
 	void *map; /* NULL: not mapped */
 	struct hftmon_ring_reader rd;
@@ -63,6 +69,10 @@ struct hftmon {
 	/* The latency query's samples: history_wakeups, caller-side. */
 	uint64_t *lat_buf;
 	uint32_t lat_cap;
+	/* hftmon_get_irq_stats()'s buffers: window samples, source order. */
+	struct hftmon_irq_pair *irq_pairs;
+	uint32_t irq_pair_cap;
+	uint32_t *irq_order;
 
 	/* The drain thread. */
 	pthread_mutex_t agg_lock;
@@ -81,6 +91,9 @@ struct hftmon {
 	pid_t *attached;
 	unsigned int nr_attached, cap_attached;
 	struct hftmon_file *file;
+	/* Signalled (under agg_lock) by a drain pass that aggregated spikes. */
+	pthread_cond_t spike_cond;
+	uint64_t spikes_signalled;
 	/* What the drain threads cost, under agg_lock. */
 	struct {
 		uint64_t wakeups, timer_wakeups, records;
@@ -111,6 +124,21 @@ HFTMON_INTERNAL void hftmon_unlock(struct hftmon *m);
  * locking again would usually win it back) and wait for its pass.
  */
 HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
+
+/* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
+HFTMON_INTERNAL uint64_t hftmon_now_ns(void);
+/* The oldest end time a window of window_us keeps; 0 = everything. */
+HFTMON_INTERNAL uint64_t hftmon_window_start(uint64_t window_us);
+/* 0, or -EINVAL not configured / -EOPNOTSUPP raw_only (logged). */
+HFTMON_INTERNAL int hftmon_check_configured(struct hftmon *m, const char *what);
+/* Microseconds to nanoseconds, saturating. */
+HFTMON_INTERNAL uint64_t hftmon_us_to_ns(uint64_t us);
+
+/*
+ * One drain pass into the aggregator only (no caller callback), for the
+ * queries that wait: -EBUSY while the drain thread runs.
+ */
+HFTMON_INTERNAL int hftmon_drain_into_agg(struct hftmon *m);
 
 /*
  * Options structs begin with their size (like copy_struct_from_user, and

@@ -140,6 +140,8 @@ static const char *ioctl_name(unsigned long cmd)
 		return "STOP";
 	case HFTMON_IOC_GET_STATS:
 		return "GET_STATS";
+	case HFTMON_IOC_SET_SPIKE_THRESHOLD:
+		return "SET_SPIKE_THRESHOLD";
 	default:
 		return "?";
 	}
@@ -153,6 +155,22 @@ static int dev_ioctl_log(struct hftmon *m, unsigned long cmd, void *arg)
 	if (err)
 		pr_err(m, "ioctl %s: %s", ioctl_name(cmd), strerror(-err));
 	return err;
+}
+
+/* hftmon_wait_spike()'s condition, on CLOCK_MONOTONIC like its timeout. */
+static int spike_cond_init(struct hftmon *m)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	err = pthread_condattr_init(&attr);
+	if (err)
+		return -err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!err)
+		err = pthread_cond_init(&m->spike_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -err;
 }
 
 HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
@@ -217,6 +235,12 @@ HFTMON_API int hftmon_open(const struct hftmon_open_opts *opts,
 		free(m->cpu_stats);
 		goto err_close;
 	}
+	err = spike_cond_init(m);
+	if (err) {
+		pthread_mutex_destroy(&m->agg_lock);
+		free(m->cpu_stats);
+		goto err_close;
+	}
 	*out = m;
 	return 0;
 
@@ -267,6 +291,11 @@ static void unmap_rings(struct hftmon *m)
 	free(m->lat_buf);
 	m->lat_buf = NULL;
 	m->lat_cap = 0;
+	free(m->irq_pairs);
+	m->irq_pairs = NULL;
+	m->irq_pair_cap = 0;
+	free(m->irq_order);
+	m->irq_order = NULL;
 	free(m->cpus);
 	m->cpus = NULL;
 	memset(&m->cfg, 0, sizeof(m->cfg));
@@ -286,6 +315,7 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 	unmap_rings(m);
 	if (m->fd >= 0 && hftmon_sys->close(m->fd))
 		pr_warn(m, "close: %s", strerror(errno));
+	pthread_cond_destroy(&m->spike_cond);
 	pthread_mutex_destroy(&m->agg_lock);
 	free(m->attached);
 	free(m->cpu_stats);
@@ -324,6 +354,7 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_STACK_USER] = "stack_user",
 	[HFTMON_SRC_IRQ_VECTOR] = "irq_vector",
 	[HFTMON_SRC_NMI] = "nmi",
+	[HFTMON_SRC_SPIKE] = "spike",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -355,6 +386,7 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_IRQ_VECTOR] =
 		"the kernel has no irq_vectors tracepoints (not x86)",
 	[HFTMON_SRC_NMI] = "the kernel has no nmi_handler tracepoint (not x86)",
+	[HFTMON_SRC_SPIKE] = "this module does not detect spikes yet",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
@@ -399,6 +431,11 @@ static uint32_t drain_max_us(const struct hftmon_monitor_config *c)
 					  HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US;
 }
 
+/* The events this library knows how to ask for. */
+#define LIB_EVENTS                                                    \
+	((uint64_t)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | \
+		    HFTMON_EV_SPIKE))
+
 /* The configuration's checks that need no kernel. */
 static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 {
@@ -414,10 +451,41 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		       c->ring_pages, m->info.max_ring_pages);
 		return -EINVAL;
 	}
-	if (c->events & ~(uint64_t)HFTMON_EV_SCHED_ALL) {
+	if (c->events & ~LIB_EVENTS) {
 		pr_err(m, "unknown event bits %#llx",
-		       (unsigned long long)(c->events &
-					    ~(uint64_t)HFTMON_EV_SCHED_ALL));
+		       (unsigned long long)(c->events & ~LIB_EVENTS));
+		return -EINVAL;
+	}
+	if ((c->events & HFTMON_EV_SPIKE) && !c->spike_threshold_us) {
+		pr_err(m,
+		       "HFTMON_EV_SPIKE without spike_threshold_us: there is no default threshold");
+		return -EINVAL;
+	}
+	if (c->spike_threshold_us &&
+	    (c->spike_threshold_us * 1000 < HFTMON_SPIKE_THRESHOLD_MIN_NS ||
+	     c->spike_threshold_us > HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000)) {
+		pr_err(m, "spike_threshold_us %llu is outside 1..%llu",
+		       (unsigned long long)c->spike_threshold_us,
+		       HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
+		return -EINVAL;
+	}
+	if (!c->irq_cpus != !c->nr_irq_cpus) {
+		pr_err(m, "irq_cpus and nr_irq_cpus disagree");
+		return -EINVAL;
+	}
+	for (i = 0; i < c->nr_irq_cpus; i++) {
+		if (c->irq_cpus[i] < 0 ||
+		    (unsigned int)c->irq_cpus[i] >= m->info.nr_cpu_ids ||
+		    c->irq_cpus[i] >= HFTMON_IRQ_CPUS_MAX) {
+			pr_err(m,
+			       "irq_cpus[%zu] = %d is not a CPU of this machine (or not below %d)",
+			       i, c->irq_cpus[i], HFTMON_IRQ_CPUS_MAX);
+			return -EINVAL;
+		}
+	}
+	if (c->nr_irq_cpus && !(c->events & HFTMON_EV_IRQ_ALL)) {
+		pr_err(m,
+		       "irq_cpus names CPUs to record interruptions on: add HFTMON_EV_IRQ_ALL bits to events");
 		return -EINVAL;
 	}
 	if (!c->cpu_affinity != !c->nr_cpu_affinity) {
@@ -551,6 +619,8 @@ static int setup_library_side(struct hftmon *m,
 	}
 	m->cfg = *c;
 	m->cfg.cpu_affinity = m->cpus;
+	m->cfg.irq_cpus = NULL; /* the kernel has them */
+	m->cfg.nr_irq_cpus = 0;
 	if (c->raw_only)
 		return 0;
 	{
@@ -567,13 +637,38 @@ static int setup_library_side(struct hftmon *m,
 			.max_stacks = c->max_stacks ? c->max_stacks :
 						      HFTMON_DEFAULT_MAX_STACKS,
 			.reorder_records = reorder_records(m),
+			.history_irqs = c->events & HFTMON_EV_IRQ_ALL ?
+						HFTMON_HISTORY_IRQS :
+						0,
+			.max_irq_sources = c->events & HFTMON_EV_IRQ_ALL ?
+						   HFTMON_MAX_IRQ_SOURCES :
+						   0,
+			.history_spikes = c->events & HFTMON_EV_SPIKE ?
+						  HFTMON_HISTORY_SPIKES :
+						  0,
 		};
 
 		err = hftmon_agg_init(&m->agg, m->nr_rings, &sz);
 		if (!err) {
 			m->lat_cap = sz.history_wakeups;
 			m->lat_buf = calloc(m->lat_cap, sizeof(*m->lat_buf));
-			if (!m->lat_buf) {
+			m->irq_pair_cap = 2 * sz.history_irqs;
+			m->irq_pairs = m->irq_pair_cap ?
+					       calloc(m->irq_pair_cap,
+						      sizeof(*m->irq_pairs)) :
+					       NULL;
+			m->irq_order = sz.max_irq_sources ?
+					       calloc(sz.max_irq_sources,
+						      sizeof(*m->irq_order)) :
+					       NULL;
+			if (!m->lat_buf ||
+			    (m->irq_pair_cap && (!m->irq_pairs || !m->irq_order))) {
+				free(m->lat_buf);
+				free(m->irq_pairs);
+				free(m->irq_order);
+				m->lat_buf = NULL;
+				m->irq_pairs = NULL;
+				m->irq_order = NULL;
 				hftmon_agg_fini(&m->agg);
 				err = -ENOMEM;
 			}
@@ -600,11 +695,12 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	struct hftmon_monitor_config c;
 	struct hftmon_config kc;
 	unsigned int nr;
+	size_t i;
 	int err;
 
 	if (!m)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&c, cfg, wakeup_bytes);
+	err = HFTMON_COPY_OPTS(&c, cfg, nr_irq_cpus);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -633,6 +729,16 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	kc.ring_pages = c.ring_pages;
 	kc.wakeup_bytes = c.wakeup_bytes;
 	kc.sample_interval_ns = (__u64)c.sampling_interval_us * 1000;
+	if (c.spike_threshold_us) {
+		/* Spikes need the switches and wake-ups (0 = those and more). */
+		if (!kc.events)
+			kc.events = HFTMON_EV_SCHED_ALL;
+		kc.events |= HFTMON_EV_SPIKE;
+		kc.spike_threshold_ns = c.spike_threshold_us * 1000;
+		c.events = kc.events;
+	}
+	for (i = 0; i < c.nr_irq_cpus; i++)
+		kc.irq_cpus[c.irq_cpus[i] / 64] |= 1ull << (c.irq_cpus[i] % 64);
 	err = dev_ioctl_log(m, HFTMON_IOC_CONFIGURE, &kc);
 	if (err)
 		goto err_free;
@@ -908,8 +1014,12 @@ HFTMON_API int hftmon_stop(struct hftmon *m)
 		return -EINVAL;
 	err = dev_ioctl_log(m, HFTMON_IOC_STOP, NULL);
 	hftmon_lock(m);
-	if (!err)
+	if (!err) {
 		m->running = false;
+		/* What the aggregator knows ends here. */
+		if (m->agg_ready)
+			hftmon_agg_session_stop(&m->agg, mono_ns());
+	}
 	hftmon_unlock(m);
 	/* Stopped or not, the thread ends: its last pass drains what is left. */
 	if (m->thread_running)
@@ -1165,8 +1275,14 @@ static void *drain_main(void *arg)
 			total += n;
 		} while (stop && n > 0);
 		m->drain.records += (uint64_t)total;
+		if (m->agg_ready && m->agg.st.spikes != m->spikes_signalled) {
+			m->spikes_signalled = m->agg.st.spikes;
+			pthread_cond_broadcast(&m->spike_cond);
+		}
 		timeout = drain_next_timeout(m, &cur_us, total > 0);
 		if (stop) {
+			/* A waiter must not sleep on a thread that is gone. */
+			pthread_cond_broadcast(&m->spike_cond);
 			m->drain.cpu_ns +=
 				thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 			m->drain.cpu_live = false;
@@ -1352,4 +1468,25 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 	c = nr_cpus < ks.nr_cpus ? nr_cpus : ks.nr_cpus;
 	memcpy(cpus, m->cpu_stats, c * sizeof(*cpus));
 	return (int)c;
+}
+
+HFTMON_API int hftmon_set_spike_threshold(struct hftmon *m,
+					  uint64_t threshold_ns)
+{
+	__u64 ns = threshold_ns;
+
+	if (!m)
+		return -EINVAL;
+	return dev_ioctl_log(m, HFTMON_IOC_SET_SPIKE_THRESHOLD, &ns);
+}
+
+/* One pass into the aggregator alone, for hftmon_wait_spike(). */
+int hftmon_drain_into_agg(struct hftmon *m)
+{
+	long n;
+
+	if (m->thread_running)
+		return -EBUSY;
+	n = drain_rings(m, NULL, NULL);
+	return n > INT_MAX ? INT_MAX : (int)n;
 }

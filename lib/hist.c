@@ -56,22 +56,25 @@ int hftmon_hist_check_percentile(double p)
 #define PCT_SCALE 10000.0
 #define PCT_WHOLE 1000000u
 
-uint64_t hftmon_hist_percentile(const uint64_t *sorted, size_t n, double p)
+uint64_t hftmon_hist_rank(uint64_t n, double p)
 {
 	uint64_t parts = (uint64_t)(p * PCT_SCALE + 0.5), rank;
 
-	if (!n)
-		return 0;
 	if (parts > PCT_WHOLE)
 		parts = PCT_WHOLE;
 	/*
 	 * ceil(parts * n / PCT_WHOLE), at least 1. Histories hold at most
 	 * 2^32 samples: parts * n < 2^20 * 2^32 fits.
 	 */
-	rank = (parts * (uint64_t)n + PCT_WHOLE - 1) / PCT_WHOLE;
-	if (rank < 1)
-		rank = 1;
-	return sorted[(size_t)rank - 1];
+	rank = (parts * n + PCT_WHOLE - 1) / PCT_WHOLE;
+	return rank < 1 ? 1 : rank;
+}
+
+uint64_t hftmon_hist_percentile(const uint64_t *sorted, size_t n, double p)
+{
+	if (!n)
+		return 0;
+	return sorted[(size_t)hftmon_hist_rank(n, p) - 1];
 }
 
 /*

@@ -30,6 +30,9 @@ HFTMON_INTERNAL void hftmon_hist_sort(uint64_t *ns, size_t n);
 HFTMON_INTERNAL uint64_t hftmon_hist_percentile(const uint64_t *sorted,
 						size_t n, double p);
 
+/* The 1-based nearest rank of percentile p among n >= 1 samples. */
+HFTMON_INTERNAL uint64_t hftmon_hist_rank(uint64_t n, double p);
+
 /* 0 if 0 < p <= 100, -EINVAL otherwise (NaN included). */
 HFTMON_INTERNAL int hftmon_hist_check_percentile(double p);
 

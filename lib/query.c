@@ -23,7 +23,7 @@
 #include "hist.h"
 #include "procfs.h"
 
-static uint64_t now_ns(void)
+uint64_t hftmon_now_ns(void)
 {
 	struct timespec ts;
 
@@ -32,18 +32,18 @@ static uint64_t now_ns(void)
 }
 
 /* The oldest end time a window keeps; 0 = everything. */
-static uint64_t window_start(uint64_t window_us)
+uint64_t hftmon_window_start(uint64_t window_us)
 {
 	uint64_t now, span;
 
 	if (!window_us)
 		return 0;
-	now = now_ns();
+	now = hftmon_now_ns();
 	span = window_us > UINT64_MAX / 1000 ? UINT64_MAX : window_us * 1000;
 	return span >= now ? 0 : now - span;
 }
 
-static int check_configured(struct hftmon *m, const char *what)
+int hftmon_check_configured(struct hftmon *m, const char *what)
 {
 	if (!m->configured) {
 		pr_err(m, "%s before configure: nothing is aggregated", what);
@@ -58,7 +58,7 @@ static int check_configured(struct hftmon *m, const char *what)
 }
 
 /* Microseconds to nanoseconds, saturating. */
-static uint64_t us_to_ns(uint64_t us)
+uint64_t hftmon_us_to_ns(uint64_t us)
 {
 	return us > UINT64_MAX / 1000 ? UINT64_MAX : us * 1000;
 }
@@ -80,12 +80,12 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 		return err;
 	if (qq.pid < 0 || qq.tid < 0)
 		return -EINVAL;
-	err = check_configured(m, "context switch query");
+	err = hftmon_check_configured(m, "context switch query");
 	if (err)
 		return err;
 	stride = max ? out->sz : 0;
-	min_ns = us_to_ns(qq.min_duration_us);
-	since = window_start(qq.window_us);
+	min_ns = hftmon_us_to_ns(qq.min_duration_us);
+	since = hftmon_window_start(qq.window_us);
 
 	hftmon_lock(m);
 	i = hftmon_agg_switch_first(&m->agg, since);
@@ -134,7 +134,7 @@ HFTMON_API int hftmon_get_stack(struct hftmon *m, uint32_t stack_id,
 
 	if (!m || (!ips && max))
 		return -EINVAL;
-	ret = check_configured(m, "stack query");
+	ret = hftmon_check_configured(m, "stack query");
 	if (ret)
 		return ret;
 	hftmon_lock(m);
@@ -168,10 +168,10 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 			return -EINVAL;
 		}
 	}
-	err = check_configured(m, "wake-up latency query");
+	err = hftmon_check_configured(m, "wake-up latency query");
 	if (err)
 		return err;
-	since = window_start(qq.window_us);
+	since = hftmon_window_start(qq.window_us);
 
 	/* Copy the window's samples into the handle's buffer, batch by batch. */
 	hftmon_lock(m);

@@ -27,6 +27,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_STACK] = sizeof(struct hftmon_rec_stack),
 	[HFTMON_REC_IRQ] = sizeof(struct hftmon_rec_irq),
 	[HFTMON_REC_SOFTIRQ] = sizeof(struct hftmon_rec_irq),
+	[HFTMON_REC_SPIKE] = sizeof(struct hftmon_rec_spike),
 	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 };
 
@@ -36,6 +37,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_EXIT] = "exit",	[HFTMON_REC_FORK] = "fork",
 	[HFTMON_REC_STACK] = "stack",	[HFTMON_REC_IRQ] = "irq",
 	[HFTMON_REC_SOFTIRQ] = "softirq",
+	[HFTMON_REC_SPIKE] = "spike",
 	[HFTMON_REC_DETACH] = "detach",
 };
 

@@ -82,7 +82,8 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
 # The CLI's code under the unit tests' flags; test_cli.c compiles main.c
 # in itself (main renamed).
 UNIT_CLI_OBJS := $(filter-out %/main.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
-UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread
+UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread \
+		  $(O)/tests/tsan/test_spike
 
 # Heap and mlock'd footprint of hftmon_configure(), measured from outside
 # the library (tests/unit/mem/footprint.c), without sanitizers.

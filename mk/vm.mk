@@ -26,7 +26,7 @@ include mk/inject.mk
 deps:
 	tools/vm/deps.sh
 
-$(VM_BIN)/t_%: tests/vm/t_%.c tests/vm/vmtest.h $(WORKLOAD_SRCS) \
+$(VM_BIN)/t_%: tests/vm/t_%.c tests/vm/vmtest.h tests/vm/irqproc.h $(WORKLOAD_SRCS) \
 		$(WORKLOAD_HDRS) $(LIB_A) include/hftmon.h include/uapi/linux/hftmon.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)

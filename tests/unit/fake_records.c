@@ -134,6 +134,64 @@ bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	return true;
 }
 
+bool fake_irq(unsigned int cpu, const struct fake_irq *irq)
+{
+	__u32 size = sizeof(struct hftmon_rec_irq) +
+		     (irq->name ? HFTMON_IRQ_NAME_LEN : 0);
+	struct hftmon_rec_irq *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu],
+					  irq->kind == HFTMON_IRQ_KIND_SOFTIRQ ?
+						  HFTMON_REC_SOFTIRQ :
+						  HFTMON_REC_IRQ,
+					  size);
+	if (!r)
+		return false;
+	r->hdr.time_ns = irq->end;
+	if (irq->victim) {
+		r->hdr.pid = irq->victim->pid;
+		r->hdr.tid = irq->victim->tid;
+		r->hdr.flags |= HFTMON_IRQ_TRACKED;
+	}
+	r->start_ns = irq->start;
+	r->gross_ns = irq->end - irq->start;
+	r->net_ns = irq->net ? irq->net : r->gross_ns;
+	r->raise_ns = irq->raise;
+	r->kind = irq->kind;
+	r->nr = irq->nr;
+	r->depth = irq->depth;
+	if (irq->name) {
+		r->hdr.flags |= HFTMON_IRQ_NAMED;
+		memset(r + 1, 0, HFTMON_IRQ_NAME_LEN);
+		strncpy((char *)(r + 1), irq->name, HFTMON_IRQ_NAME_LEN - 1);
+	}
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
+bool fake_spike(unsigned int cpu, const struct fake_spike *sp)
+{
+	struct hftmon_rec_spike *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_SPIKE,
+					  sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = sp->end;
+	r->hdr.flags = (__u16)sp->flags;
+	r->hdr.pid = sp->victim->pid;
+	r->hdr.tid = sp->victim->tid;
+	r->start_ns = sp->start;
+	r->threshold_ns = sp->threshold;
+	r->type = sp->type;
+	r->idle_state = sp->idle_state;
+	r->idle_exit_ns = sp->idle_exit;
+	r->links = sp->links;
+	r->from_cpu = sp->from_cpu;
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
 uint64_t fake_now_ns(void)
 {
 	struct timespec ts;

@@ -40,6 +40,25 @@ bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task);
 bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
 		__u32 id, const uint64_t *ips, __u32 nr, __u16 flags);
 
+/* An interruption as the module writes it at its end. */
+struct fake_irq {
+	__u32 kind, nr, depth;
+	uint64_t start, end, net; /* net 0: end - start */
+	uint64_t raise;
+	const struct fake_task *victim; /* tracked, or NULL */
+	const char *name; /* a NAMED record */
+};
+bool fake_irq(unsigned int cpu, const struct fake_irq *irq);
+
+/* A spike record (hftmon_rec_spike), end at t. */
+struct fake_spike {
+	__u32 type, flags, links, from_cpu;
+	uint64_t start, end, threshold, idle_exit;
+	__s32 idle_state;
+	const struct fake_task *victim;
+};
+bool fake_spike(unsigned int cpu, const struct fake_spike *sp);
+
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);
 

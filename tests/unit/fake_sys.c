@@ -78,7 +78,17 @@ static int ioc_configure(struct hftmon_config *cfg)
 		return fail(EINVAL);
 	if (pages && (__u64)cfg->wakeup_bytes > (__u64)pages * FAKE_PAGE_SIZE)
 		return fail(EINVAL);
-	if (cfg->events & ~(__u64)HFTMON_EV_SCHED_ALL)
+	if (cfg->events & ~(__u64)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL |
+				   HFTMON_EV_SPIKE))
+		return fail(EINVAL);
+	/* The spike rules of the uapi: a threshold in range iff spikes. */
+	if (cfg->events & HFTMON_EV_SPIKE ?
+		    cfg->spike_threshold_ns < HFTMON_SPIKE_THRESHOLD_MIN_NS ||
+			    cfg->spike_threshold_ns >
+				    HFTMON_SPIKE_THRESHOLD_MAX_NS ||
+			    (cfg->events & (HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP)) !=
+				    (HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP) :
+		    cfg->spike_threshold_ns != 0)
 		return fail(EINVAL);
 	if (!pages || (pages & (pages - 1)) || pages > fake.info.max_ring_pages)
 		return fail(EINVAL);
@@ -197,6 +207,17 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 		return 0;
 	case HFTMON_IOC_GET_STATS:
 		return ioc_get_stats(arg);
+	case HFTMON_IOC_SET_SPIKE_THRESHOLD: {
+		__u64 ns = *(const __u64 *)arg;
+
+		if (!(fake.last_config.events & HFTMON_EV_SPIKE))
+			return fail(EOPNOTSUPP);
+		if (ns < HFTMON_SPIKE_THRESHOLD_MIN_NS ||
+		    ns > HFTMON_SPIKE_THRESHOLD_MAX_NS)
+			return fail(EINVAL);
+		fake.spike_threshold_ns = ns;
+		return 0;
+	}
 	default:
 		return fail(ENOTTY);
 	}

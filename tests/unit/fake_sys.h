@@ -21,7 +21,7 @@
 #define FAKE_FD 1000
 #define FAKE_MAX_CPUS 8
 #define FAKE_PAGE_SIZE 4096u
-#define FAKE_NR_IOC 8 /* ioctl numbers 0..7 */
+#define FAKE_NR_IOC 9 /* ioctl numbers 0..8 */
 
 struct fake_dev {
 	/* Set by the test before the call it wants to see fail. */
@@ -54,6 +54,7 @@ struct fake_dev {
 	atomic_uint poll_woken; /* returned ready, not at the timeout */
 	struct hftmon_config last_config;
 	struct hftmon_attach last_attach;
+	__u64 spike_threshold_ns; /* the last SET_SPIKE_THRESHOLD */
 
 	/* The fake module's state. */
 	bool configured;

@@ -235,6 +235,11 @@ static int call_latency(struct hftmon *m, const void *opts)
 	return hftmon_get_wakeup_latency(m, opts, &lat);
 }
 
+static int call_irq(struct hftmon *m, const void *opts)
+{
+	return hftmon_get_irq_stats(m, opts, NULL, 0);
+}
+
 static void check_newer_caller(struct hftmon *m, opts_call call, size_t size,
 			       size_t end, const char *what)
 {
@@ -290,10 +295,13 @@ static void test_opts_checked_from_last_field(void **state)
 			   OFFSETOFEND(struct hftmon_latency_query,
 				       nr_percentiles),
 			   "latency_query");
+	check_newer_caller(m, call_irq, sizeof(struct hftmon_irq_query),
+			   OFFSETOFEND(struct hftmon_irq_query, window_us),
+			   "irq_query");
 	/* Last: a configure that fails leaves m unconfigured. */
 	check_newer_caller(m, call_configure,
 			   sizeof(struct hftmon_monitor_config),
-			   OFFSETOFEND(struct hftmon_monitor_config, wakeup_bytes),
+			   OFFSETOFEND(struct hftmon_monitor_config, nr_irq_cpus),
 			   "monitor_config");
 	hftmon_close(m);
 }

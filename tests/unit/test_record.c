@@ -43,12 +43,13 @@ static const struct {
 	{ HFTMON_REC_STACK, 40 },
 	/* 32 header + 4 x u64 + 4 x u32 */
 	{ HFTMON_REC_IRQ, 80 },	   { HFTMON_REC_SOFTIRQ, 80 },
+	/* 32 header + 3 x u64 + 2 x u32 + u64 + 2 x u32 + u64 */
+	{ HFTMON_REC_SPIKE, 80 },
 	{ HFTMON_REC_DETACH, 40 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */
-static const __u16 reserved_types[] = { HFTMON_REC_SPIKE, HFTMON_REC_PMU,
-					HFTMON_REC_NUMA };
+static const __u16 reserved_types[] = { HFTMON_REC_PMU, HFTMON_REC_NUMA };
 
 static void test_type_numbers(void **state)
 {

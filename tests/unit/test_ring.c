@@ -624,7 +624,7 @@ static int mixed_cb(void *ctx, const struct hftmon_rec_hdr *rec)
  */
 static void test_unknown_types_keep_later_records(void **state)
 {
-	static const __u16 unknown_types[] = { HFTMON_REC_SPIKE,
+	static const __u16 unknown_types[] = { HFTMON_REC_PMU,
 					       HFTMON_REC_TYPE_NR, 200,
 					       HFTMON_REC_NUMA, 0xffff };
 	static const __u16 unknown_sizes[] = { 32, 40, 64, 248, 1024 };

@@ -57,7 +57,7 @@ FIELD(hftmon_config, wakeup_bytes, 20, 4);
 FIELD(hftmon_config, sample_interval_ns, 24, 8);
 FIELD(hftmon_config, ring_mmap_size, 32, 8);
 FIELD(hftmon_config, irq_cpus, 40, 24);
-FIELD(hftmon_config, reserved, 64, 8);
+FIELD(hftmon_config, spike_threshold_ns, 64, 8);
 
 SIZE(hftmon_attach, 32, 8);
 FIELD(hftmon_attach, size, 0, 4);

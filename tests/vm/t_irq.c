@@ -52,124 +52,11 @@
 #include <linux/hftmon.h>
 
 #include "vmtest.h"
+#include "irqproc.h"
 
-#define MAX_CPUS		8
-#define MAX_ROWS		96
-#define MAX_RECS		(1 << 20)
-
-#define V_LOC	0xec
-#define V_RES	0xfd
-#define V_CF	0xfc
-#define V_CFS	0xfb
-#define V_IWI	0xf6
-#define V_PLT	0xf7
-#define V_SPU	0xff
-#define V_TRM	0xfa
-
-static int fd, ncpu;
+static int fd;
 static struct hftmon_config cfg;
 static void *rings[MAX_CPUS];
-
-struct rec {
-	struct hftmon_rec_irq r;
-	char name[HFTMON_IRQ_NAME_LEN];
-};
-static struct rec *recs;
-static long nrecs;
-
-/* ---- /proc ------------------------------------------------------------- */
-
-struct row {
-	char label[16];
-	unsigned long long v[MAX_CPUS];
-};
-struct snap {
-	struct row irq[MAX_ROWS], soft[16];
-	int nirq, nsoft;
-};
-
-static int read_rows(const char *path, struct row *rows, int max)
-{
-	char line[1024];
-	FILE *f = fopen(path, "r");
-	int n = 0;
-
-	if (!f)
-		return -1;
-	if (!fgets(line, sizeof(line), f)) {	/* CPU header */
-		fclose(f);
-		return -1;
-	}
-	while (n < max && fgets(line, sizeof(line), f)) {
-		char *p = line, *colon = strchr(line, ':');
-		int c;
-
-		if (!colon)
-			continue;
-		*colon = 0;
-		while (*p == ' ')
-			p++;
-		snprintf(rows[n].label, sizeof(rows[n].label), "%.15s", p);
-		p = colon + 1;
-		for (c = 0; c < ncpu; c++) {
-			char *end;
-
-			rows[n].v[c] = strtoull(p, &end, 10);
-			if (end == p)
-				break;
-			p = end;
-		}
-		if (c == ncpu)
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
-static void take_snap(struct snap *s)
-{
-	s->nirq = read_rows("/proc/interrupts", s->irq, MAX_ROWS);
-	s->nsoft = read_rows("/proc/softirqs", s->soft, 16);
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	REQUIRE(sched_setaffinity(0, sizeof(set), &set) == 0, "pin to %d", cpu);
-}
-
-/* Per CPU: each column read on its own CPU, between two stamps. */
-struct csnap {
-	struct snap s[MAX_CPUS];
-	uint64_t ta[MAX_CPUS], tb[MAX_CPUS];
-};
-
-static void take_csnap(struct csnap *cs)
-{
-	int c;
-
-	for (c = 0; c < ncpu; c++) {
-		pin(c);
-		usleep(1000);	/* on that CPU now */
-		cs->ta[c] = mono_ns();
-		take_snap(&cs->s[c]);
-		cs->tb[c] = mono_ns();
-	}
-}
-
-static const struct row *find_row(const struct row *rows, int n,
-				  const char *label)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(rows[i].label, label))
-			return &rows[i];
-	return NULL;
-}
 
 /* ---- the device --------------------------------------------------------- */
 
@@ -233,57 +120,11 @@ static void collect(void)
 
 /* ---- 1. counts ------------------------------------------------------------ */
 
-struct rowdef {
-	const char *label;
-	uint32_t kind;
-	uint32_t nr[2];
-	int nnr;
-};
-
-static bool rec_is(const struct rec *r, const struct rowdef *d, int cpu)
-{
-	int i;
-
-	if (r->r.hdr.cpu != cpu || r->r.kind != d->kind)
-		return false;
-	for (i = 0; i < d->nnr; i++)
-		if (r->r.nr == d->nr[i])
-			return true;
-	return false;
-}
-
-static unsigned long long stat_count(int cpu, const struct rowdef *d,
-				     unsigned long long *net)
-{
-	static struct hftmon_irq_count cnt[4096];
-	struct hftmon_irq_stats st = { .size = sizeof(st) };
-	unsigned long long n = 0;
-	int i;
-
-	st.cpu = cpu;
-	st.kind = d->kind;
-	st.nr = 4096;
-	st.counts_ptr = (uintptr_t)cnt;
-	REQUIRE(ioctl(fd, HFTMON_IOC_GET_IRQ_STATS, &st) == 0,
-		"GET_IRQ_STATS: %s", strerror(errno));
-	*net = 0;
-	for (i = 0; i < d->nnr; i++) {
-		uint32_t k = d->kind == HFTMON_IRQ_KIND_NMI ? 0 : d->nr[i];
-
-		if (k < st.nr) {
-			n += cnt[k].count;
-			*net += cnt[k].net_ns;
-		}
-	}
-	return n;
-}
-
 static void check_row(const struct rowdef *d, const struct csnap *in0,
 		      const struct csnap *in1, const struct snap *out0,
 		      const struct snap *out1, bool soft, int *checked)
 {
 	int c;
-	long i;
 
 	for (c = 0; c < ncpu; c++) {
 		const struct row *r0, *r1, *o0, *o1;
@@ -300,26 +141,12 @@ static void check_row(const struct rowdef *d, const struct csnap *in0,
 			    find_row(out1->irq, out1->nirq, d->label);
 		if (!r0 || !r1 || !o0 || !o1)
 			return;
-		for (i = 0; i < nrecs; i++) {
-			const struct rec *r = &recs[i];
-			uint64_t s = r->r.start_ns, e = r->r.hdr.time_ns;
-
-			if (!rec_is(r, d, c))
-				continue;
-			all++;
-			allnet += r->r.net_ns;
-			if (e < in0->ta[c] || s > in1->tb[c])
-				continue;	/* before the first, after the last */
-			if (s > in0->tb[c] && e < in1->ta[c])
-				dec++;
-			else
-				und++;
-		}
+		bracket(d, c, in0, in1, &dec, &und, &all, &allnet);
 		delta = r1->v[c] - r0->v[c];
 		CHECK(delta >= dec && delta <= dec + und,
 		      "%s cpu %d: /proc delta %llu, records %llu + %llu undecided",
 		      d->label, c, delta, dec, und);
-		cnt = stat_count(c, d, &net);
+		cnt = stat_count(fd, c, d, &net);
 		CHECK(cnt == all && net == allnet,
 		      "%s cpu %d: counters %llu/%llu ns, records %llu/%llu ns",
 		      d->label, c, cnt, net, all, allnet);
@@ -333,59 +160,24 @@ static void check_row(const struct rowdef *d, const struct csnap *in0,
 	}
 }
 
-static void *ping(void *arg)
+struct row_ctx {
+	const struct csnap *in0, *in1;
+	const struct snap *out0, *out1;
+	int *checked;
+};
+
+static void check_one_row(const struct rowdef *d, bool soft, void *arg)
 {
-	int *p = arg;
-	char b;
+	struct row_ctx *x = arg;
 
-	pin(1);
-	while (read(p[0], &b, 1) == 1 && b)
-		if (write(p[3], &b, 1) != 1)
-			break;
-	return NULL;
-}
-
-static void workload(int inj)
-{
-	int p[4], i;
-	pthread_t th;
-	char b = 1;
-
-	/* Pipe ping-pong across CPUs: wake-ups, reschedule IPIs. */
-	REQUIRE(pipe(p) == 0 && pipe(p + 2) == 0, "pipe");
-	REQUIRE(pthread_create(&th, NULL, ping, p) == 0, "thread");
-	pin(0);
-	for (i = 0; i < 2000; i++) {
-		if (write(p[1], &b, 1) != 1 || read(p[2], &b, 1) != 1)
-			break;
-	}
-	b = 0;
-	CHECK(write(p[1], &b, 1) == 1, "stop ping");
-	pthread_join(th, NULL);
-	for (i = 0; i < 4; i++)
-		close(p[i]);
-	/* Function-call IPIs and their nested device IRQ and tasklet. */
-	for (i = 0; i < 5 && inj >= 0; i++) {
-		CHECK(write(inj, "vector 1 20", 11) == 11, "inject vector");
-		CHECK(write(inj, "irq 1 20", 8) == 8, "inject irq");
-		CHECK(write(inj, "nested 1 40 20", 14) == 14, "inject nested");
-	}
-	/* Timers, and tty output on the serial port (its IRQ). */
-	for (i = 0; i < 20; i++) {
-		printf("# tick %d\n", i);
-		usleep(2000);
-	}
+	check_row(d, x->in0, x->in1, x->out0, x->out1, soft, x->checked);
 }
 
 static void test_counts(int inj, int inj_irq)
 {
 	static struct csnap in0, in1;
 	static struct snap out0, out1;
-	static const char *const soft[] = { "HI", "TIMER", "NET_TX", "NET_RX",
-		"BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU" };
-	struct rowdef d;
 	int checked = 0, i;
-	char label[16];
 
 	configure(HFTMON_EV_SWITCH | HFTMON_EV_IRQ_ALL, (1ULL << ncpu) - 1);
 	/* The first START hooks the tracepoints (IPIs to every CPU). */
@@ -403,37 +195,8 @@ static void test_counts(int inj, int inj_irq)
 	collect();
 	INFO("%ld interruption records", nrecs);
 
-	for (i = 0; i < out1.nirq; i++) {
-		char *end;
-		unsigned long n = strtoul(out1.irq[i].label, &end, 10);
-
-		if (*end || end == out1.irq[i].label)
-			continue;
-		memset(&d, 0, sizeof(d));
-		snprintf(label, sizeof(label), "%lu", n);
-		d = (struct rowdef){ label, HFTMON_IRQ_KIND_DEVICE, { n }, 1 };
-		check_row(&d, &in0, &in1, &out0, &out1, false, &checked);
-	}
-	{
-		const struct rowdef vecs[] = {
-			{ "LOC", HFTMON_IRQ_KIND_VECTOR, { V_LOC }, 1 },
-			{ "RES", HFTMON_IRQ_KIND_VECTOR, { V_RES }, 1 },
-			{ "CAL", HFTMON_IRQ_KIND_VECTOR, { V_CF, V_CFS }, 2 },
-			{ "IWI", HFTMON_IRQ_KIND_VECTOR, { V_IWI }, 1 },
-			{ "PLT", HFTMON_IRQ_KIND_VECTOR, { V_PLT }, 1 },
-			{ "SPU", HFTMON_IRQ_KIND_VECTOR, { V_SPU }, 1 },
-			{ "TRM", HFTMON_IRQ_KIND_VECTOR, { V_TRM }, 1 },
-			{ "NMI", HFTMON_IRQ_KIND_NMI, { 0 }, 1 },
-		};
-
-		for (i = 0; i < (int)(sizeof(vecs) / sizeof(vecs[0])); i++)
-			check_row(&vecs[i], &in0, &in1, &out0, &out1, false,
-				  &checked);
-	}
-	for (i = 0; i < 10; i++) {
-		d = (struct rowdef){ soft[i], HFTMON_IRQ_KIND_SOFTIRQ, { i }, 1 };
-		check_row(&d, &in0, &in1, &out0, &out1, true, &checked);
-	}
+	for_each_row(&out1, check_one_row, &(struct row_ctx){ &in0, &in1, &out0,
+							  &out1, &checked });
 	INFO("%d (row, cpu) pairs compared", checked);
 	CHECK(checked >= 2 * 15, "only %d rows compared", checked);
 	/* The injected device IRQ is among them, with its name once. */
@@ -457,38 +220,6 @@ static void test_counts(int inj, int inj_irq)
 }
 
 /* ---- 2, 3. injection -------------------------------------------------- */
-
-static volatile int spin_stop;
-static volatile pid_t spin_tid;
-
-static void *spinner(void *arg)
-{
-	(void)arg;
-	pin(1);
-	spin_tid = syscall(SYS_gettid);
-	while (!spin_stop)
-		;
-	return NULL;
-}
-
-static int read_last(uint64_t *t)
-{
-	unsigned long long v[4] = { 0 };
-	char buf[128];
-	int f = open("/sys/module/hftmon_inject/parameters/last", O_RDONLY);
-	ssize_t n;
-
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	n = sscanf(buf, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]);
-	memcpy(t, v, sizeof(v));
-	return (int)n;
-}
 
 /* The one record of kind/nr on CPU 1 containing [s, e]; its children. */
 static const struct rec *containing(uint32_t kind, uint32_t nr, uint64_t s,
@@ -586,16 +317,6 @@ static void check_one(const char *what, uint32_t kind, uint32_t nr,
 		      r->r.hdr.tid, r->r.hdr.flags, tid);
 	INFO("%s: over %s", what, r->r.hdr.flags & HFTMON_IRQ_TRACKED ?
 	     "the spinner" : "an untracked task");
-}
-
-static void inject(int inj, const char *cmd, uint64_t *t, int want,
-		   uint64_t *w)
-{
-	w[0] = mono_ns();
-	CHECK(write(inj, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
-	      "inject %s: %s", cmd, strerror(errno));
-	w[1] = mono_ns();
-	CHECK(read_last(t) == want, "inject %s: no times", cmd);
 }
 
 static void test_inject(int inj, int inj_irq)

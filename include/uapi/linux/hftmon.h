@@ -39,6 +39,7 @@
 #define HFTMON_FEAT_SOFTIRQ		(1ULL << 8)	/* REC_SOFTIRQ */
 #define HFTMON_FEAT_IRQ_VECTOR		(1ULL << 9)	/* REC_IRQ, kind VECTOR */
 #define HFTMON_FEAT_NMI			(1ULL << 10)	/* REC_IRQ, kind NMI */
+#define HFTMON_FEAT_SPIKE		(1ULL << 11)	/* REC_SPIKE, EV_SPIKE */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -62,6 +63,7 @@ enum hftmon_source {
 	HFTMON_SRC_STACK_USER,
 	HFTMON_SRC_IRQ_VECTOR,		/* x86 system vectors: timer, IPIs */
 	HFTMON_SRC_NMI,
+	HFTMON_SRC_SPIKE,		/* latency spikes detected in the kernel */
 	HFTMON_SRC_NR,
 };
 #define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
@@ -104,6 +106,13 @@ struct hftmon_info {
 #define HFTMON_EV_NMI		(1ULL << 8)
 #define HFTMON_EV_IRQ_ALL	(HFTMON_EV_IRQ | HFTMON_EV_SOFTIRQ | \
 				 HFTMON_EV_IRQ_VECTOR | HFTMON_EV_NMI)
+/*
+ * Latency spikes (HFTMON_REC_SPIKE) of tracked threads, detected in the
+ * kernel against hftmon_config.spike_threshold_ns. Needs HFTMON_EV_SWITCH
+ * and HFTMON_EV_WAKEUP; interruptions cause spikes only through the
+ * interruption events that are on.
+ */
+#define HFTMON_EV_SPIKE		(1ULL << 9)
 
 /*
  * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
@@ -129,9 +138,16 @@ struct hftmon_config {
 	 * cannot be named in this ABI. A bit at or above nr_cpu_ids: -EINVAL.
 	 */
 	__u64 irq_cpus[3];
-	__u64 reserved[1];
+	/*
+	 * With HFTMON_EV_SPIKE: the spike threshold, within
+	 * [HFTMON_SPIKE_THRESHOLD_MIN_NS, HFTMON_SPIKE_THRESHOLD_MAX_NS] (no
+	 * default); without it, 0. HFTMON_IOC_SET_SPIKE_THRESHOLD changes it.
+	 */
+	__u64 spike_threshold_ns;
 };
 #define HFTMON_IRQ_CPUS_MAX	192
+#define HFTMON_SPIKE_THRESHOLD_MIN_NS	1000ULL
+#define HFTMON_SPIKE_THRESHOLD_MAX_NS	10000000000ULL
 
 /* Per-process options for HFTMON_IOC_ATTACH. */
 #define HFTMON_ATTACH_CACHE		(1U << 0)	/* PMU cache/TLB counters */
@@ -264,7 +280,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_FORK = 5,	/* sched_process_fork: subject = parent */
 	HFTMON_REC_IRQ = 6,	/* a device IRQ, system vector or NMI */
 	HFTMON_REC_SOFTIRQ = 7,	/* a softirq vector's run */
-	HFTMON_REC_SPIKE = 8,	/* reserved: latency spikes (no layout yet) */
+	HFTMON_REC_SPIKE = 8,	/* a latency spike of a tracked thread */
 	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
 	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
@@ -459,6 +475,57 @@ struct hftmon_irq_stats {
 	__u64 reserved[1];
 };
 
+/* What kind of disturbance a spike was: hftmon_rec_spike.type. */
+enum hftmon_spike_type {
+	HFTMON_SPIKE_INTERRUPTED = 1,	/* on CPU, taken by interruptions */
+	HFTMON_SPIKE_RUNNABLE = 2,	/* runnable, not running */
+	HFTMON_SPIKE_FAULT = 3,		/* reserved: a page fault (not produced) */
+};
+
+/* HFTMON_REC_SPIKE flags */
+#define HFTMON_SPIKE_WOKEN	(1U << 0) /* RUNNABLE: began at a wake-up */
+#define HFTMON_SPIKE_IDLE	(1U << 1) /* WOKEN: its CPU was idle then */
+#define HFTMON_SPIKE_EXTENDS	(1U << 2) /* INTERRUPTED: see below */
+
+/*
+ * Depth-0 interruptions of one tracked thread chain when one begins less
+ * than this after the previous one ended, with no context switch between
+ * (a timer tick and the softirqs run on its exit are one disturbance).
+ * Generous, for TCG's slow emulation of the few instructions between.
+ */
+#define HFTMON_SPIKE_CHAIN_NS	5000ULL
+
+/*
+ * A latency spike: a tracked thread disturbed for at least the threshold,
+ * written when the disturbance ends, and its ring's poll() waiters woken
+ * at once whatever the watermark. hdr.time_ns: the end; hdr.pid/tid: the
+ * victim; hdr.cpu: where it ended.
+ * - INTERRUPTED: current on the CPU and interrupted: start_ns is the first
+ *   start of a chain of depth-0 interruptions whose span reached the
+ *   threshold; written at the exit of the interruption that reached it.
+ *   A later link of the same chain writes another record, EXTENDS set,
+ *   with the same cpu and start_ns and a later end: it replaces the
+ *   earlier. links: depth-0 interruptions in the chain so far.
+ * - RUNNABLE: switched in after being runnable but not running for at
+ *   least the threshold, written at that switch-in (hdr.time_ns = the
+ *   SWITCH record's time_ns). start_ns is exactly the time_ns of the
+ *   SWITCH record that preempted it, or of the WAKEUP record that woke it
+ *   (WOKEN); from_cpu is that record's CPU. IDLE: the CPU it then ran on
+ *   was idle when the wake-up came, in cpu_idle state idle_state (-1
+ *   unknown), and left idle at idle_exit_ns (0 unknown).
+ */
+struct hftmon_rec_spike {
+	struct hftmon_rec_hdr hdr;
+	__u64 start_ns;
+	__u64 threshold_ns;	/* in force when it was detected */
+	__u32 type;		/* enum hftmon_spike_type */
+	__s32 idle_state;
+	__u64 idle_exit_ns;
+	__u32 links;
+	__u32 from_cpu;
+	__u64 addr;		/* FAULT: the faulting address (reserved: 0) */
+};
+
 /* HFTMON_REC_DETACH reasons (bits; both may be set) */
 #define HFTMON_DETACH_CREDS		(1U << 0) /* ids no longer the attacher's */
 #define HFTMON_DETACH_NONDUMPABLE	(1U << 1) /* the new image is not dumpable */
@@ -528,5 +595,11 @@ struct hftmon_stats {
 #define HFTMON_IOC_STOP		_IO(HFTMON_IOC_MAGIC, 0x05)
 #define HFTMON_IOC_GET_STATS	_IOWR(HFTMON_IOC_MAGIC, 0x06, struct hftmon_stats)
 #define HFTMON_IOC_GET_IRQ_STATS _IOWR(HFTMON_IOC_MAGIC, 0x07, struct hftmon_irq_stats)
+/*
+ * HFTMON_IOC_SET_SPIKE_THRESHOLD: a __u64 of ns, configured or running;
+ * it applies to every disturbance that ends after the call returns.
+ * -EINVAL out of range, -EOPNOTSUPP configured without HFTMON_EV_SPIKE.
+ */
+#define HFTMON_IOC_SET_SPIKE_THRESHOLD _IOW(HFTMON_IOC_MAGIC, 0x08, __u64)
 
 #endif /* _UAPI_LINUX_HFTMON_H */
