@@ -78,6 +78,7 @@ install-module: module
 include mk/userspace.mk
 include mk/vm.mk
 include mk/mutate.mk
+include mk/arm64.mk
 
 install: install-module install-lib
 

@@ -42,10 +42,11 @@ PACKAGES=(
 	groff-base
 	# make coverage: line and branch coverage of lib/ from the unit tests
 	gcovr
-	# the arm64 tier (make arm64, make test-vm-arm64): the cross compiler
-	# (its libc6-dev-arm64-cross comes with it) and qemu-system-aarch64;
-	# the arm64 kernel, headers and busybox come from tools/vm/arm64-cache.sh
-	gcc-aarch64-linux-gnu qemu-system-arm
+	# the arm64 tier (make arm64, make test-vm-arm64): the cross compiler,
+	# its C library and kernel headers (only recommended by it: named) and
+	# qemu-system-aarch64; the arm64 kernel, its headers and busybox come
+	# from tools/vm/arm64-cache.sh
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 )
 
 if [[ ${1:-} == --list ]]; then
