@@ -6,7 +6,11 @@
 #                   unit (cmocka, host; again under TSan for the threaded
 #                   ones), kunit (qemu), vm (qemu, module loaded, on each of
 #                   Debian's four kernels: test-vm-kernels; again on the
-#                   lockdep kernel), and the DKMS rebuild for every kernel
+#                   lockdep kernel; on Debian's arm64 kernel under
+#                   qemu-system-aarch64 with a counting PMU: test-vm-arm64),
+#                   and the DKMS rebuild for every kernel
+#   make arm64      the module, library, CLI and VM payload cross-built for
+#                   Debian's arm64 kernel (mk/arm64.mk)
 #   make demo       make deps, then boot the VM, load the module, monitor a
 #                   workload
 #   make bench      print drain throughput and VM overhead ratios
@@ -78,6 +82,7 @@ install-module: module
 include mk/userspace.mk
 include mk/vm.mk
 include mk/mutate.mk
+include mk/arm64.mk
 
 install: install-module install-lib
 
@@ -87,7 +92,7 @@ test: deps
 	$(MAKE) -k test-steps
 
 test-steps: lint test-unit test-unit-tsan test-dkms test-kunit test-vm-kernels \
-	test-vm-debug
+	test-vm-debug test-vm-arm64
 
 # An operator's DKMS rebuild for every kernel with headers installed (as
 # dkms.conf promises), with every tree under $(O)/dkms.

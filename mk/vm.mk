@@ -20,6 +20,7 @@ VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench
 # examples/, built static for the guest (tests/vm/t_examples.sh runs them).
 VM_EXAMPLE_BINS := $(patsubst examples/%.c,$(VM_BIN)/ex_%,$(wildcard examples/*.c))
 include mk/inject.mk
+include mk/pmu.mk
 
 .PHONY: deps vm-payload test-vm test-vm-debug test-kunit demo bench bench-vm
 

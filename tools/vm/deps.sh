@@ -4,6 +4,10 @@
 # Usage:  tools/vm/deps.sh          (as root, or as a user with sudo)
 #         tools/vm/deps.sh --list   (print the package list and exit)
 #
+# Then the arm64 tier's files, which are not installed but unpacked
+# (tools/vm/arm64-cache.sh): Debian's arm64 kernel, its headers and an
+# arm64 busybox, under ~/.cache/hftmon/arm64.
+#
 # Idempotent and non-interactive (DEBIAN_FRONTEND=noninteractive): asks
 # dpkg-query which packages are missing and does nothing else (well under
 # 2 s) when none are. Otherwise runs `apt-get update` and
@@ -38,6 +42,11 @@ PACKAGES=(
 	groff-base
 	# make coverage: line and branch coverage of lib/ from the unit tests
 	gcovr
+	# the arm64 tier (make arm64, make test-vm-arm64): the cross compiler,
+	# its C library and kernel headers (only recommended by it: named) and
+	# qemu-system-aarch64; the arm64 kernel, its headers and busybox come
+	# from tools/vm/arm64-cache.sh
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 )
 
 if [[ ${1:-} == --list ]]; then
@@ -59,9 +68,11 @@ missing_packages() {
 
 mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 if ((${#missing[@]} == 0)); then
 	echo "deps: all ${#PACKAGES[@]} packages present"
-	exit 0
+	exec "$here/arm64-cache.sh"
 fi
 
 echo "deps: installing: ${missing[*]}"
@@ -87,3 +98,4 @@ if ((${#still[@]})); then
 	exit 1
 fi
 echo "deps: done"
+exec "$here/arm64-cache.sh"

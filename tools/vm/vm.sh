@@ -8,7 +8,7 @@
 #             [--timeout SEC] [--log FILE] [--cmdline EXTRA]
 #             [--smp N] [--mem SIZE] [--numa-nodes 1|2] [--cpu MODEL]
 #             [--splat-ignore ERE] [--boot auto|pvh|bzimage]
-#             [--tcg-threads multi|single]
+#             [--tcg-threads multi|single] [--arch x86_64|arm64]
 #       Builds a gzip'ed cpio initramfs (in a temp dir, removed afterwards)
 #       holding busybox-static with all its applet symlinks, /etc/passwd
 #       (root, plus "user" uid/gid 1000 and "nobody" for permission tests),
@@ -52,7 +52,15 @@
 #       shows a splat) and does `reboot -f` (which, with -no-reboot, ends
 #       qemu).
 #       The serial console is streamed, CRs stripped, to stdout and to
-#       --log FILE. Exit status: the guest's rc; 124 on timeout (default
+#       --log FILE.
+#       --arch arm64 (default: env HFTMON_VM_ARCH, else x86_64) boots
+#       Debian's arm64 kernel Image instead, with an arm64 busybox, as
+#         qemu-system-aarch64 -M virt -cpu max -icount shift=0 -smp 2 -m 1G
+#       (same NUMA split, console ttyAMA0, no BIOS, no PVH). -cpu max has
+#       the PMUv3 QEMU emulates; -icount shift=0 makes INST_RETIRED exact
+#       (one instruction per virtual ns) and runs every vCPU in one host
+#       thread (--tcg-threads is ignored there).
+#       Exit status: the guest's rc; 124 on timeout (default
 #       600 s; qemu is killed); 125 if the marker line is missing (kernel
 #       panic, qemu failure, ...); 2 on usage errors.
 #
@@ -80,16 +88,15 @@
 #                           supports (6.1 and 6.12, generic and PREEMPT_RT), the
 #                           default first; "- META" and exit 1 for one missing.
 #
-# Environment: QEMU (default qemu-system-x86_64), QEMU_BIOS (default
-# /usr/share/qemu/qboot.rom; set empty for SeaBIOS), BUSYBOX (default
-# /bin/busybox, must be static).
+# Environment: QEMU (default qemu-system-x86_64; qemu-system-aarch64 for
+# arm64), QEMU_BIOS (default /usr/share/qemu/qboot.rom; set empty for
+# SeaBIOS; x86 only), BUSYBOX (default /bin/busybox; for arm64 the one
+# tools/vm/arm64-cache.sh unpacked; must be static), HFTMON_VM_ARCH.
 set -euo pipefail
 
 readonly EXIT_MARKER=HFTMON-VM-EXIT
 readonly START_MARKER=HFTMON-VM-START
-QEMU=${QEMU:-qemu-system-x86_64}
-QEMU_BIOS=${QEMU_BIOS-/usr/share/qemu/qboot.rom}
-BUSYBOX=${BUSYBOX:-/bin/busybox}
+ARCH=${HFTMON_VM_ARCH:-x86_64}
 # dmesg lines that match the splat pattern but are not splats (boot banners
 # of debug kernels). Extended with --splat-ignore.
 SPLAT_IGNORE='RCU lockdep checking is enabled'
@@ -161,7 +168,7 @@ build_initramfs() {
 	chmod 1777 "$root/tmp"
 	cp "$BUSYBOX" "$root/bin/busybox"
 	# One process for the ~270 applet symlinks (a fork per link costs seconds).
-	"$BUSYBOX" --list-full | python3 -c '
+	"$BUSYBOX_LIST" --list-full | python3 -c '
 import os, sys
 root = sys.argv[1]
 for app in sys.stdin.read().split():
@@ -204,6 +211,39 @@ to_mib() {
 	*[0-9]) echo "$s" ;;
 	*) die "bad memory size: $1" ;;
 	esac
+}
+
+# set_arch: QEMU, QEMU_BIOS and BUSYBOX for $ARCH, unless the environment
+# names them. BUSYBOX_LIST: a busybox this host runs, which lists the
+# applets: for arm64 the host's own, of the same Debian package version
+# (the same applets) when it is, else the guest's cannot be listed here.
+set_arch() {
+	case $ARCH in
+	x86_64)
+		QEMU=${QEMU:-qemu-system-x86_64}
+		QEMU_BIOS=${QEMU_BIOS-/usr/share/qemu/qboot.rom}
+		BUSYBOX=${BUSYBOX:-/bin/busybox}
+		BUSYBOX_LIST=$BUSYBOX
+		;;
+	arm64)
+		QEMU=${QEMU:-qemu-system-aarch64}
+		if [[ -z ${BUSYBOX:-} ]]; then
+			local dir
+			dir=$("$(dirname "$0")/arm64-cache.sh" --dir) ||
+				die "no arm64 busybox (run tools/vm/deps.sh)"
+			BUSYBOX=$dir/bin/busybox
+		fi
+		BUSYBOX_LIST=/bin/busybox
+		[[ $(busybox_version "$BUSYBOX") == "$(busybox_version /bin/busybox)" ]] ||
+			die "$BUSYBOX and /bin/busybox differ in version: cannot list the guest's applets"
+		;;
+	*) die "--arch: x86_64 or arm64, not $ARCH" ;;
+	esac
+}
+
+# busybox_version FILE: the "BusyBox v1.35.0 (...)" banner inside the binary.
+busybox_version() {
+	grep -ao 'BusyBox v[0-9][^ ]* ([^)]*)' "$1" | head -n 1
 }
 
 extract() {
@@ -287,10 +327,12 @@ cmd_run() {
 		--splat-ignore) SPLAT_IGNORE+="|${2:?}"; shift 2 ;;
 		--boot) boot=${2:?}; shift 2 ;;
 		--tcg-threads) tcg=${2:?}; shift 2 ;;
+		--arch) ARCH=${2:?}; shift 2 ;;
 		-h | --help) usage ;;
 		*) die "unknown option $1 (see $0 --help)" ;;
 		esac
 	done
+	set_arch
 	[[ -n $kernel && -n $script && ${#payloads[@]} -gt 0 ]] ||
 		die "run needs --kernel, --payload and --script"
 	[[ -r $kernel ]] || die "kernel $kernel not readable"
@@ -300,6 +342,7 @@ cmd_run() {
 	[[ $boot == auto || $boot == pvh || $boot == bzimage ]] ||
 		die "--boot must be auto, pvh or bzimage"
 	command -v "$QEMU" >/dev/null || die "$QEMU missing (run tools/vm/deps.sh)"
+	[[ $ARCH == x86_64 ]] || boot=bzimage	# PVH is x86's
 
 	local work
 	work=$(mktemp -d "${TMPDIR:-/tmp}/hftmon-vm.XXXXXX")
@@ -323,13 +366,22 @@ cmd_run() {
 	local mib
 	mib=$(to_mib "$mem")
 	[[ $tcg == single || $tcg == multi ]] || die "--tcg-threads: single or multi, not $tcg"
+	local console=ttyS0 extra=" tsc=reliable"
+	if [[ $ARCH == arm64 ]]; then
+		tcg=single console=ttyAMA0 extra=""
+	fi
 	local args=(-accel "tcg,thread=$tcg" -m "${mib}M"
 		-smp "$smp,sockets=$smp,cores=1,threads=1"
 		-nodefaults -no-user-config -nographic -no-reboot
 		-serial stdio -monitor none -nic none
 		-kernel "$image" -initrd "$work/initramfs.cpio.gz"
-		-append "console=ttyS0 panic=-1 log_buf_len=4M tsc=reliable${cmdline:+ $cmdline}")
-	[[ -n $QEMU_BIOS ]] && args+=(-bios "$QEMU_BIOS")
+		-append "console=$console panic=-1 log_buf_len=4M$extra${cmdline:+ $cmdline}")
+	if [[ $ARCH == arm64 ]]; then
+		args+=(-M virt -icount shift=0)
+		[[ -n $cpu ]] || cpu=max,pauth-impdef=on
+	elif [[ -n $QEMU_BIOS ]]; then
+		args+=(-bios "$QEMU_BIOS")
+	fi
 	[[ -n $cpu ]] && args+=(-cpu "$cpu")
 	if [[ $nodes == 2 ]]; then
 		local m0=$((mib / 2)) half=$((smp / 2))
@@ -371,9 +423,11 @@ cmd_initramfs() {
 		--payload) payloads+=("${2:?}"); shift 2 ;;
 		--script) script=${2:?}; shift 2 ;;
 		--out) out=${2:?}; shift 2 ;;
+		--arch) ARCH=${2:?}; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
+	set_arch
 	[[ -n $script && -n $out && ${#payloads[@]} -gt 0 ]] ||
 		die "initramfs needs --payload, --script and --out"
 	local work
