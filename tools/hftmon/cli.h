@@ -46,7 +46,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cmd_info, cmd_record, cmd_sched,
-	cmd_switches;
+	cmd_switches, cmd_irq, cmd_spikes, cmd_explain;
 
 /* main.c: the global options, and the help text that lists every command. */
 extern const char *cli_device; /* -D; NULL: HFTMON_DEVICE */
@@ -239,6 +239,11 @@ struct session_args {
 	struct cli_targets targets;
 	struct monitor_opts mon;
 	bool json;
+	/*
+	 * CPUs watched whatever runs there (irq --cpu): the monitor stays
+	 * off them as off the targets' CPUs, and they stand for a target.
+	 */
+	const cpu_set_t *watch;
 };
 
 /*

@@ -16,6 +16,12 @@
  *                    least N us off CPU, with what ran instead and,
  *                    optionally, the kernel and user stacks it left at
  *                    (cmd-switches.c)
+ *   hftmon irq       interruptions per CPU and source, like top, and the
+ *                    time each stole from the target threads (cmd-irq.c)
+ *   hftmon spikes    latency spikes detected in the kernel, each broken
+ *                    down into its causes (cmd-spikes.c)
+ *   hftmon explain   the same breakdown for a window the application
+ *                    measured (cmd-spikes.c)
  *
  * This file reads the global options, prints the help that lists every
  * command, and runs the command named. A new command is one cmd-*.c file,
@@ -36,6 +42,9 @@ static const struct cli_command *const commands[] = {
 	&cmd_record,
 	&cmd_sched,
 	&cmd_switches,
+	&cmd_irq,
+	&cmd_spikes,
+	&cmd_explain,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -45,8 +54,8 @@ void usage(FILE *f)
 	size_t i;
 
 	fputs("Usage: hftmon [OPTIONS] COMMAND [ARGS]\n"
-	      "Monitor the context switches, wake-ups and migrations of trading processes\n"
-	      "through the hftmon kernel module.\n"
+	      "Monitor the context switches, wake-ups, migrations, interruptions and\n"
+	      "latency spikes of trading processes through the hftmon kernel module.\n"
 	      "\n"
 	      "Commands:\n",
 	      f);
@@ -55,7 +64,7 @@ void usage(FILE *f)
 	for (i = 0; i < NR_COMMANDS; i++)
 		if (commands[i]->options)
 			fprintf(f, "\n%s", commands[i]->options);
-	fprintf(f, "\nOptions of record, sched and switches:\n%s",
+	fprintf(f, "\nOptions of the monitoring commands (all but info):\n%s",
 		session_options_help);
 	fputs("\n"
 	      "Options:\n"
@@ -83,7 +92,7 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 	if (cmd->options)
 		fprintf(f, "\n%s", cmd->options);
 	if (cmd != &cmd_info)
-		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
+		fprintf(f, "\n%s options shared by the monitoring commands:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
 	      "hftmon --help lists every command, man hftmon tells more.\n",
@@ -127,7 +136,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched or switches");
+			"a command is needed: info, record, sched, switches, irq, spikes or explain");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
