@@ -111,9 +111,13 @@ static void print_parts(const struct hftmon_part *p, size_t n,
 
 	for (i = 0; i < n; i++) {
 		part_what(&p[i], what, sizeof(what));
-		printf("    +%10.3f us %10.3f us  cpu %-3d %s\n",
+		char cpu[16] = "-"; /* no CPU applies: asleep, unattributed */
+
+		if (p[i].cpu >= 0)
+			snprintf(cpu, sizeof(cpu), "%d", p[i].cpu);
+		printf("    +%10.3f us %10.3f us  cpu %-3s %s\n",
 		       (double)(p[i].start_ns - start_ns) / 1000.0,
-		       (double)p[i].ns / 1000.0, p[i].cpu, what);
+		       (double)p[i].ns / 1000.0, cpu, what);
 		sum += p[i].ns;
 	}
 	printf("    parts: %zu, summing to %.3f us of %.3f us\n", n,
@@ -233,6 +237,8 @@ static void print_spike(const struct hftmon_spike *sp,
 		printf(", cpu was idle (state %d)", sp->idle_state);
 	if (sp->type == HFTMON_SPIKE_INTERRUPTED)
 		printf(", %u interruption(s) chained", sp->links);
+	if (sp->flags & HFTMON_SPIKE_EXTENDS)
+		printf(" (the spike above, extended by a later link)");
 	printf("\n");
 	if (causes)
 		print_parts(parts + sp->first_part, sp->nr_parts, sp->start_ns,
