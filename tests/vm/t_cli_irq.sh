@@ -30,9 +30,11 @@ insmod bin/hftmon_inject.ko || { echo "# FAIL: insmod hftmon_inject.ko"; exit 1;
 
 # irq, system-wide: LOC per CPU within the /proc delta around the run.
 l0=$(loc 0) l1=$(loc 1)
-( sleep 1; echo "vector 1 200" >"$inj" ) &
+# (Injections come 2.5 s after a command starts: under TCG its start,
+# configure and attach take most of a second.)
+( sleep 2.5; echo "vector 1 200" >"$inj" ) &
 bg=$!
-./bin/hftmon irq --cpu 0-1 --interval 3 --json >"$dir/irq.json" 2>"$dir/irq.err" ||
+./bin/hftmon irq --cpu 0-1 --interval 5 --json >"$dir/irq.json" 2>"$dir/irq.err" ||
 	no "irq exited $?: $(cat "$dir/irq.err")"
 wait "$bg"
 d0=$(($(loc 0) - l0)) d1=$(($(loc 1) - l1))
@@ -54,9 +56,9 @@ spin=$!
 sleep 0.5
 
 # irq -p: what was stolen from the spinner.
-( sleep 1; echo "vector 1 200" >"$inj" ) &
+( sleep 2.5; echo "vector 1 200" >"$inj" ) &
 bg=$!
-./bin/hftmon irq -p "$spin" --interval 2 --json >"$dir/stolen.json" 2>&1 ||
+./bin/hftmon irq -p "$spin" --interval 5 --json >"$dir/stolen.json" 2>&1 ||
 	no "irq -p exited $?"
 wait "$bg"
 grep -q "\"tid\": $spin, \"stolen\"" "$dir/stolen.json" || no "irq -p: no table for tid $spin"
@@ -64,9 +66,9 @@ sed -n "/\"tid\": $spin, \"stolen\"/,\$p" "$dir/stolen.json" | grep -q '"name": 
 	no "irq -p: the injected IPI was not stolen from the spinner"
 
 # spikes: a 200 us injection, its busy loop's own times from the module.
-( sleep 1.5; echo "vector 1 200" >"$inj"; cat /sys/module/hftmon_inject/parameters/last >"$dir/last" ) &
+( sleep 2.5; echo "vector 1 200" >"$inj"; cat /sys/module/hftmon_inject/parameters/last >"$dir/last" ) &
 bg=$!
-./bin/hftmon spikes -p "$spin" --threshold-us 100 --duration 3 --json \
+./bin/hftmon spikes -p "$spin" --threshold-us 100 --duration 5 --json \
 	>"$dir/spikes.json" 2>&1 || no "spikes exited $?"
 wait "$bg"
 read -r s0 e0 <"$dir/last"
