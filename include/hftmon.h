@@ -435,12 +435,108 @@ struct hftmon_thread_info {
  * 0), returns the number of threads (may exceed max), or -errno (-ESRCH:
  * no such process). Values are read from /proc and sched_getattr() at the
  * call, for any process the caller may read, attached or not, configured
- * or not. Unlike the aggregator's queries it reads /proc, so it may
- * allocate (the directory listing); it takes no lock the drain needs.
+ * or not, or none (m NULL: nothing logged). Unlike the aggregator's
+ * queries it reads /proc, so it may allocate (the directory listing); it
+ * takes no lock the drain needs.
  */
 int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 				      struct hftmon_thread_info *out,
 				      size_t max);
+
+/*
+ * ---- Recording files ---------------------------------------------------
+ * Record once, look many times. hftmon_record_to_file(), on a configured
+ * and stopped handle, writes every record drained from then on (by the
+ * drain thread, hftmon_drain() or hftmon_read_records()) to fd, with the
+ * module's info, the aggregator's sizes, and at every hftmon_stop() the
+ * kernel's counters and the attached processes' threads as
+ * hftmon_get_thread_scheduling_info() reads them then. The file ends at
+ * hftmon_close() or the next hftmon_configure(); fd stays the caller's
+ * (a regular file, or a pipe: it is only appended to). The drain copies
+ * each record once more into a 4 MiB buffer taken here, and writes it
+ * out at the end of each pass: no allocation in the drain. A write error
+ * ends the recording (the session goes on) and hftmon_stop() returns it.
+ * The format (lib/file.h) is versioned: this library reads every file of
+ * major version 1, and a later minor version only adds to it.
+ *
+ * hftmon_open_file() opens such a file as a stopped handle that answers
+ * every query, hftmon_get_info(), hftmon_get_stats() and
+ * hftmon_get_thread_scheduling_info() (the threads as they were at the
+ * stop) from the file, exactly as the recording handle did after its
+ * last drain; hftmon_drain() hands out its records once, in file order.
+ * Everything that needs the device (configure, attach, start, stop,
+ * wait, read_records, record_to_file) returns -EBADF on it. Errors:
+ * -EBADMSG not an hftmon file or corrupt (the log says where),
+ * -EPROTONOSUPPORT a newer major version, -errno from open/mmap.
+ *
+ * Notes: named blobs an application adds to its recording (the CLI keeps
+ * its command line, the kernel's symbols and the targets' maps there);
+ * names of 1..255 bytes, the last note of a name wins. A note's data
+ * stays valid until the handle is closed.
+ */
+int hftmon_record_to_file(struct hftmon *m, int fd);
+int hftmon_file_note(struct hftmon *m, const char *name, const void *data,
+		     size_t len);
+int hftmon_open_file(const char *path, const struct hftmon_open_opts *opts,
+		     struct hftmon **out);
+int hftmon_file_get_note(struct hftmon *m, const char *name,
+			 const void **data, size_t *len);
+
+/* What hftmon_open_file() found in the file. */
+struct hftmon_file_info {
+	size_t sz;
+	unsigned int major, minor;	/* the file's format version */
+	unsigned int nr_cpus;		/* CPU rings recorded */
+	uint64_t mono_ns, real_ns;	/* when recording began, both clocks */
+	char library[24];		/* the libhftmon version that wrote it */
+	bool complete;			/* false: cut short (no END section) */
+	bool have_stats;		/* a stop was recorded (loss counts) */
+};
+int hftmon_file_info(struct hftmon *m, struct hftmon_file_info *info);
+
+/*
+ * ---- NUMA placement (HFTMON_2.1) ----------------------------------------
+ * Read from the system at the call (they may allocate, and take no lock
+ * the drain needs), on any handle, configured or not, or with m NULL (no
+ * module needed; nothing is logged).
+ *
+ * hftmon_get_numa_topology(): every online node, as the kernel describes
+ * it in /sys/devices/system/node: its CPUs, memory and distances (the
+ * firmware's table: 10 = local). A kernel without NUMA is one node
+ * holding every CPU and all memory. Fills up to
+ * max (out[0].sz set), returns the number of nodes, or -errno.
+ *
+ * hftmon_get_numa_residency(): every mapping of pid (as /proc/PID/maps
+ * lists it) with its resident pages per node, asked of the kernel page by
+ * page with move_pages(2) in query mode (nothing moves). The caller must
+ * be allowed to ptrace-read pid (-EPERM otherwise), -ESRCH no such
+ * process. Fills up to max (out[0].sz set), returns the number of
+ * mappings. Its cost grows with the mappings' size: one system call per
+ * 4096 pages of address space.
+ */
+#define HFTMON_NUMA_MAX_NODES 64
+
+struct hftmon_numa_node {
+	size_t sz;			/* out[0].sz */
+	int node;
+	uint64_t mem_total_bytes, mem_free_bytes;
+	uint64_t cpus[HFTMON_MAX_CPUS / 64];	/* bit n: CPU n is on it */
+	int distance[HFTMON_NUMA_MAX_NODES];	/* to node j; 0 = unknown */
+};
+
+struct hftmon_numa_mapping {
+	size_t sz;			/* out[0].sz */
+	uint64_t start, end;		/* the address range */
+	char path[256];			/* the maps name: a file, "[heap]", "" */
+	uint64_t page_size;
+	uint64_t resident;		/* resident pages, every node */
+	uint64_t pages[HFTMON_NUMA_MAX_NODES];	/* resident on node n */
+};
+
+int hftmon_get_numa_topology(struct hftmon *m, struct hftmon_numa_node *out,
+			     size_t max);
+int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
+			      struct hftmon_numa_mapping *out, size_t max);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "file.h"
 #include "hftmon.h"
 #include "internal.h"
 #include "ring.h"
@@ -72,6 +73,14 @@ struct hftmon {
 	/* Set by the drain thread while it waits for agg_lock. */
 	atomic_bool drain_waiting;
 	int wake_fd; /* eventfd stop writes to wake the thread; -1 */
+	/*
+	 * The processes attached (for a recording file's THREADS), and the
+	 * file: the writer while hftmon_record_to_file() records, or the
+	 * reader of a handle from hftmon_open_file() (file.c).
+	 */
+	pid_t *attached;
+	unsigned int nr_attached, cap_attached;
+	struct hftmon_file *file;
 	/* What the drain threads cost, under agg_lock. */
 	struct {
 		uint64_t wakeups, timer_wakeups, records;
@@ -79,6 +88,9 @@ struct hftmon {
 		bool cpu_live; /* the thread runs: add its CPU clock */
 	} drain;
 };
+
+/* GET_STATS from the module, or what a recording file kept. */
+HFTMON_INTERNAL int hftmon_get_kstats(struct hftmon *m, struct hftmon_stats *ks);
 
 HFTMON_INTERNAL void hftmon_log_msg(const struct hftmon *m,
 				    enum hftmon_log_level level,
@@ -127,6 +139,16 @@ HFTMON_INTERNAL int hftmon_copy_opts(void *dst, size_t dst_size, size_t known,
  */
 HFTMON_INTERNAL void hftmon_copy_out(void *dst, size_t dst_sz,
 				     const void *src, size_t src_size);
+
+/* Element i of a caller's output array of stride-sized structs, filled. */
+static inline void hftmon_put_out(void *out, size_t stride, size_t i,
+				  const void *src, size_t src_size)
+{
+	size_t *o = (size_t *)(void *)((unsigned char *)out + i * stride);
+
+	*o = stride;
+	hftmon_copy_out(o, stride, src, src_size);
+}
 
 /* An output struct's sz is usable: holds at least the sz field. */
 #define HFTMON_OUT_OK(p) ((p)->sz >= sizeof(size_t))

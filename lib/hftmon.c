@@ -36,7 +36,7 @@ void hftmon_log_msg(const struct hftmon *m, enum hftmon_log_level level,
 	char msg[256];
 	va_list ap;
 
-	if (!m->log)
+	if (!m || !m->log)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -117,6 +117,9 @@ static uint64_t mono_ns(void)
 /* ioctl returning 0 or -errno. */
 static int dev_ioctl(struct hftmon *m, unsigned long cmd, void *arg)
 {
+	/* A recording file's handle has no device: it only answers. */
+	if (hftmon_file_reading(m))
+		return -EBADF;
 	return hftmon_sys->ioctl(m->fd, cmd, arg) < 0 ? -errno : 0;
 }
 
@@ -279,10 +282,12 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 		m->running = false;
 	if (m->thread_running)
 		stop_thread(m);
+	hftmon_file_close(m);
 	unmap_rings(m);
-	if (hftmon_sys->close(m->fd))
+	if (m->fd >= 0 && hftmon_sys->close(m->fd))
 		pr_warn(m, "close: %s", strerror(errno));
 	pthread_mutex_destroy(&m->agg_lock);
+	free(m->attached);
 	free(m->cpu_stats);
 	free(m);
 }
@@ -607,11 +612,15 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	err = check_config(m, &c);
 	if (err)
 		return err;
+	if (hftmon_file_reading(m))
+		return -EBADF;
 	if (m->running) {
 		pr_err(m, "configure while running: stop first");
 		return -EBUSY;
 	}
 
+	/* A recording covers one configuration: it ends here. */
+	hftmon_file_close(m);
 	/* The kernel refuses CONFIGURE while any ring is mapped. */
 	unmap_rings(m);
 
@@ -697,9 +706,21 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 	if (o.user_stacks)
 		flags |= HFTMON_ATTACH_USTACK;
 	err = attach_ioctl(m, HFTMON_IOC_ATTACH, pid, flags);
-	if (err)
+	if (err) {
 		pr_err(m, "attach pid %d: %s", (int)pid, strerror(-err));
-	return err;
+		return err;
+	}
+	if (m->nr_attached == m->cap_attached) {
+		unsigned int cap = m->cap_attached ? 2 * m->cap_attached : 8;
+		pid_t *p = realloc(m->attached, cap * sizeof(*p));
+
+		if (!p)
+			return 0; /* only a recording's THREADS miss it */
+		m->attached = p;
+		m->cap_attached = cap;
+	}
+	m->attached[m->nr_attached++] = pid;
+	return 0;
 }
 
 HFTMON_API int hftmon_detach_process(struct hftmon *m, pid_t pid)
@@ -708,10 +729,17 @@ HFTMON_API int hftmon_detach_process(struct hftmon *m, pid_t pid)
 
 	if (!m || pid <= 0)
 		return -EINVAL;
+	unsigned int i;
+
 	err = attach_ioctl(m, HFTMON_IOC_DETACH, pid, 0);
-	if (err)
+	if (err) {
 		pr_err(m, "detach pid %d: %s", (int)pid, strerror(-err));
-	return err;
+		return err;
+	}
+	for (i = 0; i < m->nr_attached; i++)
+		if (m->attached[i] == pid)
+			m->attached[i] = m->attached[--m->nr_attached];
+	return 0;
 }
 
 /* "0,3,5" into buf, for log lines. */
@@ -867,6 +895,7 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 	}
 	if (m->agg_ready)
 		hftmon_agg_session_start(&m->agg);
+	hftmon_file_started(m);
 	m->running = true;
 	if (thread)
 		pthread_mutex_unlock(&m->agg_lock);
@@ -887,6 +916,8 @@ HFTMON_API int hftmon_stop(struct hftmon *m)
 	/* Stopped or not, the thread ends: its last pass drains what is left. */
 	if (m->thread_running)
 		stop_thread(m);
+	if (!err)
+		err = hftmon_file_stopped(m);
 	return err;
 }
 
@@ -899,6 +930,8 @@ HFTMON_API int hftmon_wait(struct hftmon *m, int timeout_ms)
 		return -EINVAL;
 	if (!m->configured)
 		return -EINVAL;
+	if (hftmon_file_reading(m))
+		return -EBADF;
 	pfd.fd = m->fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
@@ -934,7 +967,10 @@ static int drain_tap(void *arg, const struct hftmon_rec_hdr *rec)
 {
 	struct drain_tap *tap = arg;
 
-	hftmon_agg_record(&tap->m->agg, tap->ring, rec);
+	if (tap->m->agg_ready)
+		hftmon_agg_record(&tap->m->agg, tap->ring, rec);
+	if (tap->m->file)
+		hftmon_file_put(tap->m, tap->ring, rec);
 	return tap->fn ? tap->fn(tap->ctx, rec) : 0;
 }
 
@@ -964,7 +1000,7 @@ static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 			continue;
 
 		tap.ring = cpu;
-		if (m->agg_ready)
+		if (m->agg_ready || m->file)
 			total += hftmon_ring_drain(rd, drain_tap, &tap, &stopped);
 		else
 			total += hftmon_ring_drain(rd, fn ? fn : drain_none, ctx,
@@ -976,11 +1012,13 @@ static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 		if (m->agg_ready)
 			hftmon_agg_ring_done(&m->agg, cpu, !stopped, pass_ns,
 					     quiescent);
+		hftmon_file_ring_done(m, cpu, !stopped, pass_ns, quiescent);
 		if (stopped || total >= INT_MAX)
 			break;
 	}
 	if (m->agg_ready)
 		hftmon_agg_flush(&m->agg);
+	hftmon_file_pass_end(m);
 	return total;
 }
 
@@ -998,6 +1036,8 @@ HFTMON_API int hftmon_drain(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 		return -EINVAL;
 	if (!m->configured)
 		return -EINVAL;
+	if (hftmon_file_reading(m))
+		return hftmon_file_drain(m, fn, ctx);
 	if (m->thread_running)
 		return drain_busy(m);
 	total = drain_rings(m, fn, ctx);
@@ -1159,6 +1199,7 @@ static size_t read_ring(struct hftmon *m, unsigned int cpu, unsigned char *buf,
 		}
 		if (m->agg_ready)
 			hftmon_agg_record(&m->agg, cpu, rec);
+		hftmon_file_put(m, cpu, rec);
 		memcpy(buf + copied, rec, rec->size);
 		copied += rec->size;
 		hftmon_ring_consume(rd);
@@ -1178,6 +1219,8 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 		return -EINVAL;
 	if (!m->configured)
 		return -EINVAL;
+	if (hftmon_file_reading(m))
+		return -EBADF;
 	if (m->thread_running)
 		return drain_busy(m);
 	if (len > SSIZE_MAX)
@@ -1201,9 +1244,11 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 		if (m->agg_ready)
 			hftmon_agg_ring_done(&m->agg, cpu, !full, pass_ns,
 					     quiescent);
+		hftmon_file_ring_done(m, cpu, !full, pass_ns, quiescent);
 		if (full) {
 			if (m->agg_ready)
 				hftmon_agg_flush(&m->agg);
+			hftmon_file_pass_end(m);
 			/* Nothing fits: the same record is next, for a bigger buf. */
 			if (!copied)
 				return -ENOSPC;
@@ -1214,7 +1259,15 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 	}
 	if (m->agg_ready)
 		hftmon_agg_flush(&m->agg);
+	hftmon_file_pass_end(m);
 	return (ssize_t)copied;
+}
+
+int hftmon_get_kstats(struct hftmon *m, struct hftmon_stats *ks)
+{
+	if (hftmon_file_reading(m))
+		return hftmon_file_kstats(m, ks);
+	return dev_ioctl_log(m, HFTMON_IOC_GET_STATS, ks);
 }
 
 HFTMON_API int hftmon_get_stats(struct hftmon *m,
@@ -1235,7 +1288,7 @@ HFTMON_API int hftmon_get_stats(struct hftmon *m,
 	ks.nr_cpus = m->info.nr_cpu_ids;
 	ks.cpus_ptr = (__u64)(uintptr_t)m->cpu_stats;
 	ks.cpu_stats_size = sizeof(*m->cpu_stats);
-	err = dev_ioctl_log(m, HFTMON_IOC_GET_STATS, &ks);
+	err = hftmon_get_kstats(m, &ks);
 	if (err)
 		return err;
 	if (ks.nr_cpus > m->info.nr_cpu_ids) {

@@ -304,9 +304,11 @@ HFTMON_API int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 	pid_t *tids;
 	int n, i, err;
 
-	if (!m || pid <= 0 || (!out && max) || (max && !HFTMON_OUT_OK(out)))
+	if (pid <= 0 || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
 	stride = max ? out->sz : 0;
+	if (m && hftmon_file_reading(m))
+		return hftmon_file_threads(m, pid, out, max);
 	n = hftmon_procfs_tids(HFTMON_PROCFS_ROOT, pid, &tids);
 	if (n < 0) {
 		pr_err(m, "threads of pid %d: %s", (int)pid, strerror(-n));

@@ -33,7 +33,7 @@
 # 2: options checked from the end of the last known field, output structs
 # with a size, the wake-up latency query in an options struct (1 was the
 # wildcard-exported first ABI).
-LIBHFTMON_VERSION := 2.0.0
+LIBHFTMON_VERSION := 2.1.0
 HFTMON_SOVERSION := $(firstword $(subst ., ,$(LIBHFTMON_VERSION)))
 
 LIBDIR ?= $(PREFIX)/lib
@@ -220,8 +220,11 @@ $(O)/tests/unit/test_cli: $(UNIT_CLI_OBJS)
 $(O)/tests/unit/test_symbols: $(O)/tests/obj/$(CLI_DIR)/symbols.o
 $(O)/tests/unit/test_threads: $(O)/tests/obj/$(CLI_DIR)/threads.o
 
+# test_cli reads hftmon export's traces with DevTools' trace engine
+# (tests/export/engine.sh installs it, pinned, into ~/.cache/hftmon).
 test-unit: $(UNIT_BINS) $(FOOTPRINT) $(EXAMPLES)
-	@sh tests/unit/run.sh $(UNIT_BINS)
+	@engine=$$(sh tests/export/engine.sh) && \
+		HFTMON_TRACE_ENGINE=$$engine sh tests/unit/run.sh $(UNIT_BINS)
 	$(FOOTPRINT) --raw-only
 
 $(FOOTPRINT): $(FOOTPRINT_OBJS) $(LIB_A)

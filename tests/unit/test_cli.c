@@ -301,6 +301,41 @@ static void test_record_report(void **state)
 	assert_int_equal(fake.last_attach.pid, self);
 }
 
+/*
+ * record -o FILE, then report -i FILE: the same report, byte for byte,
+ * from the file alone (the fake device is gone by then: report opens
+ * nothing but the file).
+ */
+static char live_out[sizeof(out)];
+
+static void test_record_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-rec-XXXXXX";
+	const char *rec[] = { "-D",	  FAKE_DEVICE, "record", "-p",
+			      self_arg,	  "--duration", "0.01",	 "-o",
+			      file,	  NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	fake.on_start = workload;
+	assert_int_equal(run_cli(rec), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "records: 8 delivered"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+	/* A file that is not a recording: one line, status 1. */
+	rec[1] = "/nonexistent";
+	rep[2] = "/etc/passwd";
+	assert_int_equal(run_cli(rep), 1);
+	assert_non_null(strstr(err, "/etc/passwd: not an hftmon recording"));
+	unlink(file);
+}
+
 static void test_record_raw(void **state)
 {
 	const char *const args[] = { "--device", FAKE_DEVICE, "record",
@@ -569,6 +604,82 @@ static bool json_valid(const char *text)
 	return end && !*json_ws(end);
 }
 
+/*
+ * record -I 10: the interval lines come before the report; the first
+ * holds every record the workload made at the start (drained then), the
+ * later ones none; with --json, every line is one JSON object.
+ */
+static void test_record_interval(void **state)
+{
+	const char *args[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
+			       self_arg,  "--duration", "0.06",	  "-I",
+			       "20",	  NULL };
+	const char *jargs[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
+				self_arg, "--duration", "0.06",	  "-I",
+				"20",	  "--json",	NULL };
+	char row[160], *line, *save = NULL;
+	unsigned int intervals = 0;
+
+	(void)state;
+	fake.on_start = workload;
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	snprintf(row, sizeof(row), "%8d     4243 md-feed                    3          2            1          2          1          0\n", self);
+	/* In the first interval, and in the report after it. */
+	assert_non_null(strstr(out, "interval "));
+	assert_true(strstr(out, row) < strstr(out, "counts over the recording"));
+	assert_non_null(strstr(strstr(out, "counts over the recording"), row));
+	assert_non_null(strstr(out, ": 0 thread(s) active\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = workload;
+	assert_int_equal(run_cli(jargs), 0);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "{\"command\": \"record\", \"interval\"", 32))
+			continue;
+		assert_true(json_valid(line));
+		intervals++;
+	}
+	assert_true(intervals >= 2);
+}
+
+/*
+ * numa -p self --json: one valid object naming this process, whose
+ * resident pages are at least the 256 pages of a buffer it just touched
+ * (the kernel's own count, from /proc/self/statm, bounds it from above).
+ */
+static void test_numa_json(void **state)
+{
+	const char *args[] = { "numa", "-p", self_arg, "--json", NULL };
+	static char buf[1 << 20];
+	unsigned long long resident = 0, statm_res = 0, size;
+	char want[64];
+	const char *p;
+	FILE *f;
+
+	(void)state;
+	memset(buf, 1, sizeof(buf)); /* 256 pages, resident now */
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	assert_true(json_valid(out));
+	snprintf(want, sizeof(want), "{\"pid\": %d, \"page_size\": ", self);
+	p = strstr(out, want);
+	assert_non_null(p);
+	p = strstr(p, "\"resident_pages\": ");
+	assert_non_null(p);
+	resident = strtoull(p + 18, NULL, 10);
+	f = fopen("/proc/self/statm", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu %llu", &size, &statm_res), 2);
+	fclose(f);
+	assert_true(resident >= 256);
+	assert_true(resident <= statm_res + 64); /* grown a little since */
+	assert_int_equal(run_cli_child_err((const char *const[]){ "numa", NULL }), 2);
+	assert_non_null(strstr(err, "numa: the process is needed: -p PID"));
+}
+
 static void test_json_checker(void **state)
 {
 	(void)state;
@@ -800,6 +911,165 @@ static void test_switches_with_stacks(void **state)
 	assert_non_null(strstr(out, "\n1 switch(es) of at least 5 us off CPU, of 2 completed by the targets over "));
 	assert_non_null(strstr(out, "\nlost: 0 records in the kernel"));
 	assert_null(strstr(out, "kptr_restrict"));
+}
+
+/* switches -o FILE --stacks: the report names the stacks from the file. */
+static void test_switches_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-sw-XXXXXX";
+	const char *args[] = { "-D",	     FAKE_DEVICE,   "switches",
+			       "-p",	     pid_arg,	    "--min-us",
+			       "5",	     "--duration",  "0.05",
+			       "--stacks",   "--user-stacks", "--kallsyms",
+			       ksyms_path,   "-o",	    file,
+			       NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	write_kallsyms("ffffffff81000000 T _stext\n"
+		       "ffffffff81000200 T schedule\n"
+		       "ffffffff81000400 T do_nanosleep\n");
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	unlink(ksyms_path); /* the report has only the file's copy */
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "      schedule+0x10\n"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+	unlink(file);
+}
+
+/* gw_switches, and a 100 us vector on CPU 1 while order-gw runs there. */
+static void gw_switches_irq(void)
+{
+	struct hftmon_rec_irq *r;
+
+	gw_switches();
+	r = (void *)ring_producer_reserve(&fake.prod[1], HFTMON_REC_IRQ,
+					  sizeof(*r));
+	assert_non_null(r);
+	r->hdr.pid = getpid();
+	r->hdr.tid = gw.tid;
+	r->hdr.flags = HFTMON_IRQ_TRACKED;
+	r->hdr.time_ns = 2600000;
+	r->start_ns = 2500000;
+	r->net_ns = r->gross_ns = 100000;
+	r->kind = HFTMON_IRQ_KIND_VECTOR;
+	r->nr = 0xec;
+	ring_producer_commit(&fake.prod[1]);
+}
+
+/*
+ * export --perfetto: the trace holds, for order-gw, its two completed
+ * switches as off-CPU slices, the one stretch between them as running,
+ * the wake-up of the first as runnable, and the vector on CPU 1's track;
+ * counted here in the JSON, and by Chrome DevTools' trace engine (an
+ * independent reader of the format) when HFTMON_TRACE_ENGINE names its
+ * directory, as make test-unit does.
+ */
+static void test_export_perfetto(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-exp-XXXXXX";
+	char trace[sizeof(file) + 8], cmd[1024], want[512];
+	const char *args[] = { "-D",	     FAKE_DEVICE,   "switches",
+			       "-p",	     pid_arg,	    "--duration",
+			       "0.05",	     "-o",	    file,
+			       NULL };
+	const char *exp[] = { "export", "-i", file, "--perfetto", trace, NULL };
+	const char *engine = getenv("HFTMON_TRACE_ENGINE");
+	static char json[1 << 16];
+	const char *p;
+	FILE *f;
+	size_t n;
+	int fd = mkstemp(file), count;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(trace, sizeof(trace), "%s.json", file);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches_irq;
+	assert_int_equal(run_cli(args), 0);
+	assert_int_equal(run_cli(exp), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, ": 2 switches, 1 interruptions of "));
+	f = fopen(trace, "r");
+	assert_non_null(f);
+	n = fread(json, 1, sizeof(json) - 1, f);
+	json[n] = '\0';
+	fclose(f);
+	for (count = 0, p = json; (p = strstr(p, "\"name\": \"off-CPU\"")); p++)
+		count++;
+	assert_int_equal(count, 2);
+	assert_non_null(strstr(json, "\"name\": \"vector 0xec\", \"cat\": \"vector\", \"ph\": \"X\", \"pid\": 1073741825, \"tid\": 1, \"ts\": 2500.000, \"dur\": 100.000"));
+	if (!engine) {
+		print_message("HFTMON_TRACE_ENGINE unset: the trace is not read by DevTools' engine here (make test-unit sets it)\n");
+	} else {
+		snprintf(cmd, sizeof(cmd),
+			 "node tests/export/check-trace.mjs '%s' '%s' > '%s.counts' 2>&1",
+			 engine, trace, file);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s.counts", file);
+		f = fopen(cmd, "r");
+		assert_non_null(f);
+		n = fread(json, 1, sizeof(json) - 1, f);
+		json[n] = '\0';
+		fclose(f);
+		snprintf(want, sizeof(want),
+			 "%d 4243 off-CPU 2\n%d 4243 running 1\n%d 4243 runnable 1\n",
+			 (int)getpid(), (int)getpid(), (int)getpid());
+		for (p = want; *p; p = strchr(p, '\n') + 1) {
+			char line[128];
+
+			snprintf(line, sizeof(line), "%.*s",
+				 (int)(strchr(p, '\n') - p + 1), p);
+			if (!strstr(json, line))
+				fail_msg("DevTools' engine lacks \"%s\" in:\n%s", line, json);
+		}
+		if (!strstr(json, "1073741825 1 vector 0xec 1\n"))
+			fail_msg("DevTools' engine lacks CPU 1's vector in:\n%s", json);
+		unlink(cmd);
+	}
+	unlink(trace);
+	unlink(file);
+}
+
+/* switches --histogram: the 12.5 us switch shown is in [8, 16). */
+static void test_switches_histogram(void **state)
+{
+	const char *args[] = { "-D",	    FAKE_DEVICE,  "switches", "-p",
+			       pid_arg,	    "--min-us",	  "5",	      "--duration",
+			       "0.05",	    "--histogram", NULL };
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "\ntime off CPU of the switches shown (us), 1 values:\n[8, 16)                     1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"));
+}
+
+/*
+ * switches --stop-us 10: the 12.5 us switch ends the run (a 30 s
+ * duration otherwise), and says so; --stop-us 20 would not fire.
+ */
+static void test_switches_stop_us(void **state)
+{
+	const char *args[] = { "-D",	    FAKE_DEVICE,  "switches", "-p",
+			       pid_arg,	    "--duration", "30",	      "--stop-us",
+			       "10",	    NULL };
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_switches;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(err, "hftmon: note: --stop-us 10: tid 4243 was off CPU 12.500 us (out at 0.002000 s): stopping\n"));
+	assert_non_null(strstr(out, "    4243 order-gw                  0.002000000       12.500 "));
 }
 
 static void test_switches_kptr_restrict(void **state)
@@ -1737,6 +2007,46 @@ static void set_of(cpu_set_t *s, const char *list)
 	assert_int_equal(parse_cpu_list(list, s), 0);
 }
 
+/*
+ * The power-of-two histogram, against slots worked by hand: 0 -> [0],
+ * 1 -> [1], 2 and 3 -> [2, 4), 1000 -> [512, 1K), 1024 and 2047 ->
+ * [1K, 2K); empty slots between the lowest and highest are printed, the
+ * longest bar has 52 @, the others in proportion, rounded up (1 of 5:
+ * 10.4, so 11).
+ */
+static void test_log2_hist(void **state)
+{
+	static const uint64_t v[] = { 0, 1, 2, 3, 1000, 1024, 2047, 3, 3, 3 };
+	struct log2_hist h = { 0 };
+	char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		log2_hist_add(&h, v[i]);
+	assert_int_equal(h.count, 10);
+	log2_hist_print(&h, "us", f);
+	fclose(f);
+	assert_string_equal(buf,
+		"us, 10 values:\n"
+		"[0]                         1 |@@@@@@@@@@@                                         |\n"
+		"[1]                         1 |@@@@@@@@@@@                                         |\n"
+		"[2, 4)                      5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+		"[4, 8)                      0 |                                                    |\n"
+		"[8, 16)                     0 |                                                    |\n"
+		"[16, 32)                    0 |                                                    |\n"
+		"[32, 64)                    0 |                                                    |\n"
+		"[64, 128)                   0 |                                                    |\n"
+		"[128, 256)                  0 |                                                    |\n"
+		"[256, 512)                  0 |                                                    |\n"
+		"[512, 1K)                   1 |@@@@@@@@@@@                                         |\n"
+		"[1K, 2K)                    2 |@@@@@@@@@@@@@@@@@@@@@                               |\n");
+	memset(&h, 0, sizeof(h));
+	log2_hist_add(&h, UINT64_MAX);
+	assert_int_equal(h.slot[64], 1);
+}
+
 static void test_placement_choose(void **state)
 {
 	static const struct {
@@ -1834,9 +2144,14 @@ int main(void)
 		T(test_record_several_pids), T(test_record_attach_error),
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
-		T(test_json_checker),	     T(test_sched_json),
+		T(test_json_checker), T(test_numa_json), T(test_record_interval),	     T(test_sched_json),
 		T(test_sched_table),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
+		T(test_record_report_from_file),
+		T(test_switches_report_from_file),
+		T(test_export_perfetto),
+		T(test_switches_histogram),
+		T(test_switches_stop_us),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),
@@ -1853,7 +2168,7 @@ int main(void)
 		T(test_switches_json_names_and_kinds),
 		T(test_zombie_target_ends_run), T(test_footer_losses),
 #ifndef TEST_CLI_BEFORE_FIX
-		T(test_placement_choose), T(test_placement_sysfs_and_report),
+		T(test_log2_hist), T(test_placement_choose), T(test_placement_sysfs_and_report),
 #endif
 	};
 #undef T

@@ -32,6 +32,8 @@
 
 enum { EXIT_USAGE = 2 };
 
+struct session;
+
 /*
  * A command: "hftmon NAME ARGS" runs run(argc, argv) with argv[0] = NAME
  * and returns the exit status. help is its entry under "Commands:" in
@@ -43,10 +45,20 @@ struct cli_command {
 	int (*run)(int argc, char **argv);
 	const char *help;
 	const char *options;
+	/*
+	 * hftmon report -i FILE: prints what run() printed at the end of
+	 * the recording, from a session loaded from FILE (session_load())
+	 * and the command's own arguments as recorded (argv[0] = NAME). NULL:
+	 * this command's recordings cannot be reported from a file.
+	 */
+	int (*report)(struct session *s, int argc, char **argv);
 };
 
 extern const struct cli_command cmd_info, cmd_record, cmd_sched,
-	cmd_switches, cmd_irq, cmd_spikes, cmd_explain;
+	cmd_switches, cmd_irq, cmd_spikes, cmd_explain, cmd_report, cmd_export,
+	cmd_numa;
+/* true while hftmon report re-reads a recorded command's arguments. */
+extern bool cli_replay;
 
 /* main.c: the global options, and the help text that lists every command. */
 extern const char *cli_device; /* -D; NULL: HFTMON_DEVICE */
@@ -118,6 +130,21 @@ void sleep_until(uint64_t deadline);
 const char *table_name(const char *s, char *buf, size_t len);
 /* A JSON string to stdout: quotes, backslashes and control bytes escaped. */
 void json_string(const char *s);
+
+/*
+ * util.c: a power-of-two histogram, as bpftrace's hist() prints it: slot
+ * 0 holds 0, slot 1 holds 1, slot k >= 2 holds [2^(k-1), 2^k).
+ */
+#define LOG2_SLOTS 65
+struct log2_hist {
+	uint64_t slot[LOG2_SLOTS];
+	uint64_t count;
+};
+void log2_hist_add(struct log2_hist *h, uint64_t v);
+/* "[4, 8)   12 |@@@@   |" lines from the lowest to the highest slot used. */
+void log2_hist_print(const struct log2_hist *h, const char *unit, FILE *f);
+/* The same as a JSON array of {"low": L, "high": H, "count": N} (high: null for the last slot). */
+void log2_hist_json(const struct log2_hist *h);
 
 /* ---- targets.c: what the monitor watches --------------------------------- */
 
@@ -201,6 +228,7 @@ struct placement {
 	int priority;
 	uint32_t drain_us;
 	cpu_set_t targets; /* for the report */
+	pid_t pid; /* the monitor's (a report from a file: the recorder's) */
 };
 
 /* The choice itself, pure: tests call it with made-up sets. */
@@ -244,6 +272,9 @@ struct session_args {
 	 * off them as off the targets' CPUs, and they stand for a target.
 	 */
 	const cpu_set_t *watch;
+	const char *output; /* -o FILE: record to this file too */
+	int argc; /* the command's arguments, for the file */
+	char **argv;
 };
 
 /*
@@ -253,10 +284,11 @@ struct session_args {
  */
 enum { OPT_CPU = 0x100, OPT_PRIORITY, OPT_DRAIN_US, OPT_JSON,
        OPT_COMMON_END };
-#define SESSION_SHORT "p:t:"
+#define SESSION_SHORT "p:t:o:"
 #define SESSION_LONG_OPTS                                                \
 	{ "pid", required_argument, NULL, 'p' },                         \
 	{ "tid", required_argument, NULL, 't' },                         \
+	{ "output", required_argument, NULL, 'o' },                      \
 	{ "cpu", required_argument, NULL, OPT_CPU },                     \
 	{ "priority", required_argument, NULL, OPT_PRIORITY },           \
 	{ "drain-us", required_argument, NULL, OPT_DRAIN_US },           \
@@ -283,6 +315,12 @@ struct session {
 	struct monitor_cost cost_start, cost;
 	uint64_t start_ns, stop_ns; /* CLOCK_MONOTONIC, this side */
 	bool stopped;
+	int out_fd; /* -o FILE, -1 if none */
+	const char *command; /* the command's name */
+	char *saved; /* session_load(): the note's copy, argv point into it */
+	int note_fds[4]; /* session_note_path()'s memfds, -1 when unused */
+	char **saved_argv;
+	char *saved_command0;
 };
 
 /* session.c: opens the device (cli_device). 0, or prints the error. */
@@ -301,10 +339,40 @@ int session_start(struct session *s, struct session_args *a,
  * exited (checked every 100 ms). true when the targets ended it.
  */
 bool session_wait(struct session *s, uint64_t deadline);
+/*
+ * The same, also ending (true) when trigger(s, arg) returns true, asked
+ * every 100 ms: --stop-us.
+ */
+bool session_wait_trigger(struct session *s, uint64_t deadline,
+			  bool (*trigger)(struct session *s, void *arg),
+			  void *arg);
 /* Reads the monitor's cost, then stops monitoring. 0 or error status. */
 int session_stop(struct session *s);
 /* Closes, puts this thread's affinity and policy back. */
 void session_end(struct session *s);
+/*
+ * hftmon report: opens FILE (hftmon_open_file()) as s, with the
+ * targets, placement, cost and times the recording's session note kept,
+ * and the recorded command's name and arguments in *cmd, *argc, *argv.
+ * 0, or the error line's status.
+ */
+int session_load(struct session *s, struct session_args *a, const char *path,
+		 const char **cmd, int *argc, char ***argv);
+/*
+ * In a report: the recorded command's arguments, parsed again into
+ * parsed, take the loaded session's targets and become s->args; returns
+ * the loaded ones, for s->args to be put back before session_end().
+ */
+struct session_args *session_replay_args(struct session *s,
+					 struct session_args *parsed);
+/* With -o FILE: the contents of path as note name (best effort). */
+void session_note_file(struct session *s, const char *name, const char *path);
+/*
+ * In a report: a path that reads note name of the recording (a memfd
+ * under /proc/self/fd, kept open until session_end()). 0 or -errno.
+ */
+int session_note_path(struct session *s, const char *name, char *buf,
+		      size_t len);
 
 /*
  * Every thread of pid (hftmon_get_thread_scheduling_info()) into *info,

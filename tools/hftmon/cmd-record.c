@@ -28,6 +28,13 @@ struct record_ctx {
 	uint64_t first_ns, last_ns;
 	const struct cli_targets *targets;
 	bool raw;
+	/*
+	 * -I MS: the counts of each table slot when the last interval was
+	 * printed, and the order of the rows (both allocated before the
+	 * start: the drain never allocates).
+	 */
+	struct hftmon_thread_stats *shadow;
+	unsigned int *order;
 };
 
 /* A record's comm (16 bytes, maybe unterminated), escaped for a line. */
@@ -269,6 +276,7 @@ struct record_args {
 	double duration; /* 0 = until a signal or the targets exit */
 	unsigned int ring_pages;
 	bool raw;
+	unsigned long long interval_ms; /* -I: 0 = none */
 };
 
 static void parse_record(int argc, char **argv, struct record_args *a)
@@ -278,6 +286,7 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "ring-pages", required_argument, NULL, 'r' },
 		{ "raw", no_argument, NULL, 'R' },
+		{ "interval-print", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long ul;
@@ -286,7 +295,7 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:r:h", opts,
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:r:I:h", opts,
 				NULL)) != -1) {
 		if (session_opt(&cmd_record, &a->s, c, optarg))
 			continue;
@@ -306,6 +315,10 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 		case 'R':
 			a->raw = true;
 			break;
+		case 'I':
+			a->interval_ms = parse_uint_arg("record", "-I", optarg,
+							10, 3600000);
+			break;
 		default:
 			bad_option("record", c, argv);
 		}
@@ -313,11 +326,82 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 	session_args_finish(&cmd_record, &a->s, argc, argv);
 	if (a->raw && a->s.json)
 		usage_error("record: --raw and --json: choose one");
+	if (a->raw && a->interval_ms)
+		usage_error("record: --raw and -I: choose one");
+}
+
+static int by_slot_tid(const void *pa, const void *pb, void *arg)
+{
+	const struct hftmon_thread_stats *t = arg;
+	const struct hftmon_thread_stats *a = &t[*(const unsigned int *)pa];
+	const struct hftmon_thread_stats *b = &t[*(const unsigned int *)pb];
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+#define DELTA(f) (u->f - o->f)
+
+/*
+ * -I: the counts of the interval [from, to) (CLOCK_MONOTONIC), per
+ * target thread that did something in it, then the shadow catches up.
+ */
+static void print_interval(struct record_ctx *ctx, bool json, uint64_t from,
+			   uint64_t to)
+{
+	const struct hftmon_thread_table *t = &ctx->threads;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < t->nr_slots; i++) {
+		const struct hftmon_thread_stats *u = &t->slots[i];
+		const struct hftmon_thread_stats *o = &ctx->shadow[i];
+
+		if (!u->pid || !targets_want(ctx->targets, u->pid, u->tid))
+			continue;
+		if (DELTA(switch_out_voluntary) || DELTA(switch_out_involuntary) ||
+		    DELTA(switch_in) || DELTA(wakeups) || DELTA(migrations))
+			ctx->order[n++] = i;
+	}
+	qsort_r(ctx->order, n, sizeof(*ctx->order), by_slot_tid, t->slots);
+	if (json)
+		printf("{\"command\": \"record\", \"interval\": {\"start_ns\": %llu, \"end_ns\": %llu}, \"threads\": [",
+		       (unsigned long long)from, (unsigned long long)to);
+	else
+		printf("interval %.6f..%.6f s (%.3f s): %u thread(s) active\n",
+		       ns_to_s(from), ns_to_s(to), ns_to_s(to - from), n);
+	for (i = 0; i < n; i++) {
+		const struct hftmon_thread_stats *u = &t->slots[ctx->order[i]];
+		const struct hftmon_thread_stats *o = &ctx->shadow[ctx->order[i]];
+		char name[80];
+
+		if (json) {
+			printf("%s{\"pid\": %d, \"tid\": %d, \"comm\": ",
+			       i ? ", " : "", u->pid, u->tid);
+			json_string(u->comm);
+			printf(", \"switch_out\": %llu, \"voluntary\": %llu, \"involuntary\": %llu, \"switch_in\": %llu, \"wakeups\": %llu, \"migrations\": %llu}",
+			       DELTA(switch_out_voluntary) +
+				       DELTA(switch_out_involuntary),
+			       DELTA(switch_out_voluntary),
+			       DELTA(switch_out_involuntary), DELTA(switch_in),
+			       DELTA(wakeups), DELTA(migrations));
+			continue;
+		}
+		printf("%8d %8d %-16s %11llu %10llu %12llu %10llu %10llu %10llu\n",
+		       u->pid, u->tid, table_name(u->comm, name, sizeof(name)),
+		       DELTA(switch_out_voluntary) + DELTA(switch_out_involuntary),
+		       DELTA(switch_out_voluntary), DELTA(switch_out_involuntary),
+		       DELTA(switch_in), DELTA(wakeups), DELTA(migrations));
+	}
+	printf(json ? "]}\n" : "\n");
+	fflush(stdout);
+	memcpy(ctx->shadow, t->slots, t->nr_slots * sizeof(*t->slots));
 }
 
 /*
  * Waits and drains until the duration ends, a signal asks to stop or
- * every target has exited (looked at every 100 ms).
+ * every target has exited (looked at every 100 ms); with -I, prints
+ * each interval's counts as it ends.
  */
 static int monitor(struct session *s, const struct record_args *a,
 		   struct record_ctx *ctx)
@@ -325,13 +409,19 @@ static int monitor(struct session *s, const struct record_args *a,
 	uint64_t deadline =
 		a->duration ? now_ns() + (uint64_t)(a->duration * 1e9) : 0;
 	int wait_ms = (int)((s->place.drain_us + 999) / 1000);
-	uint64_t next_check = 0;
+	uint64_t next_check = 0, from = s->start_ns,
+		 period = a->interval_ms * 1000000ull, next_print = from + period;
 	int ret;
 
 	while (!stopping()) {
 		int timeout = wait_ms;
 		uint64_t now = now_ns();
 
+		if (period && now >= next_print) {
+			print_interval(ctx, a->s.json, from, now);
+			from = now;
+			next_print = now + period;
+		}
 		if (now >= next_check) {
 			if (targets_all_gone(&s->args->targets))
 				break;
@@ -381,16 +471,47 @@ static void seed_threads(struct hftmon *m, struct hftmon_thread_table *t,
 	free(info);
 }
 
+/*
+ * After the stop: drains what is left, names the threads, prints. The
+ * threads are named from the processes as they are at the stop (from
+ * /proc live, from the file's THREADS in a report), so that a thread
+ * that never left its CPU is listed too, in both the same way.
+ */
+static int finish_report(struct session *s, const struct record_args *a,
+			 struct record_ctx *ctx)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	unsigned int i, n;
+	int ret;
+
+	/* After STOP nothing more arrives: drain until empty. */
+	while ((ret = hftmon_drain(s->m, on_record, ctx)) > 0)
+		;
+	if (ret < 0)
+		return report_error(ret, "drain");
+	for (i = 0; i < a->s.targets.nr; i++)
+		seed_threads(s->m, &ctx->threads, a->s.targets.v[i].pid);
+	ret = hftmon_get_stats(s->m, &sum, NULL, 0);
+	if (ret)
+		return report_error(ret, "statistics");
+	n = report_rows(ctx);
+	if (a->raw)
+		printf("\n");
+	if (a->s.json)
+		print_report_json(ctx, s, n);
+	else
+		print_report(ctx, &sum, s, n);
+	return 0;
+}
+
 static int run_record(int argc, char **argv)
 {
 	/* The per-thread table is the report: no queries, no aggregator. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
 					     .raw_only = true };
-	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
 	struct record_ctx *ctx;
 	struct record_args a;
 	struct session s;
-	unsigned int i, n;
 	int ret, status = EXIT_FAILURE;
 
 	parse_record(argc, argv, &a);
@@ -403,12 +524,20 @@ static int run_record(int argc, char **argv)
 	}
 	ctx->raw = a.raw;
 	ctx->targets = &a.s.targets;
+	if (a.interval_ms) {
+		ctx->shadow = calloc(ctx->threads.nr_slots,
+				     sizeof(*ctx->shadow));
+		ctx->order = calloc(ctx->threads.nr_slots,
+				    sizeof(*ctx->order));
+		if (!ctx->shadow || !ctx->order) {
+			status = report_error(-ENOMEM, "record");
+			goto out_free;
+		}
+	}
 
 	cfg.ring_pages = a.ring_pages;
 	if (session_start(&s, &a.s, &cfg, NULL))
 		goto out_free;
-	for (i = 0; i < a.s.targets.nr; i++)
-		seed_threads(s.m, &ctx->threads, a.s.targets.v[i].pid);
 
 	status = monitor(&s, &a, ctx);
 	ret = session_stop(&s);
@@ -416,32 +545,41 @@ static int run_record(int argc, char **argv)
 		status = ret;
 		goto out_end;
 	}
-	/* After STOP nothing more arrives: drain until empty. */
-	while ((ret = hftmon_drain(s.m, on_record, ctx)) > 0)
-		;
-	if (ret < 0) {
-		status = report_error(ret, "drain");
-		goto out_end;
-	}
-	ret = hftmon_get_stats(s.m, &sum, NULL, 0);
-	if (ret) {
-		status = report_error(ret, "statistics");
-		goto out_end;
-	}
-	n = report_rows(ctx);
-	if (a.raw)
-		printf("\n");
-	if (a.s.json)
-		print_report_json(ctx, &s, n);
-	else
-		print_report(ctx, &sum, &s, n);
+	status = finish_report(&s, &a, ctx);
 
 out_end:
 	session_end(&s);
 out_free:
 	hftmon_threads_fini(&ctx->threads);
+	free(ctx->shadow);
+	free(ctx->order);
 	free(ctx);
 	return finish_stdout(status);
+}
+
+/* hftmon report -i FILE: the same report from the recording. */
+static int report_record(struct session *s, int argc, char **argv)
+{
+	struct record_ctx *ctx;
+	struct record_args a;
+	struct session_args *loaded;
+	int status;
+
+	parse_record(argc, argv, &a);
+	loaded = session_replay_args(s, &a.s);
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx || hftmon_threads_init(&ctx->threads, MAX_THREADS)) {
+		free(ctx);
+		s->args = loaded;
+		return report_error(-ENOMEM, "record");
+	}
+	ctx->raw = a.raw;
+	ctx->targets = &a.s.targets;
+	status = finish_report(s, &a, ctx);
+	s->args = loaded;
+	hftmon_threads_fini(&ctx->threads);
+	free(ctx);
+	return status;
 }
 
 const struct cli_command cmd_record = {
@@ -456,5 +594,8 @@ const struct cli_command cmd_record = {
 		   "  -d, --duration SEC       stop after SEC seconds (fractions allowed)\n"
 		   "  -r, --ring-pages N       data pages per CPU ring, a power of two\n"
 		   "      --raw                print every record, one line each, as drained\n"
-		   "                           (CPU by CPU: not sorted by time across CPUs)\n",
+		   "                           (CPU by CPU: not sorted by time across CPUs)\n"
+		   "  -I, --interval-print MS  also print the counts of every MS ms as it ends\n"
+		   "                           (a JSON object a line with --json)\n",
+	.report = report_record,
 };

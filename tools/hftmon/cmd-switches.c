@@ -23,6 +23,8 @@ struct switches_args {
 	unsigned long long min_us;
 	double duration;
 	bool kstacks, ustacks;
+	bool histogram;
+	unsigned long long stop_us; /* --stop-us: 0 = none */
 	const char *kallsyms;
 };
 
@@ -35,6 +37,8 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 		{ "stacks", no_argument, NULL, 's' },
 		{ "user-stacks", no_argument, NULL, 'u' },
 		{ "kallsyms", required_argument, NULL, 'k' },
+		{ "histogram", no_argument, NULL, 'H' },
+		{ "stop-us", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -65,6 +69,13 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 			break;
 		case 'k':
 			a->kallsyms = optarg;
+			break;
+		case 'H':
+			a->histogram = true;
+			break;
+		case 'S':
+			a->stop_us = parse_uint_arg("switches", "--stop-us",
+						    optarg, 1, 3600000000ull);
 			break;
 		default:
 			bad_option("switches", c, argv);
@@ -179,13 +190,45 @@ static void print_switch_json(const struct hftmon_switch_event *e, bool first)
 	       e->next_policy);
 }
 
-static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
-			 pid_t pid, bool at_start)
+/*
+ * The symbols: live, /proc/kallsyms (or --kallsyms) and the process's
+ * maps; with -o FILE both are kept in the file too (notes "kallsyms" and
+ * "maps"), and a report reads them from there (its user stacks are named
+ * from the files the maps name, if this machine still has them).
+ */
+static void load_symbols(struct session *s, struct symbolizer *sym,
+			 const struct switches_args *a, pid_t pid, bool at_start)
 {
+	char maps[64], fdpath[64];
+
+	if (cli_replay) {
+		if (!at_start)
+			return;
+		if (a->ustacks && !session_note_path(s, "maps", fdpath,
+						     sizeof(fdpath)) &&
+		    !hftmon_usyms_load(&sym->usyms, 0, fdpath))
+			sym->have_maps = true;
+		if (a->kstacks) {
+			int err = session_note_path(s, "kallsyms", fdpath,
+						    sizeof(fdpath));
+
+			if (!err)
+				err = hftmon_ksyms_load(&sym->ksyms, fdpath);
+			sym->have_ksyms = !err;
+			if (err)
+				fprintf(stderr,
+					"hftmon: the recording keeps no kernel symbols: kernel stacks are printed as raw addresses\n");
+		}
+		return;
+	}
 	/* Mappings at the end (libraries loaded meanwhile) if the process
 	 * still lives; else those seen at the start. */
-	if (a->ustacks && !hftmon_usyms_load(&sym->usyms, (int)pid, NULL))
+	if (a->ustacks && !hftmon_usyms_load(&sym->usyms, (int)pid, NULL)) {
 		sym->have_maps = true;
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+		if (!at_start)
+			session_note_file(s, "maps", maps);
+	}
 	if (a->kstacks && at_start) {
 		int err = hftmon_ksyms_load(&sym->ksyms, a->kallsyms);
 
@@ -194,7 +237,142 @@ static void load_symbols(struct symbolizer *sym, const struct switches_args *a,
 			fprintf(stderr,
 				"hftmon: %s: %s: kernel stacks are printed as raw addresses\n",
 				a->kallsyms, strerror(-err));
+		else
+			session_note_file(s, "kallsyms", a->kallsyms);
 	}
+}
+
+/* After the stop: the switches the aggregator completed, printed. */
+static int print_switches(struct session *s, const struct switches_args *a,
+			  struct symbolizer *sym)
+{
+	struct hftmon_switch_query q = { .sz = sizeof(q) };
+	struct hftmon_switch_event *ev = NULL;
+	struct log2_hist h = { 0 };
+	int n, all, i, shown = 0, all_shown = 0, status = 0;
+
+	{
+		struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+
+		if (!hftmon_get_stats(s->m, &sum, NULL, 0))
+			sym->no_space = sum.lost[HFTMON_LOST_NO_SPACE];
+	}
+
+	q.pid = 0; /* every attached process; -t filters below */
+	q.min_duration_us = a->min_us;
+	q.include_stack_trace = a->kstacks || a->ustacks;
+	n = hftmon_get_context_switches(s->m, &q, NULL, 0);
+	if (n > 0) {
+		ev = calloc((size_t)n, sizeof(*ev));
+		if (!ev)
+			return report_error(-ENOMEM, "switches");
+		ev[0].sz = sizeof(*ev);
+		n = hftmon_get_context_switches(s->m, &q, ev, (size_t)n);
+	}
+	if (n < 0) {
+		free(ev);
+		return report_error(n, "switches");
+	}
+	q.min_duration_us = 0;
+	all = hftmon_get_context_switches(s->m, &q, NULL, 0);
+	if (all > 0 && a->s.targets.nr) {
+		struct hftmon_switch_event *every = calloc((size_t)all, sizeof(*every));
+
+		if (every) {
+			int got;
+
+			every[0].sz = sizeof(*every);
+			got = hftmon_get_context_switches(s->m, &q, every,
+							  (size_t)all);
+
+			for (i = 0; i < got && i < all; i++)
+				all_shown += targets_want(&a->s.targets,
+							  every[i].pid,
+							  every[i].tid);
+			free(every);
+		}
+	}
+
+	/* The histogram of the switches shown. */
+	for (i = 0; i < n; i++)
+		if (targets_want(&a->s.targets, ev[i].pid, ev[i].tid))
+			log2_hist_add(&h, ev[i].off_cpu_ns / 1000);
+	if (a->s.json) {
+		bool first = true;
+
+		session_print_json_head(s, "switches",
+					(double)(s->stop_ns - s->start_ns) / 1e9);
+		printf(",\n \"min_off_cpu_us\": %llu, \"completed_switches\": %d,\n \"switches\": [",
+		       a->min_us, all_shown);
+		for (i = 0; i < n; i++) {
+			if (!targets_want(&a->s.targets, ev[i].pid, ev[i].tid))
+				continue;
+			print_switch_json(&ev[i], first);
+			first = false;
+		}
+		printf("%s]", first ? "" : "\n ");
+		if (a->histogram) {
+			printf(",\n \"off_cpu_us_histogram\": ");
+			log2_hist_json(&h);
+		}
+		printf("}\n");
+		free(ev);
+		return status;
+	}
+	if (a->kstacks && sym->have_ksyms && sym->ksyms.zero_addresses)
+		printf("note: %s lists every address as 0 (kptr_restrict): kernel stacks are printed as raw addresses\n",
+		       a->kallsyms);
+	printf("%8s %-16s %20s %12s %-11s %-7s %8s %-16s %4s %12s\n", "TID",
+	       "COMM", "OUT(s)", "OFF-CPU(us)", "KIND", "CPU", "NEXT",
+	       "NEXT-COMM", "PRIO", "WAKEUP(us)");
+	for (i = 0; i < n; i++) {
+		if (!targets_want(&a->s.targets, ev[i].pid, ev[i].tid))
+			continue;
+		shown++;
+		print_switch(&ev[i]);
+		if (a->kstacks)
+			print_stack(s->m, sym, ev[i].kstack_id, false);
+		if (a->ustacks)
+			print_stack(s->m, sym, ev[i].ustack_id, true);
+	}
+	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets over %.3f s\n",
+	       shown, a->min_us, all_shown,
+	       (double)(s->stop_ns - s->start_ns) / 1e9);
+	if (a->histogram) {
+		printf("\n");
+		log2_hist_print(&h, "time off CPU of the switches shown (us)",
+				stdout);
+	}
+	session_print_footer(s);
+	free(ev);
+	return status;
+}
+
+static void free_symbols(struct symbolizer *sym)
+{
+	if (sym->have_ksyms)
+		hftmon_symtab_free(&sym->ksyms);
+	hftmon_usyms_free(&sym->usyms);
+}
+
+/* --stop-us: a completed switch of the targets at least that long. */
+static bool long_switch(struct session *s, void *arg)
+{
+	const struct switches_args *a = arg;
+	struct hftmon_switch_query q = { .sz = sizeof(q),
+					 .min_duration_us = a->stop_us };
+	struct hftmon_switch_event ev[16] = { [0].sz = sizeof(ev[0]) };
+	int n = hftmon_get_context_switches(s->m, &q, ev, 16), i;
+
+	for (i = 0; i < n && i < 16; i++)
+		if (targets_want(&a->s.targets, ev[i].pid, ev[i].tid)) {
+			note("--stop-us %llu: tid %d was off CPU %.3f us (out at %.6f s): stopping",
+			     a->stop_us, (int)ev[i].tid,
+			     (double)ev[i].off_cpu_ns / 1000.0,
+			     (double)ev[i].out_ns / 1e9);
+			return true;
+		}
+	return false;
 }
 
 static int run_switches(int argc, char **argv)
@@ -203,15 +381,13 @@ static int run_switches(int argc, char **argv)
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg),
 					     .drain_thread = true,
 					     .history_switches = 1u << 20 };
-	struct hftmon_switch_query q = { .sz = sizeof(q) };
 	struct hftmon_attach_opts ao = { .sz = sizeof(ao) };
 	struct symbolizer sym;
-	struct hftmon_switch_event *ev = NULL;
 	struct switches_args a;
 	struct session s;
 	uint64_t t0, loaded;
 	pid_t sym_pid;
-	int n, all, i, shown = 0, all_shown = 0, status = 0;
+	int status = 0;
 
 	parse_switches(argc, argv, &a);
 	memset(&sym, 0, sizeof(sym));
@@ -222,105 +398,41 @@ static int run_switches(int argc, char **argv)
 	/* User symbols of the first process (one symboliser per process later). */
 	sym_pid = a.s.targets.v[0].pid;
 	t0 = now_ns();
-	load_symbols(&sym, &a, sym_pid, true);
+	load_symbols(&s, &sym, &a, sym_pid, true);
 	loaded = now_ns();
 	/* The symbols load while recording: the duration counts from here. */
 	if (a.kstacks && loaded - t0 > 100000000u)
 		note("loading %s took %.3f s while recording: recording %.3f s more",
 		     a.kallsyms, (double)(loaded - t0) / 1e9, a.duration);
 
-	session_wait(&s, loaded + (uint64_t)(a.duration * 1e9));
+	session_wait_trigger(&s, loaded + (uint64_t)(a.duration * 1e9),
+			     a.stop_us ? long_switch : NULL, &a);
 	status = session_stop(&s);
-	if (status)
-		goto out;
-	load_symbols(&sym, &a, sym_pid, false);
-	{
-		struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
-
-		if (!hftmon_get_stats(s.m, &sum, NULL, 0))
-			sym.no_space = sum.lost[HFTMON_LOST_NO_SPACE];
+	if (!status) {
+		load_symbols(&s, &sym, &a, sym_pid, false);
+		status = print_switches(&s, &a, &sym);
 	}
-
-	q.pid = 0; /* every attached process; -t filters below */
-	q.min_duration_us = a.min_us;
-	q.include_stack_trace = a.kstacks || a.ustacks;
-	n = hftmon_get_context_switches(s.m, &q, NULL, 0);
-	if (n > 0) {
-		ev = calloc((size_t)n, sizeof(*ev));
-		if (!ev) {
-			status = report_error(-ENOMEM, "switches");
-			goto out;
-		}
-		ev[0].sz = sizeof(*ev);
-		n = hftmon_get_context_switches(s.m, &q, ev, (size_t)n);
-	}
-	if (n < 0) {
-		status = report_error(n, "switches");
-		goto out;
-	}
-	q.min_duration_us = 0;
-	all = hftmon_get_context_switches(s.m, &q, NULL, 0);
-	if (all > 0 && a.s.targets.nr) {
-		struct hftmon_switch_event *every = calloc((size_t)all, sizeof(*every));
-
-		if (every) {
-			int got;
-
-			every[0].sz = sizeof(*every);
-			got = hftmon_get_context_switches(s.m, &q, every,
-							  (size_t)all);
-
-			for (i = 0; i < got && i < all; i++)
-				all_shown += targets_want(&a.s.targets,
-							  every[i].pid,
-							  every[i].tid);
-			free(every);
-		}
-	}
-
-	if (a.s.json) {
-		bool first = true;
-
-		session_print_json_head(&s, "switches",
-					(double)(s.stop_ns - s.start_ns) / 1e9);
-		printf(",\n \"min_off_cpu_us\": %llu, \"completed_switches\": %d,\n \"switches\": [",
-		       a.min_us, all_shown);
-		for (i = 0; i < n; i++) {
-			if (!targets_want(&a.s.targets, ev[i].pid, ev[i].tid))
-				continue;
-			print_switch_json(&ev[i], first);
-			first = false;
-		}
-		printf("%s]}\n", first ? "" : "\n ");
-		goto out;
-	}
-	if (a.kstacks && sym.have_ksyms && sym.ksyms.zero_addresses)
-		printf("note: %s lists every address as 0 (kptr_restrict): kernel stacks are printed as raw addresses\n",
-		       a.kallsyms);
-	printf("%8s %-16s %20s %12s %-11s %-7s %8s %-16s %4s %12s\n", "TID",
-	       "COMM", "OUT(s)", "OFF-CPU(us)", "KIND", "CPU", "NEXT",
-	       "NEXT-COMM", "PRIO", "WAKEUP(us)");
-	for (i = 0; i < n; i++) {
-		if (!targets_want(&a.s.targets, ev[i].pid, ev[i].tid))
-			continue;
-		shown++;
-		print_switch(&ev[i]);
-		if (a.kstacks)
-			print_stack(s.m, &sym, ev[i].kstack_id, false);
-		if (a.ustacks)
-			print_stack(s.m, &sym, ev[i].ustack_id, true);
-	}
-	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets over %.3f s\n",
-	       shown, a.min_us, all_shown,
-	       (double)(s.stop_ns - s.start_ns) / 1e9);
-	session_print_footer(&s);
-out:
 	session_end(&s);
-	free(ev);
-	if (sym.have_ksyms)
-		hftmon_symtab_free(&sym.ksyms);
-	hftmon_usyms_free(&sym.usyms);
+	free_symbols(&sym);
 	return finish_stdout(status);
+}
+
+/* hftmon report -i FILE: the same switches from the recording. */
+static int report_switches(struct session *s, int argc, char **argv)
+{
+	struct symbolizer sym;
+	struct switches_args a;
+	struct session_args *loaded;
+	int status;
+
+	parse_switches(argc, argv, &a);
+	loaded = session_replay_args(s, &a.s);
+	memset(&sym, 0, sizeof(sym));
+	load_symbols(s, &sym, &a, 0, true);
+	status = print_switches(s, &a, &sym);
+	s->args = loaded;
+	free_symbols(&sym);
+	return status;
 }
 
 const struct cli_command cmd_switches = {
@@ -340,5 +452,9 @@ const struct cli_command cmd_switches = {
 		   "  -d, --duration SEC       seconds to monitor (default 1)\n"
 		   "      --stacks             record and print kernel stacks\n"
 		   "      --user-stacks        record and print user stacks\n"
-		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n",
+		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n"
+		   "      --histogram          their time off CPU as a power-of-two histogram\n"
+		   "      --stop-us N          stop at the first switch of a target at least\n"
+		   "                           N us off CPU (checked every 100 ms)\n",
+	.report = report_switches,
 };

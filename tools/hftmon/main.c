@@ -22,6 +22,11 @@
  *                    down into its causes (cmd-spikes.c)
  *   hftmon explain   the same breakdown for a window the application
  *                    measured (cmd-spikes.c)
+ *   hftmon report    prints again the report of a recording made with -o
+ *                    FILE, from the file alone (cmd-report.c)
+ *   hftmon export    a recording as a trace Perfetto opens (cmd-export.c)
+ *   hftmon numa      NUMA nodes, and where a process's memory is
+ *                    (cmd-numa.c)
  *
  * This file reads the global options, prints the help that lists every
  * command, and runs the command named. A new command is one cmd-*.c file,
@@ -45,6 +50,9 @@ static const struct cli_command *const commands[] = {
 	&cmd_irq,
 	&cmd_spikes,
 	&cmd_explain,
+	&cmd_report,
+	&cmd_export,
+	&cmd_numa,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -64,7 +72,7 @@ void usage(FILE *f)
 	for (i = 0; i < NR_COMMANDS; i++)
 		if (commands[i]->options)
 			fprintf(f, "\n%s", commands[i]->options);
-	fprintf(f, "\nOptions of the monitoring commands (all but info):\n%s",
+	fprintf(f, "\nOptions of the monitoring commands (all but info, report, export and numa):\n%s",
 		session_options_help);
 	fputs("\n"
 	      "Options:\n"
@@ -91,7 +99,8 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 	}
 	if (cmd->options)
 		fprintf(f, "\n%s", cmd->options);
-	if (cmd != &cmd_info)
+	if (cmd != &cmd_info && cmd != &cmd_report && cmd != &cmd_export &&
+	    cmd != &cmd_numa)
 		fprintf(f, "\n%s options shared by the monitoring commands:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
@@ -136,7 +145,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched, switches, irq, spikes or explain");
+			"a command is needed: info, record, sched, switches, irq, spikes, explain, report, export or numa");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;

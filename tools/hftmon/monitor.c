@@ -228,7 +228,7 @@ void monitor_print(const struct placement *p, const struct monitor_cost *d,
 	char where[512];
 
 	placement_describe(p, where, sizeof(where));
-	fprintf(f, "monitor: pid %d on %s\n", (int)getpid(), where);
+	fprintf(f, "monitor: pid %d on %s\n", (int)p->pid, where);
 	fprintf(f, "monitor cost over %.3f s (its %u threads, from /proc/self/task/*/status%s): %llu wake-ups, %llu preemptions",
 		(double)d->at_ns / 1e9, d->threads,
 		d->have_schedstat ? " and schedstat" : "",
@@ -255,7 +255,7 @@ void monitor_print_json(const struct placement *p,
 	char cpus[256];
 
 	format_cpu_list(&p->cpus, cpus, sizeof(cpus));
-	printf("\"monitor\": {\"pid\": %d, \"cpus\": ", (int)getpid());
+	printf("\"monitor\": {\"pid\": %d, \"cpus\": ", (int)p->pid);
 	json_string(cpus);
 	printf(", \"placement\": \"%s\", \"policy\": \"%s\", \"priority\": %d, \"drain_interval_us\": %u, \"threads\": %u, \"window_s\": %.6f, \"wakeups\": %llu, \"preemptions\": %llu, ",
 	       why[p->why], p->priority ? "fifo" : "other", p->priority,

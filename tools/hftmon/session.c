@@ -14,10 +14,12 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -68,6 +70,8 @@ const char session_options_help[] =
 	"  -p, --pid PID            a process (every thread); a thread id is resolved\n"
 	"                           to its process; repeatable\n"
 	"  -t, --tid TID            one thread only; repeatable\n"
+	"  -o, --output FILE        also record everything to FILE, for hftmon\n"
+	"                           report -i FILE to print this report again\n"
 	"  -- COMMAND [ARGS]        run COMMAND, monitored from its first instruction,\n"
 	"                           and stop when it exits\n"
 	"      --cpu LIST           run the monitor on these CPUs (\"0\", \"0-1,4\");\n"
@@ -87,7 +91,12 @@ bool session_opt(const struct cli_command *cmd, struct session_args *a,
 	switch (c) {
 	case 'p':
 	case 't':
-		targets_add(&a->targets, cmd->name, c, arg);
+		/* A report takes the targets the recording resolved. */
+		if (!cli_replay)
+			targets_add(&a->targets, cmd->name, c, arg);
+		return true;
+	case 'o':
+		a->output = arg;
 		return true;
 	case OPT_CPU:
 		err = parse_cpu_list(arg, &set);
@@ -121,6 +130,10 @@ bool session_opt(const struct cli_command *cmd, struct session_args *a,
 void session_args_finish(const struct cli_command *cmd, struct session_args *a,
 			 int argc, char **argv)
 {
+	a->argc = argc;
+	a->argv = argv;
+	if (cli_replay)
+		return;
 	if (optind < argc) {
 		if (optind < 2 || strcmp(argv[optind - 1], "--"))
 			usage_error("%s: unexpected argument '%s' (a command to run goes after --)",
@@ -265,6 +278,7 @@ static int place(struct session *s, const pid_t *pids, unsigned int nr)
 	}
 	p->priority = a->mon.priority;
 	p->drain_us = a->mon.drain_us;
+	p->pid = getpid();
 	return 0;
 }
 
@@ -295,6 +309,332 @@ static int place_self(struct session *s, bool drain_here)
 	return 0;
 }
 
+/* ---- -o FILE, and hftmon report -i FILE ------------------------------- */
+
+/* The session note (text, one "key values" line each; version 1). */
+#define SESSION_NOTE "hftmon.cli.session"
+
+static int open_output(struct session *s)
+{
+	const char *path = s->args->output;
+	int ret;
+
+	s->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s->out_fd < 0)
+		return report_error(-errno, "-o %s: cannot create it", path);
+	ret = hftmon_record_to_file(s->m, s->out_fd);
+	if (ret)
+		return report_error(ret, "-o %s", path);
+	return 0;
+}
+
+/* An argument as one word: bytes <= ' ', '%' and >= 0x7f as %XX. */
+static void put_word(FILE *f, const char *w)
+{
+	const unsigned char *c = (const unsigned char *)w;
+
+	if (!*c)
+		fputs("%00", f);
+	for (; *c; c++)
+		if (*c <= ' ' || *c == '%' || *c >= 0x7f)
+			fprintf(f, "%%%02X", *c);
+		else
+			fputc(*c, f);
+}
+
+static void get_word(char *w)
+{
+	char *o = w;
+
+	for (; *w; w++) {
+		unsigned int x;
+
+		if (*w == '%' && sscanf(w + 1, "%2X", &x) == 1) {
+			*o++ = (char)x;
+			w += 2;
+		} else {
+			*o++ = *w;
+		}
+	}
+	*o = '\0';
+}
+
+static int save_session(struct session *s)
+{
+	const struct cli_targets *t = &s->args->targets;
+	const struct placement *p = &s->place;
+	const struct monitor_cost *c = &s->cost;
+	char cpus[1024], tcpus[1024];
+	char *buf = NULL;
+	size_t len = 0;
+	unsigned int i;
+	FILE *f = open_memstream(&buf, &len);
+	int ret;
+
+	if (!f)
+		return report_error(-errno, "-o %s", s->args->output);
+	fprintf(f, "hftmon-cli-session 1\nargv");
+	for (i = 0; i < (unsigned int)s->args->argc; i++) {
+		fputc(' ', f);
+		put_word(f, s->args->argv[i]);
+	}
+	fprintf(f, "\ntimes %llu %llu\n", (unsigned long long)s->start_ns,
+		(unsigned long long)s->stop_ns);
+	if (t->child && t->command) {
+		fprintf(f, "child %d %d ", (int)t->child, t->child_status);
+		put_word(f, t->command[0]);
+		fputc('\n', f);
+	}
+	for (i = 0; i < t->nr; i++)
+		fprintf(f, "target %d %d %d %llu\n", (int)t->v[i].pid,
+			(int)t->v[i].tid, t->v[i].gone,
+			(unsigned long long)t->v[i].gone_ns);
+	fprintf(f, "placement %s %d %d %u %s %d\n",
+		format_cpu_list(&p->cpus, cpus, sizeof(cpus)), (int)p->why,
+		p->priority, p->drain_us,
+		format_cpu_list(&p->targets, tcpus, sizeof(tcpus)), (int)p->pid);
+	fprintf(f, "cost %u %d %llu %llu %llu %llu %llu\n", c->threads,
+		c->have_schedstat, (unsigned long long)c->cpu_ns,
+		(unsigned long long)c->timeslices,
+		(unsigned long long)c->voluntary,
+		(unsigned long long)c->involuntary,
+		(unsigned long long)c->at_ns);
+	/* The topology the CPU numbers of the records refer to. */
+	for (i = 0; i < 4096; i++) {
+		char path[96], list[4096];
+		FILE *n;
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%u/cpulist", i);
+		n = fopen(path, "r");
+		if (!n)
+			continue;
+		if (fgets(list, sizeof(list), n))
+			fprintf(f, "node %u %s", i, list);
+		fclose(n);
+	}
+	if (fclose(f)) {
+		free(buf);
+		return report_error(-ENOMEM, "-o %s", s->args->output);
+	}
+	ret = hftmon_file_note(s->m, SESSION_NOTE, buf, len);
+	free(buf);
+	if (ret)
+		return report_error(ret, "-o %s", s->args->output);
+	return 0;
+}
+
+/* One line of the note: its words split in place. */
+static int split(char *line, char **w, int max)
+{
+	int n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(line, " ", &save); tok && n < max;
+	     tok = strtok_r(NULL, " ", &save))
+		w[n++] = tok;
+	return n;
+}
+
+static int load_note(struct session *s, struct session_args *a,
+		     const char *path, int *argc, char ***argv)
+{
+	struct cli_targets *t = &a->targets;
+	char *line, *save = NULL, *w[16];
+	int n, nargs = 0, cap = 0;
+	bool v1 = false;
+
+	for (line = strtok_r(s->saved, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "argv ", 5)) {
+			char *p = line + 5, *tok, *sv = NULL;
+
+			for (tok = strtok_r(p, " ", &sv); tok;
+			     tok = strtok_r(NULL, " ", &sv)) {
+				if (nargs + 2 > cap) {
+					char **nv;
+
+					cap = cap ? 2 * cap : 16;
+					nv = realloc(s->saved_argv,
+						     (size_t)cap * sizeof(*nv));
+					if (!nv)
+						return report_error(-ENOMEM,
+								    "%s", path);
+					s->saved_argv = nv;
+				}
+				get_word(tok);
+				s->saved_argv[nargs++] = tok;
+				s->saved_argv[nargs] = NULL;
+			}
+			continue;
+		}
+		n = split(line, w, 16);
+		if (n == 2 && !strcmp(w[0], "hftmon-cli-session"))
+			v1 = !strcmp(w[1], "1");
+		else if (n == 3 && !strcmp(w[0], "times")) {
+			s->start_ns = strtoull(w[1], NULL, 10);
+			s->stop_ns = strtoull(w[2], NULL, 10);
+		} else if (n == 4 && !strcmp(w[0], "child")) {
+			t->child = (pid_t)atoi(w[1]);
+			t->child_status = atoi(w[2]);
+			get_word(w[3]);
+			s->saved_command0 = w[3];
+			t->command = &s->saved_command0;
+		} else if (n == 5 && !strcmp(w[0], "target")) {
+			struct cli_target *v =
+				realloc(t->v, (t->nr + 1) * sizeof(*v));
+
+			if (!v)
+				return report_error(-ENOMEM, "%s", path);
+			t->v = v;
+			v[t->nr].pid = (pid_t)atoi(w[1]);
+			v[t->nr].tid = (pid_t)atoi(w[2]);
+			v[t->nr].gone = atoi(w[3]) != 0;
+			v[t->nr].gone_ns = strtoull(w[4], NULL, 10);
+			t->nr++;
+		} else if (n == 7 && !strcmp(w[0], "placement")) {
+			CPU_ZERO(&s->place.cpus);
+			CPU_ZERO(&s->place.targets);
+			if (strcmp(w[1], "-"))
+				parse_cpu_list(w[1], &s->place.cpus);
+			s->place.nr_cpus = CPU_COUNT(&s->place.cpus);
+			s->place.why = (enum placement_why)atoi(w[2]);
+			s->place.priority = atoi(w[3]);
+			s->place.drain_us = (uint32_t)strtoul(w[4], NULL, 10);
+			if (strcmp(w[5], "-"))
+				parse_cpu_list(w[5], &s->place.targets);
+			s->place.pid = (pid_t)atoi(w[6]);
+		} else if (n == 8 && !strcmp(w[0], "cost")) {
+			s->cost.threads = (unsigned int)atoi(w[1]);
+			s->cost.have_schedstat = atoi(w[2]) != 0;
+			s->cost.cpu_ns = strtoull(w[3], NULL, 10);
+			s->cost.timeslices = strtoull(w[4], NULL, 10);
+			s->cost.voluntary = strtoull(w[5], NULL, 10);
+			s->cost.involuntary = strtoull(w[6], NULL, 10);
+			s->cost.at_ns = strtoull(w[7], NULL, 10);
+		}
+	}
+	if (!v1 || !nargs)
+		return report_line("%s: its session note is not one this hftmon reads (hftmon-cli-session 1)",
+				   path);
+	*argc = nargs;
+	*argv = s->saved_argv;
+	return 0;
+}
+
+struct session_args *session_replay_args(struct session *s,
+					 struct session_args *parsed)
+{
+	struct session_args *loaded = s->args;
+
+	parsed->targets = loaded->targets; /* shared: session_end() frees them */
+	s->args = parsed;
+	return loaded;
+}
+
+void session_note_file(struct session *s, const char *name, const char *path)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	int fd, ret;
+
+	if (s->out_fd < 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb = realloc(buf, cap ? 2 * cap : 1 << 16);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap = cap ? 2 * cap : 1 << 16;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	ret = hftmon_file_note(s->m, name, buf, len);
+	if (ret)
+		report_error(ret, "-o %s: keeping %s", s->args->output, path);
+	free(buf);
+}
+
+int session_note_path(struct session *s, const char *name, char *buf,
+		      size_t len)
+{
+	const void *data;
+	size_t n, i;
+	int fd, ret;
+
+	ret = hftmon_file_get_note(s->m, name, &data, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < 4 && s->note_fds[i] >= 0; i++)
+		;
+	if (i == 4)
+		return -EMFILE;
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, n) != (ssize_t)n) {
+		close(fd);
+		return -EIO;
+	}
+	s->note_fds[i] = fd;
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+	return 0;
+}
+
+int session_load(struct session *s, struct session_args *a, const char *path,
+		 const char **cmd, int *argc, char ***argv)
+{
+	struct hftmon_open_opts o = { .sz = sizeof(o), .log = log_cb };
+	const void *data;
+	size_t len;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->args = a;
+	s->out_fd = -1;
+	memset(s->note_fds, -1, sizeof(s->note_fds));
+	a->targets.go_fd = a->targets.err_fd = -1;
+	ret = hftmon_open_file(path, &o, &s->m);
+	if (ret == -EBADMSG)
+		return report_line("%s: not an hftmon recording, or damaged (-v says where): record one with -o FILE",
+				   path);
+	if (ret == -EPROTONOSUPPORT)
+		return report_line("%s: written by a newer hftmon (its format's major version): read it with that hftmon",
+				   path);
+	if (ret)
+		return report_error(ret, "%s", path);
+	ret = hftmon_file_get_note(s->m, SESSION_NOTE, &data, &len);
+	if (ret) {
+		hftmon_close(s->m);
+		s->m = NULL;
+		return report_line("%s: no hftmon session note: not written by hftmon -o (a libhftmon program's recording)",
+				   path);
+	}
+	s->saved = malloc(len + 1);
+	if (!s->saved)
+		return report_error(-ENOMEM, "%s", path);
+	memcpy(s->saved, data, len);
+	s->saved[len] = '\0';
+	s->stopped = true;
+	ret = load_note(s, a, path, argc, argv);
+	if (ret)
+		return ret;
+	*cmd = (*argv)[0];
+	s->command = *cmd;
+	return 0;
+}
+
 int session_start(struct session *s, struct session_args *a,
 		  struct hftmon_monitor_config *cfg,
 		  const struct hftmon_attach_opts *ao)
@@ -307,6 +647,9 @@ int session_start(struct session *s, struct session_args *a,
 
 	memset(s, 0, sizeof(*s));
 	s->args = a;
+	s->out_fd = -1;
+	memset(s->note_fds, -1, sizeof(s->note_fds));
+	s->command = a->argv ? a->argv[0] : NULL;
 	a->targets.go_fd = a->targets.err_fd = -1;
 	/* First: the command inherits nothing of the monitor's placement. */
 	if (a->targets.command && targets_spawn(&a->targets))
@@ -359,6 +702,8 @@ int session_start(struct session *s, struct session_args *a,
 			goto err_close;
 		}
 	}
+	if (a->output && open_output(s))
+		goto err_close;
 	if (place_self(s, !cfg->drain_thread))
 		goto err_close;
 	install_signals();
@@ -388,12 +733,21 @@ err:
 
 bool session_wait(struct session *s, uint64_t deadline)
 {
+	return session_wait_trigger(s, deadline, NULL, NULL);
+}
+
+bool session_wait_trigger(struct session *s, uint64_t deadline,
+			  bool (*trigger)(struct session *s, void *arg),
+			  void *arg)
+{
 	for (;;) {
 		uint64_t now = now_ns(), next = now + 100000000u;
 
 		if (stopping())
 			return false;
 		if (targets_all_gone(&s->args->targets))
+			return true;
+		if (trigger && trigger(s, arg))
 			return true;
 		if (deadline && now >= deadline)
 			return false;
@@ -415,8 +769,13 @@ int session_stop(struct session *s)
 	ret = hftmon_stop(s->m);
 	s->stopped = true;
 	targets_all_gone(&s->args->targets);
+	if (ret && s->out_fd >= 0)
+		return report_error(ret, "stop (or writing %s)",
+				    s->args->output);
 	if (ret)
 		return report_error(ret, "stop");
+	if (s->out_fd >= 0)
+		return save_session(s);
 	return 0;
 }
 
@@ -424,6 +783,18 @@ void session_end(struct session *s)
 {
 	hftmon_close(s->m);
 	s->m = NULL;
+	if (s->out_fd >= 0 && close(s->out_fd))
+		report_error(-errno, "%s", s->args->output);
+	s->out_fd = -1;
+	free(s->saved);
+	free(s->saved_argv);
+	s->saved = NULL;
+	s->saved_argv = NULL;
+	for (int i = 0; i < 4; i++)
+		if (s->note_fds[i] >= 0) {
+			close(s->note_fds[i]);
+			s->note_fds[i] = -1;
+		}
 	if (s->placed) {
 		struct sched_param sp = { .sched_priority = 0 };
 

@@ -367,3 +367,90 @@ void json_string(const char *s)
 	}
 	putchar('"');
 }
+
+void log2_hist_add(struct log2_hist *h, uint64_t v)
+{
+	unsigned int k = 0;
+
+	while (k < 64 && v >> k)
+		k++; /* v in [2^(k-1), 2^k): slot k; v = 0: slot 0 */
+	h->slot[k]++;
+	h->count++;
+}
+
+/* 1024 -> "1K", as bpftrace writes a slot's bounds. */
+static void slot_bound(uint64_t v, char *buf, size_t len)
+{
+	static const char sfx[] = "KMGTPE";
+	unsigned int i = 0;
+
+	while (v >= 1024 && !(v % 1024) && i < sizeof(sfx) - 1) {
+		v /= 1024;
+		i++;
+	}
+	if (i)
+		snprintf(buf, len, "%llu%c", (unsigned long long)v, sfx[i - 1]);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+void log2_hist_print(const struct log2_hist *h, const char *unit, FILE *f)
+{
+	unsigned int lo = LOG2_SLOTS, hi = 0, k, bar;
+	uint64_t max = 0;
+
+	for (k = 0; k < LOG2_SLOTS; k++)
+		if (h->slot[k]) {
+			if (lo == LOG2_SLOTS)
+				lo = k;
+			hi = k;
+			if (h->slot[k] > max)
+				max = h->slot[k];
+		}
+	fprintf(f, "%s, %llu values:\n", unit, (unsigned long long)h->count);
+	if (!max)
+		return;
+	for (k = lo; k <= hi; k++) {
+		char a[24], b[24], range[64];
+
+		if (k < 2) {
+			snprintf(range, sizeof(range), "[%u]", k);
+		} else {
+			slot_bound(1ull << (k - 1), a, sizeof(a));
+			if (k < 64)
+				slot_bound(1ull << k, b, sizeof(b));
+			else
+				snprintf(b, sizeof(b), "...");
+			snprintf(range, sizeof(range), "[%s, %s)", a, b);
+		}
+		bar = (unsigned int)((h->slot[k] * 52 + max - 1) / max);
+		fprintf(f, "%-20s %8llu |%.*s%*s|\n", range,
+			(unsigned long long)h->slot[k], (int)bar,
+			"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+			52 - (int)bar, "");
+	}
+}
+
+void log2_hist_json(const struct log2_hist *h)
+{
+	bool first = true;
+	unsigned int k;
+
+	printf("[");
+	for (k = 0; k < LOG2_SLOTS; k++) {
+		uint64_t low = k < 2 ? k : 1ull << (k - 1);
+
+		if (!h->slot[k])
+			continue;
+		printf("%s{\"low\": %llu, \"high\": ", first ? "" : ", ",
+		       (unsigned long long)low);
+		if (k < 64)
+			printf("%llu", k < 2 ? (unsigned long long)k + 1 :
+					       (unsigned long long)(1ull << k));
+		else
+			printf("null");
+		printf(", \"count\": %llu}", (unsigned long long)h->slot[k]);
+		first = false;
+	}
+	printf("]");
+}

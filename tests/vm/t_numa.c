@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NUMA placement against the kernel's own account, in the VM with two
+ * emulated nodes (CPU 0 on node 0, CPU 1 on node 1):
+ *
+ * 1. Topology: hftmon_get_numa_topology() gives the layout
+ *    tools/vm/vm.sh asked qemu for (node 0: CPU 0, node 1: CPU 1, qemu's
+ *    default distances 10 and 20), as many nodes as
+ *    /sys/devices/system/node/online lists, each node's CPUs and
+ *    distances as its sysfs files, and its meminfo's MemTotal.
+ * 2. Residency: this process, pinned to CPU 0, maps 8 MiB bound to node 1
+ *    (mbind MPOL_BIND) and 4 MiB bound to node 0 and touches every page;
+ *    hftmon_get_numa_residency() must give, for each mapping, what
+ *    /proc/self/numa_maps says of it (its N0=/N1= page counts, read by the
+ *    kernel's page-table walk, not by move_pages): 2048 pages on node 1
+ *    and 1024 on node 0, and no page of them elsewhere; then, after 1 MiB
+ *    of the node-1 buffer is released (MADV_DONTNEED), 256 fewer.
+ * 3. Errors: a pid that does not exist is -ESRCH.
+ *
+ * Booted with one node (no -numa), it checks the one-node answer: one
+ * node, every CPU, and every resident page of the buffers on node 0.
+ */
+#define _GNU_SOURCE
+#include <linux/mempolicy.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <hftmon.h>
+
+#include "vmtest.h"
+
+#define MAX_MAPS 512
+
+static struct hftmon_numa_mapping maps[MAX_MAPS];
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (int)n;
+}
+
+/* "0-1,3" into a mask of 64 bits. */
+static uint64_t parse_list(const char *s)
+{
+	uint64_t m = 0;
+
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		for (; a <= b && a < 64; a++)
+			m |= 1ull << a;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return m;
+}
+
+/* The N<node>= count of numa_maps' line for the mapping at addr. */
+static long numa_maps_pages(void *addr, int node)
+{
+	char line[4096], want[32], key[16];
+	long n = 0;
+	FILE *f = fopen("/proc/self/numa_maps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%lx ", (unsigned long)addr);
+	snprintf(key, sizeof(key), " N%d=", node);
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		p = strstr(line, key);
+		n = p ? strtol(p + strlen(key), NULL, 10) : 0;
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+static const struct hftmon_numa_mapping *find(int n, void *addr)
+{
+	int i;
+
+	for (i = 0; i < n && i < MAX_MAPS; i++)
+		if (maps[i].start == (uint64_t)(uintptr_t)addr)
+			return &maps[i];
+	return NULL;
+}
+
+static void *bound(size_t len, int node, int nodes)
+{
+	unsigned long mask = 1ul << node;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (nodes > 1)
+		REQUIRE(syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 64, 0) == 0,
+			"mbind node %d: %s", node, strerror(errno));
+	memset(p, 0x5a, len);
+	return p;
+}
+
+static void check_mapping(int n, void *addr, int nodes, const char *what)
+{
+	const struct hftmon_numa_mapping *mp = find(n, addr);
+	int node;
+
+	CHECK(mp, "%s: no mapping at %p", what, addr);
+	if (!mp)
+		return;
+	for (node = 0; node < nodes; node++) {
+		long want = numa_maps_pages(addr, node);
+
+		CHECK((long)mp->pages[node] == want,
+		      "%s: node %d: %llu pages, numa_maps N%d=%ld", what, node,
+		      (unsigned long long)mp->pages[node], node, want);
+	}
+	INFO("%s: %llu resident pages: node 0 %llu, node 1 %llu (numa_maps N0=%ld N1=%ld)",
+	     what, (unsigned long long)mp->resident,
+	     (unsigned long long)mp->pages[0],
+	     (unsigned long long)mp->pages[1], numa_maps_pages(addr, 0),
+	     numa_maps_pages(addr, 1));
+}
+
+int main(void)
+{
+	struct hftmon_numa_node nd[HFTMON_NUMA_MAX_NODES] = { [0].sz = sizeof(nd[0]) };
+	struct hftmon *m;
+	char buf[8192], path[128];
+	cpu_set_t cpu0;
+	int nodes, n, i, j, online;
+	void *far, *near;
+
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	online = __builtin_popcountll(
+		read_file("/sys/devices/system/node/online", buf, sizeof(buf)) > 0 ?
+			parse_list(buf) : 1);
+	nodes = hftmon_get_numa_topology(m, nd, HFTMON_NUMA_MAX_NODES);
+	CHECK(nodes == online, "topology: %d nodes, sysfs lists %d", nodes,
+	      online);
+	/* What tools/vm/vm.sh asked qemu for (two vCPUs, two nodes). */
+	if (nodes == 2) {
+		CHECK(nd[0].cpus[0] == 1 && nd[1].cpus[0] == 2,
+		      "qemu's layout: node 0 cpus %#llx, node 1 %#llx",
+		      (unsigned long long)nd[0].cpus[0],
+		      (unsigned long long)nd[1].cpus[0]);
+		CHECK(nd[0].distance[0] == 10 && nd[0].distance[1] == 20 &&
+		      nd[1].distance[0] == 20 && nd[1].distance[1] == 10,
+		      "qemu's default distances 10/20: %d %d %d %d",
+		      nd[0].distance[0], nd[0].distance[1], nd[1].distance[0],
+		      nd[1].distance[1]);
+	}
+	for (i = 0; i < nodes && i < HFTMON_NUMA_MAX_NODES; i++) {
+		long long kb = -1;
+		char *p;
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/cpulist", nd[i].node);
+		if (read_file(path, buf, sizeof(buf)) > 0)
+			CHECK(nd[i].cpus[0] == parse_list(buf),
+			      "node %d: cpus %#llx, sysfs %s", nd[i].node,
+			      (unsigned long long)nd[i].cpus[0], buf);
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/distance", nd[i].node);
+		if (read_file(path, buf, sizeof(buf)) > 0) {
+			p = buf;
+			for (j = 0; j < nodes; j++)
+				CHECK(nd[i].distance[j] == (int)strtol(p, &p, 10),
+				      "node %d: distance to %d: %d", nd[i].node,
+				      j, nd[i].distance[j]);
+		}
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/meminfo", nd[i].node);
+		if (read_file(path, buf, sizeof(buf)) > 0 &&
+		    (p = strstr(buf, "MemTotal:")))
+			kb = strtoll(p + 9, NULL, 10);
+		CHECK((long long)(nd[i].mem_total_bytes / 1024) == kb,
+		      "node %d: %llu kB, meminfo MemTotal %lld kB", nd[i].node,
+		      (unsigned long long)(nd[i].mem_total_bytes / 1024), kb);
+		INFO("node %d: cpus %#llx, %llu MiB (%llu free), distances %d %d",
+		     nd[i].node, (unsigned long long)nd[i].cpus[0],
+		     (unsigned long long)(nd[i].mem_total_bytes >> 20),
+		     (unsigned long long)(nd[i].mem_free_bytes >> 20),
+		     nd[i].distance[0], nd[i].distance[1]);
+	}
+
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	REQUIRE(sched_setaffinity(0, sizeof(cpu0), &cpu0) == 0, "pin to CPU 0");
+	far = bound(8 << 20, nodes > 1 ? 1 : 0, nodes);
+	near = bound(4 << 20, 0, nodes);
+	maps[0].sz = sizeof(maps[0]);
+	n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
+	CHECK(n > 2, "residency: %d mappings", n);
+	check_mapping(n, far, nodes, "8 MiB bound to node 1");
+	check_mapping(n, near, nodes, "4 MiB bound to node 0");
+	if (nodes > 1) {
+		const struct hftmon_numa_mapping *mp = find(n, far);
+
+		CHECK(mp && mp->pages[1] == 2048 && mp->pages[0] == 0,
+		      "the node-1 buffer: %llu on node 1, %llu on node 0",
+		      mp ? (unsigned long long)mp->pages[1] : 0ull,
+		      mp ? (unsigned long long)mp->pages[0] : 0ull);
+	}
+	REQUIRE(madvise(far, 1 << 20, MADV_DONTNEED) == 0, "madvise");
+	n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
+	check_mapping(n, far, nodes, "after 1 MiB released");
+	CHECK(find(n, far) && find(n, far)->resident == 1792,
+	      "after release: %llu resident, want 1792",
+	      find(n, far) ? (unsigned long long)find(n, far)->resident : 0ull);
+	CHECK(hftmon_get_numa_residency(m, 999999, maps, MAX_MAPS) == -ESRCH,
+	      "no such pid");
+	/* The CLI says the same of this process: node 1 holds the buffer. */
+	{
+		char cmd[64], out[1 << 16];
+		size_t got;
+		FILE *p;
+		char *q;
+
+		snprintf(cmd, sizeof(cmd), "./bin/hftmon numa -p %d --json",
+			 (int)getpid());
+		p = popen(cmd, "r");
+		REQUIRE(p, "popen %s", cmd);
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = '\0';
+		CHECK(pclose(p) == 0, "%s failed: %s", cmd, out);
+		const char *key = nodes > 1 ? "{\"node\": 1, \"pages\": " :
+					      "{\"node\": 0, \"pages\": ";
+
+		q = strstr(out, key);
+		CHECK(q && strtoull(q + strlen(key), NULL, 10) >= 1792,
+		      "hftmon numa: the buffer's node holds %s", q ? q : "nothing");
+	}
+	hftmon_close(m);
+	return vmtest_result();
+}
