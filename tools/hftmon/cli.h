@@ -55,7 +55,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cmd_info, cmd_record, cmd_sched,
-	cmd_switches, cmd_report, cmd_export, cmd_numa;
+	cmd_switches, cmd_irq, cmd_spikes, cmd_explain, cmd_report, cmd_export,
+	cmd_numa;
 /* true while hftmon report re-reads a recorded command's arguments. */
 extern bool cli_replay;
 
@@ -266,6 +267,11 @@ struct session_args {
 	struct cli_targets targets;
 	struct monitor_opts mon;
 	bool json;
+	/*
+	 * CPUs watched whatever runs there (irq --cpu): the monitor stays
+	 * off them as off the targets' CPUs, and they stand for a target.
+	 */
+	const cpu_set_t *watch;
 	const char *output; /* -o FILE: record to this file too */
 	int argc; /* the command's arguments, for the file */
 	char **argv;

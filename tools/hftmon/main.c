@@ -16,6 +16,12 @@
  *                    least N us off CPU, with what ran instead and,
  *                    optionally, the kernel and user stacks it left at
  *                    (cmd-switches.c)
+ *   hftmon irq       interruptions per CPU and source, like top, and the
+ *                    time each stole from the target threads (cmd-irq.c)
+ *   hftmon spikes    latency spikes detected in the kernel, each broken
+ *                    down into its causes (cmd-spikes.c)
+ *   hftmon explain   the same breakdown for a window the application
+ *                    measured (cmd-spikes.c)
  *   hftmon report    prints again the report of a recording made with -o
  *                    FILE, from the file alone (cmd-report.c)
  *   hftmon export    a recording as a trace Perfetto opens (cmd-export.c)
@@ -41,6 +47,9 @@ static const struct cli_command *const commands[] = {
 	&cmd_record,
 	&cmd_sched,
 	&cmd_switches,
+	&cmd_irq,
+	&cmd_spikes,
+	&cmd_explain,
 	&cmd_report,
 	&cmd_export,
 	&cmd_numa,
@@ -53,8 +62,8 @@ void usage(FILE *f)
 	size_t i;
 
 	fputs("Usage: hftmon [OPTIONS] COMMAND [ARGS]\n"
-	      "Monitor the context switches, wake-ups and migrations of trading processes\n"
-	      "through the hftmon kernel module.\n"
+	      "Monitor the context switches, wake-ups, migrations, interruptions and\n"
+	      "latency spikes of trading processes through the hftmon kernel module.\n"
 	      "\n"
 	      "Commands:\n",
 	      f);
@@ -63,7 +72,7 @@ void usage(FILE *f)
 	for (i = 0; i < NR_COMMANDS; i++)
 		if (commands[i]->options)
 			fprintf(f, "\n%s", commands[i]->options);
-	fprintf(f, "\nOptions of record, sched and switches:\n%s",
+	fprintf(f, "\nOptions of the monitoring commands (all but info, report, export and numa):\n%s",
 		session_options_help);
 	fputs("\n"
 	      "Options:\n"
@@ -92,7 +101,7 @@ void command_usage(const struct cli_command *cmd, FILE *f)
 		fprintf(f, "\n%s", cmd->options);
 	if (cmd != &cmd_info && cmd != &cmd_report && cmd != &cmd_export &&
 	    cmd != &cmd_numa)
-		fprintf(f, "\n%s options shared by record, sched and switches:\n%s",
+		fprintf(f, "\n%s options shared by the monitoring commands:\n%s",
 			cmd->name, session_options_help);
 	fputs("\nGlobal options (before the command): -D/--device PATH, -v/--verbose;\n"
 	      "hftmon --help lists every command, man hftmon tells more.\n",
@@ -136,7 +145,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error(
-			"a command is needed: info, record, sched, switches, report, export or numa");
+			"a command is needed: info, record, sched, switches, irq, spikes, explain, report, export or numa");
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;

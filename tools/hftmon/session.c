@@ -140,7 +140,7 @@ void session_args_finish(const struct cli_command *cmd, struct session_args *a,
 				    cmd->name, argv[optind]);
 		a->targets.command = &argv[optind];
 	}
-	if (!a->targets.nr && !a->targets.command)
+	if (!a->targets.nr && !a->targets.command && !a->watch)
 		usage_error("%s: nothing to monitor: give -p PID, -t TID or -- COMMAND",
 			    cmd->name);
 	if (!a->mon.drain_us)
@@ -268,6 +268,8 @@ static int place(struct session *s, const pid_t *pids, unsigned int nr)
 	err = placement_read(pids, nr, &in);
 	if (err)
 		return report_error(err, "the monitor's CPUs");
+	if (a->watch)
+		CPU_OR(&in.targets, &in.targets, a->watch);
 	placement_choose(&in, p);
 	if (a->mon.cpu_list) {
 		parse_cpu_list(a->mon.cpu_list, &p->cpus); /* checked already */
@@ -652,7 +654,7 @@ int session_start(struct session *s, struct session_args *a,
 	/* First: the command inherits nothing of the monitor's placement. */
 	if (a->targets.command && targets_spawn(&a->targets))
 		return EXIT_FAILURE;
-	pids = calloc(a->targets.nr, sizeof(*pids));
+	pids = calloc(a->targets.nr + 1, sizeof(*pids));
 	if (!pids)
 		return report_error(-ENOMEM, "targets");
 	nr = targets_processes(&a->targets, pids);

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * hftmon irq: the interruptions of CPUs, like top: every interval, per
+ * CPU and source (device IRQ with its handler's name, x86 system vector
+ * as /proc/interrupts names it, softirq vector, NMI), how many there
+ * were, the time they took net of what nested in them, its share of the
+ * interval, and the percentiles of their durations; for softirqs the
+ * delay from raise to run too. --cpu names the CPUs watched whatever runs
+ * there (a system-wide view); -p/-t add the target threads' CPUs while
+ * they run there, and a second table of what each interruption source
+ * stole from each target thread. Everything comes from the library's
+ * aggregator (hftmon_get_irq_stats()), fed by the drain thread, which
+ * runs off the watched CPUs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { OPT_MONITOR_CPU = OPT_COMMON_END };
+
+struct irq_args {
+	struct session_args s;
+	cpu_set_t watch; /* --cpu */
+	bool have_watch;
+	double interval;
+	unsigned long long count; /* 0: until a signal or the targets exit */
+	bool clear; /* stdout is a terminal: redraw like top */
+};
+
+static void parse_irq(int argc, char **argv, struct irq_args *a)
+{
+	static const struct option opts[] = {
+		SESSION_LONG_OPTS,
+		{ "monitor-cpu", required_argument, NULL, OPT_MONITOR_CPU },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, err;
+
+	memset(a, 0, sizeof(*a));
+	a->interval = 1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "C:i:c:h", opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'C':
+		case OPT_CPU: /* irq's --cpu: the CPUs watched */
+			err = parse_cpu_list(optarg, &a->watch);
+			if (err == -ERANGE)
+				usage_error("irq: --cpu '%s' is out of range (CPUs 0..%d)",
+					    optarg, CPU_SETSIZE - 1);
+			if (err || !CPU_COUNT(&a->watch))
+				usage_error("irq: --cpu '%s' is not a CPU list (like 0 or 0-1,4)",
+					    optarg);
+			a->have_watch = true;
+			continue;
+		case OPT_MONITOR_CPU:
+			session_opt(&cmd_irq, &a->s, OPT_CPU, optarg);
+			continue;
+		case 'i':
+			a->interval = parse_seconds_arg("irq", "--interval",
+							optarg);
+			continue;
+		case 'c':
+			a->count = parse_count_arg("irq", "--count", optarg,
+						   false);
+			continue;
+		}
+		if (!session_opt(&cmd_irq, &a->s, c, optarg))
+			bad_option("irq", c, argv);
+	}
+	if (!a->have_watch && !a->s.targets.nr && optind >= argc) {
+		/* No target and no CPU named: every online CPU. */
+		long n = sysconf(_SC_NPROCESSORS_ONLN), i;
+
+		CPU_ZERO(&a->watch);
+		for (i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET((int)i, &a->watch);
+		a->have_watch = true;
+	}
+	if (a->have_watch)
+		a->s.watch = &a->watch;
+	session_args_finish(&cmd_irq, &a->s, argc, argv);
+	if (a->s.json && a->count > 1)
+		usage_error("irq: --json prints one interval: no --count above 1");
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case HFTMON_IRQ_KIND_DEVICE:
+		return "irq";
+	case HFTMON_IRQ_KIND_VECTOR:
+		return "vector";
+	case HFTMON_IRQ_KIND_SOFTIRQ:
+		return "softirq";
+	case HFTMON_IRQ_KIND_NMI:
+		return "nmi";
+	default:
+		return "?";
+	}
+}
+
+/* rows[] for q, grown as needed; the count or -errno. */
+static int get_rows(struct hftmon *m, const struct hftmon_irq_query *q,
+		    struct hftmon_irq_row **rows, size_t *cap)
+{
+	for (;;) {
+		int n = hftmon_get_irq_stats(m, q, *rows, *cap);
+
+		if (n < 0 || (size_t)n <= *cap)
+			return n;
+		free(*rows);
+		*cap = (size_t)n + 32;
+		*rows = calloc(*cap, sizeof(**rows));
+		if (!*rows) {
+			*cap = 0;
+			return -ENOMEM;
+		}
+		(*rows)[0].sz = sizeof(**rows);
+	}
+}
+
+/* Largest net time first; ties by cpu, kind, nr (the library's order). */
+static int by_net(const void *pa, const void *pb)
+{
+	const struct hftmon_irq_row *a = pa, *b = pb;
+
+	if (a->cpu != b->cpu)
+		return a->cpu < b->cpu ? -1 : 1;
+	if (a->net_ns != b->net_ns)
+		return a->net_ns > b->net_ns ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return a->nr < b->nr ? -1 : a->nr > b->nr;
+}
+
+static void row_label(const struct hftmon_irq_row *r, char *buf, size_t len)
+{
+	char name[80];
+
+	table_name(r->name, name, sizeof(name));
+	switch (r->kind) {
+	case HFTMON_IRQ_KIND_DEVICE:
+		snprintf(buf, len, "irq %u %s", r->nr, name);
+		break;
+	case HFTMON_IRQ_KIND_VECTOR:
+		snprintf(buf, len, "vector %#x %s", r->nr, name);
+		break;
+	case HFTMON_IRQ_KIND_SOFTIRQ:
+		snprintf(buf, len, "softirq %s", name);
+		break;
+	default:
+		snprintf(buf, len, "%s", kind_name(r->kind));
+	}
+}
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+static void print_table(const struct hftmon_irq_row *r, int n, double window,
+			const char *who)
+{
+	char label[128];
+	int i;
+
+	printf("interruptions %s over the interval (%.3f s); times net of what nested in them, us:\n",
+	       who, window);
+	printf("%4s %-32s %10s %10s %12s %7s %9s %9s %9s %9s %11s\n", "CPU",
+	       "SOURCE", "COUNT", "PER-SEC", "TOTAL(us)", "SHARE%", "P50",
+	       "P99", "P99.9", "MAX", "RAISE-P99");
+	for (i = 0; i < n; i++) {
+		if (!r[i].count)
+			continue;
+		row_label(&r[i], label, sizeof(label));
+		printf("%4d %-32s %10llu %10.0f %12.1f %7.3f %9.1f %9.1f %9.1f %9.1f",
+		       r[i].cpu, label, (unsigned long long)r[i].count,
+		       (double)r[i].count / window, us(r[i].net_ns),
+		       100.0 * (double)r[i].net_ns / (window * 1e9),
+		       us(r[i].p50_ns), us(r[i].p99_ns), us(r[i].p999_ns),
+		       us(r[i].max_ns));
+		if (r[i].raise_count)
+			printf(" %11.1f\n", us(r[i].raise_p99_ns));
+		else
+			printf(" %11s\n", "-");
+	}
+}
+
+static void print_json_rows(const struct hftmon_irq_row *r, int n,
+			    double window)
+{
+	bool first = true;
+	int i;
+
+	printf("[");
+	for (i = 0; i < n; i++) {
+		if (!r[i].count)
+			continue;
+		printf("%s\n  {\"cpu\": %d, \"kind\": \"%s\", \"nr\": %u, \"name\": ",
+		       first ? "" : ",", r[i].cpu, kind_name(r[i].kind),
+		       r[i].nr);
+		json_string(r[i].name);
+		printf(", \"count\": %llu, \"per_s\": %.3f, \"net_us\": %.3f, \"share\": %.6f, \"p50_us\": %.3f, \"p90_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f",
+		       (unsigned long long)r[i].count,
+		       (double)r[i].count / window, us(r[i].net_ns),
+		       (double)r[i].net_ns / (window * 1e9), us(r[i].p50_ns),
+		       us(r[i].p90_ns), us(r[i].p99_ns), us(r[i].p999_ns),
+		       us(r[i].max_ns));
+		if (r[i].raise_count)
+			printf(", \"raise\": {\"count\": %llu, \"p50_us\": %.3f, \"p99_us\": %.3f, \"max_us\": %.3f}}",
+			       (unsigned long long)r[i].raise_count,
+			       us(r[i].raise_p50_ns), us(r[i].raise_p99_ns),
+			       us(r[i].raise_max_ns));
+		else
+			printf(", \"raise\": null}");
+		first = false;
+	}
+	printf("%s]", first ? "" : "\n ");
+}
+
+/* The target threads, each with what interrupted it. */
+struct stolen {
+	pid_t tid;
+	struct hftmon_irq_row *rows;
+	size_t cap;
+	int n;
+};
+
+struct irq_view {
+	struct hftmon_irq_row *rows;
+	size_t cap;
+	int n;
+	struct stolen *th;
+	size_t nr_th, cap_th;
+};
+
+/* The target threads now (every thread of each -p, each -t). */
+static int list_threads(struct session *s, struct irq_view *v)
+{
+	const struct cli_targets *t = &s->args->targets;
+	struct hftmon_thread_info *info = NULL;
+	size_t cap = 0, i;
+	unsigned int k;
+	int n, j;
+
+	v->nr_th = 0;
+	for (k = 0; k < t->nr; k++) {
+		if (k && t->v[k].pid == t->v[k - 1].pid)
+			continue;
+		n = get_threads(s->m, t->v[k].pid, &info, &cap);
+		if (n == -ESRCH)
+			continue;
+		if (n < 0) {
+			free(info);
+			return n;
+		}
+		for (j = 0; j < n; j++) {
+			if (!targets_want(t, info[j].pid, info[j].tid))
+				continue;
+			for (i = 0; i < v->nr_th; i++)
+				if (v->th[i].tid == info[j].tid)
+					break;
+			if (i < v->nr_th)
+				continue;
+			if (v->nr_th == v->cap_th) {
+				size_t nc = v->cap_th ? 2 * v->cap_th : 16;
+				struct stolen *p =
+					realloc(v->th, nc * sizeof(*p));
+
+				if (!p) {
+					free(info);
+					return -ENOMEM;
+				}
+				memset(p + v->cap_th, 0,
+				       (nc - v->cap_th) * sizeof(*p));
+				v->th = p;
+				v->cap_th = nc;
+			}
+			v->th[v->nr_th++].tid = info[j].tid;
+		}
+	}
+	free(info);
+	return 0;
+}
+
+static int refresh(struct session *s, struct irq_view *v, uint64_t window_us)
+{
+	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1,
+				      .window_us = window_us };
+	size_t i;
+	int n, err;
+
+	n = get_rows(s->m, &q, &v->rows, &v->cap);
+	if (n < 0)
+		return report_error(n, "interruption statistics");
+	v->n = n;
+	qsort(v->rows, (size_t)n, sizeof(*v->rows), by_net);
+	if (!s->args->targets.nr)
+		return 0;
+	err = list_threads(s, v);
+	if (err)
+		return report_error(err, "target threads");
+	for (i = 0; i < v->nr_th; i++) {
+		q.tid = v->th[i].tid;
+		n = get_rows(s->m, &q, &v->th[i].rows, &v->th[i].cap);
+		if (n < 0)
+			return report_error(n, "what interrupted tid %d",
+					    (int)q.tid);
+		v->th[i].n = n;
+		qsort(v->th[i].rows, (size_t)n, sizeof(*v->rows), by_net);
+	}
+	return 0;
+}
+
+static void print_view(const struct irq_view *v, double window, bool partial)
+{
+	char who[64];
+	size_t i;
+
+	print_table(v->rows, v->n, window,
+		    partial ? "(a partial interval: the run ended)" : "per CPU");
+	for (i = 0; i < v->nr_th; i++) {
+		snprintf(who, sizeof(who), "of tid %d (time stolen from it)",
+			 (int)v->th[i].tid);
+		printf("\n");
+		print_table(v->th[i].rows, v->th[i].n, window, who);
+	}
+}
+
+static void print_json(struct session *s, const struct irq_view *v,
+		       double window)
+{
+	size_t i;
+
+	session_print_json_head(s, "irq", window);
+	printf(",\n \"cpus\": ");
+	print_json_rows(v->rows, v->n, window);
+	printf(",\n \"threads\": [");
+	for (i = 0; i < v->nr_th; i++) {
+		printf("%s\n  {\"tid\": %d, \"stolen\": ", i ? "," : "",
+		       (int)v->th[i].tid);
+		print_json_rows(v->th[i].rows, v->th[i].n, window);
+		printf("}");
+	}
+	printf("%s]}\n", v->nr_th ? "\n " : "");
+}
+
+static int run_irq(int argc, char **argv)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg),
+		.drain_thread = true,
+		.events = HFTMON_EV_SWITCH | HFTMON_EV_IRQ_ALL,
+		.history_switches = 1u << 12,
+	};
+	int irq_cpus[CPU_SETSIZE];
+	struct irq_view v = { 0 };
+	unsigned long long done = 0;
+	struct irq_args a;
+	struct session s;
+	uint64_t begin, end;
+	int status = 0, ret, i, n = 0;
+	bool ended = false;
+
+	parse_irq(argc, argv, &a);
+	a.clear = !a.s.json && isatty(STDOUT_FILENO);
+	for (i = 0; a.have_watch && i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &a.watch))
+			irq_cpus[n++] = i;
+	cfg.irq_cpus = n ? irq_cpus : NULL;
+	cfg.nr_irq_cpus = (size_t)n;
+	if (session_start(&s, &a.s, &cfg, NULL))
+		return EXIT_FAILURE;
+	begin = now_ns();
+	while (!ended) {
+		uint64_t tick;
+
+		end = begin + (uint64_t)(a.interval * 1e9);
+		do {
+			tick = now_ns() + 100000000u;
+			if (tick > end)
+				tick = end;
+			ended = session_wait(&s, tick) || stopping();
+		} while (!ended && now_ns() < end);
+		if (a.s.json)
+			break;
+		if (ended) {
+			double got = (double)(now_ns() - begin) / 1e9;
+
+			if (got >= 0.001) {
+				status = refresh(&s, &v, (uint64_t)(got * 1e6));
+				if (!status)
+					print_view(&v, got, true);
+			}
+			break;
+		}
+		status = refresh(&s, &v, (uint64_t)(a.interval * 1e6));
+		if (status)
+			break;
+		if (a.clear)
+			printf("\033[H\033[2J");
+		print_view(&v, a.interval, false);
+		printf("\n");
+		fflush(stdout);
+		begin = end;
+		if (a.count && ++done >= a.count)
+			break;
+	}
+	ret = session_stop(&s);
+	if (ret && !status)
+		status = ret;
+	if (!status && a.s.json) {
+		double got = (double)(s.stop_ns - begin) / 1e9;
+
+		if (got > a.interval)
+			got = a.interval;
+		status = refresh(&s, &v, (uint64_t)(got * 1e6));
+		if (!status)
+			print_json(&s, &v, got);
+	} else if (!status) {
+		session_print_footer(&s);
+	}
+	free(v.rows);
+	for (size_t k = 0; k < v.nr_th; k++)
+		free(v.th[k].rows);
+	free(v.th);
+	session_end(&s);
+	return finish_stdout(status);
+}
+
+const struct cli_command cmd_irq = {
+	.name = "irq",
+	.run = run_irq,
+	.help = "  irq [--cpu LIST] [-p PID|-t TID] [--interval SEC] [--count N] [--json]\n"
+		"                           every SEC seconds (default 1), per CPU and\n"
+		"                           source (device IRQ, system vector, softirq, NMI):\n"
+		"                           count, time taken net of nesting, its share of\n"
+		"                           the interval, p50/p99/p99.9/max duration and the\n"
+		"                           softirqs' raise-to-run delay; with targets, the\n"
+		"                           time each source stole from each target thread\n",
+	.options = "irq options:\n"
+		   "  -C, --cpu LIST           the CPUs watched, whatever runs there (default:\n"
+		   "                           every online CPU when no target is given)\n"
+		   "      --monitor-cpu LIST   the monitor's own CPUs (the shared --cpu of the\n"
+		   "                           other commands); default: outside the watched ones\n"
+		   "  -i, --interval SEC       seconds between tables (default 1)\n"
+		   "  -c, --count N            stop after N tables\n",
+};

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * hftmon spikes and hftmon explain: what disturbed a target thread.
+ *
+ * spikes: the kernel detects every latency spike of the targets as the
+ * disturbance ends (a thread on CPU interrupted, or runnable but not
+ * running, for at least --threshold-us; HFTMON_REC_SPIKE), and the
+ * library breaks each down into its parts, in time order, adding up to
+ * the spike exactly (hftmon_detect_latency_spikes() with cause analysis).
+ * --follow prints each spike as it comes (hftmon_wait_spike()); without
+ * it, every spike of the run is printed at its end.
+ *
+ * explain: the same breakdown for a window the application measured
+ * itself (CLOCK_MONOTONIC ns, say around an order): it records the
+ * target from now until the window has ended, then asks hftmon_explain().
+ * A window that began before the recording cannot be explained.
+ *
+ * Both share the printing of parts (print_parts()).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_PARTS 4096 /* per spike or window, allocated before the start */
+#define MAX_SPIKES 65536
+
+static const char *part_name(uint32_t kind)
+{
+	switch (kind) {
+	case HFTMON_PART_RUN:
+		return "ran";
+	case HFTMON_PART_IRQ:
+		return "irq";
+	case HFTMON_PART_VECTOR:
+		return "vector";
+	case HFTMON_PART_SOFTIRQ:
+		return "softirq";
+	case HFTMON_PART_NMI:
+		return "nmi";
+	case HFTMON_PART_TASK:
+		return "task";
+	case HFTMON_PART_SLEEP:
+		return "slept";
+	case HFTMON_PART_WAIT:
+		return "waited";
+	case HFTMON_PART_IDLE_EXIT:
+		return "idle-exit";
+	case HFTMON_PART_UNATTRIBUTED:
+		return "unattributed";
+	default:
+		return "?";
+	}
+}
+
+static const char *spike_type_name(uint32_t type)
+{
+	switch (type) {
+	case HFTMON_SPIKE_INTERRUPTED:
+		return "interrupted";
+	case HFTMON_SPIKE_RUNNABLE:
+		return "runnable";
+	case HFTMON_SPIKE_FAULT:
+		return "fault";
+	default:
+		return "?";
+	}
+}
+
+static void part_what(const struct hftmon_part *p, char *buf, size_t len)
+{
+	char name[80];
+
+	switch (p->kind) {
+	case HFTMON_PART_IRQ:
+		snprintf(buf, len, "irq %u %s", p->nr,
+			 table_name(p->name, name, sizeof(name)));
+		break;
+	case HFTMON_PART_VECTOR:
+		snprintf(buf, len, "vector %#x %s", p->nr,
+			 table_name(p->name, name, sizeof(name)));
+		break;
+	case HFTMON_PART_SOFTIRQ:
+		snprintf(buf, len, "softirq %s",
+			 table_name(p->name, name, sizeof(name)));
+		break;
+	case HFTMON_PART_TASK: {
+		char c[HFTMON_TASK_COMM_LEN + 1];
+
+		memcpy(c, p->comm, HFTMON_TASK_COMM_LEN);
+		c[HFTMON_TASK_COMM_LEN] = '\0';
+		snprintf(buf, len, "task %d/%d %s prio %d policy %u",
+			 (int)p->pid, (int)p->tid,
+			 table_name(c, name, sizeof(name)), p->prio, p->policy);
+		break;
+	}
+	default:
+		snprintf(buf, len, "%s", part_name(p->kind));
+	}
+}
+
+/* One line per part, times relative to start_ns, then their sum. */
+static void print_parts(const struct hftmon_part *p, size_t n,
+			uint64_t start_ns, uint64_t end_ns)
+{
+	uint64_t sum = 0;
+	char what[160];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		part_what(&p[i], what, sizeof(what));
+		char cpu[16] = "-"; /* no CPU applies: asleep, unattributed */
+
+		if (p[i].cpu >= 0)
+			snprintf(cpu, sizeof(cpu), "%d", p[i].cpu);
+		printf("    +%10.3f us %10.3f us  cpu %-3s %s\n",
+		       (double)(p[i].start_ns - start_ns) / 1000.0,
+		       (double)p[i].ns / 1000.0, cpu, what);
+		sum += p[i].ns;
+	}
+	printf("    parts: %zu, summing to %.3f us of %.3f us\n", n,
+	       (double)sum / 1000.0, (double)(end_ns - start_ns) / 1000.0);
+}
+
+static void print_parts_json(const struct hftmon_part *p, size_t n)
+{
+	size_t i;
+
+	printf("[");
+	for (i = 0; i < n; i++) {
+		char c[HFTMON_TASK_COMM_LEN + 1];
+
+		printf("%s{\"kind\": \"%s\", \"cpu\": %d, \"start_ns\": %llu, \"end_ns\": %llu, \"ns\": %llu",
+		       i ? ", " : "", part_name(p[i].kind), p[i].cpu,
+		       (unsigned long long)p[i].start_ns,
+		       (unsigned long long)p[i].end_ns,
+		       (unsigned long long)p[i].ns);
+		switch (p[i].kind) {
+		case HFTMON_PART_IRQ:
+		case HFTMON_PART_VECTOR:
+		case HFTMON_PART_SOFTIRQ:
+			printf(", \"nr\": %u, \"name\": ", p[i].nr);
+			json_string(p[i].name);
+			break;
+		case HFTMON_PART_TASK:
+			memcpy(c, p[i].comm, HFTMON_TASK_COMM_LEN);
+			c[HFTMON_TASK_COMM_LEN] = '\0';
+			printf(", \"pid\": %d, \"tid\": %d, \"comm\": ",
+			       (int)p[i].pid, (int)p[i].tid);
+			json_string(c);
+			printf(", \"prio\": %d, \"policy\": %u", p[i].prio,
+			       p[i].policy);
+			break;
+		}
+		printf("}");
+	}
+	printf("]");
+}
+
+/* ---- spikes --------------------------------------------------------------- */
+
+struct spikes_args {
+	struct session_args s;
+	unsigned long long threshold_us;
+	double duration; /* 0: until a signal or the targets exit */
+	bool follow;
+	bool no_causes;
+};
+
+enum { OPT_THRESHOLD = OPT_COMMON_END, OPT_FOLLOW, OPT_NO_CAUSES };
+
+static void parse_spikes(int argc, char **argv, struct spikes_args *a)
+{
+	static const struct option opts[] = {
+		SESSION_LONG_OPTS,
+		{ "threshold-us", required_argument, NULL, OPT_THRESHOLD },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "no-causes", no_argument, NULL, OPT_NO_CAUSES },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:fh", opts,
+				NULL)) != -1) {
+		if (session_opt(&cmd_spikes, &a->s, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_THRESHOLD:
+			a->threshold_us = parse_uint_arg(
+				"spikes", "--threshold-us", optarg,
+				HFTMON_SPIKE_THRESHOLD_MIN_NS / 1000,
+				HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
+			break;
+		case 'd':
+			a->duration = parse_seconds_arg("spikes", "--duration",
+							optarg);
+			break;
+		case 'f':
+		case OPT_FOLLOW:
+			a->follow = true;
+			break;
+		case OPT_NO_CAUSES:
+			a->no_causes = true;
+			break;
+		default:
+			bad_option("spikes", c, argv);
+		}
+	}
+	session_args_finish(&cmd_spikes, &a->s, argc, argv);
+	if (!a->threshold_us)
+		usage_error("spikes: --threshold-us N is needed (%llu..%llu us)",
+			    HFTMON_SPIKE_THRESHOLD_MIN_NS / 1000,
+			    HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
+	if (a->s.json && a->follow)
+		usage_error("spikes: --json prints one object at the end: leave out --follow");
+}
+
+static void print_spike(const struct hftmon_spike *sp,
+			const struct hftmon_part *parts, bool causes)
+{
+	printf("%llu.%09llu spike tid %d cpu %d %s %.3f us (threshold %.3f us)",
+	       (unsigned long long)(sp->start_ns / 1000000000u),
+	       (unsigned long long)(sp->start_ns % 1000000000u), (int)sp->tid,
+	       sp->cpu, spike_type_name(sp->type),
+	       (double)sp->duration_ns / 1000.0,
+	       (double)sp->threshold_ns / 1000.0);
+	if (sp->type == HFTMON_SPIKE_RUNNABLE)
+		printf(" %s on cpu %d", sp->flags & HFTMON_SPIKE_WOKEN ?
+				"woken" : "preempted", sp->from_cpu);
+	if (sp->flags & HFTMON_SPIKE_IDLE)
+		printf(", cpu was idle (state %d)", sp->idle_state);
+	if (sp->type == HFTMON_SPIKE_INTERRUPTED)
+		printf(", %u interruption(s) chained", sp->links);
+	if (sp->flags & HFTMON_SPIKE_EXTENDS)
+		printf(" (the spike above, extended by a later link)");
+	printf("\n");
+	if (causes)
+		print_parts(parts + sp->first_part, sp->nr_parts, sp->start_ns,
+			    sp->end_ns);
+}
+
+static void print_spike_json(const struct hftmon_spike *sp,
+			     const struct hftmon_part *parts, bool causes,
+			     bool first)
+{
+	printf("%s\n  {\"tid\": %d, \"pid\": %d, \"cpu\": %d, \"from_cpu\": %d, \"type\": \"%s\", \"woken\": %s, \"idle\": %s, \"idle_state\": %d, \"start_ns\": %llu, \"end_ns\": %llu, \"duration_us\": %.3f, \"threshold_us\": %.3f, \"links\": %u, \"parts\": ",
+	       first ? "" : ",", (int)sp->tid, (int)sp->pid, sp->cpu,
+	       sp->from_cpu, spike_type_name(sp->type),
+	       sp->flags & HFTMON_SPIKE_WOKEN ? "true" : "false",
+	       sp->flags & HFTMON_SPIKE_IDLE ? "true" : "false",
+	       sp->idle_state, (unsigned long long)sp->start_ns,
+	       (unsigned long long)sp->end_ns,
+	       (double)sp->duration_ns / 1000.0,
+	       (double)sp->threshold_ns / 1000.0, sp->links);
+	if (causes)
+		print_parts_json(parts + sp->first_part, sp->nr_parts);
+	else
+		printf("null");
+	printf("}");
+}
+
+static int follow_spikes(struct session *s, const struct spikes_args *a,
+			 struct hftmon_spike_query *q, uint64_t deadline)
+{
+	uint64_t since = s->start_ns;
+	unsigned long long n = 0;
+
+	for (;;) {
+		struct hftmon_spike sp = { .sz = sizeof(sp) };
+		int ret;
+
+		if (stopping() || targets_all_gone(&s->args->targets) ||
+		    (deadline && now_ns() >= deadline))
+			break;
+		ret = hftmon_wait_spike(s->m, q, &since, 100, &sp);
+		if (ret == -EINTR || ret == 0)
+			continue;
+		if (ret < 0)
+			return report_error(ret, "waiting for a spike");
+		print_spike(&sp, q->parts, q->cause_analysis);
+		fflush(stdout);
+		n++;
+		if (stdout_closed())
+			break;
+	}
+	printf("%llu spike(s) followed\n", n);
+	(void)a;
+	return 0;
+}
+
+static int run_spikes(int argc, char **argv)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg),
+		.drain_thread = true,
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+	};
+	struct hftmon_spike *spikes = NULL;
+	struct hftmon_part *parts = NULL;
+	struct spikes_args a;
+	struct session s;
+	uint64_t deadline = 0;
+	int status = 0, ret, n = 0, i;
+
+	parse_spikes(argc, argv, &a);
+	cfg.spike_threshold_us = a.threshold_us;
+	parts = calloc(MAX_PARTS, sizeof(*parts));
+	spikes = calloc(a.follow ? 1 : MAX_SPIKES, sizeof(*spikes));
+	if (!parts || !spikes) {
+		free(parts);
+		free(spikes);
+		return report_error(-ENOMEM, "spikes");
+	}
+	parts[0].sz = sizeof(*parts);
+	spikes[0].sz = sizeof(*spikes);
+	if (session_start(&s, &a.s, &cfg, NULL)) {
+		free(parts);
+		free(spikes);
+		return EXIT_FAILURE;
+	}
+	if (a.duration)
+		deadline = s.start_ns + (uint64_t)(a.duration * 1e9);
+	{
+		struct hftmon_spike_query q = {
+			.sz = sizeof(q),
+			.cause_analysis = !a.no_causes,
+			.parts = parts,
+			.max_parts = MAX_PARTS,
+		};
+
+		if (a.follow) {
+			status = follow_spikes(&s, &a, &q, deadline);
+			ret = session_stop(&s);
+		} else {
+			session_wait(&s, deadline);
+			ret = session_stop(&s);
+			if (!ret) {
+				n = hftmon_detect_latency_spikes(s.m, &q, spikes,
+								 MAX_SPIKES);
+				if (n < 0)
+					status = report_error(
+						n, "spikes of the recording");
+			}
+		}
+		if (ret && !status)
+			status = ret;
+		if (!status && !a.follow && a.s.json) {
+			session_print_json_head(&s, "spikes",
+						(double)(s.stop_ns - s.start_ns) /
+							1e9);
+			printf(",\n \"threshold_us\": %llu, \"nr_spikes\": %d, \"spikes\": [",
+			       a.threshold_us, n);
+			for (i = 0; i < n && i < MAX_SPIKES; i++)
+				print_spike_json(&spikes[i], parts, q.cause_analysis,
+						 !i);
+			printf("%s]}\n", n ? "\n " : "");
+		} else if (!status && !a.follow) {
+			for (i = 0; i < n && i < MAX_SPIKES; i++)
+				print_spike(&spikes[i], parts, q.cause_analysis);
+			printf("%d spike(s) of at least %llu us\n", n,
+			       a.threshold_us);
+		}
+		if (!status && !a.s.json)
+			session_print_footer(&s);
+	}
+	free(parts);
+	free(spikes);
+	session_end(&s);
+	return finish_stdout(status);
+}
+
+const struct cli_command cmd_spikes = {
+	.name = "spikes",
+	.run = run_spikes,
+	.help = "  spikes -p PID|-t TID|-- COMMAND --threshold-us N [--follow] [--json]\n"
+		"                           every latency spike of the targets of at least N\n"
+		"                           us, detected in the kernel as it ends (a thread\n"
+		"                           interrupted on its CPU, or runnable but not\n"
+		"                           running), with its parts in time order: each\n"
+		"                           IRQ, softirq, NMI, task that ran, idle exit, and\n"
+		"                           what no record explains, adding up to the spike\n",
+	.options = "spikes options:\n"
+		   "      --threshold-us N     the spike threshold, 1..10000000 us\n"
+		   "  -f, --follow             print each spike as it happens\n"
+		   "  -d, --duration SEC       stop after SEC seconds (default: a signal or\n"
+		   "                           every target exited)\n"
+		   "      --no-causes          spikes only, without their parts\n",
+};
+
+/* ---- explain --------------------------------------------------------------- */
+
+struct explain_args {
+	struct session_args s;
+	unsigned long long from_ns, to_ns;
+	pid_t tid;
+};
+
+enum { OPT_FROM = OPT_COMMON_END, OPT_TO };
+
+static void parse_explain(int argc, char **argv, struct explain_args *a)
+{
+	static const struct option opts[] = {
+		SESSION_LONG_OPTS,
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int i;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "h", opts,
+				NULL)) != -1) {
+		if (session_opt(&cmd_explain, &a->s, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_FROM:
+			a->from_ns = parse_uint_arg("explain", "--from", optarg,
+						    1, UINT64_MAX / 2);
+			break;
+		case OPT_TO:
+			a->to_ns = parse_uint_arg("explain", "--to", optarg, 1,
+						  UINT64_MAX / 2);
+			break;
+		default:
+			bad_option("explain", c, argv);
+		}
+	}
+	session_args_finish(&cmd_explain, &a->s, argc, argv);
+	for (i = 0; i < a->s.targets.nr; i++)
+		if (a->s.targets.v[i].tid) {
+			if (a->tid && a->tid != a->s.targets.v[i].tid)
+				usage_error("explain: one thread at a time: give -t TID once");
+			a->tid = a->s.targets.v[i].tid;
+		}
+	if (!a->tid)
+		usage_error("explain: the thread to explain is needed: -t TID");
+	if (!a->from_ns || !a->to_ns)
+		usage_error("explain: the window is needed: --from NS --to NS (CLOCK_MONOTONIC ns)");
+	if (a->to_ns <= a->from_ns)
+		usage_error("explain: --to %llu is not after --from %llu",
+			    a->to_ns, a->from_ns);
+}
+
+static int run_explain(int argc, char **argv)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg),
+		.drain_thread = true,
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+	};
+	struct hftmon_part *parts;
+	struct explain_args a;
+	struct session s;
+	int status = 0, ret, n = 0;
+	uint64_t now;
+
+	parse_explain(argc, argv, &a);
+	now = now_ns();
+	if (a.from_ns < now)
+		return report_line("explain: the window starts %.3f s ago, before this recording: start hftmon explain before the window begins",
+				   (double)(now - a.from_ns) / 1e9);
+	if (a.to_ns - now > 3600ull * 1000000000u)
+		return report_line("explain: the window ends more than an hour from now (CLOCK_MONOTONIC %llu, now %llu): give times of this boot's monotonic clock",
+				   a.to_ns, (unsigned long long)now);
+	parts = calloc(MAX_PARTS, sizeof(*parts));
+	if (!parts)
+		return report_error(-ENOMEM, "explain");
+	parts[0].sz = sizeof(*parts);
+	if (session_start(&s, &a.s, &cfg, NULL)) {
+		free(parts);
+		return EXIT_FAILURE;
+	}
+	/* Recorded until the window has ended; the stop drains the rest. */
+	if (session_wait(&s, a.to_ns + 1000000u) || stopping()) {
+		if (now_ns() < a.to_ns) {
+			session_stop(&s);
+			status = report_line("explain: the recording ended before the window did (%s)",
+					     stopping() ? "interrupted" :
+							  "the target exited");
+			goto out;
+		}
+	}
+	ret = session_stop(&s);
+	if (ret) {
+		status = ret;
+		goto out;
+	}
+	{
+		struct hftmon_explain_query q = { .sz = sizeof(q),
+						  .tid = a.tid,
+						  .start_ns = a.from_ns,
+						  .end_ns = a.to_ns };
+
+		n = hftmon_explain(s.m, &q, parts, MAX_PARTS);
+	}
+	if (n < 0) {
+		status = report_error(n, "explain tid %d over [%llu, %llu)",
+				      (int)a.tid, a.from_ns, a.to_ns);
+		goto out;
+	}
+	if (a.s.json) {
+		session_print_json_head(&s, "explain",
+					(double)(a.to_ns - a.from_ns) / 1e9);
+		printf(",\n \"tid\": %d, \"from_ns\": %llu, \"to_ns\": %llu, \"nr_parts\": %d, \"parts\": ",
+		       (int)a.tid, a.from_ns, a.to_ns, n);
+		print_parts_json(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS);
+		printf("}\n");
+	} else {
+		printf("tid %d over [%llu, %llu) (%.3f us), in time order:\n",
+		       (int)a.tid, a.from_ns, a.to_ns,
+		       (double)(a.to_ns - a.from_ns) / 1000.0);
+		print_parts(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS,
+			    a.from_ns, a.to_ns);
+		session_print_footer(&s);
+	}
+out:
+	free(parts);
+	session_end(&s);
+	return finish_stdout(status);
+}
+
+const struct cli_command cmd_explain = {
+	.name = "explain",
+	.run = run_explain,
+	.help = "  explain -t TID --from NS --to NS [--json]\n"
+		"                           what thread TID did and what disturbed it over a\n"
+		"                           window of CLOCK_MONOTONIC ns it measured itself:\n"
+		"                           records from now until the window ends, then\n"
+		"                           prints its parts in time order, summing to it\n",
+	.options = "explain options:\n"
+		   "      --from NS            the window's start (CLOCK_MONOTONIC ns, not yet\n"
+		   "                           passed when hftmon explain starts)\n"
+		   "      --to NS              its end\n",
+};
