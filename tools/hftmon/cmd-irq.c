@@ -10,7 +10,9 @@
  * they run there, and a second table of what each interruption source
  * stole from each target thread. Everything comes from the library's
  * aggregator (hftmon_get_irq_stats()), fed by the drain thread, which
- * runs off the watched CPUs.
+ * runs off the watched CPUs: counts and totals exact from its totals,
+ * durations from its history of the latest interruptions (a row says
+ * when that history did not reach back over the whole interval).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -166,11 +168,42 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-static void print_table(const struct hftmon_irq_row *r, int n, double window,
+/*
+ * One table of rows over an interval. Counts and net times are exact:
+ * the difference of the library's totals since configure (tot) between
+ * this refresh and the last (prev). Durations (percentiles, max) come
+ * from the history of the last HFTMON_HISTORY_IRQS interruptions over the
+ * interval (rows, as the window query gives them); a row whose history
+ * holds fewer than its count has percentiles over its latest ones only,
+ * and says so (partial).
+ */
+struct irq_table {
+	struct hftmon_irq_row *rows; /* the interval's, n of them */
+	struct hftmon_irq_row *tot, *prev, *win; /* totals now, last; window */
+	size_t cap, tcap, pcap, wcap;
+	int n, pn;
+	unsigned int partial; /* rows whose durations cover part of it */
+};
+
+/* The target threads, each with what interrupted it. */
+struct stolen {
+	pid_t tid;
+	bool seen; /* a target thread at the last refresh */
+	struct irq_table t;
+};
+
+struct irq_view {
+	struct irq_table t;
+	struct stolen *th;
+	size_t nr_th, cap_th;
+};
+
+static void print_table(const struct irq_table *t, double window,
 			const char *who)
 {
+	const struct hftmon_irq_row *r = t->rows;
+	int i, n = t->n;
 	char label[128];
-	int i;
 
 	printf("interruptions %s over the interval (%.3f s); times net of what nested in them, us:\n",
 	       who, window);
@@ -192,13 +225,16 @@ static void print_table(const struct hftmon_irq_row *r, int n, double window,
 		else
 			printf(" %11s\n", "-");
 	}
+	if (t->partial)
+		printf("(%u row(s): durations over the latest %u interruptions the library keeps, not the whole interval; counts and totals are whole)\n",
+		       t->partial, HFTMON_HISTORY_IRQS);
 }
 
-static void print_json_rows(const struct hftmon_irq_row *r, int n,
-			    double window)
+static void print_json_rows(const struct irq_table *t, double window)
 {
+	const struct hftmon_irq_row *r = t->rows;
 	bool first = true;
-	int i;
+	int i, n = t->n;
 
 	printf("[");
 	for (i = 0; i < n; i++) {
@@ -226,22 +262,6 @@ static void print_json_rows(const struct hftmon_irq_row *r, int n,
 	printf("%s]", first ? "" : "\n ");
 }
 
-/* The target threads, each with what interrupted it. */
-struct stolen {
-	pid_t tid;
-	struct hftmon_irq_row *rows;
-	size_t cap;
-	int n;
-};
-
-struct irq_view {
-	struct hftmon_irq_row *rows;
-	size_t cap;
-	int n;
-	struct stolen *th;
-	size_t nr_th, cap_th;
-};
-
 /* The target threads now (every thread of each -p, each -t). */
 static int list_threads(struct session *s, struct irq_view *v)
 {
@@ -251,7 +271,8 @@ static int list_threads(struct session *s, struct irq_view *v)
 	unsigned int k;
 	int n, j;
 
-	v->nr_th = 0;
+	for (i = 0; i < v->nr_th; i++)
+		v->th[i].seen = false;
 	for (k = 0; k < t->nr; k++) {
 		if (k && t->v[k].pid == t->v[k - 1].pid)
 			continue;
@@ -268,8 +289,10 @@ static int list_threads(struct session *s, struct irq_view *v)
 			for (i = 0; i < v->nr_th; i++)
 				if (v->th[i].tid == info[j].tid)
 					break;
-			if (i < v->nr_th)
+			if (i < v->nr_th) {
+				v->th[i].seen = true;
 				continue;
+			}
 			if (v->nr_th == v->cap_th) {
 				size_t nc = v->cap_th ? 2 * v->cap_th : 16;
 				struct stolen *p =
@@ -284,6 +307,7 @@ static int list_threads(struct session *s, struct irq_view *v)
 				v->th = p;
 				v->cap_th = nc;
 			}
+			v->th[v->nr_th].seen = true;
 			v->th[v->nr_th++].tid = info[j].tid;
 		}
 	}
@@ -291,31 +315,107 @@ static int list_threads(struct session *s, struct irq_view *v)
 	return 0;
 }
 
+static bool same_source(const struct hftmon_irq_row *a,
+			const struct hftmon_irq_row *b)
+{
+	return a->cpu == b->cpu && a->kind == b->kind && a->nr == b->nr;
+}
+
+/* A copy of n rows into *dst, grown as needed. 0 or -ENOMEM. */
+static int copy_rows(struct hftmon_irq_row **dst, size_t *cap,
+		     const struct hftmon_irq_row *src, int n)
+{
+	if (*cap < (size_t)n) {
+		free(*dst);
+		*dst = calloc((size_t)n, sizeof(**dst));
+		*cap = *dst ? (size_t)n : 0;
+		if (!*dst)
+			return -ENOMEM;
+	}
+	memcpy(*dst, src, (size_t)n * sizeof(*src));
+	return 0;
+}
+
+/* The rows of t over the last window_us: see struct irq_table. */
+static int table_refresh(struct hftmon *m, pid_t tid, uint64_t window_us,
+			 struct irq_table *t)
+{
+	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1, .tid = tid };
+	int i, j, tn, wn, err;
+
+	tn = get_rows(m, &q, &t->tot, &t->tcap); /* totals since configure */
+	if (tn < 0)
+		return tn;
+	q.window_us = window_us ? window_us : 1;
+	wn = get_rows(m, &q, &t->win, &t->wcap);
+	if (wn < 0)
+		return wn;
+	err = copy_rows(&t->rows, &t->cap, t->tot, tn);
+	if (err)
+		return err;
+	t->n = tn;
+	t->partial = 0;
+	/* Each source's interval: its totals now less the last ones. */
+	for (i = 0; i < tn; i++) {
+		struct hftmon_irq_row *r = &t->rows[i];
+		const struct hftmon_irq_row *w = NULL;
+
+		for (j = 0; j < t->pn; j++)
+			if (same_source(&t->prev[j], r)) {
+				r->count -= t->prev[j].count;
+				r->net_ns -= t->prev[j].net_ns;
+				r->raise_count -= t->prev[j].raise_count;
+				break;
+			}
+		for (j = 0; j < wn; j++)
+			if (same_source(&t->win[j], r))
+				w = &t->win[j];
+		r->p50_ns = w ? w->p50_ns : 0;
+		r->p90_ns = w ? w->p90_ns : 0;
+		r->p99_ns = w ? w->p99_ns : 0;
+		r->p999_ns = w ? w->p999_ns : 0;
+		r->max_ns = w ? w->max_ns : 0;
+		r->raise_p50_ns = w ? w->raise_p50_ns : 0;
+		r->raise_p99_ns = w ? w->raise_p99_ns : 0;
+		r->raise_max_ns = w ? w->raise_max_ns : 0;
+		if (r->count && (!w || w->count < r->count))
+			t->partial++;
+	}
+	/* These totals are the next interval's base. */
+	err = copy_rows(&t->prev, &t->pcap, t->tot, tn);
+	if (err)
+		return err;
+	t->pn = tn;
+	qsort(t->rows, (size_t)t->n, sizeof(*t->rows), by_net);
+	return 0;
+}
+
+static void table_free(struct irq_table *t)
+{
+	free(t->rows);
+	free(t->tot);
+	free(t->prev);
+	free(t->win);
+}
+
 static int refresh(struct session *s, struct irq_view *v, uint64_t window_us)
 {
-	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1,
-				      .window_us = window_us };
 	size_t i;
-	int n, err;
+	int err;
 
-	n = get_rows(s->m, &q, &v->rows, &v->cap);
-	if (n < 0)
-		return report_error(n, "interruption statistics");
-	v->n = n;
-	qsort(v->rows, (size_t)n, sizeof(*v->rows), by_net);
+	err = table_refresh(s->m, 0, window_us, &v->t);
+	if (err)
+		return report_error(err, "interruption statistics");
 	if (!s->args->targets.nr)
 		return 0;
 	err = list_threads(s, v);
 	if (err)
 		return report_error(err, "target threads");
 	for (i = 0; i < v->nr_th; i++) {
-		q.tid = v->th[i].tid;
-		n = get_rows(s->m, &q, &v->th[i].rows, &v->th[i].cap);
-		if (n < 0)
-			return report_error(n, "what interrupted tid %d",
-					    (int)q.tid);
-		v->th[i].n = n;
-		qsort(v->th[i].rows, (size_t)n, sizeof(*v->rows), by_net);
+		err = table_refresh(s->m, v->th[i].tid, window_us, &v->th[i].t);
+		if (err)
+			return report_error(err, "what interrupted tid %d",
+					    (int)v->th[i].tid);
 	}
 	return 0;
 }
@@ -325,13 +425,15 @@ static void print_view(const struct irq_view *v, double window, bool partial)
 	char who[64];
 	size_t i;
 
-	print_table(v->rows, v->n, window,
+	print_table(&v->t, window,
 		    partial ? "(a partial interval: the run ended)" : "per CPU");
 	for (i = 0; i < v->nr_th; i++) {
+		if (!v->th[i].seen)
+			continue; /* exited */
 		snprintf(who, sizeof(who), "of tid %d (time stolen from it)",
 			 (int)v->th[i].tid);
 		printf("\n");
-		print_table(v->th[i].rows, v->th[i].n, window, who);
+		print_table(&v->th[i].t, window, who);
 	}
 }
 
@@ -341,13 +443,14 @@ static void print_json(struct session *s, const struct irq_view *v,
 	size_t i;
 
 	session_print_json_head(s, "irq", window);
-	printf(",\n \"cpus\": ");
-	print_json_rows(v->rows, v->n, window);
+	printf(",\n \"durations_partial_rows\": %u, \"history_irqs\": %u,\n \"cpus\": ",
+	       v->t.partial, HFTMON_HISTORY_IRQS);
+	print_json_rows(&v->t, window);
 	printf(",\n \"threads\": [");
 	for (i = 0; i < v->nr_th; i++) {
 		printf("%s\n  {\"tid\": %d, \"stolen\": ", i ? "," : "",
 		       (int)v->th[i].tid);
-		print_json_rows(v->th[i].rows, v->th[i].n, window);
+		print_json_rows(&v->th[i].t, window);
 		printf("}");
 	}
 	printf("%s]}\n", v->nr_th ? "\n " : "");
@@ -428,9 +531,9 @@ static int run_irq(int argc, char **argv)
 	} else if (!status) {
 		session_print_footer(&s);
 	}
-	free(v.rows);
+	table_free(&v.t);
 	for (size_t k = 0; k < v.nr_th; k++)
-		free(v.th[k].rows);
+		table_free(&v.th[k].t);
 	free(v.th);
 	session_end(&s);
 	return finish_stdout(status);
