@@ -686,6 +686,8 @@ static __poll_t hftmon_poll(struct file *file, poll_table *wait)
 	unsigned int cpu;
 
 	poll_wait(file, &s->wq, wait);
+	/* The reader's tail before a kicked record's mark (hftmon_ring.c). */
+	smp_mb();
 	mutex_lock(&s->lock);
 	if (s->configured) {
 		for_each_possible_cpu(cpu) {

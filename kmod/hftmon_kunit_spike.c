@@ -309,14 +309,27 @@ static void ring_kick(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, irq_work_is_pending(&rb->wakeup_work) ||
 			  irq_work_is_busy(&rb->wakeup_work) ||
 			  rb->last_wakeup == rb->head);
+	KUNIT_EXPECT_EQ(test, rb->last_wakeup, 2 * sizeof(struct hftmon_rec_spike));
 	/* A third, plain: the kicked one is still unread. */
 	put_one(rb, false);
 	KUNIT_EXPECT_TRUE(test, hftmon_ring_readable(rb, false));
-	/* Read up to the kicked record: no longer readable for poll(). */
+	/* Kicked while the last kicked one is unread: no second wake-up. */
+	put_one(rb, true);
+	KUNIT_EXPECT_EQ(test, rb->last_wakeup, 2 * sizeof(struct hftmon_rec_spike));
+	KUNIT_EXPECT_EQ(test, rb->urgent_head, 4 * sizeof(struct hftmon_rec_spike));
+	/* Read all but the last kicked record: still readable for poll(). */
 	head = smp_load_acquire(&rb->ctrl->data_head);
+	/* As a reader releases what it read. */
 	smp_store_release(&rb->ctrl->data_tail,
 			  head - sizeof(struct hftmon_rec_spike));
+	KUNIT_EXPECT_TRUE(test, hftmon_ring_readable(rb, false));
+	/* All read: not readable; the next kick wakes again. */
+	smp_store_release(&rb->ctrl->data_tail, head);
 	KUNIT_EXPECT_FALSE(test, hftmon_ring_readable(rb, false));
+	irq_work_sync(&rb->wakeup_work);
+	put_one(rb, true);
+	KUNIT_EXPECT_EQ(test, rb->last_wakeup, 5 * sizeof(struct hftmon_rec_spike));
+	KUNIT_EXPECT_TRUE(test, hftmon_ring_readable(rb, false));
 	irq_work_sync(&rb->wakeup_work);
 	hftmon_ring_free(rb);
 }

@@ -220,11 +220,26 @@ void hftmon_ring_commit_irqsoff(struct hftmon_ring *rb)
 	/* Every reserved record is complete: nesting is LIFO. */
 	smp_store_release(&rb->ctrl->data_head, rb->head);
 	if (unlikely(rb->kick)) {
+		u64 unread = rb->urgent_head;
+
 		/* Published with the head, read by hftmon_ring_readable(). */
 		rb->kick = false;
 		WRITE_ONCE(rb->urgent_head, rb->head);
-		rb->last_wakeup = rb->head;
-		irq_work_queue(&rb->wakeup_work);
+		/*
+		 * No second wake-up while the last kicked record is unread:
+		 * its waiters were woken and poll() stays readable. On
+		 * PREEMPT_RT the wake-up is the irq_work/N thread, which
+		 * preempts a tracked thread of this CPU: without this rule,
+		 * at a threshold below that preemption's cost, each spike's
+		 * wake-up would make the next spike. The barrier orders the
+		 * store above before the tail's load, against a reader that
+		 * stores the tail, then polls (hftmon_poll()'s barrier).
+		 */
+		smp_mb();
+		if ((s64)(unread - READ_ONCE(rb->ctrl->data_tail)) <= 0) {
+			rb->last_wakeup = rb->head;
+			irq_work_queue(&rb->wakeup_work);
+		}
 	} else if (unlikely(rb->head - rb->last_wakeup >= rb->wakeup_bytes) &&
 		   rb->head - READ_ONCE(rb->ctrl->data_tail) >= rb->wakeup_bytes) {
 		rb->last_wakeup = rb->head;

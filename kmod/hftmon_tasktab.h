@@ -94,8 +94,8 @@ static __always_inline bool hftmon_tasktab_put(struct hftmon_tasktab *t,
 	unsigned long old;
 	int i;
 
-	/* Acquire: a key read, its entry (epoch) is the one it published. */
 	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++) {
+		/* Acquire: a key read, its entry is the one it published. */
 		if (smp_load_acquire(&b[i].task) != task)
 			continue;
 		if (keep && READ_ONCE(b[i].epoch) == epoch &&

@@ -122,6 +122,7 @@ long hftmon_spike_ioc_set_threshold(struct hftmon_session *s,
 	else
 		WRITE_ONCE(s->cfg.spike_threshold_ns, thr);
 	mutex_unlock(&s->lock);
+	/* The new threshold before anything the caller does next. */
 	smp_mb();
 	return err;
 }
