@@ -25,6 +25,7 @@
 #include "hftmon_internal.h"
 #include "hftmon_irq.h"
 #include "hftmon_probe.h"	/* hftmon_detach_record() */
+#include "hftmon_spike.h"
 
 #define HFTMON_MAX_PROCS_LIMIT	4096
 
@@ -118,9 +119,12 @@ struct kmem_cache *hftmon_session_cache, *hftmon_proc_cache,
 int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 			unsigned int default_pages, unsigned int max_pages)
 {
-	if (cfg->flags || cfg->spike_threshold_ns)
+	if (cfg->flags)
 		return -EINVAL;
 	if (cfg->events & ~hftmon_probes_known_events() || hftmon_irq_cpus_check(cfg))
+		return -EINVAL;
+	/* A threshold only with EV_SPIKE, which needs SWITCH and WAKEUP. */
+	if (hftmon_spike_config_check(cfg))
 		return -EINVAL;
 	if (cfg->events & ~available_events)
 		return -EOPNOTSUPP;
@@ -611,6 +615,9 @@ static long hftmon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HFTMON_CMD_KEY(HFTMON_IOC_GET_IRQ_STATS):
 		ret = hftmon_irq_ioc_stats(s, uarg);
 		break;
+	case HFTMON_CMD_KEY(HFTMON_IOC_SET_SPIKE_THRESHOLD):
+		ret = hftmon_spike_ioc_set_threshold(s, uarg);
+		break;
 	default:
 		ret = -ENOTTY;
 	}
@@ -679,6 +686,8 @@ static __poll_t hftmon_poll(struct file *file, poll_table *wait)
 	unsigned int cpu;
 
 	poll_wait(file, &s->wq, wait);
+	/* The reader's tail before a kicked record's mark (hftmon_ring.c). */
+	smp_mb();
 	mutex_lock(&s->lock);
 	if (s->configured) {
 		for_each_possible_cpu(cpu) {

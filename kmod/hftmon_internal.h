@@ -63,6 +63,8 @@ struct hftmon_ring {
 	u64 seq;			/* seq of the next record */
 	unsigned int nest;		/* writers in progress on this CPU */
 	u64 last_wakeup;		/* head at the last wake-up */
+	bool kick;			/* wake readers at this commit */
+	u64 urgent_head;		/* poll() readable until read up to it */
 	u64 records;			/* kernel's own counts: the ctrl page */
 	u64 lost[HFTMON_LOST_NR];	/* copies are for the reader only */
 
@@ -92,6 +94,16 @@ struct hftmon_rec_hdr *hftmon_ring_reserve_irqsoff(struct hftmon_ring *rb,
 						   u16 type, u32 size);
 void hftmon_ring_commit_irqsoff(struct hftmon_ring *rb);
 void hftmon_ring_count_lost(struct hftmon_ring *rb, enum hftmon_lost_cause c);
+
+/*
+ * The record being written (between its reserve and commit, on this CPU,
+ * IRQs off) wakes poll() waiters when it is published, whatever the
+ * watermark, and keeps the ring readable until it is read (a spike).
+ */
+static inline void hftmon_ring_kick(struct hftmon_ring *rb)
+{
+	rb->kick = true;
+}
 bool hftmon_ring_readable(struct hftmon_ring *rb, bool any);
 
 /* ---- tracked processes ------------------------------------------------- */

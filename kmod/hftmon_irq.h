@@ -14,6 +14,7 @@
 #include <asm/local64.h>
 
 #include "hftmon_internal.h"
+#include "hftmon_spike.h"
 
 /*
  * Per CPU, whether its interruptions are recorded: tracked is the task
@@ -64,6 +65,7 @@ struct hftmon_irq_nmi_slot {
 	int handled;
 	bool tracked;
 	pid_t pid, tid;
+	unsigned int switches;		/* hftmon_irq_here.switches then */
 	unsigned int ready;
 };
 
@@ -74,6 +76,7 @@ struct hftmon_irq_cpu {
 	u64 raise[HFTMON_IRQ_SOFTIRQS];
 	unsigned int raise_switches[HFTMON_IRQ_SOFTIRQS];
 	struct hftmon_irq_nmi_slot nmi_slot;
+	struct hftmon_spike_chain chain;	/* INTERRUPTED spikes */
 	u64 unmatched, too_deep, nmi_unrecorded;
 	struct hftmon_irq_count vec[HFTMON_IRQ_VECTORS];
 	struct hftmon_irq_count softirq[HFTMON_IRQ_SOFTIRQS];

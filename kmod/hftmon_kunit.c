@@ -19,7 +19,7 @@
 
 #include "hftmon_probe.h"
 #include "hftmon_irq.h"
-#include "hftmon_wakers.h"
+#include "hftmon_tasktab.h"
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
 
@@ -802,6 +802,7 @@ static const struct {
 	{ HFTMON_EV_IRQ, HFTMON_FEAT_IRQ, HFTMON_SRC_IRQ },
 	{ HFTMON_EV_SOFTIRQ, HFTMON_FEAT_SOFTIRQ, HFTMON_SRC_SOFTIRQ },
 	{ HFTMON_EV_NMI, HFTMON_FEAT_NMI, HFTMON_SRC_NMI },
+	{ HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE, HFTMON_SRC_SPIKE },
 #ifdef CONFIG_X86_LOCAL_APIC
 	{ HFTMON_EV_IRQ_VECTOR, HFTMON_FEAT_IRQ_VECTOR, HFTMON_SRC_IRQ_VECTOR },
 #endif
@@ -836,12 +837,13 @@ static void sources_table_abi(struct kunit *test)
 		}
 	}
 	/* Every event this version defines is produced; no stray bit. */
-	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
+	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
+					    HFTMON_EV_SPIKE));
 	/* Every feature but poll() (the device's own) comes from a source. */
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
-		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES));
+		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -988,9 +990,11 @@ static void avail_this_kernel(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
 	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
-			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
+			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
+			      HFTMON_EV_SPIKE));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
-			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS));
+			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
+			      HFTMON_EV_SPIKE));
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SCHED_SWITCH], 0);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PROCESS_FORK], 0);
@@ -1000,6 +1004,8 @@ static void avail_this_kernel(struct kunit *test)
 #ifdef CONFIG_X86_LOCAL_APIC
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_IRQ_VECTOR], 0);
 #endif
+	/* power:cpu_idle is in every kernel with tracepoints. */
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SPIKE], 0);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], -ENOSYS);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
@@ -1055,8 +1061,9 @@ static void check_config(struct kunit *test)
 	memset(&c, 0, sizeof(c));
 	c.flags = 1;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	/* A spike threshold without EV_SPIKE (hftmon_kunit_spike.c: the rest). */
 	memset(&c, 0, sizeof(c));
-	c.reserved[0] = 1;
+	c.spike_threshold_ns = HFTMON_SPIKE_THRESHOLD_MIN_NS;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
 	/* irq_cpus: a CPU that cannot exist is refused, CPU 0 is fine. */
 	memset(&c, 0, sizeof(c));
@@ -1121,9 +1128,9 @@ static struct kunit_suite check_suite = {
 
 #define WK_BITS		1	/* two buckets: collisions come cheap */
 
-static struct hftmon_wakers *wakers_new(struct kunit *test)
+static struct hftmon_tasktab *wakers_new(struct kunit *test)
 {
-	struct hftmon_wakers *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	struct hftmon_tasktab *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	t->bits = WK_BITS;
@@ -1137,24 +1144,24 @@ static struct hftmon_wakers *wakers_new(struct kunit *test)
  * Synthetic tasks: keys only, never dereferenced; n of them that share
  * one bucket, aligned as task_structs are.
  */
-static void wk_same_bucket(struct hftmon_wakers *t, unsigned long *keys,
+static void wk_same_bucket(struct hftmon_tasktab *t, unsigned long *keys,
 			   int n)
 {
-	struct hftmon_waker_slot *b = NULL;
+	struct hftmon_tasktab_slot *b = NULL;
 	unsigned long k = 0x100000;
 	int i = 0;
 
 	for (; i < n; k += 64) {
 		if (!b)
-			b = hftmon_waker_bucket(t, k);
-		if (hftmon_waker_bucket(t, k) == b)
+			b = hftmon_tasktab_bucket(t, k);
+		if (hftmon_tasktab_bucket(t, k) == b)
 			keys[i++] = k;
 	}
 }
 
 static void wakers_put_take(struct kunit *test)
 {
-	struct hftmon_wakers *t = wakers_new(test);
+	struct hftmon_tasktab *t = wakers_new(test);
 	unsigned long k[1];
 	s32 tgid = -1, tid = -1;
 	u16 flags = 0xffff;
@@ -1183,17 +1190,17 @@ static void wakers_put_take(struct kunit *test)
 /* A full bucket refuses, a take makes room; one entry per task. */
 static void wakers_full_and_replace(struct kunit *test)
 {
-	struct hftmon_wakers *t = wakers_new(test);
-	unsigned long k[HFTMON_WAKER_WAYS + 1];
+	struct hftmon_tasktab *t = wakers_new(test);
+	unsigned long k[HFTMON_TASKTAB_WAYS + 1];
 	s32 tgid, tid;
 	u16 flags;
 	int i;
 
 	wk_same_bucket(t, k, ARRAY_SIZE(k));
-	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++)
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 10 + i,
 							 20 + i, 0));
-	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS], 1,
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_TASKTAB_WAYS], 1,
 						  99, 99, 0));
 	/* Its own entry is replaced even in a full bucket. */
 	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[1], 1, 31, 32, 0));
@@ -1204,13 +1211,13 @@ static void wakers_full_and_replace(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[1], 1, &tgid, &tid,
 						   &flags));
 	/* The freed slot takes the one that did not fit. */
-	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS], 1,
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[HFTMON_TASKTAB_WAYS], 1,
 						 99, 98, 0));
-	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[HFTMON_WAKER_WAYS], 1,
+	KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[HFTMON_TASKTAB_WAYS], 1,
 						  &tgid, &tid, &flags));
 	KUNIT_EXPECT_EQ(test, tid, 98);
 	/* The others kept theirs. */
-	for (i = 0; i < HFTMON_WAKER_WAYS; i++) {
+	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++) {
 		if (i == 1)
 			continue;
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[i], 1, &tgid,
@@ -1218,11 +1225,11 @@ static void wakers_full_and_replace(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, tid, 20 + i);
 	}
 	/* A slot being written is never taken over. */
-	t->buckets[0].slot[0].task = HFTMON_WAKER_BUSY;
-	t->buckets[1].slot[0].task = HFTMON_WAKER_BUSY;
-	for (i = 0; i < HFTMON_WAKER_WAYS - 1; i++)
+	t->buckets[0].slot[0].task = HFTMON_TASKTAB_BUSY;
+	t->buckets[1].slot[0].task = HFTMON_TASKTAB_BUSY;
+	for (i = 0; i < HFTMON_TASKTAB_WAYS - 1; i++)
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 0, i, 0));
-	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_WAKER_WAYS - 1],
+	KUNIT_EXPECT_FALSE(test, hftmon_waker_put(t, k[HFTMON_TASKTAB_WAYS - 1],
 						  1, 0, 0, 0));
 }
 
@@ -1232,25 +1239,25 @@ static void wakers_full_and_replace(struct kunit *test)
  */
 static void wakers_earlier_run(struct kunit *test)
 {
-	struct hftmon_wakers *t = wakers_new(test);
-	unsigned long k[2 * HFTMON_WAKER_WAYS];
+	struct hftmon_tasktab *t = wakers_new(test);
+	unsigned long k[2 * HFTMON_TASKTAB_WAYS];
 	s32 tgid, tid;
 	u16 flags;
 	int i;
 
 	wk_same_bucket(t, k, ARRAY_SIZE(k));
-	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++)
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 1, 1, i, 0));
 	/* Run 2: a wake-up it saw only the end of. */
 	KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[0], 2, &tgid, &tid,
 						   &flags));
 	/* Run 2 fills the bucket over run 1's entries. */
-	for (i = HFTMON_WAKER_WAYS; i < 2 * HFTMON_WAKER_WAYS; i++)
+	for (i = HFTMON_TASKTAB_WAYS; i < 2 * HFTMON_TASKTAB_WAYS; i++)
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_put(t, k[i], 2, 2, i, 0));
-	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++)
 		KUNIT_EXPECT_FALSE(test, hftmon_waker_take(t, k[i], 2, &tgid,
 							   &tid, &flags));
-	for (i = HFTMON_WAKER_WAYS; i < 2 * HFTMON_WAKER_WAYS; i++) {
+	for (i = HFTMON_TASKTAB_WAYS; i < 2 * HFTMON_TASKTAB_WAYS; i++) {
 		KUNIT_EXPECT_TRUE(test, hftmon_waker_take(t, k[i], 2, &tgid,
 							  &tid, &flags));
 		KUNIT_EXPECT_EQ(test, tid, i);
@@ -1261,7 +1268,7 @@ static void wakers_earlier_run(struct kunit *test)
 #define WK_ROUNDS	200000
 
 struct wk_racer {
-	struct hftmon_wakers *t;
+	struct hftmon_tasktab *t;
 	unsigned long keys[2];	/* its own tasks, in the shared bucket */
 	long wrong, missing;
 	struct completion done;
@@ -1306,7 +1313,7 @@ static int wk_race_fn(void *arg)
 
 static void wakers_two_cpus(struct kunit *test)
 {
-	struct hftmon_wakers *t = wakers_new(test);
+	struct hftmon_tasktab *t = wakers_new(test);
 	struct wk_racer r[2];
 	struct task_struct *k[2];
 	unsigned long keys[4];
@@ -1332,9 +1339,9 @@ static void wakers_two_cpus(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, r[i].missing, 0L);
 	}
 	/* Both done: the bucket is empty again. */
-	for (i = 0; i < HFTMON_WAKER_WAYS; i++)
+	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++)
 		KUNIT_EXPECT_EQ(test,
-				READ_ONCE(hftmon_waker_bucket(t, keys[0])[i].task),
+				READ_ONCE(hftmon_tasktab_bucket(t, keys[0])[i].task),
 				0UL);
 }
 

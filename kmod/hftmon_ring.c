@@ -219,8 +219,29 @@ void hftmon_ring_commit_irqsoff(struct hftmon_ring *rb)
 		return;
 	/* Every reserved record is complete: nesting is LIFO. */
 	smp_store_release(&rb->ctrl->data_head, rb->head);
-	if (unlikely(rb->head - rb->last_wakeup >= rb->wakeup_bytes) &&
-	    rb->head - READ_ONCE(rb->ctrl->data_tail) >= rb->wakeup_bytes) {
+	if (unlikely(rb->kick)) {
+		u64 unread = rb->urgent_head;
+
+		/* Published with the head, read by hftmon_ring_readable(). */
+		rb->kick = false;
+		WRITE_ONCE(rb->urgent_head, rb->head);
+		/*
+		 * No second wake-up while the last kicked record is unread:
+		 * its waiters were woken and poll() stays readable. On
+		 * PREEMPT_RT the wake-up is the irq_work/N thread, which
+		 * preempts a tracked thread of this CPU: without this rule,
+		 * at a threshold below that preemption's cost, each spike's
+		 * wake-up would make the next spike. The barrier orders the
+		 * store above before the tail's load, against a reader that
+		 * stores the tail, then polls (hftmon_poll()'s barrier).
+		 */
+		smp_mb();
+		if ((s64)(unread - READ_ONCE(rb->ctrl->data_tail)) <= 0) {
+			rb->last_wakeup = rb->head;
+			irq_work_queue(&rb->wakeup_work);
+		}
+	} else if (unlikely(rb->head - rb->last_wakeup >= rb->wakeup_bytes) &&
+		   rb->head - READ_ONCE(rb->ctrl->data_tail) >= rb->wakeup_bytes) {
 		rb->last_wakeup = rb->head;
 		/* Never wake_up() here: we may hold the rq lock. */
 		irq_work_queue(&rb->wakeup_work);
@@ -248,14 +269,21 @@ void hftmon_ring_commit(struct hftmon_ring *rb)
 	local_irq_restore(flags);
 }
 
-/* Data past the watermark, or any data at all when any is true. */
+/*
+ * Data past the watermark or an unread kicked record (a spike), or any
+ * data at all when any is true.
+ */
 bool hftmon_ring_readable(struct hftmon_ring *rb, bool any)
 {
 	/* Pairs with the release in commit; only a readiness hint here. */
 	u64 head = smp_load_acquire(&rb->ctrl->data_head);
-	u64 avail = head - READ_ONCE(rb->ctrl->data_tail);
+	u64 tail = READ_ONCE(rb->ctrl->data_tail);
+	u64 avail = head - tail;
 
 	if (avail > rb->data_size)	/* garbage tail: let the reader see */
 		return true;
-	return any ? avail != 0 : avail >= rb->wakeup_bytes;
+	if (any)
+		return avail != 0;
+	return avail >= rb->wakeup_bytes ||
+	       (s64)(READ_ONCE(rb->urgent_head) - tail) > 0;
 }

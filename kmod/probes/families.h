@@ -7,3 +7,4 @@
  */
 HFTMON_FAMILY(sched)
 HFTMON_FAMILY(irq)
+HFTMON_FAMILY(spike)

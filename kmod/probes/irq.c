@@ -24,6 +24,18 @@
  * The ring is not NMI-safe, so an NMI's record is left in a per-CPU slot
  * and written by the next probe on that CPU.
  *
+ * INTERRUPTED spikes (hftmon_spike.h): when an interruption at depth 0
+ * of a tracked thread ends, its exit probe chains it with the ones
+ * before it (HFTMON_SPIKE_CHAIN_NS, no switch between: the switch count
+ * of hftmon_irq_here) and writes the spike record at once when the
+ * chain's span reaches the threshold, after the interruption's own
+ * record. An NMI at depth 0 joins the chain when its deferred record is
+ * written, with the times and switch count it had, and a spike it
+ * completes is written then, naming its victim as its record does; an
+ * NMI deferred past a later interruption's end (one that hit between the
+ * entry probe's flush and its push) is too late for the chain and is
+ * left out of it.
+ *
  * What the tracepoints mean on PREEMPT_RT: irq_handler_entry/exit cover
  * the hard-IRQ part only; a threaded handler (every handler without
  * IRQF_NO_THREAD there) runs in its irq/N-name thread, which shows as a
@@ -237,6 +249,36 @@ static void hftmon_irq_write(struct hftmon_session *s,
 	hftmon_rec_commit(&w);
 }
 
+/*
+ * A depth-0 interruption d of a tracked thread ended (IRQs off): chain
+ * it, and write the spike it completes. victim: current, or NULL for an
+ * NMI's (then pid, tid).
+ */
+static void hftmon_irq_spike(struct hftmon_session *s, struct hftmon_irq_cpu *c,
+			     const struct hftmon_irq_done *d,
+			     struct task_struct *victim, pid_t pid, pid_t tid,
+			     unsigned int switches)
+{
+	u64 thr = hftmon_spike_threshold(s);
+	struct hftmon_spike_info i;
+	u16 flags;
+
+	if (!thr || !hftmon_spike_chain_end(&c->chain, d->start, d->end,
+					    switches, thr, &flags))
+		return;
+	i = (struct hftmon_spike_info){
+		.start_ns = c->chain.start,
+		.end_ns = d->end,
+		.threshold_ns = thr,
+		.type = HFTMON_SPIKE_INTERRUPTED,
+		.links = c->chain.links,
+		.from_cpu = smp_processor_id(),
+		.idle_state = -1,
+		.flags = flags,
+	};
+	hftmon_spike_write(s, victim, pid, tid, &i);
+}
+
 /* An NMI's record left in the slot, written now (IRQs off). */
 static void hftmon_irq_flush_nmi(struct hftmon_session *s,
 				 struct hftmon_irq_cpu *c)
@@ -247,6 +289,8 @@ static void hftmon_irq_flush_nmi(struct hftmon_session *s,
 		return;
 	hftmon_irq_write(s, &n->d, n->tracked, n->pid, n->tid, n->handled,
 			 NULL);
+	if (n->tracked && !n->d.depth)
+		hftmon_irq_spike(s, c, &n->d, NULL, n->pid, n->tid, n->switches);
 	barrier();
 	WRITE_ONCE(n->ready, 0);
 }
@@ -300,6 +344,9 @@ static __always_inline void hftmon_irq_exit(void *data, u32 kind, u32 nr,
 			name = action->name ? action->name : "";
 		hftmon_irq_write(s, &d, tracked, current->tgid, current->pid,
 				 ret, name);
+		if (tracked && !d.depth)
+			hftmon_irq_spike(s, c, &d, current, 0, 0,
+					 __this_cpu_read(hftmon_irq_here.switches));
 	}
 	hftmon_irq_flush_nmi(s, c);
 	local_irq_restore(flags);
@@ -375,6 +422,7 @@ void hftmon_tp_nmi_handler(void *data, void *handler, s64 delta_ns,
 	n->tracked = tracked;
 	n->pid = current->tgid;
 	n->tid = current->pid;
+	n->switches = __this_cpu_read(hftmon_irq_here.switches);
 	barrier();
 	WRITE_ONCE(n->ready, 1);
 }

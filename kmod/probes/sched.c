@@ -28,6 +28,14 @@
  * - On PREEMPT_RT a task blocking on a sleeping spinlock (rtlock) switches
  *   out with preempt == false and prev_state TASK_RTLOCK_WAIT, which
  *   __schedule() counts in nvcsw: the VOLUNTARY rule below holds there too.
+ *
+ * RUNNABLE spikes (HFTMON_EV_SPIKE): a tracked thread is runnable since
+ * its switch-out with prev_state 0 (a preemption, or a yield) or since
+ * its wake-up, with the very time_ns of that SWITCH or WAKEUP record, kept
+ * in hftmon_runnable (hftmon_tasktab.h); its switch-out blocking drops
+ * that, its switch-in takes it and writes the spike record when it was
+ * runnable for the threshold or more. On PREEMPT_RT a thread woken from
+ * an rtlock wait (a contended spinlock_t) is a wake-up like any other.
  */
 #include <linux/sched/signal.h>
 #include <linux/string.h>
@@ -35,7 +43,8 @@
 
 #include "../hftmon_probe.h"
 #include "../hftmon_irq.h"
-#include "../hftmon_wakers.h"
+#include "../hftmon_spike.h"
+#include "../hftmon_tasktab.h"
 
 /*
  * prev is current: the probe runs before the switch. The user stack is
@@ -68,7 +77,82 @@ static noinline void hftmon_switch_stacks(struct hftmon_rec *w,
 	}
 }
 
-/* One record when prev or next is tracked; subject = prev. */
+#define HFTMON_RUNNABLE_BITS	8	/* 256 buckets, 1024 slots, 32 KiB */
+
+static struct hftmon_tasktab_bucket
+	hftmon_runnable_buckets[1 << HFTMON_RUNNABLE_BITS];
+
+struct hftmon_tasktab hftmon_runnable = {
+	.buckets = hftmon_runnable_buckets,
+	.bits = HFTMON_RUNNABLE_BITS,
+};
+
+/*
+ * Was this CPU idle when next's wake-up (at since) came? Yes when prev is
+ * its idle task, which entered its idle state no later than since and has
+ * not switched out since then (the switch count of its entry is the one
+ * before this switch's): then the state and when it left it, if it did
+ * after that entry (the wake-up may be made on this CPU after the exit,
+ * from the wake list: idle_exit_ns is then before start_ns).
+ */
+static __always_inline void hftmon_switch_idle(struct task_struct *prev,
+					       u64 since,
+					       struct hftmon_spike_info *i)
+{
+	const struct hftmon_idle_here *ih = this_cpu_ptr(&hftmon_idle_here);
+
+	if (!is_idle_task(prev) || !ih->enter_ns || ih->enter_ns > since ||
+	    ih->enter_switches + 1 != __this_cpu_read(hftmon_irq_here.switches))
+		return;
+	i->flags |= HFTMON_SPIKE_IDLE;
+	i->idle_state = ih->state;
+	i->idle_exit_ns = ih->exit_ns >= ih->enter_ns ? ih->exit_ns : 0;
+}
+
+/* The runnable-since bookkeeping of a switch at now, and its spike. */
+static noinline void hftmon_switch_spike(struct hftmon_session *s,
+					 struct task_struct *prev,
+					 struct task_struct *next,
+					 bool prev_tracked, bool next_tracked,
+					 unsigned int prev_state, u64 now)
+{
+	struct hftmon_spike_info i;
+	u64 since, thr;
+	bool woken;
+	u32 from;
+
+	if (prev_tracked) {
+		if (!prev_state)
+			hftmon_runnable_put(&hftmon_runnable, prev, s->start_ns,
+					    now, smp_processor_id(), false);
+		else
+			hftmon_runnable_drop(&hftmon_runnable, prev, s->start_ns);
+	}
+	if (!next_tracked ||
+	    !hftmon_runnable_take(&hftmon_runnable, next, s->start_ns, &since,
+				  &from, &woken))
+		return;
+	thr = hftmon_spike_threshold(s);
+	if (now < since || now - since < thr)
+		return;
+	i = (struct hftmon_spike_info){
+		.start_ns = since,
+		.end_ns = now,
+		.threshold_ns = thr,
+		.type = HFTMON_SPIKE_RUNNABLE,
+		.from_cpu = from,
+		.idle_state = -1,
+		.flags = woken ? HFTMON_SPIKE_WOKEN : 0,
+	};
+	if (woken)
+		hftmon_switch_idle(prev, since, &i);
+	hftmon_spike_write(s, next, 0, 0, &i);
+}
+
+/*
+ * One record when prev or next is tracked; subject = prev. With spikes,
+ * the runnable-since state of both and the spike of next, after it.
+ */
 void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 			    struct task_struct *next, unsigned int prev_state)
 {
@@ -78,6 +162,7 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	u32 kstack = 0, ustack = 0;
 	struct hftmon_rec w;
 	u16 flags = 0;
+	u64 now;
 
 	if (!s)
 		return;
@@ -95,8 +180,13 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	r = hftmon_rec_reserve_as(&w, s, prev,
 				  pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
 				  HFTMON_REC_SWITCH, sizeof(*r), true);
-	if (!r)
+	if (!r) {
+		/* Lost (counted): a spike is still detected, on its own clock. */
+		if (s->events & HFTMON_EV_SPIKE)
+			hftmon_switch_spike(s, prev, next, pp, np, prev_state,
+					    ktime_get_mono_fast_ns());
 		return;
+	}
 	if (pp)
 		flags |= HFTMON_SWITCH_PREV_TRACKED;
 	if (np)
@@ -121,7 +211,10 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	else
 		hftmon_ident(s, prev, pp ? HFTMON_TRACKED : HFTMON_UNTRACKED,
 			     &r->hdr.pid, &r->hdr.tid, r->prev_comm);
+	now = r->hdr.time_ns;
 	hftmon_rec_commit(&w);
+	if (s->events & HFTMON_EV_SPIKE)
+		hftmon_switch_spike(s, prev, next, pp, np, prev_state, now);
 }
 
 /*
@@ -157,9 +250,9 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 
 #define HFTMON_WAKERS_BITS	8	/* 256 buckets, 1024 slots, 32 KiB */
 
-static struct hftmon_waker_bucket hftmon_waker_buckets[1 << HFTMON_WAKERS_BITS];
+static struct hftmon_tasktab_bucket hftmon_waker_buckets[1 << HFTMON_WAKERS_BITS];
 
-struct hftmon_wakers hftmon_wakers = {
+struct hftmon_tasktab hftmon_wakers = {
 	.buckets = hftmon_waker_buckets,
 	.bits = HFTMON_WAKERS_BITS,
 };
@@ -208,6 +301,20 @@ static __always_inline void hftmon_wakeup_fill(struct hftmon_rec_wakeup *r,
 	r->target_cpu = task_cpu(p);
 }
 
+/*
+ * With spikes, p is runnable since its WAKEUP record's time (or since now
+ * when that record was lost), made on this CPU. Not for a task waking
+ * itself: it is running.
+ */
+static __always_inline void hftmon_wakeup_runnable(struct hftmon_session *s,
+						   struct task_struct *p,
+						   u64 now)
+{
+	if (s->events & HFTMON_EV_SPIKE)
+		hftmon_runnable_put(&hftmon_runnable, p, s->start_ns, now,
+				    smp_processor_id(), true);
+}
+
 /* Subject = the woken task; hdr.cpu is the CPU that enqueued it. */
 void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
 {
@@ -216,6 +323,7 @@ void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
 	struct hftmon_rec w;
 	s32 tgid, tid;
 	u16 flags;
+	u64 now;
 
 	if (!s || likely(!hftmon_track_find(&s->track, p)))
 		return;
@@ -239,10 +347,14 @@ void hftmon_tp_sched_wakeup(void *data, struct task_struct *p)
 		flags = HFTMON_WAKEUP_NO_WAKER;
 	}
 	r = hftmon_rec_reserve(&w, s, p, HFTMON_REC_WAKEUP, sizeof(*r), true);
-	if (!r)
+	if (!r) {
+		hftmon_wakeup_runnable(s, p, ktime_get_mono_fast_ns());
 		return;
+	}
 	hftmon_wakeup_fill(r, p, flags, tgid, tid);
+	now = r->hdr.time_ns;
 	hftmon_rec_commit(&w);
+	hftmon_wakeup_runnable(s, p, now);
 }
 
 /* A new task's first wake-up, in its parent's context. */
@@ -251,13 +363,16 @@ static void hftmon_tp_sched_wakeup_new(void *data, struct task_struct *p)
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_rec w;
 	s32 tgid, tid;
+	u64 now;
 
 	r = hftmon_rec_begin(&w, data, p, HFTMON_REC_WAKEUP, sizeof(*r), true);
 	if (!r)
 		return;
 	hftmon_ident(w.s, current, HFTMON_TRACKED_ASK, &tgid, &tid, NULL);
 	hftmon_wakeup_fill(r, p, HFTMON_WAKEUP_NEW, tgid, tid);
+	now = r->hdr.time_ns;
 	hftmon_rec_commit(&w);
+	hftmon_wakeup_runnable(w.s, p, now);
 }
 
 static void hftmon_tp_sched_migrate_task(void *data, struct task_struct *p,

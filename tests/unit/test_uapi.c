@@ -149,6 +149,28 @@ _Static_assert(HFTMON_REC_IRQ == 6 && HFTMON_REC_SOFTIRQ == 7,
 _Static_assert(HFTMON_IRQ_NAME_LEN == 32, "IRQ handler name length");
 SIZE(hftmon_irq_count, 16, 8);
 
+/* Latency spikes (issue 7): one layout for every type. */
+SIZE(hftmon_rec_spike, 80, 8);
+FIELD(hftmon_rec_spike, hdr, 0, 32);
+FIELD(hftmon_rec_spike, start_ns, 32, 8);
+FIELD(hftmon_rec_spike, threshold_ns, 40, 8);
+FIELD(hftmon_rec_spike, type, 48, 4);
+FIELD(hftmon_rec_spike, idle_state, 52, 4);
+FIELD(hftmon_rec_spike, idle_exit_ns, 56, 8);
+FIELD(hftmon_rec_spike, links, 64, 4);
+FIELD(hftmon_rec_spike, from_cpu, 68, 4);
+FIELD(hftmon_rec_spike, addr, 72, 8);
+_Static_assert(HFTMON_REC_SPIKE == 8 && HFTMON_SPIKE_INTERRUPTED == 1 &&
+	       HFTMON_SPIKE_RUNNABLE == 2 && HFTMON_SPIKE_FAULT == 3,
+	       "spike record type and kinds");
+_Static_assert(HFTMON_SPIKE_WOKEN == 1 && HFTMON_SPIKE_IDLE == 2 &&
+	       HFTMON_SPIKE_EXTENDS == 4, "spike flags");
+_Static_assert(HFTMON_EV_SPIKE == 1ULL << 9 && HFTMON_FEAT_SPIKE == 1ULL << 11 &&
+	       HFTMON_SRC_SPIKE == 14, "spike event, feature, source row");
+_Static_assert(HFTMON_SPIKE_THRESHOLD_MIN_NS == 1000 &&
+	       HFTMON_SPIKE_THRESHOLD_MAX_NS == 10000000000ULL &&
+	       HFTMON_SPIKE_CHAIN_NS == 5000, "spike limits");
+
 SIZE(hftmon_cpu_stats, 104, 8);
 FIELD(hftmon_cpu_stats, cpu, 0, 4);
 FIELD(hftmon_cpu_stats, online, 4, 4);
@@ -181,6 +203,8 @@ _Static_assert(HFTMON_IOC_DETACH == 0x4020b703u, "ioctl number of DETACH");
 _Static_assert(HFTMON_IOC_START == 0xb704u, "ioctl number of START");
 _Static_assert(HFTMON_IOC_STOP == 0xb705u, "ioctl number of STOP");
 _Static_assert(HFTMON_IOC_GET_STATS == 0xc050b706u, "ioctl number of GET_STATS");
+_Static_assert(HFTMON_IOC_SET_SPIKE_THRESHOLD == 0x4008b708u,
+	       "ioctl number of SET_SPIKE_THRESHOLD");
 
 _Static_assert(HFTMON_ABI_VERSION == 1, "ABI version");
 _Static_assert(HFTMON_IOC_MAGIC == 0xB7, "ioctl magic");

@@ -87,6 +87,7 @@ static inline bool IS_ERR(const void *p)
 						     memory_order_acquire)
 #define smp_store_release(p, v)	atomic_store_explicit(KSHIM_ATOMIC(p), (v), \
 						      memory_order_release)
+#define smp_mb()		atomic_thread_fence(memory_order_seq_cst)
 
 /* ---- IRQs: one thread per producer ------------------------------------- */
 

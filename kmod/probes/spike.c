@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The spike family: latency spikes of tracked threads (HFTMON_REC_SPIKE),
+ * detected in the kernel when the disturbance ends, against the session's
+ * threshold (hftmon_config.spike_threshold_ns, changed running by
+ * HFTMON_IOC_SET_SPIKE_THRESHOLD). The detection itself lives where the
+ * disturbances end: INTERRUPTED spikes in the interruption exit probes
+ * (probes/irq.c), RUNNABLE ones in the switch probe (probes/sched.c);
+ * this file has what they share (the chain rule, the record writer, the
+ * checks and the ioctl) and its own tracepoint, power:cpu_idle, which
+ * tells whether a woken thread's CPU was idle when the wake-up came, in
+ * which state, and when it left it. That probe fires on every CPU in and
+ * out of idle while a session with HFTMON_EV_SPIKE runs: one per-CPU
+ * store, nothing else. Page-fault spikes (HFTMON_SPIKE_FAULT) are not
+ * produced by this version.
+ *
+ * Contexts (6.1 and 6.12, generic and PREEMPT_RT): cpu_idle fires in the
+ * idle task with IRQs off, with RCU watching (before ct_idle_enter() /
+ * ct_cpuidle_enter() and after the exit: default_idle_call() and
+ * cpuidle_enter_state()); it is a plain tracepoint there, found by name
+ * like every other. Its state is read by the switch probe of the same
+ * CPU, also with IRQs off, so no ordering is needed.
+ */
+#include <linux/uaccess.h>
+#include <trace/events/power.h>
+
+#include "../hftmon_irq.h"
+#include "../hftmon_probe.h"
+#include "../hftmon_spike.h"
+
+DEFINE_PER_CPU(struct hftmon_idle_here, hftmon_idle_here);
+
+bool hftmon_spike_chain_end(struct hftmon_spike_chain *c, u64 start, u64 end,
+			    unsigned int switches, u64 threshold, u16 *flags)
+{
+	/* A link that ended before the chain's last one (a late NMI): ignored. */
+	if (c->links && end <= c->end)
+		return false;
+	if (c->links && c->switches == switches && start < c->end + HFTMON_SPIKE_CHAIN_NS) {
+		c->links++;
+		c->end = end;
+	} else {
+		c->start = start;
+		c->end = end;
+		c->switches = switches;
+		c->links = 1;
+		c->reported = false;
+	}
+	if (end - c->start < threshold)
+		return false;
+	*flags = c->reported ? HFTMON_SPIKE_EXTENDS : 0;
+	c->reported = true;
+	return true;
+}
+
+void hftmon_spike_write(struct hftmon_session *s, struct task_struct *victim,
+			pid_t pid, pid_t tid, const struct hftmon_spike_info *i)
+{
+	bool late = !victim && tid != current->pid;
+	struct hftmon_rec_spike *r;
+	struct hftmon_rec w;
+
+	/*
+	 * An NMI's victim is known by its numbers only; if it is no longer
+	 * current it is named as the NMI's own record names it.
+	 */
+	r = hftmon_rec_reserve_as(&w, s, victim ?: current,
+				  late ? HFTMON_UNTRACKED : HFTMON_TRACKED,
+				  HFTMON_REC_SPIKE, sizeof(*r), true);
+	if (!r)
+		return;
+	if (late) {
+		r->hdr.pid = s->privileged ? pid : 0;
+		r->hdr.tid = s->privileged ? tid : 0;
+	}
+	r->hdr.time_ns = i->end_ns;
+	r->hdr.flags = i->flags;
+	r->start_ns = i->start_ns;
+	r->threshold_ns = i->threshold_ns;
+	r->type = i->type;
+	r->idle_state = i->idle_state;
+	r->idle_exit_ns = i->idle_exit_ns;
+	r->links = i->links;
+	r->from_cpu = i->from_cpu;
+	r->addr = 0;
+	hftmon_ring_kick(w.rb);
+	hftmon_rec_commit(&w);
+}
+
+int hftmon_spike_config_check(const struct hftmon_config *cfg)
+{
+	const u64 needs = HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP;
+
+	if (!(cfg->events & HFTMON_EV_SPIKE))
+		return cfg->spike_threshold_ns ? -EINVAL : 0;
+	if ((cfg->events & needs) != needs ||
+	    cfg->spike_threshold_ns < HFTMON_SPIKE_THRESHOLD_MIN_NS ||
+	    cfg->spike_threshold_ns > HFTMON_SPIKE_THRESHOLD_MAX_NS)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The threshold, configured or running. The probes read it once per
+ * disturbance that ends; the barrier makes the new one what every CPU
+ * reads for a disturbance that ends after this returns.
+ */
+long hftmon_spike_ioc_set_threshold(struct hftmon_session *s,
+				    const u64 __user *uarg)
+{
+	long err = 0;
+	u64 thr;
+
+	if (get_user(thr, uarg))
+		return -EFAULT;
+	mutex_lock(&s->lock);
+	if (!s->configured || !(s->cfg.events & HFTMON_EV_SPIKE))
+		err = -EOPNOTSUPP;
+	else if (thr < HFTMON_SPIKE_THRESHOLD_MIN_NS ||
+		 thr > HFTMON_SPIKE_THRESHOLD_MAX_NS)
+		err = -EINVAL;
+	else
+		WRITE_ONCE(s->cfg.spike_threshold_ns, thr);
+	mutex_unlock(&s->lock);
+	/* The new threshold before anything the caller does next. */
+	smp_mb();
+	return err;
+}
+
+/* Idle entry (state) or exit (PWR_EVENT_EXIT), on cpu_id = this CPU. */
+static void hftmon_tp_cpu_idle(void *data, unsigned int state,
+			       unsigned int cpu_id)
+{
+	struct hftmon_idle_here *ih;
+
+	if (!hftmon_session_for(data))
+		return;
+	ih = this_cpu_ptr(&hftmon_idle_here);
+	if (state == PWR_EVENT_EXIT) {
+		ih->exit_ns = ktime_get_mono_fast_ns();
+		return;
+	}
+	ih->state = state;
+	ih->enter_switches = __this_cpu_read(hftmon_irq_here.switches);
+	ih->enter_ns = ktime_get_mono_fast_ns();
+}
+
+/* No probe runs a session now: every CPU's idle state is unknown. */
+static int hftmon_spike_start(struct hftmon_session *s)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(&hftmon_idle_here, cpu), 0,
+		       sizeof(struct hftmon_idle_here));
+	return 0;
+}
+
+enum {
+	SPIKE_TP_CPU_IDLE,
+	SPIKE_TP_NR,
+};
+
+static struct hftmon_tracepoint hftmon_spike_tps[SPIKE_TP_NR] = {
+	[SPIKE_TP_CPU_IDLE] = HFTMON_TRACEPOINT(cpu_idle, hftmon_tp_cpu_idle),
+};
+
+/*
+ * HFTMON_EV_SPIKE also needs the switch and wake-up probes (the config
+ * check makes a session select them) and, for INTERRUPTED spikes, the
+ * interruption sources the session selects.
+ */
+static const struct hftmon_source_desc hftmon_spike_sources[] = {
+	{ HFTMON_SRC_SPIKE, HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE,
+	  BIT(SPIKE_TP_CPU_IDLE) },
+};
+
+struct hftmon_family hftmon_family_spike = {
+	.name = "spike",
+	.tps = hftmon_spike_tps,
+	.nr_tps = ARRAY_SIZE(hftmon_spike_tps),
+	.sources = hftmon_spike_sources,
+	.nr_sources = ARRAY_SIZE(hftmon_spike_sources),
+	.start = hftmon_spike_start,
+};
