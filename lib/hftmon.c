@@ -386,7 +386,7 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_IRQ_VECTOR] =
 		"the kernel has no irq_vectors tracepoints (not x86)",
 	[HFTMON_SRC_NMI] = "the kernel has no nmi_handler tracepoint (not x86)",
-	[HFTMON_SRC_SPIKE] = "this module does not detect spikes yet",
+	[HFTMON_SRC_SPIKE] = "the kernel has no power:cpu_idle tracepoint",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
