@@ -62,7 +62,11 @@ static u64 head_of(struct hftmon_ring *rb)
 	return smp_load_acquire(&rb->ctrl->data_head);
 }
 
-/* Write one record of size bytes on this CPU; false if it was lost. */
+/*
+ * Write one record of size bytes on this CPU, its body filled with 0xa5
+ * (so that a record placed over an unread one shows); false if it was
+ * lost.
+ */
 static bool put_record(struct hftmon_ring *rb, u32 size, s32 tid)
 {
 	struct hftmon_rec_hdr *h;
@@ -71,6 +75,7 @@ static bool put_record(struct hftmon_ring *rb, u32 size, s32 tid)
 	h = hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, size);
 	if (h) {
 		h->tid = tid;
+		memset(h + 1, 0xa5, size - sizeof(*h));
 		hftmon_ring_commit(rb);
 	}
 	preempt_enable();
@@ -182,6 +187,42 @@ static void ring_full_lost(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rb->ctrl->records, 129ULL);
 }
 
+/*
+ * The full test counts the PAD a wrapped record needs: 127 * 32 = 4064
+ * written and one 32-byte record read leaves 64 bytes free, enough for a
+ * 48-byte record but not for it and the 32-byte PAD in front of it. Taken
+ * anyway, the record at 0 would overrun the header of the unread one at 32
+ * with its body.
+ */
+static void ring_full_counts_pad(struct kunit *test)
+{
+	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *h;
+	int i;
+
+	for (i = 0; i < 127; i++)
+		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+	/* As the reader does: the reserve's acquire pairs with it. */
+	smp_store_release(&rb->ctrl->data_tail, 32ULL);
+	KUNIT_EXPECT_FALSE(test, put_record(rb, 48, 127));
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4064ULL);
+	/* The unread record at 32 is untouched. */
+	h = rb->data + 32;
+	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_WAKEUP);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)32);
+	KUNIT_EXPECT_EQ(test, h->tid, 1);
+	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
+
+	/* One more record read: 96 bytes free, PAD and record fit. */
+	smp_store_release(&rb->ctrl->data_tail, 64ULL);
+	KUNIT_ASSERT_TRUE(test, put_record(rb, 48, 128));
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)(rb->data + 4064))->type,
+			(u16)HFTMON_REC_PAD);
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 128);
+	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 48);
+}
+
 static void ring_too_big_and_bad_tail(struct kunit *test)
 {
 	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
@@ -289,6 +330,7 @@ static struct kunit_case ring_cases[] = {
 	KUNIT_CASE(ring_basic),
 	KUNIT_CASE(ring_wrap_pad),
 	KUNIT_CASE(ring_full_lost),
+	KUNIT_CASE(ring_full_counts_pad),
 	KUNIT_CASE(ring_too_big_and_bad_tail),
 	KUNIT_CASE(ring_nested_commit),
 	KUNIT_CASE(ring_nested_hardirq),
