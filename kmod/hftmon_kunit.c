@@ -17,79 +17,26 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
+#include "hftmon_kunit.h"
 #include "hftmon_probe.h"
 #include "hftmon_irq.h"
 #include "hftmon_tasktab.h"
 
 #define RING_PAGES	1	/* one 4 KiB data page: wraps quickly */
 
-/* The suites run before hftmon_init(): they take the caches themselves. */
-static int caches_init(struct kunit_suite *suite)
-{
-	return hftmon_caches_get();
-}
-
-static void caches_exit(struct kunit_suite *suite)
-{
-	hftmon_caches_put();
-}
-
-struct ring_fixture {
-	struct hftmon_ring *rb;
-	wait_queue_head_t wq;
-};
-
-static struct hftmon_ring *ring_new(struct kunit *test, unsigned int pages)
-{
-	struct ring_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, f);
-	init_waitqueue_head(&f->wq);
-	f->rb = hftmon_ring_alloc(raw_smp_processor_id(), pages, 0, &f->wq);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(f->rb));
-	test->priv = f->rb;
-	return f->rb;
-}
-
-static void ring_exit(struct kunit *test)
-{
-	if (test->priv)
-		hftmon_ring_free(test->priv);
-}
-
-static u64 head_of(struct hftmon_ring *rb)
-{
-	return smp_load_acquire(&rb->ctrl->data_head);
-}
-
-/* Write one record of size bytes on this CPU; false if it was lost. */
-static bool put_record(struct hftmon_ring *rb, u32 size, s32 tid)
-{
-	struct hftmon_rec_hdr *h;
-
-	preempt_disable();
-	h = hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, size);
-	if (h) {
-		h->tid = tid;
-		hftmon_ring_commit(rb);
-	}
-	preempt_enable();
-	return h;
-}
-
 static void ring_basic(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 	struct hftmon_rec_hdr *h;
 	u64 t0 = ktime_get_mono_fast_ns();
 
 	KUNIT_EXPECT_EQ(test, rb->ctrl->version, (u32)HFTMON_ABI_VERSION);
 	KUNIT_EXPECT_EQ(test, rb->ctrl->data_size, (u64)PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, rb->ctrl->data_offset, (u32)PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 
-	KUNIT_ASSERT_TRUE(test, put_record(rb, 48, 7));
-	KUNIT_EXPECT_EQ(test, head_of(rb), 48ULL);
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 48, 7));
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 48ULL);
 	h = rb->data;
 	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_WAKEUP);
 	KUNIT_EXPECT_EQ(test, h->size, (u16)48);
@@ -99,7 +46,7 @@ static void ring_basic(struct kunit *test)
 	KUNIT_EXPECT_GE(test, h->time_ns, t0);
 	KUNIT_EXPECT_LE(test, h->time_ns, ktime_get_mono_fast_ns());
 
-	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 8));
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, 8));
 	h = rb->data + 48;
 	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
 	KUNIT_EXPECT_EQ(test, rb->ctrl->records, 2ULL);
@@ -110,40 +57,40 @@ static void ring_basic(struct kunit *test)
 /* A record that does not fit before the end: PAD, then the record at 0. */
 static void ring_wrap_pad(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 	struct hftmon_rec_hdr *h;
 	int i;
 
 	/* 127 * 32 = 4064: a 40-byte record needs a 32-byte pad first... */
 	for (i = 0; i < 127; i++)
-		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, i));
 	/* ...and pad + record do not fit while nothing is consumed. */
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 40, 127));
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 40, 127));
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 4064ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4064ULL);
 
 	/* Consume everything: the record lands at 0 behind the pad. */
-	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
-	KUNIT_ASSERT_TRUE(test, put_record(rb, 40, 200));
+	smp_store_release(&rb->ctrl->data_tail, hftmon_kt_head(rb));
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 40, 200));
 	h = rb->data + 4064;
 	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_PAD);
 	KUNIT_EXPECT_EQ(test, h->size, (u16)32);
 	h = rb->data;
 	KUNIT_EXPECT_EQ(test, h->tid, 200);
 	KUNIT_EXPECT_EQ(test, h->seq, 128ULL);	/* the lost one took 127 */
-	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 40);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4096ULL + 40);
 
 	/*
 	 * 40 + 125 * 32 = 4040: one more 32-byte record would leave 24 bytes,
 	 * less than a header, so it goes to the start behind a 56-byte PAD:
 	 * every PAD is a whole header (type, size, cpu; no seq, no subject).
 	 */
-	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
+	smp_store_release(&rb->ctrl->data_tail, hftmon_kt_head(rb));
 	for (i = 0; i < 125; i++)
-		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
-	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL + 4040);
-	smp_store_release(&rb->ctrl->data_tail, head_of(rb));
-	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 300));
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, i));
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4096ULL + 4040);
+	smp_store_release(&rb->ctrl->data_tail, hftmon_kt_head(rb));
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, 300));
 	h = rb->data + 4040;
 	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_PAD);
 	KUNIT_EXPECT_EQ(test, h->size, (u16)56);
@@ -152,60 +99,96 @@ static void ring_wrap_pad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->pid, 0);
 	KUNIT_EXPECT_EQ(test, h->tid, 0);
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 300);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 2 * 4096ULL + 32);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 2 * 4096ULL + 32);
 }
 
 /* A full ring loses records, counts them, and leaves a seq gap. */
 static void ring_full_lost(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 	struct hftmon_rec_hdr *h;
 	int i;
 
 	for (i = 0; i < 128; i++)
-		KUNIT_ASSERT_TRUE(test, put_record(rb, 32, i));
-	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL);
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 128));
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 129));
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, i));
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4096ULL);
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 32, 128));
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 32, 129));
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 2ULL);
 	KUNIT_EXPECT_EQ(test, rb->ctrl->lost[HFTMON_LOST_RING_FULL], 2ULL);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 4096ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4096ULL);
 	/* Nothing was overwritten. */
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 0);
 
 	/* The reader frees one record's worth; the next gets seq 130. */
 	smp_store_release(&rb->ctrl->data_tail, 32ULL);
-	KUNIT_ASSERT_TRUE(test, put_record(rb, 32, 130));
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, 130));
 	h = rb->data;
 	KUNIT_EXPECT_EQ(test, h->tid, 130);
 	KUNIT_EXPECT_EQ(test, h->seq, 130ULL);
 	KUNIT_EXPECT_EQ(test, rb->ctrl->records, 129ULL);
 }
 
+/*
+ * The full test counts the PAD a wrapped record needs: 127 * 32 = 4064
+ * written and one 32-byte record read leaves 64 bytes free, enough for a
+ * 48-byte record but not for it and the 32-byte PAD in front of it. Taken
+ * anyway, the record at 0 would overrun the header of the unread one at 32
+ * with its body.
+ */
+static void ring_full_counts_pad(struct kunit *test)
+{
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
+	struct hftmon_rec_hdr *h;
+	int i;
+
+	for (i = 0; i < 127; i++)
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, i));
+	/* As the reader does: the reserve's acquire pairs with it. */
+	smp_store_release(&rb->ctrl->data_tail, 32ULL);
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 48, 127));
+	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4064ULL);
+	/* The unread record at 32 is untouched. */
+	h = rb->data + 32;
+	KUNIT_EXPECT_EQ(test, h->type, (u16)HFTMON_REC_WAKEUP);
+	KUNIT_EXPECT_EQ(test, h->size, (u16)32);
+	KUNIT_EXPECT_EQ(test, h->tid, 1);
+	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
+
+	/* One more record read: 96 bytes free, PAD and record fit. */
+	smp_store_release(&rb->ctrl->data_tail, 64ULL);
+	KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 48, 128));
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)(rb->data + 4064))->type,
+			(u16)HFTMON_REC_PAD);
+	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->tid, 128);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 4096ULL + 48);
+}
+
 static void ring_too_big_and_bad_tail(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 2048, 1));	/* > 1/4 ring */
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 36, 1));	/* not 8-aligned */
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 16, 1));	/* < header */
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 2048, 1));	/* > 1/4 ring */
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 36, 1));	/* not 8-aligned */
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 16, 1));	/* < header */
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_TOO_BIG], 3ULL);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 
 	/* A reader that writes a tail ahead of head gets a "full" ring. */
 	WRITE_ONCE(rb->ctrl->data_tail, 1ULL << 40);
-	KUNIT_EXPECT_FALSE(test, put_record(rb, 32, 1));
+	KUNIT_EXPECT_FALSE(test, hftmon_kt_put(rb, 32, 1));
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 	WRITE_ONCE(rb->ctrl->data_tail, 0ULL);
-	KUNIT_EXPECT_TRUE(test, put_record(rb, 32, 2));
+	KUNIT_EXPECT_TRUE(test, hftmon_kt_put(rb, 32, 2));
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_rec_hdr *)rb->data)->seq, 4ULL);
 }
 
 /* Nesting by hand: an inner writer commits while the outer is open. */
 static void ring_nested_commit(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 	struct hftmon_rec_hdr *outer, *inner;
 
 	preempt_disable();
@@ -215,10 +198,10 @@ static void ring_nested_commit(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, inner);
 	hftmon_ring_commit(rb);
 	/* The outer record is unfinished: nothing may be visible yet. */
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 	hftmon_ring_commit(rb);
 	preempt_enable();
-	KUNIT_EXPECT_EQ(test, head_of(rb), 112ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 112ULL);
 	KUNIT_EXPECT_EQ(test, outer->seq, 0ULL);
 	KUNIT_EXPECT_EQ(test, inner->seq, 1ULL);
 	KUNIT_EXPECT_LE(test, outer->time_ns, inner->time_ns);
@@ -253,7 +236,7 @@ static void nest_irq_fn(struct irq_work *w)
 /* A real hard-IRQ writer on the same CPU, inside an open record. */
 static void ring_nested_hardirq(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, RING_PAGES);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, RING_PAGES);
 	struct nest_irq *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
 	struct hftmon_rec_hdr *outer, *h;
 	int spins = 0;
@@ -278,7 +261,7 @@ static void ring_nested_hardirq(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, n->in_hardirq);
 	KUNIT_EXPECT_TRUE(test, n->wrote);
 	KUNIT_EXPECT_EQ(test, n->head_seen, 0ULL);	/* outer still open */
-	KUNIT_EXPECT_EQ(test, head_of(rb), 112ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 112ULL);
 	h = rb->data + 64;
 	KUNIT_EXPECT_EQ(test, h->tid, -1);
 	KUNIT_EXPECT_EQ(test, h->seq, 1ULL);
@@ -289,6 +272,7 @@ static struct kunit_case ring_cases[] = {
 	KUNIT_CASE(ring_basic),
 	KUNIT_CASE(ring_wrap_pad),
 	KUNIT_CASE(ring_full_lost),
+	KUNIT_CASE(ring_full_counts_pad),
 	KUNIT_CASE(ring_too_big_and_bad_tail),
 	KUNIT_CASE(ring_nested_commit),
 	KUNIT_CASE(ring_nested_hardirq),
@@ -296,21 +280,14 @@ static struct kunit_case ring_cases[] = {
 };
 
 static struct kunit_suite ring_suite = {
-	.suite_init = caches_init,
-	.suite_exit = caches_exit,
+	.suite_init = hftmon_kt_caches_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_ring",
-	.exit = ring_exit,
+	.exit = hftmon_kt_ring_exit,
 	.test_cases = ring_cases,
 };
 
 /* ---- tracked-process table ---------------------------------------------- */
-
-static int idle_thread_fn(void *arg)
-{
-	while (!kthread_should_stop())
-		schedule_timeout_interruptible(HZ / 100);
-	return 0;
-}
 
 static struct hftmon_track *track_new(struct kunit *test, unsigned int max)
 {
@@ -343,7 +320,7 @@ static void track_add_find_del(struct kunit *test)
 	struct hftmon_track *t = track_new(test, 4);
 	struct task_struct *k;
 
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 
@@ -371,7 +348,7 @@ static void track_full(struct kunit *test)
 	struct hftmon_track *t = track_new(test, 1);
 	struct task_struct *k;
 
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current, 0), 0);
@@ -390,7 +367,7 @@ static void track_exited_and_reused(struct kunit *test)
 	struct pid *kpid;
 	int tries = 0;
 
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-kunit");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(t, k, 0), 0);
@@ -434,8 +411,8 @@ static struct kunit_case track_cases[] = {
 };
 
 static struct kunit_suite track_suite = {
-	.suite_init = caches_init,
-	.suite_exit = caches_exit,
+	.suite_init = hftmon_kt_caches_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_track",
 	.exit = track_exit,
 	.test_cases = track_cases,
@@ -443,88 +420,16 @@ static struct kunit_suite track_suite = {
 
 /* ---- probes ---------------------------------------------------------------- */
 
-struct probe_fixture {
-	struct hftmon_session s;
-	struct hftmon_ring *rings[NR_CPUS];
-};
-
-/* The suites run before the module's init: find the tracepoints now. */
-static int probes_init(struct kunit_suite *suite)
-{
-	int err = hftmon_caches_get();
-
-	if (err)
-		return err;
-	err = hftmon_probes_init();
-	if (err)
-		hftmon_caches_put();
-	return err;
-}
-
-/*
- * The table entry of a tracepoint: the data it is hooked with, and so
- * what the tests pass to the very functions the tracepoints call.
- */
-static struct hftmon_tracepoint *tp_entry(struct kunit *test, const char *name)
-{
-	struct hftmon_tracepoint *t;
-	unsigned int i;
-
-	for (i = 0; i < hftmon_nr_families; i++)
-		for (t = hftmon_families[i]->tps;
-		     t < hftmon_families[i]->tps + hftmon_families[i]->nr_tps; t++)
-			if (!strcmp(t->name, name))
-				return t;
-	KUNIT_FAIL(test, "no tracepoint %s in the tables", name);
-	return NULL;
-}
-
-static struct hftmon_session *session_new(struct kunit *test)
-{
-	struct probe_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-	unsigned int cpu;
-
-	KUNIT_ASSERT_NOT_NULL(test, f);
-	init_waitqueue_head(&f->s.wq);
-	hftmon_track_init(&f->s.track, 4);
-	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&f->s.stacks, 64), 0);
-	f->s.rings = f->rings;
-	f->s.events = HFTMON_EV_SCHED_ALL;
-	f->s.privileged = true;	/* names as they are (hftmon_ident()) */
-	for_each_possible_cpu(cpu) {
-		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
-	}
-	test->priv = f;
-	/* No probe is hooked while the suites run: the session is ours. */
-	rcu_assign_pointer(hftmon_active, &f->s);
-	return &f->s;
-}
-
-static void session_exit(struct kunit *test)
-{
-	struct probe_fixture *f = test->priv;
-	unsigned int cpu;
-
-	RCU_INIT_POINTER(hftmon_active, NULL);
-	synchronize_rcu();
-	hftmon_track_clear(&f->s.track);
-	rcu_barrier();
-	hftmon_stack_table_free(&f->s.stacks);
-	for_each_possible_cpu(cpu)
-		hftmon_ring_free(f->rings[cpu]);
-}
-
 static void probe_switch_records(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
-	void *sw = tp_entry(test, "sched_switch");
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	void *sw = hftmon_kt_tp(test, "sched_switch");
 	struct hftmon_rec_switch *r;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
 	unsigned int cpu;
 
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-next");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-next");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 
@@ -533,7 +438,7 @@ static void probe_switch_records(struct kunit *test)
 	rb = s->rings[cpu];
 	/* Neither side tracked: nothing written. */
 	hftmon_tp_sched_switch(sw, false, current, k, TASK_INTERRUPTIBLE);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 	local_irq_enable();
 
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
@@ -545,7 +450,7 @@ static void probe_switch_records(struct kunit *test)
 	hftmon_tp_sched_switch(sw, true, k, current, TASK_RUNNING);
 	local_irq_enable();
 
-	KUNIT_ASSERT_EQ(test, head_of(rb), 2 * (u64)sizeof(*r));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb), 2 * (u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_SWITCH);
 	KUNIT_EXPECT_EQ(test, r->hdr.size, (u16)sizeof(*r));
@@ -569,8 +474,8 @@ static void probe_switch_records(struct kunit *test)
 /* With KSTACK: a STACK record first, then the SWITCH that refers to it. */
 static void probe_switch_kstack(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
-	void *sw = tp_entry(test, "sched_switch");
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	void *sw = hftmon_kt_tp(test, "sched_switch");
 	struct hftmon_rec_switch *r;
 	struct hftmon_rec_stack *st;
 	struct hftmon_ring *rb;
@@ -592,7 +497,7 @@ static void probe_switch_kstack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->prev_kstack_id, st->stack_id);
 	KUNIT_EXPECT_EQ(test, r->prev_ustack_id, 0U);	/* not asked for */
 	first_id = st->stack_id;
-	KUNIT_EXPECT_EQ(test, head_of(rb), (u64)st->hdr.size + sizeof(*r));
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), (u64)st->hdr.size + sizeof(*r));
 	/* The same call site again: same id, no second STACK record. */
 	local_irq_disable();	/* probes run under the rq lock */
 	if (rb == s->rings[smp_processor_id()])
@@ -616,14 +521,14 @@ static void probe_switch_kstack(struct kunit *test)
  */
 static void probe_exit_group_dead_once(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
-	void *ex = tp_entry(test, "sched_process_exit");
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	void *ex = hftmon_kt_tp(test, "sched_process_exit");
 	struct hftmon_rec_exit *r;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
 	int live;
 
-	k = kthread_run(idle_thread_fn, NULL, "hftmon-exit");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-exit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
@@ -638,7 +543,7 @@ static void probe_exit_group_dead_once(struct kunit *test)
 	atomic_set(&k->signal->live, live);
 	preempt_enable();
 
-	KUNIT_ASSERT_EQ(test, head_of(rb), 3 * (u64)sizeof(*r));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb), 3 * (u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r[0].hdr.type, (u16)HFTMON_REC_EXIT);
 	KUNIT_EXPECT_EQ(test, r[0].hdr.tid, k->pid);
@@ -657,15 +562,15 @@ static void probe_exit_group_dead_once(struct kunit *test)
  */
 static void probe_events_filter(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
-	void *sw = tp_entry(test, "sched_switch");
-	void *wk = tp_entry(test, "sched_wakeup");
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	void *sw = hftmon_kt_tp(test, "sched_switch");
+	void *wk = hftmon_kt_tp(test, "sched_wakeup");
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_ring *rb;
 
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_tracepoint *)sw)->events,
 			(u64)HFTMON_EV_SWITCH);
-	KUNIT_EXPECT_EQ(test, tp_entry(test, "sched_wakeup_new")->events,
+	KUNIT_EXPECT_EQ(test, hftmon_kt_tp(test, "sched_wakeup_new")->events,
 			(u64)HFTMON_EV_WAKEUP);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
 	s->events = HFTMON_EV_WAKEUP;
@@ -673,10 +578,10 @@ static void probe_events_filter(struct kunit *test)
 	rb = s->rings[smp_processor_id()];
 	hftmon_tp_sched_switch(sw, false, current, &init_task,
 			       TASK_INTERRUPTIBLE);
-	KUNIT_EXPECT_EQ(test, head_of(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 	hftmon_tp_sched_wakeup(wk, current);
 	local_irq_enable();
-	KUNIT_ASSERT_EQ(test, head_of(rb), (u64)sizeof(*r));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb), (u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_WAKEUP);
 	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
@@ -688,7 +593,7 @@ static void probe_events_filter(struct kunit *test)
 	rb = s->rings[smp_processor_id()];
 	hftmon_tp_sched_wakeup(wk, current);
 	local_irq_enable();
-	KUNIT_EXPECT_LE(test, head_of(rb), (u64)sizeof(*r));
+	KUNIT_EXPECT_LE(test, hftmon_kt_head(rb), (u64)sizeof(*r));
 }
 
 static struct kunit_case probe_cases[] = {
@@ -700,10 +605,10 @@ static struct kunit_case probe_cases[] = {
 };
 
 static struct kunit_suite probe_suite = {
-	.suite_init = probes_init,
-	.suite_exit = caches_exit,
+	.suite_init = hftmon_kt_probes_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_probe",
-	.exit = session_exit,
+	.exit = hftmon_kt_session_exit,
 	.test_cases = probe_cases,
 };
 
@@ -711,7 +616,7 @@ static struct kunit_suite probe_suite = {
 
 static void stack_ids(struct kunit *test)
 {
-	struct hftmon_ring *rb = ring_new(test, 4);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, 4);
 	struct hftmon_stack_table t;
 	unsigned long a[3] = { 0x1000, 0x2000, 0x3000 };
 	unsigned long b[3] = { 0x1000, 0x2000, 0x3008 };
@@ -736,7 +641,7 @@ static void stack_ids(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_NO_SPACE], 1ULL);
 
 	/* Exactly two STACK records, one per new stack, with the addresses. */
-	KUNIT_EXPECT_EQ(test, head_of(rb), 2 * (u64)struct_size(r, ips, 3));
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 2 * (u64)struct_size(r, ips, 3));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_STACK);
 	KUNIT_EXPECT_EQ(test, r->stack_id, ia);
@@ -776,10 +681,10 @@ static struct kunit_case stack_cases[] = {
 };
 
 static struct kunit_suite stack_suite = {
-	.suite_init = caches_init,
-	.suite_exit = caches_exit,
+	.suite_init = hftmon_kt_caches_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_stack",
-	.exit = ring_exit,
+	.exit = hftmon_kt_ring_exit,
 	.test_cases = stack_cases,
 };
 
@@ -1349,7 +1254,7 @@ static void wakers_two_cpus(struct kunit *test)
  * Sleeps until kthread_stop() and nothing else: no timer wakes it, so
  * the kernel's own sched_waking/sched_wakeup of it (the tracepoints are
  * live while a test session is active) cannot slip an entry into the
- * wakers table between a test's calls. idle_thread_fn's 10 ms timer did:
+ * wakers table between a test's calls. hftmon_kt_idle_fn's 10 ms timer did:
  * a timer softirq's waking, flagged IRQ, was taken by the test's first
  * sched_wakeup now and then.
  */
@@ -1390,9 +1295,9 @@ static void wk_remote_fn(void *arg)
  */
 static void probe_wakeup_remote_waker(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
-	struct wk_remote w = { .wakeup = tp_entry(test, "sched_wakeup") };
-	void *waking = tp_entry(test, "sched_waking");
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	struct wk_remote w = { .wakeup = hftmon_kt_tp(test, "sched_wakeup") };
+	void *waking = hftmon_kt_tp(test, "sched_waking");
 	struct hftmon_rec_wakeup *r;
 	struct task_struct *k;
 	int this, other;
@@ -1419,7 +1324,7 @@ static void probe_wakeup_remote_waker(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, w.cpu, other);
 	KUNIT_EXPECT_NE(test, w.current_there, current->pid);
-	KUNIT_ASSERT_EQ(test, head_of(s->rings[other]), 2 * (u64)sizeof(*r));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(s->rings[other]), 2 * (u64)sizeof(*r));
 	r = s->rings[other]->data;
 	KUNIT_EXPECT_EQ(test, r[0].hdr.type, (u16)HFTMON_REC_WAKEUP);
 	KUNIT_EXPECT_EQ(test, r[0].hdr.tid, k->pid);
@@ -1431,7 +1336,7 @@ static void probe_wakeup_remote_waker(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (u32)r[1].hdr.flags, HFTMON_WAKEUP_NO_WAKER);
 	KUNIT_EXPECT_EQ(test, r[1].waker_tid, 0);
 	KUNIT_EXPECT_EQ(test, r[1].waker_pid, 0);
-	KUNIT_EXPECT_EQ(test, head_of(s->rings[this]), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(s->rings[this]), 0ULL);
 
 	kthread_stop(k);
 	put_task_struct(k);
@@ -1457,9 +1362,9 @@ static void wk_irq_fn(struct irq_work *iw)
 /* A wake-up made by a hard IRQ names no task: the interrupted one did not. */
 static void probe_wakeup_from_irq(struct kunit *test)
 {
-	struct hftmon_session *s = session_new(test);
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
 	struct wk_irq *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
-	void *wakeup = tp_entry(test, "sched_wakeup");
+	void *wakeup = hftmon_kt_tp(test, "sched_wakeup");
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
@@ -1469,7 +1374,7 @@ static void probe_wakeup_from_irq(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, k, 0), 0);
-	w->waking = tp_entry(test, "sched_waking");
+	w->waking = hftmon_kt_tp(test, "sched_waking");
 	w->p = k;
 	w->work = IRQ_WORK_INIT_HARD(wk_irq_fn);
 
@@ -1483,7 +1388,7 @@ static void probe_wakeup_from_irq(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, READ_ONCE(w->ran), 1);
 	KUNIT_EXPECT_TRUE(test, w->in_hardirq);
-	KUNIT_ASSERT_EQ(test, head_of(rb), (u64)sizeof(*r));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb), (u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, (u32)r->hdr.flags, HFTMON_WAKEUP_IRQ);
 	KUNIT_EXPECT_EQ(test, r->waker_tid, 0);
@@ -1513,10 +1418,10 @@ static struct kunit_case wakers_probe_cases[] = {
 };
 
 static struct kunit_suite wakers_probe_suite = {
-	.suite_init = probes_init,
-	.suite_exit = caches_exit,
+	.suite_init = hftmon_kt_probes_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_wakers_probe",
-	.exit = session_exit,
+	.exit = hftmon_kt_session_exit,
 	.test_cases = wakers_probe_cases,
 };
 

@@ -20,17 +20,8 @@
 #include <linux/mm_types.h>
 #include <linux/sched/coredump.h>
 
+#include "hftmon_kunit.h"
 #include "hftmon_probe.h"
-
-static int sec_caches_init(struct kunit_suite *suite)
-{
-	return hftmon_caches_get();
-}
-
-static void sec_caches_exit(struct kunit_suite *suite)
-{
-	hftmon_caches_put();
-}
 
 /* ---- tracked table: keyed buckets ------------------------------------- */
 
@@ -128,49 +119,58 @@ static struct kunit_case sec_track_cases[] = {
 };
 
 static struct kunit_suite sec_track_suite = {
-	.suite_init = sec_caches_init,
-	.suite_exit = sec_caches_exit,
+	.suite_init = hftmon_kt_caches_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_sec_track",
 	.test_cases = sec_track_cases,
 };
 
 /* ---- ring memory: perf's arithmetic, the cap, sessions per user ------- */
 
+/*
+ * Each case by hand: locked = min(held, allowance) + pages, extra what
+ * passes the allowance, refused when pinned + extra passes the rlimit
+ * (in pages) without CAP_IPC_LOCK.
+ */
+static const struct {
+	unsigned long pages, held, allowance, pinned, rlimit;
+	bool exempt;
+	int ret;
+	unsigned long extra;
+} mlock_cases[] = {
+	/* Within the allowance: no extra, whatever the rlimit. */
+	{ 130, 0, 258, 0, 0, false, 0, 0 },
+	{ 128, 130, 258, 0, 0, false, 0, 0 },
+	/* 514 pages, 258 free: 256 pinned against the rlimit. */
+	{ 514, 0, 258, 0, 255, false, -EPERM, 256 },
+	{ 514, 0, 258, 0, 256, false, 0, 256 },
+	/* CAP_IPC_LOCK: charged the same, never refused. */
+	{ 514, 0, 258, 0, 0, true, 0, 256 },
+	/* Pages the mm already pins count (perf's pinned_vm). */
+	{ 268, 0, 258, 100, 105, false, -EPERM, 10 },
+	{ 268, 0, 258, 95, 105, false, 0, 10 },
+	/* An allowance lowered below what is held: all of the new is extra. */
+	{ 10, 300, 258, 0, 100, false, 0, 10 },
+	/* Held more than the allowance already, nothing more fits free. */
+	{ 1, 258, 258, 0, 0, false, -EPERM, 1 },
+};
+
 static void mlock_calc(struct kunit *test)
 {
 	unsigned long extra;
+	unsigned int i;
 
-	/* Within the allowance: no extra, whatever the rlimit. */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(130, 0, 258, 0, 0, false,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 0UL);
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(128, 130, 258, 0, 0, false,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 0UL);
-	/* 514 pages, 258 free: 256 pinned against the rlimit. */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 255, false,
-						&extra), -EPERM);
-	KUNIT_EXPECT_EQ(test, extra, 256UL);
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 256, false,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 256UL);
-	/* CAP_IPC_LOCK: charged the same, never refused. */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(514, 0, 258, 0, 0, true,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 256UL);
-	/* Pages the mm already pins count (perf's pinned_vm). */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(268, 0, 258, 100, 105, false,
-						&extra), -EPERM);
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(268, 0, 258, 95, 105, false,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 10UL);
-	/* An allowance lowered below what is held: all of the new is extra. */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(10, 300, 258, 0, 100, false,
-						&extra), 0);
-	KUNIT_EXPECT_EQ(test, extra, 10UL);
-	/* Held more than the allowance already, nothing more fits free. */
-	KUNIT_EXPECT_EQ(test, hftmon_mlock_calc(1, 258, 258, 0, 0, false,
-						&extra), -EPERM);
+	for (i = 0; i < ARRAY_SIZE(mlock_cases); i++) {
+		typeof(mlock_cases[0]) *c = &mlock_cases[i];
+
+		KUNIT_EXPECT_EQ_MSG(test, hftmon_mlock_calc(c->pages, c->held,
+							    c->allowance,
+							    c->pinned,
+							    c->rlimit,
+							    c->exempt, &extra),
+				    c->ret, "case %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, extra, c->extra, "case %u", i);
+	}
 }
 
 /* The global cap and the refund, through hftmon_charge() itself. */
@@ -258,47 +258,6 @@ static struct kunit_suite sec_mem_suite = {
 
 /* ---- ring: stack ids and PAD records ----------------------------------- */
 
-struct sec_ring {
-	struct hftmon_ring *rb;
-	wait_queue_head_t wq;
-};
-
-static struct hftmon_ring *sec_ring_new(struct kunit *test)
-{
-	struct sec_ring *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, f);
-	init_waitqueue_head(&f->wq);
-	f->rb = hftmon_ring_alloc(raw_smp_processor_id(), 1, 0, &f->wq);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(f->rb));
-	test->priv = f->rb;
-	return f->rb;
-}
-
-static void sec_ring_exit(struct kunit *test)
-{
-	if (test->priv)
-		hftmon_ring_free(test->priv);
-}
-
-static u64 sec_head(struct hftmon_ring *rb)
-{
-	/* Pairs with the producer's release at commit. */
-	return smp_load_acquire(&rb->ctrl->data_head);
-}
-
-static bool sec_put(struct hftmon_ring *rb, u32 size)
-{
-	struct hftmon_rec_hdr *h;
-
-	preempt_disable();
-	h = hftmon_ring_reserve(rb, HFTMON_REC_WAKEUP, size);
-	if (h)
-		hftmon_ring_commit(rb);
-	preempt_enable();
-	return h;
-}
-
 /*
  * A stack whose STACK record is lost (ring full) gets no id: its slot is
  * given back, and the next use publishes it. Before, the id was handed
@@ -306,7 +265,7 @@ static bool sec_put(struct hftmon_ring *rb, u32 size)
  */
 static void stack_id_lost_record(struct kunit *test)
 {
-	struct hftmon_ring *rb = sec_ring_new(test);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, 1);
 	unsigned long ips[3] = { 0x1000, 0x2000, 0x3000 };
 	struct hftmon_stack_table t;
 	struct hftmon_rec_stack *r;
@@ -316,7 +275,7 @@ static void stack_id_lost_record(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, hftmon_stack_table_init(&t, 8), 0);
 	for (i = 0; i < 128; i++)		/* 128 x 32 bytes: full */
-		KUNIT_ASSERT_TRUE(test, sec_put(rb, 32));
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, 32, 0));
 	local_irq_disable();
 	id = hftmon_stack_id(&t, rb, current, ips, 3, 0);
 	local_irq_enable();
@@ -324,7 +283,7 @@ static void stack_id_lost_record(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rb->lost[HFTMON_LOST_RING_FULL], 1ULL);
 
 	/* The reader catches up: the same stack is published now. */
-	head = sec_head(rb);
+	head = hftmon_kt_head(rb);
 	/* As the reader does (uapi ring contract). */
 	smp_store_release(&rb->ctrl->data_tail, head);
 	local_irq_disable();
@@ -333,7 +292,7 @@ static void stack_id_lost_record(struct kunit *test)
 	local_irq_enable();
 	KUNIT_EXPECT_NE(test, id, 0U);
 	KUNIT_EXPECT_EQ(test, again, id);
-	KUNIT_ASSERT_EQ(test, sec_head(rb) - head, (u64)struct_size(r, ips, 3));
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb) - head, (u64)struct_size(r, ips, 3));
 	r = rb->data + (head & rb->mask);
 	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_STACK);
 	KUNIT_EXPECT_EQ(test, r->stack_id, id);
@@ -347,15 +306,15 @@ static void stack_id_lost_record(struct kunit *test)
  */
 static void ring_pad_whole_header(struct kunit *test)
 {
-	struct hftmon_ring *rb = sec_ring_new(test);
+	struct hftmon_ring *rb = hftmon_kt_ring_new(test, 1);
 	unsigned int i, pads = 0;
 	u64 pos = 0;
 
 	for (i = 0; i < 5000; i++) {
 		u32 size = 32 + 8 * (get_random_u32() % 125); /* to 1024 */
 
-		KUNIT_ASSERT_TRUE(test, sec_put(rb, size));
-		while (pos < sec_head(rb)) {
+		KUNIT_ASSERT_TRUE(test, hftmon_kt_put(rb, size, 0));
+		while (pos < hftmon_kt_head(rb)) {
 			struct hftmon_rec_hdr *h = rb->data + (pos & rb->mask);
 
 			KUNIT_ASSERT_GE(test, (u32)h->size, 8U);
@@ -383,71 +342,14 @@ static struct kunit_case sec_ring_cases[] = {
 };
 
 static struct kunit_suite sec_ring_suite = {
-	.suite_init = sec_caches_init,
-	.suite_exit = sec_caches_exit,
+	.suite_init = hftmon_kt_caches_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_sec_ring",
-	.exit = sec_ring_exit,
+	.exit = hftmon_kt_ring_exit,
 	.test_cases = sec_ring_cases,
 };
 
 /* ---- identities and exec: what a session may see, when it ends ---------- */
-
-struct sec_session {
-	struct hftmon_session s;
-	struct hftmon_ring *rings[NR_CPUS];
-};
-
-static int sec_probes_init(struct kunit_suite *suite)
-{
-	int err = hftmon_caches_get();
-
-	if (!err)
-		err = hftmon_probes_init();
-	return err;
-}
-
-static struct hftmon_session *sec_session_new(struct kunit *test,
-					      bool privileged)
-{
-	struct sec_session *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-	unsigned int cpu;
-
-	KUNIT_ASSERT_NOT_NULL(test, f);
-	init_waitqueue_head(&f->s.wq);
-	hftmon_track_init(&f->s.track, 4);
-	f->s.rings = f->rings;
-	f->s.events = HFTMON_EV_SCHED_ALL;
-	f->s.privileged = privileged;
-	f->s.pid_ns = &init_pid_ns;
-	for_each_possible_cpu(cpu) {
-		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(f->rings[cpu]));
-	}
-	test->priv = f;
-	return &f->s;
-}
-
-static void sec_session_exit(struct kunit *test)
-{
-	struct sec_session *f = test->priv;
-	unsigned int cpu;
-
-	if (!f)
-		return;
-	RCU_INIT_POINTER(hftmon_active, NULL);
-	synchronize_rcu();
-	hftmon_track_clear(&f->s.track);
-	rcu_barrier();
-	for_each_possible_cpu(cpu)
-		hftmon_ring_free(f->rings[cpu]);
-}
-
-static int sec_idle_fn(void *arg)
-{
-	while (!kthread_should_stop())
-		msleep(20);
-	return 0;
-}
 
 static bool sec_comm_zero(const char *c)
 {
@@ -457,12 +359,12 @@ static bool sec_comm_zero(const char *c)
 /* The blanking rule, task by task, for both kinds of session. */
 static void ident_rule(struct kunit *test)
 {
-	struct hftmon_session *s = sec_session_new(test, false);
+	struct hftmon_session *s = hftmon_kt_session_new(test, false);
 	char comm[HFTMON_TASK_COMM_LEN];
 	struct task_struct *k;
 	s32 pid, tid;
 
-	k = kthread_run(sec_idle_fn, NULL, "hftmon-other");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-other");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
@@ -511,28 +413,23 @@ static void ident_rule(struct kunit *test)
 /* A switch record of an unprivileged session: the other side blanked. */
 static void ident_switch_record(struct kunit *test)
 {
-	struct hftmon_session *s = sec_session_new(test, false);
+	struct hftmon_session *s = hftmon_kt_session_new(test, false);
+	struct hftmon_tracepoint *sw = hftmon_kt_tp(test, "sched_switch");
 	struct hftmon_rec_switch *r;
-	struct hftmon_tracepoint *sw = NULL;
 	struct hftmon_ring *rb;
 	struct task_struct *k;
-	unsigned int i;
 
-	for (i = 0; i < hftmon_family_sched.nr_tps; i++)
-		if (!strcmp(hftmon_family_sched.tps[i].name, "sched_switch"))
-			sw = &hftmon_family_sched.tps[i];
 	KUNIT_ASSERT_NOT_NULL(test, sw);
-	k = kthread_run(sec_idle_fn, NULL, "hftmon-secret");
+	k = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-secret");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
 	get_task_struct(k);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
-	rcu_assign_pointer(hftmon_active, s);
 	local_irq_disable();	/* as under the rq lock */
 	rb = s->rings[smp_processor_id()];
 	hftmon_tp_sched_switch(sw, false, current, k, TASK_INTERRUPTIBLE);
 	hftmon_tp_sched_switch(sw, true, k, current, TASK_RUNNING);
 	local_irq_enable();
-	KUNIT_ASSERT_EQ(test, sec_head(rb),
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb),
 			2 * (u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r->hdr.tid, current->pid);
@@ -594,30 +491,24 @@ static void exec_rule(struct kunit *test)
  */
 static void exec_probe_detach(struct kunit *test)
 {
-	struct hftmon_session *s = sec_session_new(test, true);
-	struct hftmon_tracepoint *ex = NULL;
+	struct hftmon_session *s = hftmon_kt_session_new(test, true);
+	struct hftmon_tracepoint *ex = hftmon_kt_tp(test, "sched_process_exec");
 	struct hftmon_rec_detach *r;
 	struct hftmon_proc *p;
 	const struct cred *mine;
 	struct hftmon_ring *rb;
 	struct cred *other;
-	unsigned int i;
 
-	for (i = 0; i < hftmon_family_sched.nr_tps; i++)
-		if (!strcmp(hftmon_family_sched.tps[i].name,
-			    "sched_process_exec"))
-			ex = &hftmon_family_sched.tps[i];
 	KUNIT_ASSERT_NOT_NULL(test, ex);
 	/* Every event needs it: hooked with whatever a session records. */
 	KUNIT_EXPECT_EQ(test, ex->events, (u64)HFTMON_EV_SCHED_ALL);
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
-	rcu_assign_pointer(hftmon_active, s);
 
 	preempt_disable();	/* the tracepoint's context */
 	rb = s->rings[smp_processor_id()];
 	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
 	preempt_enable();
-	KUNIT_EXPECT_EQ(test, sec_head(rb), 0ULL);
+	KUNIT_EXPECT_EQ(test, hftmon_kt_head(rb), 0ULL);
 
 	/* The attacher was someone else, without CAP_SYS_PTRACE. */
 	rcu_read_lock();
@@ -635,7 +526,7 @@ static void exec_probe_detach(struct kunit *test)
 	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
 	hftmon_tp_sched_process_exec(ex, current, current->pid, NULL);
 	preempt_enable();
-	KUNIT_ASSERT_EQ(test, sec_head(rb),
+	KUNIT_ASSERT_EQ(test, hftmon_kt_head(rb),
 			(u64)sizeof(*r));
 	r = rb->data;
 	KUNIT_EXPECT_EQ(test, r->hdr.type, (u16)HFTMON_REC_DETACH);
@@ -663,10 +554,10 @@ static struct kunit_case sec_ident_cases[] = {
 };
 
 static struct kunit_suite sec_ident_suite = {
-	.suite_init = sec_probes_init,
-	.suite_exit = sec_caches_exit,
+	.suite_init = hftmon_kt_probes_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.name = "hftmon_sec_ident",
-	.exit = sec_session_exit,
+	.exit = hftmon_kt_session_exit,
 	.test_cases = sec_ident_cases,
 };
 

@@ -10,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/slab.h>
 
+#include "hftmon_kunit.h"
 #include "hftmon_probe.h"
 #include "hftmon_spike.h"
 #include "hftmon_tasktab.h"
@@ -216,24 +217,6 @@ static void runnable_stale(struct kunit *test)
 
 /* ---- configuration ----------------------------------------------------- */
 
-static int spike_suite_init(struct kunit_suite *suite)
-{
-	int err = hftmon_caches_get();
-
-	if (err)
-		return err;
-	/* hftmon_config_check() knows the events from the tables. */
-	err = hftmon_probes_init();
-	if (err)
-		hftmon_caches_put();
-	return err;
-}
-
-static void spike_suite_exit(struct kunit_suite *suite)
-{
-	hftmon_caches_put();
-}
-
 static int cfg_check(u64 events, u64 thr)
 {
 	const u64 avail = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL |
@@ -347,8 +330,8 @@ static struct kunit_case spike_cases[] = {
 
 static struct kunit_suite spike_suite = {
 	.name = "hftmon_spike",
-	.suite_init = spike_suite_init,
-	.suite_exit = spike_suite_exit,
+	.suite_init = hftmon_kt_probes_init,
+	.suite_exit = hftmon_kt_caches_exit,
 	.test_cases = spike_cases,
 };
 

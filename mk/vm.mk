@@ -83,6 +83,16 @@ test-kunit:
 test-vm-debug: vm-payload
 	tests/vm/run-debug.sh $(VM_DIR)/payload $(O)/vm/debug
 
+# Line and branch coverage of kmod/*.c (not part of make test): the
+# KUnit suites and the integration programs on the gcov variant of the
+# KUnit kernel (tests/kunit/coverage-kmod.sh, which takes the VM lock
+# for each boot itself). COV_KMOD_PARTS="kunit" or "vm" for one part.
+COV_KMOD_PARTS ?= kunit vm
+.PHONY: coverage-kmod
+coverage-kmod: vm-payload
+	tests/kunit/coverage-kmod.sh $(VM_DIR)/payload $(O)/cov-kmod \
+		"$(COV_KMOD_PARTS)"
+
 demo: deps
 	$(MAKE) vm-payload
 	tools/vm/vm.sh run --kernel $(VM_KERNEL) --payload $(VM_DIR)/payload \

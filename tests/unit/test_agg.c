@@ -26,13 +26,10 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "fake_queries.h"
 #include "fake_records.h"
 #include "fake_sys.h"
 #include "hftmon.h"
-
-/* t in microseconds after 1 ms of uptime. */
-#define US(t) (1000000ull + (uint64_t)(t) * 1000ull)
-
 
 /* The internal aggregator with the library's default table sizes. */
 static int agg_init(struct hftmon_agg *a, unsigned int nr_rings,
@@ -49,21 +46,6 @@ static int agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	return hftmon_agg_init(a, nr_rings, &sz);
 }
 
-/* The wake-up latency query, its arguments spelled out. */
-static int latency(struct hftmon *m, pid_t pid, pid_t tid, uint64_t window_us,
-		   const double *pct, double *out, size_t nr,
-		   struct hftmon_latency *lat)
-{
-	struct hftmon_latency_query q = { .sz = sizeof(q), .pid = pid,
-					  .tid = tid, .window_us = window_us,
-					  .percentiles = pct, .pct_out = out,
-					  .nr_percentiles = nr };
-
-	if (lat)
-		lat->sz = sizeof(*lat);
-	return hftmon_get_wakeup_latency(m, &q, lat);
-}
-
 static const struct fake_task T1 = { .pid = 100, .tid = 101,
 				     .comm = "md-feed", .prio = 120,
 				     .tracked = true };
@@ -76,7 +58,6 @@ static const struct fake_task T3 = { .pid = 200, .tid = 201,
 static const struct fake_task KW = { .pid = 55, .tid = 55,
 				     .comm = "kworker/0:1", .prio = 100,
 				     .policy = 1 };
-static const struct fake_switch BLOCK = { .prev_state = 1 };
 static const struct fake_switch PREEMPT = { .preempt = true };
 
 static int setup(void **state)

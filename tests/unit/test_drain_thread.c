@@ -26,31 +26,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fake_queries.h"
 #include "fake_records.h"
 #include "fake_sys.h"
 #include "hftmon.h"
 
-#define US(t) (1000000ull + (uint64_t)(t) * 1000ull)
-
-
-/* The wake-up latency query, its arguments spelled out. */
-static int latency(struct hftmon *m, pid_t pid, pid_t tid, uint64_t window_us,
-		   const double *pct, double *out, size_t nr,
-		   struct hftmon_latency *lat)
-{
-	struct hftmon_latency_query q = { .sz = sizeof(q), .pid = pid,
-					  .tid = tid, .window_us = window_us,
-					  .percentiles = pct, .pct_out = out,
-					  .nr_percentiles = nr };
-
-	if (lat)
-		lat->sz = sizeof(*lat);
-	return hftmon_get_wakeup_latency(m, &q, lat);
-}
-
 static const struct fake_task T1 = { .pid = 100, .tid = 101, .comm = "feed",
 				     .prio = 120, .tracked = true };
-static const struct fake_switch BLOCK = { .prev_state = 1 };
 
 static char last_log[512];
 

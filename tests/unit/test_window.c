@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fake_queries.h"
 #include "fake_records.h"
 #include "fake_sys.h"
 #include "hftmon.h"
@@ -44,7 +45,6 @@ static const struct fake_task T1 = { .pid = 100, .tid = 101, .comm = "in",
 				     .prio = 120, .tracked = true };
 static const struct fake_task T2 = { .pid = 100, .tid = 102, .comm = "out",
 				     .prio = 120, .tracked = true };
-static const struct fake_switch BLOCK = { .prev_state = 1 };
 
 static int setup(void **state)
 {

@@ -49,6 +49,7 @@
 
 #include <hftmon.h>
 
+#include "../../tools/workload/pingpong.h"
 #include "vmtest.h"
 
 #define PP_ROUNDS	300
@@ -118,27 +119,6 @@ static void pin(int cpu)
 	CPU_SET(cpu, &s);
 	REQUIRE(sched_setaffinity(0, sizeof(s), &s) == 0, "pin to %d: %s", cpu,
 		strerror(errno));
-}
-
-static int xread(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int xwrite(int fd, const void *buf, size_t n)
-{
-	return write(fd, buf, n) == (ssize_t)n ? 0 : -1;
 }
 
 /*
@@ -394,15 +374,15 @@ static void *pp_main(void *arg)
 
 	pin(s->cpu);
 	thr_setup(s->t, s->comm, s->policy, s->value);
-	if (xread(s->go, &c, 1))
+	if (pingpong_read_all(s->go, &c, 1))
 		goto fail;
 	s->t->t_loop0 = mono_ns();
 	for (i = 0; i < PP_ROUNDS; i++) {
-		if (s->serve && xwrite(s->out, &c, 1))
+		if (s->serve && pingpong_write_all(s->out, &c, 1))
 			goto fail;
-		if (xread(s->in, &c, 1))
+		if (pingpong_read_all(s->in, &c, 1))
 			goto fail;
-		if (!s->serve && xwrite(s->out, &c, 1))
+		if (!s->serve && pingpong_write_all(s->out, &c, 1))
 			goto fail;
 	}
 	s->t->t_loop1 = mono_ns();
@@ -479,7 +459,7 @@ static void run_pingpong(const char *name, const char *ca, const char *cb,
 						     &v0[i], &i0[i]) == 0,
 			"%s: /proc before", name);
 	run->rd0 = mono_ns();
-	REQUIRE(xwrite(go[1], "gg", 2) == 0, "go");
+	REQUIRE(pingpong_write_all(go[1], "gg", 2) == 0, "go");
 	while (!run->a->t_loop1 || !run->b->t_loop1) {
 		REQUIRE(!side[0].failed && !side[1].failed, "%s failed", name);
 		usleep(20000);
@@ -522,7 +502,7 @@ static void *spin_main(void *arg)
 	pin(0);
 	thr_setup(s->t, s->t == spin_thr[0] ? "fld-spin0" : "fld-spin1",
 		  SCHED_OTHER, 0);
-	if (xread(s->go, &c, 1))
+	if (pingpong_read_all(s->go, &c, 1))
 		return (void *)1;
 	while (!atomic_load(&spin_stop))
 		;
@@ -553,7 +533,7 @@ static void run_spinners(void)
 						       &v0[i], &i0[i]) == 0,
 			"spinners: /proc before");
 	spin_rd0 = mono_ns();
-	REQUIRE(xwrite(go[1], "gg", 2) == 0, "go");
+	REQUIRE(pingpong_write_all(go[1], "gg", 2) == 0, "go");
 	usleep(300000);		/* several ticks of sharing CPU 0 */
 	atomic_store(&spin_stop, 1);
 	usleep(200000);
@@ -674,7 +654,7 @@ static void *child_thread(void *arg)
 {
 	pid_t tid = gettid_();
 
-	if (xwrite(*(int *)arg, &tid, sizeof(tid)))
+	if (pingpong_write_all(*(int *)arg, &tid, sizeof(tid)))
 		return (void *)1;
 	return NULL;
 }
@@ -691,7 +671,7 @@ static void run_child(struct hftmon *m)
 		char c;
 
 		prctl(PR_SET_NAME, "fld-child");
-		if (xread(go[0], &c, 1))
+		if (pingpong_read_all(go[0], &c, 1))
 			_exit(1);
 		for (i = 0; i < 2; i++)
 			if (pthread_create(&th[i], NULL, child_thread, &tids[1]))
@@ -703,10 +683,10 @@ static void run_child(struct hftmon *m)
 	}
 	REQUIRE(hftmon_attach_process(m, child_pid, NULL) == 0, "attach child");
 	child_attached_ns = mono_ns();
-	REQUIRE(xwrite(go[1], "g", 1) == 0, "go");
+	REQUIRE(pingpong_write_all(go[1], "g", 1) == 0, "go");
 	for (i = 0; i < 2; i++)
-		REQUIRE(xread(tids[0], &child_tids[i], sizeof(pid_t)) == 0,
-			"child tids");
+		REQUIRE(pingpong_read_all(tids[0], &child_tids[i],
+					  sizeof(pid_t)) == 0, "child tids");
 	REQUIRE(waitpid(child_pid, &st, 0) == child_pid && WIFEXITED(st) &&
 		WEXITSTATUS(st) == 0, "child failed");
 	close(go[0]); close(go[1]); close(tids[0]); close(tids[1]);

@@ -4,6 +4,8 @@
 # Usage:
 #   tools/vm/kunit-kernel.sh            # prints the cached build tree's path
 #   HFTMON_KASAN=1 tools/vm/kunit-kernel.sh   # same, with KASAN (own cache key)
+#   HFTMON_GCOV=1 tools/vm/kunit-kernel.sh    # same, with CONFIG_GCOV_KERNEL
+#                                  (own cache key; for make coverage-kmod)
 #
 # What it does:
 #   Unpacks Debian's /usr/src/linux-source-6.1.tar.xz, configures it with
@@ -38,6 +40,9 @@
 # Environment:
 #   HFTMON_CACHE   cache root (default $HOME/.cache/hftmon)
 #   HFTMON_KASAN   1 = also enable KASAN (generic, inline, vmalloc)
+#   HFTMON_GCOV    1 = also enable CONFIG_GCOV_KERNEL (the kernel itself is
+#                  not profiled: a module built with GCOV_PROFILE=y is, and
+#                  its counters appear under /sys/kernel/debug/gcov)
 #   HFTMON_JOBS    make -j value (default: nproc)
 #   LINUX_SOURCE_TARBALL  (default /usr/src/linux-source-6.1.tar.xz)
 set -euo pipefail
@@ -46,6 +51,7 @@ readonly RECIPE_VERSION=2
 TARBALL=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 CACHE=${HFTMON_CACHE:-$HOME/.cache/hftmon}
 KASAN=${HFTMON_KASAN:-0}
+GCOV=${HFTMON_GCOV:-0}
 JOBS=${HFTMON_JOBS:-$(nproc)}
 
 # Don't let a calling `make` (e.g. `make test V=1 CC=...`) leak its
@@ -139,8 +145,13 @@ CONFIG_KASAN_GENERIC=y
 CONFIG_KASAN_INLINE=y
 CONFIG_KASAN_VMALLOC=y'
 
+GCOV_FRAGMENT='CONFIG_GCOV_KERNEL=y'
+
 if [[ $KASAN == 1 ]]; then
 	FRAGMENT+=$'\n'"$KASAN_FRAGMENT"
+fi
+if [[ $GCOV == 1 ]]; then
+	FRAGMENT+=$'\n'"$GCOV_FRAGMENT"
 fi
 
 # --- cache key ---------------------------------------------------------------
@@ -158,6 +169,7 @@ HASH=$(printf '%s\n' "recipe=$RECIPE_VERSION" "base=allnoconfig+tiny-base" "gcc=
 	"$FRAGMENT" | sha256sum | cut -c1-12)
 KEY="${SRC_VERSION//[^A-Za-z0-9.+-]/_}-$HASH"
 [[ $KASAN == 1 ]] && KEY+="-kasan"
+[[ $GCOV == 1 ]] && KEY+="-gcov"
 FINAL="$CACHE/kunit-$KEY"
 STAMP=".hftmon-kunit-complete"
 

@@ -21,8 +21,7 @@ struct pp_task {
 	int serve;		/* sends first */
 };
 
-/* All n bytes, however the writers split them (a pipe may be short). */
-static int xread(int fd, void *buf, size_t n)
+int pingpong_read_all(int fd, void *buf, size_t n)
 {
 	size_t got = 0;
 	ssize_t r;
@@ -38,7 +37,7 @@ static int xread(int fd, void *buf, size_t n)
 	return 0;
 }
 
-static int xwrite(int fd, const void *buf, size_t n)
+int pingpong_write_all(int fd, const void *buf, size_t n)
 {
 	ssize_t r;
 
@@ -63,17 +62,18 @@ static void *pp_run(void *arg)
 		if (sched_setaffinity(0, sizeof(set), &set))
 			return (void *)1;
 	}
-	if (xwrite(t->tid_w, &tid, sizeof(tid)) || xread(t->go_r, &c, 1))
+	if (pingpong_write_all(t->tid_w, &tid, sizeof(tid)) ||
+	    pingpong_read_all(t->go_r, &c, 1))
 		return (void *)1;
 	for (i = 0; i < t->rounds; i++) {
-		if (t->serve && xwrite(t->out, &c, 1))
+		if (t->serve && pingpong_write_all(t->out, &c, 1))
 			return (void *)1;
-		if (xread(t->in, &c, 1))
+		if (pingpong_read_all(t->in, &c, 1))
 			return (void *)1;
-		if (!t->serve && xwrite(t->out, &c, 1))
+		if (!t->serve && pingpong_write_all(t->out, &c, 1))
 			return (void *)1;
 	}
-	if (xwrite(t->done_w, &c, 1))
+	if (pingpong_write_all(t->done_w, &c, 1))
 		return (void *)1;
 	/* Block until told to exit (EOF). */
 	while (read(t->exit_r, &c, 1) > 0)
@@ -139,7 +139,7 @@ int pingpong_spawn(struct pingpong *pp, enum pingpong_mode mode, long rounds,
 		pid_t tid;
 		int k;
 
-		if (xread(tids[0], &tid, sizeof(tid)))
+		if (pingpong_read_all(tids[0], &tid, sizeof(tid)))
 			return -EIO;
 		k = (mode == PINGPONG_PROCESSES && tid == pp->pid[1]) ? 1 :
 		    (mode == PINGPONG_PROCESSES) ? 0 : i;
@@ -156,14 +156,14 @@ int pingpong_spawn(struct pingpong *pp, enum pingpong_mode mode, long rounds,
 
 int pingpong_go(struct pingpong *pp)
 {
-	return xwrite(pp->go_w, "gg", 2) ? -errno : 0;
+	return pingpong_write_all(pp->go_w, "gg", 2) ? -errno : 0;
 }
 
 int pingpong_wait_done(struct pingpong *pp)
 {
 	char c[2];
 
-	return xread(pp->done_r, c, 2) ? -EIO : 0;
+	return pingpong_read_all(pp->done_r, c, 2) ? -EIO : 0;
 }
 
 int pingpong_finish(struct pingpong *pp)

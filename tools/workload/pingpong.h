@@ -12,6 +12,7 @@
 #ifndef HFTMON_PINGPONG_H
 #define HFTMON_PINGPONG_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 enum pingpong_mode {
@@ -35,5 +36,14 @@ int pingpong_go(struct pingpong *pp);
 int pingpong_wait_done(struct pingpong *pp);
 /* Let the tasks exit and reap them. Returns 0 if both succeeded. */
 int pingpong_finish(struct pingpong *pp);
+
+/*
+ * The pipe I/O the tasks use, for the tests' own pipes too, through
+ * EINTR: read_all reads all n bytes however the writers split them;
+ * write_all is one write (whole on a pipe up to PIPE_BUF bytes). 0, or
+ * -1 (errno set, or end of file, or a short write).
+ */
+int pingpong_read_all(int fd, void *buf, size_t n);
+int pingpong_write_all(int fd, const void *buf, size_t n);
 
 #endif
