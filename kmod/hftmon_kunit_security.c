@@ -38,8 +38,12 @@ static void track_bits_sized_to_max(struct kunit *test)
 /*
  * 64 tgids an attacker picks so that they all share the victim's bucket
  * under an unkeyed 64-bucket hash (the table's old hash_min()), spread
- * over a keyed table: no bucket holds more than 8 of the 65 (for 65 keys
- * in 128 buckets at random, 9 or more in one bucket has odds below 1e-6).
+ * over a keyed table: no bucket holds more than 16 of the 65, where the
+ * unkeyed hash put all 65 in one. (A keyed multiply-shift hash is
+ * universal, not random: a structured set like this one can pile up more
+ * than a random one would, and 9 in one bucket was seen once on the gcov
+ * kernel; 8, the bound for random keys at odds of 1e-6, made the test
+ * flaky without making it catch anything more.)
  */
 static void track_bucket_not_aimable(struct kunit *test)
 {
@@ -69,7 +73,7 @@ static void track_bucket_not_aimable(struct kunit *test)
 		max = max(max, load[i]);
 	kunit_info(test, "65 aimed tgids: at most %u in one of %u buckets\n",
 		   max, 1U << bits);
-	KUNIT_EXPECT_LE(test, max, 8U);
+	KUNIT_EXPECT_LE(test, max, 16U);
 }
 
 /* A real table: sized at the first add, keyed, the entry where probes look. */
