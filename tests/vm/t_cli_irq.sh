@@ -4,7 +4,7 @@
 # CPU's timer ticks (LOC) no more than /proc/interrupts did around it, and
 # a 200 us injected IPI on CPU 1 shows in its CAL row with a maximum of at
 # least 200 us; `irq -p` of a spinner on CPU 1 names what was stolen from
-# it; `spikes -p --threshold-us 100` of the spinner reports the injected
+# it; `spikes -p --threshold-us 150` of the spinner reports the injected
 # 200 us IPI as an interrupted spike that contains the injected busy loop
 # (its own times), with that vector among its parts, which sum to the
 # spike (the kernel side's exact checks are t_spikes'); `explain` of a
@@ -79,7 +79,7 @@ sed -n "/\"tid\": $spin, \"stolen\"/,\$p" "$dir/stolen.json" | grep -q '"name": 
 # spikes: a 200 us injection, its busy loop's own times from the module.
 ( sleep 2.5; echo "vector 1 200" >"$inj"; cat /sys/module/hftmon_inject/parameters/last >"$dir/last" ) &
 bg=$!
-./bin/hftmon spikes -p "$spin" --threshold-us 100 --duration 5 --json \
+./bin/hftmon spikes -p "$spin" --threshold-us 150 --duration 4 --json \
 	>"$dir/spikes.json" 2>&1 || no "spikes exited $?"
 wait "$bg"
 read -r s0 e0 <"$dir/last"
