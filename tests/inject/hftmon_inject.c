@@ -8,11 +8,13 @@
  *   vector   US busy in a function-call IPI (CALL_FUNCTION_SINGLE vector)
  *   irq      US busy in the handler of this module's own device IRQ
  *            (an irq_desc with dummy_irq_chip, requested IRQF_NO_THREAD so
- *            it is hard IRQ on PREEMPT_RT too), raised from inside a
- *            function-call IPI on CPU, the way a GPIO or MSI demultiplexer
- *            calls generic_handle_irq(): a device IRQ nested in a vector
- *   softirq  US busy in a tasklet scheduled on CPU (TASKLET softirq; on
- *            PREEMPT_RT it runs in ksoftirqd/CPU)
+ *            it is hard IRQ on PREEMPT_RT too), raised from inside an
+ *            irq_work interrupt on CPU (queued there by a function-call
+ *            IPI), the way a GPIO or MSI demultiplexer calls
+ *            generic_handle_irq(): a device IRQ nested in a vector
+ *   softirq  US busy in a tasklet scheduled on CPU from an irq_work
+ *            interrupt (TASKLET softirq; on PREEMPT_RT it runs in
+ *            ksoftirqd/CPU)
  *   nested   a tasklet busy US that, half-way, raises an irq_work (a
  *            hard-IRQ self-IPI, IRQ_WORK vector) whose function raises the
  *            device IRQ, whose handler is busy US2
@@ -27,6 +29,7 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irq_work.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -102,16 +105,41 @@ static void ipi_busy(void *arg)
 	busy(busy_ns, &t_start, &t_end);
 }
 
-static void ipi_irq(void *arg)
+/*
+ * The device IRQ and the tasklet are started from a hard irq_work the
+ * IPI queues on its own CPU, not from the IPI's function itself: an idle
+ * CPU runs that function from do_idle()'s flush of the call queue, in
+ * task context, where PREEMPT_RT warns about softirqs raised inside it
+ * (do_softirq_post_smp_call_flush; a device IRQ's randomness, a tasklet).
+ * The irq_work's self-IPI is a real hard IRQ, idle CPU or not.
+ */
+static unsigned int irq_done;
+
+static void irq_work_fn(struct irq_work *w)
 {
 	inject_raise_irq();
 	t_start = t_in_start;
 	t_end = t_in_end;
+	WRITE_ONCE(irq_done, 1);
 }
+
+static struct irq_work raise_work = IRQ_WORK_INIT_HARD(irq_work_fn);
+
+static void ipi_irq(void *arg)
+{
+	irq_work_queue(&raise_work);
+}
+
+static void tasklet_work_fn(struct irq_work *w)
+{
+	tasklet_schedule(&inject_tasklet);
+}
+
+static struct irq_work tasklet_work = IRQ_WORK_INIT_HARD(tasklet_work_fn);
 
 static void ipi_tasklet(void *arg)
 {
-	tasklet_schedule(&inject_tasklet);
+	irq_work_queue(&tasklet_work);
 }
 
 static int inject_set(const char *val, const struct kernel_param *kp)
@@ -131,8 +159,16 @@ static int inject_set(const char *val, const struct kernel_param *kp)
 	if (!strcmp(kind, "vector")) {
 		err = smp_call_function_single(cpu, ipi_busy, NULL, 1);
 	} else if (!strcmp(kind, "irq")) {
+		unsigned long until = jiffies + 10 * HZ;
+
 		inner_ns = busy_ns;
+		WRITE_ONCE(irq_done, 0);
 		err = smp_call_function_single(cpu, ipi_irq, NULL, 1);
+		while (!err && !READ_ONCE(irq_done)) {
+			if (time_after(jiffies, until))
+				err = -ETIMEDOUT;
+			cpu_relax();
+		}
 		t_in_start = t_in_end = 0;
 	} else if (!strcmp(kind, "softirq") || !strcmp(kind, "nested")) {
 		if (kind[0] == 'n') {

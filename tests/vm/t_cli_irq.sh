@@ -28,12 +28,28 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 
 insmod bin/hftmon_inject.ko || { echo "# FAIL: insmod hftmon_inject.ko"; exit 1; }
 
+# Injects "$1" once a session runs (its rings exist: ring_kb_used > 0),
+# 1 s later (start and attach follow configure), in the background.
+inject_when_running() {	# command [file for parameters/last]
+	(
+		i=0
+		while [ "$(cat /sys/module/hftmon/parameters/ring_kb_used)" = 0 ] &&
+			[ $i -lt 300 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 1
+		echo "$1" >"$inj"
+		[ -z "${2:-}" ] || cat /sys/module/hftmon_inject/parameters/last >"$2"
+	) &
+	bg=$!
+}
+
 # irq, system-wide: LOC per CPU within the /proc delta around the run.
 l0=$(loc 0) l1=$(loc 1)
 # (Injections come 2.5 s after a command starts: under TCG its start,
 # configure and attach take most of a second.)
-( sleep 2.5; echo "vector 1 200" >"$inj" ) &
-bg=$!
+inject_when_running "vector 1 200"
 ./bin/hftmon irq --cpu 0-1 --interval 5 --json >"$dir/irq.json" 2>"$dir/irq.err" ||
 	no "irq exited $?: $(cat "$dir/irq.err")"
 wait "$bg"
@@ -49,8 +65,7 @@ grep -q '"nr": 236, "name": "LOC"' "$dir/irq.json" || no "vector 0xec not named 
 # row on cpu 1 has a maximum of at least its 200 us (a second's worth of
 # interruptions is well inside the library's history, so its durations
 # are whole).
-( sleep 2.5; echo "vector 1 200" >"$inj" ) &
-bg=$!
+inject_when_running "vector 1 200"
 ./bin/hftmon irq --cpu 0-1 --interval 1 --count 5 >"$dir/irq.txt" 2>&1 ||
 	no "irq (text) exited $?: $(tail -3 "$dir/irq.txt")"
 wait "$bg"
@@ -67,8 +82,7 @@ spin=$!
 sleep 0.5
 
 # irq -p: what was stolen from the spinner.
-( sleep 2.5; echo "vector 1 200" >"$inj" ) &
-bg=$!
+inject_when_running "vector 1 200"
 ./bin/hftmon irq -p "$spin" --interval 5 --json >"$dir/stolen.json" 2>&1 ||
 	no "irq -p exited $?"
 wait "$bg"
@@ -77,8 +91,7 @@ sed -n "/\"tid\": $spin, \"stolen\"/,\$p" "$dir/stolen.json" | grep -q '"name": 
 	no "irq -p: the injected IPI was not stolen from the spinner"
 
 # spikes: a 200 us injection, its busy loop's own times from the module.
-( sleep 2.5; echo "vector 1 200" >"$inj"; cat /sys/module/hftmon_inject/parameters/last >"$dir/last" ) &
-bg=$!
+inject_when_running "vector 1 200" "$dir/last"
 ./bin/hftmon spikes -p "$spin" --threshold-us 150 --duration 4 --json \
 	>"$dir/spikes.json" 2>&1 || no "spikes exited $?"
 wait "$bg"

@@ -233,8 +233,14 @@ static void test_explain_injected(int inj, int inj_irq)
 	      inj_irq, (unsigned long long)irq->ns, irq->cpu,
 	      (unsigned long long)in_loop);
 	CHECK(!strcmp(irq->name, "hftmon_inject"), "IRQ named '%s'", irq->name);
-	CHECK(big == irq, "the largest disturbance: kind %u nr %u, %llu ns",
-	      big->kind, big->nr, (unsigned long long)big->ns);
+	/*
+	 * Printed, not asserted: the vector that carries the IRQ can take
+	 * longer than its 200 us loop on its own (437 us seen on 6.1-rt
+	 * under TCG), as can a timer tick; what must hold is above.
+	 */
+	INFO("the largest disturbance: kind %u nr %u, %llu ns%s", big->kind,
+	     big->nr, (unsigned long long)big->ns,
+	     big == irq ? " (the injected IRQ)" : "");
 	hftmon_detach_process(m, getpid());
 }
 
