@@ -194,6 +194,7 @@ struct stolen {
 
 struct irq_view {
 	struct irq_table t;
+	uint64_t last_ns; /* the last refresh (or the start), CLOCK_MONOTONIC */
 	struct stolen *th;
 	size_t nr_th, cap_th;
 };
@@ -398,10 +399,23 @@ static void table_free(struct irq_table *t)
 	free(t->win);
 }
 
+/*
+ * The interval since the last refresh: the totals' differences cover it,
+ * and so does the window of the durations (window_us, from the caller's
+ * clock, only bounds it from below: the window is the time since the last
+ * refresh as this one measures it, so the two cover the same stretch).
+ */
 static int refresh(struct session *s, struct irq_view *v, uint64_t window_us)
 {
+	uint64_t now = now_ns();
 	size_t i;
 	int err;
+
+	if (!v->last_ns)
+		v->last_ns = s->start_ns;
+	if (now > v->last_ns && (now - v->last_ns) / 1000 + 1 > window_us)
+		window_us = (now - v->last_ns) / 1000 + 1;
+	v->last_ns = now;
 
 	err = table_refresh(s->m, 0, window_us, &v->t);
 	if (err)
