@@ -72,9 +72,14 @@ wait "$bg"
 cmax=$(awk '$1 == 1 && $2 == "vector" && $4 == "CAL" { print $12 }' "$dir/irq.txt" |
 	sort -n | tail -1)
 echo "# CAL on cpu 1: max ${cmax:-none} us over 5 one-second tables (a 200 us IPI was injected)"
-ge "${cmax:-0}" 200 || no "the injected 200 us IPI is not CAL's maximum on cpu 1 (${cmax:-none})"
-grep -q 'durations over the latest' "$dir/irq.txt" &&
-	echo "# (some rows' durations covered part of their second)"
+# Where the tool says a row's durations cover only part of its second
+# (the library's history of interruptions did not reach back), the
+# maximum cannot be asked of it; the counts above are exact either way.
+if grep -q 'durations over the latest' "$dir/irq.txt"; then
+	echo "# KNOWN: the tables say their durations covered part of their second: the maximum is not checked (issue 7)"
+else
+	ge "${cmax:-0}" 200 || no "the injected 200 us IPI is not CAL's maximum on cpu 1 (${cmax:-none})"
+fi
 
 # A spinner on CPU 1, tracked.
 taskset -c 1 sh -c 'while :; do :; done' &
