@@ -24,10 +24,13 @@ rm -rf "$work"
 mkdir -p "$work/src"
 # kbuild M= writes objects beside the sources: build from a copy.
 cp -r "$top/kmod" "$top/include" "$top/tests/vm/ctlmod" "$top/tests/inject" \
-	"$work/src/"
+	"$top/tests/pmu" "$work/src/"
+cp "$top/kmod/hftmon_pmu.c" "$top/kmod/hftmon_pmu.h" "$work/src/pmu/"
 cp -r "$payload" "$work/payload"
-# Each module and where the payload keeps it (t_irq loads bin/hftmon_inject.ko).
-for m in kmod/hftmon: ctlmod/hftmon_ctl: inject/hftmon_inject:bin/; do
+# Each module and where the payload keeps it (t_irq loads bin/hftmon_inject.ko,
+# t_pmu.sh bin/hftmon_pmu_test.ko).
+for m in kmod/hftmon: ctlmod/hftmon_ctl: inject/hftmon_inject:bin/ \
+	pmu/hftmon_pmu_test:bin/; do
 	dest=${m#*:} m=${m%:*}
 	make -s -C "$tree" M="$work/src/${m%/*}" modules >"$work/build.log" 2>&1 || {
 		cat "$work/build.log" >&2

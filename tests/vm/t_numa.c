@@ -222,12 +222,19 @@ int main(void)
 		      mp ? (unsigned long long)mp->pages[1] : 0ull,
 		      mp ? (unsigned long long)mp->pages[0] : 0ull);
 	}
-	REQUIRE(madvise(far, 1 << 20, MADV_DONTNEED) == 0, "madvise");
-	n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
-	check_mapping(n, far, 8 << 20, nodes, "after 1 MiB released");
-	CHECK(find(n, far) && find(n, far)->resident == 1792,
-	      "after release: %llu resident, want 1792",
-	      find(n, far) ? (unsigned long long)find(n, far)->resident : 0ull);
+	/* The KUnit kernel is built without madvise (CONFIG_ADVISE_SYSCALLS). */
+	if (madvise(far, 1 << 20, MADV_DONTNEED) == 0) {
+		n = hftmon_get_numa_residency(m, getpid(), maps, MAX_MAPS);
+		check_mapping(n, far, 8 << 20, nodes, "after 1 MiB released");
+		CHECK(find(n, far) && find(n, far)->resident == 1792,
+		      "after release: %llu resident, want 1792",
+		      find(n, far) ? (unsigned long long)find(n, far)->resident :
+				     0ull);
+	} else {
+		CHECK(errno == ENOSYS, "madvise: %s", strerror(errno));
+		INFO("madvise: %s: the release is not checked on this kernel",
+		     strerror(errno));
+	}
 	CHECK(hftmon_get_numa_residency(m, 999999, maps, MAX_MAPS) == -ESRCH,
 	      "no such pid");
 	/* The CLI says the same of this process: node 1 holds the buffer. */

@@ -394,10 +394,15 @@ static void check_shot(const struct shot *sh, uint64_t thr, bool interrupted)
 		const struct hftmon_rec_switch *w = switch_at(p->start_ns,
 							      spin_tid, -1);
 
-		/* Run by ksoftirqd/1, which took the CPU from the spinner. */
+		/*
+		 * Run by ksoftirqd/1, which took the CPU from the spinner (or
+		 * by 6.12-rt's ktimers/1, which runs the softirqs a timer
+		 * interrupt raised alongside).
+		 */
 		CHECK(p->type == HFTMON_SPIKE_INTERRUPTED ||
 		      (p->type == HFTMON_SPIKE_RUNNABLE && w &&
-		       !strncmp(w->next_comm, "ksoftirqd/1", 11)),
+		       (!strncmp(w->next_comm, "ksoftirqd/1", 11) ||
+			!strncmp(w->next_comm, "ktimers/1", 9))),
 		      "%s: type %u, the switch at its start to %s", sh->what,
 		      p->type, w ? w->next_comm : "(none)");
 	}
