@@ -163,6 +163,9 @@ static void row_label(const struct hftmon_irq_row *r, char *buf, size_t len)
 	}
 }
 
+/* A row whose durations the history does not hold (printed "-", null). */
+#define NO_DURATION UINT64_MAX
+
 static double us(uint64_t ns)
 {
 	return (double)ns / 1000.0;
@@ -215,12 +218,16 @@ static void print_table(const struct irq_table *t, double window,
 		if (!r[i].count)
 			continue;
 		row_label(&r[i], label, sizeof(label));
-		printf("%4d %-32s %10llu %10.0f %12.1f %7.3f %9.1f %9.1f %9.1f %9.1f",
-		       r[i].cpu, label, (unsigned long long)r[i].count,
+		printf("%4d %-32s %10llu %10.0f %12.1f %7.3f", r[i].cpu, label,
+		       (unsigned long long)r[i].count,
 		       (double)r[i].count / window, us(r[i].net_ns),
-		       100.0 * (double)r[i].net_ns / (window * 1e9),
-		       us(r[i].p50_ns), us(r[i].p99_ns), us(r[i].p999_ns),
-		       us(r[i].max_ns));
+		       100.0 * (double)r[i].net_ns / (window * 1e9));
+		if (r[i].p50_ns == NO_DURATION)
+			printf(" %9s %9s %9s %9s", "-", "-", "-", "-");
+		else
+			printf(" %9.1f %9.1f %9.1f %9.1f", us(r[i].p50_ns),
+			       us(r[i].p99_ns), us(r[i].p999_ns),
+			       us(r[i].max_ns));
 		if (r[i].raise_count)
 			printf(" %11.1f\n", us(r[i].raise_p99_ns));
 		else
@@ -245,12 +252,17 @@ static void print_json_rows(const struct irq_table *t, double window)
 		       first ? "" : ",", r[i].cpu, kind_name(r[i].kind),
 		       r[i].nr);
 		json_string(r[i].name);
-		printf(", \"count\": %llu, \"per_s\": %.3f, \"net_us\": %.3f, \"share\": %.6f, \"p50_us\": %.3f, \"p90_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f",
+		printf(", \"count\": %llu, \"per_s\": %.3f, \"net_us\": %.3f, \"share\": %.6f",
 		       (unsigned long long)r[i].count,
 		       (double)r[i].count / window, us(r[i].net_ns),
-		       (double)r[i].net_ns / (window * 1e9), us(r[i].p50_ns),
-		       us(r[i].p90_ns), us(r[i].p99_ns), us(r[i].p999_ns),
-		       us(r[i].max_ns));
+		       (double)r[i].net_ns / (window * 1e9));
+		if (r[i].p50_ns == NO_DURATION)
+			printf(", \"p50_us\": null, \"p90_us\": null, \"p99_us\": null, \"p999_us\": null, \"max_us\": null");
+		else
+			printf(", \"p50_us\": %.3f, \"p90_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f",
+			       us(r[i].p50_ns), us(r[i].p90_ns),
+			       us(r[i].p99_ns), us(r[i].p999_ns),
+			       us(r[i].max_ns));
 		if (r[i].raise_count)
 			printf(", \"raise\": {\"count\": %llu, \"p50_us\": %.3f, \"p99_us\": %.3f, \"max_us\": %.3f}}",
 			       (unsigned long long)r[i].raise_count,
@@ -371,7 +383,8 @@ static int table_refresh(struct hftmon *m, pid_t tid, uint64_t window_us,
 		for (j = 0; j < wn; j++)
 			if (same_source(&t->win[j], r))
 				w = &t->win[j];
-		r->p50_ns = w ? w->p50_ns : 0;
+		/* No sample of it in the history: its durations are unknown. */
+		r->p50_ns = w ? w->p50_ns : NO_DURATION;
 		r->p90_ns = w ? w->p90_ns : 0;
 		r->p99_ns = w ? w->p99_ns : 0;
 		r->p999_ns = w ? w->p999_ns : 0;
