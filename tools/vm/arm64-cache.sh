@@ -47,9 +47,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # dep_of PKG PREFIX: the first dependency of PKG (its candidate version)
-# whose name starts with PREFIX, bare (apt-cache, no network).
+# whose name starts with PREFIX, bare (apt-cache, no network); empty when
+# apt knows no PKG (apt-cache then exits 100, which pipefail would make
+# the script's exit: on a fresh machine the arm64 lists are not there yet).
 dep_of() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null |
+	{ apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
 		sed -n 's/^Depends: //p' | tr ',|' '\n' |
 		sed -n "s/^ *\($2[^ :]*\).*/\1/p" | head -n 1
 }
