@@ -585,11 +585,27 @@ int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
  * counted in the CPU's totals of that source without its thread, or
  * dropped (hftmon_stats_summary.aggregator_dropped).
  */
+/*
+ * An interval's place in the interruption history (HFTMON_2.2), for a
+ * tool that refreshes a table: rows over exactly the interruptions the
+ * library took in since the last call, whatever the drain's lag (a time
+ * window misses a record drained after the refresh whose end was before
+ * it, and counts it in neither interval).
+ */
+struct hftmon_irq_mark {
+	uint64_t next;			/* in: where the last call ended (0: configure); out: this one's end */
+	uint64_t missed;		/* out: taken in after next, gone from the history before this call */
+};
+
 struct hftmon_irq_query {
 	size_t sz;
 	int cpu;			/* -1 = every CPU (one row per CPU and source) */
 	pid_t tid;			/* 0 = all; else only what interrupted this tracked thread */
 	uint64_t window_us;		/* like the other queries; 0 = everything */
+	/* HFTMON_2.2, with window_us 0: the rows of the interruptions after
+	   mark->next, from the history (missed says how many it no longer
+	   held); mark advances only when every row fit (return <= max) */
+	struct hftmon_irq_mark *mark;
 };
 
 struct hftmon_irq_row {

@@ -3,8 +3,9 @@
  * hftmon_get_irq_stats(): the aggregator's interruption sources (agg.c)
  * as rows per CPU and source. Window 0 sums the totals kept since
  * configure (one entry per CPU, source and tracked thread interrupted);
- * a window reads the interruption history instead, its samples sorted
- * outside the lock and bucketed like the totals' histograms. Never
+ * a window, or a mark (the entries after the caller's last call), reads
+ * the interruption history instead, its samples sorted outside the lock
+ * and bucketed like the totals' histograms. Never
  * allocates (the buffers come from configure) and holds the aggregator
  * lock one batch at a time.
  */
@@ -206,24 +207,42 @@ static int totals(struct hftmon *m, const struct hftmon_irq_query *q,
 	return rows > INT_MAX ? INT_MAX : (int)rows;
 }
 
-/* A window: the history's samples, sorted, grouped into rows. */
+/*
+ * A window, or the interval after a mark: the history's samples, sorted,
+ * grouped into rows. A mark's interval is a range of the history's
+ * entries, so two calls' intervals neither overlap nor leave a gap.
+ */
 static int windowed(struct hftmon *m, const struct hftmon_irq_query *q,
 		    struct hftmon_irq_row *out, size_t max, size_t stride)
 {
 	struct hftmon_irq_pair *p = m->irq_pairs;
-	uint64_t since = hftmon_window_start(q->window_us), i, end;
+	uint64_t since = 0, i, end, oldest, missed = 0;
 	size_t n = 0, k, g, rows = 0;
 
 	hftmon_lock(m);
-	i = hftmon_agg_irq_first(&m->agg, since);
 	end = m->agg.irq_total;
+	if (q->mark) {
+		i = q->mark->next < end ? q->mark->next : end;
+		oldest = hftmon_agg_irq_oldest(&m->agg);
+		if (i < oldest) {
+			missed = oldest - i;
+			i = oldest;
+		}
+	} else {
+		since = hftmon_window_start(q->window_us);
+		i = hftmon_agg_irq_first(&m->agg, since);
+	}
 	while (i < end) {
 		uint64_t batch_end = end - i > HFTMON_QUERY_BATCH ?
 					     i + HFTMON_QUERY_BATCH :
 					     end;
 
-		if (i < hftmon_agg_irq_oldest(&m->agg))
-			i = hftmon_agg_irq_oldest(&m->agg); /* overwritten */
+		oldest = hftmon_agg_irq_oldest(&m->agg);
+		if (i < oldest) { /* overwritten while the lock was yielded */
+			if (q->mark)
+				missed += oldest - i;
+			i = oldest;
+		}
 		for (; i < batch_end; i++) {
 			const struct hftmon_agg_irq *e = hftmon_agg_irq_at(&m->agg, i);
 			uint64_t key = PAIR_KEY(e->cpu, e->kind, e->nr);
@@ -281,6 +300,10 @@ static int windowed(struct hftmon *m, const struct hftmon_irq_query *q,
 			put_row(out, stride, rows, &row);
 		rows++;
 	}
+	if (q->mark && rows <= max) {
+		q->mark->next = end;
+		q->mark->missed = missed;
+	}
 	return rows > INT_MAX ? INT_MAX : (int)rows;
 }
 
@@ -293,12 +316,12 @@ HFTMON_API int hftmon_get_irq_stats(struct hftmon *m,
 
 	if (!m || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&qq, q, window_us);
+	err = HFTMON_COPY_OPTS(&qq, q, mark);
 	if (err)
 		return err;
 	if (!q)
 		qq.cpu = -1; /* NULL: every CPU */
-	if (qq.cpu < -1 || qq.tid < 0)
+	if (qq.cpu < -1 || qq.tid < 0 || (qq.mark && qq.window_us))
 		return -EINVAL;
 	err = hftmon_check_configured(m, "interruption query");
 	if (err)
@@ -308,6 +331,6 @@ HFTMON_API int hftmon_get_irq_stats(struct hftmon *m,
 		       "interruption query: configured without interruption events (HFTMON_EV_IRQ_ALL)");
 		return -EOPNOTSUPP;
 	}
-	return qq.window_us ? windowed(m, &qq, out, max, max ? out->sz : 0) :
+	return qq.window_us || qq.mark ? windowed(m, &qq, out, max, max ? out->sz : 0) :
 			      totals(m, &qq, out, max, max ? out->sz : 0);
 }

@@ -9,7 +9,9 @@
  * percentiles against a brute-force nearest rank over random samples
  * (the reported value is the upper bound of the sample's bucket, at most
  * 12.5 % above it, never above max); raise-to-run delays; windows from
- * the history; a late record put back in end order; the source table's
+ * the history; a mark's intervals (each interruption in one, a drain's
+ * late record included, the overwritten counted); a late record put back
+ * in end order; the source table's
  * overflow (the CPU's totals stay exact); the configuration (events,
  * spike threshold, irq_cpus) as the kernel receives it.
  */
@@ -81,6 +83,16 @@ static int irq_stats(struct hftmon *m, int cpu, pid_t tid, uint64_t window_us,
 	if (max)
 		rows[0].sz = sizeof(rows[0]);
 	return hftmon_get_irq_stats(m, &q, rows, max);
+}
+
+/* One interruption of no tracked thread, false while the ring is full. */
+static bool fake_irq_ok(unsigned int cpu, __u32 kind, __u32 nr,
+			uint64_t start, uint64_t end)
+{
+	struct fake_irq r = { .kind = kind, .nr = nr, .start = start,
+			      .end = end };
+
+	return fake_irq(cpu, &r);
 }
 
 static void irq(unsigned int cpu, __u32 kind, __u32 nr, uint64_t start,
@@ -309,6 +321,74 @@ static void test_window_from_history(void **state)
 	hftmon_close(m);
 }
 
+static int irq_mark(struct hftmon *m, struct hftmon_irq_mark *mk,
+		    struct hftmon_irq_row *rows, size_t max)
+{
+	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1, .mark = mk };
+
+	if (max)
+		rows[0].sz = sizeof(rows[0]);
+	return hftmon_get_irq_stats(m, &q, rows, max);
+}
+
+/*
+ * A mark's intervals: each interruption in exactly one, by when the
+ * library took it in, not by its time. A record drained after the last
+ * call whose end was before it (the drain's lag) is in the next interval,
+ * where a time window since that call would miss it; rows that do not
+ * fit leave the mark where it was; the history overwritten since the
+ * mark is counted in missed.
+ */
+static void test_mark_intervals(void **state)
+{
+	struct hftmon_irq_mark mk = { 0 };
+	struct hftmon_irq_row rows[4];
+	struct hftmon *m = open_events(EV_IRQ);
+	uint64_t now = fake_now_ns(), i;
+	struct hftmon_irq_query bad = { .sz = sizeof(bad), .cpu = -1,
+					.window_us = 10, .mark = &mk };
+
+	(void)state;
+	irq(0, HFTMON_IRQ_KIND_VECTOR, 0xec, now - 9000000, now - 8998000, &T1);
+	irq(1, HFTMON_IRQ_KIND_VECTOR, 0xfc, now - 8000000, now - 7999000, NULL);
+	drain(m);
+	/* Two rows do not fit in one: the mark stays. */
+	assert_int_equal(irq_mark(m, &mk, rows, 1), 2);
+	assert_int_equal(mk.next, 0);
+	assert_int_equal(irq_mark(m, &mk, rows, 4), 2);
+	assert_int_equal(mk.next, 2);
+	assert_int_equal(mk.missed, 0);
+	assert_int_equal(rows[0].count, 1);
+	assert_int_equal(rows[1].max_ns, 1000);
+	/* Nothing new: no rows, the mark where it was. */
+	assert_int_equal(irq_mark(m, &mk, rows, 4), 0);
+	assert_int_equal(mk.next, 2);
+	/* Ended 5 ms ago, drained now: this interval's, not a window's. */
+	irq(1, HFTMON_IRQ_KIND_VECTOR, 0xfc, now - 5200000, now - 5000000, NULL);
+	drain(m);
+	assert_int_equal(irq_stats(m, -1, 0, 1000, rows, 4), 0);
+	assert_int_equal(irq_mark(m, &mk, rows, 4), 1);
+	assert_int_equal(rows[0].nr, 0xfc);
+	assert_int_equal(rows[0].count, 1);
+	assert_int_equal(rows[0].max_ns, 200000);
+	assert_int_equal(mk.next, 3);
+	/* A window and a mark together: refused. */
+	assert_int_equal(hftmon_get_irq_stats(m, &bad, rows, 4), -EINVAL);
+	/* 100 more than the history holds: those are missed, the rest read. */
+	for (i = 0; i < HFTMON_HISTORY_IRQS + 100; i++) {
+		uint64_t t = now - 4000000 + i * 100;
+
+		while (!fake_irq_ok(0, HFTMON_IRQ_KIND_VECTOR, 0xec, t, t + 50))
+			drain(m);
+	}
+	drain(m);
+	assert_int_equal(irq_mark(m, &mk, rows, 4), 1);
+	assert_int_equal(mk.missed, 100);
+	assert_int_equal(rows[0].count, HFTMON_HISTORY_IRQS);
+	assert_int_equal(mk.next, 3 + HFTMON_HISTORY_IRQS + 100);
+	hftmon_close(m);
+}
+
 /* Through the internal API: an interruption aggregator of 2 sources. */
 static void small_agg(struct hftmon_agg *a, uint32_t sources)
 {
@@ -479,6 +559,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test(test_bucket_layout),
 		cmocka_unit_test_setup_teardown(test_window_from_history, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mark_intervals, setup,
 						teardown),
 		cmocka_unit_test(test_history_order_and_table_full),
 		cmocka_unit_test_setup_teardown(test_configure_events_and_cpus,

@@ -175,16 +175,19 @@ static double us(uint64_t ns)
  * One table of rows over an interval. Counts and net times are exact:
  * the difference of the library's totals since configure (tot) between
  * this refresh and the last (prev). Durations (percentiles, max) come
- * from the history of the last HFTMON_HISTORY_IRQS interruptions over the
- * interval (rows, as the window query gives them); a row whose history
- * holds fewer than its count has percentiles over its latest ones only,
- * and says so (partial).
+ * from the history of the last HFTMON_HISTORY_IRQS interruptions: the
+ * ones taken in since the last refresh (the library's mark: a time
+ * window would lose the records drained after a refresh that ended
+ * before it). Where the history no longer held some of them (missed), a
+ * row with fewer samples than its count has durations over its latest
+ * ones only, and says so (partial).
  */
 struct irq_table {
 	struct hftmon_irq_row *rows; /* the interval's, n of them */
-	struct hftmon_irq_row *tot, *prev, *win; /* totals now, last; window */
+	struct hftmon_irq_row *tot, *prev, *win; /* totals now, last; interval */
 	size_t cap, tcap, pcap, wcap;
 	int n, pn;
+	struct hftmon_irq_mark mark; /* where the last refresh's history ended */
 	unsigned int partial; /* rows whose durations cover part of it */
 };
 
@@ -197,7 +200,6 @@ struct stolen {
 
 struct irq_view {
 	struct irq_table t;
-	uint64_t last_ns; /* the last refresh (or the start), CLOCK_MONOTONIC */
 	struct stolen *th;
 	size_t nr_th, cap_th;
 };
@@ -234,8 +236,9 @@ static void print_table(const struct irq_table *t, double window,
 			printf(" %11s\n", "-");
 	}
 	if (t->partial)
-		printf("(%u row(s): durations over the latest %u interruptions the library keeps, not the whole interval; counts and totals are whole)\n",
-		       t->partial, HFTMON_HISTORY_IRQS);
+		printf("(%u row(s): durations over their latest interruptions only: %llu of the interval's were gone from the library's history of %u; counts and totals are whole)\n",
+		       t->partial, (unsigned long long)t->mark.missed,
+		       HFTMON_HISTORY_IRQS);
 }
 
 static void print_json_rows(const struct irq_table *t, double window)
@@ -349,9 +352,8 @@ static int copy_rows(struct hftmon_irq_row **dst, size_t *cap,
 	return 0;
 }
 
-/* The rows of t over the last window_us: see struct irq_table. */
-static int table_refresh(struct hftmon *m, pid_t tid, uint64_t window_us,
-			 struct irq_table *t)
+/* The rows of t since its last refresh: see struct irq_table. */
+static int table_refresh(struct hftmon *m, pid_t tid, struct irq_table *t)
 {
 	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1, .tid = tid };
 	int i, j, tn, wn, err;
@@ -359,7 +361,7 @@ static int table_refresh(struct hftmon *m, pid_t tid, uint64_t window_us,
 	tn = get_rows(m, &q, &t->tot, &t->tcap); /* totals since configure */
 	if (tn < 0)
 		return tn;
-	q.window_us = window_us ? window_us : 1;
+	q.mark = &t->mark;
 	wn = get_rows(m, &q, &t->win, &t->wcap);
 	if (wn < 0)
 		return wn;
@@ -392,7 +394,7 @@ static int table_refresh(struct hftmon *m, pid_t tid, uint64_t window_us,
 		r->raise_p50_ns = w ? w->raise_p50_ns : 0;
 		r->raise_p99_ns = w ? w->raise_p99_ns : 0;
 		r->raise_max_ns = w ? w->raise_max_ns : 0;
-		if (r->count && (!w || w->count < r->count))
+		if (t->mark.missed && r->count && (!w || w->count < r->count))
 			t->partial++;
 	}
 	/* These totals are the next interval's base. */
@@ -414,23 +416,15 @@ static void table_free(struct irq_table *t)
 
 /*
  * The interval since the last refresh: the totals' differences cover it,
- * and so does the window of the durations (window_us, from the caller's
- * clock, only bounds it from below: the window is the time since the last
- * refresh as this one measures it, so the two cover the same stretch).
+ * and the durations cover the interruptions taken in since then (each
+ * table's mark), so the two cover the same records.
  */
-static int refresh(struct session *s, struct irq_view *v, uint64_t window_us)
+static int refresh(struct session *s, struct irq_view *v)
 {
-	uint64_t now = now_ns();
 	size_t i;
 	int err;
 
-	if (!v->last_ns)
-		v->last_ns = s->start_ns;
-	if (now > v->last_ns && (now - v->last_ns) / 1000 + 1 > window_us)
-		window_us = (now - v->last_ns) / 1000 + 1;
-	v->last_ns = now;
-
-	err = table_refresh(s->m, 0, window_us, &v->t);
+	err = table_refresh(s->m, 0, &v->t);
 	if (err)
 		return report_error(err, "interruption statistics");
 	if (!s->args->targets.nr)
@@ -439,7 +433,7 @@ static int refresh(struct session *s, struct irq_view *v, uint64_t window_us)
 	if (err)
 		return report_error(err, "target threads");
 	for (i = 0; i < v->nr_th; i++) {
-		err = table_refresh(s->m, v->th[i].tid, window_us, &v->th[i].t);
+		err = table_refresh(s->m, v->th[i].tid, &v->th[i].t);
 		if (err)
 			return report_error(err, "what interrupted tid %d",
 					    (int)v->th[i].tid);
@@ -470,8 +464,9 @@ static void print_json(struct session *s, const struct irq_view *v,
 	size_t i;
 
 	session_print_json_head(s, "irq", window);
-	printf(",\n \"durations_partial_rows\": %u, \"history_irqs\": %u,\n \"cpus\": ",
-	       v->t.partial, HFTMON_HISTORY_IRQS);
+	printf(",\n \"durations_partial_rows\": %u, \"durations_missed\": %llu, \"history_irqs\": %u,\n \"cpus\": ",
+	       v->t.partial, (unsigned long long)v->t.mark.missed,
+	       HFTMON_HISTORY_IRQS);
 	print_json_rows(&v->t, window);
 	printf(",\n \"threads\": [");
 	for (i = 0; i < v->nr_th; i++) {
@@ -526,13 +521,13 @@ static int run_irq(int argc, char **argv)
 			double got = (double)(now_ns() - begin) / 1e9;
 
 			if (got >= 0.001) {
-				status = refresh(&s, &v, (uint64_t)(got * 1e6));
+				status = refresh(&s, &v);
 				if (!status)
 					print_view(&v, got, true);
 			}
 			break;
 		}
-		status = refresh(&s, &v, (uint64_t)(a.interval * 1e6));
+		status = refresh(&s, &v);
 		if (status)
 			break;
 		if (a.clear)
@@ -552,7 +547,7 @@ static int run_irq(int argc, char **argv)
 
 		if (got > a.interval)
 			got = a.interval;
-		status = refresh(&s, &v, (uint64_t)(got * 1e6));
+		status = refresh(&s, &v);
 		if (!status)
 			print_json(&s, &v, got);
 	} else if (!status) {
