@@ -640,7 +640,8 @@ int hftmon_get_irq_stats(struct hftmon *m, const struct hftmon_irq_query *q,
  * records already drained: off CPU, from its completed switches (blocked:
  * SLEEP until its wake-up, then runnable; preempted: runnable at once);
  * on CPU, the interruptions that hit it (each its own net time, nested
- * ones apart), the rest RUN.
+ * ones apart), the rest RUN, or FAULT where a FAULT spike of the thread
+ * (a page fault that lasted at least the spike threshold) covers it.
  * What TASK parts can name: a runnable stretch after a preemption is one
  * TASK part naming the task that took the CPU at that switch (its "next":
  * the records name it), although other tasks may have run on that CPU
@@ -665,6 +666,7 @@ enum hftmon_part_kind {
 	HFTMON_PART_WAIT,		/* runnable, CPU not yet given: nothing recorded ran (e.g. idle exit, wake-up path) */
 	HFTMON_PART_IDLE_EXIT,		/* woken onto an idle CPU: wake-up to the CPU leaving idle */
 	HFTMON_PART_UNATTRIBUTED,	/* no record covers it (lost records, before attach...) */
+	HFTMON_PART_FAULT,		/* the thread ran in a page fault at addr (a FAULT spike's) */
 };
 
 struct hftmon_part {
@@ -679,6 +681,7 @@ struct hftmon_part {
 	int prio;			/* TASK: kernel prio */
 	unsigned int policy;		/* TASK: SCHED_* */
 	char name[HFTMON_IRQ_NAME_LEN];	/* IRQ/VECTOR/SOFTIRQ name */
+	uint64_t addr;			/* FAULT: the faulting address (HFTMON_2.2) */
 };
 
 struct hftmon_explain_query {
@@ -723,6 +726,7 @@ struct hftmon_spike {
 	 * that did not fit are not stored).
 	 */
 	size_t first_part, nr_parts;
+	uint64_t addr;			/* FAULT: the faulting address (HFTMON_2.2) */
 };
 
 struct hftmon_spike_query {

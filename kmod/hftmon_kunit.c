@@ -723,6 +723,13 @@ static const struct {
 			  HFTMON_FEAT_NMI)
 #endif
 
+/* Page-fault spikes: a kretprobe, where the kernel has them. */
+#ifdef CONFIG_KRETPROBES
+#define ABI_FAULT_FEATURE HFTMON_FEAT_SPIKE_FAULT
+#else
+#define ABI_FAULT_FEATURE 0
+#endif
+
 static void sources_table_abi(struct kunit *test)
 {
 	const struct hftmon_source_desc *d;
@@ -748,7 +755,8 @@ static void sources_table_abi(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
-		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE));
+		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE |
+		ABI_FAULT_FEATURE));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -911,6 +919,8 @@ static void avail_this_kernel(struct kunit *test)
 #endif
 	/* power:cpu_idle is in every kernel with tracepoints. */
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SPIKE], 0);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SPIKE_FAULT],
+			IS_ENABLED(CONFIG_KRETPROBES) ? 0 : -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], -ENOSYS);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);

@@ -317,7 +317,31 @@ static void ring_kick(struct kunit *test)
 	hftmon_ring_free(rb);
 }
 
+/* A page fault is a spike from the threshold on, its record's fields. */
+static void fault_due(struct kunit *test)
+{
+	struct hftmon_spike_info i = { .type = 99 };
+
+	KUNIT_EXPECT_FALSE(test, hftmon_fault_spike_due(5000, 5000 + T - 1, T,
+							0x1000, 1, &i));
+	KUNIT_EXPECT_EQ(test, i.type, 99U); /* untouched */
+	KUNIT_EXPECT_FALSE(test, hftmon_fault_spike_due(5000, 4000, T, 0, 1, &i));
+	KUNIT_EXPECT_FALSE(test, hftmon_fault_spike_due(0, 10 * T, 0, 0, 1, &i));
+	KUNIT_EXPECT_TRUE(test, hftmon_fault_spike_due(5000, 5000 + T, T,
+						       0x7f0000001234ULL, 1, &i));
+	KUNIT_EXPECT_EQ(test, i.type, (u32)HFTMON_SPIKE_FAULT);
+	KUNIT_EXPECT_EQ(test, i.start_ns, 5000ULL);
+	KUNIT_EXPECT_EQ(test, i.end_ns, 5000ULL + T);
+	KUNIT_EXPECT_EQ(test, i.threshold_ns, (u64)T);
+	KUNIT_EXPECT_EQ(test, i.addr, 0x7f0000001234ULL);
+	KUNIT_EXPECT_EQ(test, i.from_cpu, 1U);
+	KUNIT_EXPECT_EQ(test, i.idle_state, -1);
+	KUNIT_EXPECT_EQ(test, i.links, 0U);
+	KUNIT_EXPECT_EQ(test, i.flags, 0);
+}
+
 static struct kunit_case spike_cases[] = {
+	KUNIT_CASE(fault_due),
 	KUNIT_CASE(chain_threshold),
 	KUNIT_CASE(chain_two_links),
 	KUNIT_CASE(chain_breaks),

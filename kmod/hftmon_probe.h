@@ -61,7 +61,12 @@ struct hftmon_source_desc {
 	enum hftmon_source src;	/* HFTMON_SRC_*: its status row */
 	u64 event;		/* HFTMON_EV_* bit that selects it; 0: none of its own */
 	u64 feature;		/* HFTMON_FEAT_* bit it offers */
-	u32 tps;		/* bits: indexes of the family's tracepoints it needs */
+	/*
+	 * bits: indexes of the family's tracepoints it needs; none only for
+	 * a source with no event of its own, hooked otherwise by its family
+	 * (the page-fault spikes' kretprobe, probes/spike.c)
+	 */
+	u32 tps;
 };
 
 struct hftmon_family {

@@ -49,7 +49,7 @@ static int hftmon_family_check(const struct hftmon_family *f, u64 *srcs,
 	for (d = f->sources; d < f->sources + f->nr_sources; d++) {
 		if (d->src >= HFTMON_SRC_NR || *srcs & BIT_ULL(d->src) ||
 		    hweight64(d->feature) != 1 || hweight64(d->event) > 1 ||
-		    *events & d->event || !d->tps ||
+		    *events & d->event || (d->event && !d->tps) ||
 		    d->tps & ~GENMASK(f->nr_tps - 1, 0))
 			goto bad;
 		*srcs |= BIT_ULL(d->src);

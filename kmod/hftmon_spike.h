@@ -3,7 +3,8 @@
  * Latency spikes (HFTMON_REC_SPIKE), detected where a disturbance of a
  * tracked thread ends: INTERRUPTED ones at the exit of an interruption
  * (probes/irq.c), RUNNABLE ones at the switch-in of a thread that was
- * runnable but not running (probes/sched.c). What both share is here:
+ * runnable but not running (probes/sched.c), FAULT ones at the return of
+ * handle_mm_fault() (probes/spike.c, a kretprobe). What both share is here:
  * the threshold, the chain rule, the record writer, and the per-CPU idle
  * state that the spike family's cpu_idle probe keeps (probes/spike.c).
  */
@@ -62,6 +63,7 @@ DECLARE_PER_CPU(struct hftmon_idle_here, hftmon_idle_here);
 /* What a spike record says beyond its header. */
 struct hftmon_spike_info {
 	u64 start_ns, end_ns, threshold_ns, idle_exit_ns;
+	u64 addr;			/* FAULT: the faulting address */
 	u32 type, links, from_cpu;
 	s32 idle_state;
 	u16 flags;
@@ -78,6 +80,14 @@ void hftmon_spike_write(struct hftmon_session *s, struct task_struct *victim,
 			pid_t pid, pid_t tid, const struct hftmon_spike_info *i);
 
 int hftmon_spike_config_check(const struct hftmon_config *cfg);
+
+/*
+ * A page fault of a tracked thread that began at start on from_cpu ended
+ * at end: whether it is a spike (at least threshold, 0: none detected),
+ * and its record's fields in *i. Pure: KUnit drives it.
+ */
+bool hftmon_fault_spike_due(u64 start, u64 end, u64 threshold, u64 addr,
+			    u32 from_cpu, struct hftmon_spike_info *i);
 long hftmon_spike_ioc_set_threshold(struct hftmon_session *s,
 				    const u64 __user *uarg);
 

@@ -561,6 +561,10 @@ static __attribute__((noinline)) void spike_record(struct hftmon_agg *a,
 	e->end_ns = r->hdr.time_ns;
 	e->threshold_ns = r->threshold_ns;
 	e->idle_exit_ns = r->idle_exit_ns;
+	e->addr = r->type == HFTMON_SPIKE_FAULT ? r->addr : 0;
+	if (r->type == HFTMON_SPIKE_FAULT && r->hdr.time_ns > r->start_ns &&
+	    r->hdr.time_ns - r->start_ns > a->fault_max_ns)
+		a->fault_max_ns = r->hdr.time_ns - r->start_ns;
 	e->pid = r->hdr.pid;
 	e->tid = r->hdr.tid;
 	e->type = r->type;

@@ -158,6 +158,7 @@ struct hftmon_agg_irq {
 /* A spike, as the kernel reported it (hftmon_rec_spike). */
 struct hftmon_agg_spike {
 	uint64_t start_ns, end_ns, threshold_ns, idle_exit_ns;
+	uint64_t addr; /* FAULT: the faulting address */
 	int32_t pid, tid;
 	uint32_t type, flags, links;
 	int32_t idle_state;
@@ -222,6 +223,7 @@ struct hftmon_agg {
 	uint32_t irq_cap;
 	uint64_t irq_total;
 	uint64_t irq_max_gross; /* the longest interruption ever seen */
+	uint64_t fault_max_ns; /* the longest FAULT spike ever seen */
 	struct hftmon_agg_spike *spikes;
 	uint32_t spike_cap;
 	uint64_t spike_total;

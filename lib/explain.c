@@ -14,7 +14,8 @@
  * in end order: nested ones come before the one they interrupted) paint
  * the time: each instant belongs to the first record, in end order, that
  * covers it (the deepest), which gives each record its net time, clipped;
- * the unpainted rest is RUN. Nothing allocates; the lock is yielded every
+ * the unpainted rest is RUN, or FAULT inside one of the thread's FAULT
+ * spikes. Nothing allocates; the lock is yielded every
  * HFTMON_QUERY_BATCH history entries read.
  */
 #include <errno.h>
@@ -127,6 +128,53 @@ static uint32_t part_kind(uint32_t irq_kind)
 	}
 }
 
+/*
+ * The thread ran over [s, e): RUN, except where one of its FAULT spikes
+ * covers it (FAULT, at the spike's address). The spike history is in end
+ * order: none that ends more than the longest fault after e began before e.
+ */
+static void ran(struct xctx *x, int cpu, uint64_t s, uint64_t e)
+{
+	const struct hftmon_agg *ag = x->a;
+	uint64_t i, cur = s;
+
+	if (s >= e)
+		return;
+	for (i = ag->fault_max_ns ? hftmon_agg_spike_first(ag, s + 1) :
+				    ag->spike_total;
+	     i < ag->spike_total && cur < e; i++) {
+		const struct hftmon_agg_spike *f;
+		struct hftmon_part p;
+		uint64_t fs, fe;
+
+		step(x);
+		if (i < hftmon_agg_spike_oldest(ag)) {
+			x->err = -ENODATA; /* overwritten while the lock was free */
+			return;
+		}
+		f = hftmon_agg_spike_at(ag, i);
+		if (f->end_ns > e && f->end_ns - e > ag->fault_max_ns)
+			break;
+		if (f->type != HFTMON_SPIKE_FAULT || f->tid != x->tid)
+			continue;
+		fs = f->start_ns > cur ? f->start_ns : cur;
+		fe = f->end_ns < e ? f->end_ns : e;
+		if (fs >= fe)
+			continue;
+		simple(x, HFTMON_PART_RUN, cpu, cur, fs, cur, fs);
+		memset(&p, 0, sizeof(p));
+		p.kind = HFTMON_PART_FAULT;
+		p.cpu = cpu;
+		p.start_ns = fs;
+		p.end_ns = fe;
+		p.ns = fe - fs;
+		p.addr = f->addr;
+		emit(x, &p);
+		cur = fe;
+	}
+	simple(x, HFTMON_PART_RUN, cpu, cur, e, cur, e);
+}
+
 struct span {
 	uint64_t s, e;
 };
@@ -138,7 +186,7 @@ static void finalize(struct xctx *x, int cpu, uint64_t *floor,
 	unsigned int k;
 
 	for (k = 0; k < *sp; k++) {
-		simple(x, HFTMON_PART_RUN, cpu, *floor, st[k].s, *floor, st[k].s);
+		ran(x, cpu, *floor, st[k].s);
 		if (st[k].e > *floor)
 			*floor = st[k].e;
 	}
@@ -195,7 +243,7 @@ static void on_cpu(struct xctx *x, int cpu, uint64_t a, uint64_t b)
 			finalize(x, cpu, &floor, st, &sp);
 	}
 	finalize(x, cpu, &floor, st, &sp);
-	simple(x, HFTMON_PART_RUN, cpu, floor, b, floor, b);
+	ran(x, cpu, floor, b);
 }
 
 /*
@@ -490,6 +538,7 @@ static void spike_fill(struct hftmon_spike *o, const struct hftmon_agg_spike *e)
 	o->idle_state = e->idle_state;
 	o->idle_exit_ns = e->idle_exit_ns;
 	o->links = e->links;
+	o->addr = e->addr;
 }
 
 /* The cause analysis of s into the query's parts from *used on. */

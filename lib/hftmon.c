@@ -355,6 +355,7 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_IRQ_VECTOR] = "irq_vector",
 	[HFTMON_SRC_NMI] = "nmi",
 	[HFTMON_SRC_SPIKE] = "spike",
+	[HFTMON_SRC_SPIKE_FAULT] = "spike_fault",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -387,6 +388,8 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 		"the kernel has no irq_vectors tracepoints (not x86)",
 	[HFTMON_SRC_NMI] = "the kernel has no nmi_handler tracepoint (not x86)",
 	[HFTMON_SRC_SPIKE] = "the kernel has no power:cpu_idle tracepoint",
+	[HFTMON_SRC_SPIKE_FAULT] =
+		"the kernel has no kretprobes (CONFIG_KRETPROBES) to time page faults",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
@@ -406,6 +409,8 @@ HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
 			return "NUMA balancing is off or there is a single node";
 		return "this machine does not support it";
 	case -ENOSYS:
+		if (src == HFTMON_SRC_SPIKE_FAULT)
+			return "the module was built for a kernel without kretprobes (CONFIG_KRETPROBES) to time page faults";
 		return "this module version does not implement it";
 	case -EACCES:
 	case -EPERM:

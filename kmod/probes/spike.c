@@ -11,8 +11,25 @@
  * tells whether a woken thread's CPU was idle when the wake-up came, in
  * which state, and when it left it. That probe fires on every CPU in and
  * out of idle while a session with HFTMON_EV_SPIKE runs: one per-CPU
- * store, nothing else. Page-fault spikes (HFTMON_SPIKE_FAULT) are not
- * produced by this version.
+ * store, nothing else.
+ *
+ * Page-fault spikes (HFTMON_SPIKE_FAULT) need the fault's end, which no
+ * tracepoint gives (x86's exceptions:page_fault_user/kernel mark the
+ * entry only, and arm64 has none): a kretprobe on handle_mm_fault(), the
+ * arch-independent core every user-address fault goes through (the
+ * mmap_lock or per-VMA lock taken before it is outside: a fault that
+ * waits for the lock is not seen as long). It is registered at START of a
+ * session with HFTMON_EV_SPIKE and unregistered at STOP, so the kernel's
+ * faults pay nothing otherwise. While registered, every fault of every
+ * task hits it (an ftrace-based kprobe on x86: the call site is already
+ * there) and pays the entry handler: the session pointer and the tracked
+ * process lookup every probe does, then it declines the return probe
+ * (nonzero), so an untracked task's fault has no return hook at all. A
+ * tracked task's fault stores its start time, CPU and address in the
+ * instance and, at the return, writes a record when the fault lasted at
+ * least the threshold. The fault's time includes any time the task slept
+ * in it (I/O, userfaultfd, a page lock): the library's breakdown tells
+ * that part from the switch records.
  *
  * Contexts (6.1 and 6.12, generic and PREEMPT_RT): cpu_idle fires in the
  * idle task with IRQs off, with RCU watching (before ct_idle_enter() /
@@ -21,6 +38,7 @@
  * like every other. Its state is read by the switch probe of the same
  * CPU, also with IRQs off, so no ordering is needed.
  */
+#include <linux/kprobes.h>
 #include <linux/uaccess.h>
 #include <trace/events/power.h>
 
@@ -82,7 +100,7 @@ void hftmon_spike_write(struct hftmon_session *s, struct task_struct *victim,
 	r->idle_exit_ns = i->idle_exit_ns;
 	r->links = i->links;
 	r->from_cpu = i->from_cpu;
-	r->addr = 0;
+	r->addr = i->addr;
 	hftmon_ring_kick(w.rb);
 	hftmon_rec_commit(&w);
 }
@@ -145,7 +163,112 @@ static void hftmon_tp_cpu_idle(void *data, unsigned int state,
 	ih->enter_ns = ktime_get_mono_fast_ns();
 }
 
-/* No probe runs a session now: every CPU's idle state is unknown. */
+bool hftmon_fault_spike_due(u64 start, u64 end, u64 threshold, u64 addr,
+			    u32 from_cpu, struct hftmon_spike_info *i)
+{
+	if (!threshold || end < start || end - start < threshold)
+		return false;
+	*i = (struct hftmon_spike_info){
+		.start_ns = start,
+		.end_ns = end,
+		.threshold_ns = threshold,
+		.type = HFTMON_SPIKE_FAULT,
+		.from_cpu = from_cpu,
+		.idle_state = -1,
+		.addr = addr,
+	};
+	return true;
+}
+
+#ifdef CONFIG_KRETPROBES
+/* One fault in progress of a tracked task: the kretprobe instance's data. */
+struct hftmon_fault_here {
+	u64 start_ns, addr;
+	u32 cpu;
+};
+
+/*
+ * handle_mm_fault(vma, address, flags, regs) entered; preemption is off
+ * (kprobe handlers run so), which makes the session pointer RCU-sched as
+ * in every probe. 0 arms the return probe, nonzero declines it.
+ */
+static int hftmon_fault_entry(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
+	struct hftmon_fault_here *f = (void *)ri->data;
+
+	if (likely(!s) || !hftmon_spike_threshold(s) ||
+	    likely(!hftmon_track_find(&s->track, current)))
+		return 1;
+	f->start_ns = ktime_get_mono_fast_ns();
+	f->addr = regs_get_kernel_argument(regs, 1);
+	f->cpu = raw_smp_processor_id();
+	return 0;
+}
+
+/*
+ * handle_mm_fault() returned in the task that entered it (maybe on another
+ * CPU, after sleeping in it); the session is looked up again: it may have
+ * stopped meanwhile (then no record: unregistering waits for no instance,
+ * it only stops new ones from reaching here). The record is written with
+ * IRQs off, as every other spike record (the ring's kick).
+ */
+static int hftmon_fault_return(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
+	const struct hftmon_fault_here *f = (void *)ri->data;
+	struct hftmon_spike_info i;
+	unsigned long flags;
+
+	if (!s || !hftmon_fault_spike_due(f->start_ns, ktime_get_mono_fast_ns(),
+					  hftmon_spike_threshold(s), f->addr,
+					  f->cpu, &i))
+		return 0;
+	local_irq_save(flags);
+	hftmon_spike_write(s, current, 0, 0, &i);
+	local_irq_restore(flags);
+	return 0;
+}
+
+static struct kretprobe hftmon_fault_krp;
+static bool hftmon_fault_registered;
+
+static int hftmon_fault_register(void)
+{
+	/* A kretprobe is registered afresh each time: no state of the last. */
+	memset(&hftmon_fault_krp, 0, sizeof(hftmon_fault_krp));
+	hftmon_fault_krp.kp.symbol_name = "handle_mm_fault";
+	hftmon_fault_krp.entry_handler = hftmon_fault_entry;
+	hftmon_fault_krp.handler = hftmon_fault_return;
+	hftmon_fault_krp.data_size = sizeof(struct hftmon_fault_here);
+	/*
+	 * Instances in flight: an untracked fault holds one only inside the
+	 * entry handler; a tracked one for the whole fault (it may sleep).
+	 * One lacking is a missed spike (nmissed), never a stall.
+	 */
+	hftmon_fault_krp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
+	return register_kretprobe(&hftmon_fault_krp);
+}
+
+static void hftmon_fault_unregister(void)
+{
+	if (!hftmon_fault_registered)
+		return;
+	unregister_kretprobe(&hftmon_fault_krp);
+	if (hftmon_fault_krp.nmissed)
+		pr_info("hftmon: %d page faults not timed (kretprobe instances in use)\n",
+			hftmon_fault_krp.nmissed);
+	hftmon_fault_registered = false;
+}
+#endif
+
+/*
+ * No probe runs a session now: every CPU's idle state is unknown. A
+ * session detecting spikes hooks handle_mm_fault() (see the top); failing
+ * that fails START, with the kprobe's errno.
+ */
 static int hftmon_spike_start(struct hftmon_session *s)
 {
 	unsigned int cpu;
@@ -153,7 +276,27 @@ static int hftmon_spike_start(struct hftmon_session *s)
 	for_each_possible_cpu(cpu)
 		memset(per_cpu_ptr(&hftmon_idle_here, cpu), 0,
 		       sizeof(struct hftmon_idle_here));
+#ifdef CONFIG_KRETPROBES
+	if (s->events & HFTMON_EV_SPIKE) {
+		int err = hftmon_fault_register();
+
+		if (err) {
+			pr_warn("hftmon: page-fault spikes: cannot probe handle_mm_fault (%d)\n",
+				err);
+			return err;
+		}
+		hftmon_fault_registered = true;
+	}
+#endif
 	return 0;
+}
+
+/* No probe uses the session: the fault probe goes too. */
+static void hftmon_spike_stop(struct hftmon_session *s)
+{
+#ifdef CONFIG_KRETPROBES
+	hftmon_fault_unregister();
+#endif
 }
 
 enum {
@@ -173,6 +316,10 @@ static struct hftmon_tracepoint hftmon_spike_tps[SPIKE_TP_NR] = {
 static const struct hftmon_source_desc hftmon_spike_sources[] = {
 	{ HFTMON_SRC_SPIKE, HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE,
 	  BIT(SPIKE_TP_CPU_IDLE) },
+#ifdef CONFIG_KRETPROBES
+	/* Selected with HFTMON_EV_SPIKE; no tracepoint: a kretprobe. */
+	{ HFTMON_SRC_SPIKE_FAULT, 0, HFTMON_FEAT_SPIKE_FAULT, 0 },
+#endif
 };
 
 struct hftmon_family hftmon_family_spike = {
@@ -182,4 +329,5 @@ struct hftmon_family hftmon_family_spike = {
 	.sources = hftmon_spike_sources,
 	.nr_sources = ARRAY_SIZE(hftmon_spike_sources),
 	.start = hftmon_spike_start,
+	.stop = hftmon_spike_stop,
 };

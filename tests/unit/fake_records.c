@@ -188,6 +188,7 @@ bool fake_spike(unsigned int cpu, const struct fake_spike *sp)
 	r->idle_exit_ns = sp->idle_exit;
 	r->links = sp->links;
 	r->from_cpu = sp->from_cpu;
+	r->addr = sp->addr;
 	ring_producer_commit(&fake.prod[cpu]);
 	return true;
 }

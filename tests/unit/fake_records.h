@@ -54,6 +54,7 @@ bool fake_irq(unsigned int cpu, const struct fake_irq *irq);
 struct fake_spike {
 	__u32 type, flags, links, from_cpu;
 	uint64_t start, end, threshold, idle_exit;
+	uint64_t addr; /* FAULT */
 	__s32 idle_state;
 	const struct fake_task *victim;
 };

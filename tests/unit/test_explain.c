@@ -438,6 +438,73 @@ static void test_idle_exit_from_spike(void **state)
 }
 
 /*
+ * A FAULT spike: where the thread ran inside it, FAULT at its address
+ * (around an interruption and a sleep inside the fault, which keep their
+ * own parts); RUN outside it. Another thread's fault changes nothing.
+ * The spike query gives the address and the same parts.
+ */
+static void test_fault_parts(void **state)
+{
+	struct hftmon *m = open_big(5);
+	struct fake_spike f = { .type = HFTMON_SPIKE_FAULT, .start = T0 + 10000,
+				.end = T0 + 50000, .threshold = 5000,
+				.addr = 0x7f0000001234ULL, .idle_state = -1,
+				.victim = &T1 };
+	struct fake_spike other = f;
+	struct fake_irq irq = { .kind = HFTMON_IRQ_KIND_VECTOR, .nr = 0xec,
+				.start = T0 + 20000, .end = T0 + 25000,
+				.victim = &T1 };
+	static const struct { uint32_t kind; uint64_t ns; } want[] = {
+		{ HFTMON_PART_RUN, 5000 },    { HFTMON_PART_FAULT, 10000 },
+		{ HFTMON_PART_VECTOR, 5000 }, { HFTMON_PART_FAULT, 5000 },
+		{ HFTMON_PART_SLEEP, 10000 }, { HFTMON_PART_WAIT, 2000 },
+		{ HFTMON_PART_FAULT, 8000 },  { HFTMON_PART_RUN, 10000 },
+	};
+	struct hftmon_spike_query q = { .sz = sizeof(q), .tid = 101,
+					.cause_analysis = true, .parts = parts,
+					.max_parts = MAX_PARTS };
+	struct hftmon_spike sp[4];
+	uint64_t sum = 0;
+	int n, i;
+
+	(void)state;
+	other.victim = &T2;
+	other.start = T0 + 1000;
+	other.end = T0 + 59000;
+	assert_true(fake_switch(0, T0, NULL, &T1, NULL));
+	assert_true(fake_irq(0, &irq));
+	assert_true(fake_switch(0, T0 + 30000, &T1, NULL, &BLOCK));
+	assert_true(fake_wakeup(1, T0 + 40000, &T1, NULL, 0));
+	assert_true(fake_switch(0, T0 + 42000, NULL, &T1, NULL));
+	assert_true(fake_spike(0, &f));
+	assert_true(fake_spike(1, &other));
+	assert_true(fake_switch(0, T0 + 70000, &T1, NULL, &BLOCK));
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	n = explain(m, 101, T0 + 5000, T0 + 60000, MAX_PARTS);
+	assert_int_equal(n, 8);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(parts[i].kind, want[i].kind);
+		assert_int_equal(parts[i].ns, want[i].ns);
+		if (parts[i].kind == HFTMON_PART_FAULT) {
+			assert_int_equal(parts[i].addr, 0x7f0000001234ULL);
+			assert_int_equal(parts[i].cpu, 0);
+		}
+		sum += parts[i].ns;
+	}
+	assert_int_equal(sum, 55000);
+	/* The spike itself: its address, its window's parts. */
+	parts[0].sz = sizeof(parts[0]);
+	sp[0].sz = sizeof(sp[0]);
+	assert_int_equal(hftmon_detect_latency_spikes(m, &q, sp, 4), 1);
+	assert_int_equal(sp[0].type, HFTMON_SPIKE_FAULT);
+	assert_int_equal(sp[0].addr, 0x7f0000001234ULL);
+	assert_int_equal(sp[0].duration_ns, 40000);
+	assert_int_equal(sp[0].nr_parts, 6); /* FAULT VECTOR FAULT SLEEP WAIT FAULT */
+	assert_int_equal(parts[sp[0].first_part].kind, HFTMON_PART_FAULT);
+	hftmon_close(m);
+}
+
+/*
  * A switch-out still open at the end of what is known: preempted, TASK
  * to the end; blocked, SLEEP (wake-ups are recorded and none came), then
  * WAIT once woken; a completed block with no wake-up recorded is
@@ -518,6 +585,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_yet_covered_and_raw_only,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_exit_from_spike, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_parts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_states_and_overwritten,
 						setup, teardown),

@@ -296,7 +296,7 @@ static void test_opts_checked_from_last_field(void **state)
 				       nr_percentiles),
 			   "latency_query");
 	check_newer_caller(m, call_irq, sizeof(struct hftmon_irq_query),
-			   OFFSETOFEND(struct hftmon_irq_query, window_us),
+			   OFFSETOFEND(struct hftmon_irq_query, mark),
 			   "irq_query");
 	/* Last: a configure that fails leaves m unconfigured. */
 	check_newer_caller(m, call_configure,

@@ -167,6 +167,9 @@ _Static_assert(HFTMON_SPIKE_WOKEN == 1 && HFTMON_SPIKE_IDLE == 2 &&
 	       HFTMON_SPIKE_EXTENDS == 4, "spike flags");
 _Static_assert(HFTMON_EV_SPIKE == 1ULL << 9 && HFTMON_FEAT_SPIKE == 1ULL << 11 &&
 	       HFTMON_SRC_SPIKE == 14, "spike event, feature, source row");
+_Static_assert(HFTMON_FEAT_SPIKE_FAULT == 1ULL << 12 &&
+	       HFTMON_SRC_SPIKE_FAULT == 15 && HFTMON_SPIKE_FAULT == 3,
+	       "page-fault spikes: feature, source row, type");
 _Static_assert(HFTMON_SPIKE_THRESHOLD_MIN_NS == 1000 &&
 	       HFTMON_SPIKE_THRESHOLD_MAX_NS == 10000000000ULL &&
 	       HFTMON_SPIKE_CHAIN_NS == 5000, "spike limits");

@@ -50,6 +50,8 @@ static const char *part_name(uint32_t kind)
 		return "idle-exit";
 	case HFTMON_PART_UNATTRIBUTED:
 		return "unattributed";
+	case HFTMON_PART_FAULT:
+		return "fault";
 	default:
 		return "?";
 	}
@@ -85,6 +87,10 @@ static void part_what(const struct hftmon_part *p, char *buf, size_t len)
 	case HFTMON_PART_SOFTIRQ:
 		snprintf(buf, len, "softirq %s",
 			 table_name(p->name, name, sizeof(name)));
+		break;
+	case HFTMON_PART_FAULT:
+		snprintf(buf, len, "page fault at %#llx",
+			 (unsigned long long)p->addr);
 		break;
 	case HFTMON_PART_TASK: {
 		char c[HFTMON_TASK_COMM_LEN + 1];
@@ -152,6 +158,9 @@ static void print_parts_json(const struct hftmon_part *p, size_t n)
 			json_string(c);
 			printf(", \"prio\": %d, \"policy\": %u", p[i].prio,
 			       p[i].policy);
+			break;
+		case HFTMON_PART_FAULT:
+			printf(", \"addr\": %llu", (unsigned long long)p[i].addr);
 			break;
 		}
 		printf("}");
@@ -237,6 +246,9 @@ static void print_spike(const struct hftmon_spike *sp,
 		printf(", cpu was idle (state %d)", sp->idle_state);
 	if (sp->type == HFTMON_SPIKE_INTERRUPTED)
 		printf(", %u interruption(s) chained", sp->links);
+	if (sp->type == HFTMON_SPIKE_FAULT)
+		printf(" at %#llx, from cpu %d", (unsigned long long)sp->addr,
+		       sp->from_cpu);
 	if (sp->flags & HFTMON_SPIKE_EXTENDS)
 		printf(" (the spike above, extended by a later link)");
 	printf("\n");
@@ -249,7 +261,7 @@ static void print_spike_json(const struct hftmon_spike *sp,
 			     const struct hftmon_part *parts, bool causes,
 			     bool first)
 {
-	printf("%s\n  {\"tid\": %d, \"pid\": %d, \"cpu\": %d, \"from_cpu\": %d, \"type\": \"%s\", \"woken\": %s, \"idle\": %s, \"idle_state\": %d, \"start_ns\": %llu, \"end_ns\": %llu, \"duration_us\": %.3f, \"threshold_us\": %.3f, \"links\": %u, \"parts\": ",
+	printf("%s\n  {\"tid\": %d, \"pid\": %d, \"cpu\": %d, \"from_cpu\": %d, \"type\": \"%s\", \"woken\": %s, \"idle\": %s, \"idle_state\": %d, \"start_ns\": %llu, \"end_ns\": %llu, \"duration_us\": %.3f, \"threshold_us\": %.3f, \"links\": %u, ",
 	       first ? "" : ",", (int)sp->tid, (int)sp->pid, sp->cpu,
 	       sp->from_cpu, spike_type_name(sp->type),
 	       sp->flags & HFTMON_SPIKE_WOKEN ? "true" : "false",
@@ -258,6 +270,11 @@ static void print_spike_json(const struct hftmon_spike *sp,
 	       (unsigned long long)sp->end_ns,
 	       (double)sp->duration_ns / 1000.0,
 	       (double)sp->threshold_ns / 1000.0, sp->links);
+	if (sp->type == HFTMON_SPIKE_FAULT)
+		printf("\"addr\": %llu, ", (unsigned long long)sp->addr);
+	else
+		printf("\"addr\": null, ");
+	printf("\"parts\": ");
 	if (causes)
 		print_parts_json(parts + sp->first_part, sp->nr_parts);
 	else

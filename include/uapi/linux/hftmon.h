@@ -40,6 +40,7 @@
 #define HFTMON_FEAT_IRQ_VECTOR		(1ULL << 9)	/* REC_IRQ, kind VECTOR */
 #define HFTMON_FEAT_NMI			(1ULL << 10)	/* REC_IRQ, kind NMI */
 #define HFTMON_FEAT_SPIKE		(1ULL << 11)	/* REC_SPIKE, EV_SPIKE */
+#define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -64,6 +65,7 @@ enum hftmon_source {
 	HFTMON_SRC_IRQ_VECTOR,		/* x86 system vectors: timer, IPIs */
 	HFTMON_SRC_NMI,
 	HFTMON_SRC_SPIKE,		/* latency spikes detected in the kernel */
+	HFTMON_SRC_SPIKE_FAULT,		/* page-fault spikes (a kretprobe) */
 	HFTMON_SRC_NR,
 };
 #define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
@@ -479,7 +481,7 @@ struct hftmon_irq_stats {
 enum hftmon_spike_type {
 	HFTMON_SPIKE_INTERRUPTED = 1,	/* on CPU, taken by interruptions */
 	HFTMON_SPIKE_RUNNABLE = 2,	/* runnable, not running */
-	HFTMON_SPIKE_FAULT = 3,		/* reserved: a page fault (not produced) */
+	HFTMON_SPIKE_FAULT = 3,		/* in a page fault (handle_mm_fault) */
 };
 
 /* HFTMON_REC_SPIKE flags */
@@ -513,6 +515,11 @@ enum hftmon_spike_type {
  *   (WOKEN); from_cpu is that record's CPU. IDLE: the CPU it then ran on
  *   was idle when the wake-up came, in cpu_idle state idle_state (-1
  *   unknown), and left idle at idle_exit_ns (0 unknown).
+ * - FAULT: a page fault of the thread (handle_mm_fault(), entered at
+ *   start_ns on from_cpu) that lasted at least the threshold, written
+ *   when it returned (hdr.cpu: where; it may have slept in between); addr
+ *   the faulting address; idle_state -1, links 0. Selected with
+ *   HFTMON_EV_SPIKE where HFTMON_FEAT_SPIKE_FAULT is offered.
  */
 struct hftmon_rec_spike {
 	struct hftmon_rec_hdr hdr;
@@ -523,7 +530,7 @@ struct hftmon_rec_spike {
 	__u64 idle_exit_ns;
 	__u32 links;
 	__u32 from_cpu;
-	__u64 addr;		/* FAULT: the faulting address (reserved: 0) */
+	__u64 addr;		/* FAULT: the faulting address; else 0 */
 };
 
 /* HFTMON_REC_DETACH reasons (bits; both may be set) */
