@@ -39,7 +39,9 @@ inject_when_running() {	# command [file for parameters/last]
 			i=$((i + 1))
 		done
 		sleep 1
-		echo "$1" >"$inj"
+		# From CPU 0: a call to its own CPU would be no IPI (refused).
+		taskset -c 0 sh -c "echo '$1' >$inj" ||
+			echo "# FAIL: injecting '$1' failed"
 		[ -z "${2:-}" ] || cat /sys/module/hftmon_inject/parameters/last >"$2"
 	) &
 	bg=$!
@@ -113,7 +115,7 @@ awk -v s0="$s0" -v e0="$e0" '/"duration_us"/ {
 # explain: a window 2 s from now, with an injection inside it.
 now=$(awk '{ printf "%.0f", $1 * 1e9 }' /proc/uptime)
 from=$((now + 2000000000)) to=$((now + 3000000000))
-( sleep 2.4; echo "vector 1 200" >"$inj" ) &
+( sleep 2.4; taskset -c 0 sh -c "echo 'vector 1 200' >$inj" ) &
 bg=$!
 ./bin/hftmon explain -t "$spin" --from "$from" --to "$to" >"$dir/explain.txt" 2>&1 ||
 	no "explain exited $?: $(head -3 "$dir/explain.txt")"
