@@ -605,17 +605,19 @@ static bool json_valid(const char *text)
 }
 
 /*
- * record -I 10: the interval lines come before the report; the first
+ * record -I 20: the interval lines come before the report; the first
  * holds every record the workload made at the start (drained then), the
- * later ones none; with --json, every line is one JSON object.
+ * later ones none; with --json, every line is one JSON object. 0.3 s:
+ * room for several intervals on a loaded host (0.06 s once left only
+ * the first while other builds ran).
  */
 static void test_record_interval(void **state)
 {
 	const char *args[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
-			       self_arg,  "--duration", "0.06",	  "-I",
+			       self_arg,  "--duration", "0.3",	  "-I",
 			       "20",	  NULL };
 	const char *jargs[] = { "-D",	  FAKE_DEVICE,	"record", "-p",
-				self_arg, "--duration", "0.06",	  "-I",
+				self_arg, "--duration", "0.3",	  "-I",
 				"20",	  "--json",	NULL };
 	char row[160], *line, *save = NULL;
 	unsigned int intervals = 0;
