@@ -227,6 +227,15 @@ struct hftmon_attach_opts {
 	bool track_numa;	/* NUMA placement events */
 	bool kernel_stacks;	/* kernel stack at each switch-out */
 	bool user_stacks;	/* user stack at each switch-out */
+	/*
+	 * HFTMON_2.2, with kernel_stacks: only for switches at least this
+	 * many us off CPU, unwound by the kernel when the thread runs again,
+	 * so that short switches cost no unwind. Where the module does not
+	 * offer it (HFTMON_FEAT_KSTACK_MIN: x86 only), every switch-out's
+	 * stack is taken as without it (queries still filter by duration).
+	 * At most 10 s (-EINVAL above, or without kernel_stacks).
+	 */
+	uint32_t kernel_stacks_min_us;
 };
 
 /* Tracks every thread of pid's process; opts may be NULL (defaults). */

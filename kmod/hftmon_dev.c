@@ -152,6 +152,14 @@ int hftmon_attach_check(const struct hftmon_attach *a)
 	if (a->pid <= 0 || a->flags & ~HFTMON_ATTACH_KNOWN_FLAGS ||
 	    a->reserved0 || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
 		return -EINVAL;
+	/* A minimum is for kernel stacks, at most 10 s. */
+	if (a->kstack_min_ns && (!(a->flags & HFTMON_ATTACH_KSTACK) ||
+				 a->kstack_min_ns > 10 * NSEC_PER_SEC))
+		return -EINVAL;
+#ifndef HFTMON_HAVE_BLOCKED_UNWIND
+	if (a->kstack_min_ns)
+		return -EOPNOTSUPP;	/* no unwinder of a blocked task here */
+#endif
 	/* Cache and NUMA sources come with later module versions. */
 	if (a->flags & (HFTMON_ATTACH_CACHE | HFTMON_ATTACH_NUMA))
 		return -EOPNOTSUPP;
@@ -270,6 +278,11 @@ static int hftmon_ioc_get_info(void __user *uarg)
 	info.abi_version = HFTMON_ABI_VERSION;
 	/* poll() is the device's; the rest is what the probes' sources offer. */
 	info.features = HFTMON_FEAT_POLL | hftmon_probes_features();
+#ifdef HFTMON_HAVE_BLOCKED_UNWIND
+	/* The sched family's stacks, where a blocked task can be unwound. */
+	if (info.features & HFTMON_FEAT_STACKS)
+		info.features |= HFTMON_FEAT_KSTACK_MIN;
+#endif
 	info.nr_cpu_ids = nr_cpu_ids;
 	info.nr_online_cpus = num_online_cpus();
 	info.nr_nodes = num_online_nodes();
@@ -422,7 +435,7 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 		return err;
 	if (attach) {
 		err = hftmon_attach_check(&a);
-	} else if (a.pid <= 0 || a.flags || a.reserved0 ||
+	} else if (a.pid <= 0 || a.flags || a.reserved0 || a.kstack_min_ns ||
 		   memchr_inv(a.reserved, 0, sizeof(a.reserved))) {
 		err = -EINVAL;
 	}
@@ -454,7 +467,9 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 			} else {
 				ptrace_ns = hftmon_ptrace_ns(task);
 				err = hftmon_track_add_as(&s->track, task,
-							  a.flags, ptrace_ns);
+							  a.flags,
+							  a.kstack_min_ns,
+							  ptrace_ns);
 				put_user_ns(ptrace_ns);
 			}
 			up_read(&task->signal->exec_update_lock);

@@ -112,6 +112,7 @@ struct hftmon_proc {
 	struct hlist_node node;
 	pid_t tgid;			/* init-namespace number, the hash key */
 	u32 flags;			/* HFTMON_ATTACH_* */
+	u64 kstack_min_ns;		/* ATTACH's; 0: stacks at switch-out */
 	struct pid *pid;		/* held: tells a reused tgid apart */
 	unsigned long state;		/* HFTMON_PROC_*: atomic bitops, probes */
 	/*
@@ -171,13 +172,14 @@ struct hftmon_track {
 
 void hftmon_track_init(struct hftmon_track *t, unsigned int max);
 int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
-			u32 flags, struct user_namespace *ptrace_ns);
+			u32 flags, u64 kstack_min_ns,
+			struct user_namespace *ptrace_ns);
 
 /* Track task for an attacher without CAP_SYS_PTRACE over it (KUnit). */
 static inline int hftmon_track_add(struct hftmon_track *t,
 				   struct task_struct *task, u32 flags)
 {
-	return hftmon_track_add_as(t, task, flags, NULL);
+	return hftmon_track_add_as(t, task, flags, 0, NULL);
 }
 int hftmon_track_del(struct hftmon_track *t, struct task_struct *task);
 void hftmon_track_clear(struct hftmon_track *t);
@@ -253,6 +255,16 @@ static inline u32 hftmon_stack_id(struct hftmon_stack_table *t,
 	return hftmon_stack_id_as(t, rb, task->tgid, task->pid, ips, nr, flags);
 }
 unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max);
+/*
+ * The kernel stack of a task that is not running (it is switched out: its
+ * saved context is on its stack), where the architecture's unwinder can
+ * be driven from a module (x86: ORC or frame pointers); 0 elsewhere.
+ */
+#ifdef CONFIG_X86
+#define HFTMON_HAVE_BLOCKED_UNWIND 1
+#endif
+unsigned int hftmon_stack_kernel_blocked(struct task_struct *t,
+					 unsigned long *ips, unsigned int max);
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,
 			       bool *trunc);
 

@@ -36,6 +36,9 @@
 #include <linux/vmalloc.h>
 
 #include "hftmon_internal.h"
+#ifdef HFTMON_HAVE_BLOCKED_UNWIND
+#include <asm/unwind.h>
+#endif
 
 #define HFTMON_STACK_PROBES	16
 
@@ -143,6 +146,39 @@ unsigned int hftmon_stack_kernel(unsigned long *ips, unsigned int max)
 	memmove(ips, ips + skip, (nr - skip) * sizeof(*ips));
 	return nr - skip;
 }
+
+#ifdef HFTMON_HAVE_BLOCKED_UNWIND
+/*
+ * As the kernel's arch_stack_walk() does for a task that is not current:
+ * the unwinder starts from the frame its context switch saved
+ * (thread.sp), whose return address is in __schedule(). The task is not
+ * running and cannot run until the caller's switch completes (it is the
+ * next task of this CPU's switch, under its runqueue lock), so its stack
+ * is neither changing nor freed.
+ */
+unsigned int hftmon_stack_kernel_blocked(struct task_struct *t,
+					 unsigned long *ips, unsigned int max)
+{
+	struct unwind_state state;
+	unsigned int nr = 0;
+	unsigned long addr;
+
+	for (unwind_start(&state, t, NULL, NULL);
+	     nr < max && !unwind_done(&state); unwind_next_frame(&state)) {
+		addr = unwind_get_return_address(&state);
+		if (!addr)
+			break;
+		ips[nr++] = addr;
+	}
+	return nr;
+}
+#else
+unsigned int hftmon_stack_kernel_blocked(struct task_struct *t,
+					 unsigned long *ips, unsigned int max)
+{
+	return 0;
+}
+#endif
 
 /* The user stack of current via frame pointers; *trunc if cut short. */
 unsigned int hftmon_stack_user(unsigned long *ips, unsigned int max,

@@ -2,8 +2,8 @@
 /*
  * Per-task tables the probes keep between two tracepoints of one task,
  * keyed by the task pointer (the tracked table is keyed by process, and a
- * probe cannot allocate): fixed size, lock-free, never blocking. Two use
- * this one piece of code (probes/sched.c):
+ * probe cannot allocate): fixed size, lock-free, never blocking. Three
+ * use this one piece of code (probes/sched.c):
  * - hftmon_wakers: the waker of a wake-up, from sched_waking (in the
  *   waker's context) to sched_wakeup (where the woken task is enqueued:
  *   with the kernel's remote wake list, on the target CPU, where
@@ -12,6 +12,10 @@
  * - hftmon_runnable: since when a tracked thread is runnable but not
  *   running, from its preemption or wake-up to its switch-in, where a
  *   RUNNABLE spike is decided. A full bucket misses that spike.
+ * - hftmon_kstack_out: when a tracked thread whose kernel stacks are
+ *   wanted only for long switches (ATTACH kstack_min_ns) switched out,
+ *   to its switch-in, where the stack is unwound if the switch was long
+ *   enough. A full bucket loses that stack (counted: NO_SPACE).
  * A table is module-wide, since one session runs at a time: entries are
  * tagged with the run that made them (the session's start_ns), so an
  * entry a run left behind is never taken by the next and its slot is
@@ -223,6 +227,36 @@ static __always_inline bool hftmon_runnable_take(struct hftmon_tasktab *t,
 	*from_cpu = (u32)v1;
 	*woken = v1 & HFTMON_RUNNABLE_WOKEN;
 	return (v1 & HFTMON_RUNNABLE_SWITCHES) == hftmon_runnable_switches(p);
+}
+
+/* ---- switched out at (switch-out -> switch-in), for kstack_min_ns ------ */
+
+extern struct hftmon_tasktab hftmon_kstack_out;
+
+/*
+ * p switched out at out_ns (its SWITCH record's time_ns); tagged with its
+ * switch-out count as the runnable entries are, so that an entry from an
+ * earlier switch-out (its record lost, the task untracked since) is not
+ * taken for this one.
+ */
+static __always_inline bool hftmon_kstack_out_put(struct hftmon_tasktab *t,
+						  struct task_struct *p,
+						  u64 epoch, u64 out_ns)
+{
+	return hftmon_tasktab_put(t, (unsigned long)p, epoch, out_ns,
+				  hftmon_runnable_switches(p), 0);
+}
+
+/* At p's switch-in: when it switched out, if this run saw that. */
+static __always_inline bool hftmon_kstack_out_take(struct hftmon_tasktab *t,
+						   struct task_struct *p,
+						   u64 epoch, u64 *out_ns)
+{
+	u64 v1;
+
+	if (!hftmon_tasktab_take(t, (unsigned long)p, epoch, out_ns, &v1))
+		return false;
+	return v1 == hftmon_runnable_switches(p);
 }
 
 /* p blocked: whatever it was runnable since is over. */

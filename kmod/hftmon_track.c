@@ -120,7 +120,8 @@ hftmon_track_lookup_locked(struct hftmon_track_tab *tab, struct pid *pid)
  * hftmon_proc); it takes its own reference on ptrace_ns.
  */
 int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
-			u32 flags, struct user_namespace *ptrace_ns)
+			u32 flags, u64 kstack_min_ns,
+			struct user_namespace *ptrace_ns)
 {
 	struct hftmon_track_tab *tab, *new_tab = NULL;
 	struct hftmon_proc *p;
@@ -149,6 +150,7 @@ int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
 	p->pid = pid;
 	p->tgid = pid_nr(pid);
 	p->flags = flags;
+	p->kstack_min_ns = kstack_min_ns;
 
 	spin_lock(&t->lock);
 	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));

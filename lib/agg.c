@@ -646,6 +646,7 @@ switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 		}
 		a->st.switches_completed++;
 		push_switch(a, ev);
+		t->last_switch = a->switch_total;
 	} else if (t->state != HFTMON_AGG_UNKNOWN) {
 		/* On CPU: its switch-out was lost; off: a late record. */
 		a->st.unpaired++;
@@ -681,11 +682,35 @@ wakeup(struct hftmon_agg *a, const struct hftmon_rec_wakeup *w)
 
 /* One record, in time order: a copy in a node, or the ring's own. */
 /* Interruptions and spikes, out of the switch and wake-up path. */
+/*
+ * A switch's kernel stack taken at its switch-in (ATTACH kstack_min_ns):
+ * it follows that SWITCH record, so the switch is the thread's last
+ * completed one, if the history still holds it and the times agree.
+ */
+static __attribute__((noinline)) void
+switch_stack_record(struct hftmon_agg *a, const struct hftmon_rec_switch_stack *r)
+{
+	const struct hftmon_agg_thread *t = hftmon_agg_thread_find(a, r->hdr.tid);
+	struct hftmon_switch_event *ev;
+
+	if (!t || !t->last_switch ||
+	    t->last_switch - 1 < hist_oldest(a->switch_total, a->switch_cap))
+		return;
+	ev = &a->switches[(t->last_switch - 1) % a->switch_cap];
+	if (ev->tid != r->hdr.tid || ev->out_ns != r->out_ns ||
+	    ev->in_ns != r->in_ns || ev->kstack_id)
+		return;
+	ev->kstack_id = r->kstack_id;
+	stack_ref(a, r->kstack_id);
+}
+
 static __attribute__((noinline)) void process_rare(struct hftmon_agg *a,
 						   const struct hftmon_rec_hdr *h)
 {
 	if (h->type == HFTMON_REC_SPIKE)
 		spike_record(a, (const struct hftmon_rec_spike *)h);
+	else if (h->type == HFTMON_REC_SWITCH_STACK)
+		switch_stack_record(a, (const struct hftmon_rec_switch_stack *)h);
 	else if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
 		irq_record(a, (const struct hftmon_rec_irq *)h);
 }
@@ -777,14 +802,17 @@ static uint32_t node_alloc(struct hftmon_agg *a)
 static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 						const struct hftmon_rec_hdr *rec)
 {
-	if (rec->type == HFTMON_REC_SPIKE)
+	if (rec->type == HFTMON_REC_SPIKE) {
 		memcpy(&n->r.spike, rec, sizeof(n->r.spike));
-	else
+		n->r.hdr.size = sizeof(n->r.spike);
+	} else if (rec->type == HFTMON_REC_SWITCH_STACK) {
+		memcpy(&n->r.sws, rec, sizeof(n->r.sws));
+		n->r.hdr.size = sizeof(n->r.sws);
+	} else {
 		memcpy(&n->r.irq, rec, sizeof(n->r.irq));
-	/* The name stays behind (name_record): the size says it is not here. */
-	n->r.hdr.size = (uint16_t)(rec->type == HFTMON_REC_SPIKE ?
-					   sizeof(n->r.spike) :
-					   sizeof(n->r.irq));
+		/* The name stays behind (name_record): the size says so. */
+		n->r.hdr.size = sizeof(n->r.irq);
+	}
 }
 
 /* Queues a record in its ring's FIFO (rare: neither switch nor wake-up). */
@@ -840,6 +868,8 @@ static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 	case HFTMON_REC_SPIKE:
 		if (!a->spike_cap)
 			return;
+		break;
+	case HFTMON_REC_SWITCH_STACK:
 		break;
 	default:
 		return;

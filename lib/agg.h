@@ -65,6 +65,7 @@ struct hftmon_agg_node {
 		struct hftmon_rec_wakeup wk;
 		struct hftmon_rec_irq irq; /* its name stays behind: names[] */
 		struct hftmon_rec_spike spike;
+		struct hftmon_rec_switch_stack sws;
 	} r;
 };
 #define HFTMON_AGG_NIL UINT32_MAX
@@ -94,6 +95,7 @@ struct hftmon_agg_thread {
 	int32_t waker_pid, waker_tid;
 	uint64_t wake_ns;
 	struct hftmon_switch_event ev; /* the switch being completed */
+	uint64_t last_switch; /* its last completed one: history index + 1 */
 };
 
 struct hftmon_agg_stack {

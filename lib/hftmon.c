@@ -779,7 +779,7 @@ err_free:
 }
 
 static int attach_ioctl(struct hftmon *m, unsigned long cmd, pid_t pid,
-			__u32 flags)
+			__u32 flags, __u64 kstack_min_ns)
 {
 	struct hftmon_attach a;
 
@@ -787,6 +787,7 @@ static int attach_ioctl(struct hftmon *m, unsigned long cmd, pid_t pid,
 	a.size = sizeof(a);
 	a.pid = pid;
 	a.flags = flags;
+	a.kstack_min_ns = kstack_min_ns;
 	return dev_ioctl(m, cmd, &a);
 }
 
@@ -795,13 +796,23 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 {
 	struct hftmon_attach_opts o;
 	__u32 flags = 0;
+	__u64 kmin = 0;
 	int err;
 
 	if (!m || pid <= 0)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&o, opts, user_stacks);
+	err = HFTMON_COPY_OPTS(&o, opts, kernel_stacks_min_us);
 	if (err)
 		return err;
+	if (o.kernel_stacks_min_us &&
+	    (!o.kernel_stacks || o.kernel_stacks_min_us > 10000000u)) {
+		pr_err(m, "kernel_stacks_min_us %u: needs kernel_stacks, at most 10 s",
+		       o.kernel_stacks_min_us);
+		return -EINVAL;
+	}
+	/* Without the module's minimum: every switch-out's stack, as before. */
+	if (m->info.features & HFTMON_FEAT_KSTACK_MIN)
+		kmin = (__u64)o.kernel_stacks_min_us * 1000;
 	if (!m->configured) {
 		pr_err(m, "attach pid %d before configure", (int)pid);
 		return -EINVAL;
@@ -814,7 +825,7 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 		flags |= HFTMON_ATTACH_KSTACK;
 	if (o.user_stacks)
 		flags |= HFTMON_ATTACH_USTACK;
-	err = attach_ioctl(m, HFTMON_IOC_ATTACH, pid, flags);
+	err = attach_ioctl(m, HFTMON_IOC_ATTACH, pid, flags, kmin);
 	if (err) {
 		pr_err(m, "attach pid %d: %s", (int)pid, strerror(-err));
 		return err;
@@ -840,7 +851,7 @@ HFTMON_API int hftmon_detach_process(struct hftmon *m, pid_t pid)
 		return -EINVAL;
 	unsigned int i;
 
-	err = attach_ioctl(m, HFTMON_IOC_DETACH, pid, 0);
+	err = attach_ioctl(m, HFTMON_IOC_DETACH, pid, 0, 0);
 	if (err) {
 		pr_err(m, "detach pid %d: %s", (int)pid, strerror(-err));
 		return err;

@@ -62,7 +62,8 @@ static noinline void hftmon_switch_stacks(struct hftmon_rec *w,
 	bool trunc;
 
 	hftmon_ident(w->s, prev, HFTMON_TRACKED, &pid, &tid, NULL);
-	if (pp->flags & HFTMON_ATTACH_KSTACK) {
+	/* With a minimum, the kernel stack waits for the switch-in. */
+	if ((pp->flags & HFTMON_ATTACH_KSTACK) && !pp->kstack_min_ns) {
 		nr = hftmon_stack_kernel(ips, ARRAY_SIZE(ips));
 		*kstack = hftmon_stack_id_as(&w->s->stacks, w->rb, pid, tid,
 					     ips, nr, nr == ARRAY_SIZE(ips) ?
@@ -78,6 +79,60 @@ static noinline void hftmon_switch_stacks(struct hftmon_rec *w,
 }
 
 #define HFTMON_RUNNABLE_BITS	8	/* 256 buckets, 1024 slots, 32 KiB */
+
+static struct hftmon_tasktab_bucket
+	hftmon_kstack_out_buckets[1 << HFTMON_RUNNABLE_BITS];
+
+struct hftmon_tasktab hftmon_kstack_out = {
+	.buckets = hftmon_kstack_out_buckets,
+	.bits = HFTMON_RUNNABLE_BITS,
+};
+
+/*
+ * kstack_min_ns: next, tracked, is switched in at in_ns (its SWITCH
+ * record's time_ns, written to w->rb). If it was off CPU at least the
+ * minimum since the switch-out this run saw, its kernel stack is still
+ * the one it blocked or was preempted with: unwound now, its id sent in
+ * a SWITCH_STACK record after the SWITCH record (and the STACK record,
+ * for a new stack, before it).
+ */
+static noinline void hftmon_switch_in_kstack(struct hftmon_session *s,
+					     const struct hftmon_proc *np,
+					     struct task_struct *next,
+					     u64 in_ns)
+{
+	unsigned long ips[HFTMON_STACK_DEPTH];
+	struct hftmon_rec_switch_stack *r;
+	struct hftmon_rec w;
+	unsigned int nr;
+	s32 pid, tid;
+	u64 out_ns;
+	u32 id;
+
+	if (!hftmon_kstack_out_take(&hftmon_kstack_out, next, s->start_ns,
+				    &out_ns) ||
+	    in_ns < out_ns || in_ns - out_ns < np->kstack_min_ns)
+		return;
+	nr = hftmon_stack_kernel_blocked(next, ips, ARRAY_SIZE(ips));
+	if (!nr)
+		return;
+	w.s = s;
+	w.rb = s->rings[smp_processor_id()];
+	hftmon_ident(s, next, HFTMON_TRACKED, &pid, &tid, NULL);
+	id = hftmon_stack_id_as(&s->stacks, w.rb, pid, tid, ips, nr,
+				nr == ARRAY_SIZE(ips) ? HFTMON_STACK_TRUNCATED : 0);
+	if (!id)
+		return; /* counted where it was lost */
+	r = hftmon_rec_reserve(&w, s, next, HFTMON_REC_SWITCH_STACK,
+			       sizeof(*r), true);
+	if (!r)
+		return;
+	r->out_ns = out_ns;
+	r->in_ns = in_ns;
+	r->kstack_id = id;
+	r->reserved = 0;
+	hftmon_rec_commit(&w);
+}
 
 static struct hftmon_tasktab_bucket
 	hftmon_runnable_buckets[1 << HFTMON_RUNNABLE_BITS];
@@ -213,6 +268,11 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 			     &r->hdr.pid, &r->hdr.tid, r->prev_comm);
 	now = r->hdr.time_ns;
 	hftmon_rec_commit(&w);
+	if (unlikely(pp && pp->kstack_min_ns) &&
+	    !hftmon_kstack_out_put(&hftmon_kstack_out, prev, s->start_ns, now))
+		hftmon_ring_count_lost(w.rb, HFTMON_LOST_NO_SPACE);
+	if (unlikely(np && np->kstack_min_ns))
+		hftmon_switch_in_kstack(s, np, next, now);
 	if (s->events & HFTMON_EV_SPIKE)
 		hftmon_switch_spike(s, prev, next, pp, np, prev_state, now);
 }

@@ -134,6 +134,26 @@ bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	return true;
 }
 
+bool fake_switch_stack(unsigned int cpu, uint64_t t,
+		       const struct fake_task *task, uint64_t out, uint64_t in,
+		       __u32 id)
+{
+	struct hftmon_rec_switch_stack *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu],
+					  HFTMON_REC_SWITCH_STACK, sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->out_ns = out;
+	r->in_ns = in;
+	r->kstack_id = id;
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
 bool fake_irq(unsigned int cpu, const struct fake_irq *irq)
 {
 	__u32 size = sizeof(struct hftmon_rec_irq) +

@@ -39,6 +39,10 @@ bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task);
 /* A STACK record for id with nr ips (flags HFTMON_STACK_*). */
 bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
 		__u32 id, const uint64_t *ips, __u32 nr, __u16 flags);
+/* A SWITCH_STACK record at t: task's switch [out, in] got kernel stack id. */
+bool fake_switch_stack(unsigned int cpu, uint64_t t,
+		       const struct fake_task *task, uint64_t out, uint64_t in,
+		       __u32 id);
 
 /* An interruption as the module writes it at its end. */
 struct fake_irq {

@@ -625,6 +625,40 @@ static void test_stack_table(void **state)
 	hftmon_close(m);
 }
 
+/*
+ * Kernel stacks taken at the switch-in (ATTACH kstack_min_ns): the
+ * SWITCH_STACK record that follows a switch-in gives that switch its
+ * stack; one whose times are not the thread's last switch's gives nothing.
+ */
+static void test_stack_at_switch_in(void **state)
+{
+	static const uint64_t k3[] = { 0xffffffff81001000ull,
+				       0xffffffff81002000ull };
+	const struct fake_switch blk = { .prev_state = 1 };
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
+	uint64_t ips[4];
+	struct hftmon *m = open_cfg(0, 0);
+
+	(void)state;
+	fake_switch(0, US(10), &T1, NULL, &blk);
+	fake_switch(0, US(500), NULL, &T1, NULL);
+	fake_stack(0, US(501), &T1, 3, k3, 2, 0);
+	fake_switch_stack(0, US(502), &T1, US(10), US(500), 3);
+	/* T2: its switch-in's stack names other times: not its switch. */
+	fake_switch(1, US(20), &T2, NULL, &blk);
+	fake_switch(1, US(600), NULL, &T2, NULL);
+	fake_switch_stack(1, US(601), &T2, US(19), US(600), 3);
+	drain(m);
+	assert_int_equal(switches(m, 0, 0, ev, 4), 2);
+	assert_int_equal(ev[0].tid, T1.tid);
+	assert_int_equal(ev[0].kstack_id, 3);
+	assert_int_equal(ev[1].tid, T2.tid);
+	assert_int_equal(ev[1].kstack_id, 0);
+	assert_int_equal(hftmon_get_stack(m, 3, ips, 4, NULL), 2);
+	assert_true(ips[1] == k3[1]);
+	hftmon_close(m);
+}
+
 /* ---- ordering rules ---------------------------------------------------- */
 
 /*
@@ -1175,6 +1209,7 @@ int main(void)
 		T(test_wakeup_latency_window_and_percentiles),
 		T(test_history_overwrite),
 		T(test_stack_table),
+		T(test_stack_at_switch_in),
 		T(test_watermark_holds_recent),
 		T(test_late_record_counted),
 		T(test_thread_table_delete),

@@ -273,9 +273,7 @@ static void test_opts_checked_from_last_field(void **state)
 	struct hftmon *m = open_configured();
 
 	(void)state;
-	/* These have tail padding: the cases sizeof alone would miss. */
-	assert_true(OFFSETOFEND(struct hftmon_attach_opts, user_stacks) <
-		    sizeof(struct hftmon_attach_opts));
+	/* This has tail padding: the case sizeof alone would miss. */
 	assert_true(OFFSETOFEND(struct hftmon_switch_query,
 				include_stack_trace) <
 		    sizeof(struct hftmon_switch_query));
@@ -283,7 +281,8 @@ static void test_opts_checked_from_last_field(void **state)
 			   OFFSETOFEND(struct hftmon_open_opts, log_ctx),
 			   "open_opts");
 	check_newer_caller(m, call_attach, sizeof(struct hftmon_attach_opts),
-			   OFFSETOFEND(struct hftmon_attach_opts, user_stacks),
+			   OFFSETOFEND(struct hftmon_attach_opts,
+				       kernel_stacks_min_us),
 			   "attach_opts");
 	check_newer_caller(m, call_switches,
 			   sizeof(struct hftmon_switch_query),
@@ -647,6 +646,28 @@ static void test_attach(void **state)
 	assert_int_equal(hftmon_detach_process(m, 124), 0);
 	assert_int_equal(hftmon_detach_process(m, 124), -ENOENT);
 	assert_int_equal(hftmon_detach_process(m, 0), -EINVAL);
+
+	/*
+	 * A kernel-stack minimum: refused without kernel stacks or above
+	 * 10 s; not passed to a module that does not offer it (every
+	 * switch-out's stack then); in ns to one that does.
+	 */
+	memset(&ao, 0, sizeof(ao));
+	ao.sz = sizeof(ao);
+	ao.kernel_stacks_min_us = 100;
+	assert_int_equal(hftmon_attach_process(m, 125, &ao), -EINVAL);
+	ao.kernel_stacks = true;
+	ao.kernel_stacks_min_us = 10000001;
+	assert_int_equal(hftmon_attach_process(m, 125, &ao), -EINVAL);
+	ao.kernel_stacks_min_us = 100;
+	assert_int_equal(hftmon_attach_process(m, 125, &ao), 0);
+	assert_int_equal(fake.last_attach.flags, HFTMON_ATTACH_KSTACK);
+	assert_int_equal(fake.last_attach.kstack_min_ns, 0);
+	hftmon_close(m);
+	fake.info.features |= HFTMON_FEAT_KSTACK_MIN;
+	m = open_configured();
+	assert_int_equal(hftmon_attach_process(m, 125, &ao), 0);
+	assert_int_equal(fake.last_attach.kstack_min_ns, 100000);
 	hftmon_close(m);
 }
 

@@ -46,6 +46,8 @@ static const struct {
 	/* 32 header + 3 x u64 + 2 x u32 + u64 + 2 x u32 + u64 */
 	{ HFTMON_REC_SPIKE, 80 },
 	{ HFTMON_REC_DETACH, 40 },
+	/* 32 header + 2 x u64 + 2 x u32 */
+	{ HFTMON_REC_SWITCH_STACK, 56 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */

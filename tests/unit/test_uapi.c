@@ -64,7 +64,8 @@ FIELD(hftmon_attach, size, 0, 4);
 FIELD(hftmon_attach, pid, 4, 4);
 FIELD(hftmon_attach, flags, 8, 4);
 FIELD(hftmon_attach, reserved0, 12, 4);
-FIELD(hftmon_attach, reserved, 16, 16);
+FIELD(hftmon_attach, kstack_min_ns, 16, 8);
+FIELD(hftmon_attach, reserved, 24, 8);
 
 SIZE(hftmon_ring_ctrl, 256, 64);
 FIELD(hftmon_ring_ctrl, version, 0, 4);
@@ -193,6 +194,13 @@ FIELD(hftmon_stats, start_ns, 32, 8);
 FIELD(hftmon_stats, stop_ns, 40, 8);
 FIELD(hftmon_stats, reserved, 48, 32);
 
+SIZE(hftmon_rec_switch_stack, 56, 8);
+FIELD(hftmon_rec_switch_stack, hdr, 0, 32);
+FIELD(hftmon_rec_switch_stack, out_ns, 32, 8);
+FIELD(hftmon_rec_switch_stack, in_ns, 40, 8);
+FIELD(hftmon_rec_switch_stack, kstack_id, 48, 4);
+FIELD(hftmon_rec_switch_stack, reserved, 52, 4);
+
 SIZE(hftmon_rec_detach, 40, 8);
 FIELD(hftmon_rec_detach, hdr, 0, 32);
 FIELD(hftmon_rec_detach, reason, 32, 4);
@@ -218,7 +226,9 @@ _Static_assert(HFTMON_LOST_MAX == 8 && HFTMON_SRC_MAX == 32, "array bounds");
 _Static_assert(HFTMON_REC_PAD == 0 && HFTMON_REC_SWITCH == 1 &&
 	       HFTMON_REC_WAKEUP == 2 && HFTMON_REC_MIGRATE == 3 &&
 	       HFTMON_REC_EXIT == 4 && HFTMON_REC_FORK == 5 &&
-	       HFTMON_REC_STACK == 11 && HFTMON_REC_DETACH == 12,
+	       HFTMON_REC_STACK == 11 && HFTMON_REC_DETACH == 12 &&
+	       HFTMON_REC_SWITCH_STACK == 13 &&
+	       HFTMON_FEAT_KSTACK_MIN == 1ULL << 13,
 	       "record types");
 _Static_assert(HFTMON_LOST_RING_FULL == 0 && HFTMON_LOST_TOO_BIG == 1 &&
 	       HFTMON_LOST_NO_SPACE == 2, "lost causes");

@@ -133,8 +133,19 @@ static void test_state_and_args(int fd)
 	{
 		struct hftmon_attach a = { .size = sizeof(a), .pid = getpid() };
 
-		a.reserved[1] = 5;
+		a.reserved[0] = 5;
 		EXPECT_ERR(xioctl(fd, HFTMON_IOC_ATTACH, &a), -EINVAL);
+		/* A kernel-stack minimum without kernel stacks, or above 10 s. */
+		a.reserved[0] = 0;
+		a.kstack_min_ns = 1000;
+		EXPECT_ERR(xioctl(fd, HFTMON_IOC_ATTACH, &a), -EINVAL);
+		a.flags = HFTMON_ATTACH_KSTACK;
+		a.kstack_min_ns = 10000000001ULL;
+		EXPECT_ERR(xioctl(fd, HFTMON_IOC_ATTACH, &a), -EINVAL);
+		/* Detach takes no options. */
+		a.flags = 0;
+		a.kstack_min_ns = 1000;
+		EXPECT_ERR(xioctl(fd, HFTMON_IOC_DETACH, &a), -EINVAL);
 	}
 	EXPECT_ERR(attach(fd, HFTMON_IOC_DETACH, getpid(), 0), -ENOENT);
 	EXPECT_ERR(attach(fd, HFTMON_IOC_ATTACH, getpid(), 0), 0);

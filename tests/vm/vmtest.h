@@ -61,6 +61,38 @@ static inline uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- kallsyms, our own: [start, next symbol) of a function ---------- */
+
+static inline int ksym_range(const char *name, uint64_t *lo, uint64_t *hi)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256], type;
+	unsigned long long a, found = 0, best_next = ~0ull;
+
+	if (!f)
+		return -errno;
+	/* First pass: the symbol's address. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 &&
+		    !strcmp(sym, name)) {
+			found = a;
+			break;
+		}
+	if (!found) {
+		fclose(f);
+		return -ENOENT;
+	}
+	/* Second pass: the lowest address above it. */
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx", &a) == 1 && a > found && a < best_next)
+			best_next = a;
+	fclose(f);
+	*lo = found;
+	*hi = best_next;
+	return 0;
+}
+
 /* voluntary/nonvoluntary_ctxt_switches of one thread, from the kernel. */
 static inline int proc_ctxt(int pid, int tid, long *vol, long *invol)
 {

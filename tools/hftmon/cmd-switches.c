@@ -393,6 +393,12 @@ static int run_switches(int argc, char **argv)
 	memset(&sym, 0, sizeof(sym));
 	ao.kernel_stacks = a.kstacks;
 	ao.user_stacks = a.ustacks;
+	/*
+	 * The switches shown are those of --min-us at least: the kernel
+	 * unwinds only theirs (at the switch-in), where it can.
+	 */
+	if (a.kstacks && a.min_us && a.min_us <= 10000000)
+		ao.kernel_stacks_min_us = (uint32_t)a.min_us;
 	if (session_start(&s, &a.s, &cfg, &ao))
 		return EXIT_FAILURE;
 	/* User symbols of the first process (one symboliser per process later). */

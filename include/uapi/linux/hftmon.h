@@ -41,6 +41,7 @@
 #define HFTMON_FEAT_NMI			(1ULL << 10)	/* REC_IRQ, kind NMI */
 #define HFTMON_FEAT_SPIKE		(1ULL << 11)	/* REC_SPIKE, EV_SPIKE */
 #define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
+#define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -154,7 +155,7 @@ struct hftmon_config {
 /* Per-process options for HFTMON_IOC_ATTACH. */
 #define HFTMON_ATTACH_CACHE		(1U << 0)	/* PMU cache/TLB counters */
 #define HFTMON_ATTACH_NUMA		(1U << 1)	/* NUMA placement events */
-#define HFTMON_ATTACH_KSTACK		(1U << 2)	/* kernel stack at switch-out */
+#define HFTMON_ATTACH_KSTACK		(1U << 2)	/* kernel stack of each switch-out */
 #define HFTMON_ATTACH_USTACK		(1U << 3)	/* user stack at switch-out */
 #define HFTMON_ATTACH_KNOWN_FLAGS	0xfU
 
@@ -178,7 +179,16 @@ struct hftmon_attach {
 	__s32 pid;
 	__u32 flags;		/* HFTMON_ATTACH_* */
 	__u32 reserved0;
-	__u64 reserved[2];
+	/*
+	 * With HFTMON_ATTACH_KSTACK, where HFTMON_FEAT_KSTACK_MIN is offered:
+	 * 0 takes the kernel stack at every switch-out (prev_kstack_id);
+	 * otherwise only for switches at least this long off CPU, unwound
+	 * when the thread is switched back in (a blocked task's stack stays
+	 * as it was until it runs) and sent as HFTMON_REC_SWITCH_STACK, so
+	 * a busy thread's short switches cost no unwind. At most 10 s.
+	 */
+	__u64 kstack_min_ns;
+	__u64 reserved[1];
 };
 
 /* Why a record was not written: indexes into the lost[] counters. */
@@ -287,6 +297,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
 	HFTMON_REC_DETACH = 12,	/* tracking of a process ended at its exec */
+	HFTMON_REC_SWITCH_STACK = 13, /* a switch-out's kernel stack, at its switch-in */
 	HFTMON_REC_TYPE_NR,	/* types numbered so far, reserved included */
 };
 
@@ -403,6 +414,25 @@ struct hftmon_rec_stack {
 	__u32 stack_id;
 	__u32 nr;
 	__u64 ips[];
+};
+
+/*
+ * The kernel stack of a tracked thread's switch-out (kstack_min_ns of
+ * ATTACH), taken at its switch-in after at least kstack_min_ns off CPU.
+ * hdr.pid/tid: the thread; hdr.cpu: where it was switched in. out_ns and
+ * in_ns are the time_ns of the SWITCH records that switched it out and
+ * back in (this record follows the second on the same ring); kstack_id
+ * as a SWITCH record's prev_kstack_id. Its first frame is the return
+ * into __schedule() from the context switch (a stack taken at switch-out
+ * begins in __schedule() too, at the tracepoint); the frames below it
+ * are the same.
+ */
+struct hftmon_rec_switch_stack {
+	struct hftmon_rec_hdr hdr;
+	__u64 out_ns;
+	__u64 in_ns;
+	__u32 kstack_id;
+	__u32 reserved;
 };
 
 /* What interrupted: hftmon_rec_irq.kind, hftmon_irq_stats.kind. */
