@@ -213,6 +213,13 @@ bool fake_spike(unsigned int cpu, const struct fake_spike *sp)
 	return true;
 }
 
+int fake_ignore(void *ctx, const struct hftmon_rec_hdr *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
 uint64_t fake_now_ns(void)
 {
 	struct timespec ts;

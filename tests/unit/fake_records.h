@@ -64,6 +64,9 @@ struct fake_spike {
 };
 bool fake_spike(unsigned int cpu, const struct fake_spike *sp);
 
+/* A drain callback that keeps nothing (the aggregator still sees all). */
+int fake_ignore(void *ctx, const struct hftmon_rec_hdr *rec);
+
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);
 

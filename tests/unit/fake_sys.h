@@ -86,6 +86,20 @@ static inline int fake_teardown_checked(void)
 	fake_teardown();
 	return 0;
 }
+
+/* The plain fixture: a healthy two-CPU module, checked at the end. */
+static inline int fake_setup2(void **state)
+{
+	(void)state;
+	fake_setup(2);
+	return 0;
+}
+
+static inline int fake_teardown2(void **state)
+{
+	(void)state;
+	return fake_teardown_checked();
+}
 #endif
 /* How many ioctls of this command number were made. */
 unsigned int fake_ioctls(unsigned long cmd);

@@ -60,19 +60,6 @@ static const struct fake_task KW = { .pid = 55, .tid = 55,
 				     .policy = 1 };
 static const struct fake_switch PREEMPT = { .preempt = true };
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_setup(2);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fake_teardown_checked();
-}
-
 /* Histories of 0 = 4096 entries (the library's default is tested once). */
 static struct hftmon *open_cfg(uint32_t hist_sw, uint32_t hist_wk)
 {
@@ -89,16 +76,9 @@ static struct hftmon *open_cfg(uint32_t hist_sw, uint32_t hist_wk)
 	return m;
 }
 
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static void drain(struct hftmon *m)
 {
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 }
 
 static int switches(struct hftmon *m, pid_t pid, pid_t tid,
@@ -1195,7 +1175,7 @@ static void test_queries_need_configure(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fake_setup2, fake_teardown2)
 	const struct CMUnitTest tests[] = {
 		T(test_pair_in_order),
 		T(test_pair_out_of_order_two_rings),

@@ -62,12 +62,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	return fake_teardown_checked();
-}
-
 static int nr_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -141,13 +135,6 @@ static void one_switch_at_start(void)
 	fake_switch(1, US(20), NULL, &T1, NULL);
 }
 
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static void test_drains_while_caller_queries(void **state)
 {
 	struct hftmon_monitor_config c = { .drain_interval_us = 500 };
@@ -164,7 +151,7 @@ static void test_drains_while_caller_queries(void **state)
 	assert_int_equal(hftmon_start(m), 0);
 	assert_int_equal(nr_threads(), before + 1);
 	/* The caller may not drain: the thread does. */
-	assert_int_equal(hftmon_drain(m, ignore, NULL), -EBUSY);
+	assert_int_equal(hftmon_drain(m, fake_ignore, NULL), -EBUSY);
 	assert_non_null(strstr(last_log, "drain thread"));
 	assert_int_equal(hftmon_read_records(m, buf, sizeof(buf)), -EBUSY);
 	assert_int_equal(hftmon_start(m), -EBUSY);
@@ -197,7 +184,7 @@ static void test_drains_while_caller_queries(void **state)
 	assert_int_equal(s.delivered, 103);
 	assert_false(s.running);
 	/* Stopped: draining is the caller's again. */
-	assert_int_equal(hftmon_drain(m, ignore, NULL), 0);
+	assert_int_equal(hftmon_drain(m, fake_ignore, NULL), 0);
 	/* And it can start again, with a new thread. */
 	assert_int_equal(hftmon_start(m), 0);
 	assert_int_equal(nr_threads(), before + 1);
@@ -323,7 +310,7 @@ static void test_kernel_refuses_start(void **state)
 	assert_int_equal(nr_threads_settled(before), before);
 	fake.fail_cmd = 0;
 	/* The caller may drain: no thread runs. */
-	assert_int_equal(hftmon_drain(m, ignore, NULL), 0);
+	assert_int_equal(hftmon_drain(m, fake_ignore, NULL), 0);
 	hftmon_close(m);
 }
 
@@ -353,7 +340,7 @@ static void test_refused_bad_cpu(void **state)
 	assert_int_equal(nr_threads_settled(before), before);
 	assert_int_equal(fake_ioctls(HFTMON_IOC_START), 0);
 	assert_false(fake.running);
-	assert_int_equal(hftmon_drain(m, ignore, NULL), 0);
+	assert_int_equal(hftmon_drain(m, fake_ignore, NULL), 0);
 	/* Reconfigured without it, it starts. */
 	c.cpu_affinity = NULL;
 	c.nr_cpu_affinity = 0;
@@ -614,7 +601,7 @@ static void test_interval_options_checked(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fake_teardown2)
 	const struct CMUnitTest tests[] = {
 		T(test_drains_while_caller_queries),
 		T(test_query_batches_while_draining),

@@ -64,26 +64,6 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return (int)syscall(SYS_clock_gettime, id, ts);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_setup(2);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fake_teardown_checked();
-}
-
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon *open_big(uint64_t spike_us)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -294,7 +274,7 @@ static void test_random_timelines(void **state)
 		struct hftmon *m = open_big(0);
 		uint64_t end = timeline(30);
 
-		assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+		assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 		for (w = 0; w < 40; w++) {
 			uint64_t s = rnd(T0 - 5000, end - 2), e = rnd(s + 1, end);
 
@@ -325,7 +305,7 @@ static void test_parts_fields_and_errors(void **state)
 	assert_true(fake_irq(0, &soft));
 	assert_true(fake_switch(0, T0 + 6000, &T1, &KW, &PREEMPT));
 	assert_true(fake_switch(1, T0 + 9000, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 
 	n = explain(m, 101, T0 - 500, T0 + 9500, MAX_PARTS);
 	/* UNATTRIBUTED, RUN, eth0, RUN, TIMER, RUN, kworker, RUN */
@@ -384,14 +364,14 @@ static void test_not_yet_covered_and_raw_only(void **state)
 	fake_mono_ns = now;
 	assert_int_equal(hftmon_start(m), 0);
 	assert_true(fake_switch(0, now - 1000000, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	assert_int_equal(explain(m, 101, now - 1000000, now - 500000, 4),
 			 -ERANGE);
 	/* Before its first record was merged: not tracked in it yet. */
 	assert_int_equal(explain(m, 101, now - 5000000, now - 4000000, 4),
 			 -ESRCH);
 	assert_int_equal(hftmon_stop(m), 0); /* at now */
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	fake_mono_ns = now + 1000000;
 	assert_int_equal(explain(m, 101, now - 500000, now + 500000, 4), 2);
 	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
@@ -424,7 +404,7 @@ static void test_idle_exit_from_spike(void **state)
 	assert_true(fake_wakeup(1, T0 + 20000, &T1, NULL, 0));
 	assert_true(fake_switch(0, T0 + 40000, NULL, &T1, NULL));
 	assert_true(fake_spike(0, &sp));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	n = explain(m, 101, T0 + 5000, T0 + 45000, MAX_PARTS);
 	assert_int_equal(n, 5); /* RUN SLEEP IDLE_EXIT WAIT RUN */
 	assert_int_equal(parts[1].kind, HFTMON_PART_SLEEP);
@@ -479,7 +459,7 @@ static void test_fault_parts(void **state)
 	assert_true(fake_spike(0, &f));
 	assert_true(fake_spike(1, &other));
 	assert_true(fake_switch(0, T0 + 70000, &T1, NULL, &BLOCK));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	n = explain(m, 101, T0 + 5000, T0 + 60000, MAX_PARTS);
 	assert_int_equal(n, 8);
 	for (i = 0; i < n; i++) {
@@ -536,7 +516,7 @@ static void test_open_states_and_overwritten(void **state)
 	assert_true(fake_switch(1, T0 + 5000, NULL, &T4, NULL));
 	assert_true(fake_switch(1, T0 + 5100, &T4, NULL, &BLOCK));
 	assert_true(fake_switch(1, T0 + 5200, NULL, &T4, NULL)); /* no wake-up */
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 
 	assert_int_equal(explain(m, 101, T0, T0 + 10000, 8), 2);
 	assert_int_equal(parts[1].kind, HFTMON_PART_TASK);
@@ -566,7 +546,7 @@ static void test_open_states_and_overwritten(void **state)
 		assert_true(fake_switch(1, T0 + 3050 + i * 100, &T2, NULL,
 					&PREEMPT));
 	}
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	assert_int_equal(explain(m, 101, T0 + 1500, T0 + 5000, 8), 2);
 	assert_int_equal(parts[0].kind, HFTMON_PART_UNATTRIBUTED);
 	assert_int_equal(parts[0].ns, 500);
@@ -578,18 +558,18 @@ static void test_open_states_and_overwritten(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_random_timelines, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_random_timelines, fake_setup2,
+						fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_parts_fields_and_errors,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_not_yet_covered_and_raw_only,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle_exit_from_spike, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_fault_parts, setup,
-						teardown),
+						fake_setup2, fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_idle_exit_from_spike, fake_setup2,
+						fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_fault_parts, fake_setup2,
+						fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_open_states_and_overwritten,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 	};
 
 	return cmocka_run_group_tests_name("explain", tests, NULL, NULL);

@@ -38,26 +38,6 @@ static const struct fake_task T1 = { .pid = 100, .tid = 101, .comm = "md",
 static const struct fake_task T2 = { .pid = 100, .tid = 102, .comm = "gw",
 				     .prio = 120, .tracked = true };
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_setup(2);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fake_teardown_checked();
-}
-
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon *open_events(uint64_t events)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -71,7 +51,7 @@ static struct hftmon *open_events(uint64_t events)
 
 static void drain(struct hftmon *m)
 {
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 }
 
 static int irq_stats(struct hftmon *m, int cpu, pid_t tid, uint64_t window_us,
@@ -554,19 +534,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_totals_per_cpu_and_source,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_percentiles_brute_force,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 		cmocka_unit_test(test_bucket_layout),
-		cmocka_unit_test_setup_teardown(test_window_from_history, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_mark_intervals, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_window_from_history, fake_setup2,
+						fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_mark_intervals, fake_setup2,
+						fake_teardown2),
 		cmocka_unit_test(test_history_order_and_table_full),
 		cmocka_unit_test_setup_teardown(test_configure_events_and_cpus,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_raw_only_and_bad_queries,
-						setup, teardown),
+						fake_setup2, fake_teardown2),
 	};
 
 	return cmocka_run_group_tests_name("irq", tests, NULL, NULL);

@@ -35,26 +35,6 @@ static const struct fake_task KW = { .pid = 55, .tid = 55, .comm = "kworker",
 				     .prio = 100, .policy = 1 };
 static const struct fake_switch PREEMPT = { .preempt = true };
 
-static int setup(void **state)
-{
-	(void)state;
-	fake_setup(2);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fake_teardown_checked();
-}
-
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon *open_spikes(uint64_t spike_us, bool thread)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -116,7 +96,7 @@ static void test_detect_extends_and_causes(void **state)
 
 	(void)state;
 	scenario();
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 
 	/* Oldest first; the first link of T1's chain replaced by its extension. */
 	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 4), 2);
@@ -276,11 +256,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_detect_extends_and_causes,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wait_without_thread, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_wait_with_thread, setup,
-						teardown),
+						fake_setup2, fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_wait_without_thread, fake_setup2,
+						fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_wait_with_thread, fake_setup2,
+						fake_teardown2),
 	};
 
 	/* A wait that is never woken fails the program rather than hang it. */

@@ -61,13 +61,6 @@ static int teardown(void **state)
 	return fake_teardown_checked();
 }
 
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon *open_drained(void)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -91,7 +84,7 @@ static void test_switch_window_boundary(void **state)
 	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
 	assert_true(fake_switch(1, SINCE - 2000, &T1, NULL, &BLOCK));
 	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 
 	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 1);
 	assert_int_equal(ev[0].tid, 101);
@@ -118,7 +111,7 @@ static void test_wakeup_window_boundary(void **state)
 	assert_true(fake_switch(1, SINCE - 3000, &T1, NULL, &BLOCK));
 	assert_true(fake_wakeup(0, SINCE - 2000, &T1, NULL, 1));
 	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 
 	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), 0);
 	assert_int_equal(lat.count, 1);

@@ -84,38 +84,26 @@ static void configure(uint64_t events, unsigned long long irq_cpus)
 	}
 }
 
+/* An IRQ/SOFTIRQ record into recs[]. */
+static void keep_irq(const struct hftmon_rec_hdr *h)
+{
+	if ((h->type != HFTMON_REC_IRQ && h->type != HFTMON_REC_SOFTIRQ) ||
+	    nrecs >= MAX_RECS)
+		return;
+	memset(&recs[nrecs], 0, sizeof(recs[nrecs]));
+	memcpy(&recs[nrecs], h,
+	       h->size < sizeof(struct rec) ? h->size : sizeof(struct rec));
+	nrecs++;
+}
+
 /* Every IRQ/SOFTIRQ record of the stopped session into recs[]. */
 static void collect(void)
 {
 	int c;
 
 	nrecs = 0;
-	for (c = 0; c < ncpu; c++) {
-		struct hftmon_ring_ctrl *ctrl = rings[c];
-		const char *data = (const char *)rings[c] + ctrl->data_offset;
-		uint64_t head = __atomic_load_n(&ctrl->data_head, __ATOMIC_ACQUIRE);
-		uint64_t tail = ctrl->data_tail;
-		uint64_t lost = ctrl->lost[0] + ctrl->lost[1] + ctrl->lost[2];
-
-		CHECK(lost == 0, "cpu %d lost %llu records", c,
-		      (unsigned long long)lost);
-		while (tail < head) {
-			const struct hftmon_rec_hdr *h =
-				(const void *)(data + (tail & (ctrl->data_size - 1)));
-
-			REQUIRE(h->size >= 8 && !(h->size & 7), "bad record size");
-			if ((h->type == HFTMON_REC_IRQ ||
-			     h->type == HFTMON_REC_SOFTIRQ) && nrecs < MAX_RECS) {
-				memset(&recs[nrecs], 0, sizeof(recs[nrecs]));
-				memcpy(&recs[nrecs], h,
-				       h->size < sizeof(struct rec) ?
-				       h->size : sizeof(struct rec));
-				nrecs++;
-			}
-			tail += h->size;
-		}
-		__atomic_store_n(&ctrl->data_tail, head, __ATOMIC_RELEASE);
-	}
+	for (c = 0; c < ncpu; c++)
+		vm_ring_consume(rings[c], c, keep_irq);
 }
 
 /* ---- 1. counts ------------------------------------------------------------ */

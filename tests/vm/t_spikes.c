@@ -130,42 +130,29 @@ static int set_thr(uint64_t thr)
 	return ioctl(fd, HFTMON_IOC_SET_SPIKE_THRESHOLD, &thr) ? -errno : 0;
 }
 
+/* A SPIKE, IRQ, SOFTIRQ, SWITCH or WAKEUP record into recs[]. */
+static void keep_rec(const struct hftmon_rec_hdr *h)
+{
+	if ((h->type != HFTMON_REC_SPIKE && h->type != HFTMON_REC_IRQ &&
+	     h->type != HFTMON_REC_SOFTIRQ && h->type != HFTMON_REC_SWITCH &&
+	     h->type != HFTMON_REC_WAKEUP) || nrecs >= MAX_RECS)
+		return;
+	memset(&recs[nrecs], 0, sizeof(recs[nrecs]));
+	memcpy(&recs[nrecs], h,
+	       h->size < sizeof(union rec) ? h->size : sizeof(union rec));
+	if (h->type == HFTMON_REC_SPIKE)
+		CHECK(h->size == sizeof(struct hftmon_rec_spike),
+		      "spike record of %u bytes", h->size);
+	nrecs++;
+}
+
 /* Append every SPIKE, SWITCH and WAKEUP record of the rings to recs[]. */
 static void drain(void)
 {
 	int c;
 
-	for (c = 0; c < ncpu; c++) {
-		struct hftmon_ring_ctrl *ctrl = rings[c];
-		const char *data = (const char *)rings[c] + ctrl->data_offset;
-		uint64_t head = __atomic_load_n(&ctrl->data_head, __ATOMIC_ACQUIRE);
-		uint64_t tail = ctrl->data_tail;
-		uint64_t lost = ctrl->lost[0] + ctrl->lost[1] + ctrl->lost[2];
-
-		CHECK(lost == 0, "cpu %d lost %llu records", c,
-		      (unsigned long long)lost);
-		while (tail < head) {
-			const struct hftmon_rec_hdr *h =
-				(const void *)(data + (tail & (ctrl->data_size - 1)));
-
-			REQUIRE(h->size >= 8 && !(h->size & 7), "bad record size");
-			if ((h->type == HFTMON_REC_SPIKE ||
-			     h->type == HFTMON_REC_IRQ ||
-			     h->type == HFTMON_REC_SOFTIRQ ||
-			     h->type == HFTMON_REC_SWITCH ||
-			     h->type == HFTMON_REC_WAKEUP) && nrecs < MAX_RECS) {
-				memset(&recs[nrecs], 0, sizeof(recs[nrecs]));
-				memcpy(&recs[nrecs], h, h->size < sizeof(union rec) ?
-				       h->size : sizeof(union rec));
-				if (h->type == HFTMON_REC_SPIKE)
-					CHECK(h->size == sizeof(struct hftmon_rec_spike),
-					      "spike record of %u bytes", h->size);
-				nrecs++;
-			}
-			tail += h->size;
-		}
-		__atomic_store_n(&ctrl->data_tail, head, __ATOMIC_RELEASE);
-	}
+	for (c = 0; c < ncpu; c++)
+		vm_ring_consume(rings[c], c, keep_rec);
 }
 
 /* After STOP: everything, and which spikes later EXTENDS records replaced. */

@@ -93,6 +93,36 @@ static inline int ksym_range(const char *name, uint64_t *lo, uint64_t *hi)
 	return 0;
 }
 
+#ifdef _UAPI_LINUX_HFTMON_H
+/*
+ * Every record a raw session's mapped ring holds, oldest first, to keep()
+ * (which copies what it wants), then the ring marked read; the ring must
+ * have lost nothing. For the tests that read the rings without the
+ * library (its own pairing is what they check).
+ */
+static inline void vm_ring_consume(void *ring, int cpu,
+				   void (*keep)(const struct hftmon_rec_hdr *h))
+{
+	struct hftmon_ring_ctrl *ctrl = ring;
+	const char *data = (const char *)ring + ctrl->data_offset;
+	uint64_t head = __atomic_load_n(&ctrl->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = ctrl->data_tail;
+	uint64_t lost = ctrl->lost[0] + ctrl->lost[1] + ctrl->lost[2];
+
+	CHECK(lost == 0, "cpu %d lost %llu records", cpu,
+	      (unsigned long long)lost);
+	while (tail < head) {
+		const struct hftmon_rec_hdr *h =
+			(const void *)(data + (tail & (ctrl->data_size - 1)));
+
+		REQUIRE(h->size >= 8 && !(h->size & 7), "bad record size");
+		keep(h);
+		tail += h->size;
+	}
+	__atomic_store_n(&ctrl->data_tail, head, __ATOMIC_RELEASE);
+}
+#endif
+
 /* voluntary/nonvoluntary_ctxt_switches of one thread, from the kernel. */
 static inline int proc_ctxt(int pid, int tid, long *vol, long *invol)
 {
