@@ -562,15 +562,11 @@ static int read_config(struct hftmon *m, const struct hftmon_file_section *s,
 	    sz.max_threads > (1u << 22) || sz.max_stacks > (1u << 22) ||
 	    sz.reorder_records > (1u << 24))
 		return bad_file(m, off, "impossible aggregator sizes");
-	err = hftmon_agg_init(&m->agg, m->nr_rings, &sz);
+	/* The histories of interruptions and spikes, as configure sized them. */
+	hftmon_agg_sizes_of_events(&sz, c.events);
+	err = hftmon_agg_setup(m, &sz);
 	if (err)
 		return err;
-	m->lat_cap = sz.history_wakeups;
-	m->lat_buf = calloc(m->lat_cap, sizeof(*m->lat_buf));
-	if (!m->lat_buf) {
-		hftmon_agg_fini(&m->agg);
-		return -ENOMEM;
-	}
 	m->agg_ready = true;
 	return 0;
 }

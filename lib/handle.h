@@ -131,6 +131,16 @@ HFTMON_INTERNAL uint64_t hftmon_now_ns(void);
 HFTMON_INTERNAL uint64_t hftmon_window_start(uint64_t window_us);
 /* 0, or -EINVAL not configured / -EOPNOTSUPP raw_only (logged). */
 HFTMON_INTERNAL int hftmon_check_configured(struct hftmon *m, const char *what);
+/*
+ * The aggregator's interruption and spike histories for a session of
+ * these events (sz's other sizes kept), and the aggregator with the
+ * query buffers that go with it (hftmon_configure(), a recording's
+ * reader): 0 or -ENOMEM.
+ */
+HFTMON_INTERNAL void hftmon_agg_sizes_of_events(struct hftmon_agg_sizes *sz,
+						uint64_t events);
+HFTMON_INTERNAL int hftmon_agg_setup(struct hftmon *m,
+				     const struct hftmon_agg_sizes *sz);
 /* Microseconds to nanoseconds, saturating. */
 HFTMON_INTERNAL uint64_t hftmon_us_to_ns(uint64_t us);
 

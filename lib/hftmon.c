@@ -642,42 +642,10 @@ static int setup_library_side(struct hftmon *m,
 			.max_stacks = c->max_stacks ? c->max_stacks :
 						      HFTMON_DEFAULT_MAX_STACKS,
 			.reorder_records = reorder_records(m),
-			.history_irqs = c->events & HFTMON_EV_IRQ_ALL ?
-						HFTMON_HISTORY_IRQS :
-						0,
-			.max_irq_sources = c->events & HFTMON_EV_IRQ_ALL ?
-						   HFTMON_MAX_IRQ_SOURCES :
-						   0,
-			.history_spikes = c->events & HFTMON_EV_SPIKE ?
-						  HFTMON_HISTORY_SPIKES :
-						  0,
 		};
 
-		err = hftmon_agg_init(&m->agg, m->nr_rings, &sz);
-		if (!err) {
-			m->lat_cap = sz.history_wakeups;
-			m->lat_buf = calloc(m->lat_cap, sizeof(*m->lat_buf));
-			m->irq_pair_cap = 2 * sz.history_irqs;
-			m->irq_pairs = m->irq_pair_cap ?
-					       calloc(m->irq_pair_cap,
-						      sizeof(*m->irq_pairs)) :
-					       NULL;
-			m->irq_order = sz.max_irq_sources ?
-					       calloc(sz.max_irq_sources,
-						      sizeof(*m->irq_order)) :
-					       NULL;
-			if (!m->lat_buf ||
-			    (m->irq_pair_cap && (!m->irq_pairs || !m->irq_order))) {
-				free(m->lat_buf);
-				free(m->irq_pairs);
-				free(m->irq_order);
-				m->lat_buf = NULL;
-				m->irq_pairs = NULL;
-				m->irq_order = NULL;
-				hftmon_agg_fini(&m->agg);
-				err = -ENOMEM;
-			}
-		}
+		hftmon_agg_sizes_of_events(&sz, c->events);
+		err = hftmon_agg_setup(m, &sz);
 	}
 	if (err) {
 		pr_err(m, "aggregator: %s", strerror(-err));
@@ -691,6 +659,44 @@ static int setup_library_side(struct hftmon *m,
 			hftmon_agg_ring_absent(&m->agg, i);
 	m->agg_ready = true;
 	m->cfg.cpu_affinity = m->cpus;
+	return 0;
+}
+
+void hftmon_agg_sizes_of_events(struct hftmon_agg_sizes *sz, uint64_t events)
+{
+	bool irq = events & HFTMON_EV_IRQ_ALL;
+
+	sz->history_irqs = irq ? HFTMON_HISTORY_IRQS : 0;
+	sz->max_irq_sources = irq ? HFTMON_MAX_IRQ_SOURCES : 0;
+	sz->history_spikes = events & HFTMON_EV_SPIKE ? HFTMON_HISTORY_SPIKES : 0;
+}
+
+int hftmon_agg_setup(struct hftmon *m, const struct hftmon_agg_sizes *sz)
+{
+	int err = hftmon_agg_init(&m->agg, m->nr_rings, sz);
+
+	if (err)
+		return err;
+	m->lat_cap = sz->history_wakeups;
+	m->lat_buf = calloc(m->lat_cap, sizeof(*m->lat_buf));
+	m->irq_pair_cap = 2 * sz->history_irqs;
+	m->irq_pairs = m->irq_pair_cap ?
+			       calloc(m->irq_pair_cap, sizeof(*m->irq_pairs)) :
+			       NULL;
+	m->irq_order = sz->max_irq_sources ?
+			       calloc(sz->max_irq_sources, sizeof(*m->irq_order)) :
+			       NULL;
+	if (!m->lat_buf ||
+	    (m->irq_pair_cap && (!m->irq_pairs || !m->irq_order))) {
+		free(m->lat_buf);
+		free(m->irq_pairs);
+		free(m->irq_order);
+		m->lat_buf = NULL;
+		m->irq_pairs = NULL;
+		m->irq_order = NULL;
+		hftmon_agg_fini(&m->agg);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

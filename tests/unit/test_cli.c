@@ -967,6 +967,63 @@ static void gw_switches_irq(void)
 	ring_producer_commit(&fake.prod[1]);
 }
 
+/* gw_switches_irq, and the spike the module makes of that vector. */
+static void gw_spike(void)
+{
+	struct fake_task t = gw;
+	struct fake_spike sp = { .type = HFTMON_SPIKE_INTERRUPTED,
+				 .start = 2500000, .end = 2600000,
+				 .threshold = 50000, .links = 1, .from_cpu = 1,
+				 .idle_state = -1, .victim = &t };
+
+	t.pid = getpid();
+	gw_switches_irq();
+	assert_true(fake_spike(1, &sp));
+}
+
+/*
+ * spikes -o FILE, then report -i FILE: the same spike with the same
+ * parts (the vector, the thread's own time around it), text and JSON.
+ */
+static void test_spikes_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-spk-XXXXXX";
+	const char *args[] = { "-D",	      FAKE_DEVICE, "spikes", "-p",
+			       pid_arg,	      "--threshold-us", "50",
+			       "--duration",  "0.05",	   "-o",     file,
+			       NULL };
+	const char *jargs[] = { "-D",	       FAKE_DEVICE, "spikes", "-p",
+				pid_arg,       "--threshold-us", "50",
+				"--duration",  "0.05",	    "--json", "-o",
+				file,	       NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_spike;
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "1 spike(s) of at least 50 us\n"));
+	assert_non_null(strstr(live_out, "vector 0xec LOC"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = gw_spike;
+	assert_int_equal(run_cli(jargs), 0);
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "\"nr_spikes\": 1,"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(out, live_out);
+	unlink(file);
+}
+
 /*
  * export --perfetto: the trace holds, for order-gw, its two completed
  * switches as off-CPU slices, the one stretch between them as running,
@@ -2151,6 +2208,7 @@ int main(void)
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
+		T(test_spikes_report_from_file),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
 		T(test_switches_stop_us),

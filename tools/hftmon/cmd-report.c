@@ -20,6 +20,7 @@ bool cli_replay;
 static const struct cli_command *const reportable[] = {
 	&cmd_record,
 	&cmd_switches,
+	&cmd_spikes,
 	&cmd_sched, /* no report from a file yet: says so */
 };
 

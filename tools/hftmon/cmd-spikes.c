@@ -311,6 +311,57 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 	return 0;
 }
 
+/*
+ * Every spike of the session (stopped, or a recording's) and its parts,
+ * in text or JSON: the report of a run without --follow.
+ */
+static int print_spikes(struct session *s, const struct spikes_args *a,
+			struct hftmon_spike_query *q, struct hftmon_spike *spikes)
+{
+	int n, i;
+
+	n = hftmon_detect_latency_spikes(s->m, q, spikes, MAX_SPIKES);
+	if (n < 0)
+		return report_error(n, "spikes of the recording");
+	if (a->s.json) {
+		session_print_json_head(s, "spikes",
+					(double)(s->stop_ns - s->start_ns) / 1e9);
+		printf(",\n \"threshold_us\": %llu, \"nr_spikes\": %d, \"spikes\": [",
+		       a->threshold_us, n);
+		for (i = 0; i < n && i < MAX_SPIKES; i++)
+			print_spike_json(&spikes[i], q->parts, q->cause_analysis,
+					 !i);
+		printf("%s]}\n", n ? "\n " : "");
+		return 0;
+	}
+	for (i = 0; i < n && i < MAX_SPIKES; i++)
+		print_spike(&spikes[i], q->parts, q->cause_analysis);
+	printf("%d spike(s) of at least %llu us\n", n, a->threshold_us);
+	session_print_footer(s);
+	return 0;
+}
+
+/* The spikes' buffers, allocated before the session starts. */
+static int spikes_alloc(const struct spikes_args *a,
+			struct hftmon_spike_query *q,
+			struct hftmon_spike **spikes)
+{
+	memset(q, 0, sizeof(*q));
+	q->sz = sizeof(*q);
+	q->cause_analysis = !a->no_causes;
+	q->max_parts = MAX_PARTS;
+	q->parts = calloc(MAX_PARTS, sizeof(*q->parts));
+	*spikes = calloc(a->follow ? 1 : MAX_SPIKES, sizeof(**spikes));
+	if (!q->parts || !*spikes) {
+		free(q->parts);
+		free(*spikes);
+		return report_error(-ENOMEM, "spikes");
+	}
+	q->parts[0].sz = sizeof(*q->parts);
+	(*spikes)[0].sz = sizeof(**spikes);
+	return 0;
+}
+
 static int run_spikes(int argc, char **argv)
 {
 	struct hftmon_monitor_config cfg = {
@@ -318,78 +369,62 @@ static int run_spikes(int argc, char **argv)
 		.drain_thread = true,
 		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
 	};
-	struct hftmon_spike *spikes = NULL;
-	struct hftmon_part *parts = NULL;
+	struct hftmon_spike_query q;
+	struct hftmon_spike *spikes;
 	struct spikes_args a;
 	struct session s;
 	uint64_t deadline = 0;
-	int status = 0, ret, n = 0, i;
+	int status = 0, ret;
 
 	parse_spikes(argc, argv, &a);
 	cfg.spike_threshold_us = a.threshold_us;
-	parts = calloc(MAX_PARTS, sizeof(*parts));
-	spikes = calloc(a.follow ? 1 : MAX_SPIKES, sizeof(*spikes));
-	if (!parts || !spikes) {
-		free(parts);
-		free(spikes);
-		return report_error(-ENOMEM, "spikes");
-	}
-	parts[0].sz = sizeof(*parts);
-	spikes[0].sz = sizeof(*spikes);
+	if (spikes_alloc(&a, &q, &spikes))
+		return EXIT_FAILURE;
 	if (session_start(&s, &a.s, &cfg, NULL)) {
-		free(parts);
+		free(q.parts);
 		free(spikes);
 		return EXIT_FAILURE;
 	}
 	if (a.duration)
 		deadline = s.start_ns + (uint64_t)(a.duration * 1e9);
-	{
-		struct hftmon_spike_query q = {
-			.sz = sizeof(q),
-			.cause_analysis = !a.no_causes,
-			.parts = parts,
-			.max_parts = MAX_PARTS,
-		};
-
-		if (a.follow) {
-			status = follow_spikes(&s, &a, &q, deadline);
-			ret = session_stop(&s);
-		} else {
-			session_wait(&s, deadline);
-			ret = session_stop(&s);
-			if (!ret) {
-				n = hftmon_detect_latency_spikes(s.m, &q, spikes,
-								 MAX_SPIKES);
-				if (n < 0)
-					status = report_error(
-						n, "spikes of the recording");
-			}
-		}
-		if (ret && !status)
-			status = ret;
-		if (!status && !a.follow && a.s.json) {
-			session_print_json_head(&s, "spikes",
-						(double)(s.stop_ns - s.start_ns) /
-							1e9);
-			printf(",\n \"threshold_us\": %llu, \"nr_spikes\": %d, \"spikes\": [",
-			       a.threshold_us, n);
-			for (i = 0; i < n && i < MAX_SPIKES; i++)
-				print_spike_json(&spikes[i], parts, q.cause_analysis,
-						 !i);
-			printf("%s]}\n", n ? "\n " : "");
-		} else if (!status && !a.follow) {
-			for (i = 0; i < n && i < MAX_SPIKES; i++)
-				print_spike(&spikes[i], parts, q.cause_analysis);
-			printf("%d spike(s) of at least %llu us\n", n,
-			       a.threshold_us);
-		}
-		if (!status && !a.s.json)
+	if (a.follow) {
+		status = follow_spikes(&s, &a, &q, deadline);
+		ret = session_stop(&s);
+		if (!status && !ret)
 			session_print_footer(&s);
+	} else {
+		session_wait(&s, deadline);
+		ret = session_stop(&s);
+		if (!ret)
+			status = print_spikes(&s, &a, &q, spikes);
 	}
-	free(parts);
+	if (ret && !status)
+		status = ret;
+	free(q.parts);
 	free(spikes);
 	session_end(&s);
 	return finish_stdout(status);
+}
+
+/* hftmon report -i FILE: every spike of the recording, with its parts. */
+static int report_spikes(struct session *s, int argc, char **argv)
+{
+	struct session_args *loaded;
+	struct hftmon_spike_query q;
+	struct hftmon_spike *spikes;
+	struct spikes_args a;
+	int status;
+
+	parse_spikes(argc, argv, &a);
+	a.follow = false; /* followed live: the whole list now */
+	if (spikes_alloc(&a, &q, &spikes))
+		return EXIT_FAILURE;
+	loaded = session_replay_args(s, &a.s);
+	status = print_spikes(s, &a, &q, spikes);
+	s->args = loaded;
+	free(q.parts);
+	free(spikes);
+	return status;
 }
 
 const struct cli_command cmd_spikes = {
@@ -408,6 +443,7 @@ const struct cli_command cmd_spikes = {
 		   "  -d, --duration SEC       stop after SEC seconds (default: a signal or\n"
 		   "                           every target exited)\n"
 		   "      --no-causes          spikes only, without their parts\n",
+	.report = report_spikes,
 };
 
 /* ---- explain --------------------------------------------------------------- */
