@@ -10,7 +10,9 @@
 #                       score per tier. MUTATE_TIERS="unit kunit vm" runs
 #                       the VM tiers too (each boot under the VM lock);
 #                       MUTATE_IDS="id ..." only those mutants.
-#   make mutate-unit    the unit tier (make test runs it)
+#   make mutate-unit    the unit tier (make test runs it), in MUTATE_JOBS
+#                       scratch copies at once (default: the host's CPUs,
+#                       at most 4), each $(O)/mutate/jN
 #   make coverage       the unit tests built with --coverage, then line and
 #                       branch coverage of lib/*.c (gcovr if installed,
 #                       else gcov's own summary)
@@ -19,6 +21,7 @@ MUTANTS ?= tests/mutate/mutants.txt
 MUTATE_TIERS ?= unit
 MUTATE_IDS ?=
 MUTATE_DIR := $(O)/mutate
+MUTATE_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: mutate mutate-unit mutate-unit-bins mutate-unit-list coverage
 
@@ -27,7 +30,8 @@ mutate:
 		$(MUTATE_IDS)
 
 mutate-unit:
-	sh tests/mutate/run.sh $(MUTANTS) $(MUTATE_DIR) unit $(MUTATE_IDS)
+	sh tests/mutate/parallel.sh $(MUTANTS) $(MUTATE_DIR) $(MUTATE_JOBS) \
+		$(MUTATE_IDS)
 
 # make test runs the unit tier of the mutants after the packages are in.
 test-steps: mutate-unit
