@@ -1025,6 +1025,41 @@ static void test_spikes_report_from_file(void **state)
 }
 
 /*
+ * irq -p PID --json -o FILE, then report -i FILE: the vector that hit
+ * order-gw on CPU 1, its one interruption of 100 us, in the CPUs' table
+ * and in the thread's, live and from the file.
+ */
+static void test_irq_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-irq-XXXXXX";
+	const char *args[] = { "-D",	     FAKE_DEVICE, "irq",    "-p",
+			       pid_arg,	     "--interval", "0.05",  "--json",
+			       "-o",	     file,	  NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	const char *row = "{\"cpu\": 1, \"kind\": \"vector\", \"nr\": 236, \"name\": \"LOC\", \"count\": 1, ";
+	char want[64];
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	snprintf(want, sizeof(want), "{\"tid\": %d, \"stolen\": ", (int)gw.tid);
+	fake.on_start = gw_switches_irq;
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, row));
+	assert_non_null(strstr(out, "\"max_us\": 100.000"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_true(json_valid(out));
+	assert_non_null(strstr(out, row));
+	assert_non_null(strstr(out, "\"max_us\": 100.000"));
+	assert_non_null(strstr(strstr(out, "\"threads\""), row));
+	unlink(file);
+}
+
+/*
  * export --perfetto: the trace holds, for order-gw, its two completed
  * switches as off-CPU slices, the one stretch between them as running,
  * the wake-up of the first as runnable, and the vector on CPU 1's track;
@@ -2209,6 +2244,7 @@ int main(void)
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
 		T(test_spikes_report_from_file),
+		T(test_irq_report_from_file),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
 		T(test_switches_stop_us),

@@ -341,6 +341,8 @@ static bool same_source(const struct hftmon_irq_row *a,
 static int copy_rows(struct hftmon_irq_row **dst, size_t *cap,
 		     const struct hftmon_irq_row *src, int n)
 {
+	if (!n)
+		return 0; /* a thread nothing interrupted: src may be NULL */
 	if (*cap < (size_t)n) {
 		free(*dst);
 		*dst = calloc((size_t)n, sizeof(**dst));
@@ -402,7 +404,8 @@ static int table_refresh(struct hftmon *m, pid_t tid, struct irq_table *t)
 	if (err)
 		return err;
 	t->pn = tn;
-	qsort(t->rows, (size_t)t->n, sizeof(*t->rows), by_net);
+	if (t->n)
+		qsort(t->rows, (size_t)t->n, sizeof(*t->rows), by_net);
 	return 0;
 }
 
@@ -561,6 +564,36 @@ static int run_irq(int argc, char **argv)
 	return finish_stdout(status);
 }
 
+/*
+ * hftmon report -i FILE: one table over the whole recording (its totals
+ * and its history from configure on), text or JSON as recorded.
+ */
+static int report_irq(struct session *s, int argc, char **argv)
+{
+	double window = (double)(s->stop_ns - s->start_ns) / 1e9;
+	struct session_args *loaded;
+	struct irq_view v = { 0 };
+	struct irq_args a;
+	size_t k;
+	int status;
+
+	parse_irq(argc, argv, &a);
+	loaded = session_replay_args(s, &a.s);
+	status = refresh(s, &v);
+	if (!status && a.s.json) {
+		print_json(s, &v, window);
+	} else if (!status) {
+		print_view(&v, window, false);
+		session_print_footer(s);
+	}
+	s->args = loaded;
+	table_free(&v.t);
+	for (k = 0; k < v.nr_th; k++)
+		table_free(&v.th[k].t);
+	free(v.th);
+	return status;
+}
+
 const struct cli_command cmd_irq = {
 	.name = "irq",
 	.run = run_irq,
@@ -578,4 +611,5 @@ const struct cli_command cmd_irq = {
 		   "                           other commands); default: outside the watched ones\n"
 		   "  -i, --interval SEC       seconds between tables (default 1)\n"
 		   "  -c, --count N            stop after N tables\n",
+	.report = report_irq,
 };

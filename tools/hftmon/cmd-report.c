@@ -21,6 +21,7 @@ static const struct cli_command *const reportable[] = {
 	&cmd_record,
 	&cmd_switches,
 	&cmd_spikes,
+	&cmd_irq,
 	&cmd_sched, /* no report from a file yet: says so */
 };
 
