@@ -20,6 +20,17 @@ splat() {
 	return 1
 }
 
+# A test that stops early (REQUIRE) leaves its helper module loaded; the
+# next test's insmod would then fail for that reason, not its own.
+unload_helpers() {	# name
+	for mod in hftmon_inject hftmon_pmu_test; do
+		if lsmod | grep -q "^$mod "; then
+			echo "# $1 left $mod loaded: unloading it"
+			rmmod "$mod"
+		fi
+	done
+}
+
 result() {	# name rc
 	case "$2" in
 	0) echo "ok - $1"; pass=$((pass + 1)) ;;
@@ -42,6 +53,7 @@ for t in bin/t_*; do
 	echo "# --- $name"
 	"./$t"
 	rc=$?
+	unload_helpers "$name"
 	if [ "$rc" = 0 ] && splat; then
 		echo "# kernel splat during $name:"
 		dmesg | tail -n 60 | sed 's/^/# /'
@@ -55,6 +67,7 @@ for t in ./t_*.sh; do
 	echo "# --- $name"
 	sh "$t"
 	rc=$?
+	unload_helpers "$name"
 	if [ "$rc" = 0 ] && splat; then rc=1; fi
 	result "$name" "$rc"
 done
