@@ -403,6 +403,8 @@ int hftmon_get_stack(struct hftmon *m, uint32_t stack_id, uint64_t *ips,
 		     size_t max, unsigned int *flags);
 
 /* Wake-up to running latency: summary of a set of samples. */
+#define HFTMON_LOG2_SLOTS 65
+
 struct hftmon_latency {
 	size_t sz;			/* set by the caller */
 	uint64_t count;
@@ -416,6 +418,12 @@ struct hftmon_latency {
 	 * sample that ended in the window and was still in the history.
 	 */
 	uint64_t missed;
+	/*
+	 * HFTMON_2.2: the same samples as a power-of-two histogram, as
+	 * bpftrace's hist() has it: log2_ns[0] counts latencies of 0 ns,
+	 * log2_ns[1] of 1 ns, log2_ns[k] (k >= 2) of [2^(k-1), 2^k) ns.
+	 */
+	uint64_t log2_ns[HFTMON_LOG2_SLOTS];
 };
 
 struct hftmon_latency_query {

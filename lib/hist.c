@@ -137,6 +137,13 @@ void hftmon_hist_summarize(uint64_t *ns, size_t n, const double *percentiles,
 	lat->p90_us = us((double)hftmon_hist_percentile(ns, n, 90));
 	lat->p99_us = us((double)hftmon_hist_percentile(ns, n, 99));
 	lat->p999_us = us((double)hftmon_hist_percentile(ns, n, 99.9));
+	for (i = 0; i < n; i++) {
+		unsigned int k = 0;
+
+		while (k < 64 && ns[i] >> k)
+			k++; /* [2^(k-1), 2^k): slot k; 0: slot 0 */
+		lat->log2_ns[k]++;
+	}
 	for (i = 0; i < nr_pct; i++)
 		pct_out[i] = us((double)hftmon_hist_percentile(ns, n,
 							       percentiles[i]));

@@ -774,6 +774,39 @@ static void test_sched_json(void **state)
 	assert_int_equal(fake_ioctls(HFTMON_IOC_STOP), 1);
 }
 
+/*
+ * sched --histogram: the two wake-ups of 10 and 30 us in their log2
+ * slots, [8K, 16K) and [16K, 32K) ns, in the text and in the JSON (each
+ * thread's interval object; the JSON still valid).
+ */
+static void test_sched_histogram(void **state)
+{
+	const char *args[] = { "-D",	 FAKE_DEVICE,  "sched",	 "-p",
+			       pid_arg,	 "--interval", "0.2",	 "--count",
+			       "1",	 "--histogram", NULL };
+	const char *jargs[] = { "-D",	  FAKE_DEVICE,	"sched",       "-p",
+				pid_arg,  "--interval", "0.2",	       "--json",
+				"--histogram", NULL };
+	char obj[4096];
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, ": wake-up latency over the interval (ns), 2 values:\n"));
+	assert_non_null(strstr(out, "[8K, 16K)                   1 |"));
+	assert_non_null(strstr(out, "[16K, 32K)                  1 |"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(jargs), 0);
+	assert_true(json_valid(out));
+	assert_non_null(json_thread(out, getpid(), obj, sizeof(obj)));
+	assert_non_null(strstr(obj, "\"wakeup_latency_ns_histogram\": [{\"low\": 8192, \"high\": 16384, \"count\": 1}, {\"low\": 16384, \"high\": 32768, \"count\": 1}]"));
+}
+
 static void test_sched_table(void **state)
 {
 	const char *args[] = { "-D",	 FAKE_DEVICE, "sched",   "-p",
@@ -2239,7 +2272,8 @@ int main(void)
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
 		T(test_json_checker), T(test_numa_json), T(test_record_interval),	     T(test_sched_json),
-		T(test_sched_table),	     T(test_sched_no_such_process),
+		T(test_sched_table),
+		T(test_sched_histogram),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),

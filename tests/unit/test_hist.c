@@ -44,6 +44,13 @@ static void test_one_to_ten(void **state)
 	assert_close(lat.p90_us, 9);
 	assert_close(lat.p99_us, 10);
 	assert_close(lat.p999_us, 10);
+	/* log2 slots: 1000 in [512, 1024) (slot 10), 2000-4000 in
+	 * [1024, 2048)..[2048, 4096) (slots 11, 12), ..., 10000 in slot 14. */
+	assert_int_equal(lat.log2_ns[10], 1);
+	assert_int_equal(lat.log2_ns[11], 1);	/* 2000 */
+	assert_int_equal(lat.log2_ns[12], 2);	/* 3000, 4000 */
+	assert_int_equal(lat.log2_ns[13], 4);	/* 5000..8000 */
+	assert_int_equal(lat.log2_ns[14], 2);	/* 9000, 10000 */
 	/* p10: 1st; p25: ceil(2.5) = 3rd; p75: ceil(7.5) = 8th; p100:
 	 * 10th; a tiny p: the 1st. */
 	assert_close(out[0], 1);
@@ -124,9 +131,11 @@ static void test_single_and_empty(void **state)
 	assert_close(lat.p999_us, 42);
 	assert_close(lat.stddev_us, 0);
 	assert_close(out[0], 42);
+	assert_int_equal(lat.log2_ns[16], 1);	/* 42000 in [32768, 65536) */
 	memset(&lat, 0xff, sizeof(lat));
 	hftmon_hist_summarize(NULL, 0, pct, out, 1, &lat);
 	assert_int_equal(lat.count, 0);
+	assert_int_equal(lat.log2_ns[16], 0);
 	assert_close(lat.max_us, 0);
 	assert_close(out[0], 0);
 }
@@ -142,6 +151,8 @@ static void test_large_values_stddev(void **state)
 	(void)state;
 	hftmon_hist_summarize(ns, 3, NULL, NULL, 0, &lat);
 	assert_close(lat.stddev_us * 1000, sqrt(8.0 / 3));
+	/* 1e12 ns is in [2^39, 2^40): slot 40. */
+	assert_int_equal(lat.log2_ns[40], 3);
 }
 
 /*

@@ -189,9 +189,11 @@ static void test_open_opts_size(void **state)
 
 union newer {
 	size_t sz;
-	unsigned char bytes[512];
+	unsigned char bytes[1024]; /* more than any struct it stands for */
 	max_align_t align;
 };
+_Static_assert(sizeof(struct hftmon_latency) + 16 <= sizeof(union newer),
+	       "union newer: room for a newer caller's hftmon_latency");
 
 /* The call under test on the bytes of a newer caller's options struct. */
 typedef int (*opts_call)(struct hftmon *m, const void *opts);

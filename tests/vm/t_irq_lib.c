@@ -209,6 +209,27 @@ static void test_explain_injected(int inj, int inj_irq)
 	q.end_ns = w[1];
 	parts[0].sz = sizeof(parts[0]);
 	n = hftmon_explain(m, &q, parts, 256);
+	if (n <= 0) {
+		/* What the library held of the spinner, to tell why. */
+		struct hftmon_stats_summary st = { .sz = sizeof(st) };
+		struct hftmon_switch_query sq = { .sz = sizeof(sq), .tid = spin_tid };
+		static struct hftmon_switch_event ev[64];
+		int k, ns;
+
+		ev[0].sz = sizeof(ev[0]);
+		ns = hftmon_get_context_switches(m, &sq, ev, 64);
+		hftmon_get_stats(m, &st, NULL, 0);
+		INFO("window [%llu, %llu]; spinner %d: %d switches; records %llu, lost %llu, late %llu, dropped %llu",
+		     (unsigned long long)w[0], (unsigned long long)w[1],
+		     (int)spin_tid, ns, (unsigned long long)st.records,
+		     (unsigned long long)st.lost_total,
+		     (unsigned long long)st.aggregator_late,
+		     (unsigned long long)st.aggregator_dropped);
+		for (k = 0; k < ns && k < 64; k++)
+			INFO("  switch out %llu (cpu %d) in %llu (cpu %d)",
+			     (unsigned long long)ev[k].out_ns, ev[k].out_cpu,
+			     (unsigned long long)ev[k].in_ns, ev[k].in_cpu);
+	}
 	REQUIRE(n > 0 && n <= 256, "explain of the spinner: %d", n);
 	for (i = 0; i < n; i++) {
 		INFO("part %d: kind %u nr %u cpu %d [%+lld, %+lld] ns %llu %s%s", i,

@@ -98,7 +98,7 @@ static void print_sched_row(const struct hftmon_thread_info *ti,
 
 static void print_sched_json_row(const struct hftmon_thread_info *ti,
 				 const struct hftmon_latency *l, double window,
-				 bool first_row)
+				 bool first_row, const struct log2_hist *h)
 {
 	unsigned int cpu;
 	bool first = true;
@@ -130,11 +130,16 @@ static void print_sched_json_row(const struct hftmon_thread_info *ti,
 	printf("}, \"interval\": {\"window_s\": %.6f, \"wakeup_latency_us\": {\"count\": %llu",
 	       window, (unsigned long long)l->count);
 	if (l->count)
-		printf(", \"min\": %.3f, \"mean\": %.3f, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"stddev\": %.3f}}}",
+		printf(", \"min\": %.3f, \"mean\": %.3f, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"stddev\": %.3f}",
 		       l->min_us, l->mean_us, l->p50_us, l->p90_us, l->p99_us,
 		       l->p999_us, l->max_us, l->stddev_us);
 	else
-		printf(", \"min\": null, \"mean\": null, \"p50\": null, \"p90\": null, \"p99\": null, \"p999\": null, \"max\": null, \"stddev\": null}}}");
+		printf(", \"min\": null, \"mean\": null, \"p50\": null, \"p90\": null, \"p99\": null, \"p999\": null, \"max\": null, \"stddev\": null}");
+	if (h) {
+		printf(", \"wakeup_latency_ns_histogram\": ");
+		log2_hist_json(h);
+	}
+	printf("}}");
 }
 
 /* The last view of one target process, refreshed while it runs. */
@@ -152,7 +157,21 @@ struct sched_args {
 	struct session_args s;
 	double interval;
 	unsigned long long count; /* 0 = until a signal or the targets exit */
+	bool histogram; /* each thread's wake-up latencies, log2 slots */
 };
+
+enum { OPT_SCHED_HISTOGRAM = OPT_COMMON_END };
+
+/* The library's log2 slots of a latency, as the CLI's histogram. */
+static void latency_hist(const struct hftmon_latency *l, struct log2_hist *h)
+{
+	unsigned int k;
+
+	memset(h, 0, sizeof(*h));
+	for (k = 0; k < LOG2_SLOTS && k < HFTMON_LOG2_SLOTS; k++)
+		h->slot[k] = l->log2_ns[k];
+	h->count = l->count;
+}
 
 static void parse_sched(int argc, char **argv, struct sched_args *a)
 {
@@ -160,6 +179,7 @@ static void parse_sched(int argc, char **argv, struct sched_args *a)
 		SESSION_LONG_OPTS,
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "histogram", no_argument, NULL, OPT_SCHED_HISTOGRAM },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -180,6 +200,9 @@ static void parse_sched(int argc, char **argv, struct sched_args *a)
 		case 'c':
 			a->count = parse_count_arg("sched", "--count", optarg,
 						   false);
+			break;
+		case OPT_SCHED_HISTOGRAM:
+			a->histogram = true;
 			break;
 		default:
 			bad_option("sched", c, argv);
@@ -252,8 +275,11 @@ static int refresh(struct session *s, struct proc_view *v, unsigned int nr,
 }
 
 static void print_tables(const struct session *s, const struct proc_view *v,
-			 unsigned int nr, double window, bool partial)
+			 unsigned int nr, double window, bool partial,
+			 bool histogram)
 {
+	struct log2_hist h;
+	char unit[128], name[80];
 	unsigned int i;
 	int j;
 
@@ -271,12 +297,26 @@ static void print_tables(const struct session *s, const struct proc_view *v,
 			if (targets_want(&s->args->targets, v[i].pid,
 					 v[i].info[j].tid))
 				print_sched_row(&v[i].info[j], &v[i].lat[j]);
+		for (j = 0; histogram && j < v[i].n; j++) {
+			if (!v[i].lat[j].count ||
+			    !targets_want(&s->args->targets, v[i].pid,
+					  v[i].info[j].tid))
+				continue;
+			latency_hist(&v[i].lat[j], &h);
+			snprintf(unit, sizeof(unit),
+				 "tid %d %s: wake-up latency over the interval (ns)",
+				 v[i].info[j].tid,
+				 table_name(v[i].info[j].comm, name, sizeof(name)));
+			printf("\n");
+			log2_hist_print(&h, unit, stdout);
+		}
 	}
 }
 
 static void print_json(struct session *s, const struct proc_view *v,
-		       unsigned int nr, double window)
+		       unsigned int nr, double window, bool histogram)
 {
+	struct log2_hist h;
 	bool first = true;
 	unsigned int i;
 	int j;
@@ -288,8 +328,10 @@ static void print_json(struct session *s, const struct proc_view *v,
 			if (!targets_want(&s->args->targets, v[i].pid,
 					  v[i].info[j].tid))
 				continue;
+			latency_hist(&v[i].lat[j], &h);
 			print_sched_json_row(&v[i].info[j], &v[i].lat[j],
-					     window, first);
+					     window, first,
+					     histogram ? &h : NULL);
 			first = false;
 		}
 	printf("%s]}\n", first ? "" : "\n ");
@@ -344,12 +386,12 @@ static int run_sched(int argc, char **argv)
 			double got = (double)(now_ns() - begin) / 1e9;
 
 			if (got >= 0.001)
-				print_tables(&s, v, nr, got, true);
+				print_tables(&s, v, nr, got, true, a.histogram);
 			break;
 		}
 		if (a.s.json)
 			break;
-		print_tables(&s, v, nr, a.interval, false);
+		print_tables(&s, v, nr, a.interval, false, a.histogram);
 		printf("\n");
 		fflush(stdout);
 		begin = end;
@@ -363,7 +405,8 @@ out_stop:
 	if (!status && a.s.json) {
 		double got = (double)(s.stop_ns - begin) / 1e9;
 
-		print_json(&s, v, nr, got < a.interval ? got : a.interval);
+		print_json(&s, v, nr, got < a.interval ? got : a.interval,
+			   a.histogram);
 	} else if (!status) {
 		printf("\n");
 		session_print_footer(&s);
@@ -394,5 +437,7 @@ const struct cli_command cmd_sched = {
 		"                           one JSON object after one interval\n",
 	.options = "sched options:\n"
 		   "  -i, --interval SEC       seconds between tables (default 1)\n"
-		   "  -c, --count N            stop after N tables\n",
+		   "  -c, --count N            stop after N tables\n"
+		   "      --histogram          each thread's wake-up latencies over the\n"
+		   "                           interval as a power-of-two histogram (ns)\n",
 };
