@@ -476,6 +476,13 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 		}
 	}
 	put_task_struct(task);
+	/* A thread of it running now is marked (or unmarked) at once. */
+	if (!err) {
+		mutex_lock(&s->lock);
+		if (s->running)
+			hftmon_irq_remark(s);
+		mutex_unlock(&s->lock);
+	}
 	return err;
 }
 
@@ -506,8 +513,11 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		hftmon_track_recheck(&s->track, hftmon_start_revoked, s);
 		err = hftmon_probes_activate(s);
 		s->running = !err;
-		if (!err)
+		if (!err) {
 			hftmon_track_recheck(&s->track, hftmon_start_revoked, s);
+			/* Threads running now: marked before their next switch. */
+			hftmon_irq_remark(s);
+		}
 	}
 	mutex_unlock(&s->lock);
 	return err;

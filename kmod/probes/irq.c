@@ -536,6 +536,32 @@ out:
 	return err;
 }
 
+/* This CPU's mark, as the switch probe would set it for current now. */
+static void hftmon_irq_remark_here(void *arg)
+{
+	struct hftmon_session *s = arg;
+	struct task_struct *t = current;
+	bool tracked = !is_idle_task(t) && hftmon_track_find(&s->track, t);
+
+	WRITE_ONCE(this_cpu_ptr(&hftmon_irq_here)->tracked, tracked ? t : NULL);
+}
+
+/*
+ * The switch probe marks a CPU when a tracked task is switched in; a task
+ * that was already running when it became tracked (every thread running
+ * at START; a process attached while the session runs) would otherwise
+ * have its interruptions missed until its next switch, which a thread
+ * busy-polling alone on a nohz_full CPU may never make. The IPI runs on
+ * each CPU with IRQs off, so it is ordered with that CPU's switches: a
+ * switch before it is overwritten by the same answer, one after it
+ * writes its own.
+ */
+void hftmon_irq_remark(struct hftmon_session *s)
+{
+	if (s->events & HFTMON_EV_IRQ_ALL)
+		on_each_cpu(hftmon_irq_remark_here, s, 1);
+}
+
 /* No probe uses s any more: every CPU back to the one-load check. */
 static void hftmon_irq_stop(struct hftmon_session *s)
 {
