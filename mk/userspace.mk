@@ -306,7 +306,8 @@ cppcheck:
 		--suppress=missingIncludeSystem --inline-suppr \
 		--suppress='*:kmod/*' \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
-		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tests/unit \
+		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tools/bench/vm_bench.c \
+		tools/bench/spike_latency.c tests/unit \
 		examples
 
 # Every shell script in the tree, host and guest (busybox sh) alike.

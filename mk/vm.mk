@@ -16,7 +16,7 @@ WORKLOAD_SRCS := tools/workload/pingpong.c
 WORKLOAD_HDRS := tools/workload/pingpong.h
 
 VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_BIN)/%,$(wildcard tests/vm/t_*.c))
-VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench
+VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench $(VM_BIN)/spike_latency
 # examples/, built static for the guest (tests/vm/t_examples.sh runs them).
 VM_EXAMPLE_BINS := $(patsubst examples/%.c,$(VM_BIN)/ex_%,$(wildcard examples/*.c))
 include mk/inject.mk
@@ -39,6 +39,11 @@ $(VM_BIN)/pingpong: tools/workload/pingpong_main.c $(WORKLOAD_SRCS) $(WORKLOAD_H
 $(VM_BIN)/vm_bench: tools/bench/vm_bench.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
+
+$(VM_BIN)/spike_latency: tools/bench/spike_latency.c $(LIB_A) include/hftmon.h \
+		include/uapi/linux/hftmon.h
+	@mkdir -p $(@D)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A)
 
 # Against the public headers only, as make examples builds them.
 $(VM_BIN)/ex_%: examples/%.c $(LIB_A) include/hftmon.h include/uapi/linux/hftmon.h

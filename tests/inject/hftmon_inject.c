@@ -6,6 +6,11 @@
  *   echo "KIND CPU US [US2]" > /sys/module/hftmon_inject/parameters/inject
  * returns when it is over; KIND is
  *   vector   US busy in a function-call IPI (CALL_FUNCTION_SINGLE vector)
+ *   vector-nowait  the same, but the write returns once the IPI is sent,
+ *            so the writer can watch for the disturbance's end (the
+ *            benchmark's reader, which would otherwise be held in the
+ *            write until the loop is over); EBUSY while the last one runs,
+ *            and parameters/last reads "0 0" until it is over
  *   irq      US busy in the handler of this module's own device IRQ
  *            (an irq_desc with dummy_irq_chip, requested IRQF_NO_THREAD so
  *            it is hard IRQ on PREEMPT_RT too), raised from inside an
@@ -106,6 +111,27 @@ static void ipi_busy(void *arg)
 }
 
 /*
+ * vector-nowait: async_busy is set from the write until the loop is over.
+ * The kernel unlocks an async csd before calling its function, so the
+ * flag, not the csd, says whether the last one still runs.
+ */
+static unsigned int async_busy;
+static int async_cpu = -1;
+
+static void ipi_busy_async(void *arg)
+{
+	busy(busy_ns, &t_start, &t_end);
+	/* The times before the flag: a reader that sees it clear has them. */
+	smp_store_release(&async_busy, 0);
+}
+
+static call_single_data_t async_csd = CSD_INIT(ipi_busy_async, NULL);
+
+static void ipi_nop(void *arg)
+{
+}
+
+/*
  * The device IRQ and the tasklet are started from a hard irq_work the
  * IPI queues on its own CPU, not from the IPI's function itself: an idle
  * CPU runs that function from do_idle()'s flush of the call queue, in
@@ -171,11 +197,28 @@ static int inject_set(const char *val, const struct kernel_param *kp)
 	    us > 100000 || us2 > 100000)
 		return -EINVAL;
 	mutex_lock(&inject_lock);
+	/* Pairs with ipi_busy_async(): its loop is over, its times written. */
+	if (smp_load_acquire(&async_busy)) {
+		err = -EBUSY;
+		goto out;
+	}
 	busy_ns = us * 1000ULL;
 	inner_ns = 0;
 	t_start = t_end = t_in_start = t_in_end = 0;
 	if (!strcmp(kind, "vector")) {
 		err = ipi_on(cpu, ipi_busy);
+	} else if (!strcmp(kind, "vector-nowait")) {
+		async_busy = 1;
+		async_cpu = cpu;
+		/* As ipi_on(): to its own CPU it would run here, no IPI. */
+		preempt_disable();
+		if (cpu == smp_processor_id())
+			err = -EDEADLK;
+		else
+			err = smp_call_function_single_async(cpu, &async_csd);
+		preempt_enable();
+		if (err)
+			async_busy = 0;
 	} else if (!strcmp(kind, "irq")) {
 		unsigned long until = jiffies + 10 * HZ;
 
@@ -215,7 +258,10 @@ static int inject_get(char *buf, const struct kernel_param *kp)
 	int n;
 
 	mutex_lock(&inject_lock);
-	if (t_in_start)
+	/* Pairs with ipi_busy_async(): clear, the times are the loop's. */
+	if (smp_load_acquire(&async_busy))
+		n = sysfs_emit(buf, "0 0\n");
+	else if (t_in_start)
 		n = sysfs_emit(buf, "%llu %llu %llu %llu\n", t_start, t_end,
 			       t_in_start, t_in_end);
 	else
@@ -226,7 +272,7 @@ static int inject_get(char *buf, const struct kernel_param *kp)
 
 static const struct kernel_param_ops inject_ops = { .set = inject_set };
 module_param_cb(inject, &inject_ops, NULL, 0200);
-MODULE_PARM_DESC(inject, "KIND CPU US [US2]: vector, irq, softirq, nested");
+MODULE_PARM_DESC(inject, "KIND CPU US [US2]: vector, vector-nowait, irq, softirq, nested");
 
 static const struct kernel_param_ops last_ops = { .get = inject_get };
 module_param_cb(last, &last_ops, NULL, 0444);
@@ -254,6 +300,14 @@ static int __init inject_init(void)
 
 static void __exit inject_exit(void)
 {
+	/*
+	 * The last vector-nowait's function may still be returning: a
+	 * waited-for call queued behind it on its CPU runs after it.
+	 */
+	while (smp_load_acquire(&async_busy))	/* pairs with ipi_busy_async() */
+		cpu_relax();
+	if (async_cpu >= 0)
+		smp_call_function_single(async_cpu, ipi_nop, NULL, 1);
 	free_irq(inject_irq, NULL);
 	irq_set_chip_and_handler(inject_irq, NULL, NULL);
 	irq_free_desc(inject_irq);

@@ -1,7 +1,12 @@
 #!/bin/sh
 # The benchmark, inside the VM: load the module and print vm_bench's
-# ratios (ping-pong with nothing, hftmon untracked/tracked, ftrace).
+# ratios (ping-pong with nothing, hftmon untracked/tracked, with the
+# interruption and spike probes, ftrace), then spike_latency's delivery
+# times (hftmon_inject.ko's IPIs, loaded for it alone).
 set -e
 insmod ./hftmon.ko
 ./bin/vm_bench "$@"
+insmod bin/hftmon_inject.ko
+./bin/spike_latency
+rmmod hftmon_inject
 rmmod hftmon

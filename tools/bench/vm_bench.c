@@ -5,12 +5,19 @@
  * trips per second are measured with nothing watching, with hftmon
  * running but tracking another (sleeping) process, with hftmon tracking
  * the ping-pong (drained from CPU 1 while it runs), and with ftrace
- * recording sched_switch + sched_wakeup (all tasks, its default). In every
+ * recording sched_switch + sched_wakeup (all tasks, its default). Two
+ * modes add the interruption and spike probes (a session of their own:
+ * HFTMON_EV_IRQ_ALL and spikes at --spike-us): tracking the ping-pong,
+ * and tracking only the sleeper, where CPU 0 runs nothing tracked and
+ * each of its interruptions costs the probes one check. Each trial also
+ * counts CPU 0's interrupts and softirqs (/proc), to say how many such
+ * events the ping-pong's CPU took a second, and apart its irq_work ones
+ * (IWI: the module wakes a ring's readers at a spike through one). In every
  * mode the bench itself wakes on CPU 1 each millisecond (and drains when
  * hftmon runs), so only the monitoring differs. Trials are interleaved and the
  * median of each kept; slowdowns are printed as ratios to the baseline.
  * Prints figures only: nothing here asserts a time.
- *   vm_bench [--rounds N] [--trials T]
+ *   vm_bench [--rounds N] [--trials T] [--spike-us U]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,11 +36,14 @@
 
 #include "../workload/pingpong.h"
 
-enum mode { BASELINE, HFTMON_UNTRACKED, HFTMON_TRACKED, HFTMON_TRACKED_LATE,
-	    HFTMON_KSTACKS, HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
+enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
+	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
+	    HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
+	"hftmon + irq/spike, other process tracked",
 	"hftmon, ping-pong tracked", "hftmon, tracked, drained after",
+	"hftmon, tracked + irq/spike probes",
 	"hftmon, tracked + kernel stacks", "hftmon, tracked + user stacks",
 	"hftmon, tracked + kernel/user stacks", "ftrace sched_switch+wakeup",
 };
@@ -41,7 +51,19 @@ static const char *const mode_name[NR_MODES] = {
 static int tracked(enum mode m)
 {
 	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
-	       m == HFTMON_KSTACKS || m == HFTMON_USTACKS || m == HFTMON_STACKS;
+	       m == IRQ_SPIKE_TRACKED || m == HFTMON_KSTACKS ||
+	       m == HFTMON_USTACKS || m == HFTMON_STACKS;
+}
+
+/* The modes of the session with the interruption and spike probes. */
+static int irq_mode(enum mode m)
+{
+	return m == IRQ_SPIKE_TRACKED || m == IRQ_SPIKE_UNTRACKED;
+}
+
+static int monitored(enum mode m)
+{
+	return tracked(m) || m == HFTMON_UNTRACKED || m == IRQ_SPIKE_UNTRACKED;
 }
 
 #define TRACEFS "/sys/kernel/tracing/"
@@ -81,18 +103,89 @@ static int ftrace(int on)
 	return err;
 }
 
+struct hm {
+	struct hftmon *m;
+	struct hftmon *mi;	/* the interruption and spike session */
+	unsigned long records, irq_records, spikes;
+};
+
+/* Since each session was configured: every trial. */
+static unsigned long long lost(struct hftmon *m)
+{
+	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+
+	return hftmon_get_stats(m, &sum, NULL, 0) ? 0 : sum.lost_total;
+}
+
 static int count_rec(void *ctx, const struct hftmon_rec_hdr *h)
 {
-	(void)h;
-	++*(unsigned long *)ctx;
+	struct hm *hm = ctx;
+
+	hm->records++;
+	if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
+		hm->irq_records++;
+	else if (h->type == HFTMON_REC_SPIKE)
+		hm->spikes++;
 	return 0;
 }
 
-struct hm {
-	struct hftmon *m;
-	unsigned long records;
-	unsigned long long lost;
+/*
+ * CPU 0's column of /proc/interrupts or /proc/softirqs, summed over the
+ * rows that have one per CPU (ERR and MIS have a single total), or only
+ * row label's.
+ */
+static unsigned long long cpu0_count(const char *path, const char *label)
+{
+	unsigned long long sum = 0, v0 = 0;
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	int ncpu = 0;
+
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while ((p = strstr(p, "CPU"))) {
+			ncpu++;
+			p += 3;
+		}
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *end;
+		int c;
+
+		if (!p)
+			continue;
+		*p++ = 0;
+		if (label && strcmp(line + strspn(line, " "), label))
+			continue;
+		for (c = 0; c < ncpu; c++) {
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (!c)
+				v0 = v;
+			p = end;
+		}
+		if (ncpu && c == ncpu)
+			sum += v0;
+	}
+	fclose(f);
+	return sum;
+}
+
+struct cpu0 {
+	unsigned long long irqs, iwi, softirqs;
 };
+
+static void cpu0_snap(struct cpu0 *c)
+{
+	c->irqs = cpu0_count("/proc/interrupts", NULL);
+	c->iwi = cpu0_count("/proc/interrupts", "IWI");
+	c->softirqs = cpu0_count("/proc/softirqs", NULL);
+}
 
 static void pin_self(int cpu)
 {
@@ -103,16 +196,26 @@ static void pin_self(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* One trial: round trips per second, or a negative value on failure. */
-static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
+/* CPU 0's events a second during a trial. */
+struct rates {
+	double irqs, iwi, softirqs;
+};
+
+/*
+ * One trial: round trips per second, or a negative value on failure;
+ * CPU 0's interrupts, irq_work interrupts and softirqs a second into *r.
+ */
+static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
+		    struct rates *r)
 {
-	struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
+	struct hftmon *m = irq_mode(mode) ? hm->mi : hm->m;
+	struct cpu0 c0, c1;
 	struct pingpong pp;
 	double t0, t1;
 
 	if (pingpong_spawn(&pp, PINGPONG_THREADS, rounds, 0))
 		return -1;
-	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
+	if (monitored(mode)) {
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 		struct hftmon_attach_opts ao = {
 			.sz = sizeof(ao),
@@ -120,14 +223,14 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 			.user_stacks = mode == HFTMON_STACKS || mode == HFTMON_USTACKS,
 		};
 
-		if (hftmon_attach_process(hm->m, who, &ao) ||
-		    hftmon_start(hm->m))
+		if (hftmon_attach_process(m, who, &ao) || hftmon_start(m))
 			return -1;
 	}
 	if (mode == FTRACE && ftrace(1))
 		return -1;
 	usleep(50000);
 
+	cpu0_snap(&c0);
 	t0 = now_s();
 	if (pingpong_go(&pp))
 		return -1;
@@ -141,22 +244,24 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm)
 		while (poll(&pfd, 1, 1) == 0)
 			if (mode != BASELINE && mode != FTRACE &&
 			    mode != HFTMON_TRACKED_LATE)
-				hftmon_drain(hm->m, count_rec, &hm->records);
+				hftmon_drain(m, count_rec, hm);
 	}
 	if (pingpong_wait_done(&pp))
 		return -1;
 	t1 = now_s();
+	cpu0_snap(&c1);
+	r->irqs = (c1.irqs - c0.irqs) / (t1 - t0);
+	r->iwi = (c1.iwi - c0.iwi) / (t1 - t0);
+	r->softirqs = (c1.softirqs - c0.softirqs) / (t1 - t0);
 
 	if (mode == FTRACE)
 		ftrace(0);
-	if (tracked(mode) || mode == HFTMON_UNTRACKED) {
+	if (monitored(mode)) {
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 
-		hftmon_stop(hm->m);
-		hftmon_drain(hm->m, count_rec, &hm->records);
-		if (!hftmon_get_stats(hm->m, &sum, NULL, 0))
-			hm->lost = sum.lost_total;
-		hftmon_detach_process(hm->m, who);
+		hftmon_stop(m);
+		hftmon_drain(m, count_rec, hm);
+		hftmon_detach_process(m, who);
 	}
 	if (pingpong_finish(&pp))
 		return -1;
@@ -174,30 +279,40 @@ int main(int argc, char **argv)
 {
 	/* 16 MiB a CPU: a whole trial fits when drained only after it. */
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 4096 };
+	struct hftmon_monitor_config icfg = {
+		.sz = sizeof(icfg), .ring_pages = 4096,
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+	};
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' },
+		{ "spike-us", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long rounds = 10000;
+	unsigned long long spike_us = 50;
 	int trials = 15, c, i, t, err;
 	double rate[NR_MODES][64], med[NR_MODES];
+	double irqs[NR_MODES][64], iwis[NR_MODES][64], softs[NR_MODES][64];
 	struct hm hm = { 0 };
 	int gate[2];
 	pid_t sleeper;
 
-	while ((c = getopt_long(argc, argv, "n:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:s:", opts, NULL)) != -1) {
 		if (c == 'n')
 			rounds = strtol(optarg, NULL, 0);
 		else if (c == 't')
 			trials = atoi(optarg);
+		else if (c == 's')
+			spike_us = strtoull(optarg, NULL, 0);
 		else
 			return 2;
 	}
-	if (rounds <= 0 || trials < 1 || trials > 64) {
-		fprintf(stderr, "vm_bench: bad --rounds or --trials\n");
+	if (rounds <= 0 || trials < 1 || trials > 64 || !spike_us) {
+		fprintf(stderr, "vm_bench: bad --rounds, --trials or --spike-us\n");
 		return 2;
 	}
+	icfg.spike_threshold_us = spike_us;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pin_self(1);
 
@@ -217,6 +332,10 @@ int main(int argc, char **argv)
 	err = hftmon_open(NULL, &hm.m);
 	if (!err)
 		err = hftmon_configure(hm.m, &cfg);
+	if (!err)
+		err = hftmon_open(NULL, &hm.mi);
+	if (!err)
+		err = hftmon_configure(hm.mi, &icfg);
 	if (err) {
 		fprintf(stderr, "vm_bench: hftmon: %s\n", strerror(-err));
 		return 1;
@@ -224,7 +343,12 @@ int main(int argc, char **argv)
 
 	for (t = 0; t < trials; t++) {
 		for (i = 0; i < NR_MODES; i++) {
-			rate[i][t] = trial(i, rounds, sleeper, &hm);
+			struct rates r = { 0 };
+
+			rate[i][t] = trial(i, rounds, sleeper, &hm, &r);
+			irqs[i][t] = r.irqs;
+			iwis[i][t] = r.iwi;
+			softs[i][t] = r.softirqs;
 			if (rate[i][t] < 0) {
 				fprintf(stderr, "vm_bench: trial %d of '%s' failed\n",
 					t, mode_name[i]);
@@ -236,6 +360,9 @@ int main(int argc, char **argv)
 	       rounds, trials);
 	for (i = 0; i < NR_MODES; i++) {
 		qsort(rate[i], trials, sizeof(double), cmp_double);
+		qsort(irqs[i], trials, sizeof(double), cmp_double);
+		qsort(iwis[i], trials, sizeof(double), cmp_double);
+		qsort(softs[i], trials, sizeof(double), cmp_double);
 		med[i] = rate[i][trials / 2];
 	}
 	/*
@@ -244,12 +371,19 @@ int main(int argc, char **argv)
 	 * trust a difference.
 	 */
 	for (i = 0; i < NR_MODES; i++)
-		printf("  %-32s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
+		printf("  %-41s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
 		       mode_name[i], med[i], med[BASELINE] / med[i],
 		       med[BASELINE] / rate[i][trials - 1],
 		       med[BASELINE] / rate[i][0]);
-	printf("  hftmon tracked: %lu records over all trials, %llu lost (last trial)\n",
-	       hm.records, hm.lost);
+	printf("  hftmon: %lu records over all trials (%lu interruptions, %lu spikes at %llu us), %llu lost\n",
+	       hm.records, hm.irq_records, hm.spikes, spike_us,
+	       lost(hm.m) + lost(hm.mi));
+	printf("  CPU 0 (the ping-pong's) took, a second (median of the trials):\n");
+	for (i = 0; i < NR_MODES; i++)
+		printf("  %-41s %7.0f interrupts (%5.0f of them irq_work)  %5.0f softirqs\n",
+		       mode_name[i], irqs[i][trials / 2], iwis[i][trials / 2],
+		       softs[i][trials / 2]);
+	hftmon_close(hm.mi);
 	hftmon_close(hm.m);
 	close(gate[1]);
 	waitpid(sleeper, NULL, 0);
