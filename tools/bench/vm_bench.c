@@ -9,7 +9,10 @@
  * modes add the interruption and spike probes (a session of their own:
  * HFTMON_EV_IRQ_ALL and spikes at --spike-us): tracking the ping-pong,
  * and tracking only the sleeper, where CPU 0 runs nothing tracked and
- * each of its interruptions costs the probes one check. Each trial also
+ * each of its interruptions costs the probes one check. Kernel stacks
+ * are measured at every switch-out and for switches of 100 us or more
+ * only (unwound at their switch-in: the ping-pong's switches are all
+ * shorter, so that mode pays the bookkeeping alone). Each trial also
  * counts CPU 0's interrupts and softirqs (/proc), to say how many such
  * events the ping-pong's CPU took a second, and apart its irq_work ones
  * (IWI: the module wakes a ring's readers at a spike through one). In every
@@ -38,13 +41,14 @@
 
 enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
 	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
-	    HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
+	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon + irq/spike, other process tracked",
 	"hftmon, ping-pong tracked", "hftmon, tracked, drained after",
 	"hftmon, tracked + irq/spike probes",
-	"hftmon, tracked + kernel stacks", "hftmon, tracked + user stacks",
+	"hftmon, tracked + kernel stacks",
+	"hftmon, tracked + kernel stacks >= 100 us", "hftmon, tracked + user stacks",
 	"hftmon, tracked + kernel/user stacks", "ftrace sched_switch+wakeup",
 };
 
@@ -52,7 +56,8 @@ static int tracked(enum mode m)
 {
 	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
 	       m == IRQ_SPIKE_TRACKED || m == HFTMON_KSTACKS ||
-	       m == HFTMON_USTACKS || m == HFTMON_STACKS;
+	       m == HFTMON_KSTACKS_MIN || m == HFTMON_USTACKS ||
+	       m == HFTMON_STACKS;
 }
 
 /* The modes of the session with the interruption and spike probes. */
@@ -219,7 +224,10 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 		struct hftmon_attach_opts ao = {
 			.sz = sizeof(ao),
-			.kernel_stacks = mode == HFTMON_STACKS || mode == HFTMON_KSTACKS,
+			.kernel_stacks = mode == HFTMON_STACKS || mode == HFTMON_KSTACKS ||
+					 mode == HFTMON_KSTACKS_MIN,
+			/* Only the switches that long: unwound at their switch-in. */
+			.kernel_stacks_min_us = mode == HFTMON_KSTACKS_MIN ? 100 : 0,
 			.user_stacks = mode == HFTMON_STACKS || mode == HFTMON_USTACKS,
 		};
 
