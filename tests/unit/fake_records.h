@@ -60,6 +60,15 @@ struct fake_spike {
 };
 bool fake_spike(unsigned int cpu, const struct fake_spike *sp);
 
+/* A NUMA record (hftmon_rec_numa) of task on cpu at t. */
+struct fake_numa {
+	__u32 kind, flags, pages;
+	__s32 src_cpu, src_nid, dst_cpu, dst_nid;
+	const struct fake_task *other;
+};
+bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
+	       const struct fake_numa *n);
+
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);
 
