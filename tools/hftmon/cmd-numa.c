@@ -287,9 +287,12 @@ static int show_balancing(pid_t pid, const struct hftmon_numa_node *nd,
 			       ev[i].dst_node, (int)ev[i].other_tid);
 		printf("]}");
 	} else {
-		printf("\nNUMA balancing over %.1f s (kernel.numa_balancing %d):",
-		       (double)(ns->stop_ns - ns->start_ns) / 1e9,
-		       ns->balancing);
+		printf("\nNUMA balancing over %.1f s (kernel.numa_balancing ",
+		       (double)(ns->stop_ns - ns->start_ns) / 1e9);
+		if (ns->balancing < 0)
+			printf("absent):");
+		else
+			printf("%d):", ns->balancing);
 		if (why)
 			printf(" %s", why);
 		printf("\n");
