@@ -586,6 +586,111 @@ int hftmon_get_numa_residency(struct hftmon *m, pid_t pid,
 			      struct hftmon_numa_mapping *out, size_t max);
 
 /*
+ * ---- NUMA balancing (HFTMON_2.2) ----------------------------------------
+ * Needs HFTMON_EV_NUMA in the configuration's events (offered where
+ * hftmon_info.features has HFTMON_FEAT_NUMA_BALANCING: a kernel built
+ * with CONFIG_NUMA_BALANCING, never PREEMPT_RT; the source status says why
+ * not). What the kernel's automatic NUMA balancer did to the tracked
+ * threads, from the HFTMON_REC_NUMA records: their NUMA hinting faults
+ * (local: the page was on the faulting CPU's node; each one a
+ * numa_hint_faults of /proc/vmstat), the pages those faults migrated
+ * (numa_pages_migrated) or failed to, and the balancer's moves and swaps
+ * of the threads between CPUs and nodes; and, from the switch records
+ * (HFTMON_EV_SWITCH), how long each thread ran on each node, the node of
+ * each CPU as hftmon_get_numa_topology() read it at configure. The
+ * balancer does nothing unless kernel.numa_balancing is 1 (the kernel
+ * turns it off at boot on a machine with one node). Totals are per
+ * thread since configure, exited threads included, for up to
+ * HFTMON_MAX_NUMA_THREADS threads (records of more are counted in
+ * hftmon_stats_summary.aggregator_dropped); the events are two circular
+ * histories, the last HFTMON_HISTORY_NUMA_FAULTS faults and the last
+ * HFTMON_HISTORY_NUMA_MOVES placement events, so that a flood of faults
+ * never pushes the rare moves out. Both queries hold the lock the drain
+ * needs while they copy (at most the two histories). Errors: -EINVAL bad
+ * query, -EOPNOTSUPP raw_only or configured without HFTMON_EV_NUMA.
+ */
+#define HFTMON_MAX_NUMA_THREADS 1024u
+#define HFTMON_HISTORY_NUMA_FAULTS 4096u
+#define HFTMON_HISTORY_NUMA_MOVES 1024u
+
+struct hftmon_numa_query {
+	size_t sz;
+	pid_t pid;			/* 0 = every attached process */
+	pid_t tid;			/* 0 = every thread */
+	uint64_t window_us;		/* events only: like the other queries */
+	uint32_t kinds;			/* events only: bits 1 << HFTMON_NUMA_EV_*; 0 = all */
+};
+
+/* One tracked thread's NUMA balancing activity since configure. */
+struct hftmon_numa_activity {
+	size_t sz;			/* out[0].sz */
+	pid_t pid, tid;
+	uint64_t hint_faults;		/* NUMA hinting faults */
+	uint64_t hint_faults_local;	/* ...of a page on the faulting CPU's node */
+	uint64_t hint_faults_remote;	/* ...on another node */
+	uint64_t hint_fault_pages;	/* pages they covered (a huge page: 512) */
+	uint64_t faults_migrated;	/* faults whose page(s) migrated */
+	uint64_t pages_migrated;	/* ...and their pages */
+	uint64_t faults_migrate_failed;	/* a migration tried that failed */
+	uint64_t pages_migrate_failed;
+	uint64_t faults_shared;		/* on pages shared between processes */
+	uint64_t task_moves;		/* the balancer moved it to another CPU */
+	uint64_t task_swaps;		/* ...swapped it with another task */
+	uint64_t task_sticks;		/* ...tried and failed, or found no better CPU */
+	uint64_t first_ns, last_ns;	/* its first and last NUMA event; 0 none */
+	int node;			/* node of the CPU it last ran on; -1 unknown */
+	uint32_t node_changes;		/* switch-ins on another node than the last */
+	/*
+	 * Time it ran on each node (by switch-in and switch-out), a stint
+	 * still running counted up to what the library has taken in; a CPU
+	 * of no node known at configure in on_unknown_ns.
+	 */
+	uint64_t on_node_ns[HFTMON_NUMA_MAX_NODES];
+	uint64_t on_unknown_ns;
+};
+
+/*
+ * The threads matching q (pid, tid; window_us and kinds must be 0), by
+ * tid: fills up to max (out[0].sz set), returns how many matched (may
+ * exceed max), or -errno.
+ */
+int hftmon_get_numa_activity(struct hftmon *m,
+			     const struct hftmon_numa_query *q,
+			     struct hftmon_numa_activity *out, size_t max);
+
+enum hftmon_numa_event_kind {
+	HFTMON_NUMA_EV_FAULT = 1,	/* a hinting fault (= HFTMON_NUMA_FAULT) */
+	HFTMON_NUMA_EV_MOVE = 2,	/* the balancer moved it (sched_move_numa) */
+	HFTMON_NUMA_EV_SWAP = 3,	/* swapped with other_tid (sched_swap_numa) */
+	HFTMON_NUMA_EV_STICK = 4,	/* a move or swap failed (sched_stick_numa) */
+	HFTMON_NUMA_EV_NODE = 5,	/* switched in on another node than the last */
+};
+
+struct hftmon_numa_event {
+	size_t sz;			/* out[0].sz */
+	uint64_t time_ns;		/* CLOCK_MONOTONIC */
+	pid_t pid, tid;
+	uint32_t kind;			/* enum hftmon_numa_event_kind */
+	uint32_t flags;			/* FAULT: HFTMON_NUMA_FAULT_LOCAL, _MIGRATED... */
+	uint32_t pages;			/* FAULT: pages of the fault */
+	/*
+	 * FAULT: the faulting CPU and its node, dst_node the page's node
+	 * after it (dst_cpu -1); MOVE, SWAP, STICK: from and to (dst_cpu -1:
+	 * no better CPU found); NODE: the CPU it last ran on and the new one.
+	 */
+	int src_cpu, src_node, dst_cpu, dst_node;
+	pid_t other_pid, other_tid;	/* SWAP, STICK: the other task; else 0 */
+};
+
+/*
+ * The events matching q that happened within its window, oldest first:
+ * fills up to max (out[0].sz set), returns how many matched (may exceed
+ * max), or -errno.
+ */
+int hftmon_get_numa_events(struct hftmon *m, const struct hftmon_numa_query *q,
+			   struct hftmon_numa_event *out, size_t max);
+
+/*
  * ---- Interruptions (HFTMON_2.1) -----------------------------------------
  * Needs HFTMON_EV_IRQ_ALL bits in the configuration's events. Every
  * HFTMON_REC_IRQ/SOFTIRQ record drained is counted per CPU and source

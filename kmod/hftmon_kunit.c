@@ -14,6 +14,7 @@
 #include <linux/irq_work.h>
 #include <linux/kallsyms.h>
 #include <linux/kthread.h>
+#include <linux/sched/numa_balancing.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -708,6 +709,7 @@ static const struct {
 	{ HFTMON_EV_SOFTIRQ, HFTMON_FEAT_SOFTIRQ, HFTMON_SRC_SOFTIRQ },
 	{ HFTMON_EV_NMI, HFTMON_FEAT_NMI, HFTMON_SRC_NMI },
 	{ HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE, HFTMON_SRC_SPIKE },
+	{ HFTMON_EV_NUMA, HFTMON_FEAT_NUMA_BALANCING, HFTMON_SRC_NUMA_BALANCING },
 #ifdef CONFIG_X86_LOCAL_APIC
 	{ HFTMON_EV_IRQ_VECTOR, HFTMON_FEAT_IRQ_VECTOR, HFTMON_SRC_IRQ_VECTOR },
 #endif
@@ -730,6 +732,17 @@ static const struct {
 #define ABI_FAULT_FEATURE 0
 #endif
 
+/* NUMA balancing: described everywhere, working only where the kernel has it. */
+#if IS_ENABLED(CONFIG_NUMA_BALANCING) && IS_ENABLED(CONFIG_KPROBES)
+#define ABI_NUMA_EVENT HFTMON_EV_NUMA
+#define ABI_NUMA_FEATURE HFTMON_FEAT_NUMA_BALANCING
+#define ABI_NUMA_STATUS 0
+#else
+#define ABI_NUMA_EVENT 0
+#define ABI_NUMA_FEATURE 0
+#define ABI_NUMA_STATUS (-EOPNOTSUPP)
+#endif
+
 static void sources_table_abi(struct kunit *test)
 {
 	const struct hftmon_source_desc *d;
@@ -750,13 +763,13 @@ static void sources_table_abi(struct kunit *test)
 	}
 	/* Every event this version defines is produced; no stray bit. */
 	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-					    HFTMON_EV_SPIKE));
+					    HFTMON_EV_SPIKE | HFTMON_EV_NUMA));
 	/* Every feature but poll() (the device's own) comes from a source. */
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
 		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE |
-		ABI_FAULT_FEATURE));
+		ABI_FAULT_FEATURE | HFTMON_FEAT_NUMA_BALANCING));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -871,6 +884,26 @@ static void avail_missing_tracepoint(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_IRQ], -ENOSYS);
 }
 
+/*
+ * A source its kernel build rules out (NUMA balancing on PREEMPT_RT):
+ * its errno, whatever tracepoints exist, and neither event nor feature.
+ */
+static void avail_unsupported_source(struct kunit *test)
+{
+	struct hftmon_family *const *fams = fake_new(test, 0);
+	struct hftmon_avail a;
+
+	((struct hftmon_source_desc *)fams[0]->sources)[1].unsupported =
+		-EOPNOTSUPP;
+	hftmon_avail_derive(fams, 1, &a);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_WAKEUP], -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, a.status[HFTMON_SRC_SCHED_SWITCH], 0);
+	KUNIT_EXPECT_EQ(test, a.events, (u64)HFTMON_EV_SWITCH);
+	KUNIT_EXPECT_EQ(test, a.known_events,
+			(u64)(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP));
+	KUNIT_EXPECT_FALSE(test, a.features & HFTMON_FEAT_SCHED_WAKEUP);
+}
+
 /* Tables that break a rule are refused. */
 static void families_check_rejects(struct kunit *test)
 {
@@ -904,10 +937,12 @@ static void avail_this_kernel(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
 	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-			      HFTMON_EV_SPIKE));
+			      HFTMON_EV_SPIKE | HFTMON_EV_NUMA));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-			      HFTMON_EV_SPIKE));
+			      HFTMON_EV_SPIKE | ABI_NUMA_EVENT));
+	KUNIT_EXPECT_EQ(test, hftmon_probes_features() &
+			HFTMON_FEAT_NUMA_BALANCING, (u64)ABI_NUMA_FEATURE);
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SCHED_SWITCH], 0);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PROCESS_FORK], 0);
@@ -922,15 +957,40 @@ static void avail_this_kernel(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_SPIKE_FAULT],
 			IS_ENABLED(CONFIG_KRETPROBES) ? 0 : -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
-	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], -ENOSYS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], ABI_NUMA_STATUS);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
 	KUNIT_EXPECT_FALSE(test, hftmon_probes_features() & HFTMON_FEAT_POLL);
 }
 
+/*
+ * A hinting fault's TNF_* flags as the record carries them: local and
+ * remote are what numa_hint_faults_local is compared with, each bit its own.
+ */
+static void numa_fault_flags(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(0), (u16)0);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_FAULT_LOCAL),
+			(u16)HFTMON_NUMA_FAULT_LOCAL);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_MIGRATED),
+			(u16)HFTMON_NUMA_MIGRATED);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_MIGRATE_FAIL),
+			(u16)HFTMON_NUMA_MIGRATE_FAIL);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_SHARED),
+			(u16)HFTMON_NUMA_SHARED);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_NO_GROUP),
+			(u16)HFTMON_NUMA_NO_GROUP);
+	KUNIT_EXPECT_EQ(test, hftmon_numa_fault_flags(TNF_FAULT_LOCAL |
+						      TNF_MIGRATED | TNF_SHARED),
+			(u16)(HFTMON_NUMA_FAULT_LOCAL | HFTMON_NUMA_MIGRATED |
+			      HFTMON_NUMA_SHARED));
+}
+
 static struct kunit_case sources_cases[] = {
 	KUNIT_CASE(sources_table_abi),
+	KUNIT_CASE(numa_fault_flags),
 	KUNIT_CASE(avail_all_found),
 	KUNIT_CASE(avail_missing_tracepoint),
+	KUNIT_CASE(avail_unsupported_source),
 	KUNIT_CASE(families_check_rejects),
 	KUNIT_CASE(avail_this_kernel),
 	{}
@@ -1014,9 +1074,19 @@ static void check_attach(struct kunit *test)
 	a.flags = 1U << 31;
 	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
 	a.flags = 0;
-	a.reserved[1] = 2;
+	a.reserved[0] = 2;
 	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
-	a.reserved[1] = 0;
+	a.reserved[0] = 0;
+	/* A kernel-stack minimum needs kernel stacks, and at most 10 s. */
+	a.kstack_min_ns = 1000;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.flags = HFTMON_ATTACH_KSTACK;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a),
+			IS_ENABLED(CONFIG_X86) ? 0 : -EOPNOTSUPP);
+	a.kstack_min_ns = 10 * NSEC_PER_SEC + 1;
+	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
+	a.kstack_min_ns = 0;
+	a.flags = 0;
 	a.reserved0 = 3;
 	KUNIT_EXPECT_EQ(test, hftmon_attach_check(&a), -EINVAL);
 	a.reserved0 = 0;

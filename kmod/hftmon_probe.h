@@ -67,6 +67,12 @@ struct hftmon_source_desc {
 	 * (the page-fault spikes' kretprobe, probes/spike.c)
 	 */
 	u32 tps;
+	/*
+	 * 0, or the -errno this kernel's build gives the source whatever
+	 * tracepoints exist (-EOPNOTSUPP: the kernel lacks the mechanism,
+	 * as CONFIG_NUMA_BALANCING on PREEMPT_RT, probes/numa.c).
+	 */
+	s32 unsupported;
 };
 
 struct hftmon_family {
@@ -259,5 +265,9 @@ void hftmon_tp_softirq_entry(void *data, unsigned int vec);
 void hftmon_tp_softirq_exit(void *data, unsigned int vec);
 void hftmon_tp_nmi_handler(void *data, void *handler, s64 delta_ns,
 			   int handled);
+
+/* ---- the numa family (probes/numa.c), for the KUnit suites ---------- */
+
+u16 hftmon_numa_fault_flags(int tnf);
 
 #endif /* HFTMON_PROBE_H */

@@ -106,7 +106,8 @@ static bool hftmon_source_found(const struct hftmon_family *f,
 
 /*
  * Availability, from the tables and which tracepoints were found: a
- * source works when every tracepoint it needs exists (else -ENOENT); a
+ * source works when every tracepoint it needs exists (else -ENOENT) and
+ * its build does not rule it out (its unsupported errno); a
  * source no family describes is not implemented (-ENOSYS). An event or
  * feature is offered when every source carrying it works.
  */
@@ -123,8 +124,8 @@ void hftmon_avail_derive(struct hftmon_family *const *fams, unsigned int nr,
 	for (i = 0; i < nr; i++) {
 		for (d = fams[i]->sources;
 		     d < fams[i]->sources + fams[i]->nr_sources; d++) {
-			ok = hftmon_source_found(fams[i], d);
-			a->status[d->src] = ok ? 0 : -ENOENT;
+			ok = !d->unsupported && hftmon_source_found(fams[i], d);
+			a->status[d->src] = d->unsupported ?: (ok ? 0 : -ENOENT);
 			events |= d->event;
 			features |= d->feature;
 			if (!ok) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "numabal.h"
 #include "hist.h"
 
 /* The raw task state of a task that has exited (TASK_DEAD, sched.h). */
@@ -44,7 +45,10 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	    !sz->max_threads || !sz->max_stacks || !sz->reorder_records ||
 	    sz->max_threads > (1u << 30) || sz->max_stacks > (1u << 30) ||
 	    sz->max_irq_sources > (1u << 30) ||
-	    !sz->history_irqs != !sz->max_irq_sources)
+	    !sz->history_irqs != !sz->max_irq_sources ||
+	    sz->max_numa_threads > (1u << 30) ||
+	    (sz->max_numa_threads &&
+	     (!sz->history_numa_faults || !sz->history_numa_moves)))
 		return -EINVAL;
 
 	a->nr_rings = nr_rings;
@@ -81,6 +85,13 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}
+	if (sz->max_numa_threads &&
+	    hftmon_agg_numa_init(a, nr_rings, sz->max_numa_threads,
+				 sz->history_numa_faults,
+				 sz->history_numa_moves)) {
+		hftmon_agg_fini(a);
+		return -ENOMEM;
+	}
 	for (i = 0; i < nr_rings; i++)
 		a->rings[i].head = a->rings[i].tail = HFTMON_AGG_NIL;
 	a->free_list = HFTMON_AGG_NIL;
@@ -102,6 +113,7 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->srcs);
 	free(a->src_index);
 	free(a->names);
+	hftmon_agg_numa_fini(a);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -587,6 +599,9 @@ switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 
 	if (!t)
 		return;
+	if (a->numa && t->state == HFTMON_AGG_ON_CPU)
+		hftmon_agg_numa_ran(a, s->hdr.pid, s->hdr.tid, t->on_cpu,
+				    t->on_since_ns, s->hdr.time_ns);
 	if (s->prev_state & AGG_TASK_DEAD) {
 		/* Its last switch (after its EXIT): it never runs again. */
 		thread_del(a, t);
@@ -662,6 +677,9 @@ switch_in(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 	t->on_since_ns = in_ns;
 	t->on_cpu = s->hdr.cpu;
 	t->woken = false;
+	if (a->numa)
+		hftmon_agg_numa_in(a, s->next_pid, s->next_tid, s->hdr.cpu,
+				   in_ns);
 }
 
 static inline __attribute__((always_inline)) void
@@ -711,6 +729,8 @@ static __attribute__((noinline)) void process_rare(struct hftmon_agg *a,
 		spike_record(a, (const struct hftmon_rec_spike *)h);
 	else if (h->type == HFTMON_REC_SWITCH_STACK)
 		switch_stack_record(a, (const struct hftmon_rec_switch_stack *)h);
+	else if (h->type == HFTMON_REC_NUMA)
+		hftmon_agg_numa_record(a, (const struct hftmon_rec_numa *)h);
 	else if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
 		irq_record(a, (const struct hftmon_rec_irq *)h);
 }
@@ -802,6 +822,11 @@ static uint32_t node_alloc(struct hftmon_agg *a)
 static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 						const struct hftmon_rec_hdr *rec)
 {
+	if (rec->type == HFTMON_REC_NUMA) {
+		memcpy(&n->r.numa, rec, sizeof(n->r.numa));
+		n->r.hdr.size = sizeof(n->r.numa);
+		return;
+	}
 	if (rec->type == HFTMON_REC_SPIKE) {
 		memcpy(&n->r.spike, rec, sizeof(n->r.spike));
 		n->r.hdr.size = sizeof(n->r.spike);
@@ -870,6 +895,10 @@ static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 			return;
 		break;
 	case HFTMON_REC_SWITCH_STACK:
+		break;
+	case HFTMON_REC_NUMA:
+		if (!a->numa)
+			return;
 		break;
 	default:
 		return;

@@ -66,6 +66,7 @@ struct hftmon_agg_node {
 		struct hftmon_rec_irq irq; /* its name stays behind: names[] */
 		struct hftmon_rec_spike spike;
 		struct hftmon_rec_switch_stack sws;
+		struct hftmon_rec_numa numa;
 	} r;
 };
 #define HFTMON_AGG_NIL UINT32_MAX
@@ -247,6 +248,9 @@ struct hftmon_agg {
 	uint64_t start_ns, stop_ns;
 
 	struct hftmon_agg_stats st;
+
+	/* NUMA balancing (numabal.h); NULL without HFTMON_EV_NUMA. */
+	struct hftmon_agg_numa *numa;
 };
 
 /* Table sizes, every one > 0. */
@@ -260,6 +264,10 @@ struct hftmon_agg_sizes {
 	uint32_t history_irqs;
 	uint32_t history_spikes;
 	uint32_t max_irq_sources;
+	/* 0 = no NUMA balancing aggregation (numabal.h) */
+	uint32_t max_numa_threads;
+	uint32_t history_numa_faults;
+	uint32_t history_numa_moves;
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */

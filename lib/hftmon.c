@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "handle.h"
+#include "numabal.h"
 #include "hftmon.h"
 #include "internal.h"
 #include "ring.h"
@@ -406,7 +407,7 @@ HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
 		if (src == HFTMON_SRC_PMU_HW)
 			return "the CPU exposes no hardware PMU";
 		if (src == HFTMON_SRC_NUMA_BALANCING)
-			return "NUMA balancing is off or there is a single node";
+			return "the kernel was built without NUMA balancing (CONFIG_NUMA_BALANCING, which PREEMPT_RT kernels cannot have) or kprobes";
 		return "this machine does not support it";
 	case -ENOSYS:
 		if (src == HFTMON_SRC_SPIKE_FAULT)
@@ -439,7 +440,7 @@ static uint32_t drain_max_us(const struct hftmon_monitor_config *c)
 /* The events this library knows how to ask for. */
 #define LIB_EVENTS                                                    \
 	((uint64_t)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | \
-		    HFTMON_EV_SPIKE))
+		    HFTMON_EV_SPIKE | HFTMON_EV_NUMA))
 
 /* The configuration's checks that need no kernel. */
 static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
@@ -642,6 +643,11 @@ static int setup_library_side(struct hftmon *m,
 			.max_stacks = c->max_stacks ? c->max_stacks :
 						      HFTMON_DEFAULT_MAX_STACKS,
 			.reorder_records = reorder_records(m),
+			.max_numa_threads = c->events & HFTMON_EV_NUMA ?
+						    HFTMON_MAX_NUMA_THREADS :
+						    0,
+			.history_numa_faults = HFTMON_HISTORY_NUMA_FAULTS,
+			.history_numa_moves = HFTMON_HISTORY_NUMA_MOVES,
 		};
 
 		hftmon_agg_sizes_of_events(&sz, c->events);
@@ -657,6 +663,8 @@ static int setup_library_side(struct hftmon *m,
 	for (i = 0; i < m->nr_rings; i++)
 		if (!m->rings[i].map)
 			hftmon_agg_ring_absent(&m->agg, i);
+	if (m->agg.numa)
+		hftmon_numa_map_cpus(m);
 	m->agg_ready = true;
 	m->cfg.cpu_affinity = m->cpus;
 	return 0;

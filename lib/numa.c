@@ -25,8 +25,10 @@
 #include <unistd.h>
 
 #include "handle.h"
+#include "numabal.h"
 
-#define NODE_DIR "/sys/devices/system/node"
+/* Where the nodes are described; a test points it at a tree of its own. */
+const char *hftmon_node_dir = "/sys/devices/system/node";
 
 /* A small sysfs file into buf; its length, or -errno. */
 static int read_small(const char *path, char *buf, size_t len)
@@ -76,16 +78,16 @@ static int read_node(int n, int nodes, struct hftmon_numa_node *d)
 	char *p;
 	int j;
 
-	snprintf(path, sizeof(path), NODE_DIR "/node%d/cpulist", n);
+	snprintf(path, sizeof(path), "%s/node%d/cpulist", hftmon_node_dir, n);
 	if (read_small(path, buf, sizeof(buf)) < 0 ||
 	    !parse_list(buf, d->cpus, HFTMON_MAX_CPUS))
 		return -EIO;
-	snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", n);
+	snprintf(path, sizeof(path), "%s/node%d/meminfo", hftmon_node_dir, n);
 	if (read_small(path, buf, sizeof(buf)) < 0)
 		return -EIO;
 	d->mem_total_bytes = meminfo(buf, "MemTotal:");
 	d->mem_free_bytes = meminfo(buf, "MemFree:");
-	snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
+	snprintf(path, sizeof(path), "%s/node%d/distance", hftmon_node_dir, n);
 	if (read_small(path, buf, sizeof(buf)) < 0)
 		return -EIO;
 	p = buf;
@@ -100,13 +102,14 @@ HFTMON_API int hftmon_get_numa_topology(struct hftmon *m,
 {
 	uint64_t online[HFTMON_NUMA_MAX_NODES / 64 + 1] = { 0 };
 	size_t stride, filled = 0;
-	char buf[4096];
+	char buf[4096], path[256];
 	int n, nodes = 0, err;
 
 	if ((!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
 	stride = max ? out->sz : 0;
-	if (read_small(NODE_DIR "/online", buf, sizeof(buf)) < 0) {
+	snprintf(path, sizeof(path), "%s/online", hftmon_node_dir);
+	if (read_small(path, buf, sizeof(buf)) < 0) {
 		/* No NUMA in this kernel: one node holds everything. */
 		struct hftmon_numa_node d = { .sz = sizeof(d), .distance = { 10 } };
 		long ncpu = sysconf(_SC_NPROCESSORS_CONF), c;
@@ -121,7 +124,7 @@ HFTMON_API int hftmon_get_numa_topology(struct hftmon *m,
 		return 1;
 	}
 	if (!parse_list(buf, online, HFTMON_NUMA_MAX_NODES + 1)) {
-		pr_err(m, "NUMA: " NODE_DIR "/online reads '%s'", buf);
+		pr_err(m, "NUMA: %s reads '%s'", path, buf);
 		return -EIO;
 	}
 	if (online[HFTMON_NUMA_MAX_NODES / 64] >> (HFTMON_NUMA_MAX_NODES % 64)) {
@@ -289,4 +292,32 @@ out:
 	if (numa)
 		fclose(numa);
 	return err ? err : (int)filled;
+}
+
+/*
+ * The node of every CPU, for the NUMA balancing aggregation (numabal.c):
+ * read once at configure. A CPU no node lists stays unknown; a topology
+ * that cannot be read leaves them all unknown (logged), never guessed.
+ */
+void hftmon_numa_map_cpus(struct hftmon *m)
+{
+	struct hftmon_numa_node *nd = calloc(HFTMON_NUMA_MAX_NODES, sizeof(*nd));
+	unsigned int cpu;
+	int n, i;
+
+	if (!nd) {
+		pr_warn(m, "NUMA: no memory to read the topology: every CPU's node unknown");
+		return;
+	}
+	nd[0].sz = sizeof(*nd);
+	n = hftmon_get_numa_topology(m, nd, HFTMON_NUMA_MAX_NODES);
+	if (n < 0)
+		pr_warn(m, "NUMA: the topology cannot be read (%s): every CPU's node unknown",
+			strerror(-n));
+	for (i = 0; i < n && i < HFTMON_NUMA_MAX_NODES; i++)
+		for (cpu = 0; cpu < m->agg.numa->nr_cpus && cpu < HFTMON_MAX_CPUS;
+		     cpu++)
+			if (nd[i].cpus[cpu / 64] & (1ull << (cpu % 64)))
+				hftmon_agg_numa_set_node(&m->agg, cpu, nd[i].node);
+	free(nd);
 }

@@ -30,6 +30,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_SPIKE] = sizeof(struct hftmon_rec_spike),
 	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 	[HFTMON_REC_SWITCH_STACK] = sizeof(struct hftmon_rec_switch_stack),
+	[HFTMON_REC_NUMA] = sizeof(struct hftmon_rec_numa),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
@@ -41,6 +42,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_SPIKE] = "spike",
 	[HFTMON_REC_DETACH] = "detach",
 	[HFTMON_REC_SWITCH_STACK] = "switch_stack",
+	[HFTMON_REC_NUMA] = "numa",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */

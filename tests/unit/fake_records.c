@@ -220,6 +220,31 @@ int fake_ignore(void *ctx, const struct hftmon_rec_hdr *rec)
 	return 0;
 }
 
+bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
+	       const struct fake_numa *n)
+{
+	struct hftmon_rec_numa *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_NUMA,
+					  sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.flags = (__u16)n->flags;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->kind = n->kind;
+	r->pages = n->pages;
+	r->src_cpu = n->src_cpu;
+	r->src_nid = n->src_nid;
+	r->dst_cpu = n->dst_cpu;
+	r->dst_nid = n->dst_nid;
+	r->other_pid = n->other ? n->other->pid : 0;
+	r->other_tid = n->other ? n->other->tid : 0;
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
 uint64_t fake_now_ns(void)
 {
 	struct timespec ts;

@@ -66,6 +66,14 @@ bool fake_spike(unsigned int cpu, const struct fake_spike *sp);
 
 /* A drain callback that keeps nothing (the aggregator still sees all). */
 int fake_ignore(void *ctx, const struct hftmon_rec_hdr *rec);
+/* A NUMA record (hftmon_rec_numa) of task on cpu at t. */
+struct fake_numa {
+	__u32 kind, flags, pages;
+	__s32 src_cpu, src_nid, dst_cpu, dst_nid;
+	const struct fake_task *other;
+};
+bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
+	       const struct fake_numa *n);
 
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);

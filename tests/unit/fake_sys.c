@@ -79,7 +79,7 @@ static int ioc_configure(struct hftmon_config *cfg)
 	if (pages && (__u64)cfg->wakeup_bytes > (__u64)pages * FAKE_PAGE_SIZE)
 		return fail(EINVAL);
 	if (cfg->events & ~(__u64)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL |
-				   HFTMON_EV_SPIKE))
+				   HFTMON_EV_SPIKE | HFTMON_EV_NUMA))
 		return fail(EINVAL);
 	/* The spike rules of the uapi: a threshold in range iff spikes. */
 	if (cfg->events & HFTMON_EV_SPIKE ?

@@ -48,10 +48,12 @@ static const struct {
 	{ HFTMON_REC_DETACH, 40 },
 	/* 32 header + 2 x u64 + 2 x u32 */
 	{ HFTMON_REC_SWITCH_STACK, 56 },
+	/* 32 header + 8 x u32 */
+	{ HFTMON_REC_NUMA, 64 },
 };
 
 /* Numbers the header reserves without a layout: unknown to the decoder. */
-static const __u16 reserved_types[] = { HFTMON_REC_PMU, HFTMON_REC_NUMA };
+static const __u16 reserved_types[] = { HFTMON_REC_PMU };
 
 static void test_type_numbers(void **state)
 {

@@ -626,7 +626,7 @@ static void test_unknown_types_keep_later_records(void **state)
 {
 	static const __u16 unknown_types[] = { HFTMON_REC_PMU,
 					       HFTMON_REC_TYPE_NR, 200,
-					       HFTMON_REC_NUMA, 0xffff };
+					       HFTMON_REC_TYPE_NR + 1, 0xffff };
 	static const __u16 unknown_sizes[] = { 32, 40, 64, 248, 1024 };
 	enum { ROUNDS = 2000 };
 	struct fixture *f = *state;

@@ -206,6 +206,28 @@ FIELD(hftmon_rec_detach, hdr, 0, 32);
 FIELD(hftmon_rec_detach, reason, 32, 4);
 FIELD(hftmon_rec_detach, reserved, 36, 4);
 
+/* NUMA balancing (issue 9, item 3): faults, moves, swaps, sticks. */
+SIZE(hftmon_rec_numa, 64, 8);
+FIELD(hftmon_rec_numa, hdr, 0, 32);
+FIELD(hftmon_rec_numa, kind, 32, 4);
+FIELD(hftmon_rec_numa, pages, 36, 4);
+FIELD(hftmon_rec_numa, src_cpu, 40, 4);
+FIELD(hftmon_rec_numa, src_nid, 44, 4);
+FIELD(hftmon_rec_numa, dst_cpu, 48, 4);
+FIELD(hftmon_rec_numa, dst_nid, 52, 4);
+FIELD(hftmon_rec_numa, other_pid, 56, 4);
+FIELD(hftmon_rec_numa, other_tid, 60, 4);
+_Static_assert(HFTMON_REC_NUMA == 10 && HFTMON_NUMA_FAULT == 1 &&
+	       HFTMON_NUMA_MOVE == 2 && HFTMON_NUMA_SWAP == 3 &&
+	       HFTMON_NUMA_STICK == 4, "NUMA record type and kinds");
+_Static_assert(HFTMON_NUMA_FAULT_LOCAL == 1 && HFTMON_NUMA_MIGRATED == 2 &&
+	       HFTMON_NUMA_MIGRATE_FAIL == 4 && HFTMON_NUMA_SHARED == 8 &&
+	       HFTMON_NUMA_NO_GROUP == 16 && HFTMON_NUMA_OTHER_TRACKED == 32,
+	       "NUMA record flags");
+_Static_assert(HFTMON_EV_NUMA == 1ULL << 10 &&
+	       HFTMON_FEAT_NUMA_BALANCING == 1ULL << 14 &&
+	       HFTMON_SRC_NUMA_BALANCING == 9, "NUMA event, feature, source row");
+
 _Static_assert(offsetof(struct hftmon_rec_stack, ips) == 40, "hftmon_rec_stack.ips");
 _Static_assert(HFTMON_IOC_GET_INFO == 0xc0f0b700u, "ioctl number of GET_INFO");
 _Static_assert(HFTMON_IOC_CONFIGURE == 0xc048b701u, "ioctl number of CONFIGURE");

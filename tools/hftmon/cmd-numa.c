@@ -9,6 +9,15 @@
  * pages on a node where none of its threads runs are remote to all of
  * them. Every --interval, --count times, or once. Needs no module: it
  * reads the kernel's page tables and sysfs, nothing is recorded.
+ *
+ * --duration SEC records for SEC seconds first (the module needed:
+ * HFTMON_EV_NUMA and the scheduler events), then adds per process the
+ * NUMA balancer's activity (hftmon_get_numa_activity(): hinting faults
+ * local and remote, pages migrated and failed, task moves, swaps and
+ * failed moves) and per thread its time on each node from its switches,
+ * and the last --top events (hftmon_get_numa_events()) with their times.
+ * On one node, or with kernel.numa_balancing 0, it says that the
+ * balancer had nothing to do instead of printing zeros as findings.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,10 +31,19 @@ struct numa_args {
 	double interval; /* 0: once */
 	unsigned long long count;
 	unsigned long long top;
+	double duration; /* 0: no session */
 	bool json;
 };
 
-enum { OPT_TOP = 0x100, OPT_NJSON };
+/* What a --duration session found, for show_process(). */
+struct numa_session {
+	struct hftmon *m;
+	int status; /* 0, or the reason there is no activity (-errno) */
+	int balancing; /* /proc/sys/kernel/numa_balancing, -1 unreadable */
+	uint64_t start_ns, stop_ns;
+};
+
+enum { OPT_TOP = 0x100, OPT_NJSON, OPT_DURATION };
 
 static void parse_numa(int argc, char **argv, struct numa_args *a)
 {
@@ -35,6 +53,7 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		{ "count", required_argument, NULL, 'c' },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "json", no_argument, NULL, OPT_NJSON },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,6 +83,10 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		case OPT_NJSON:
 			a->json = true;
 			break;
+		case OPT_DURATION:
+			a->duration = parse_seconds_arg("numa", "--duration",
+							optarg);
+			break;
 		case 'h':
 			command_usage(&cmd_numa, stdout);
 			exit(0);
@@ -77,6 +100,253 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		usage_error("numa: the process is needed: -p PID");
 	if (a->json && (a->interval || a->count > 1))
 		usage_error("numa: --json prints one view: no --interval or --count");
+	if (a->duration && (a->interval || a->count > 1))
+		usage_error("numa: --duration records once: no --interval or --count");
+}
+
+static int read_balancing(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/numa_balancing", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Records the targets for a->duration seconds; ns->status says how it went. */
+static int record_session(const struct numa_args *a, struct numa_session *ns)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg),
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA,
+		.drain_thread = true,
+	};
+	struct hftmon_info info = { .size = sizeof(info) };
+	uint64_t end;
+	unsigned int i;
+	int err;
+
+	memset(ns, 0, sizeof(*ns));
+	ns->balancing = read_balancing();
+	if (open_device(&ns->m))
+		return 1;
+	err = hftmon_get_info(ns->m, &info);
+	if (err)
+		return report_error(err, "numa: the module's info");
+	if (!(info.features & HFTMON_FEAT_NUMA_BALANCING)) {
+		int st = info.source_status[HFTMON_SRC_NUMA_BALANCING];
+
+		ns->status = st ? st : -EOPNOTSUPP;
+		return 0;
+	}
+	err = hftmon_configure(ns->m, &cfg);
+	if (err)
+		return report_error(err, "numa: configure");
+	for (i = 0; i < a->targets.nr; i++) {
+		err = hftmon_attach_process(ns->m, a->targets.v[i].pid, NULL);
+		if (err)
+			return report_error(err, "numa: attach pid %d",
+					    (int)a->targets.v[i].pid);
+	}
+	err = hftmon_start(ns->m);
+	if (err)
+		return report_error(err, "numa: start");
+	ns->start_ns = now_ns();
+	end = ns->start_ns + (uint64_t)(a->duration * 1e9);
+	while (!stopping() && now_ns() < end) {
+		uint64_t t = now_ns() + 100000000ull;
+
+		sleep_until(t < end ? t : end);
+	}
+	err = hftmon_stop(ns->m);
+	ns->stop_ns = now_ns();
+	if (err)
+		return report_error(err, "numa: stop");
+	return 0;
+}
+
+static const char *event_kind(uint32_t k)
+{
+	static const char *const names[] = { "?", "fault", "move", "swap",
+					     "stick", "node" };
+
+	return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+/* Why there is no balancing activity to show, or NULL. */
+static const char *no_activity(const struct numa_session *ns, int nodes)
+{
+	if (ns->status)
+		return hftmon_source_reason(HFTMON_SRC_NUMA_BALANCING,
+					    ns->status);
+	if (nodes < 2)
+		return "one NUMA node: the balancer has nothing to balance";
+	if (ns->balancing == 0)
+		return "kernel.numa_balancing is 0: the balancer is off";
+	return NULL;
+}
+
+/* The balancer's activity for pid's threads, text or JSON. */
+static int show_balancing(pid_t pid, const struct hftmon_numa_node *nd,
+			  int nodes, const struct numa_args *a,
+			  const struct numa_session *ns)
+{
+	struct hftmon_numa_query q = { .sz = sizeof(q), .pid = pid };
+	struct hftmon_numa_activity *act = NULL, sum = { 0 };
+	struct hftmon_numa_event *ev = NULL;
+	const char *why = no_activity(ns, nodes);
+	int n = 0, ne = 0, i, j, first;
+	size_t cap = 64;
+
+	if (!ns->status) {
+		for (;;) {
+			act = calloc(cap, sizeof(*act));
+			if (!act)
+				return report_error(-ENOMEM, "numa");
+			act[0].sz = sizeof(*act);
+			n = hftmon_get_numa_activity(ns->m, &q, act, cap);
+			if (n < 0 || (size_t)n <= cap)
+				break;
+			free(act);
+			cap = (size_t)n + 16;
+		}
+		if (n < 0) {
+			free(act);
+			return report_error(n, "numa: activity of pid %d", (int)pid);
+		}
+		ev = calloc(a->top + 1, sizeof(*ev));
+		if (!ev) {
+			free(act);
+			return report_error(-ENOMEM, "numa");
+		}
+		ev[0].sz = sizeof(*ev);
+		ne = hftmon_get_numa_events(ns->m, &q, ev, (size_t)a->top);
+		if (ne < 0) {
+			free(act);
+			free(ev);
+			return report_error(ne, "numa: events of pid %d", (int)pid);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		sum.hint_faults += act[i].hint_faults;
+		sum.hint_faults_local += act[i].hint_faults_local;
+		sum.hint_faults_remote += act[i].hint_faults_remote;
+		sum.pages_migrated += act[i].pages_migrated;
+		sum.pages_migrate_failed += act[i].pages_migrate_failed;
+		sum.task_moves += act[i].task_moves;
+		sum.task_swaps += act[i].task_swaps;
+		sum.task_sticks += act[i].task_sticks;
+	}
+	/* Events past the ones shown are counted but not listed. */
+	first = ne > (int)a->top ? (int)a->top : ne;
+	if (a->json) {
+		printf(", \"balancing\": {\"duration_ns\": %llu, \"numa_balancing\": %d, \"supported\": %s, \"reason\": ",
+		       (unsigned long long)(ns->stop_ns - ns->start_ns),
+		       ns->balancing, ns->status ? "false" : "true");
+		if (why)
+			json_string(why);
+		else
+			printf("null");
+		printf(", \"hint_faults\": %llu, \"hint_faults_local\": %llu, \"hint_faults_remote\": %llu, \"pages_migrated\": %llu, \"pages_migrate_failed\": %llu, \"task_moves\": %llu, \"task_swaps\": %llu, \"task_sticks\": %llu, \"threads\": [",
+		       (unsigned long long)sum.hint_faults,
+		       (unsigned long long)sum.hint_faults_local,
+		       (unsigned long long)sum.hint_faults_remote,
+		       (unsigned long long)sum.pages_migrated,
+		       (unsigned long long)sum.pages_migrate_failed,
+		       (unsigned long long)sum.task_moves,
+		       (unsigned long long)sum.task_swaps,
+		       (unsigned long long)sum.task_sticks);
+		for (i = 0; i < n; i++) {
+			printf("%s{\"tid\": %d, \"hint_faults\": %llu, \"hint_faults_local\": %llu, \"pages_migrated\": %llu, \"pages_migrate_failed\": %llu, \"task_moves\": %llu, \"task_swaps\": %llu, \"task_sticks\": %llu, \"node\": %d, \"node_changes\": %u, \"on_node_ns\": [",
+			       i ? ", " : "", (int)act[i].tid,
+			       (unsigned long long)act[i].hint_faults,
+			       (unsigned long long)act[i].hint_faults_local,
+			       (unsigned long long)act[i].pages_migrated,
+			       (unsigned long long)act[i].pages_migrate_failed,
+			       (unsigned long long)act[i].task_moves,
+			       (unsigned long long)act[i].task_swaps,
+			       (unsigned long long)act[i].task_sticks,
+			       act[i].node, act[i].node_changes);
+			for (j = 0; j < nodes; j++)
+				printf("%s%llu", j ? ", " : "",
+				       (unsigned long long)act[i].on_node_ns[nd[j].node]);
+			printf("], \"on_unknown_ns\": %llu}",
+			       (unsigned long long)act[i].on_unknown_ns);
+		}
+		printf("], \"events_total\": %d, \"events\": [", ne);
+		for (i = 0; i < first; i++)
+			printf("%s{\"time_ns\": %llu, \"tid\": %d, \"kind\": \"%s\", \"flags\": %u, \"pages\": %u, \"src_cpu\": %d, \"src_node\": %d, \"dst_cpu\": %d, \"dst_node\": %d, \"other_tid\": %d}",
+			       i ? ", " : "",
+			       (unsigned long long)ev[i].time_ns, (int)ev[i].tid,
+			       event_kind(ev[i].kind), ev[i].flags, ev[i].pages,
+			       ev[i].src_cpu, ev[i].src_node, ev[i].dst_cpu,
+			       ev[i].dst_node, (int)ev[i].other_tid);
+		printf("]}");
+	} else {
+		printf("\nNUMA balancing over %.1f s (kernel.numa_balancing ",
+		       (double)(ns->stop_ns - ns->start_ns) / 1e9);
+		if (ns->balancing < 0)
+			printf("absent):");
+		else
+			printf("%d):", ns->balancing);
+		if (why)
+			printf(" %s", why);
+		printf("\n");
+		if (!ns->status) {
+			printf("  hinting faults %llu (local %llu, remote %llu), pages migrated %llu, failed %llu; task moves %llu, swaps %llu, failed moves %llu\n",
+			       (unsigned long long)sum.hint_faults,
+			       (unsigned long long)sum.hint_faults_local,
+			       (unsigned long long)sum.hint_faults_remote,
+			       (unsigned long long)sum.pages_migrated,
+			       (unsigned long long)sum.pages_migrate_failed,
+			       (unsigned long long)sum.task_moves,
+			       (unsigned long long)sum.task_swaps,
+			       (unsigned long long)sum.task_sticks);
+			printf("%8s %10s %8s %8s %6s %6s", "TID", "FAULTS",
+			       "LOCAL", "MIGRATED", "MOVES", "NODE");
+			for (j = 0; j < nodes; j++) {
+				char h[24];
+
+				snprintf(h, sizeof(h), "RAN-NODE%d(ms)", nd[j].node);
+				printf(" %14s", h);
+			}
+			printf("\n");
+			for (i = 0; i < n; i++) {
+				printf("%8d %10llu %8llu %8llu %6llu %6d", (int)act[i].tid,
+				       (unsigned long long)act[i].hint_faults,
+				       (unsigned long long)act[i].hint_faults_local,
+				       (unsigned long long)act[i].pages_migrated,
+				       (unsigned long long)(act[i].task_moves +
+							    act[i].task_swaps),
+				       act[i].node);
+				for (j = 0; j < nodes; j++)
+					printf(" %14.3f",
+					       (double)act[i].on_node_ns[nd[j].node] / 1e6);
+				printf("\n");
+			}
+			if (ne)
+				printf("events (%d, the first %d):\n", ne, first);
+			for (i = 0; i < first; i++)
+				printf("  %+.6f s tid %d %-5s cpu %d node %d -> cpu %d node %d%s%s\n",
+				       (double)(ev[i].time_ns - ns->start_ns) / 1e9,
+				       (int)ev[i].tid, event_kind(ev[i].kind),
+				       ev[i].src_cpu, ev[i].src_node,
+				       ev[i].dst_cpu, ev[i].dst_node,
+				       ev[i].kind == HFTMON_NUMA_EV_FAULT &&
+						       (ev[i].flags & HFTMON_NUMA_FAULT_LOCAL) ?
+					       " local" : "",
+				       ev[i].kind == HFTMON_NUMA_EV_FAULT &&
+						       (ev[i].flags & HFTMON_NUMA_MIGRATED) ?
+					       " migrated" : "");
+		}
+	}
+	free(act);
+	free(ev);
+	return 0;
 }
 
 static int node_of_cpu(const struct hftmon_numa_node *nd, int nodes, int cpu)
@@ -126,7 +396,8 @@ static void print_topology(const struct hftmon_numa_node *nd, int nodes)
 
 /* One process: its threads' nodes now, its pages per node, its mappings. */
 static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
-			const struct numa_args *a, bool first)
+			const struct numa_args *a, bool first,
+			const struct numa_session *ns)
 {
 	struct hftmon_numa_mapping *mp = NULL;
 	struct hftmon_thread_info *ti = NULL;
@@ -194,7 +465,13 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 				       (unsigned long long)mp[i].pages[nd[j].node]);
 			printf("]}");
 		}
-		printf("]}");
+		printf("]");
+		if (ns && show_balancing(pid, nd, nodes, a, ns)) {
+			free(mp);
+			free(ti);
+			return 1;
+		}
+		printf("}");
 	} else {
 		printf("\npid %d: %llu resident pages of %llu bytes; its %d thread(s) run now on:",
 		       (int)pid, (unsigned long long)all,
@@ -233,6 +510,11 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 				       (unsigned long long)mp[i].pages[nd[j].node]);
 			printf("  %s\n", table_name(mp[i].path, name, sizeof(name)));
 		}
+		if (ns && show_balancing(pid, nd, nodes, a, ns)) {
+			free(mp);
+			free(ti);
+			return 1;
+		}
 	}
 	free(mp);
 	free(ti);
@@ -243,12 +525,21 @@ static int run_numa(int argc, char **argv)
 {
 	struct hftmon_numa_node nd[HFTMON_NUMA_MAX_NODES] = { [0].sz = sizeof(nd[0]) };
 	unsigned long long done = 0;
+	struct numa_session ns = { 0 };
 	struct numa_args a;
 	int nodes, status = 0;
 	unsigned int i;
 
 	parse_numa(argc, argv, &a);
 	install_signals();
+	if (a.duration) {
+		status = record_session(&a, &ns);
+		if (status) {
+			hftmon_close(ns.m);
+			targets_fini(&a.targets);
+			return finish_stdout(status);
+		}
+	}
 	for (;;) {
 		nodes = hftmon_get_numa_topology(NULL, nd, HFTMON_NUMA_MAX_NODES);
 		if (nodes < 0) {
@@ -276,7 +567,7 @@ static int run_numa(int argc, char **argv)
 		}
 		for (i = 0; i < a.targets.nr && !status; i++)
 			status = show_process(a.targets.v[i].pid, nd, nodes, &a,
-					      !i);
+					      !i, a.duration ? &ns : NULL);
 		if (a.json)
 			printf("\n ]}\n");
 		fflush(stdout);
@@ -288,6 +579,7 @@ static int run_numa(int argc, char **argv)
 		if (stopping())
 			break;
 	}
+	hftmon_close(ns.m);
 	targets_fini(&a.targets);
 	return finish_stdout(status);
 }
@@ -295,14 +587,18 @@ static int run_numa(int argc, char **argv)
 const struct cli_command cmd_numa = {
 	.name = "numa",
 	.run = run_numa,
-	.help = "  numa -p PID [--interval SEC] [--count N] [--top N] [--json]\n"
+	.help = "  numa -p PID [--interval SEC] [--count N] [--top N] [--duration SEC] [--json]\n"
 		"                           the NUMA nodes (CPUs, memory, distances) and,\n"
 		"                           per process, its resident pages on each node,\n"
 		"                           in all and per mapping, beside the nodes its\n"
-		"                           threads run on now; needs no module\n",
+		"                           threads run on now; needs no module; with\n"
+		"                           --duration, the NUMA balancer's activity and\n"
+		"                           each thread's time per node, recorded that long\n",
 	.options = "numa options:\n"
 		   "  -p, --pid PID            a process; repeatable\n"
 		   "  -i, --interval SEC       print it again every SEC seconds\n"
 		   "  -c, --count N            that many times\n"
-		   "      --top N              the N largest mappings (default 10)\n",
+		   "      --top N              the N largest mappings (default 10), and events\n"
+		   "      --duration SEC       record SEC seconds (module needed): hinting faults,\n"
+		   "                           migrations, task moves/swaps, time on each node\n",
 };

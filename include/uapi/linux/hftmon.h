@@ -42,6 +42,7 @@
 #define HFTMON_FEAT_SPIKE		(1ULL << 11)	/* REC_SPIKE, EV_SPIKE */
 #define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
 #define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
+#define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -60,7 +61,7 @@ enum hftmon_source {
 	HFTMON_SRC_SOFTIRQ,
 	HFTMON_SRC_PMU_HW,		/* hardware cycles/instructions/caches */
 	HFTMON_SRC_PMU_SW,		/* software events: faults, cpu clock */
-	HFTMON_SRC_NUMA_BALANCING,
+	HFTMON_SRC_NUMA_BALANCING,	/* -EOPNOTSUPP: no CONFIG_NUMA_BALANCING */
 	HFTMON_SRC_STACK_KERNEL,
 	HFTMON_SRC_STACK_USER,
 	HFTMON_SRC_IRQ_VECTOR,		/* x86 system vectors: timer, IPIs */
@@ -116,6 +117,11 @@ struct hftmon_info {
  * interruption events that are on.
  */
 #define HFTMON_EV_SPIKE		(1ULL << 9)
+/*
+ * NUMA balancing activity of tracked threads (HFTMON_REC_NUMA): their
+ * hinting faults and the balancer's task moves and swaps between nodes.
+ */
+#define HFTMON_EV_NUMA		(1ULL << 10)
 
 /*
  * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
@@ -294,7 +300,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_SOFTIRQ = 7,	/* a softirq vector's run */
 	HFTMON_REC_SPIKE = 8,	/* a latency spike of a tracked thread */
 	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
-	HFTMON_REC_NUMA = 10,	/* reserved: NUMA placement (no layout yet) */
+	HFTMON_REC_NUMA = 10,	/* NUMA balancing: a hinting fault, a task move */
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
 	HFTMON_REC_DETACH = 12,	/* tracking of a process ended at its exec */
 	HFTMON_REC_SWITCH_STACK = 13, /* a switch-out's kernel stack, at its switch-in */
@@ -584,6 +590,52 @@ struct hftmon_rec_detach {
 	struct hftmon_rec_hdr hdr;
 	__u32 reason;		/* HFTMON_DETACH_* */
 	__u32 reserved;
+};
+
+/* What a NUMA record tells: hftmon_rec_numa.kind. */
+enum hftmon_numa_kind {
+	HFTMON_NUMA_FAULT = 1,	/* a NUMA hinting fault (task_numa_fault()) */
+	HFTMON_NUMA_MOVE = 2,	/* sched_move_numa: moved to another CPU */
+	HFTMON_NUMA_SWAP = 3,	/* sched_swap_numa: swapped with other_tid */
+	HFTMON_NUMA_STICK = 4,	/* sched_stick_numa: a move or swap that failed */
+};
+
+/* HFTMON_REC_NUMA flags, FAULT: the kernel's TNF_* of the fault */
+#define HFTMON_NUMA_FAULT_LOCAL		(1U << 0) /* page on the faulting CPU's node */
+#define HFTMON_NUMA_MIGRATED		(1U << 1) /* the page(s) moved to dst_nid */
+#define HFTMON_NUMA_MIGRATE_FAIL	(1U << 2) /* a migration was tried, failed */
+#define HFTMON_NUMA_SHARED		(1U << 3) /* a page shared between processes */
+#define HFTMON_NUMA_NO_GROUP		(1U << 4) /* not used to group tasks (read-only) */
+/* SWAP, STICK: the other task (other_pid/tid) is tracked too */
+#define HFTMON_NUMA_OTHER_TRACKED	(1U << 5)
+
+/*
+ * One NUMA balancing event of a tracked thread (hdr.pid/tid), written in
+ * its own context (the kernel's balancer runs in the task it balances):
+ * - FAULT: a NUMA hinting fault, when the kernel's fault handler accounts
+ *   it (task_numa_fault(), after any migration): pages it covered (a huge
+ *   page: 512), src_cpu/src_nid the faulting CPU and its node, dst_nid the
+ *   node the page is on afterwards (the migration's target if MIGRATED),
+ *   dst_cpu -1. Each is one numa_hint_faults of /proc/vmstat (LOCAL: one
+ *   numa_hint_faults_local), a MIGRATED one pages numa_pages_migrated.
+ * - MOVE: the balancer moved the thread from src_cpu to dst_cpu.
+ * - SWAP: it swapped the thread (src_cpu -> dst_cpu) with other_tid
+ *   (dst_cpu -> src_cpu); a tracked other gets its own SWAP record.
+ * - STICK: a move (other 0) or swap it tried failed, or it found no better
+ *   CPU (dst_cpu -1): the thread stays on src_cpu.
+ * Nodes are cpu_to_node() of the CPUs, -1 for CPU -1. other_pid/tid are
+ * named as every task a record names (0 when blanked or none).
+ */
+struct hftmon_rec_numa {
+	struct hftmon_rec_hdr hdr;
+	__u32 kind;		/* enum hftmon_numa_kind */
+	__u32 pages;		/* FAULT: pages of the fault; else 0 */
+	__s32 src_cpu;
+	__s32 src_nid;
+	__s32 dst_cpu;
+	__s32 dst_nid;
+	__s32 other_pid;	/* SWAP, STICK: the other task; else 0 */
+	__s32 other_tid;
 };
 
 /* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
