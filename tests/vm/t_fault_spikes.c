@@ -5,7 +5,8 @@
  * the test controls: a page registered with userfaultfd is touched by a
  * tracked thread; the test's handler thread reads the fault event, sleeps
  * DELAY_US, then fills the page (UFFDIO_COPY). The fault lasts at least
- * the handler's own measured [event read, copy done] and at most the
+ * from the handler's reading of the event to its asking for the copy
+ * (the copy wakes the toucher before the ioctl returns), and at most the
  * toucher's own measured [before, after] the access.
  *
  * 1. The source is offered (hftmon_info: spike_fault status 0).
@@ -13,8 +14,8 @@
  *    take milliseconds): exactly one FAULT spike of the
  *    toucher's tid, at the touched address (exact, not page-aligned:
  *    handle_mm_fault() gets the faulting address), starting inside the
- *    toucher's window, containing the handler's window, ending inside
- *    the toucher's window.
+ *    toucher's window before the handler read the fault, ending after
+ *    the handler asked for the copy and inside the toucher's window.
  * 3. Its cause analysis: parts that sum to its duration exactly, among
  *    them a SLEEP (the toucher blocked in handle_userfault()) holding at
  *    least most of the delay, and a FAULT part at that address.
@@ -57,7 +58,7 @@ struct uffd_fault {
 	int uffd;
 	char *area;
 	size_t off;		/* the touched byte's offset in the area */
-	uint64_t h_start, h_end; /* handler: event read .. copy done */
+	uint64_t h_start, h_copy, h_end; /* handler: event read, copy asked, done */
 	uint64_t t_start, t_end; /* toucher: before .. after the access */
 	pid_t tid;
 };
@@ -104,6 +105,7 @@ static void *handler(void *arg)
 	copy.dst = msg.arg.pagefault.address & ~((unsigned long)page_size - 1);
 	copy.src = (unsigned long)fill;
 	copy.len = (unsigned long)page_size;
+	f->h_copy = mono_ns();
 	if (ioctl(f->uffd, UFFDIO_COPY, &copy)) {
 		printf("# FAIL: UFFDIO_COPY: %s\n", strerror(errno));
 		vmtest_failed = 1;
@@ -195,9 +197,14 @@ static void check_one_fault(const struct uffd_fault *f, uint64_t since)
 	      "starts in the toucher's window before the handler's: %llu not in [%llu, %llu]",
 	      (unsigned long long)sp->start_ns, (unsigned long long)f->t_start,
 	      (unsigned long long)f->h_start);
-	CHECK(sp->end_ns >= f->h_end && sp->end_ns <= f->t_end,
-	      "ends after the copy, before the toucher's stamp: %llu not in [%llu, %llu]",
-	      (unsigned long long)sp->end_ns, (unsigned long long)f->h_end,
+	/*
+	 * The copy wakes the toucher from inside the ioctl: its fault may end
+	 * before the handler's ioctl returns (seen on 6.12, by 141 us), never
+	 * before the handler asked for the copy.
+	 */
+	CHECK(sp->end_ns >= f->h_copy && sp->end_ns <= f->t_end,
+	      "ends after the copy was asked, before the toucher's stamp: %llu not in [%llu, %llu]",
+	      (unsigned long long)sp->end_ns, (unsigned long long)f->h_copy,
 	      (unsigned long long)f->t_end);
 	CHECK(sp->threshold_ns == THRESHOLD_US * 1000ULL, "threshold %llu",
 	      (unsigned long long)sp->threshold_ns);
