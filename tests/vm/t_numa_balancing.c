@@ -48,6 +48,7 @@
 
 struct vmstat {
 	unsigned long long faults, local, migrated;
+	bool present; /* the kernel counts them (CONFIG_NUMA_BALANCING's vmstat) */
 };
 
 static int read_vmstat(struct vmstat *v)
@@ -61,7 +62,7 @@ static int read_vmstat(struct vmstat *v)
 	memset(v, 0, sizeof(*v));
 	while (fscanf(f, "%63s %llu", name, &val) == 2) {
 		if (!strcmp(name, "numa_hint_faults"))
-			v->faults = val;
+			v->faults = val, v->present = true;
 		else if (!strcmp(name, "numa_hint_faults_local"))
 			v->local = val;
 		else if (!strcmp(name, "numa_pages_migrated"))
@@ -377,9 +378,18 @@ int main(void)
 	     faults, local, migrated, failed, moves);
 	INFO("/proc/vmstat deltas: numa_hint_faults %llu, numa_hint_faults_local %llu, numa_pages_migrated %llu",
 	     b.faults - a.faults, b.local - a.local, b.migrated - a.migrated);
-	CHECK(faults == b.faults - a.faults, "hinting faults");
-	CHECK(local == b.local - a.local, "local hinting faults");
-	CHECK(migrated == b.migrated - a.migrated, "pages migrated");
+	/*
+	 * A kernel that keeps no NUMA counters in /proc/vmstat (the debug
+	 * tier's, without VM_EVENT_COUNTERS) has no ground truth to compare:
+	 * said, and the rest still checked; Debian's kernels all have them.
+	 */
+	if (!b.present) {
+		INFO("this kernel's /proc/vmstat has no numa_* counters: the counts are not compared here");
+	} else {
+		CHECK(faults == b.faults - a.faults, "hinting faults");
+		CHECK(local == b.local - a.local, "local hinting faults");
+		CHECK(migrated == b.migrated - a.migrated, "pages migrated");
+	}
 	if (nodes > 1) {
 		CHECK(faults > 0, "the balancer made no hinting fault");
 		CHECK(migrated > 0, "the balancer migrated nothing");
