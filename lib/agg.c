@@ -59,6 +59,7 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	a->max_threads = sz->max_threads;
 	a->nr_thread_slots = slots_for(sz->max_threads);
 	a->threads = zalloc(a->nr_thread_slots, sizeof(*a->threads));
+	a->gone = zalloc(a->max_threads, sizeof(*a->gone));
 	a->max_stacks = sz->max_stacks;
 	a->stacks = zalloc(sz->max_stacks, sizeof(*a->stacks));
 	a->nr_stack_slots = slots_for(sz->max_stacks);
@@ -77,7 +78,8 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	a->src_index = zalloc(a->nr_src_slots, sizeof(*a->src_index));
 	a->nr_name_slots = a->irq_cap ? AGG_NAME_SLOTS : 0;
 	a->names = zalloc(a->nr_name_slots, sizeof(*a->names));
-	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->stacks ||
+	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->gone ||
+	    !a->stacks ||
 	    !a->stack_index || !a->switches || !a->wakeups ||
 	    (a->irq_cap && !a->irqs) || (a->spike_cap && !a->spikes) ||
 	    (a->max_srcs && (!a->srcs || !a->src_index)) ||
@@ -104,6 +106,7 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->heap);
 	free(a->nodes);
 	free(a->threads);
+	free(a->gone);
 	free(a->stacks);
 	free(a->stack_index);
 	free(a->switches);
@@ -191,6 +194,21 @@ static void thread_del(struct hftmon_agg *a, struct hftmon_agg_thread *t)
 	}
 	a->threads[hole].tid = 0;
 	a->nr_threads--;
+}
+
+/* Keeps what an explain needs of t, which exited at out_ns. */
+static __attribute__((noinline)) void
+thread_gone(struct hftmon_agg *a, const struct hftmon_agg_thread *t,
+	    uint64_t out_ns)
+{
+	struct hftmon_agg_gone *g = &a->gone[a->gone_total++ % a->max_threads];
+
+	g->tid = t->tid;
+	g->first_in_ns = t->first_in_ns;
+	g->first_in_cpu = t->first_in_cpu;
+	g->on_since_ns = t->state == HFTMON_AGG_ON_CPU ? t->on_since_ns : 0;
+	g->on_cpu = t->on_cpu;
+	g->out_ns = out_ns;
 }
 
 /* ---- stacks ------------------------------------------------------------- */
@@ -604,6 +622,7 @@ switch_out(struct hftmon_agg *a, const struct hftmon_rec_switch *s)
 				    t->on_since_ns, s->hdr.time_ns);
 	if (s->prev_state & AGG_TASK_DEAD) {
 		/* Its last switch (after its EXIT): it never runs again. */
+		thread_gone(a, t, s->hdr.time_ns);
 		thread_del(a, t);
 		return;
 	}
@@ -1159,6 +1178,29 @@ uint64_t hftmon_agg_irq_first(const struct hftmon_agg *a, uint64_t since_ns)
 uint64_t hftmon_agg_spike_first(const struct hftmon_agg *a, uint64_t since_ns)
 {
 	return first_since(a, hftmon_agg_spike_oldest(a), a->spike_total, since_ns, spike_key);
+}
+
+const struct hftmon_agg_gone *hftmon_agg_gone_find(const struct hftmon_agg *a,
+						   int32_t tid, uint64_t since_ns,
+						   uint64_t *before_ns)
+{
+	uint64_t i, oldest = hist_oldest(a->gone_total, a->max_threads);
+	const struct hftmon_agg_gone *found = NULL;
+
+	/* Newest first (exits are in time order): a reused tid ends later. */
+	*before_ns = 0;
+	for (i = a->gone_total; i > oldest; i--) {
+		const struct hftmon_agg_gone *g = &a->gone[(i - 1) % a->max_threads];
+
+		if (g->tid != tid)
+			continue;
+		if (g->out_ns <= since_ns) {
+			*before_ns = g->out_ns;
+			break;
+		}
+		found = g;
+	}
+	return found;
 }
 
 const struct hftmon_agg_thread *hftmon_agg_thread_find(const struct hftmon_agg *a,

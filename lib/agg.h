@@ -99,6 +99,20 @@ struct hftmon_agg_thread {
 	uint64_t last_switch; /* its last completed one: history index + 1 */
 };
 
+/*
+ * An exited thread's ends, kept when its entry is freed at its last
+ * switch-out (TASK_DEAD): a window it lived through is still explained
+ * from its first switch-in to that switch-out.
+ */
+struct hftmon_agg_gone {
+	int32_t tid;
+	int32_t first_in_cpu;
+	uint64_t first_in_ns; /* as the thread had it: 0 = not its first record */
+	int32_t on_cpu;
+	uint64_t on_since_ns; /* its last run: [on_since_ns, out_ns); 0 = unknown */
+	uint64_t out_ns;
+};
+
 struct hftmon_agg_stack {
 	uint32_t id; /* 0 = free */
 	bool present; /* its STACK record was seen */
@@ -205,6 +219,9 @@ struct hftmon_agg {
 	uint32_t nr_thread_slots; /* power of two, >= 2 x capacity */
 	uint32_t nr_threads;
 	uint32_t max_threads;
+	/* Exited threads, as many as there may be live ones: circular. */
+	struct hftmon_agg_gone *gone;
+	uint64_t gone_total;
 
 	/* Stacks: entries, and an index on id (entry + 1, 0 = free). */
 	struct hftmon_agg_stack *stacks;
@@ -346,6 +363,13 @@ hftmon_agg_spike_at(const struct hftmon_agg *a, uint64_t i);
 /* The thread's pairing state, NULL if it has none. */
 HFTMON_INTERNAL const struct hftmon_agg_thread *
 hftmon_agg_thread_find(const struct hftmon_agg *a, int32_t tid);
+/*
+ * The exited thread tid whose life ended first after since_ns, or NULL;
+ * *before_ns: the last exit of a thread tid at or before since_ns, or 0.
+ */
+HFTMON_INTERNAL const struct hftmon_agg_gone *
+hftmon_agg_gone_find(const struct hftmon_agg *a, int32_t tid, uint64_t since_ns,
+		     uint64_t *before_ns);
 
 /* Histogram bucket of v, and the largest value a bucket holds. */
 HFTMON_INTERNAL unsigned int hftmon_agg_hist_bucket(uint64_t v);

@@ -365,9 +365,19 @@ static void seg_off(struct xctx *x, const struct hftmon_switch_event *ev,
 static int walk(struct xctx *x, uint64_t cover_end)
 {
 	const struct hftmon_agg *ag = x->a;
-	const struct hftmon_agg_thread *th = hftmon_agg_thread_find(ag, x->tid);
+	/*
+	 * The life of tid at lo: one that exited since (its state freed,
+	 * what an explain needs kept), else the live thread's. A tid reused
+	 * later is another thread, whose switches are not this one's.
+	 */
+	uint64_t born_after;
+	const struct hftmon_agg_gone *g =
+		hftmon_agg_gone_find(ag, x->tid, x->lo, &born_after);
+	const struct hftmon_agg_thread *th =
+		g ? NULL : hftmon_agg_thread_find(ag, x->tid);
 	uint64_t i, i0, oldest = hftmon_agg_switch_oldest(ag), first = UINT64_MAX;
-	uint64_t on_at = 0;
+	uint64_t on_at = 0, first_in = th ? th->first_in_ns : g ? g->first_in_ns : 0;
+	int first_cpu = th ? th->first_in_cpu : g ? g->first_in_cpu : -1;
 	bool on = false, any = false;
 	int cpu = -1;
 
@@ -378,6 +388,9 @@ static int walk(struct xctx *x, uint64_t cover_end)
 		if (i - 1 < hftmon_agg_switch_oldest(ag))
 			return -ENODATA;
 		if (hftmon_agg_switch_at(ag, i - 1)->tid == x->tid) {
+			/* An earlier thread of that tid: this one's began later. */
+			if (hftmon_agg_switch_at(ag, i - 1)->out_ns < born_after)
+				break;
 			on = any = true;
 			on_at = first = hftmon_agg_switch_at(ag, i - 1)->in_ns;
 			cpu = hftmon_agg_switch_at(ag, i - 1)->in_cpu;
@@ -388,11 +401,11 @@ static int walk(struct xctx *x, uint64_t cover_end)
 	 * None: if its first record was a switch-in and every switch since
 	 * is held, it ran from there.
 	 */
-	if (!on && th && th->first_in_ns &&
-	    (!oldest || hftmon_agg_switch_at(ag, oldest)->in_ns <= th->first_in_ns)) {
+	if (!on && first_in &&
+	    (!oldest || hftmon_agg_switch_at(ag, oldest)->in_ns <= first_in)) {
 		on = any = true;
-		on_at = first = th->first_in_ns;
-		cpu = th->first_in_cpu;
+		on_at = first = first_in;
+		cpu = first_cpu;
 	}
 	for (i = i0; i < ag->switch_total && x->cursor < x->hi; i++) {
 		const struct hftmon_switch_event *ev;
@@ -403,6 +416,8 @@ static int walk(struct xctx *x, uint64_t cover_end)
 		ev = hftmon_agg_switch_at(ag, i);
 		if (ev->tid != x->tid)
 			continue;
+		if (g && ev->out_ns >= g->out_ns)
+			break;
 		if (!any)
 			first = ev->out_ns;
 		any = true;
@@ -437,6 +452,13 @@ static int walk(struct xctx *x, uint64_t cover_end)
 			seg_on(x, cpu, on_at, cover_end);
 			any = true;
 		}
+	} else if (x->cursor < x->hi && g && g->on_since_ns &&
+		   (!on || g->on_since_ns == on_at)) {
+		/* It ran from its last switch-in to its exit; nothing after. */
+		if (!any)
+			first = g->on_since_ns;
+		seg_on(x, g->on_cpu, g->on_since_ns, g->out_ns);
+		any = true;
 	}
 	if (x->err)
 		return x->err;
