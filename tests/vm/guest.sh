@@ -31,7 +31,13 @@ unload_helpers() {	# name
 	done
 }
 
-result() {	# name rc
+# Seconds since boot, to the hundredth (busybox's date has no %N).
+uptime_s() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+result() {	# name rc (started: the uptime when it began)
+	echo "# $1: $(awk -v a="$started" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }') s"
 	case "$2" in
 	0) echo "ok - $1"; pass=$((pass + 1)) ;;
 	77) echo "not ok - $1 # SKIP (its reason is above; the host counts a skip as a failure)"
@@ -51,6 +57,7 @@ for t in bin/t_*; do
 	[ -e "$t" ] || continue	# a payload may hold scripts only
 	name=${t#bin/}
 	echo "# --- $name"
+	started=$(uptime_s)
 	"./$t"
 	rc=$?
 	unload_helpers "$name"
@@ -65,6 +72,7 @@ for t in ./t_*.sh; do
 	[ -e "$t" ] || continue
 	name=${t#./}
 	echo "# --- $name"
+	started=$(uptime_s)
 	sh "$t"
 	rc=$?
 	unload_helpers "$name"
