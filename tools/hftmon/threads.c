@@ -66,6 +66,17 @@ struct hftmon_thread_stats *hftmon_threads_get(struct hftmon_thread_table *t,
 	}
 }
 
+/* The usual case, inline in the accounting loop: tid in its home slot. */
+static inline __attribute__((always_inline)) struct hftmon_thread_stats *
+threads_get_fast(struct hftmon_thread_table *t, __s32 pid, __s32 tid)
+{
+	struct hftmon_thread_stats *s = &t->slots[tid_hash(tid, t->nr_slots)];
+
+	if (__builtin_expect(s->tid == tid && tid > 0, 1))
+		return s;
+	return hftmon_threads_get(t, pid, tid);
+}
+
 static void set_comm(struct hftmon_thread_stats *s, const char *comm)
 {
 	memcpy(s->comm, comm, sizeof(s->comm));
@@ -82,7 +93,7 @@ void hftmon_threads_account(struct hftmon_thread_table *t,
 		const struct hftmon_rec_switch *sw = (const void *)rec;
 
 		if (rec->flags & HFTMON_SWITCH_PREV_TRACKED) {
-			s = hftmon_threads_get(t, rec->pid, rec->tid);
+			s = threads_get_fast(t, rec->pid, rec->tid);
 			if (s) {
 				if (rec->flags & HFTMON_SWITCH_VOLUNTARY)
 					s->switch_out_voluntary++;
@@ -92,7 +103,7 @@ void hftmon_threads_account(struct hftmon_thread_table *t,
 			}
 		}
 		if (rec->flags & HFTMON_SWITCH_NEXT_TRACKED) {
-			s = hftmon_threads_get(t, sw->next_pid, sw->next_tid);
+			s = threads_get_fast(t, sw->next_pid, sw->next_tid);
 			if (s) {
 				s->switch_in++;
 				set_comm(s, sw->next_comm);
@@ -101,17 +112,17 @@ void hftmon_threads_account(struct hftmon_thread_table *t,
 		break;
 	}
 	case HFTMON_REC_WAKEUP:
-		s = hftmon_threads_get(t, rec->pid, rec->tid);
+		s = threads_get_fast(t, rec->pid, rec->tid);
 		if (s)
 			s->wakeups++;
 		break;
 	case HFTMON_REC_MIGRATE:
-		s = hftmon_threads_get(t, rec->pid, rec->tid);
+		s = threads_get_fast(t, rec->pid, rec->tid);
 		if (s)
 			s->migrations++;
 		break;
 	case HFTMON_REC_EXIT:
-		s = hftmon_threads_get(t, rec->pid, rec->tid);
+		s = threads_get_fast(t, rec->pid, rec->tid);
 		if (s) {
 			s->exited = true;
 			set_comm(s,
