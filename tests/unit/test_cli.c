@@ -933,6 +933,37 @@ static void test_sched_interval_ms_and_stop_us(void **state)
 	assert_string_equal(err, "");
 }
 
+/*
+ * Where -I or --stop-us cannot mean anything, one usage line says why
+ * and what to use instead (exit 2); irq -I 150 is its --interval 0.15.
+ */
+static void test_interval_and_stop_refused_where_meaningless(void **state)
+{
+	static const char *const cases[][8] = {
+		{ "switches", "-p", "1", "-I", "100", NULL },
+		{ "spikes", "-p", "1", "-I", "100", NULL },
+		{ "spikes", "-p", "1", "--stop-us", "100", NULL },
+		{ "irq", "--stop-us", "100", NULL },
+	};
+	static const char *const why[] = {
+		"hftmon: switches: -I has no intervals to print: switches lists every switch of the run at its end; use sched -I MS for periodic tables (see hftmon switches --help)\n",
+		"hftmon: spikes: -I has no intervals to print: a spike is printed as it ends with --follow (see hftmon spikes --help)\n",
+		"hftmon: spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N (see hftmon spikes --help)\n",
+		"hftmon: irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us (see hftmon irq --help)\n",
+	};
+	const char *iargs[] = { "-D", FAKE_DEVICE, "irq", "--cpu", "0", "-I",
+				"150", "--count", "1", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run_cli_child_err(cases[i]), 2);
+		assert_string_equal(err, why[i]);
+	}
+	assert_int_equal(run_cli(iargs), 0);
+	assert_non_null(strstr(out, "over the interval (0.150 s)"));
+}
+
 static void test_sched_no_such_process(void **state)
 {
 	const char *args[] = { "-D", FAKE_DEVICE, "sched", "-p", "3999999",
@@ -2375,6 +2406,7 @@ int main(void)
 		T(test_irq_report_from_file),
 		T(test_sched_report_from_file),
 		T(test_sched_interval_ms_and_stop_us),
+		T(test_interval_and_stop_refused_where_meaningless),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
 		T(test_switches_stop_us),
