@@ -435,6 +435,14 @@ struct hftmon_latency_query {
 	const double *percentiles;
 	double *pct_out;
 	size_t nr_percentiles;
+	/*
+	 * HFTMON_2.2: a window fixed in time instead of window_us, which
+	 * counts back from the call: the samples that ended (switch-in) in
+	 * [since_ns, until_ns) of CLOCK_MONOTONIC; until_ns 0 = no end. An
+	 * interval asked again later, or of a recording, keeps its samples.
+	 * With window_us as well: -EINVAL.
+	 */
+	uint64_t since_ns, until_ns;
 };
 
 /*

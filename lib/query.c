@@ -149,17 +149,19 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 {
 	struct hftmon_latency_query qq;
 	struct hftmon_latency res;
-	uint64_t i, end, since, missed = 0;
+	uint64_t i, end, since, until, missed = 0;
 	size_t n = 0, k;
 	int err;
 
 	if (!m || !q || (lat && !HFTMON_OUT_OK(lat)))
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&qq, q, nr_percentiles);
+	err = HFTMON_COPY_OPTS(&qq, q, until_ns);
 	if (err)
 		return err;
 	if (qq.pid < 0 || qq.tid < 0 ||
-	    (qq.nr_percentiles && (!qq.percentiles || !qq.pct_out)))
+	    (qq.nr_percentiles && (!qq.percentiles || !qq.pct_out)) ||
+	    (qq.window_us && (qq.since_ns || qq.until_ns)) ||
+	    (qq.until_ns && qq.until_ns <= qq.since_ns))
 		return -EINVAL;
 	for (k = 0; k < qq.nr_percentiles; k++) {
 		if (hftmon_hist_check_percentile(qq.percentiles[k])) {
@@ -171,7 +173,8 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 	err = hftmon_check_configured(m, "wake-up latency query");
 	if (err)
 		return err;
-	since = hftmon_window_start(qq.window_us);
+	since = qq.window_us ? hftmon_window_start(qq.window_us) : qq.since_ns;
+	until = qq.until_ns ? qq.until_ns : UINT64_MAX;
 
 	/* Copy the window's samples into the handle's buffer, batch by batch. */
 	hftmon_lock(m);
@@ -193,7 +196,8 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 				hftmon_agg_wakeup_at(&m->agg, i);
 
 			if ((qq.pid && w->pid != qq.pid) ||
-			    (qq.tid && w->tid != qq.tid) || w->end_ns < since)
+			    (qq.tid && w->tid != qq.tid) || w->end_ns < since ||
+			    w->end_ns >= until)
 				continue;
 			/* end - first <= cap: n never exceeds the buffer. */
 			if (n < m->lat_cap)

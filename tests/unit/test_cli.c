@@ -839,6 +839,131 @@ static void test_sched_table(void **state)
 	assert_non_null(strstr(out, "\nlost: 0 records in the kernel"));
 }
 
+/*
+ * sched -o FILE, then report -i FILE: every interval again, byte for
+ * byte, text and JSON: the threads as they were printed (the file's
+ * note), the wake-ups of each interval from the file's records over the
+ * same [begin, end) as live, the histogram, the footer.
+ */
+static void test_sched_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-sched-XXXXXX";
+	const char *rec[] = { "-D",	     FAKE_DEVICE, "sched",	 "-p",
+			      pid_arg,	     "--interval", "0.15",	 "--count",
+			      "2",	     "--histogram", "-o",	 file,
+			      NULL };
+	const char *jrec[] = { "-D",	     FAKE_DEVICE, "sched",	"-p",
+			       pid_arg,	     "--interval", "0.2",	"--json",
+			       "--histogram", "-o",	  file,		NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(rec), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_non_null(strstr(live_out, "        2       10.0       30.0       30.0       10.0\n"));
+	assert_non_null(strstr(live_out, "        0          -          -          -          -\n"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(jrec), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+	assert_true(json_valid(live_out));
+	assert_non_null(strstr(live_out, "\"count\": 2, \"min\": 10.000"));
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+	unlink(file);
+}
+
+static double mono_s(void);
+
+/*
+ * sched -I MS is --interval in ms; --stop-us 20 ends the run at the
+ * 30 us wake-up (one 30 s interval otherwise) and names it; --stop-us 31
+ * does not fire.
+ */
+static void test_sched_interval_ms_and_stop_us(void **state)
+{
+	const char *iargs[] = { "-D",	 FAKE_DEVICE, "sched", "-p", pid_arg,
+				"-I",	 "150",	      "--count", "1", NULL };
+	const char *sargs[] = { "-D",	   FAKE_DEVICE, "sched",     "-p",
+				pid_arg,   "--interval", "30",	      "--count",
+				"1",	   "--stop-us",	 "20",	      NULL };
+	const char *nargs[] = { "-D",	   FAKE_DEVICE, "sched",     "-p",
+				pid_arg,   "--interval", "0.2",	      "--count",
+				"1",	   "--stop-us",	 "31",	      NULL };
+	char note_text[128];
+	double t0;
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(iargs), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, "over the interval (0.150 s)\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = self_woken_twice;
+	t0 = mono_s();
+	assert_int_equal(run_cli(sargs), 0);
+	assert_true(mono_s() - t0 < 5);
+	snprintf(note_text, sizeof(note_text),
+		 "hftmon: note: --stop-us 20: tid %d waited 30.000 us from its wake-up to run: stopping\n",
+		 (int)getpid());
+	assert_string_equal(err, note_text);
+	assert_non_null(strstr(out, "(a partial interval: the run ended)"));
+	assert_non_null(strstr(out, "        2       10.0       30.0       30.0       10.0\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = self_woken_twice;
+	assert_int_equal(run_cli(nargs), 0);
+	assert_string_equal(err, "");
+}
+
+/*
+ * Where -I or --stop-us cannot mean anything, one usage line says why
+ * and what to use instead (exit 2); irq -I 150 is its --interval 0.15.
+ */
+static void test_interval_and_stop_refused_where_meaningless(void **state)
+{
+	static const char *const cases[][8] = {
+		{ "switches", "-p", "1", "-I", "100", NULL },
+		{ "spikes", "-p", "1", "-I", "100", NULL },
+		{ "spikes", "-p", "1", "--stop-us", "100", NULL },
+		{ "irq", "--stop-us", "100", NULL },
+	};
+	static const char *const why[] = {
+		"hftmon: switches: -I has no intervals to print: switches lists every switch of the run at its end; use sched -I MS for periodic tables (see hftmon switches --help)\n",
+		"hftmon: spikes: -I has no intervals to print: a spike is printed as it ends with --follow (see hftmon spikes --help)\n",
+		"hftmon: spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N (see hftmon spikes --help)\n",
+		"hftmon: irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us (see hftmon irq --help)\n",
+	};
+	const char *iargs[] = { "-D", FAKE_DEVICE, "irq", "--cpu", "0", "-I",
+				"150", "--count", "1", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run_cli_child_err(cases[i]), 2);
+		assert_string_equal(err, why[i]);
+	}
+	assert_int_equal(run_cli(iargs), 0);
+	assert_non_null(strstr(out, "over the interval (0.150 s)"));
+}
+
 static void test_sched_no_such_process(void **state)
 {
 	const char *args[] = { "-D", FAKE_DEVICE, "sched", "-p", "3999999",
@@ -2279,6 +2404,9 @@ int main(void)
 		T(test_switches_report_from_file),
 		T(test_spikes_report_from_file),
 		T(test_irq_report_from_file),
+		T(test_sched_report_from_file),
+		T(test_sched_interval_ms_and_stop_us),
+		T(test_interval_and_stop_refused_where_meaningless),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
 		T(test_switches_stop_us),

@@ -294,7 +294,7 @@ static void test_opts_checked_from_last_field(void **state)
 	check_newer_caller(m, call_latency,
 			   sizeof(struct hftmon_latency_query),
 			   OFFSETOFEND(struct hftmon_latency_query,
-				       nr_percentiles),
+				       until_ns),
 			   "latency_query");
 	check_newer_caller(m, call_irq, sizeof(struct hftmon_irq_query),
 			   OFFSETOFEND(struct hftmon_irq_query, mark),

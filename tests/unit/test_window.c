@@ -123,12 +123,54 @@ static void test_wakeup_window_boundary(void **state)
 	hftmon_close(m);
 }
 
+/*
+ * since_ns/until_ns: a window fixed in time keeps a sample that ended at
+ * since_ns and drops one that ended at until_ns (half open), whenever it
+ * is asked; mixed with window_us, or empty, it is refused.
+ */
+static void test_wakeup_fixed_window(void **state)
+{
+	struct hftmon_latency_query q = { .sz = sizeof(q),
+					  .since_ns = SINCE - 1,
+					  .until_ns = SINCE };
+	struct hftmon_latency lat = { .sz = sizeof(lat) };
+	struct hftmon *m = open_drained();
+
+	(void)state;
+	assert_true(fake_switch(0, SINCE - 5000, &T2, NULL, &BLOCK));
+	assert_true(fake_wakeup(1, SINCE - 4001, &T2, NULL, 0));
+	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
+	assert_true(fake_switch(1, SINCE - 3000, &T1, NULL, &BLOCK));
+	assert_true(fake_wakeup(0, SINCE - 2000, &T1, NULL, 1));
+	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+
+	/* [SINCE - 1, SINCE): T2's, which ended at SINCE - 1, only. */
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), 0);
+	assert_int_equal(lat.count, 1);
+	assert_true(lat.max_us > 3.99 && lat.max_us < 4.01);
+	/* [SINCE, open): T1's only. */
+	q.since_ns = SINCE;
+	q.until_ns = 0;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), 0);
+	assert_int_equal(lat.count, 1);
+	assert_true(lat.max_us == 2.0);
+	q.window_us = WINDOW_US;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), -EINVAL);
+	q.window_us = 0;
+	q.until_ns = SINCE;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), -EINVAL);
+	hftmon_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_switch_window_boundary,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_window_boundary,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wakeup_fixed_window,
 						setup, teardown),
 	};
 

@@ -365,6 +365,12 @@ int session_load(struct session *s, struct session_args *a, const char *path,
  */
 struct session_args *session_replay_args(struct session *s,
 					 struct session_args *parsed);
+/*
+ * A word of a text note: bytes <= ' ', '%' and >= 0x7f as %XX, so a
+ * note line splits at spaces; note_get_word() decodes it in place.
+ */
+void note_put_word(FILE *f, const char *w);
+void note_get_word(char *w);
 /* With -o FILE: the contents of path as note name (best effort). */
 void session_note_file(struct session *s, const char *name, const char *path);
 /*

@@ -22,7 +22,7 @@
 
 #include "cli.h"
 
-enum { OPT_MONITOR_CPU = OPT_COMMON_END };
+enum { OPT_MONITOR_CPU = OPT_COMMON_END, OPT_IRQ_STOP_US };
 
 struct irq_args {
 	struct session_args s;
@@ -39,7 +39,9 @@ static void parse_irq(int argc, char **argv, struct irq_args *a)
 		SESSION_LONG_OPTS,
 		{ "monitor-cpu", required_argument, NULL, OPT_MONITOR_CPU },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "interval-print", required_argument, NULL, 'I' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "stop-us", required_argument, NULL, OPT_IRQ_STOP_US },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, err;
@@ -48,7 +50,7 @@ static void parse_irq(int argc, char **argv, struct irq_args *a)
 	a->interval = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "C:i:c:h", opts,
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "C:i:I:c:h", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'C':
@@ -69,10 +71,17 @@ static void parse_irq(int argc, char **argv, struct irq_args *a)
 			a->interval = parse_seconds_arg("irq", "--interval",
 							optarg);
 			continue;
+		case 'I': /* perf stat -I: the same interval, in ms */
+			a->interval = (double)parse_uint_arg("irq", "-I", optarg,
+							     10, 3600000) /
+				      1000.0;
+			continue;
 		case 'c':
 			a->count = parse_count_arg("irq", "--count", optarg,
 						   false);
 			continue;
+		case OPT_IRQ_STOP_US:
+			usage_error("irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us");
 		}
 		if (!session_opt(&cmd_irq, &a->s, c, optarg))
 			bad_option("irq", c, argv);
@@ -610,6 +619,7 @@ const struct cli_command cmd_irq = {
 		   "      --monitor-cpu LIST   the monitor's own CPUs (the shared --cpu of the\n"
 		   "                           other commands); default: outside the watched ones\n"
 		   "  -i, --interval SEC       seconds between tables (default 1)\n"
+		   "  -I, --interval-print MS  the same in milliseconds (10..3600000)\n"
 		   "  -c, --count N            stop after N tables\n",
 	.report = report_irq,
 };

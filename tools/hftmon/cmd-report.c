@@ -22,7 +22,7 @@ static const struct cli_command *const reportable[] = {
 	&cmd_switches,
 	&cmd_spikes,
 	&cmd_irq,
-	&cmd_sched, /* no report from a file yet: says so */
+	&cmd_sched,
 };
 
 static int run_report(int argc, char **argv)

@@ -178,7 +178,8 @@ struct spikes_args {
 	bool no_causes;
 };
 
-enum { OPT_THRESHOLD = OPT_COMMON_END, OPT_FOLLOW, OPT_NO_CAUSES };
+enum { OPT_THRESHOLD = OPT_COMMON_END, OPT_FOLLOW, OPT_NO_CAUSES,
+       OPT_SPIKES_STOP_US };
 
 static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 {
@@ -188,6 +189,8 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "no-causes", no_argument, NULL, OPT_NO_CAUSES },
+		{ "interval-print", required_argument, NULL, 'I' },
+		{ "stop-us", required_argument, NULL, OPT_SPIKES_STOP_US },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -195,7 +198,7 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:fh", opts,
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:fI:h", opts,
 				NULL)) != -1) {
 		if (session_opt(&cmd_spikes, &a->s, c, optarg))
 			continue;
@@ -217,6 +220,10 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 		case OPT_NO_CAUSES:
 			a->no_causes = true;
 			break;
+		case 'I':
+			usage_error("spikes: -I has no intervals to print: a spike is printed as it ends with --follow");
+		case OPT_SPIKES_STOP_US:
+			usage_error("spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N");
 		default:
 			bad_option("spikes", c, argv);
 		}

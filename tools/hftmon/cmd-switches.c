@@ -39,6 +39,7 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 		{ "kallsyms", required_argument, NULL, 'k' },
 		{ "histogram", no_argument, NULL, 'H' },
 		{ "stop-us", required_argument, NULL, 'S' },
+		{ "interval-print", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -48,7 +49,7 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 	a->kallsyms = "/proc/kallsyms";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:h", opts,
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:I:h", opts,
 				NULL)) != -1) {
 		if (session_opt(&cmd_switches, &a->s, c, optarg))
 			continue;
@@ -77,6 +78,8 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 			a->stop_us = parse_uint_arg("switches", "--stop-us",
 						    optarg, 1, 3600000000ull);
 			break;
+		case 'I':
+			usage_error("switches: -I has no intervals to print: switches lists every switch of the run at its end; use sched -I MS for periodic tables");
 		default:
 			bad_option("switches", c, argv);
 		}

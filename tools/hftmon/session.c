@@ -329,7 +329,7 @@ static int open_output(struct session *s)
 }
 
 /* An argument as one word: bytes <= ' ', '%' and >= 0x7f as %XX. */
-static void put_word(FILE *f, const char *w)
+void note_put_word(FILE *f, const char *w)
 {
 	const unsigned char *c = (const unsigned char *)w;
 
@@ -342,7 +342,7 @@ static void put_word(FILE *f, const char *w)
 			fputc(*c, f);
 }
 
-static void get_word(char *w)
+void note_get_word(char *w)
 {
 	char *o = w;
 
@@ -376,13 +376,13 @@ static int save_session(struct session *s)
 	fprintf(f, "hftmon-cli-session 1\nargv");
 	for (i = 0; i < (unsigned int)s->args->argc; i++) {
 		fputc(' ', f);
-		put_word(f, s->args->argv[i]);
+		note_put_word(f, s->args->argv[i]);
 	}
 	fprintf(f, "\ntimes %llu %llu\n", (unsigned long long)s->start_ns,
 		(unsigned long long)s->stop_ns);
 	if (t->child && t->command) {
 		fprintf(f, "child %d %d ", (int)t->child, t->child_status);
-		put_word(f, t->command[0]);
+		note_put_word(f, t->command[0]);
 		fputc('\n', f);
 	}
 	for (i = 0; i < t->nr; i++)
@@ -462,7 +462,7 @@ static int load_note(struct session *s, struct session_args *a,
 								    "%s", path);
 					s->saved_argv = nv;
 				}
-				get_word(tok);
+				note_get_word(tok);
 				s->saved_argv[nargs++] = tok;
 				s->saved_argv[nargs] = NULL;
 			}
@@ -477,7 +477,7 @@ static int load_note(struct session *s, struct session_args *a,
 		} else if (n == 4 && !strcmp(w[0], "child")) {
 			t->child = (pid_t)atoi(w[1]);
 			t->child_status = atoi(w[2]);
-			get_word(w[3]);
+			note_get_word(w[3]);
 			s->saved_command0 = w[3];
 			t->command = &s->saved_command0;
 		} else if (n == 5 && !strcmp(w[0], "target")) {
