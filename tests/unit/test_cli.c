@@ -308,6 +308,22 @@ static void test_record_report(void **state)
  */
 static char live_out[sizeof(out)];
 
+/* Runs a live command that must succeed quietly; keeps its output. */
+static void run_live(const char *const *args)
+{
+	assert_int_equal(run_cli(args), 0);
+	assert_string_equal(err, "");
+	memcpy(live_out, out, sizeof(out));
+}
+
+/* report -i FILE (rep) prints what the live run did, byte for byte. */
+static void report_equals_live(const char *const *rep)
+{
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, live_out);
+}
+
 static void test_record_report_from_file(void **state)
 {
 	char file[] = "/tmp/hftmon-cli-rec-XXXXXX";
@@ -321,13 +337,9 @@ static void test_record_report_from_file(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	fake.on_start = workload;
-	assert_int_equal(run_cli(rec), 0);
-	assert_string_equal(err, "");
-	memcpy(live_out, out, sizeof(out));
+	run_live(rec);
 	assert_non_null(strstr(live_out, "records: 8 delivered"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(err, "");
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 	/* A file that is not a recording: one line, status 1. */
 	rec[1] = "/nonexistent";
 	rep[2] = "/etc/passwd";
@@ -863,26 +875,18 @@ static void test_sched_report_from_file(void **state)
 	close(fd);
 	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
 	fake.on_start = self_woken_twice;
-	assert_int_equal(run_cli(rec), 0);
-	assert_string_equal(err, "");
-	memcpy(live_out, out, sizeof(out));
+	run_live(rec);
 	assert_non_null(strstr(live_out, "        2       10.0       30.0       30.0       10.0\n"));
 	assert_non_null(strstr(live_out, "        0          -          -          -          -\n"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(err, "");
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 
 	fake_teardown();
 	fake_setup(2);
 	fake.on_start = self_woken_twice;
-	assert_int_equal(run_cli(jrec), 0);
-	assert_string_equal(err, "");
-	memcpy(live_out, out, sizeof(out));
+	run_live(jrec);
 	assert_true(json_valid(live_out));
 	assert_non_null(strstr(live_out, "\"count\": 2, \"min\": 10.000"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(err, "");
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 	unlink(file);
 }
 
@@ -1099,9 +1103,7 @@ static void test_switches_report_from_file(void **state)
 	assert_string_equal(err, "");
 	memcpy(live_out, out, sizeof(out));
 	assert_non_null(strstr(live_out, "      schedule+0x10\n"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(err, "");
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 	unlink(file);
 }
 
@@ -1162,23 +1164,17 @@ static void test_spikes_report_from_file(void **state)
 	close(fd);
 	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
 	fake.on_start = gw_spike;
-	assert_int_equal(run_cli(args), 0);
-	assert_string_equal(err, "");
-	memcpy(live_out, out, sizeof(out));
+	run_live(args);
 	assert_non_null(strstr(live_out, "1 spike(s) of at least 50 us\n"));
 	assert_non_null(strstr(live_out, "vector 0xec LOC"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(err, "");
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 
 	fake_teardown();
 	fake_setup(2);
 	fake.on_start = gw_spike;
-	assert_int_equal(run_cli(jargs), 0);
-	memcpy(live_out, out, sizeof(out));
+	run_live(jargs);
 	assert_non_null(strstr(live_out, "\"nr_spikes\": 1,"));
-	assert_int_equal(run_cli(rep), 0);
-	assert_string_equal(out, live_out);
+	report_equals_live(rep);
 	unlink(file);
 }
 

@@ -555,6 +555,14 @@ static void test_open_states_and_overwritten(void **state)
 	hftmon_close(m);
 }
 
+/* parts[k] is of kind, on cpu, ns long. */
+static void expect_part(size_t k, uint32_t kind, int cpu, uint64_t ns)
+{
+	assert_int_equal(parts[k].kind, kind);
+	assert_int_equal(parts[k].cpu, cpu);
+	assert_int_equal(parts[k].ns, ns);
+}
+
 /*
  * A thread that exited (its TASK_DEAD switch-out frees its state): the
  * windows it lived through are still explained, from its first
@@ -582,36 +590,26 @@ static void test_exited_thread(void **state)
 
 	/* Only ever ran from its first switch-in to its exit. */
 	assert_int_equal(explain(m, 102, T0 + 600, T0 + 700, 8), 1);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].cpu, 1);
-	assert_int_equal(parts[0].ns, 100);
+	expect_part(0, HFTMON_PART_RUN, 1, 100);
 	assert_int_equal(explain(m, 102, T0 + 700, T0 + 1000, 8), 2);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].ns, 100);
-	assert_int_equal(parts[1].kind, HFTMON_PART_UNATTRIBUTED);
-	assert_int_equal(parts[1].ns, 200);
+	expect_part(0, HFTMON_PART_RUN, 1, 100);
+	expect_part(1, HFTMON_PART_UNATTRIBUTED, -1, 200);
 	/* T1 in its first life, though the tid runs again in another thread. */
 	assert_int_equal(explain(m, 101, T0 + 1000, T0 + 2000, 8), 1);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].cpu, 0);
+	expect_part(0, HFTMON_PART_RUN, 0, 1000);
 	/* Explained to its exit; the new thread of that tid is not it. */
 	assert_int_equal(explain(m, 101, T0 + 3800, T0 + 9500, 8), 2);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].ns, 200);
-	assert_int_equal(parts[1].kind, HFTMON_PART_UNATTRIBUTED);
-	assert_int_equal(parts[1].ns, 5500);
+	expect_part(0, HFTMON_PART_RUN, 0, 200);
+	expect_part(1, HFTMON_PART_UNATTRIBUTED, -1, 5500);
 	/* And the new thread from its first switch-in. */
 	assert_int_equal(explain(m, 101, T0 + 8000, T0 + 9500, 8), 4);
-	assert_int_equal(parts[0].kind, HFTMON_PART_UNATTRIBUTED);
-	assert_int_equal(parts[0].ns, 1000);
-	assert_int_equal(parts[1].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[1].cpu, 1);
-	assert_int_equal(parts[1].ns, 200);
-	assert_int_equal(parts[2].kind, HFTMON_PART_TASK);
-	assert_int_equal(parts[3].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[3].ns, 200);
+	expect_part(0, HFTMON_PART_UNATTRIBUTED, -1, 1000);
+	expect_part(1, HFTMON_PART_RUN, 1, 200);
+	expect_part(2, HFTMON_PART_TASK, 1, 100);
+	expect_part(3, HFTMON_PART_RUN, 1, 200);
 	hftmon_close(m);
 
+	/* One life only: run, preempted, run, exit. */
 	m = open_big(0);
 	assert_true(fake_switch(0, T0, NULL, &T1, NULL));
 	assert_true(fake_switch(0, T0 + 3000, &T1, &KW, &PREEMPT));
@@ -619,17 +617,12 @@ static void test_exited_thread(void **state)
 	assert_true(fake_switch(0, T0 + 4000, &T1, NULL, &DEAD));
 	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	assert_int_equal(explain(m, 101, T0 + 1000, T0 + 2000, 8), 1);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].ns, 1000);
+	expect_part(0, HFTMON_PART_RUN, 0, 1000);
 	assert_int_equal(explain(m, 101, T0 + 2000, T0 + 5000, 8), 4);
-	assert_int_equal(parts[0].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[0].ns, 1000);
-	assert_int_equal(parts[1].kind, HFTMON_PART_TASK);
-	assert_int_equal(parts[1].ns, 500);
-	assert_int_equal(parts[2].kind, HFTMON_PART_RUN);
-	assert_int_equal(parts[2].ns, 500);
-	assert_int_equal(parts[3].kind, HFTMON_PART_UNATTRIBUTED);
-	assert_int_equal(parts[3].ns, 1000);
+	expect_part(0, HFTMON_PART_RUN, 0, 1000);
+	expect_part(1, HFTMON_PART_TASK, 0, 500);
+	expect_part(2, HFTMON_PART_RUN, 0, 500);
+	expect_part(3, HFTMON_PART_UNATTRIBUTED, -1, 1000);
 	hftmon_close(m);
 }
 

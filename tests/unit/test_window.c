@@ -97,6 +97,21 @@ static void test_switch_window_boundary(void **state)
 }
 
 /* The same for wake-ups: T1's latency 2 us ends at SINCE, T2's 1 ns before. */
+/*
+ * Two wake-ups drained into m: T2's of 4 us ending at SINCE - 1, just
+ * before the window's edge, and T1's of 2 us ending at SINCE, on it.
+ */
+static void two_wakeups_at_since(struct hftmon *m)
+{
+	assert_true(fake_switch(0, SINCE - 5000, &T2, NULL, &BLOCK));
+	assert_true(fake_wakeup(1, SINCE - 4001, &T2, NULL, 0));
+	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
+	assert_true(fake_switch(1, SINCE - 3000, &T1, NULL, &BLOCK));
+	assert_true(fake_wakeup(0, SINCE - 2000, &T1, NULL, 1));
+	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+}
+
 static void test_wakeup_window_boundary(void **state)
 {
 	struct hftmon_latency_query q = { .sz = sizeof(q),
@@ -105,13 +120,7 @@ static void test_wakeup_window_boundary(void **state)
 	struct hftmon *m = open_drained();
 
 	(void)state;
-	assert_true(fake_switch(0, SINCE - 5000, &T2, NULL, &BLOCK));
-	assert_true(fake_wakeup(1, SINCE - 4001, &T2, NULL, 0));
-	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
-	assert_true(fake_switch(1, SINCE - 3000, &T1, NULL, &BLOCK));
-	assert_true(fake_wakeup(0, SINCE - 2000, &T1, NULL, 1));
-	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+	two_wakeups_at_since(m);
 
 	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), 0);
 	assert_int_equal(lat.count, 1);
@@ -137,13 +146,7 @@ static void test_wakeup_fixed_window(void **state)
 	struct hftmon *m = open_drained();
 
 	(void)state;
-	assert_true(fake_switch(0, SINCE - 5000, &T2, NULL, &BLOCK));
-	assert_true(fake_wakeup(1, SINCE - 4001, &T2, NULL, 0));
-	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
-	assert_true(fake_switch(1, SINCE - 3000, &T1, NULL, &BLOCK));
-	assert_true(fake_wakeup(0, SINCE - 2000, &T1, NULL, 1));
-	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+	two_wakeups_at_since(m);
 
 	/* [SINCE - 1, SINCE): T2's, which ended at SINCE - 1, only. */
 	assert_int_equal(hftmon_get_wakeup_latency(m, &q, &lat), 0);
