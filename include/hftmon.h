@@ -440,7 +440,10 @@ struct hftmon_latency_query {
 	 * counts back from the call: the samples that ended (switch-in) in
 	 * [since_ns, until_ns) of CLOCK_MONOTONIC; until_ns 0 = no end. An
 	 * interval asked again later, or of a recording, keeps its samples.
-	 * With window_us as well: -EINVAL.
+	 * With window_us as well: -EINVAL. An until_ns the library has not
+	 * merged every ring up to yet (a record of the window may still be
+	 * in one): -ERANGE, final once the drain has passed it (hftmon_drain(),
+	 * or a pass of the drain thread), as hftmon_explain().
 	 */
 	uint64_t since_ns, until_ns;
 };

@@ -178,6 +178,11 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 
 	/* Copy the window's samples into the handle's buffer, batch by batch. */
 	hftmon_lock(m);
+	if (qq.until_ns > m->agg.known_ns) {
+		/* A wake-up of the window may still be in a ring: not final. */
+		hftmon_unlock(m);
+		return -ERANGE;
+	}
 	i = hftmon_agg_wakeup_first(&m->agg, since);
 	end = hftmon_agg_wakeup_total(&m->agg);
 	while (i < end) {

@@ -358,6 +358,8 @@ static void test_not_yet_covered_and_raw_only(void **state)
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
 	struct hftmon_monitor_config c = { .sz = sizeof(c), .raw_only = true };
 	const uint64_t now = 100000000000ull;
+	struct hftmon_latency_query lq = { .sz = sizeof(lq) };
+	struct hftmon_latency lat = { .sz = sizeof(lat) };
 	struct hftmon *m = open_big(0);
 
 	(void)state;
@@ -367,6 +369,10 @@ static void test_not_yet_covered_and_raw_only(void **state)
 	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
 	assert_int_equal(explain(m, 101, now - 1000000, now - 500000, 4),
 			 -ERANGE);
+	/* A fixed latency window is not final before then either. */
+	lq.since_ns = now - 1000000;
+	lq.until_ns = now - 500000;
+	assert_int_equal(hftmon_get_wakeup_latency(m, &lq, &lat), -ERANGE);
 	/* Before its first record was merged: not tracked in it yet. */
 	assert_int_equal(explain(m, 101, now - 5000000, now - 4000000, 4),
 			 -ESRCH);
@@ -378,6 +384,8 @@ static void test_not_yet_covered_and_raw_only(void **state)
 	assert_int_equal(parts[0].ns, 500000);
 	assert_int_equal(parts[1].kind, HFTMON_PART_UNATTRIBUTED);
 	assert_int_equal(parts[1].start_ns, now);
+	/* Final now, and the window has no wake-up. */
+	assert_int_equal(hftmon_get_wakeup_latency(m, &lq, &lat), -ENODATA);
 	fake_mono_ns = 0;
 	hftmon_close(m);
 

@@ -291,7 +291,7 @@ static int interval_latencies(struct session *s, struct proc_view *v,
 			      unsigned int nr, uint64_t begin, uint64_t end)
 {
 	unsigned int i;
-	int j, err;
+	int j, err, tries;
 
 	for (i = 0; i < nr; i++)
 		for (j = 0; j < v[i].n; j++) {
@@ -306,7 +306,19 @@ static int interval_latencies(struct session *s, struct proc_view *v,
 			v[i].lat[j] = (struct hftmon_latency){
 				.sz = sizeof(v[i].lat[j])
 			};
-			err = hftmon_get_wakeup_latency(s->m, &q, &v[i].lat[j]);
+			/*
+			 * -ERANGE: a ring may still hold a wake-up of the
+			 * window; the drain thread's next pass past its end
+			 * makes it final (10 s at most at the default pace).
+			 */
+			for (tries = 0;
+			     (err = hftmon_get_wakeup_latency(s->m, &q,
+							      &v[i].lat[j])) ==
+				     -ERANGE && tries < 1000;
+			     tries++)
+				sleep_until(now_ns() + 1000ull * (s->place.drain_us ?
+								  s->place.drain_us :
+								  1000));
 			if (err && err != -ENODATA)
 				return report_error(err,
 						    "wake-up latency of tid %d",
@@ -561,8 +573,6 @@ static int run_sched(int argc, char **argv)
 			last = a.s.json || iv.window_ns >= 1000000u;
 			break;
 		}
-		/* The records of the interval's end: one more drain pass. */
-		sleep_until(iv.end + 2000ull * s.place.drain_us);
 		iv.window_ns = iv.end - iv.begin;
 		status = interval_latencies(&s, v, nr, iv.begin, iv.end);
 		if (status)
