@@ -335,6 +335,9 @@ int hftmon_get_stats(struct hftmon *m, struct hftmon_stats_summary *sum,
  * next drain; after hftmon_stop() and a drain, everything has.
  * Windows: window_us > 0 keeps what ended within the last window_us
  * microseconds before the call (CLOCK_MONOTONIC); 0 keeps everything.
+ * On a handle from hftmon_open_file() they end where the recording did
+ * (its stop, else its close, else its last record), in the clock of the
+ * boot it was recorded in.
  *
  * The queries never allocate, and take the lock the drain thread needs
  * for one batch of at most HFTMON_QUERY_BATCH history entries at a time,

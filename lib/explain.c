@@ -483,7 +483,7 @@ static int explain(struct hftmon *m, pid_t tid, uint64_t lo, uint64_t hi,
 	uint64_t cover_end;
 	int err;
 
-	if (hi > hftmon_now_ns())
+	if (hi > hftmon_handle_now_ns(m))
 		return -ERANGE;
 	hftmon_lock(m);
 	if (hi > m->agg.known_ns) {
@@ -621,7 +621,7 @@ HFTMON_API int hftmon_detect_latency_spikes(struct hftmon *m,
 	if (err)
 		return err;
 	stride = max ? out->sz : 0;
-	since = hftmon_window_start(qq.window_us);
+	since = hftmon_window_start(m, qq.window_us);
 	min_ns = hftmon_us_to_ns(qq.min_duration_us);
 
 	hftmon_lock(m);

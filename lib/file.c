@@ -65,6 +65,7 @@ struct hftmon_file {
 	size_t drain_off; /* next section hftmon_drain() reads */
 	size_t drain_rec; /* next record inside it (0: its start) */
 	bool ended;
+	uint64_t end_ns; /* when the recording ended: hftmon_file_now_ns() */
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -467,6 +468,19 @@ bool hftmon_file_reading(const struct hftmon *m)
 	return m->file && m->file->reading;
 }
 
+uint64_t hftmon_file_now_ns(const struct hftmon *m)
+{
+	uint64_t now = m->file->end_ns;
+	unsigned int i;
+
+	/* Cut short (no STATS, no END): as far as its records reach. */
+	if (m->agg_ready)
+		for (i = 0; i < m->agg.nr_rings; i++)
+			if (m->agg.rings[i].last_ns > now)
+				now = m->agg.rings[i].last_ns;
+	return now;
+}
+
 /* The section at off: its header and payload, or NULL past the end. */
 static const struct hftmon_file_section *section_at(const struct hftmon_file *f,
 						    size_t off)
@@ -666,9 +680,15 @@ static int read_file(struct hftmon *m)
 				err = bad_file(m, off, "short STATS section");
 			else
 				f->stats = (const void *)(s + 1);
+			if (f->stats && f->stats->stop_ns)
+				f->end_ns = f->stats->stop_ns;
 			break;
 		case HFTMON_FILE_END:
 			f->ended = true;
+			if (s->len >= sizeof(struct hftmon_file_end) &&
+			    !(f->stats && f->stats->stop_ns))
+				f->end_ns = ((const struct hftmon_file_end *)
+						     (s + 1))->mono_ns;
 			break;
 		default: /* THREADS and NOTE are read when asked for */
 			break;

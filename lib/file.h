@@ -163,6 +163,13 @@ HFTMON_INTERNAL void hftmon_file_close(struct hftmon *m);
 
 /* ---- reader: the handle of hftmon_open_file() ---- */
 HFTMON_INTERNAL bool hftmon_file_reading(const struct hftmon *m);
+/*
+ * The "now" of a recording's queries: when it stopped (its last STATS),
+ * else when it was closed (END), or its last record if that is later
+ * (a file cut short has neither): CLOCK_MONOTONIC of the boot it was
+ * recorded in, not this one.
+ */
+HFTMON_INTERNAL uint64_t hftmon_file_now_ns(const struct hftmon *m);
 HFTMON_INTERNAL int hftmon_file_drain(struct hftmon *m, hftmon_record_fn fn,
 				      void *ctx);
 HFTMON_INTERNAL int hftmon_file_kstats(struct hftmon *m,

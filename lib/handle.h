@@ -127,8 +127,14 @@ HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
 HFTMON_INTERNAL uint64_t hftmon_now_ns(void);
-/* The oldest end time a window of window_us keeps; 0 = everything. */
-HFTMON_INTERNAL uint64_t hftmon_window_start(uint64_t window_us);
+/*
+ * The handle's now: CLOCK_MONOTONIC now, or for a recording read by
+ * hftmon_open_file() when it ended (hftmon_file_now_ns()).
+ */
+HFTMON_INTERNAL uint64_t hftmon_handle_now_ns(const struct hftmon *m);
+/* The oldest end time a window of window_us before m's now keeps; 0 = all. */
+HFTMON_INTERNAL uint64_t hftmon_window_start(const struct hftmon *m,
+					     uint64_t window_us);
 /* 0, or -EINVAL not configured / -EOPNOTSUPP raw_only (logged). */
 HFTMON_INTERNAL int hftmon_check_configured(struct hftmon *m, const char *what);
 /*

@@ -229,7 +229,7 @@ static int windowed(struct hftmon *m, const struct hftmon_irq_query *q,
 			i = oldest;
 		}
 	} else {
-		since = hftmon_window_start(q->window_us);
+		since = hftmon_window_start(m, q->window_us);
 		i = hftmon_agg_irq_first(&m->agg, since);
 	}
 	while (i < end) {

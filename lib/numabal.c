@@ -385,7 +385,7 @@ HFTMON_API int hftmon_get_numa_events(struct hftmon *m,
 				   (1u << HFTMON_NUMA_EV_NODE)))
 		return -EINVAL;
 	stride = max ? out->sz : 0;
-	since = hftmon_window_start(qq.window_us);
+	since = hftmon_window_start(m, qq.window_us);
 	hftmon_lock(m);
 	n = m->agg.numa;
 	fend = n->fault_total;

@@ -31,14 +31,19 @@ uint64_t hftmon_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t hftmon_handle_now_ns(const struct hftmon *m)
+{
+	return hftmon_file_reading(m) ? hftmon_file_now_ns(m) : hftmon_now_ns();
+}
+
 /* The oldest end time a window keeps; 0 = everything. */
-uint64_t hftmon_window_start(uint64_t window_us)
+uint64_t hftmon_window_start(const struct hftmon *m, uint64_t window_us)
 {
 	uint64_t now, span;
 
 	if (!window_us)
 		return 0;
-	now = hftmon_now_ns();
+	now = hftmon_handle_now_ns(m);
 	span = window_us > UINT64_MAX / 1000 ? UINT64_MAX : window_us * 1000;
 	return span >= now ? 0 : now - span;
 }
@@ -85,7 +90,7 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 		return err;
 	stride = max ? out->sz : 0;
 	min_ns = hftmon_us_to_ns(qq.min_duration_us);
-	since = hftmon_window_start(qq.window_us);
+	since = hftmon_window_start(m, qq.window_us);
 
 	hftmon_lock(m);
 	i = hftmon_agg_switch_first(&m->agg, since);
@@ -173,7 +178,7 @@ HFTMON_API int hftmon_get_wakeup_latency(struct hftmon *m,
 	err = hftmon_check_configured(m, "wake-up latency query");
 	if (err)
 		return err;
-	since = qq.window_us ? hftmon_window_start(qq.window_us) : qq.since_ns;
+	since = qq.window_us ? hftmon_window_start(m, qq.window_us) : qq.since_ns;
 	until = qq.until_ns ? qq.until_ns : UINT64_MAX;
 
 	/* Copy the window's samples into the handle's buffer, batch by batch. */

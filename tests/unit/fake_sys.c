@@ -203,7 +203,7 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 		if (!fake.running)
 			return fail(EINVAL);
 		__atomic_store_n(&fake.running, false, __ATOMIC_RELEASE);
-		fake.stop_ns = 2000;
+		fake.stop_ns = fake.stop_at_ns ? fake.stop_at_ns : 2000;
 		return 0;
 	case HFTMON_IOC_GET_STATS:
 		return ioc_get_stats(arg);

@@ -61,6 +61,7 @@ struct fake_dev {
 	bool running;
 	unsigned int nr_procs;
 	__u64 start_ns, stop_ns;
+	__u64 stop_at_ns; /* what STOP sets stop_ns to; 0: 2000 */
 	__u64 ring_mmap_size;
 	void *maps[FAKE_MAX_CPUS];
 	unsigned int mapped[FAKE_MAX_CPUS];

@@ -10,7 +10,8 @@
  * order, the same loss and late counts (a late record, which only the
  * passes' ring bounds reproduce), the notes. Then damaged files: no
  * magic, a newer major version, a record of size 3, a cut-short file;
- * and what a file handle refuses (-EBADF) and when recording may begin.
+ * windows that end where the recording stopped; and what a file handle
+ * refuses (-EBADF) and when recording may begin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -325,6 +326,43 @@ static void test_damaged(void **state)
 	assert_int_equal(hftmon_open_file("/nonexistent/x", NULL, &f), -ENOENT);
 }
 
+/*
+ * A window of a recording ends where the recording did (its stop), not
+ * at this machine's now: the file may be days old or from another boot.
+ */
+static void test_window_ends_at_the_stop(void **state)
+{
+	struct hftmon_switch_query q = { .sz = sizeof(q), .window_us = 20 };
+	struct hftmon_switch_event ev[8] = { [0].sz = sizeof(ev[0]) };
+	struct hftmon_latency_query lq = { .sz = sizeof(lq), .window_us = 70 };
+	struct hftmon_latency lat = { .sz = sizeof(lat) };
+	static struct capture live;
+	struct hftmon *m, *f;
+	int fd;
+
+	(void)state;
+	memset(&live, 0, sizeof(live));
+	fake.stop_at_ns = US(100);
+	m = record_session(&live, &fd);
+	hftmon_close(m);
+	close(fd);
+
+	f = open_recorded();
+	/* Ended in the last 20 us before US(100): T2's, back in at US(90). */
+	assert_int_equal(hftmon_get_context_switches(f, &q, ev, 8), 1);
+	assert_int_equal(ev[0].tid, T2.tid);
+	assert_int_equal(ev[0].in_ns, US(90));
+	/* 70 us: T1's too, back in at US(35); not T2's late one (US(25)). */
+	q.window_us = 70;
+	assert_int_equal(hftmon_get_context_switches(f, &q, ev, 8), 2);
+	/* T1's wake-up latency ended at US(35), inside; 60 us is after it. */
+	assert_int_equal(hftmon_get_wakeup_latency(f, &lq, &lat), 0);
+	assert_int_equal(lat.count, 1);
+	lq.window_us = 60;
+	assert_int_equal(hftmon_get_wakeup_latency(f, &lq, &lat), -ENODATA);
+	hftmon_close(f);
+}
+
 static void test_when_recording_begins(void **state)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -356,6 +394,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_ends_at_the_stop,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_when_recording_begins,
 						setup, teardown),
 	};
