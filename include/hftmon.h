@@ -357,6 +357,13 @@ struct hftmon_switch_query {
 	uint64_t min_duration_us;	/* only switches off CPU this long */
 	uint64_t window_us;
 	bool include_stack_trace;	/* fill kstack/ustack ids (0 if none) */
+	/*
+	 * HFTMON_2.2: the switches back in within [since_ns, until_ns) of
+	 * CLOCK_MONOTONIC instead of window_us (until_ns 0 = no end), with
+	 * the rules of hftmon_latency_query's: -EINVAL with window_us too,
+	 * -ERANGE while a switch of the window may still be in a ring.
+	 */
+	uint64_t since_ns, until_ns;
 };
 
 /* One completed context switch of a tracked thread: out, then back in. */

@@ -74,25 +74,34 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 					   size_t max)
 {
 	struct hftmon_switch_query qq;
-	uint64_t i, end, matched = 0, since, min_ns;
+	uint64_t i, end, matched = 0, since, until, min_ns;
 	size_t stride;
 	int err;
 
 	if (!m || (!out && max) || (max && !HFTMON_OUT_OK(out)))
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&qq, q, include_stack_trace);
+	err = HFTMON_COPY_OPTS(&qq, q, until_ns);
 	if (err)
 		return err;
-	if (qq.pid < 0 || qq.tid < 0)
+	if (qq.pid < 0 || qq.tid < 0 ||
+	    (qq.window_us && (qq.since_ns || qq.until_ns)) ||
+	    (qq.until_ns && qq.until_ns <= qq.since_ns))
 		return -EINVAL;
 	err = hftmon_check_configured(m, "context switch query");
 	if (err)
 		return err;
 	stride = max ? out->sz : 0;
 	min_ns = hftmon_us_to_ns(qq.min_duration_us);
-	since = hftmon_window_start(m, qq.window_us);
+	since = qq.window_us ? hftmon_window_start(m, qq.window_us) :
+			       qq.since_ns;
+	until = qq.until_ns ? qq.until_ns : UINT64_MAX;
 
 	hftmon_lock(m);
+	if (qq.until_ns > m->agg.known_ns) {
+		/* A switch-in of the window may still be in a ring. */
+		hftmon_unlock(m);
+		return -ERANGE;
+	}
 	i = hftmon_agg_switch_first(&m->agg, since);
 	end = hftmon_agg_switch_total(&m->agg);
 	while (i < end) {
@@ -110,7 +119,8 @@ HFTMON_API int hftmon_get_context_switches(struct hftmon *m,
 
 			if ((qq.pid && ev->pid != qq.pid) ||
 			    (qq.tid && ev->tid != qq.tid) ||
-			    ev->off_cpu_ns < min_ns || ev->in_ns < since)
+			    ev->off_cpu_ns < min_ns || ev->in_ns < since ||
+			    ev->in_ns >= until)
 				continue;
 			if (matched < max) {
 				o = (void *)((unsigned char *)out +

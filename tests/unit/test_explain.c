@@ -373,6 +373,12 @@ static void test_not_yet_covered_and_raw_only(void **state)
 	lq.since_ns = now - 1000000;
 	lq.until_ns = now - 500000;
 	assert_int_equal(hftmon_get_wakeup_latency(m, &lq, &lat), -ERANGE);
+	/* Nor a fixed window of switches. */
+	assert_int_equal(hftmon_get_context_switches(m,
+			&(struct hftmon_switch_query){
+				.sz = sizeof(struct hftmon_switch_query),
+				.since_ns = now - 1000000,
+				.until_ns = now - 500000 }, NULL, 0), -ERANGE);
 	/* Before its first record was merged: not tracked in it yet. */
 	assert_int_equal(explain(m, 101, now - 5000000, now - 4000000, 4),
 			 -ESRCH);

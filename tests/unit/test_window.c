@@ -96,6 +96,40 @@ static void test_switch_window_boundary(void **state)
 	hftmon_close(m);
 }
 
+/* A window fixed in time: [since_ns, until_ns) of the switch-ins. */
+static void test_switch_fixed_window(void **state)
+{
+	struct hftmon_switch_query q = { .sz = sizeof(q),
+					 .since_ns = SINCE - 1,
+					 .until_ns = SINCE };
+	struct hftmon_switch_event ev[4] = { [0].sz = sizeof(ev[0]) };
+	struct hftmon *m = open_drained();
+
+	(void)state;
+	assert_true(fake_switch(0, SINCE - 3000, &T2, NULL, &BLOCK));
+	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
+	assert_true(fake_switch(1, SINCE - 2000, &T1, NULL, &BLOCK));
+	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+
+	/* [SINCE - 1, SINCE): T2's only; T1's at SINCE is the next one's. */
+	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 1);
+	assert_int_equal(ev[0].tid, 102);
+	q.since_ns = SINCE;
+	q.until_ns = SINCE + 1;
+	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 1);
+	assert_int_equal(ev[0].tid, 101);
+	q.until_ns = 0; /* no end */
+	q.since_ns = SINCE - 1;
+	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 2);
+	q.window_us = WINDOW_US;
+	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), -EINVAL);
+	q.window_us = 0;
+	q.until_ns = SINCE - 1; /* empty: until <= since */
+	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), -EINVAL);
+	hftmon_close(m);
+}
+
 /* The same for wake-ups: T1's latency 2 us ends at SINCE, T2's 1 ns before. */
 /*
  * Two wake-ups drained into m: T2's of 4 us ending at SINCE - 1, just
@@ -170,6 +204,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_switch_window_boundary,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switch_fixed_window,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_window_boundary,
 						setup, teardown),
