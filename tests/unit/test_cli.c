@@ -937,6 +937,65 @@ static void test_sched_interval_ms_and_stop_us(void **state)
 	assert_string_equal(err, "");
 }
 
+/* This process's main thread blocked 5 us, back at 45 ms and at 75 ms. */
+static void self_back_at_45_and_75_ms(void)
+{
+	const struct fake_switch block = { .prev_state = 1 };
+	struct fake_task me = self_task();
+	uint64_t t = fake_now_ns();
+
+	fake_switch(0, t + 44995000, &me, NULL, &block);
+	fake_switch(0, t + 45000000, NULL, &me, NULL);
+	fake_switch(1, t + 74995000, &me, NULL, &block);
+	fake_switch(1, t + 75000000, NULL, &me, NULL);
+}
+
+/*
+ * switches -I 30 over 0.1 s: three 30 ms intervals as they end, each
+ * with the switches back in within it (none, the one at 45 ms, the one
+ * at 75 ms), then the partial one the stop ends; report -i prints them
+ * again.
+ */
+static void test_switches_interval_print(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-swi-XXXXXX";
+	const char *args[] = { "-D", FAKE_DEVICE, "switches", "-p", pid_arg,
+			       "-I", "30", "--duration", "0.1", "-o", file,
+			       NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	static const char *const want[] = {
+		"--- interval 1: 0.000-0.030 s after the start ---\n",
+		"\n0 switch(es) of at least 0 us off CPU, of 0 completed by the targets back in within the interval's 0.030 s\n",
+		"\n--- interval 2: 0.030-0.060 s after the start ---\n",
+		"\n1 switch(es) of at least 0 us off CPU, of 1 completed by the targets back in within the interval's 0.030 s\n",
+		"\n--- interval 3: 0.060-0.090 s after the start ---\n",
+		"\n1 switch(es) of at least 0 us off CPU, of 1 completed by the targets back in within the interval's 0.030 s\n",
+		"\n--- interval 4: 0.090-",
+		" s after the start (partial: the run ended) ---\n",
+		"\n0 switch(es) of at least 0 us off CPU, of 0 completed by the targets back in within the interval's ",
+		"\ntargets: pid ",
+	};
+	const char *p;
+	size_t i;
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = self_back_at_45_and_75_ms;
+	run_live(args);
+	for (p = live_out, i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		p = strstr(p, want[i]);
+		if (!p)
+			fail_msg("missing, in order: %s\nin:\n%s", want[i],
+				 live_out);
+	}
+	assert_null(strstr(live_out, "--- interval 5"));
+	report_equals_live(rep);
+	unlink(file);
+}
+
 /*
  * Where -I or --stop-us cannot mean anything, one usage line says why
  * and what to use instead (exit 2); irq -I 150 is its --interval 0.15.
@@ -944,13 +1003,13 @@ static void test_sched_interval_ms_and_stop_us(void **state)
 static void test_interval_and_stop_refused_where_meaningless(void **state)
 {
 	static const char *const cases[][8] = {
-		{ "switches", "-p", "1", "-I", "100", NULL },
+		{ "switches", "-p", "1", "-I", "100", "--json", NULL },
 		{ "spikes", "-p", "1", "-I", "100", NULL },
 		{ "spikes", "-p", "1", "--stop-us", "100", NULL },
 		{ "irq", "--stop-us", "100", NULL },
 	};
 	static const char *const why[] = {
-		"hftmon: switches: -I has no intervals to print: switches lists every switch of the run at its end; use sched -I MS for periodic tables (see hftmon switches --help)\n",
+		"hftmon: switches: --json prints one object at the end: leave out -I (see hftmon switches --help)\n",
 		"hftmon: spikes: -I has no intervals to print: a spike is printed as it ends with --follow (see hftmon spikes --help)\n",
 		"hftmon: spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N (see hftmon spikes --help)\n",
 		"hftmon: irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us (see hftmon irq --help)\n",
@@ -2405,7 +2464,7 @@ int main(void)
 		T(test_interval_and_stop_refused_where_meaningless),
 		T(test_export_perfetto),
 		T(test_switches_histogram),
-		T(test_switches_stop_us),
+		T(test_switches_stop_us), T(test_switches_interval_print),
 		T(test_switches_missing_kallsyms),
 		T(test_tid_given_to_p_is_its_process),
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),

@@ -25,6 +25,7 @@ struct switches_args {
 	bool kstacks, ustacks;
 	bool histogram;
 	unsigned long long stop_us; /* --stop-us: 0 = none */
+	unsigned long long interval_ms; /* -I: 0 = one list at the end */
 	const char *kallsyms;
 };
 
@@ -78,8 +79,10 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 			a->stop_us = parse_uint_arg("switches", "--stop-us",
 						    optarg, 1, 3600000000ull);
 			break;
-		case 'I':
-			usage_error("switches: -I has no intervals to print: switches lists every switch of the run at its end; use sched -I MS for periodic tables");
+		case 'I': /* perf stat -I: each interval's switches as it ends */
+			a->interval_ms = parse_uint_arg("switches", "-I",
+							optarg, 10, 3600000);
+			break;
 		default:
 			bad_option("switches", c, argv);
 		}
@@ -87,6 +90,8 @@ static void parse_switches(int argc, char **argv, struct switches_args *a)
 	session_args_finish(&cmd_switches, &a->s, argc, argv);
 	if (a->s.json && (a->kstacks || a->ustacks))
 		usage_error("switches: --json has no stacks yet: leave out --stacks/--user-stacks");
+	if (a->s.json && a->interval_ms)
+		usage_error("switches: --json prints one object at the end: leave out -I");
 }
 
 struct symbolizer {
@@ -246,13 +251,48 @@ static void load_symbols(struct session *s, struct symbolizer *sym,
 }
 
 /* After the stop: the switches the aggregator completed, printed. */
-static int print_switches(struct session *s, const struct switches_args *a,
-			  struct symbolizer *sym)
+/*
+ * What a list covers: the whole run (since 0), or one -I interval of
+ * switch-in times [since, until), until 0 for the last one, which the
+ * stop ends (partial).
+ */
+struct sw_window {
+	uint64_t since, until;
+	unsigned int nr;	/* the interval's number, from 1; 0: whole run */
+};
+
+/*
+ * The switches of q's fixed window: -ERANGE while a ring may still hold
+ * one of them; the drain thread's next pass past the end makes it final.
+ */
+static int window_switches(struct session *s,
+			   const struct hftmon_switch_query *q,
+			   struct hftmon_switch_event *ev, size_t max)
 {
-	struct hftmon_switch_query q = { .sz = sizeof(q) };
+	unsigned int tries;
+	int n;
+
+	for (tries = 0;
+	     (n = hftmon_get_context_switches(s->m, q, ev, max)) == -ERANGE &&
+	     tries < 1000;
+	     tries++)
+		sleep_until(now_ns() + 1000ull * (s->place.drain_us ?
+							  s->place.drain_us :
+							  1000));
+	return n;
+}
+
+static int print_switches(struct session *s, const struct switches_args *a,
+			  struct symbolizer *sym, const struct sw_window *w)
+{
+	struct hftmon_switch_query q = { .sz = sizeof(q),
+					 .since_ns = w->since,
+					 .until_ns = w->until };
 	struct hftmon_switch_event *ev = NULL;
 	struct log2_hist h = { 0 };
 	int n, all, i, shown = 0, all_shown = 0, status = 0;
+	uint64_t end = w->until ? w->until : s->stop_ns;
+	double secs = (double)(end - (w->nr ? w->since : s->start_ns)) / 1e9;
 
 	{
 		struct hftmon_stats_summary sum = { .sz = sizeof(sum) };
@@ -264,7 +304,7 @@ static int print_switches(struct session *s, const struct switches_args *a,
 	q.pid = 0; /* every attached process; -t filters below */
 	q.min_duration_us = a->min_us;
 	q.include_stack_trace = a->kstacks || a->ustacks;
-	n = hftmon_get_context_switches(s->m, &q, NULL, 0);
+	n = window_switches(s, &q, NULL, 0);
 	if (n > 0) {
 		ev = calloc((size_t)n, sizeof(*ev));
 		if (!ev)
@@ -303,8 +343,7 @@ static int print_switches(struct session *s, const struct switches_args *a,
 	if (a->s.json) {
 		bool first = true;
 
-		session_print_json_head(s, "switches",
-					(double)(s->stop_ns - s->start_ns) / 1e9);
+		session_print_json_head(s, "switches", secs);
 		printf(",\n \"min_off_cpu_us\": %llu, \"completed_switches\": %d,\n \"switches\": [",
 		       a->min_us, all_shown);
 		for (i = 0; i < n; i++) {
@@ -325,6 +364,12 @@ static int print_switches(struct session *s, const struct switches_args *a,
 	if (a->kstacks && sym->have_ksyms && sym->ksyms.zero_addresses)
 		printf("note: %s lists every address as 0 (kptr_restrict): kernel stacks are printed as raw addresses\n",
 		       a->kallsyms);
+	if (w->nr)
+		printf("%s--- interval %u: %.3f-%.3f s after the start%s ---\n",
+		       w->nr > 1 ? "\n" : "", w->nr,
+		       (double)(w->since - s->start_ns) / 1e9,
+		       (double)(end - s->start_ns) / 1e9,
+		       w->until ? "" : " (partial: the run ended)");
 	printf("%8s %-16s %20s %12s %-11s %-7s %8s %-16s %4s %12s\n", "TID",
 	       "COMM", "OUT(s)", "OFF-CPU(us)", "KIND", "CPU", "NEXT",
 	       "NEXT-COMM", "PRIO", "WAKEUP(us)");
@@ -338,15 +383,17 @@ static int print_switches(struct session *s, const struct switches_args *a,
 		if (a->ustacks)
 			print_stack(s->m, sym, ev[i].ustack_id, true);
 	}
-	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets over %.3f s\n",
+	printf("\n%d switch(es) of at least %llu us off CPU, of %d completed by the targets %s %.3f s\n",
 	       shown, a->min_us, all_shown,
-	       (double)(s->stop_ns - s->start_ns) / 1e9);
+	       w->nr ? "back in within the interval's" : "over", secs);
 	if (a->histogram) {
 		printf("\n");
 		log2_hist_print(&h, "time off CPU of the switches shown (us)",
 				stdout);
 	}
-	session_print_footer(s);
+	if (!w->nr || !w->until)
+		session_print_footer(s);
+	fflush(stdout);
 	free(ev);
 	return status;
 }
@@ -378,6 +425,59 @@ static bool long_switch(struct session *s, void *arg)
 	return false;
 }
 
+/*
+ * -I: each interval's switches once every ring is merged past its end,
+ * up to the one the deadline falls in, or until a signal, --stop-us or
+ * the targets' exit; *w is left at the first interval not printed, for
+ * print_rest() after the stop.
+ */
+static int print_intervals(struct session *s, const struct switches_args *a,
+			   struct symbolizer *sym, struct sw_window *w,
+			   uint64_t deadline)
+{
+	uint64_t step = a->interval_ms * 1000000ull;
+
+	w->since = s->start_ns;
+	for (w->nr = 1;; w->nr++) {
+		int status;
+
+		w->until = w->since + step;
+		if (w->until >= deadline ||
+		    session_wait_trigger(s, w->until,
+					 a->stop_us ? long_switch : NULL,
+					 (void *)a) ||
+		    stopping())
+			break;
+		status = print_switches(s, a, sym, w);
+		if (status)
+			return status;
+		if (stdout_closed())
+			return 0;
+		w->since = w->until;
+	}
+	return 0;
+}
+
+/*
+ * After the stop (or from a recording): the intervals from w->since on
+ * that ended before the stop, then the last one, partial. Live and from
+ * the file alike, so a report prints the intervals the run printed.
+ */
+static int print_rest(struct session *s, const struct switches_args *a,
+		      struct symbolizer *sym, struct sw_window *w)
+{
+	uint64_t step = a->interval_ms * 1000000ull;
+	int status = 0;
+
+	for (; !status && w->since + step < s->stop_ns;
+	     w->nr++, w->since += step) {
+		w->until = w->since + step;
+		status = print_switches(s, a, sym, w);
+	}
+	w->until = 0; /* the stop ends it */
+	return status ? status : print_switches(s, a, sym, w);
+}
+
 static int run_switches(int argc, char **argv)
 {
 	/* The whole run is queried at the end: room for 1M switches. */
@@ -387,8 +487,9 @@ static int run_switches(int argc, char **argv)
 	struct hftmon_attach_opts ao = { .sz = sizeof(ao) };
 	struct symbolizer sym;
 	struct switches_args a;
+	struct sw_window w = { 0 };
 	struct session s;
-	uint64_t t0, loaded;
+	uint64_t t0, loaded, deadline;
 	pid_t sym_pid;
 	int status = 0;
 
@@ -414,12 +515,23 @@ static int run_switches(int argc, char **argv)
 		note("loading %s took %.3f s while recording: recording %.3f s more",
 		     a.kallsyms, (double)(loaded - t0) / 1e9, a.duration);
 
-	session_wait_trigger(&s, loaded + (uint64_t)(a.duration * 1e9),
-			     a.stop_us ? long_switch : NULL, &a);
-	status = session_stop(&s);
+	deadline = loaded + (uint64_t)(a.duration * 1e9);
+	if (a.interval_ms) {
+		status = print_intervals(&s, &a, &sym, &w, deadline);
+		if (!status)
+			session_wait_trigger(&s, deadline,
+					     a.stop_us ? long_switch : NULL,
+					     &a);
+	} else {
+		session_wait_trigger(&s, deadline,
+				     a.stop_us ? long_switch : NULL, &a);
+	}
+	if (!status)
+		status = session_stop(&s);
 	if (!status) {
 		load_symbols(&s, &sym, &a, sym_pid, false);
-		status = print_switches(&s, &a, &sym);
+		status = a.interval_ms ? print_rest(&s, &a, &sym, &w) :
+					 print_switches(&s, &a, &sym, &w);
 	}
 	session_end(&s);
 	free_symbols(&sym);
@@ -438,7 +550,14 @@ static int report_switches(struct session *s, int argc, char **argv)
 	loaded = session_replay_args(s, &a.s);
 	memset(&sym, 0, sizeof(sym));
 	load_symbols(s, &sym, &a, 0, true);
-	status = print_switches(s, &a, &sym);
+	if (a.interval_ms) {
+		/* The recording's intervals, as they were printed live. */
+		struct sw_window w = { .since = s->start_ns, .nr = 1 };
+
+		status = print_rest(s, &a, &sym, &w);
+	} else {
+		status = print_switches(s, &a, &sym, &(struct sw_window){ 0 });
+	}
 	s->args = loaded;
 	free_symbols(&sym);
 	return status;
@@ -464,6 +583,8 @@ const struct cli_command cmd_switches = {
 		   "      --kallsyms PATH      kernel symbols from PATH, not /proc/kallsyms\n"
 		   "      --histogram          their time off CPU as a power-of-two histogram\n"
 		   "      --stop-us N          stop at the first switch of a target at least\n"
-		   "                           N us off CPU (checked every 100 ms)\n",
+		   "                           N us off CPU (checked every 100 ms)\n"
+		   "  -I, --interval-print MS  print each MS ms interval's switches (those\n"
+		   "                           back in within it) as it ends (10..3600000)\n",
 	.report = report_switches,
 };
