@@ -1005,14 +1005,13 @@ static void test_interval_and_stop_refused_where_meaningless(void **state)
 	static const char *const cases[][8] = {
 		{ "switches", "-p", "1", "-I", "100", "--json", NULL },
 		{ "spikes", "-p", "1", "-I", "100", NULL },
-		{ "spikes", "-p", "1", "--stop-us", "100", NULL },
-		{ "irq", "--stop-us", "100", NULL },
+		{ "spikes", "-p", "1", "--threshold-us", "50", "--stop-us",
+		  "40", NULL },
 	};
 	static const char *const why[] = {
 		"hftmon: switches: --json prints one object at the end: leave out -I (see hftmon switches --help)\n",
 		"hftmon: spikes: -I has no intervals to print: a spike is printed as it ends with --follow (see hftmon spikes --help)\n",
-		"hftmon: spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N (see hftmon spikes --help)\n",
-		"hftmon: irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us (see hftmon irq --help)\n",
+		"hftmon: spikes: --stop-us 40 is below --threshold-us 50: the kernel reports no spike shorter than the threshold (see hftmon spikes --help)\n",
 	};
 	const char *iargs[] = { "-D", FAKE_DEVICE, "irq", "--cpu", "0", "-I",
 				"150", "--count", "1", NULL };
@@ -1235,6 +1234,78 @@ static void test_spikes_report_from_file(void **state)
 	assert_non_null(strstr(live_out, "\"nr_spikes\": 1,"));
 	report_equals_live(rep);
 	unlink(file);
+}
+
+/* order-gw's 100 us INTERRUPTED spike on CPU 1, 10 ms from now. */
+static void gw_spike_soon(void)
+{
+	struct fake_task t = gw;
+	uint64_t now = fake_now_ns();
+	struct fake_spike sp = { .type = HFTMON_SPIKE_INTERRUPTED,
+				 .start = now + 10000000,
+				 .end = now + 10100000,
+				 .threshold = 100000, .links = 1, .from_cpu = 1,
+				 .idle_state = -1, .victim = &t };
+
+	t.pid = getpid();
+	assert_true(fake_spike(1, &sp));
+}
+
+/*
+ * --stop-us where the run's measure is a spike (spikes, with --follow
+ * or not) or an interruption (irq): the 100 us vector and its spike end
+ * a 5 s run at once, named on standard error; 101 us does not.
+ */
+static void test_spikes_and_irq_stop_us(void **state)
+{
+	const char *sargs[] = { "-D", FAKE_DEVICE, "spikes", "-p", pid_arg,
+				"--threshold-us", "50", "--stop-us", "80",
+				"--duration", "5", NULL };
+	const char *fargs[] = { "-D", FAKE_DEVICE, "spikes", "-p", pid_arg,
+				"--stop-us", "100", "--follow", "--no-causes",
+				"--duration", "5", NULL };
+	const char *iargs[] = { "-D", FAKE_DEVICE, "irq", "-p", pid_arg,
+				"--interval", "5", "--stop-us", "100", NULL };
+	const char *nargs[] = { "-D", FAKE_DEVICE, "irq", "-p", pid_arg,
+				"--interval", "0.2", "--count", "1",
+				"--stop-us", "101", NULL };
+	const char *spike_note = "hftmon: note: --stop-us %s: tid 4243 interrupted 100.000 us on cpu 1 (at 0.002500000 s): stopping\n";
+	char want[256];
+	double t0;
+
+	(void)state;
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.on_start = gw_spike;
+	t0 = mono_s();
+	assert_int_equal(run_cli(sargs), 0);
+	assert_true(mono_s() - t0 < 4);
+	snprintf(want, sizeof(want), spike_note, "80");
+	assert_string_equal(err, want);
+	assert_non_null(strstr(out, "1 spike(s) of at least 50 us\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = gw_spike_soon;
+	t0 = mono_s();
+	assert_int_equal(run_cli(fargs), 0);
+	assert_true(mono_s() - t0 < 4);
+	assert_non_null(strstr(err, "hftmon: note: --stop-us 100: tid 4243 interrupted 100.000 us on cpu 1 (at "));
+	assert_non_null(strstr(out, "1 spike(s) followed\n"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = gw_switches_irq;
+	t0 = mono_s();
+	assert_int_equal(run_cli(iargs), 0);
+	assert_string_equal(err, "hftmon: note: --stop-us 100: vector 0xec LOC on cpu 1 took 100.000 us: stopping\n");
+	assert_non_null(strstr(out, "(a partial interval: the run ended)"));
+	assert_true(mono_s() - t0 < 4);
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = gw_switches_irq;
+	assert_int_equal(run_cli(nargs), 0);
+	assert_string_equal(err, "");
 }
 
 /*
@@ -2458,7 +2529,7 @@ int main(void)
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
 		T(test_spikes_report_from_file),
-		T(test_irq_report_from_file),
+		T(test_irq_report_from_file), T(test_spikes_and_irq_stop_us),
 		T(test_sched_report_from_file),
 		T(test_sched_interval_ms_and_stop_us),
 		T(test_interval_and_stop_refused_where_meaningless),

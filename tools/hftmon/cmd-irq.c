@@ -30,7 +30,10 @@ struct irq_args {
 	bool have_watch;
 	double interval;
 	unsigned long long count; /* 0: until a signal or the targets exit */
+	unsigned long long stop_us; /* --stop-us: 0 = none */
 	bool clear; /* stdout is a terminal: redraw like top */
+	struct hftmon_irq_row *rows; /* --stop-us's look, grown as needed */
+	size_t cap;
 };
 
 static void parse_irq(int argc, char **argv, struct irq_args *a)
@@ -81,7 +84,9 @@ static void parse_irq(int argc, char **argv, struct irq_args *a)
 						   false);
 			continue;
 		case OPT_IRQ_STOP_US:
-			usage_error("irq: --stop-us ends at a target thread's switch-out or wake-up latency, which irq does not measure: use sched --stop-us or switches --stop-us");
+			a->stop_us = parse_uint_arg("irq", "--stop-us", optarg,
+						    1, 3600000000ull);
+			continue;
 		}
 		if (!session_opt(&cmd_irq, &a->s, c, optarg))
 			bad_option("irq", c, argv);
@@ -170,6 +175,31 @@ static void row_label(const struct hftmon_irq_row *r, char *buf, size_t len)
 	default:
 		snprintf(buf, len, "%s", kind_name(r->kind));
 	}
+}
+
+/*
+ * --stop-us: an interruption of at least that long, net, among those the
+ * per-CPU table counts (the watched CPUs', and the targets' CPUs while
+ * they ran there): the longest of each source since the start.
+ */
+static bool long_interruption(struct session *s, void *arg)
+{
+	struct irq_args *a = arg;
+	struct hftmon_irq_query q = { .sz = sizeof(q), .cpu = -1 };
+	char label[128];
+	int n, i;
+
+	n = get_rows(s->m, &q, &a->rows, &a->cap);
+	for (i = 0; i < n; i++) {
+		if (a->rows[i].max_ns < a->stop_us * 1000)
+			continue;
+		row_label(&a->rows[i], label, sizeof(label));
+		note("--stop-us %llu: %s on cpu %d took %.3f us: stopping",
+		     a->stop_us, label, a->rows[i].cpu,
+		     (double)a->rows[i].max_ns / 1000.0);
+		return true;
+	}
+	return false;
 }
 
 /* A row whose durations the history does not hold (printed "-", null). */
@@ -525,7 +555,12 @@ static int run_irq(int argc, char **argv)
 			tick = now_ns() + 100000000u;
 			if (tick > end)
 				tick = end;
-			ended = session_wait(&s, tick) || stopping();
+			ended = session_wait_trigger(&s, tick,
+						     a.stop_us ?
+							     long_interruption :
+							     NULL,
+						     &a) ||
+				stopping();
 		} while (!ended && now_ns() < end);
 		if (a.s.json)
 			break;
@@ -569,6 +604,7 @@ static int run_irq(int argc, char **argv)
 	for (size_t k = 0; k < v.nr_th; k++)
 		table_free(&v.th[k].t);
 	free(v.th);
+	free(a.rows);
 	session_end(&s);
 	return finish_stdout(status);
 }
@@ -620,6 +656,8 @@ const struct cli_command cmd_irq = {
 		   "                           other commands); default: outside the watched ones\n"
 		   "  -i, --interval SEC       seconds between tables (default 1)\n"
 		   "  -I, --interval-print MS  the same in milliseconds (10..3600000)\n"
-		   "  -c, --count N            stop after N tables\n",
+		   "  -c, --count N            stop after N tables\n"
+		   "      --stop-us N          stop at the first interruption of at least N us\n"
+		   "                           net that the table counts (checked every 100 ms)\n",
 	.report = report_irq,
 };

@@ -174,6 +174,7 @@ struct spikes_args {
 	struct session_args s;
 	unsigned long long threshold_us;
 	double duration; /* 0: until a signal or the targets exit */
+	unsigned long long stop_us; /* --stop-us: 0 = none */
 	bool follow;
 	bool no_causes;
 };
@@ -223,12 +224,21 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 		case 'I':
 			usage_error("spikes: -I has no intervals to print: a spike is printed as it ends with --follow");
 		case OPT_SPIKES_STOP_US:
-			usage_error("spikes: --stop-us is not there yet: use --follow and stop at the first spike of at least --threshold-us N");
+			a->stop_us = parse_uint_arg(
+				"spikes", "--stop-us", optarg,
+				HFTMON_SPIKE_THRESHOLD_MIN_NS / 1000,
+				HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
+			break;
 		default:
 			bad_option("spikes", c, argv);
 		}
 	}
 	session_args_finish(&cmd_spikes, &a->s, argc, argv);
+	if (!a->threshold_us)
+		a->threshold_us = a->stop_us; /* the spikes it stops at */
+	if (a->stop_us && a->stop_us < a->threshold_us)
+		usage_error("spikes: --stop-us %llu is below --threshold-us %llu: the kernel reports no spike shorter than the threshold",
+			    a->stop_us, a->threshold_us);
 	if (!a->threshold_us)
 		usage_error("spikes: --threshold-us N is needed (%llu..%llu us)",
 			    HFTMON_SPIKE_THRESHOLD_MIN_NS / 1000,
@@ -289,6 +299,33 @@ static void print_spike_json(const struct hftmon_spike *sp,
 	printf("}");
 }
 
+/* --stop-us: what ends the run at sp, on standard error. */
+static void note_stop(const struct spikes_args *a, const struct hftmon_spike *sp)
+{
+	note("--stop-us %llu: tid %d %s %.3f us on cpu %d (at %llu.%09llu s): stopping",
+	     a->stop_us, (int)sp->tid, spike_type_name(sp->type),
+	     (double)sp->duration_ns / 1000.0, sp->cpu,
+	     (unsigned long long)(sp->start_ns / 1000000000u),
+	     (unsigned long long)(sp->start_ns % 1000000000u));
+}
+
+/* --stop-us without --follow: a spike of a target at least that long. */
+static bool long_spike(struct session *s, void *arg)
+{
+	const struct spikes_args *a = arg;
+	struct hftmon_spike_query q = { .sz = sizeof(q),
+					.min_duration_us = a->stop_us };
+	struct hftmon_spike sp[16] = { [0].sz = sizeof(sp[0]) };
+	int n = hftmon_detect_latency_spikes(s->m, &q, sp, 16), i;
+
+	for (i = 0; i < n && i < 16; i++)
+		if (targets_want(&a->s.targets, sp[i].pid, sp[i].tid)) {
+			note_stop(a, &sp[i]);
+			return true;
+		}
+	return false;
+}
+
 static int follow_spikes(struct session *s, const struct spikes_args *a,
 			 struct hftmon_spike_query *q, uint64_t deadline)
 {
@@ -312,9 +349,13 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 		n++;
 		if (stdout_closed())
 			break;
+		if (a->stop_us && sp.duration_ns >= a->stop_us * 1000 &&
+		    targets_want(&a->s.targets, sp.pid, sp.tid)) {
+			note_stop(a, &sp);
+			break;
+		}
 	}
 	printf("%llu spike(s) followed\n", n);
-	(void)a;
 	return 0;
 }
 
@@ -400,7 +441,8 @@ static int run_spikes(int argc, char **argv)
 		if (!status && !ret)
 			session_print_footer(&s);
 	} else {
-		session_wait(&s, deadline);
+		session_wait_trigger(&s, deadline,
+				     a.stop_us ? long_spike : NULL, &a);
 		ret = session_stop(&s);
 		if (!ret)
 			status = print_spikes(&s, &a, &q, spikes);
@@ -449,7 +491,9 @@ const struct cli_command cmd_spikes = {
 		   "  -f, --follow             print each spike as it happens\n"
 		   "  -d, --duration SEC       stop after SEC seconds (default: a signal or\n"
 		   "                           every target exited)\n"
-		   "      --no-causes          spikes only, without their parts\n",
+		   "      --no-causes          spikes only, without their parts\n"
+		   "      --stop-us N          stop at the first spike of a target at least\n"
+		   "                           N us long (the threshold if not given)\n",
 	.report = report_spikes,
 };
 
