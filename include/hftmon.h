@@ -236,6 +236,14 @@ struct hftmon_attach_opts {
 	 * At most 10 s (-EINVAL above, or without kernel_stacks).
 	 */
 	uint32_t kernel_stacks_min_us;
+	/*
+	 * HFTMON_2.2: the new processes it forks (and theirs) are tracked
+	 * too, from the fork on, before they first run, with these options
+	 * (perf's inherit). Needs HFTMON_EV_FORK in the configuration's
+	 * events (-EINVAL) and a module that offers it (HFTMON_FEAT_INHERIT;
+	 * -EOPNOTSUPP). hftmon_get_processes() lists the children followed.
+	 */
+	bool follow_children;
 };
 
 /* Tracks every thread of pid's process; opts may be NULL (defaults). */
@@ -245,6 +253,18 @@ int hftmon_detach_process(struct hftmon *m, pid_t pid);
 
 int hftmon_start(struct hftmon *m);
 int hftmon_stop(struct hftmon *m);
+
+/*
+ * HFTMON_2.2: the processes tracked: those attached (in attach order),
+ * then the children followed (follow_children), in the order their FORK
+ * records were drained, exited ones included; up to max into pids.
+ * Returns how many in all, or -errno (-EOPNOTSUPP raw_only: children are
+ * known from the aggregated records). *not_followed (may be NULL): forks
+ * that were not followed because the module's max_procs were tracked
+ * already, or a burst of forks outran the entries it makes ahead.
+ */
+int hftmon_get_processes(struct hftmon *m, pid_t *pids, size_t max,
+			 uint64_t *not_followed);
 
 /*
  * Waits until a ring has data past its watermark (or timeout_ms, -1 =

@@ -283,6 +283,9 @@ static int hftmon_ioc_get_info(void __user *uarg)
 	if (info.features & HFTMON_FEAT_STACKS)
 		info.features |= HFTMON_FEAT_KSTACK_MIN;
 #endif
+	/* Children are followed by the fork probe. */
+	if (info.features & HFTMON_FEAT_PROCESS_FORK)
+		info.features |= HFTMON_FEAT_INHERIT;
 	info.nr_cpu_ids = nr_cpu_ids;
 	info.nr_online_cpus = num_online_cpus();
 	info.nr_nodes = num_online_nodes();
@@ -445,6 +448,10 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 	/* Kernel stacks show kernel addresses: not for everyone. */
 	if (attach && (a.flags & HFTMON_ATTACH_KSTACK) && !hftmon_may_kstack(s))
 		return -EACCES;
+	/* Children are found by the fork probe: the session must hook it. */
+	if (attach && (a.flags & HFTMON_ATTACH_INHERIT) &&
+	    !(READ_ONCE(s->cfg.events) & HFTMON_EV_FORK))
+		return -EINVAL;
 
 	/* pid is a number in the caller's pid namespace. */
 	pid = find_get_pid(a.pid);

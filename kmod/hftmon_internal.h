@@ -31,6 +31,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/types.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
@@ -167,13 +168,29 @@ struct hftmon_track {
 	struct hftmon_track_tab __rcu *tab;	/* NULL until the first add */
 	unsigned int nr;		/* read locklessly by probes */
 	unsigned int max;
-	spinlock_t lock;		/* writers */
+	/*
+	 * Writers: ATTACH, DETACH and the fork probe (preemption off), so a
+	 * raw lock, held for list updates and the reap's walk only.
+	 */
+	raw_spinlock_t lock;
+	/*
+	 * Entries made ahead for the children of HFTMON_ATTACH_INHERIT
+	 * processes (the fork probe cannot allocate): nr_pool of them on
+	 * pool (by their node), topped up by refill after each use.
+	 */
+	struct hlist_head pool;
+	unsigned int nr_pool;
+	bool inherit;			/* an INHERIT entry was added */
+	struct work_struct refill;
 };
 
 void hftmon_track_init(struct hftmon_track *t, unsigned int max);
 int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
 			u32 flags, u64 kstack_min_ns,
 			struct user_namespace *ptrace_ns);
+int hftmon_track_inherit(struct hftmon_track *t,
+			 const struct hftmon_proc *parent,
+			 struct task_struct *child);
 
 /* Track task for an attacher without CAP_SYS_PTRACE over it (KUnit). */
 static inline int hftmon_track_add(struct hftmon_track *t,

@@ -23,6 +23,20 @@
  * then on; the next table change reaps it like an exited one. The rule is
  * hftmon_exec_revokes() below, ATTACH's check restated over what was
  * decided at ATTACH.
+ *
+ * A process attached with HFTMON_ATTACH_INHERIT passes its entry on: the
+ * fork probe adds one for each new process it forks, before the child
+ * first runs (sched_process_fork fires before wake_up_new_task()), with
+ * the parent's flags, credentials and ptrace_ns: what ATTACH decided for
+ * the parent holds for a child that has its credentials and has not run
+ * (an exec of it is checked as any). The probe runs with preemption off,
+ * so it neither sleeps nor allocates: t->lock is a raw spinlock, and the
+ * entries come from a small pool made ahead in process context (at the
+ * INHERIT attach, then by a work item after each use). A fork that finds
+ * the table full or the pool empty is not followed, and its FORK record
+ * says which. The raw lock is held for list changes and the reap's walk
+ * of at most 2 * max_procs buckets, never for anything that sleeps (the
+ * recheck walks under RCU instead).
  */
 #include <linux/log2.h>
 #include <linux/random.h>
@@ -33,13 +47,75 @@
 #include "hftmon_probe.h"	/* hftmon_copy_comm() */
 
 #define HFTMON_TRACK_MIN_BITS	4
+#define HFTMON_TRACK_POOL	32	/* entries made ahead, at most */
+
+static void hftmon_track_refill(struct work_struct *work);
 
 void hftmon_track_init(struct hftmon_track *t, unsigned int max)
 {
 	RCU_INIT_POINTER(t->tab, NULL);
 	t->nr = 0;
 	t->max = max;
-	spin_lock_init(&t->lock);
+	raw_spin_lock_init(&t->lock);
+	INIT_HLIST_HEAD(&t->pool);
+	t->nr_pool = 0;
+	t->inherit = false;
+	INIT_WORK(&t->refill, hftmon_track_refill);
+}
+
+/* Pool entries still wanted: room in the table, up to HFTMON_TRACK_POOL. */
+static unsigned int hftmon_track_pool_want(const struct hftmon_track *t)
+{
+	unsigned int room = t->max - min(t->nr, t->max);
+	unsigned int target = t->inherit ? min_t(unsigned int, room,
+						 HFTMON_TRACK_POOL) : 0;
+
+	lockdep_assert_held(&t->lock);
+	return t->nr_pool < target ? target - t->nr_pool : 0;
+}
+
+/* Top the pool up (process context, may sleep). */
+static void hftmon_track_fill(struct hftmon_track *t)
+{
+	struct hftmon_proc *p;
+	unsigned int want;
+
+	for (;;) {
+		raw_spin_lock(&t->lock);
+		want = hftmon_track_pool_want(t);
+		raw_spin_unlock(&t->lock);
+		if (!want)
+			return;
+		/*
+		 * From the work item, the kworker's memory cgroup pays: a few
+		 * small entries, bounded by HFTMON_TRACK_POOL.
+		 */
+		p = kmem_cache_zalloc(hftmon_proc_cache, GFP_KERNEL_ACCOUNT);
+		if (!p)
+			return;	/* forks find the pool short: FORK_NOMEM */
+		raw_spin_lock(&t->lock);
+		hlist_add_head(&p->node, &t->pool);
+		t->nr_pool++;
+		raw_spin_unlock(&t->lock);
+	}
+}
+
+static void hftmon_track_refill(struct work_struct *work)
+{
+	hftmon_track_fill(container_of(work, struct hftmon_track, refill));
+}
+
+/* Free the pool; the work item must be idle (hftmon_track_clear()). */
+static void hftmon_track_pool_free(struct hftmon_track *t)
+{
+	struct hftmon_proc *p;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(p, tmp, &t->pool, node) {
+		hlist_del(&p->node);
+		kmem_cache_free(hftmon_proc_cache, p);
+	}
+	t->nr_pool = 0;
 }
 
 /* Buckets for max entries: twice as many, a power of two, at least 16. */
@@ -152,7 +228,7 @@ int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
 	p->flags = flags;
 	p->kstack_min_ns = kstack_min_ns;
 
-	spin_lock(&t->lock);
+	raw_spin_lock(&t->lock);
 	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
 	if (!tab) {
 		/* Filled before it is published: readers see it whole. */
@@ -171,11 +247,15 @@ int hftmon_track_add_as(struct hftmon_track *t, struct task_struct *task,
 		hlist_add_head_rcu(&p->node,
 				   &tab->buckets[hftmon_track_bucket(tab, p->tgid)]);
 		WRITE_ONCE(t->nr, t->nr + 1);
+		if (flags & HFTMON_ATTACH_INHERIT)
+			t->inherit = true;
 	}
-	spin_unlock(&t->lock);
+	raw_spin_unlock(&t->lock);
 	kvfree(new_tab);
-	if (!err)
+	if (!err) {
+		hftmon_track_fill(t);	/* the children's entries, ahead */
 		return 0;
+	}
 err_free:
 	put_pid(pid);
 	kmem_cache_free(hftmon_proc_cache, p);
@@ -195,7 +275,7 @@ int hftmon_track_del(struct hftmon_track *t, struct task_struct *task)
 	if (!pid)
 		return -ESRCH;
 
-	spin_lock(&t->lock);
+	raw_spin_lock(&t->lock);
 	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
 	if (tab) {
 		p = hftmon_track_lookup_locked(tab, pid);
@@ -206,8 +286,51 @@ int hftmon_track_del(struct hftmon_track *t, struct task_struct *task)
 		}
 		hftmon_track_reap(t, tab);
 	}
-	spin_unlock(&t->lock);
+	raw_spin_unlock(&t->lock);
 	put_pid(pid);
+	return err;
+}
+
+/*
+ * The fork probe's (preemption off, child not yet run): track child's new
+ * process as parent's entry is. 0, -ENOSPC table full, -ENOMEM no entry
+ * was made ahead (both leave the child untracked).
+ */
+int hftmon_track_inherit(struct hftmon_track *t,
+			 const struct hftmon_proc *parent,
+			 struct task_struct *child)
+{
+	struct hftmon_track_tab *tab;
+	struct hftmon_proc *p = NULL;
+	int err = 0;
+
+	raw_spin_lock(&t->lock);
+	/* parent is in it: the table exists. */
+	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
+	if (t->nr >= t->max) {
+		err = -ENOSPC;
+	} else if (hlist_empty(&t->pool)) {
+		err = -ENOMEM;
+	} else {
+		p = hlist_entry(t->pool.first, struct hftmon_proc, node);
+		hlist_del(&p->node);
+		t->nr_pool--;
+		/* The child's struct pid is attached: copy_process() did. */
+		p->pid = get_pid(task_tgid(child));
+		p->tgid = pid_nr(p->pid);
+		p->flags = parent->flags;
+		p->kstack_min_ns = parent->kstack_min_ns;
+		p->cred = get_cred(parent->cred);
+		p->ptrace_ns = parent->ptrace_ns ?
+				       get_user_ns(parent->ptrace_ns) : NULL;
+		hlist_add_head_rcu(&p->node,
+				   &tab->buckets[hftmon_track_bucket(tab, p->tgid)]);
+		WRITE_ONCE(t->nr, t->nr + 1);
+	}
+	raw_spin_unlock(&t->lock);
+	/* queue_work() is safe with preemption off (a raw pool lock). */
+	if (err != -ENOSPC)
+		schedule_work(&t->refill);
 	return err;
 }
 
@@ -219,7 +342,9 @@ void hftmon_track_clear(struct hftmon_track *t)
 	struct hlist_node *tmp;
 	unsigned int bkt;
 
-	spin_lock(&t->lock);
+	/* No probe uses t now; a refill it queued ends before the pool goes. */
+	cancel_work_sync(&t->refill);
+	raw_spin_lock(&t->lock);
 	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
 	if (tab) {
 		for (bkt = 0; bkt < 1U << tab->bits; bkt++)
@@ -228,7 +353,9 @@ void hftmon_track_clear(struct hftmon_track *t)
 				hftmon_track_remove(t, p);
 		RCU_INIT_POINTER(t->tab, NULL);
 	}
-	spin_unlock(&t->lock);
+	t->inherit = false;
+	hftmon_track_pool_free(t);
+	raw_spin_unlock(&t->lock);
 	if (tab)
 		kvfree_rcu(tab, rcu);
 }
@@ -249,16 +376,17 @@ void hftmon_track_recheck(struct hftmon_track *t,
 	unsigned int bkt;
 	u32 why;
 
-	spin_lock(&t->lock);
-	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
+	/*
+	 * Under RCU, not t->lock: task_lock() may sleep on PREEMPT_RT, and
+	 * the entries and the table are freed after a grace period.
+	 */
+	rcu_read_lock();
+	tab = rcu_dereference(t->tab);
 	for (bkt = 0; tab && bkt < 1U << tab->bits; bkt++) {
-		hlist_for_each_entry(p, &tab->buckets[bkt], node) {
-			rcu_read_lock();
+		hlist_for_each_entry_rcu(p, &tab->buckets[bkt], node) {
 			task = pid_task(p->pid, PIDTYPE_TGID);
-			if (!task || test_bit(HFTMON_PROC_REVOKED, &p->state)) {
-				rcu_read_unlock();
+			if (!task || test_bit(HFTMON_PROC_REVOKED, &p->state))
 				continue;
-			}
 			/* As ATTACH reads them: credentials, then the mm. */
 			task_lock(task);
 			why = hftmon_exec_revokes(p, __task_cred(task),
@@ -270,10 +398,9 @@ void hftmon_track_recheck(struct hftmon_track *t,
 				revoked(task, why, arg);
 				preempt_enable();
 			}
-			rcu_read_unlock();
 		}
 	}
-	spin_unlock(&t->lock);
+	rcu_read_unlock();
 }
 
 /* Is ns the namespace anc or one of its descendants? */

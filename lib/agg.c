@@ -60,6 +60,7 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	a->nr_thread_slots = slots_for(sz->max_threads);
 	a->threads = zalloc(a->nr_thread_slots, sizeof(*a->threads));
 	a->gone = zalloc(a->max_threads, sizeof(*a->gone));
+	a->followed = zalloc(HFTMON_AGG_MAX_FOLLOWED, sizeof(*a->followed));
 	a->max_stacks = sz->max_stacks;
 	a->stacks = zalloc(sz->max_stacks, sizeof(*a->stacks));
 	a->nr_stack_slots = slots_for(sz->max_stacks);
@@ -79,7 +80,7 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	a->nr_name_slots = a->irq_cap ? AGG_NAME_SLOTS : 0;
 	a->names = zalloc(a->nr_name_slots, sizeof(*a->names));
 	if (!a->rings || !a->heap || !a->nodes || !a->threads || !a->gone ||
-	    !a->stacks ||
+	    !a->followed || !a->stacks ||
 	    !a->stack_index || !a->switches || !a->wakeups ||
 	    (a->irq_cap && !a->irqs) || (a->spike_cap && !a->spikes) ||
 	    (a->max_srcs && (!a->srcs || !a->src_index)) ||
@@ -107,6 +108,7 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->nodes);
 	free(a->threads);
 	free(a->gone);
+	free(a->followed);
 	free(a->stacks);
 	free(a->stack_index);
 	free(a->switches);
@@ -893,6 +895,18 @@ enqueue(struct hftmon_agg *a, unsigned int ring,
 }
 
 /* Every type but switches and wake-ups. */
+/* A fork of a tracked thread: a child process followed, or not. */
+static void fork_record(struct hftmon_agg *a, const struct hftmon_rec_hdr *rec)
+{
+	const struct hftmon_rec_fork *f = (const void *)rec;
+
+	if (rec->flags & (HFTMON_FORK_FULL | HFTMON_FORK_NOMEM))
+		a->not_followed++;
+	else if ((rec->flags & HFTMON_FORK_FOLLOWED) &&
+		 a->nr_followed < HFTMON_AGG_MAX_FOLLOWED)
+		a->followed[a->nr_followed++] = f->child_pid;
+}
+
 static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 						  unsigned int ring,
 						  const struct hftmon_rec_hdr *rec)
@@ -901,6 +915,9 @@ static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 	case HFTMON_REC_STACK:
 		/* Ids are global, not time-ordered: store on arrival. */
 		stack_record(a, rec);
+		return;
+	case HFTMON_REC_FORK:
+		fork_record(a, rec); /* a set, not a history: on arrival */
 		return;
 	case HFTMON_REC_IRQ:
 	case HFTMON_REC_SOFTIRQ:

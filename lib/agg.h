@@ -223,6 +223,15 @@ struct hftmon_agg {
 	struct hftmon_agg_gone *gone;
 	uint64_t gone_total;
 
+	/*
+	 * Children followed (FORK records with HFTMON_FORK_FOLLOWED), in the
+	 * order drained, up to HFTMON_AGG_MAX_FOLLOWED (the module's own
+	 * limit on processes); the forks that were not (FULL, NOMEM).
+	 */
+	int32_t *followed;
+	uint32_t nr_followed;
+	uint64_t not_followed;
+
 	/* Stacks: entries, and an index on id (entry + 1, 0 = free). */
 	struct hftmon_agg_stack *stacks;
 	uint32_t nr_stacks;
@@ -269,6 +278,8 @@ struct hftmon_agg {
 	/* NUMA balancing (numabal.h); NULL without HFTMON_EV_NUMA. */
 	struct hftmon_agg_numa *numa;
 };
+
+#define HFTMON_AGG_MAX_FOLLOWED 4096
 
 /* Table sizes, every one > 0. */
 struct hftmon_agg_sizes {

@@ -331,6 +331,13 @@ int hftmon_file_stopped(struct hftmon *m)
 	}
 	for (i = 0; i < m->nr_attached; i++)
 		put_threads(m, m->attached[i]);
+	/* And the children followed that still live (drained: agg_lock). */
+	if (m->agg_ready) {
+		hftmon_lock(m);
+		for (i = 0; i < m->agg.nr_followed; i++)
+			put_threads(m, m->agg.followed[i]);
+		hftmon_unlock(m);
+	}
 	flush_buf(f);
 	if (f->err)
 		pr_err(m, "recording file: %s", strerror(-f->err));

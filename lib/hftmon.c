@@ -815,7 +815,7 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 
 	if (!m || pid <= 0)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&o, opts, kernel_stacks_min_us);
+	err = HFTMON_COPY_OPTS(&o, opts, follow_children);
 	if (err)
 		return err;
 	if (o.kernel_stacks_min_us &&
@@ -839,6 +839,19 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 		flags |= HFTMON_ATTACH_KSTACK;
 	if (o.user_stacks)
 		flags |= HFTMON_ATTACH_USTACK;
+	if (o.follow_children) {
+		if (!(m->info.features & HFTMON_FEAT_INHERIT)) {
+			pr_err(m, "attach pid %d: this module cannot follow children (no HFTMON_FEAT_INHERIT)",
+			       (int)pid);
+			return -EOPNOTSUPP;
+		}
+		if (m->cfg.events && !(m->cfg.events & HFTMON_EV_FORK)) {
+			pr_err(m, "attach pid %d: following children needs HFTMON_EV_FORK in the events",
+			       (int)pid);
+			return -EINVAL;
+		}
+		flags |= HFTMON_ATTACH_INHERIT;
+	}
 	err = attach_ioctl(m, HFTMON_IOC_ATTACH, pid, flags, kmin);
 	if (err) {
 		pr_err(m, "attach pid %d: %s", (int)pid, strerror(-err));

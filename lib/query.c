@@ -363,3 +363,27 @@ HFTMON_API int hftmon_get_thread_scheduling_info(struct hftmon *m, pid_t pid,
 		return -ESRCH;
 	return (int)filled;
 }
+
+HFTMON_API int hftmon_get_processes(struct hftmon *m, pid_t *pids, size_t max,
+				    uint64_t *not_followed)
+{
+	size_t n = 0, i;
+	int err;
+
+	if (!m || (!pids && max))
+		return -EINVAL;
+	err = hftmon_check_configured(m, "process list");
+	if (err)
+		return err;
+	hftmon_lock(m);
+	for (i = 0; i < m->nr_attached; i++, n++)
+		if (n < max)
+			pids[n] = m->attached[i];
+	for (i = 0; i < m->agg.nr_followed; i++, n++)
+		if (n < max)
+			pids[n] = m->agg.followed[i];
+	if (not_followed)
+		*not_followed = m->agg.not_followed;
+	hftmon_unlock(m);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}

@@ -476,23 +476,42 @@ void hftmon_tp_sched_process_exit(void *data, struct task_struct *p)
 	hftmon_rec_commit(&w);
 }
 
-/* Subject = the parent. */
+/*
+ * Subject = the parent. A new thread is tracked with its process; a new
+ * process only when its parent's was attached with HFTMON_ATTACH_INHERIT
+ * (hftmon_track_inherit(): before the child first runs), even when the
+ * record itself is lost.
+ */
 static void hftmon_tp_sched_process_fork(void *data, struct task_struct *parent,
 					 struct task_struct *child)
 {
+	struct hftmon_session *s = hftmon_session_for(data);
+	bool thread = child->tgid == parent->tgid;
+	u32 flags = thread ? HFTMON_FORK_THREAD : 0;
 	struct hftmon_rec_fork *r;
 	struct hftmon_rec w;
+	int err;
 
-	r = hftmon_rec_begin(&w, data, parent, HFTMON_REC_FORK, sizeof(*r),
-			     false);
+	if (!s)
+		return;
+	w.proc = hftmon_track_find(&s->track, parent);
+	if (likely(!w.proc))
+		return;
+	if (!thread && (w.proc->flags & HFTMON_ATTACH_INHERIT)) {
+		err = hftmon_track_inherit(&s->track, w.proc, child);
+		flags |= !err		  ? HFTMON_FORK_FOLLOWED :
+			 err == -ENOSPC ? HFTMON_FORK_FULL :
+					  HFTMON_FORK_NOMEM;
+	}
+	r = hftmon_rec_reserve(&w, s, parent, HFTMON_REC_FORK, sizeof(*r),
+			       false);
 	if (!r)
 		return;
-	if (child->tgid == parent->tgid)
-		r->hdr.flags = HFTMON_FORK_THREAD;
-	/* A new thread is tracked with its process; a new process is not. */
-	hftmon_ident(w.s, child, child->tgid == parent->tgid ? HFTMON_TRACKED :
-		     HFTMON_UNTRACKED, &r->child_pid, &r->child_tid,
-		     r->child_comm);
+	r->hdr.flags = flags;
+	hftmon_ident(w.s, child,
+		     thread || (flags & HFTMON_FORK_FOLLOWED) ? HFTMON_TRACKED :
+								HFTMON_UNTRACKED,
+		     &r->child_pid, &r->child_tid, r->child_comm);
 	hftmon_rec_commit(&w);
 }
 

@@ -88,6 +88,75 @@ static bool produce(unsigned int cpu, __s32 tid)
 	return true;
 }
 
+static int count_cb_fwd(void *ctx, const struct hftmon_rec_hdr *rec);
+
+/* A FORK record of tracked pid 100 on cpu 0: child, with flags. */
+static void produce_fork(__s32 child, __u16 flags)
+{
+	struct hftmon_rec_fork *f;
+
+	f = (void *)ring_producer_reserve(&fake.prod[0], HFTMON_REC_FORK,
+					  sizeof(*f));
+	assert_non_null(f);
+	f->hdr.pid = f->hdr.tid = 100;
+	f->hdr.flags = flags;
+	f->hdr.time_ns = 1000 + f->hdr.seq;
+	f->child_pid = f->child_tid = child;
+	strcpy(f->child_comm, "child");
+	ring_producer_commit(&fake.prod[0]);
+}
+
+/*
+ * follow_children: refused where the module cannot (no FEAT_INHERIT) or
+ * the fork probe is not hooked (events without FORK); otherwise the
+ * ATTACH flag, and hftmon_get_processes() lists the attached, then the
+ * children the FORK records say were followed, and counts the others.
+ */
+static void test_follow_children(void **state)
+{
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao),
+					 .follow_children = true };
+	struct hftmon_monitor_config c = { .sz = sizeof(c),
+					   .events = HFTMON_EV_SWITCH };
+	struct hftmon *m = open_configured();
+	uint64_t not_followed = 9;
+	pid_t pids[4];
+
+	(void)state;
+	assert_int_equal(hftmon_attach_process(m, 100, &ao), -EOPNOTSUPP);
+	hftmon_close(m);
+	fake.info.features |= HFTMON_FEAT_INHERIT | HFTMON_FEAT_PROCESS_FORK;
+	m = open_fake();
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_int_equal(hftmon_attach_process(m, 100, &ao), -EINVAL);
+	hftmon_close(m);
+
+	m = open_configured();
+	assert_int_equal(hftmon_attach_process(m, 100, &ao), 0);
+	assert_true(fake.last_attach.flags & HFTMON_ATTACH_INHERIT);
+	assert_int_equal(hftmon_get_processes(m, pids, 4, &not_followed), 1);
+	assert_int_equal(pids[0], 100);
+	assert_int_equal(not_followed, 0);
+	assert_int_equal(hftmon_start(m), 0);
+	produce_fork(101, HFTMON_FORK_THREAD);	/* a thread: not a process */
+	produce_fork(200, HFTMON_FORK_FOLLOWED);
+	produce_fork(201, HFTMON_FORK_FULL);
+	produce_fork(202, HFTMON_FORK_NOMEM);
+	produce_fork(203, HFTMON_FORK_FOLLOWED);
+	produce_fork(204, 0);			/* not asked for */
+	assert_true(hftmon_drain(m, count_cb_fwd, NULL) >= 0);
+	assert_int_equal(hftmon_get_processes(m, pids, 2, &not_followed), 3);
+	assert_int_equal(pids[1], 200);
+	assert_int_equal(hftmon_get_processes(m, pids, 4, NULL), 3);
+	assert_int_equal(pids[0], 100);
+	assert_int_equal(pids[2], 203);
+	assert_int_equal(not_followed, 2);
+	assert_int_equal(hftmon_get_processes(m, NULL, 1, NULL), -EINVAL);
+	assert_int_equal(hftmon_get_processes(m, NULL, 0, NULL), 3);
+	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+}
+
 static int count_cb_fwd(void *ctx, const struct hftmon_rec_hdr *rec)
 {
 	(void)ctx;
@@ -309,7 +378,7 @@ static void test_opts_checked_from_last_field(void **state)
 			   "open_opts");
 	check_newer_caller(m, call_attach, sizeof(struct hftmon_attach_opts),
 			   OFFSETOFEND(struct hftmon_attach_opts,
-				       kernel_stacks_min_us),
+				       follow_children),
 			   "attach_opts");
 	check_newer_caller(m, call_switches,
 			   sizeof(struct hftmon_switch_query),
@@ -1037,6 +1106,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_open_missing_device_real),
+		T(test_follow_children),
 		T(test_open_missing_device),
 		T(test_open_get_info_fails),
 		T(test_open_wrong_abi),

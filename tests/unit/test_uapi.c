@@ -227,6 +227,7 @@ _Static_assert(HFTMON_NUMA_FAULT_LOCAL == 1 && HFTMON_NUMA_MIGRATED == 2 &&
 _Static_assert(HFTMON_EV_NUMA == 1ULL << 10 &&
 	       HFTMON_FEAT_NUMA_BALANCING == 1ULL << 14 &&
 	       HFTMON_SRC_NUMA_BALANCING == 9, "NUMA event, feature, source row");
+_Static_assert(HFTMON_FEAT_INHERIT == 1ULL << 20, "following children");
 
 _Static_assert(offsetof(struct hftmon_rec_stack, ips) == 40, "hftmon_rec_stack.ips");
 _Static_assert(HFTMON_IOC_GET_INFO == 0xc0f0b700u, "ioctl number of GET_INFO");
@@ -262,13 +263,16 @@ _Static_assert(HFTMON_SWITCH_PREV_TRACKED == 0x1 &&
 	       "switch flags");
 _Static_assert(HFTMON_WAKEUP_NEW == 0x1, "wakeup flags");
 _Static_assert(HFTMON_EXIT_GROUP_DEAD == 0x1, "exit flags");
-_Static_assert(HFTMON_FORK_THREAD == 0x1, "fork flags");
+_Static_assert(HFTMON_FORK_THREAD == 0x1 && HFTMON_FORK_FOLLOWED == 0x2 &&
+	       HFTMON_FORK_FULL == 0x4 && HFTMON_FORK_NOMEM == 0x8,
+	       "fork flags");
 _Static_assert(HFTMON_DETACH_CREDS == 0x1 && HFTMON_DETACH_NONDUMPABLE == 0x2,
 	       "detach reasons");
 _Static_assert(HFTMON_STACK_USER == 0x1 && HFTMON_STACK_TRUNCATED == 0x2,
 	       "stack flags");
 _Static_assert(HFTMON_ATTACH_KSTACK == 0x4 && HFTMON_ATTACH_USTACK == 0x8 &&
-	       HFTMON_ATTACH_KNOWN_FLAGS == 0xf, "attach flags");
+	       HFTMON_ATTACH_INHERIT == 0x10 &&
+	       HFTMON_ATTACH_KNOWN_FLAGS == 0x1f, "attach flags");
 _Static_assert(HFTMON_EV_SWITCH == 0x1 && HFTMON_EV_WAKEUP == 0x2 &&
 	       HFTMON_EV_MIGRATE == 0x4 && HFTMON_EV_EXIT == 0x8 &&
 	       HFTMON_EV_FORK == 0x10, "event bits");

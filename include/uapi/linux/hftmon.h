@@ -43,6 +43,7 @@
 #define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
 #define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
 #define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
+#define HFTMON_FEAT_INHERIT		(1ULL << 20)	/* HFTMON_ATTACH_INHERIT */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
@@ -163,7 +164,16 @@ struct hftmon_config {
 #define HFTMON_ATTACH_NUMA		(1U << 1)	/* NUMA placement events */
 #define HFTMON_ATTACH_KSTACK		(1U << 2)	/* kernel stack of each switch-out */
 #define HFTMON_ATTACH_USTACK		(1U << 3)	/* user stack at switch-out */
-#define HFTMON_ATTACH_KNOWN_FLAGS	0xfU
+/*
+ * Where HFTMON_FEAT_INHERIT is offered: a new process the tracked one
+ * forks (not a thread: those are tracked anyway) is tracked from the
+ * fork on, before it first runs, with the same flags, as if attached by
+ * the same caller, and so are its own children; each FORK record says
+ * whether its child is followed (HFTMON_FORK_FOLLOWED) or why not. Needs
+ * HFTMON_EV_FORK in the session's events (-EINVAL otherwise).
+ */
+#define HFTMON_ATTACH_INHERIT		(1U << 4)
+#define HFTMON_ATTACH_KNOWN_FLAGS	0x1fU
 
 /*
  * HFTMON_IOC_ATTACH / HFTMON_IOC_DETACH: track (or stop tracking) every
@@ -401,6 +411,12 @@ struct hftmon_rec_exit {
 
 /* HFTMON_REC_FORK flags */
 #define HFTMON_FORK_THREAD	(1U << 0)	/* child is a thread of parent */
+/* A new process of an HFTMON_ATTACH_INHERIT one: tracked from here on */
+#define HFTMON_FORK_FOLLOWED	(1U << 1)
+/* ... or not followed: max_procs processes are tracked already */
+#define HFTMON_FORK_FULL	(1U << 2)
+/* ... or not followed: no entry made ahead was left (a burst of forks) */
+#define HFTMON_FORK_NOMEM	(1U << 3)
 
 /* hdr.pid/tid = parent. */
 struct hftmon_rec_fork {

@@ -110,6 +110,8 @@ static inline int cpu_to_node(int cpu)
 
 typedef struct { int counter; } atomic_t;
 typedef struct { int locked; } spinlock_t;
+typedef struct { int locked; } raw_spinlock_t;
+struct work_struct { void (*func)(struct work_struct *work); };
 struct mutex { int locked; };
 
 /* ---- memory ------------------------------------------------------------- */
