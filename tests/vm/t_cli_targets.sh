@@ -5,7 +5,7 @@
 # -p TID attaches once (was "File exists"); -t shows that thread only; a
 # second -p is not dropped; record/sched/switches end when their targets
 # exit and print what they measured; -- COMMAND runs monitored and ends
-# the run; sched --json interrupted early still prints its object;
+# the run; --children follows what the targets fork; sched --json interrupted early still prints its object;
 # SIGHUP prints the report; a closed pipe ends quietly; " 5" and " -5"
 # are refused; an unknown option is one line; a busy session names its
 # holder; a control character in a thread name does not break a table.
@@ -64,6 +64,17 @@ echo "$out" | grep -q "\"tid\": $tid," || no "sched --json interrupted: no row f
 # -- COMMAND: monitored from the start, ends with it, its status said.
 out=$(T "$H" record -- sh -c 'sleep 0.3; exit 7' 2>&1) || no "record -- COMMAND exited $?"
 echo "$out" | grep -q "(sh, exited with status 7); every target exited" || no "record -- COMMAND: $out"
+
+# --children: the processes the command forks are followed from their
+# fork, and the run lasts while one lives: sh exits at once, its
+# background sleep 0.5 s later; without --children the sleep is not shown.
+out=$(T "$H" record --children -- sh -c 'sleep 0.5 & echo $! > /tmp/bg.pid; exit 0' 2>&1) || no "record --children exited $?"
+bg=$(cat /tmp/bg.pid)
+echo "$out" | grep -q "pid $bg (a child followed, exited)" || no "record --children: $bg not followed: $out"
+echo "$out" | grep -Eq "^ *$bg +$bg " || no "record --children: no row for the child $bg: $out"
+out=$(T "$H" record -- sh -c 'sleep 0.5 & echo $! > /tmp/bg.pid; exit 0' 2>&1) || no "record without --children exited $?"
+bg=$(cat /tmp/bg.pid)
+echo "$out" | grep -Eq "^ *$bg +$bg " && no "record without --children shows the child $bg: $out"
 
 # SIGHUP: the report, like SIGINT.
 $H record -p "$pid" > /tmp/hup.out 2>&1 &

@@ -153,6 +153,7 @@ struct cli_target {
 	pid_t tid; /* 0: every thread of it; else only this thread (-t) */
 	bool gone; /* seen exited */
 	uint64_t gone_ns; /* when it was seen exited (now_ns()) */
+	bool followed; /* a child process followed (--children), not named */
 };
 
 struct cli_targets {
@@ -186,6 +187,8 @@ int targets_spawn(struct cli_targets *t);
 int targets_release(struct cli_targets *t);
 /* Marks the targets that exited; true when all have. */
 bool targets_all_gone(struct cli_targets *t);
+/* Adds process pid, a child followed, unless it is a target already. */
+int targets_add_followed(struct cli_targets *t, pid_t pid);
 /* "pid 12 (exited)", for the reports: every target and whether it ran. */
 void targets_print(const struct cli_targets *t, FILE *f);
 void targets_print_json(const struct cli_targets *t);
@@ -273,6 +276,7 @@ struct session_args {
 	 */
 	const cpu_set_t *watch;
 	const char *output; /* -o FILE: record to this file too */
+	bool children; /* --children: follow the processes the targets fork */
 	int argc; /* the command's arguments, for the file */
 	char **argv;
 };
@@ -282,7 +286,7 @@ struct session_args {
  * getopt table (SESSION_LONG_OPTS), its short letters (SESSION_SHORT),
  * and their help lines.
  */
-enum { OPT_CPU = 0x100, OPT_PRIORITY, OPT_DRAIN_US, OPT_JSON,
+enum { OPT_CPU = 0x100, OPT_PRIORITY, OPT_DRAIN_US, OPT_JSON, OPT_CHILDREN,
        OPT_COMMON_END };
 #define SESSION_SHORT "p:t:o:"
 #define SESSION_LONG_OPTS                                                \
@@ -293,6 +297,7 @@ enum { OPT_CPU = 0x100, OPT_PRIORITY, OPT_DRAIN_US, OPT_JSON,
 	{ "priority", required_argument, NULL, OPT_PRIORITY },           \
 	{ "drain-us", required_argument, NULL, OPT_DRAIN_US },           \
 	{ "json", no_argument, NULL, OPT_JSON },                         \
+	{ "children", no_argument, NULL, OPT_CHILDREN },                 \
 	{ "help", no_argument, NULL, 'h' }
 extern const char session_options_help[];
 
@@ -321,6 +326,8 @@ struct session {
 	int note_fds[4]; /* session_note_path()'s memfds, -1 when unused */
 	char **saved_argv;
 	char *saved_command0;
+	struct hftmon_attach_opts ao; /* --children: the commands' and follow */
+	bool followed_noted; /* "more than 256" said once */
 };
 
 /* session.c: opens the device (cli_device). 0, or prints the error. */
@@ -334,6 +341,12 @@ int open_device(struct hftmon **m);
 int session_start(struct session *s, struct session_args *a,
 		  struct hftmon_monitor_config *cfg,
 		  const struct hftmon_attach_opts *ao);
+/*
+ * Every target exited, the children followed (--children) included, which
+ * it learns from the library first (and again one drain later, for a
+ * child forked just before the last target exited).
+ */
+bool session_targets_gone(struct session *s);
 /*
  * Waits until deadline (0: none), a stop request, or every target has
  * exited (checked every 100 ms). true when the targets ended it.

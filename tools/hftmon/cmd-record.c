@@ -26,7 +26,8 @@ struct record_ctx {
 	unsigned long long by_type[HFTMON_REC_TYPE_NR];
 	unsigned long long records;
 	uint64_t first_ns, last_ns;
-	const struct cli_targets *targets;
+	struct cli_targets *targets; /* --children adds those followed */
+	bool children;
 	bool raw;
 	/*
 	 * -I MS: the counts of each table slot when the last interval was
@@ -133,7 +134,16 @@ static int on_record(void *arg, const struct hftmon_rec_hdr *rec)
 {
 	struct record_ctx *ctx = arg;
 
-	if (!wanted(ctx, rec))
+	/*
+	 * --children: every record is of a target or a child followed (the
+	 * module records no other process); a child's own records may come
+	 * from another CPU's ring before its FORK record does.
+	 */
+	if (rec->type == HFTMON_REC_FORK &&
+	    (rec->flags & HFTMON_FORK_FOLLOWED))
+		targets_add_followed(ctx->targets,
+				     ((const struct hftmon_rec_fork *)rec)->child_pid);
+	if (!ctx->children && !wanted(ctx, rec))
 		return 0;
 	if (!ctx->records || rec->time_ns < ctx->first_ns)
 		ctx->first_ns = rec->time_ns;
@@ -423,7 +433,14 @@ static int monitor(struct session *s, const struct record_args *a,
 			next_print = now + period;
 		}
 		if (now >= next_check) {
-			if (targets_all_gone(&s->args->targets))
+			/*
+			 * --children: a child forked just before the last
+			 * target exited is known once its FORK is drained.
+			 */
+			if (targets_all_gone(&s->args->targets) &&
+			    (!a->s.children ||
+			     (hftmon_drain(s->m, on_record, ctx) >= 0 &&
+			      targets_all_gone(&s->args->targets))))
 				break;
 			next_check = now + 100000000u;
 		}
@@ -524,6 +541,7 @@ static int run_record(int argc, char **argv)
 	}
 	ctx->raw = a.raw;
 	ctx->targets = &a.s.targets;
+	ctx->children = a.s.children;
 	if (a.interval_ms) {
 		ctx->shadow = calloc(ctx->threads.nr_slots,
 				     sizeof(*ctx->shadow));
@@ -575,6 +593,7 @@ static int report_record(struct session *s, int argc, char **argv)
 	}
 	ctx->raw = a.raw;
 	ctx->targets = &a.s.targets;
+	ctx->children = a.s.children;
 	status = finish_report(s, &a, ctx);
 	s->args = loaded;
 	hftmon_threads_fini(&ctx->threads);

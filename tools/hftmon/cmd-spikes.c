@@ -336,7 +336,7 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 		struct hftmon_spike sp = { .sz = sizeof(sp) };
 		int ret;
 
-		if (stopping() || targets_all_gone(&s->args->targets) ||
+		if (stopping() || session_targets_gone(s) ||
 		    (deadline && now_ns() >= deadline))
 			break;
 		ret = hftmon_wait_spike(s->m, q, &since, 100, &sp);

@@ -74,6 +74,9 @@ const char session_options_help[] =
 	"                           report -i FILE to print this report again\n"
 	"  -- COMMAND [ARGS]        run COMMAND, monitored from its first instruction,\n"
 	"                           and stop when it exits\n"
+	"      --children           follow the processes the targets fork (and\n"
+	"                           theirs), from the fork on; the run lasts while\n"
+	"                           one lives\n"
 	"      --cpu LIST           run the monitor on these CPUs (\"0\", \"0-1,4\");\n"
 	"                           default: CPUs no target may run on, else the\n"
 	"                           housekeeping CPUs (outside isolcpus/nohz_full)\n"
@@ -118,6 +121,9 @@ bool session_opt(const struct cli_command *cmd, struct session_args *a,
 		return true;
 	case OPT_JSON:
 		a->json = true;
+		return true;
+	case OPT_CHILDREN:
+		a->children = true;
 		return true;
 	case 'h':
 		command_usage(cmd, stdout);
@@ -385,10 +391,14 @@ static int save_session(struct session *s)
 		note_put_word(f, t->command[0]);
 		fputc('\n', f);
 	}
-	for (i = 0; i < t->nr; i++)
+	for (i = 0; i < t->nr; i++) {
 		fprintf(f, "target %d %d %d %llu\n", (int)t->v[i].pid,
 			(int)t->v[i].tid, t->v[i].gone,
 			(unsigned long long)t->v[i].gone_ns);
+		/* Its own line: an older reader skips it, keeps the target. */
+		if (t->v[i].followed)
+			fprintf(f, "followed %d\n", (int)t->v[i].pid);
+	}
 	fprintf(f, "placement %s %d %d %u %s %d\n",
 		format_cpu_list(&p->cpus, cpus, sizeof(cpus)), (int)p->why,
 		p->priority, p->drain_us,
@@ -491,7 +501,11 @@ static int load_note(struct session *s, struct session_args *a,
 			v[t->nr].tid = (pid_t)atoi(w[2]);
 			v[t->nr].gone = atoi(w[3]) != 0;
 			v[t->nr].gone_ns = strtoull(w[4], NULL, 10);
+			v[t->nr].followed = false;
 			t->nr++;
+		} else if (n == 2 && !strcmp(w[0], "followed") && t->nr &&
+			   t->v[t->nr - 1].pid == (pid_t)atoi(w[1])) {
+			t->v[t->nr - 1].followed = true;
 		} else if (n == 7 && !strcmp(w[0], "placement")) {
 			CPU_ZERO(&s->place.cpus);
 			CPU_ZERO(&s->place.targets);
@@ -695,6 +709,13 @@ int session_start(struct session *s, struct session_args *a,
 		configure_error(ret, cfg, &info);
 		goto err_close;
 	}
+	if (a->children) {
+		/* --children: every target process passes its tracking on. */
+		s->ao = ao ? *ao : (struct hftmon_attach_opts){ .sz = sizeof(s->ao) };
+		s->ao.sz = sizeof(s->ao);
+		s->ao.follow_children = true;
+		ao = &s->ao;
+	}
 	for (i = 0; i < nr; i++) {
 		ret = hftmon_attach_process(s->m, pids[i], ao);
 		if (ret) {
@@ -736,6 +757,50 @@ bool session_wait(struct session *s, uint64_t deadline)
 	return session_wait_trigger(s, deadline, NULL, NULL);
 }
 
+/*
+ * --children: the processes the library says were followed become
+ * targets (the run lasts while one lives, and the reports show them).
+ */
+static void follow_children(struct session *s)
+{
+	pid_t pids[256];
+	int n, i;
+
+	if (!s->args->children)
+		return;
+	n = hftmon_get_processes(s->m, pids, 256, NULL);
+	for (i = 0; i < n && i < 256; i++)
+		if (targets_add_followed(&s->args->targets, pids[i]))
+			return;
+	if (n > 256 && !s->followed_noted) {
+		note("more than 256 processes tracked: the rest are recorded but not shown as targets");
+		s->followed_noted = true;
+	}
+}
+
+/*
+ * Every target gone, the children followed included: a child forked just
+ * before its parent exited is known once the drain has passed its fork,
+ * so the answer is final only after one more drain interval.
+ */
+bool session_targets_gone(struct session *s)
+{
+	unsigned int nr;
+
+	follow_children(s);
+	if (!targets_all_gone(&s->args->targets))
+		return false;
+	if (!s->args->children)
+		return true;
+	nr = s->args->targets.nr;
+	sleep_until(now_ns() + 2000ull * (s->place.drain_us ?
+						  s->place.drain_us :
+						  DEFAULT_DRAIN_US));
+	follow_children(s);
+	return s->args->targets.nr == nr ||
+	       targets_all_gone(&s->args->targets);
+}
+
 bool session_wait_trigger(struct session *s, uint64_t deadline,
 			  bool (*trigger)(struct session *s, void *arg),
 			  void *arg)
@@ -745,7 +810,7 @@ bool session_wait_trigger(struct session *s, uint64_t deadline,
 
 		if (stopping())
 			return false;
-		if (targets_all_gone(&s->args->targets))
+		if (session_targets_gone(s))
 			return true;
 		if (trigger && trigger(s, arg))
 			return true;
@@ -768,6 +833,7 @@ int session_stop(struct session *s)
 	s->stop_ns = now_ns();
 	ret = hftmon_stop(s->m);
 	s->stopped = true;
+	follow_children(s); /* everything is drained now */
 	targets_all_gone(&s->args->targets);
 	if (ret && s->out_fd >= 0)
 		return report_error(ret, "stop (or writing %s)",

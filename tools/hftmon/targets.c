@@ -247,6 +247,25 @@ bool targets_all_gone(struct cli_targets *t)
 	return t->nr && !alive;
 }
 
+int targets_add_followed(struct cli_targets *t, pid_t pid)
+{
+	struct cli_target *v;
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->v[i].pid == pid && !t->v[i].tid)
+			return 0;
+	v = realloc(t->v, (t->nr + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	t->v = v;
+	memset(&v[t->nr], 0, sizeof(v[t->nr]));
+	v[t->nr].pid = pid;
+	v[t->nr].followed = true;
+	t->nr++;
+	return 0;
+}
+
 static void describe(const struct cli_targets *t, const struct cli_target *g,
 		     char *buf, size_t len)
 {
@@ -271,6 +290,9 @@ static void describe(const struct cli_targets *t, const struct cli_target *g,
 			snprintf(buf + n, len - (size_t)n,
 				 " (%s, killed by signal %d)", t->command[0],
 				 WTERMSIG(t->child_status));
+	} else if (g->followed) {
+		snprintf(buf + n, len - (size_t)n, " (a child followed%s)",
+			 g->gone ? ", exited" : "");
 	} else if (g->gone) {
 		snprintf(buf + n, len - (size_t)n, " (exited)");
 	}
@@ -306,6 +328,8 @@ void targets_print_json(const struct cli_targets *t)
 		else
 			printf("null");
 		printf(", \"exited\": %s", g->gone ? "true" : "false");
+		if (g->followed)
+			printf(", \"followed\": true");
 		if (t->child && g->pid == t->child && t->command) {
 			printf(", \"command\": ");
 			json_string(t->command[0]);
