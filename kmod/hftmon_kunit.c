@@ -344,6 +344,64 @@ static void track_add_find_del(struct kunit *test)
 	put_task_struct(k);
 }
 
+/*
+ * The fork probe's inherit: a child (a kthread stands for it: its own
+ * thread group) takes the parent's entry's flags from the pool made
+ * ahead at the INHERIT attach; the table full is -ENOSPC, the pool used
+ * up (before its refill ran) -ENOMEM, and the child stays untracked.
+ */
+static void track_inherit(struct kunit *test)
+{
+	struct hftmon_track *t = track_new(test, 3);
+	const struct hftmon_proc *p, *c;
+	struct task_struct *k[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		k[i] = kthread_run(hftmon_kt_idle_fn, NULL, "hftmon-kunit");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(k[i]));
+		get_task_struct(k[i]);
+	}
+	/* Without INHERIT no pool is made. */
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, k[2], 0), 0);
+	KUNIT_EXPECT_EQ(test, t->nr_pool, 0U);
+	KUNIT_EXPECT_EQ(test, hftmon_track_add(t, current,
+			HFTMON_ATTACH_INHERIT | HFTMON_ATTACH_USTACK), 0);
+	KUNIT_EXPECT_EQ(test, t->nr_pool, 1U);	/* room for one more */
+	rcu_read_lock();
+	p = hftmon_track_find(t, current);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[0]), 0);
+	c = hftmon_track_find(t, k[0]);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, c->flags, p->flags);
+	KUNIT_EXPECT_PTR_EQ(test, c->cred, p->cred);
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[1]), -ENOSPC);
+	KUNIT_EXPECT_NULL(test, hftmon_track_find(t, k[1]));
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, t->nr, 3U);
+
+	/* Room again, but the pool is empty until the refill runs. */
+	flush_work(&t->refill);	/* the first inherit's: no room then */
+	KUNIT_EXPECT_EQ(test, hftmon_track_del(t, k[2]), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->nr_pool), 0U);
+	rcu_read_lock();
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[1]), -ENOMEM);
+	KUNIT_EXPECT_NULL(test, hftmon_track_find(t, k[1]));
+	rcu_read_unlock();
+	flush_work(&t->refill);	/* queued by the -ENOMEM: makes one */
+	KUNIT_EXPECT_EQ(test, t->nr_pool, 1U);
+	rcu_read_lock();
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[1]), 0);
+	KUNIT_EXPECT_NOT_NULL(test, hftmon_track_find(t, k[1]));
+	rcu_read_unlock();
+
+	for (i = 0; i < 3; i++) {
+		kthread_stop(k[i]);
+		put_task_struct(k[i]);
+	}
+}
+
 static void track_full(struct kunit *test)
 {
 	struct hftmon_track *t = track_new(test, 1);
@@ -407,6 +465,7 @@ static void track_exited_and_reused(struct kunit *test)
 static struct kunit_case track_cases[] = {
 	KUNIT_CASE(track_add_find_del),
 	KUNIT_CASE(track_full),
+	KUNIT_CASE(track_inherit),
 	KUNIT_CASE(track_exited_and_reused),
 	{}
 };

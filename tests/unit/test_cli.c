@@ -1623,6 +1623,68 @@ static void test_record_ends_when_targets_exit(void **state)
 	assert_non_null(strstr(out, "counts over the recording"));
 }
 
+/* The FORK record of a --children run: fork_parent forked followed. */
+static pid_t fork_parent, followed;
+
+static void parent_forks_followed(void)
+{
+	struct hftmon_rec_fork *f;
+
+	f = (void *)ring_producer_reserve(&fake.prod[0], HFTMON_REC_FORK,
+					  sizeof(*f));
+	assert_non_null(f);
+	f->hdr.pid = f->hdr.tid = fork_parent;
+	f->hdr.flags = HFTMON_FORK_FOLLOWED;
+	f->hdr.time_ns = fake_now_ns();
+	f->child_pid = f->child_tid = followed;
+	strcpy(f->child_comm, "child");
+	ring_producer_commit(&fake.prod[0]);
+}
+
+/*
+ * --children: attached with follow_children; the child a FORK record
+ * says was followed becomes a target, and the run lasts until it exits
+ * (400 ms), not until the named target does (50 ms): record (which
+ * drains itself) and sched (the library's drain thread) alike.
+ */
+static void test_children_followed(void **state)
+{
+	static const char *const cmds[] = { "record", "sched" };
+	char a_arg[16], want[96];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		const char *const args[] = { "-D", FAKE_DEVICE, cmds[i], "-p",
+					     a_arg, "--children", NULL };
+		pthread_t th;
+		double t0;
+
+		if (i) {
+			fake_teardown();
+			fake_setup(2);
+		}
+		fake.info.features |= HFTMON_FEAT_INHERIT |
+				      HFTMON_FEAT_PROCESS_FORK;
+		fork_parent = sleeper(50);
+		followed = sleeper(400);
+		snprintf(a_arg, sizeof(a_arg), "%d", (int)fork_parent);
+		fake.on_start = parent_forks_followed;
+		pthread_create(&th, NULL, reaper, (void *)(intptr_t)followed);
+		alarm(20);
+		t0 = mono_s();
+		assert_int_equal(run_cli_reaping(args, fork_parent), 0);
+		alarm(0);
+		pthread_join(th, NULL);
+		assert_true(fake.last_attach.flags & HFTMON_ATTACH_INHERIT);
+		snprintf(want, sizeof(want), "pid %d (a child followed, exited)",
+			 (int)followed);
+		if (!strstr(out, want))
+			fail_msg("%s: no '%s' in:\n%s", cmds[i], want, out);
+		assert_true(mono_s() - t0 > 0.35);
+	}
+}
+
 /* Finding: sched prints an error and throws away what it measured. */
 static void test_sched_target_exit_keeps_measurements(void **state)
 {
@@ -2541,6 +2603,7 @@ int main(void)
 		T(test_p_pid_and_p_tid_attach_once), T(test_t_tid_only),
 		T(test_sched_several_p), T(test_record_ends_when_targets_exit),
 		T(test_sched_target_exit_keeps_measurements),
+		T(test_children_followed),
 		T(test_sched_json_interrupted), T(test_sighup_prints_report),
 		T(test_sigpipe_quiet), T(test_numbers_strict),
 		T(test_unknown_option_one_line), T(test_command_help),
