@@ -857,6 +857,27 @@ static void test_sched_table(void **state)
  * note), the wake-ups of each interval from the file's records over the
  * same [begin, end) as live, the histogram, the footer.
  */
+/* Every from in path becomes to (the same length), in place. */
+static void rename_in_file(const char *path, const char *from, const char *to)
+{
+	static char buf[1 << 22];
+	size_t n, len = strlen(from), found = 0;
+	FILE *f = fopen(path, "r+");
+	char *p;
+
+	assert_non_null(f);
+	assert_int_equal(strlen(to), len);
+	n = fread(buf, 1, sizeof(buf), f);
+	assert_true(n < sizeof(buf));
+	for (p = buf; (p = memmem(p, n - (size_t)(p - buf), from, len));
+	     p += len, found++)
+		memcpy(p, to, len);
+	assert_true(found > 0);
+	rewind(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+}
+
 static void test_sched_report_from_file(void **state)
 {
 	char file[] = "/tmp/hftmon-cli-sched-XXXXXX";
@@ -887,6 +908,21 @@ static void test_sched_report_from_file(void **state)
 	assert_true(json_valid(live_out));
 	assert_non_null(strstr(live_out, "\"count\": 2, \"min\": 10.000"));
 	report_equals_live(rep);
+
+	/*
+	 * A recording of an hftmon before the per-interval note (here: the
+	 * note renamed): one interval over the whole recording, said so,
+	 * with both wake-ups, from the records and the threads at the stop.
+	 */
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = self_woken_twice;
+	run_live(rec);
+	rename_in_file(file, "hftmon.cli.sched", "hftmon.cli.schex");
+	assert_int_equal(run_cli(rep), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out, "(this recording keeps no per-interval view: one interval over the whole recording; policy .. migrations as the threads were at its stop)\n"));
+	assert_non_null(strstr(out, "        2       10.0       30.0       30.0       10.0\n"));
 	unlink(file);
 }
 

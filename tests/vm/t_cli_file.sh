@@ -3,7 +3,8 @@
 # switches -o FILE` of a ping-pong print a report; `hftmon report -i
 # FILE` prints the same report again from the file alone, byte for byte
 # (text and JSON, kernel stacks named from the symbols the file keeps),
-# after the ping-pong is gone; `hftmon export` of it holds one off-CPU
+# after the ping-pong is gone (sched and switches -I: every interval);
+# `hftmon export` of it holds one off-CPU
 # slice per switch the report counted; the live record's counts are the kernel's
 # (/proc deltas, as t_cli.sh checks them), so the file's are too. Bad
 # files are one line and a non-zero exit. (Expects the module loaded.)
@@ -77,6 +78,30 @@ same "record --json" "$dir/live.json" "$dir/rep.json"
 	no "report switches exited $?: $(cat "$dir/rep-sw.err")"
 same "switches --stacks" "$dir/live-sw.txt" "$dir/rep-sw.txt"
 grep -q 'kernel stack:' "$dir/rep-sw.txt" || no "switches: no kernel stack in the report"
+# sched -I and switches -I: every interval printed live is printed
+# again from the file, the same (the threads as printed, the wake-ups and
+# switches asked of the records over each interval's fixed window).
+start_pingpong 3000
+./bin/hftmon sched -p "$a" -p "$b" -I 700 --count 4 -o "$dir/sched.hft" \
+	>"$dir/live-sched.txt" 2>&1 || no "sched -I -o exited $?"
+./bin/hftmon report -i "$dir/sched.hft" >"$dir/rep-sched.txt" 2>&1 ||
+	no "report sched exited $?"
+same "sched -I 700" "$dir/live-sched.txt" "$dir/rep-sched.txt"
+grep -q "P50(us)" "$dir/rep-sched.txt" ||
+	no "sched: no latency column in the report"
+kill "$pp" 2>/dev/null
+wait "$pp" 2>/dev/null
+start_pingpong 3000
+./bin/hftmon switches -p "$a" -I 1000 --duration 3.5 --min-us 20 \
+	-o "$dir/swi.hft" >"$dir/live-swi.txt" 2>&1 || no "switches -I -o exited $?"
+./bin/hftmon report -i "$dir/swi.hft" >"$dir/rep-swi.txt" 2>&1 ||
+	no "report switches -I exited $?"
+same "switches -I 1000" "$dir/live-swi.txt" "$dir/rep-swi.txt"
+n=$(grep -c '^--- interval ' "$dir/rep-swi.txt")
+[ "$n" -ge 3 ] || no "switches -I 1000 over 3.5 s: $n intervals"
+kill "$pp" 2>/dev/null
+wait "$pp" 2>/dev/null
+
 # export: the trace holds every switch the report counted as completed.
 ./bin/hftmon export -i "$dir/sw.hft" --perfetto "$dir/sw.json" >"$dir/exp.txt" 2>&1 ||
 	no "export exited $?: $(cat "$dir/exp.txt")"
