@@ -958,6 +958,10 @@ static void avail_this_kernel(struct kunit *test)
 			IS_ENABLED(CONFIG_KRETPROBES) ? 0 : -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], ABI_NUMA_STATUS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_ACCESS], ABI_NUMA_STATUS);
+	KUNIT_EXPECT_EQ(test, hftmon_probes_features() &
+			HFTMON_FEAT_NUMA_ACCESS,
+			ABI_NUMA_FEATURE ? (u64)HFTMON_FEAT_NUMA_ACCESS : 0);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
 	KUNIT_EXPECT_FALSE(test, hftmon_probes_features() & HFTMON_FEAT_POLL);
 }

@@ -842,7 +842,13 @@ static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 						const struct hftmon_rec_hdr *rec)
 {
 	if (rec->type == HFTMON_REC_NUMA) {
-		memcpy(&n->r.numa, rec, sizeof(n->r.numa));
+		/* An older module's is shorter: addr 0. */
+		if (rec->size < sizeof(n->r.numa)) {
+			memcpy(&n->r.numa, rec, HFTMON_REC_NUMA_SIZE_V1);
+			n->r.numa.addr = 0;
+		} else {
+			memcpy(&n->r.numa, rec, sizeof(n->r.numa));
+		}
 		n->r.hdr.size = sizeof(n->r.numa);
 		return;
 	}
