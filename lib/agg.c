@@ -48,7 +48,8 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	    !sz->history_irqs != !sz->max_irq_sources ||
 	    sz->max_numa_threads > (1u << 30) ||
 	    (sz->max_numa_threads &&
-	     (!sz->history_numa_faults || !sz->history_numa_moves)))
+	     (!sz->history_numa_faults || !sz->history_numa_moves ||
+	      !sz->history_numa_accesses)))
 		return -EINVAL;
 
 	a->nr_rings = nr_rings;
@@ -90,7 +91,8 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	if (sz->max_numa_threads &&
 	    hftmon_agg_numa_init(a, nr_rings, sz->max_numa_threads,
 				 sz->history_numa_faults,
-				 sz->history_numa_moves)) {
+				 sz->history_numa_moves,
+				 sz->history_numa_accesses)) {
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}

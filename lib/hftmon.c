@@ -652,6 +652,7 @@ static int setup_library_side(struct hftmon *m,
 						    0,
 			.history_numa_faults = HFTMON_HISTORY_NUMA_FAULTS,
 			.history_numa_moves = HFTMON_HISTORY_NUMA_MOVES,
+			.history_numa_accesses = HFTMON_HISTORY_NUMA_ACCESSES,
 		};
 
 		hftmon_agg_sizes_of_events(&sz, c->events);
@@ -837,8 +838,12 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 	}
 	if (o.track_cache)
 		flags |= HFTMON_ATTACH_CACHE;
-	if (o.track_numa)
-		flags |= HFTMON_ATTACH_NUMA;
+	/* The session's HFTMON_EV_NUMA records every tracked process's. */
+	if (o.track_numa && !(m->cfg.events & HFTMON_EV_NUMA)) {
+		pr_err(m, "attach pid %d: track_numa needs HFTMON_EV_NUMA in the configuration's events",
+		       (int)pid);
+		return -EINVAL;
+	}
 	if (o.kernel_stacks)
 		flags |= HFTMON_ATTACH_KSTACK;
 	if (o.user_stacks)
