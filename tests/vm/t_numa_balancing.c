@@ -33,7 +33,12 @@
  * of them on pages of the buffer, every one there touched from CPU node 0
  * (only the pinned thread touches it), and some of them on memory of node
  * 1 (the binding's) from node 0. Cache-line resolution is refused with
- * -EOPNOTSUPP. On one node: no sample, no error. On a kernel without
+ * -EOPNOTSUPP. Then the CLI, hftmon numa --duration --heatmap page
+ * --json, records the child touching the buffer again, moved back to
+ * node 1 first (the balancer, its pages local, had stopped faulting):
+ * samples, no more than the numa_hint_faults delta, and its hottest
+ * range inside the buffer. On one node: no sample, no error,
+ * and the CLI's reason. On a kernel without
  * the balancer (PREEMPT_RT) the source's status must be -EOPNOTSUPP with
  * its reason, and a configuration asking for it -EOPNOTSUPP.
  */
@@ -54,6 +59,7 @@
 #define BUF_BYTES (16u << 20)
 #define TOUCH_NS 6000000000ull
 #define HOPS 6
+#define CLI_TOUCH_NS 6000000000ull
 
 struct vmstat {
 	unsigned long long faults, local, migrated;
@@ -208,6 +214,21 @@ static void child(void)
 		    sizeof(hopper_tid) ||
 	    read(from_parent, &c, 1) != 1)
 		_exit(2);
+	/* Again, alone, for the CLI's recording. */
+	if (c == 'c') {
+		/* Back to node 1 (the balancer moved them), remote again. */
+		if (syscall(SYS_mbind, buf, BUF_BYTES, MPOL_BIND, &node1, 64,
+			    MPOL_MF_MOVE) ||
+		    syscall(SYS_mbind, buf, BUF_BYTES, MPOL_DEFAULT, NULL, 0, 0))
+			_exit(2);
+		end = mono_ns() + CLI_TOUCH_NS;
+		while (mono_ns() < end)
+			for (i = 0; i < BUF_BYTES; i += 4096)
+				buf[i]++;
+		if (write(to_parent, "d", 1) != 1 ||
+		    read(from_parent, &c, 1) != 1)
+			_exit(2);
+	}
 	_exit(0);
 }
 
@@ -362,6 +383,78 @@ static void check_heatmap(struct hftmon *m, const struct hftmon_info *info,
 	else
 		CHECK(st.samples == 0 && rows == 0, "samples on one node");
 	free(heat);
+}
+
+/* A number after key in s, or -1. */
+static long long json_num(const char *s, const char *key)
+{
+	const char *p = s ? strstr(s, key) : NULL;
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * The CLI over the child's second touching: --top 1, the hottest range,
+ * must lie in the buffer, and on two nodes hold samples.
+ */
+static void check_cli(pid_t pid, int from_child, int to_child)
+{
+	static char out[1 << 16];
+	struct vmstat a, b;
+	unsigned long long start = 0, end = 0;
+	const char *heat, *r;
+	char cmd[160], c;
+	size_t len = 0, got;
+	long long samples;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "./bin/hftmon numa -p %d --duration 8 --heatmap page --top 1 --json",
+		 (int)pid);
+	p = popen(cmd, "r");
+	REQUIRE(p, "popen %s", cmd);
+	usleep(1500000); /* attached and started (TCG is slow) */
+	REQUIRE(read_vmstat(&a) == 0, "vmstat");
+	REQUIRE(write(to_child, "c", 1) == 1, "again");
+	REQUIRE(read(from_child, &c, 1) == 1, "the child's second end");
+	REQUIRE(read_vmstat(&b) == 0, "vmstat");
+	INFO("while the CLI recorded: numa_hint_faults +%llu (local +%llu)",
+	     b.faults - a.faults, b.local - a.local);
+	while (len < sizeof(out) - 1 &&
+	       (got = fread(out + len, 1, sizeof(out) - 1 - len, p)) > 0)
+		len += got;
+	out[len] = '\0';
+	st = pclose(p);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status %#x", cmd, st);
+	heat = strstr(out, "\"heatmap\": {");
+	CHECK(heat, "no heatmap in: %.300s", out);
+	if (!heat)
+		return;
+	samples = json_num(heat, "\"samples\": ");
+	r = strstr(heat, "\"ranges\": [{\"start\": \"");
+	if (r && sscanf(r, "\"ranges\": [{\"start\": \"%llx\", \"end\": \"%llx\"",
+			&start, &end) != 2)
+		start = end = 0;
+	INFO("CLI heatmap: %lld samples (local %lld, remote %lld), hottest range %#llx-%#llx of the buffer %#llx-%#llx",
+	     samples, json_num(heat, "\"local\": "),
+	     json_num(heat, "\"remote\": "), start, end,
+	     (unsigned long long)buf_addr,
+	     (unsigned long long)buf_addr + BUF_BYTES);
+	if (nodes > 1) {
+		CHECK(samples > 0, "the CLI sampled nothing");
+		/* Its window covers the touching, and nothing faults outside it. */
+		CHECK((unsigned long long)samples <= b.faults - a.faults,
+		      "the CLI's %lld samples, numa_hint_faults +%llu", samples,
+		      b.faults - a.faults);
+		CHECK(start >= buf_addr && end > start &&
+			      end <= buf_addr + BUF_BYTES,
+		      "hottest range %#llx-%#llx outside the buffer", start,
+		      end);
+	} else {
+		CHECK(samples == 0 && strstr(heat, "\"reason\": \"one NUMA node"),
+		      "one node: %.200s", heat);
+	}
 }
 
 static void shorten_scans(void)
@@ -552,10 +645,11 @@ int main(void)
 	CHECK(n >= 0, "events: %d", n);
 	INFO("%d NUMA events in the histories", n);
 	check_heatmap(m, &info, pid, &a, &b, faults, local);
+	hftmon_close(m);
+	check_cli(pid, up[0], down[1]);
 	REQUIRE(write(down[1], "x", 1) == 1, "exit");
 	REQUIRE(waitpid(pid, &status, 0) == pid, "wait");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x",
 	      status);
-	hftmon_close(m);
 	return vmtest_result();
 }
