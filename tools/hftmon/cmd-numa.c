@@ -383,8 +383,20 @@ static int show_balancing(pid_t pid, const struct hftmon_numa_node *nd,
 struct heat_range {
 	uint64_t start, end, samples, pages;
 	const struct hftmon_numa_mapping *map; /* NULL: in none */
-	uint64_t cell[HFTMON_NUMA_MAX_NODES][HFTMON_NUMA_MAX_NODES];
+	/* samples by [memory node's index * nodes + CPU node's index] */
+	uint64_t *cell;
 };
+
+/* Where node is in the topology's list, or -1. */
+static int node_index(const struct hftmon_numa_node *nd, int nodes, int node)
+{
+	int i;
+
+	for (i = 0; i < nodes; i++)
+		if (nd[i].node == node)
+			return i;
+	return -1;
+}
 
 static const struct hftmon_numa_mapping *
 mapping_of(const struct hftmon_numa_mapping *mp, int nm, uint64_t addr)
@@ -397,32 +409,43 @@ mapping_of(const struct hftmon_numa_mapping *mp, int nm, uint64_t addr)
 	return NULL;
 }
 
-/* Rows (sorted by address) into ranges; returns how many. */
+/*
+ * Rows (sorted by address) into ranges, each with its nodes * nodes
+ * cells from cells; returns how many.
+ */
 static size_t coalesce(const struct hftmon_numa_heat *h, size_t n,
 		       const struct hftmon_numa_mapping *mp, int nm,
+		       const struct hftmon_numa_node *nd, int nodes,
+		       uint32_t page_size, uint64_t *cells,
 		       struct heat_range *r)
 {
 	size_t i, nr = 0;
+	int mi, ci;
 
 	for (i = 0; i < n; i++) {
 		const struct hftmon_numa_mapping *map = mapping_of(mp, nm, h[i].addr);
 		struct heat_range *cur = nr ? &r[nr - 1] : NULL;
 
 		if (!cur || h[i].addr > cur->end || map != cur->map) {
-			cur = &r[nr++];
+			cur = &r[nr];
 			memset(cur, 0, sizeof(*cur));
+			cur->cell = cells + nr++ * (size_t)nodes * (size_t)nodes;
 			cur->start = h[i].addr;
 			cur->end = h[i].addr;
 			cur->map = map;
 		}
 		/* Several rows of a page: one per node pair. */
 		if (h[i].addr + h[i].bytes > cur->end) {
-			cur->pages += (h[i].addr + h[i].bytes - (h[i].addr > cur->end ? h[i].addr : cur->end)) / 4096;
+			uint64_t from = h[i].addr > cur->end ? h[i].addr : cur->end;
+
+			cur->pages += (h[i].addr + h[i].bytes - from) / page_size;
 			cur->end = h[i].addr + h[i].bytes;
 		}
 		cur->samples += h[i].count;
-		if (h[i].mem_node >= 0 && h[i].cpu_node >= 0)
-			cur->cell[h[i].mem_node][h[i].cpu_node] += h[i].count;
+		mi = node_index(nd, nodes, h[i].mem_node);
+		ci = node_index(nd, nodes, h[i].cpu_node);
+		if (mi >= 0 && ci >= 0)
+			cur->cell[mi * nodes + ci] += h[i].count;
 	}
 	return nr;
 }
@@ -464,6 +487,7 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 	struct hftmon_numa_stats *st = calloc(1, sizeof(*st));
 	struct hftmon_numa_heat *heat = NULL;
 	struct heat_range *r = NULL;
+	uint64_t *cells = NULL;
 	const char *why = no_activity(ns, nodes);
 	size_t cap = 4096, nr = 0, shown, i;
 	uint64_t max = 0;
@@ -503,12 +527,17 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 	}
 	if (rows > 0) {
 		r = calloc((size_t)rows, sizeof(*r));
-		if (!r) {
+		cells = calloc((size_t)rows * (size_t)nodes * (size_t)nodes,
+			       sizeof(*cells));
+		if (!r || !cells) {
+			free(r);
+			free(cells);
 			free(heat);
 			free(st);
 			return report_error(-ENOMEM, "numa");
 		}
-		nr = coalesce(heat, (size_t)rows, mp, nm, r);
+		nr = coalesce(heat, (size_t)rows, mp, nm, nd, nodes,
+			      st->page_size ? st->page_size : 4096, cells, r);
 	}
 	/* The hottest --top ranges, shown by address. */
 	qsort(r, nr, sizeof(*r), by_samples);
@@ -549,7 +578,7 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			       (unsigned long long)r[i].pages,
 			       (unsigned long long)r[i].samples);
 			for (j = 0, k = 0; j < nodes * nodes; j++) {
-				uint64_t v = r[i].cell[nd[j / nodes].node][nd[j % nodes].node];
+				uint64_t v = r[i].cell[j];
 
 				if (!v)
 					continue;
@@ -613,7 +642,7 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 				       (unsigned long long)r[i].pages,
 				       (unsigned long long)r[i].samples);
 				for (j = 0; j < nodes * nodes; j++) {
-					uint64_t v = r[i].cell[nd[j / nodes].node][nd[j % nodes].node];
+					uint64_t v = r[i].cell[j];
 
 					printf(" %8llu%c", (unsigned long long)v,
 					       shade(v, max));
@@ -625,6 +654,7 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 		}
 	}
 	free(r);
+	free(cells);
 	free(heat);
 	free(st);
 	return 0;
