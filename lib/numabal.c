@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * NUMA balancing (issue 9, item 3, and item 2's node over time): the
- * aggregator's part (numabal.h) and the two queries of <hftmon.h>,
- * hftmon_get_numa_activity() and hftmon_get_numa_events(). The records
+ * aggregator's part (numabal.h) and the queries of <hftmon.h>,
+ * hftmon_get_numa_activity() and hftmon_get_numa_events(); and items
+ * 4-6, hftmon_get_numa_stats(): the sampled accesses of the ACCESS
+ * records per node pair and the page heatmap, built at query time. The
+ * records
  * reach here in time order from the aggregator's merge (agg.c), so a
  * thread's stints on CPU, from its switch records, and its NUMA records
  * interleave as they happened. Nothing here allocates after init.
