@@ -224,7 +224,16 @@ int hftmon_configure(struct hftmon *m, const struct hftmon_monitor_config *cfg);
 struct hftmon_attach_opts {
 	size_t sz;
 	bool track_cache;	/* PMU cache/TLB counters for this process */
-	bool track_numa;	/* NUMA placement events */
+	/*
+	 * NUMA balancing events and sampled accesses for this process: the
+	 * session must have been configured with HFTMON_EV_NUMA (-EINVAL
+	 * otherwise, logged; configure refuses that event with -EOPNOTSUPP
+	 * where the module does not offer it). The module records them for every tracked process
+	 * of such a session (HFTMON_ATTACH_NUMA is not sent: it is refused);
+	 * true says that this process needs them, and fails loudly where
+	 * they cannot be had instead of attaching without them.
+	 */
+	bool track_numa;
 	bool kernel_stacks;	/* kernel stack at each switch-out */
 	bool user_stacks;	/* user stack at each switch-out */
 	/*
@@ -730,6 +739,89 @@ struct hftmon_numa_event {
  */
 int hftmon_get_numa_events(struct hftmon *m, const struct hftmon_numa_query *q,
 			   struct hftmon_numa_event *out, size_t max);
+
+/*
+ * ---- NUMA access statistics and heatmap (HFTMON_2.3) --------------------
+ * The original description's get_numa_stats. Who touched which memory
+ * from where, from a sampled source: the NUMA hinting faults of the
+ * tracked threads (HFTMON_NUMA_ACCESS records, where hftmon_info.features
+ * has HFTMON_FEAT_NUMA_ACCESS; configured with HFTMON_EV_NUMA). The
+ * kernel's balancer takes one on a page it has marked when a thread next
+ * touches it (kernel.numa_balancing 1, the scan rate its own), so the
+ * counts are samples of the accesses, not all of them: source says so
+ * and samples says how many. Each sample has the page accessed, the node
+ * of that memory then (before any migration the fault makes) and the
+ * node of the accessing CPU: local when they are the same.
+ *
+ * From the last HFTMON_HISTORY_NUMA_ACCESSES samples the library still
+ * holds, those of q's pid/tid in q's time range (window_us like the other
+ * queries, or [since_ns, until_ns) of CLOCK_MONOTONIC, 0 unbounded: not
+ * both), out gets the totals per memory node and CPU node; with
+ * resolution HFTMON_NUMA_RES_PAGE also the heatmap, one row per page,
+ * memory node and CPU node (sorted by address, then the nodes), the
+ * first max_heat of them in q->heat (heat[0].sz set). Cache-line
+ * resolution (HFTMON_NUMA_RES_CACHELINE) needs sampled load addresses
+ * (Intel PEBS load latency, AMD IBS), which hftmon does not read:
+ * -EOPNOTSUPP, and the reason logged. The query holds the lock the drain
+ * needs while it copies and sorts (at most the history); it allocates
+ * nothing (its sort space is allocated at configure).
+ *
+ * Returns the number of heatmap rows (may exceed max_heat; 0 without a
+ * heatmap), or -errno: -EINVAL bad query, -EOPNOTSUPP raw_only, not
+ * configured with HFTMON_EV_NUMA, no HFTMON_FEAT_NUMA_ACCESS, or
+ * cache-line resolution.
+ */
+#define HFTMON_HISTORY_NUMA_ACCESSES 32768u
+
+enum hftmon_numa_resolution {
+	HFTMON_NUMA_RES_NONE = 0,	/* totals only */
+	HFTMON_NUMA_RES_PAGE = 1,	/* from the hinting faults' addresses */
+	HFTMON_NUMA_RES_CACHELINE = 2,	/* unsupported: no address sampling */
+};
+
+/* One heatmap cell: a page, the node of its memory, the node of the CPU. */
+struct hftmon_numa_heat {
+	size_t sz;			/* heat[0].sz */
+	uint64_t addr;			/* the page (a huge page: its first) */
+	uint64_t bytes;			/* pages of the folio accessed x page size */
+	int mem_node, cpu_node;		/* -1 unknown */
+	uint64_t count;			/* samples */
+	uint64_t first_ns, last_ns;
+};
+
+struct hftmon_numa_stats_query {
+	size_t sz;
+	pid_t pid;			/* 0 = every attached process */
+	pid_t tid;			/* 0 = every thread */
+	uint64_t window_us;		/* like the other queries; 0 = see since/until */
+	uint64_t since_ns, until_ns;	/* CLOCK_MONOTONIC, [since, until); 0 = unbounded */
+	uint32_t resolution;		/* enum hftmon_numa_resolution */
+	struct hftmon_numa_heat *heat;	/* the heatmap's rows (PAGE) */
+	size_t max_heat;
+};
+
+struct hftmon_numa_stats {
+	size_t sz;
+	char source[32];		/* "NUMA hinting faults": what was sampled */
+	uint64_t samples;		/* accesses sampled in the range */
+	uint64_t local, remote;		/* memory on the CPU's node, or another */
+	uint64_t unknown;		/* a node unknown (-1) on either side */
+	/*
+	 * Samples the history no longer held when the range reaches back
+	 * before its oldest (of every thread: their pids are gone with them);
+	 * 0 means the counts are every sample of the range.
+	 */
+	uint64_t missed;
+	uint64_t first_ns, last_ns;	/* the first and last sample counted */
+	uint32_t page_size;
+	uint32_t nr_nodes;		/* rows and columns of by_node in use */
+	/* samples by [node of the memory][node of the accessing CPU] */
+	uint64_t by_node[HFTMON_NUMA_MAX_NODES][HFTMON_NUMA_MAX_NODES];
+};
+
+int hftmon_get_numa_stats(struct hftmon *m,
+			  const struct hftmon_numa_stats_query *q,
+			  struct hftmon_numa_stats *out);
 
 /*
  * ---- Interruptions (HFTMON_2.1) -----------------------------------------

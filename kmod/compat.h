@@ -20,6 +20,12 @@
  *       wrap.
  * 6.3   vm_area_struct.vm_flags is const: vm_flags_set() changes it (and
  *       asserts the mmap lock is held for writing).
+ * 6.12  numa_migrate_prep(page, vma, addr, page_nid, flags), where a
+ *       hinting fault is counted in numa_hint_faults (6.1; later a folio
+ *       first), is numa_migrate_check(folio, vmf, addr, flags, writable,
+ *       last_cpupid) in Debian's 6.12 (probes/numa.c kprobes it): the
+ *       function of this version is tried first, the other if it is not
+ *       there; each has its own handler, so neither is misread.
  */
 #ifndef HFTMON_COMPAT_H
 #define HFTMON_COMPAT_H
@@ -41,5 +47,18 @@ static inline void hftmon_vm_flags_set(struct vm_area_struct *vma,
 	vma->vm_flags |= flags;
 #endif
 }
+
+/* The NUMA hinting fault's counting function, by version (see 6.12). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define HFTMON_NUMA_ACCESS_FN		"numa_migrate_check"
+#define HFTMON_NUMA_ACCESS_PRE		hftmon_numa_check_pre
+#define HFTMON_NUMA_ACCESS_FN_ALT	"numa_migrate_prep"
+#define HFTMON_NUMA_ACCESS_PRE_ALT	hftmon_numa_prep_pre
+#else
+#define HFTMON_NUMA_ACCESS_FN		"numa_migrate_prep"
+#define HFTMON_NUMA_ACCESS_PRE		hftmon_numa_prep_pre
+#define HFTMON_NUMA_ACCESS_FN_ALT	"numa_migrate_check"
+#define HFTMON_NUMA_ACCESS_PRE_ALT	hftmon_numa_check_pre
+#endif
 
 #endif /* HFTMON_COMPAT_H */

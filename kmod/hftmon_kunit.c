@@ -828,7 +828,8 @@ static void sources_table_abi(struct kunit *test)
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
 		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE |
-		ABI_FAULT_FEATURE | HFTMON_FEAT_NUMA_BALANCING));
+		ABI_FAULT_FEATURE | HFTMON_FEAT_NUMA_BALANCING |
+		HFTMON_FEAT_NUMA_ACCESS));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -1017,6 +1018,10 @@ static void avail_this_kernel(struct kunit *test)
 			IS_ENABLED(CONFIG_KRETPROBES) ? 0 : -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_PMU_HW], -ENOSYS);
 	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_BALANCING], ABI_NUMA_STATUS);
+	KUNIT_EXPECT_EQ(test, status[HFTMON_SRC_NUMA_ACCESS], ABI_NUMA_STATUS);
+	KUNIT_EXPECT_EQ(test, hftmon_probes_features() &
+			HFTMON_FEAT_NUMA_ACCESS,
+			ABI_NUMA_FEATURE ? (u64)HFTMON_FEAT_NUMA_ACCESS : 0);
 	KUNIT_EXPECT_TRUE(test, hftmon_probes_features() & HFTMON_FEAT_STACKS);
 	KUNIT_EXPECT_FALSE(test, hftmon_probes_features() & HFTMON_FEAT_POLL);
 }

@@ -48,7 +48,8 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	    !sz->history_irqs != !sz->max_irq_sources ||
 	    sz->max_numa_threads > (1u << 30) ||
 	    (sz->max_numa_threads &&
-	     (!sz->history_numa_faults || !sz->history_numa_moves)))
+	     (!sz->history_numa_faults || !sz->history_numa_moves ||
+	      !sz->history_numa_accesses)))
 		return -EINVAL;
 
 	a->nr_rings = nr_rings;
@@ -91,7 +92,8 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 	if (sz->max_numa_threads &&
 	    hftmon_agg_numa_init(a, nr_rings, sz->max_numa_threads,
 				 sz->history_numa_faults,
-				 sz->history_numa_moves)) {
+				 sz->history_numa_moves,
+				 sz->history_numa_accesses)) {
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}
@@ -844,7 +846,13 @@ static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 						const struct hftmon_rec_hdr *rec)
 {
 	if (rec->type == HFTMON_REC_NUMA) {
-		memcpy(&n->r.numa, rec, sizeof(n->r.numa));
+		/* An older module's is shorter: addr 0. */
+		if (rec->size < sizeof(n->r.numa)) {
+			memcpy(&n->r.numa, rec, HFTMON_REC_NUMA_SIZE_V1);
+			n->r.numa.addr = 0;
+		} else {
+			memcpy(&n->r.numa, rec, sizeof(n->r.numa));
+		}
 		n->r.hdr.size = sizeof(n->r.numa);
 		return;
 	}

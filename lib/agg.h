@@ -296,6 +296,7 @@ struct hftmon_agg_sizes {
 	uint32_t max_numa_threads;
 	uint32_t history_numa_faults;
 	uint32_t history_numa_moves;
+	uint32_t history_numa_accesses; /* HFTMON_NUMA_ACCESS records kept */
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */

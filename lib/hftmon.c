@@ -357,6 +357,7 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_NMI] = "nmi",
 	[HFTMON_SRC_SPIKE] = "spike",
 	[HFTMON_SRC_SPIKE_FAULT] = "spike_fault",
+	[HFTMON_SRC_NUMA_ACCESS] = "numa_access",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -391,6 +392,8 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_SPIKE] = "the kernel has no power:cpu_idle tracepoint",
 	[HFTMON_SRC_SPIKE_FAULT] =
 		"the kernel has no kretprobes (CONFIG_KRETPROBES) to time page faults",
+	[HFTMON_SRC_NUMA_ACCESS] =
+		"the kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
@@ -406,7 +409,8 @@ HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
 	case -EOPNOTSUPP:
 		if (src == HFTMON_SRC_PMU_HW)
 			return "the CPU exposes no hardware PMU";
-		if (src == HFTMON_SRC_NUMA_BALANCING)
+		if (src == HFTMON_SRC_NUMA_BALANCING ||
+		    src == HFTMON_SRC_NUMA_ACCESS)
 			return "the kernel was built without NUMA balancing (CONFIG_NUMA_BALANCING, which PREEMPT_RT kernels cannot have) or kprobes";
 		return "this machine does not support it";
 	case -ENOSYS:
@@ -648,6 +652,7 @@ static int setup_library_side(struct hftmon *m,
 						    0,
 			.history_numa_faults = HFTMON_HISTORY_NUMA_FAULTS,
 			.history_numa_moves = HFTMON_HISTORY_NUMA_MOVES,
+			.history_numa_accesses = HFTMON_HISTORY_NUMA_ACCESSES,
 		};
 
 		hftmon_agg_sizes_of_events(&sz, c->events);
@@ -833,8 +838,12 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 	}
 	if (o.track_cache)
 		flags |= HFTMON_ATTACH_CACHE;
-	if (o.track_numa)
-		flags |= HFTMON_ATTACH_NUMA;
+	/* The session's HFTMON_EV_NUMA records every tracked process's. */
+	if (o.track_numa && !(m->cfg.events & HFTMON_EV_NUMA)) {
+		pr_err(m, "attach pid %d: track_numa needs HFTMON_EV_NUMA in the configuration's events",
+		       (int)pid);
+		return -EINVAL;
+	}
 	if (o.kernel_stacks)
 		flags |= HFTMON_ATTACH_KSTACK;
 	if (o.user_stacks)

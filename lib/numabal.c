@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * NUMA balancing (issue 9, item 3, and item 2's node over time): the
- * aggregator's part (numabal.h) and the two queries of <hftmon.h>,
- * hftmon_get_numa_activity() and hftmon_get_numa_events(). The records
+ * aggregator's part (numabal.h) and the queries of <hftmon.h>,
+ * hftmon_get_numa_activity() and hftmon_get_numa_events(); and items
+ * 4-6, hftmon_get_numa_stats(): the sampled accesses of the ACCESS
+ * records per node pair and the page heatmap, built at query time. The
+ * records
  * reach here in time order from the aggregator's merge (agg.c), so a
  * thread's stints on CPU, from its switch records, and its NUMA records
  * interleave as they happened. Nothing here allocates after init.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +22,7 @@
 
 int hftmon_agg_numa_init(struct hftmon_agg *a, unsigned int nr_cpus,
 			 uint32_t max_threads, uint32_t history_faults,
-			 uint32_t history_moves)
+			 uint32_t history_moves, uint32_t history_accesses)
 {
 	struct hftmon_agg_numa *n = calloc(1, sizeof(*n));
 	unsigned int i;
@@ -35,8 +39,12 @@ int hftmon_agg_numa_init(struct hftmon_agg *a, unsigned int nr_cpus,
 	n->move_cap = history_moves;
 	n->faults = calloc(history_faults, sizeof(*n->faults));
 	n->moves = calloc(history_moves, sizeof(*n->moves));
+	n->access_cap = history_accesses;
+	n->accesses = calloc(history_accesses, sizeof(*n->accesses));
+	n->access_sort = calloc(history_accesses, sizeof(*n->access_sort));
 	a->numa = n;
-	if (!n->cpu_node || !n->threads || !n->faults || !n->moves) {
+	if (!n->cpu_node || !n->threads || !n->faults || !n->moves ||
+	    !n->accesses || !n->access_sort) {
 		hftmon_agg_numa_fini(a);
 		return -ENOMEM;
 	}
@@ -55,6 +63,8 @@ void hftmon_agg_numa_fini(struct hftmon_agg *a)
 	free(n->threads);
 	free(n->faults);
 	free(n->moves);
+	free(n->accesses);
+	free(n->access_sort);
 	free(n);
 	a->numa = NULL;
 }
@@ -105,6 +115,12 @@ static int16_t clamp16(int32_t v)
 	return v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : (int16_t)v;
 }
 
+/* A node number as the heatmap keeps it: -1 unless a valid index. */
+static int16_t node_or_unknown(int32_t nid)
+{
+	return nid >= 0 && nid < HFTMON_NUMA_MAX_NODES ? (int16_t)nid : -1;
+}
+
 static struct hftmon_agg_numa_ev *push(struct hftmon_agg_numa_ev *h,
 				       uint32_t cap, uint64_t *total)
 {
@@ -120,6 +136,19 @@ void hftmon_agg_numa_record(struct hftmon_agg *a,
 	uint16_t fl = r->hdr.flags;
 
 	n->records++;
+	if (r->kind == HFTMON_NUMA_ACCESS) {
+		struct hftmon_agg_numa_access *x =
+			&n->accesses[n->access_total++ % n->access_cap];
+
+		x->time_ns = r->hdr.time_ns;
+		x->addr = r->addr;
+		x->pid = r->hdr.pid;
+		x->tid = r->hdr.tid;
+		x->pages = r->pages ? r->pages : 1;
+		x->mem_node = node_or_unknown(r->dst_nid);
+		x->cpu_node = node_or_unknown(r->src_nid);
+		return;
+	}
 	t = numa_thread(a, r->hdr.pid, r->hdr.tid);
 	if (t) {
 		if (!t->first_ns)
@@ -418,4 +447,190 @@ HFTMON_API int hftmon_get_numa_events(struct hftmon *m,
 	}
 	hftmon_unlock(m);
 	return all > INT_MAX ? INT_MAX : (int)all;
+}
+
+/* ---- access statistics and the page heatmap ----------------------------- */
+
+/* The heatmap's order: address, size, memory node, CPU node. */
+static int access_cmp(const struct hftmon_agg_numa_access *a,
+		      const struct hftmon_agg_numa_access *b)
+{
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->pages != b->pages)
+		return a->pages < b->pages ? -1 : 1;
+	if (a->mem_node != b->mem_node)
+		return a->mem_node < b->mem_node ? -1 : 1;
+	return (a->cpu_node > b->cpu_node) - (a->cpu_node < b->cpu_node);
+}
+
+static void sift_down(struct hftmon_agg_numa_access *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct hftmon_agg_numa_access t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && access_cmp(&v[c], &v[c + 1]) < 0)
+			c++;
+		if (access_cmp(&v[i], &v[c]) >= 0)
+			return;
+		t = v[i];
+		v[i] = v[c];
+		v[c] = t;
+		i = c;
+	}
+}
+
+/* In place and without allocating (glibc's qsort may malloc). */
+static void access_sort(struct hftmon_agg_numa_access *v, size_t n)
+{
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (i = n; i-- > 1;) {
+		struct hftmon_agg_numa_access t = v[0];
+
+		v[0] = v[i];
+		v[i] = t;
+		sift_down(v, 0, i);
+	}
+}
+
+static bool same_cell(const struct hftmon_agg_numa_access *a,
+		      const struct hftmon_agg_numa_access *b)
+{
+	return a->addr == b->addr && a->pages == b->pages &&
+	       a->mem_node == b->mem_node && a->cpu_node == b->cpu_node;
+}
+
+/* Rows of the sorted v[0..nk) into heat (the first max); how many in all. */
+static size_t heat_rows(const struct hftmon_agg_numa_access *v, size_t nk,
+			uint32_t page_size, struct hftmon_numa_heat *heat,
+			size_t max)
+{
+	size_t stride = max ? heat->sz : 0, rows = 0, i = 0;
+
+	while (i < nk) {
+		struct hftmon_numa_heat h = { .sz = sizeof(h) };
+		size_t j = i;
+
+		h.addr = v[i].addr;
+		h.bytes = (uint64_t)v[i].pages * page_size;
+		h.mem_node = v[i].mem_node;
+		h.cpu_node = v[i].cpu_node;
+		h.first_ns = v[i].time_ns;
+		h.last_ns = v[i].time_ns;
+		for (; j < nk && same_cell(&v[i], &v[j]); j++) {
+			h.count++;
+			if (v[j].time_ns < h.first_ns)
+				h.first_ns = v[j].time_ns;
+			if (v[j].time_ns > h.last_ns)
+				h.last_ns = v[j].time_ns;
+		}
+		if (rows < max)
+			hftmon_put_out(heat, stride, rows, &h, sizeof(h));
+		rows++;
+		i = j;
+	}
+	return rows;
+}
+
+static __thread struct hftmon_numa_stats stats_copy;
+
+HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
+				     const struct hftmon_numa_stats_query *q,
+				     struct hftmon_numa_stats *out)
+{
+	struct hftmon_numa_stats_query qq;
+	struct hftmon_numa_stats *o;
+	const struct hftmon_agg_numa *n;
+	uint64_t i, first, end, since, until;
+	size_t nk = 0, rows = 0;
+	int err, hi = -1, c;
+
+	if (!m || !out || !HFTMON_OUT_OK(out))
+		return -EINVAL;
+	err = HFTMON_COPY_OPTS(&qq, q, max_heat);
+	if (err)
+		return err;
+	if (qq.pid < 0 || qq.tid < 0 ||
+	    qq.resolution > HFTMON_NUMA_RES_CACHELINE ||
+	    (qq.window_us && (qq.since_ns || qq.until_ns)) ||
+	    (qq.until_ns && qq.until_ns <= qq.since_ns) ||
+	    (qq.max_heat && (!qq.heat || !HFTMON_OUT_OK(qq.heat))) ||
+	    (qq.max_heat && qq.resolution != HFTMON_NUMA_RES_PAGE))
+		return -EINVAL;
+	if (qq.resolution == HFTMON_NUMA_RES_CACHELINE) {
+		pr_err(m, "NUMA heatmap: cache-line resolution needs sampled load addresses (Intel PEBS load latency, AMD IBS), which hftmon does not read: page resolution only");
+		return -EOPNOTSUPP;
+	}
+	err = hftmon_check_configured(m, "NUMA stats query");
+	if (err)
+		return err;
+	if (!m->agg.numa) {
+		pr_err(m, "NUMA stats query: configured without NUMA balancing events (HFTMON_EV_NUMA)");
+		return -EOPNOTSUPP;
+	}
+	if (!(m->info.features & HFTMON_FEAT_NUMA_ACCESS)) {
+		pr_err(m, "NUMA stats query: this module records no hinting fault addresses (HFTMON_FEAT_NUMA_ACCESS)");
+		return -EOPNOTSUPP;
+	}
+	since = qq.window_us ? hftmon_window_start(qq.window_us) : qq.since_ns;
+	until = qq.window_us ? 0 : qq.until_ns;
+	/* 32 KiB: the caller's own when it is ours, else a thread's copy. */
+	o = out->sz == sizeof(*out) ? out : &stats_copy;
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	snprintf(o->source, sizeof(o->source), "NUMA hinting faults");
+	o->page_size = m->info.page_size ? m->info.page_size : 4096;
+	hftmon_lock(m);
+	n = m->agg.numa;
+	end = n->access_total;
+	first = end > n->access_cap ? end - n->access_cap : 0;
+	/* Lost: everything before the oldest held, if the range reaches it. */
+	if (first && n->accesses[first % n->access_cap].time_ns > since)
+		o->missed = first;
+	for (i = first; i < end; i++) {
+		const struct hftmon_agg_numa_access *x =
+			&n->accesses[i % n->access_cap];
+
+		if (x->time_ns < since || (until && x->time_ns >= until) ||
+		    (qq.pid && qq.pid != x->pid) || (qq.tid && qq.tid != x->tid))
+			continue;
+		if (!o->samples++)
+			o->first_ns = x->time_ns;
+		o->last_ns = x->time_ns;
+		if (x->mem_node < 0 || x->cpu_node < 0) {
+			o->unknown++;
+		} else {
+			o->by_node[x->mem_node][x->cpu_node]++;
+			if (x->mem_node == x->cpu_node)
+				o->local++;
+			else
+				o->remote++;
+			if (x->mem_node > hi)
+				hi = x->mem_node;
+			if (x->cpu_node > hi)
+				hi = x->cpu_node;
+		}
+		if (qq.resolution == HFTMON_NUMA_RES_PAGE)
+			n->access_sort[nk++] = *x;
+	}
+	if (qq.resolution == HFTMON_NUMA_RES_PAGE) {
+		access_sort(n->access_sort, nk);
+		rows = heat_rows(n->access_sort, nk, o->page_size, qq.heat,
+				 qq.max_heat);
+	}
+	for (i = 0; i < n->nr_cpus; i++)
+		if (n->cpu_node[i] > hi)
+			hi = n->cpu_node[i];
+	hftmon_unlock(m);
+	c = hi + 1;
+	o->nr_nodes = (uint32_t)c;
+	if (o != out)
+		hftmon_copy_out(out, out->sz, o, sizeof(*o));
+	return rows > INT_MAX ? INT_MAX : (int)rows;
 }

@@ -7,7 +7,10 @@
  * its node by the topology read at configure); two circular histories in
  * time order, one of faults and one of placement events (moves, swaps,
  * failed moves, and switch-ins on another node than the last), so that a
- * flood of faults never pushes the rare moves out. Allocated with the
+ * flood of faults never pushes the rare moves out; and a third, of the
+ * sampled accesses with their addresses (HFTMON_NUMA_ACCESS), from which
+ * hftmon_get_numa_stats() builds its heatmap at query time, sorting a
+ * copy in space allocated beside it. Allocated with the
  * aggregator when the session has HFTMON_EV_NUMA; never allocates after.
  */
 #ifndef HFTMON_LIB_NUMABAL_H
@@ -47,6 +50,15 @@ struct hftmon_agg_numa_ev {
 	int32_t other_pid, other_tid;
 };
 
+/* One sampled access (HFTMON_NUMA_ACCESS): the heatmap's raw material. */
+struct hftmon_agg_numa_access {
+	uint64_t time_ns;
+	uint64_t addr; /* page-aligned */
+	int32_t pid, tid;
+	uint32_t pages; /* of the folio accessed */
+	int16_t mem_node, cpu_node; /* -1 unknown */
+};
+
 struct hftmon_agg_numa {
 	int16_t *cpu_node; /* per ring (CPU): its node, -1 unknown */
 	unsigned int nr_cpus;
@@ -55,6 +67,10 @@ struct hftmon_agg_numa {
 	struct hftmon_agg_numa_ev *faults, *moves;
 	uint32_t fault_cap, move_cap;
 	uint64_t fault_total, move_total;
+	/* The last access_cap accesses, and the heatmap query's sort space. */
+	struct hftmon_agg_numa_access *accesses, *access_sort;
+	uint32_t access_cap;
+	uint64_t access_total;
 	uint64_t records; /* NUMA records taken in */
 };
 
@@ -63,7 +79,8 @@ HFTMON_INTERNAL int hftmon_agg_numa_init(struct hftmon_agg *a,
 					 unsigned int nr_cpus,
 					 uint32_t max_threads,
 					 uint32_t history_faults,
-					 uint32_t history_moves);
+					 uint32_t history_moves,
+					 uint32_t history_accesses);
 HFTMON_INTERNAL void hftmon_agg_numa_fini(struct hftmon_agg *a);
 /* cpu's node (-1: none known); CPUs never set are unknown. */
 HFTMON_INTERNAL void hftmon_agg_numa_set_node(struct hftmon_agg *a,

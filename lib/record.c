@@ -30,7 +30,8 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_SPIKE] = sizeof(struct hftmon_rec_spike),
 	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 	[HFTMON_REC_SWITCH_STACK] = sizeof(struct hftmon_rec_switch_stack),
-	[HFTMON_REC_NUMA] = sizeof(struct hftmon_rec_numa),
+	/* Without addr: an older module's (HFTMON_REC_NUMA_SIZE_V1). */
+	[HFTMON_REC_NUMA] = HFTMON_REC_NUMA_SIZE_V1,
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {

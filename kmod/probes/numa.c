@@ -15,10 +15,28 @@
  * a PTE changed under it after a failed migration (a race with another
  * fault on the same page) returns without task_numa_fault().
  *
- * The kprobe is registered at START of a session with HFTMON_EV_NUMA and
- * removed at STOP, so the kernel's faults pay nothing otherwise; while it
- * is there every hinting fault of every task pays its handler's session
- * load and tracked lookup. Everything here runs in the balanced task's
+ * Each hinting fault's address (HFTMON_NUMA_ACCESS, the page heatmap of
+ * the library) comes from a second kprobe, on the function where the
+ * fault handlers count numa_hint_faults, before any migration: on 6.1
+ * numa_migrate_prep(page, vma, addr, page_nid, flags), on 6.12
+ * numa_migrate_check(folio, vmf, addr, flags, writable, last_cpupid)
+ * (compat.h). Both take the faulting address third (do_numa_page()'s
+ * vmf->address, page-aligned; do_huge_pmd_numa_page()'s haddr, the huge
+ * page's start) and the memory's node is the page's at that moment
+ * (6.1's page_nid argument; 6.12's folio_nid()). Whichever of the two
+ * symbols the kernel has is probed, the other tried only if it has not.
+ * One record per numa_hint_faults count, so it misses exactly what the
+ * kernel's counter misses: a NUMA PTE/PMD that another fault fixed first
+ * (pte_same() fails before the count), a page that is no normal page
+ * (vm_normal_page() NULL, zone-device memory), and on 6.1 a PTE-mapped
+ * piece of a huge page (skipped before the count). Its address is the
+ * page's, never the byte's: the hinting fault is taken on the whole page.
+ *
+ * The kprobes are registered at START of a session with HFTMON_EV_NUMA
+ * and removed at STOP, so the kernel's faults pay nothing otherwise;
+ * while they are there every hinting fault of every task pays their
+ * handlers' session load and tracked lookup, and only a tracked task's
+ * writes a record (no allocation: a ring reservation). Everything here runs in the balanced task's
  * own context (task_numa_fault() and the tracepoints are called from the
  * fault path and from task_numa_migrate()), in process context with IRQs
  * on and preemption off (kprobe handlers and tracepoint probes run so).
@@ -33,6 +51,7 @@
 #include <linux/topology.h>
 #include <trace/events/sched.h>
 
+#include "../compat.h"
 #include "../hftmon_probe.h"
 
 #if IS_ENABLED(CONFIG_NUMA_BALANCING) && IS_ENABLED(CONFIG_KPROBES)
@@ -85,6 +104,7 @@ static void hftmon_numa_write(struct hftmon_session *s, struct task_struct *p,
 	r->dst_nid = hftmon_numa_nid(dst_cpu);
 	r->other_pid = 0;
 	r->other_tid = 0;
+	r->addr = 0;
 	if (other)
 		hftmon_ident(s, other, other_tracked ? HFTMON_TRACKED :
 						       HFTMON_UNTRACKED,
@@ -175,12 +195,101 @@ static int hftmon_numa_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 	r->dst_nid = (s32)regs_get_kernel_argument(regs, 1);
 	r->other_pid = 0;
 	r->other_tid = 0;
+	r->addr = 0;
 	hftmon_rec_commit(&w);
 	return 0;
 }
 
-static struct kprobe hftmon_numa_kp;
+/* A tracked task's hinting fault at addr on memory of node mem_nid. */
+static void hftmon_numa_access(unsigned long addr, int mem_nid, long pages)
+{
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
+	struct hftmon_rec_numa *r;
+	struct hftmon_rec w;
+	int cpu;
+
+	if (likely(!s) || !(s->events & HFTMON_EV_NUMA) ||
+	    likely(!hftmon_track_find(&s->track, current)))
+		return;
+	r = hftmon_rec_reserve(&w, s, current, HFTMON_REC_NUMA, sizeof(*r),
+			       false);
+	if (!r)
+		return;
+	cpu = smp_processor_id();
+	r->kind = HFTMON_NUMA_ACCESS;
+	r->pages = pages > 0 ? (u32)pages : 1;
+	r->src_cpu = cpu;
+	r->src_nid = cpu_to_node(cpu);
+	r->dst_cpu = -1;
+	r->dst_nid = mem_nid;
+	r->hdr.flags = mem_nid == r->src_nid ? HFTMON_NUMA_FAULT_LOCAL : 0;
+	r->other_pid = 0;
+	r->other_tid = 0;
+	r->addr = addr & PAGE_MASK;
+	hftmon_rec_commit(&w);
+}
+
+/*
+ * numa_migrate_prep(struct page *page, struct vm_area_struct *vma,
+ * unsigned long addr, int page_nid, int *flags), 6.1 (later kernels that
+ * still have it pass the folio, i.e. its head page, first).
+ */
+static int hftmon_numa_prep_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs_get_kernel_argument(regs, 0);
+
+	hftmon_numa_access(regs_get_kernel_argument(regs, 2),
+			   (int)regs_get_kernel_argument(regs, 3),
+			   page ? (long)compound_nr(page) : 1);
+	return 0;
+}
+
+/*
+ * numa_migrate_check(struct folio *folio, struct vm_fault *vmf,
+ * unsigned long addr, int *flags, bool writable, int *last_cpupid), 6.12.
+ */
+static int hftmon_numa_check_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct folio *folio = (struct folio *)regs_get_kernel_argument(regs, 0);
+
+	if (!folio)
+		return 0;
+	hftmon_numa_access(regs_get_kernel_argument(regs, 2), folio_nid(folio),
+			   folio_nr_pages(folio));
+	return 0;
+}
+
+static const struct {
+	const char *symbol;
+	kprobe_pre_handler_t pre;
+} hftmon_numa_access_fns[] = {
+	{ HFTMON_NUMA_ACCESS_FN, HFTMON_NUMA_ACCESS_PRE },
+	{ HFTMON_NUMA_ACCESS_FN_ALT, HFTMON_NUMA_ACCESS_PRE_ALT },
+};
+
+static struct kprobe hftmon_numa_kp, hftmon_numa_access_kp;
 static bool hftmon_numa_registered;
+
+/* The access kprobe on whichever function this kernel has; 0 or -errno. */
+static int hftmon_numa_access_register(void)
+{
+	unsigned int i;
+	int err = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(hftmon_numa_access_fns); i++) {
+		memset(&hftmon_numa_access_kp, 0, sizeof(hftmon_numa_access_kp));
+		hftmon_numa_access_kp.symbol_name =
+			hftmon_numa_access_fns[i].symbol;
+		hftmon_numa_access_kp.pre_handler = hftmon_numa_access_fns[i].pre;
+		err = register_kprobe(&hftmon_numa_access_kp);
+		if (!err)
+			return 0;
+	}
+	pr_warn("hftmon: NUMA hinting fault addresses: cannot probe %s or %s (%d)\n",
+		hftmon_numa_access_fns[0].symbol,
+		hftmon_numa_access_fns[1].symbol, err);
+	return err;
+}
 
 static int hftmon_numa_start(struct hftmon_session *s)
 {
@@ -198,6 +307,11 @@ static int hftmon_numa_start(struct hftmon_session *s)
 			err);
 		return err;
 	}
+	err = hftmon_numa_access_register();
+	if (err) {
+		unregister_kprobe(&hftmon_numa_kp);
+		return err;
+	}
 	hftmon_numa_registered = true;
 	return 0;
 }
@@ -206,6 +320,7 @@ static void hftmon_numa_stop(struct hftmon_session *s)
 {
 	if (!hftmon_numa_registered)
 		return;
+	unregister_kprobe(&hftmon_numa_access_kp);
 	unregister_kprobe(&hftmon_numa_kp);
 	hftmon_numa_registered = false;
 }
@@ -232,6 +347,12 @@ static const struct hftmon_source_desc hftmon_numa_sources[] = {
 	  BIT(NUMA_TP_MOVE) | BIT(NUMA_TP_SWAP) | BIT(NUMA_TP_STICK),
 #ifndef HFTMON_NUMA_WORKS
 	  /* No balancer in this kernel (or no kprobes for its faults). */
+	  .unsupported = -EOPNOTSUPP,
+#endif
+	},
+	/* The faults' addresses: HFTMON_NUMA_ACCESS records of EV_NUMA. */
+	{ HFTMON_SRC_NUMA_ACCESS, 0, HFTMON_FEAT_NUMA_ACCESS, 0,
+#ifndef HFTMON_NUMA_WORKS
 	  .unsupported = -EOPNOTSUPP,
 #endif
 	},

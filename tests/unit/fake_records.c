@@ -226,7 +226,8 @@ bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	struct hftmon_rec_numa *r;
 
 	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_NUMA,
-					  sizeof(*r));
+					  n->v1 ? HFTMON_REC_NUMA_SIZE_V1 :
+						  sizeof(*r));
 	if (!r)
 		return false;
 	r->hdr.time_ns = t;
@@ -241,6 +242,8 @@ bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	r->dst_nid = n->dst_nid;
 	r->other_pid = n->other ? n->other->pid : 0;
 	r->other_tid = n->other ? n->other->tid : 0;
+	if (!n->v1)
+		r->addr = n->addr;
 	ring_producer_commit(&fake.prod[cpu]);
 	return true;
 }

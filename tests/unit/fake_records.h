@@ -71,6 +71,8 @@ struct fake_numa {
 	__u32 kind, flags, pages;
 	__s32 src_cpu, src_nid, dst_cpu, dst_nid;
 	const struct fake_task *other;
+	__u64 addr; /* ACCESS */
+	bool v1; /* an older module's record: 64 bytes, no addr */
 };
 bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	       const struct fake_numa *n);

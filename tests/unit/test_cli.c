@@ -25,6 +25,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -692,6 +693,114 @@ static void test_numa_json(void **state)
 	assert_true(resident <= statm_res + 64); /* grown a little since */
 	assert_int_equal(run_cli_child_err((const char *const[]){ "numa", NULL }), 2);
 	assert_non_null(strstr(err, "numa: the process is needed: -p PID"));
+}
+
+/*
+ * numa --duration --heatmap page on a fake two-node machine: ACCESS
+ * records on three pages of this process's own buffer (two adjacent,
+ * coalesced into one range; one apart), node 1 memory from node 0's CPU
+ * and one local: the node table, the ranges with their mapping, the
+ * JSON; cacheline refused in one line before anything is recorded.
+ */
+extern const char *hftmon_node_dir;
+static char heat_buf[64 << 12] __attribute__((aligned(4096)));
+static char heat_nodes[64];
+
+static void heat_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void heat_access(unsigned int cpu, uint64_t addr, __s32 mem)
+{
+	struct fake_task t = { .pid = self, .tid = self, .comm = "test_cli",
+			       .prio = 120, .tracked = true };
+	struct fake_numa n = { .kind = HFTMON_NUMA_ACCESS, .pages = 1,
+			       .src_cpu = (__s32)cpu, .src_nid = (__s32)cpu,
+			       .dst_cpu = -1, .dst_nid = mem, .addr = addr };
+
+	assert_true(fake_numa(cpu, fake_now_ns(), &t, &n));
+}
+
+static void heat_workload(void)
+{
+	uint64_t b = (uint64_t)(uintptr_t)heat_buf;
+
+	heat_access(0, b, 1);
+	heat_access(0, b, 1);
+	heat_access(0, b + 4096, 1);
+	heat_access(0, b + 40 * 4096, 0);
+}
+
+static void test_numa_heatmap(void **state)
+{
+	const char *args[] = { "-D", FAKE_DEVICE, "numa", "-p", self_arg,
+			       "--duration", "0.05", "--heatmap", "page",
+			       NULL, NULL };
+	uint64_t b = (uint64_t)(uintptr_t)heat_buf;
+	const char *no_duration[] = { "-D", FAKE_DEVICE, "numa", "-p", self_arg,
+				      "--heatmap", "page", NULL };
+	char want[160], range[64], d[128], cmd[160];
+	int n;
+
+	(void)state;
+	memset(heat_buf, 1, sizeof(heat_buf));
+	snprintf(heat_nodes, sizeof(heat_nodes), "/tmp/hftmon-cli-nodes-XXXXXX");
+	assert_non_null(mkdtemp(heat_nodes));
+	heat_file(heat_nodes, "online", "0-1\n");
+	for (n = 0; n < 2; n++) {
+		snprintf(d, sizeof(d), "%s/node%d", heat_nodes, n);
+		assert_int_equal(mkdir(d, 0700), 0);
+		heat_file(d, "cpulist", n ? "1\n" : "0\n");
+		heat_file(d, "distance", n ? "20 10\n" : "10 20\n");
+		heat_file(d, "meminfo", "Node 0 MemTotal:  1024 kB\nNode 0 MemFree:  512 kB\n");
+	}
+	hftmon_node_dir = heat_nodes;
+	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
+	fake.on_start = heat_workload;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "NUMA accesses sampled by NUMA hinting faults: 4 samples, local 1 (25.0%), remote 3\n"));
+	/* Memory node 0: 1 from its own CPUs; node 1: 3 from node 0's. */
+	assert_non_null(strstr(out, "\n       0               1               0\n"));
+	assert_non_null(strstr(out, "\n       1               3               0\n"));
+	assert_non_null(strstr(out, "the 2 hottest of 2 address ranges"));
+	snprintf(range, sizeof(range), "%llx-%llx", (unsigned long long)b,
+		 (unsigned long long)(b + 2 * 4096));
+	snprintf(want, sizeof(want), "%-33s %6u %8u  ", range, 2u, 3u);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "%llx-%llx", (unsigned long long)(b + 40 * 4096),
+		 (unsigned long long)(b + 41 * 4096));
+	assert_non_null(strstr(out, want));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
+	fake.on_start = heat_workload;
+	args[9] = "--json";
+	assert_int_equal(run_cli(args), 0);
+	assert_true(json_valid(out));
+	assert_non_null(strstr(out, "\"heatmap\": {\"resolution\": \"page\", \"source\": \"NUMA hinting faults\", \"supported\": true, \"reason\": null, \"samples\": 4, \"local\": 1, \"remote\": 3"));
+	assert_non_null(strstr(out, "{\"mem_node\": 1, \"from_cpu_node\": [3, 0]}"));
+	assert_non_null(strstr(out, "\"ranges_total\": 2"));
+	assert_non_null(strstr(out, "\"pages\": 2, \"samples\": 3, \"cells\": [{\"mem_node\": 1, \"cpu_node\": 0, \"count\": 3}]"));
+
+	args[8] = "cacheline";
+	args[9] = NULL;
+	assert_int_equal(run_cli_child_err(args), 1);
+	assert_non_null(strstr(err, "numa: --heatmap cacheline: unsupported: cache-line resolution needs sampled load addresses"));
+	assert_null(strchr(strchr(err, '\n') + 1, '\n'));
+	assert_int_equal(run_cli_child_err(no_duration), 2);
+	assert_non_null(strstr(err, "--heatmap records its samples: --duration SEC is needed"));
+	hftmon_node_dir = "/sys/devices/system/node";
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", heat_nodes);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_json_checker(void **state)
@@ -2620,7 +2729,7 @@ int main(void)
 		T(test_record_several_pids), T(test_record_attach_error),
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
-		T(test_json_checker), T(test_numa_json), T(test_record_interval),	     T(test_sched_json),
+		T(test_json_checker), T(test_numa_json), T(test_numa_heatmap), T(test_record_interval),	     T(test_sched_json),
 		T(test_sched_table),
 		T(test_sched_histogram),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),

@@ -9,7 +9,11 @@
  * included); hftmon_get_numa_events() merges the fault and placement
  * histories in time order, filtered by kind and thread; one node only
  * (no node tree: the kernel without NUMA) puts every stint on node 0;
- * the errors.
+ * the errors. hftmon_get_numa_stats() from ACCESS records: the totals
+ * per memory node x CPU node, local and remote, and the page heatmap
+ * (one row per page and node pair, by address) under its filters
+ * (thread, time range, the caller's room); cache-line resolution and
+ * bad queries refused; an older module's 64-byte records taken.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -353,6 +357,264 @@ static void test_errors(void **state)
 	hftmon_close(m);
 }
 
+/* ---- hftmon_get_numa_stats(): totals and the page heatmap -------------- */
+
+#define PA 0x7f0000001000ull
+#define PB (PA + 4096)
+#define PC 0x7f0000200000ull
+
+static void sample(unsigned int cpu, uint64_t t, const struct fake_task *task,
+		   uint64_t addr, __s32 mem_nid, __u32 pages)
+{
+	struct fake_numa n = { .kind = HFTMON_NUMA_ACCESS, .pages = pages,
+			       .src_cpu = (__s32)cpu, .src_nid = (__s32)cpu,
+			       .dst_cpu = -1, .dst_nid = mem_nid,
+			       .flags = mem_nid == (__s32)cpu ?
+						HFTMON_NUMA_FAULT_LOCAL : 0,
+			       .addr = addr };
+
+	assert_true(fake_numa(cpu, t, task, &n));
+}
+
+static const struct fake_task OTHER = { .pid = 200, .tid = 201, .comm = "x",
+					.prio = 120, .tracked = true };
+
+/*
+ * T1 on CPU 0 (node 0): page A of node 1 three times, then A once more
+ * on node 0 (migrated), page B of node 1 twice; T2 on CPU 1 (node 1):
+ * A of node 1 once and a huge page C of node 1 (both local); a FAULT record
+ * (not a sample); another process's access.
+ */
+static void heat_scenario(void)
+{
+	sample(0, T0 + 1000, &T1, PA, 1, 1);
+	sample(0, T0 + 2000, &T1, PA, 1, 1);
+	sample(0, T0 + 3000, &T1, PB, 1, 1);
+	numa(0, T0 + 3500, &T1, HFTMON_NUMA_FAULT, 0, 1, -1, 1, NULL);
+	sample(0, T0 + 4000, &T1, PA, 1, 1);
+	sample(0, T0 + 5000, &T1, PB, 1, 1);
+	sample(0, T0 + 6000, &T1, PA, 0, 1);
+	sample(1, T0 + 7000, &T2, PA, 1, 1);
+	sample(1, T0 + 8000, &T2, PC, 1, 512);
+	sample(0, T0 + 9000, &OTHER, PA, 1, 1);
+}
+
+static struct hftmon *heat_session(void)
+{
+	struct hftmon *m;
+
+	make_two_nodes();
+	hftmon_node_dir = node_dir;
+	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
+	m = open_numa(HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA);
+	assert_int_equal(hftmon_start(m), 0);
+	heat_scenario();
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	return m;
+}
+
+static void expect_row(const struct hftmon_numa_heat *h, uint64_t addr,
+		       uint64_t bytes, int mem, int cpu, uint64_t count,
+		       uint64_t first, uint64_t last)
+{
+	assert_int_equal(h->sz, sizeof(*h));
+	assert_int_equal(h->addr, addr);
+	assert_int_equal(h->bytes, bytes);
+	assert_int_equal(h->mem_node, mem);
+	assert_int_equal(h->cpu_node, cpu);
+	assert_int_equal(h->count, count);
+	assert_int_equal(h->first_ns, first);
+	assert_int_equal(h->last_ns, last);
+}
+
+static void test_stats_heatmap(void **state)
+{
+	struct hftmon_numa_heat heat[8] = { [0].sz = sizeof(heat[0]) };
+	struct hftmon_numa_stats_query q = {
+		.sz = sizeof(q), .pid = 100, .resolution = HFTMON_NUMA_RES_PAGE,
+		.heat = heat, .max_heat = 8,
+	};
+	struct hftmon_numa_stats st = { .sz = sizeof(st) };
+	struct hftmon_numa_activity act[2] = { [0].sz = sizeof(act[0]) };
+	struct hftmon_numa_query aq = { .sz = sizeof(aq), .tid = 101 };
+	struct hftmon *m;
+
+	(void)state;
+	m = heat_session();
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 5);
+	assert_string_equal(st.source, "NUMA hinting faults");
+	assert_int_equal(st.samples, 8);
+	assert_int_equal(st.local, 3);
+	assert_int_equal(st.remote, 5);
+	assert_int_equal(st.unknown, 0);
+	assert_int_equal(st.missed, 0);
+	assert_int_equal(st.nr_nodes, 2);
+	assert_int_equal(st.page_size, FAKE_PAGE_SIZE);
+	assert_int_equal(st.first_ns, T0 + 1000);
+	assert_int_equal(st.last_ns, T0 + 8000);
+	assert_int_equal(st.by_node[1][0], 5);
+	assert_int_equal(st.by_node[0][0], 1);
+	assert_int_equal(st.by_node[1][1], 2);
+	assert_int_equal(st.by_node[0][1], 0);
+	/* By address, then size, memory node, CPU node. */
+	expect_row(&heat[0], PA, 4096, 0, 0, 1, T0 + 6000, T0 + 6000);
+	expect_row(&heat[1], PA, 4096, 1, 0, 3, T0 + 1000, T0 + 4000);
+	expect_row(&heat[2], PA, 4096, 1, 1, 1, T0 + 7000, T0 + 7000);
+	expect_row(&heat[3], PB, 4096, 1, 0, 2, T0 + 3000, T0 + 5000);
+	expect_row(&heat[4], PC, 512 * 4096, 1, 1, 1, T0 + 8000, T0 + 8000);
+	/* The ACCESS records are not faults of the activity. */
+	assert_int_equal(hftmon_get_numa_activity(m, &aq, act, 2), 1);
+	assert_int_equal(act[0].hint_faults, 1);
+
+	/* Less room: the first rows, the count of all. */
+	memset(heat, 0, sizeof(heat));
+	heat[0].sz = sizeof(heat[0]);
+	q.max_heat = 2;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 5);
+	expect_row(&heat[1], PA, 4096, 1, 0, 3, T0 + 1000, T0 + 4000);
+	assert_int_equal(heat[2].count, 0);
+	/* A thread; a time range [since, until); every process. */
+	q.max_heat = 8;
+	q.tid = 102;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 2);
+	assert_int_equal(st.samples, 2);
+	assert_int_equal(st.local, 2);
+	q.tid = 0;
+	q.since_ns = T0 + 2000;
+	q.until_ns = T0 + 5000;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 2);
+	assert_int_equal(st.samples, 3);
+	expect_row(&heat[0], PA, 4096, 1, 0, 2, T0 + 2000, T0 + 4000);
+	expect_row(&heat[1], PB, 4096, 1, 0, 1, T0 + 3000, T0 + 3000);
+	q.since_ns = q.until_ns = 0;
+	q.pid = 0;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 5);
+	assert_int_equal(st.samples, 9);
+	assert_int_equal(heat[1].count, 4);
+	/* Totals only. */
+	q.resolution = HFTMON_NUMA_RES_NONE;
+	q.heat = NULL;
+	q.max_heat = 0;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 0);
+	assert_int_equal(st.samples, 9);
+	hftmon_close(m);
+	remove_nodes();
+}
+
+/* An output struct shorter than ours gets what it has room for. */
+static void test_stats_short_output(void **state)
+{
+	struct hftmon_numa_stats_query q = { .sz = sizeof(q), .pid = 100 };
+	struct hftmon_numa_stats st;
+	size_t part = offsetof(struct hftmon_numa_stats, remote);
+	struct hftmon *m;
+
+	(void)state;
+	m = heat_session();
+	memset(&st, 0x5a, sizeof(st));
+	st.sz = part;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 0);
+	assert_int_equal(st.sz, part);
+	assert_int_equal(st.samples, 8);
+	assert_int_equal(st.local, 3);
+	assert_int_equal(st.remote, 0x5a5a5a5a5a5a5a5aull);
+	hftmon_close(m);
+	remove_nodes();
+}
+
+static void test_stats_errors(void **state)
+{
+	struct hftmon_numa_heat heat[1] = { [0].sz = sizeof(heat[0]) };
+	struct hftmon_numa_stats_query q = { .sz = sizeof(q) };
+	struct hftmon_numa_stats st = { .sz = sizeof(st) };
+	struct hftmon *m;
+
+	(void)state;
+	/* Without EV_NUMA; without the module's addresses. */
+	fake.info.features |= HFTMON_FEAT_NUMA_ACCESS;
+	m = open_numa(HFTMON_EV_SCHED_ALL);
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EOPNOTSUPP);
+	hftmon_close(m);
+	fake.info.features &= ~HFTMON_FEAT_NUMA_ACCESS;
+	m = open_numa(HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA);
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EOPNOTSUPP);
+	hftmon_close(m);
+
+	fake.info.features |= HFTMON_FEAT_NUMA_ACCESS;
+	m = open_numa(HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA);
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 0);
+	assert_int_equal(st.samples, 0);
+	q.resolution = HFTMON_NUMA_RES_CACHELINE;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EOPNOTSUPP);
+	q.resolution = 3;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.resolution = HFTMON_NUMA_RES_NONE;
+	q.heat = heat;
+	q.max_heat = 1; /* rows without a resolution */
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.resolution = HFTMON_NUMA_RES_PAGE;
+	q.heat = NULL;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.heat = heat;
+	q.window_us = 10;
+	q.since_ns = 1;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.window_us = 0;
+	q.until_ns = 1;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.since_ns = q.until_ns = 0;
+	q.pid = -3;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	q.pid = 0;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, NULL), -EINVAL);
+	assert_int_equal(hftmon_get_numa_stats(NULL, &q, &st), -EINVAL);
+	st.sz = 2;
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EINVAL);
+	st.sz = sizeof(st);
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), 0);
+	hftmon_close(m);
+}
+
+/* An older module's records (64 bytes, no addr) are faults as before. */
+static void test_v1_records(void **state)
+{
+	struct hftmon_numa_activity act[1] = { [0].sz = sizeof(act[0]) };
+	struct fake_numa n = { .kind = HFTMON_NUMA_FAULT, .pages = 1,
+			       .src_cpu = 0, .dst_cpu = -1, .dst_nid = 1,
+			       .v1 = true };
+	struct hftmon_stats_summary st = { .sz = sizeof(st) };
+	struct hftmon *m;
+
+	(void)state;
+	m = open_numa(HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA);
+	assert_int_equal(hftmon_start(m), 0);
+	assert_true(fake_numa(0, T0, &T1, &n));
+	assert_true(fake_numa(0, T0 + 10, &T1, &n));
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_int_equal(hftmon_get_numa_activity(m, NULL, act, 1), 1);
+	assert_int_equal(act[0].hint_faults, 2);
+	assert_int_equal(hftmon_get_stats(m, &st, NULL, 0), 0);
+	assert_int_equal(st.unknown_records, 0);
+	hftmon_close(m);
+}
+
+/* track_numa needs a session with HFTMON_EV_NUMA. */
+static void test_track_numa(void **state)
+{
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .track_numa = true };
+	struct hftmon *m;
+
+	(void)state;
+	m = open_numa(HFTMON_EV_SCHED_ALL);
+	assert_int_equal(hftmon_attach_process(m, getpid(), &ao), -EINVAL);
+	hftmon_close(m);
+	m = open_numa(HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA);
+	assert_int_equal(hftmon_attach_process(m, getpid(), &ao), 0);
+	hftmon_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +625,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_node, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_heatmap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stats_short_output, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stats_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_v1_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_track_numa, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

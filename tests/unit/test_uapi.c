@@ -171,6 +171,9 @@ _Static_assert(HFTMON_EV_SPIKE == 1ULL << 9 && HFTMON_FEAT_SPIKE == 1ULL << 11 &
 _Static_assert(HFTMON_FEAT_SPIKE_FAULT == 1ULL << 12 &&
 	       HFTMON_SRC_SPIKE_FAULT == 15 && HFTMON_SPIKE_FAULT == 3,
 	       "page-fault spikes: feature, source row, type");
+_Static_assert(HFTMON_FEAT_NUMA_ACCESS == 1ULL << 15 &&
+	       HFTMON_SRC_NUMA_ACCESS == 16,
+	       "NUMA fault addresses: feature, source row");
 _Static_assert(HFTMON_SPIKE_THRESHOLD_MIN_NS == 1000 &&
 	       HFTMON_SPIKE_THRESHOLD_MAX_NS == 10000000000ULL &&
 	       HFTMON_SPIKE_CHAIN_NS == 5000, "spike limits");
@@ -207,7 +210,7 @@ FIELD(hftmon_rec_detach, reason, 32, 4);
 FIELD(hftmon_rec_detach, reserved, 36, 4);
 
 /* NUMA balancing (issue 9, item 3): faults, moves, swaps, sticks. */
-SIZE(hftmon_rec_numa, 64, 8);
+SIZE(hftmon_rec_numa, 72, 8);
 FIELD(hftmon_rec_numa, hdr, 0, 32);
 FIELD(hftmon_rec_numa, kind, 32, 4);
 FIELD(hftmon_rec_numa, pages, 36, 4);
@@ -217,6 +220,9 @@ FIELD(hftmon_rec_numa, dst_cpu, 48, 4);
 FIELD(hftmon_rec_numa, dst_nid, 52, 4);
 FIELD(hftmon_rec_numa, other_pid, 56, 4);
 FIELD(hftmon_rec_numa, other_tid, 60, 4);
+FIELD(hftmon_rec_numa, addr, 64, 8);
+_Static_assert(HFTMON_REC_NUMA_SIZE_V1 == 64 && HFTMON_NUMA_ACCESS == 5,
+	       "NUMA record: first layout, ACCESS kind");
 _Static_assert(HFTMON_REC_NUMA == 10 && HFTMON_NUMA_FAULT == 1 &&
 	       HFTMON_NUMA_MOVE == 2 && HFTMON_NUMA_SWAP == 3 &&
 	       HFTMON_NUMA_STICK == 4, "NUMA record type and kinds");

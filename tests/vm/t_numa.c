@@ -18,7 +18,9 @@
  * 3. Errors: a pid that does not exist is -ESRCH.
  *
  * Booted with one node (no -numa), it checks the one-node answer: one
- * node, every CPU, and every resident page of the buffers on node 0.
+ * node, every CPU, and every resident page of the buffers on node 0
+ * (each buffer kept a mapping of its own by a guard page: unbound, two
+ * adjacent ones would be merged into one).
  */
 #define _GNU_SOURCE
 #include <linux/mempolicy.h>
@@ -98,13 +100,21 @@ static const struct hftmon_numa_mapping *find(int n, void *addr)
 	return NULL;
 }
 
+/*
+ * len bytes bound to node, followed by a PROT_NONE guard page: on one
+ * node there is no binding, and two adjacent anonymous mappings of the
+ * same protection and policy are merged by the kernel into one, which
+ * /proc/PID/maps then lists once (the buffers would not be told apart).
+ */
 static void *bound(size_t len, int node, int nodes)
 {
 	unsigned long mask = 1ul << node;
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	char *p = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	REQUIRE(mprotect(p + len, 4096, PROT_NONE) == 0, "guard page: %s",
+		strerror(errno));
 	if (nodes > 1)
 		REQUIRE(syscall(SYS_mbind, p, len, MPOL_BIND, &mask, 64, 0) == 0,
 			"mbind node %d: %s", node, strerror(errno));

@@ -24,7 +24,21 @@
  *
  * Booted with one node, where the kernel leaves kernel.numa_balancing 0
  * (and so does the test), the session runs and the answer is the
- * one-node one: no fault, every stint on node 0, no error. On a kernel without
+ * one-node one: no fault, every stint on node 0, no error.
+ *
+ * The page heatmap (hftmon_get_numa_stats(), HFTMON_NUMA_ACCESS records
+ * from the kernel's numa_migrate_prep/_check, where numa_hint_faults is
+ * counted): its samples, local ones and remote ones must equal the same
+ * vmstat deltas and the FAULT records' counts, none missed; at least 95 %
+ * of them on pages of the buffer, every one there touched from CPU node 0
+ * (only the pinned thread touches it), and some of them on memory of node
+ * 1 (the binding's) from node 0. Cache-line resolution is refused with
+ * -EOPNOTSUPP. Then the CLI, hftmon numa --duration --heatmap page
+ * --json, records the child touching the buffer again, moved back to
+ * node 1 first (the balancer, its pages local, had stopped faulting):
+ * samples, no more than the numa_hint_faults delta, and its hottest
+ * range inside the buffer. On one node: no sample, no error,
+ * and the CLI's reason. On a kernel without
  * the balancer (PREEMPT_RT) the source's status must be -EOPNOTSUPP with
  * its reason, and a configuration asking for it -EOPNOTSUPP.
  */
@@ -45,6 +59,7 @@
 #define BUF_BYTES (16u << 20)
 #define TOUCH_NS 6000000000ull
 #define HOPS 6
+#define CLI_TOUCH_NS 6000000000ull
 
 struct vmstat {
 	unsigned long long faults, local, migrated;
@@ -133,6 +148,7 @@ static char thread_state(pid_t pid, pid_t tid)
 
 static int to_parent, from_parent;
 static volatile char *buf;
+static uint64_t buf_addr; /* the child's buffer, as it tells the monitor */
 static pid_t hopper_tid;
 
 static void *hopper(void *arg)
@@ -183,7 +199,9 @@ static void child(void)
 	/* The pages stay on node 1; the balancer may now move them. */
 	if (syscall(SYS_mbind, buf, BUF_BYTES, MPOL_DEFAULT, NULL, 0, 0))
 		_exit(2);
-	if (write(to_parent, "r", 1) != 1 || read(from_parent, &c, 1) != 1)
+	buf_addr = (uint64_t)(uintptr_t)buf;
+	if (write(to_parent, &buf_addr, sizeof(buf_addr)) != sizeof(buf_addr) ||
+	    read(from_parent, &c, 1) != 1)
 		_exit(2);
 	if (pthread_create(&th, NULL, hopper, NULL))
 		_exit(2);
@@ -196,6 +214,21 @@ static void child(void)
 		    sizeof(hopper_tid) ||
 	    read(from_parent, &c, 1) != 1)
 		_exit(2);
+	/* Again, alone, for the CLI's recording. */
+	if (c == 'c') {
+		/* Back to node 1 (the balancer moved them), remote again. */
+		if (syscall(SYS_mbind, buf, BUF_BYTES, MPOL_BIND, &node1, 64,
+			    MPOL_MF_MOVE) ||
+		    syscall(SYS_mbind, buf, BUF_BYTES, MPOL_DEFAULT, NULL, 0, 0))
+			_exit(2);
+		end = mono_ns() + CLI_TOUCH_NS;
+		while (mono_ns() < end)
+			for (i = 0; i < BUF_BYTES; i += 4096)
+				buf[i]++;
+		if (write(to_parent, "d", 1) != 1 ||
+		    read(from_parent, &c, 1) != 1)
+			_exit(2);
+	}
 	_exit(0);
 }
 
@@ -226,6 +259,202 @@ static int check_unsupported(struct hftmon *m, const struct hftmon_info *info)
 	CHECK(hftmon_configure(m, &cfg) == -EOPNOTSUPP, "configure with EV_NUMA");
 	hftmon_close(m);
 	return vmtest_result();
+}
+
+/* Which of the functions the module probes for addresses this kernel has. */
+static void kallsyms_info(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *name = strrchr(line, ' ');
+
+		if (name && (!strcmp(name + 1, "numa_migrate_prep\n") ||
+			     !strcmp(name + 1, "numa_migrate_check\n") ||
+			     !strcmp(name + 1, "task_numa_fault\n"))) {
+			line[strcspn(line, "\n")] = '\0';
+			INFO("kallsyms: %s", strchr(line, ' ') + 1);
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * The heatmap against the same ground truth: the vmstat deltas of the
+ * window and the FAULT records' counts (faults, local).
+ */
+static void check_heatmap(struct hftmon *m, const struct hftmon_info *info,
+			  pid_t pid, const struct vmstat *a,
+			  const struct vmstat *b, unsigned long long faults,
+			  unsigned long long local)
+{
+	struct hftmon_numa_stats_query sq = {
+		.sz = sizeof(sq), .pid = pid,
+		.resolution = HFTMON_NUMA_RES_CACHELINE,
+	};
+	struct hftmon_numa_stats st = { .sz = sizeof(st) };
+	size_t max = 1u << 15, i;
+	unsigned long long in_buf = 0, remote_in_buf = 0, by = 0;
+	unsigned long long hot = 0, cpu1_in_buf = 0;
+	struct hftmon_numa_heat *heat;
+	int rows, j, k;
+
+	kallsyms_info();
+	if (!(info->features & HFTMON_FEAT_NUMA_ACCESS)) {
+		CHECK(false, "NUMA balancing without fault addresses (no HFTMON_FEAT_NUMA_ACCESS)");
+		return;
+	}
+	CHECK(hftmon_get_numa_stats(m, &sq, &st) == -EOPNOTSUPP,
+	      "cache-line resolution");
+	heat = calloc(max, sizeof(*heat));
+	REQUIRE(heat, "heat rows");
+	heat[0].sz = sizeof(*heat);
+	sq.resolution = HFTMON_NUMA_RES_PAGE;
+	sq.heat = heat;
+	sq.max_heat = max;
+	rows = hftmon_get_numa_stats(m, &sq, &st);
+	REQUIRE(rows >= 0, "stats: %d", rows);
+	CHECK((size_t)rows <= max, "%d rows", rows);
+	if ((size_t)rows > max)
+		rows = (int)max;
+	INFO("heatmap: %s, %llu samples (local %llu, remote %llu, unknown %llu, missed %llu), %d rows, %u nodes",
+	     st.source, (unsigned long long)st.samples,
+	     (unsigned long long)st.local, (unsigned long long)st.remote,
+	     (unsigned long long)st.unknown, (unsigned long long)st.missed,
+	     rows, st.nr_nodes);
+	for (j = 0; j < (int)st.nr_nodes && j < 2; j++)
+		for (k = 0; k < (int)st.nr_nodes && k < 2; k++)
+			INFO("  memory node %d, CPU node %d: %llu", j, k,
+			     (unsigned long long)st.by_node[j][k]);
+	CHECK(st.missed == 0 && st.unknown == 0, "missed %llu, unknown %llu",
+	      (unsigned long long)st.missed, (unsigned long long)st.unknown);
+	CHECK(st.samples == st.local + st.remote + st.unknown, "sums");
+	for (j = 0; j < HFTMON_NUMA_MAX_NODES; j++)
+		for (k = 0; k < HFTMON_NUMA_MAX_NODES; k++)
+			by += st.by_node[j][k];
+	CHECK(by == st.local + st.remote, "by_node sums to %llu", by);
+	if (b->present) {
+		CHECK(st.samples == b->faults - a->faults,
+		      "samples %llu, numa_hint_faults delta %llu",
+		      (unsigned long long)st.samples, b->faults - a->faults);
+		CHECK(st.local == b->local - a->local,
+		      "local %llu, numa_hint_faults_local delta %llu",
+		      (unsigned long long)st.local, b->local - a->local);
+	}
+	/* The FAULT records are the same faults, seen at task_numa_fault(). */
+	CHECK(st.samples == faults && st.local == local,
+	      "samples %llu/%llu local, FAULT records %llu/%llu",
+	      (unsigned long long)st.samples, (unsigned long long)st.local,
+	      faults, local);
+	for (i = 0; i < (size_t)rows; i++) {
+		const struct hftmon_numa_heat *h = &heat[i];
+
+		/* Small pages in the buffer (MADV_NOHUGEPAGE); any elsewhere. */
+		CHECK(h->addr % 4096 == 0 && h->count > 0 &&
+			      (h->bytes == 4096 ||
+			       h->addr < buf_addr || h->addr >= buf_addr + BUF_BYTES),
+		      "row %zu: %#llx %llu bytes count %llu", i,
+		      (unsigned long long)h->addr,
+		      (unsigned long long)h->bytes,
+		      (unsigned long long)h->count);
+		if (i && (heat[i - 1].addr > h->addr))
+			CHECK(false, "rows out of address order at %zu", i);
+		hot += h->count;
+		if (h->addr >= buf_addr && h->addr < buf_addr + BUF_BYTES) {
+			in_buf += h->count;
+			if (h->cpu_node != 0)
+				cpu1_in_buf += h->count;
+			if (h->mem_node == 1 && h->cpu_node == 0)
+				remote_in_buf += h->count;
+		}
+	}
+	INFO("heatmap rows: %llu samples, %llu on the buffer's pages (%llu of node 1 memory from CPU node 0, %llu from another CPU node)",
+	     hot, in_buf, remote_in_buf, cpu1_in_buf);
+	CHECK(hot == st.samples, "rows sum to %llu of %llu", hot,
+	      (unsigned long long)st.samples);
+	CHECK(in_buf * 100 >= st.samples * 95, "%llu of %llu in the buffer",
+	      in_buf, (unsigned long long)st.samples);
+	CHECK(cpu1_in_buf == 0, "buffer touched from another node than 0");
+	if (nodes > 1)
+		CHECK(remote_in_buf > 0, "no sample of node 1 memory from node 0");
+	else
+		CHECK(st.samples == 0 && rows == 0, "samples on one node");
+	free(heat);
+}
+
+/* A number after key in s, or -1. */
+static long long json_num(const char *s, const char *key)
+{
+	const char *p = s ? strstr(s, key) : NULL;
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * The CLI over the child's second touching: --top 1, the hottest range,
+ * must lie in the buffer, and on two nodes hold samples.
+ */
+static void check_cli(pid_t pid, int from_child, int to_child)
+{
+	static char out[1 << 16];
+	struct vmstat a, b;
+	unsigned long long start = 0, end = 0;
+	const char *heat, *r;
+	char cmd[160], c;
+	size_t len = 0, got;
+	long long samples;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "./bin/hftmon numa -p %d --duration 8 --heatmap page --top 1 --json",
+		 (int)pid);
+	p = popen(cmd, "r");
+	REQUIRE(p, "popen %s", cmd);
+	usleep(1500000); /* attached and started (TCG is slow) */
+	REQUIRE(read_vmstat(&a) == 0, "vmstat");
+	REQUIRE(write(to_child, "c", 1) == 1, "again");
+	REQUIRE(read(from_child, &c, 1) == 1, "the child's second end");
+	REQUIRE(read_vmstat(&b) == 0, "vmstat");
+	INFO("while the CLI recorded: numa_hint_faults +%llu (local +%llu)",
+	     b.faults - a.faults, b.local - a.local);
+	while (len < sizeof(out) - 1 &&
+	       (got = fread(out + len, 1, sizeof(out) - 1 - len, p)) > 0)
+		len += got;
+	out[len] = '\0';
+	st = pclose(p);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status %#x", cmd, st);
+	heat = strstr(out, "\"heatmap\": {");
+	CHECK(heat, "no heatmap in: %.300s", out);
+	if (!heat)
+		return;
+	samples = json_num(heat, "\"samples\": ");
+	r = strstr(heat, "\"ranges\": [{\"start\": \"");
+	if (r && sscanf(r, "\"ranges\": [{\"start\": \"%llx\", \"end\": \"%llx\"",
+			&start, &end) != 2)
+		start = end = 0;
+	INFO("CLI heatmap: %lld samples (local %lld, remote %lld), hottest range %#llx-%#llx of the buffer %#llx-%#llx",
+	     samples, json_num(heat, "\"local\": "),
+	     json_num(heat, "\"remote\": "), start, end,
+	     (unsigned long long)buf_addr,
+	     (unsigned long long)buf_addr + BUF_BYTES);
+	if (nodes > 1) {
+		CHECK(samples > 0, "the CLI sampled nothing");
+		/* Its window covers the touching, and nothing faults outside it. */
+		CHECK((unsigned long long)samples <= b.faults - a.faults,
+		      "the CLI's %lld samples, numa_hint_faults +%llu", samples,
+		      b.faults - a.faults);
+		CHECK(start >= buf_addr && end > start &&
+			      end <= buf_addr + BUF_BYTES,
+		      "hottest range %#llx-%#llx outside the buffer", start,
+		      end);
+	} else {
+		CHECK(samples == 0 && strstr(heat, "\"reason\": \"one NUMA node"),
+		      "one node: %.200s", heat);
+	}
 }
 
 static void shorten_scans(void)
@@ -260,6 +489,7 @@ int main(void)
 		.drain_thread = true,
 	};
 	struct hftmon_info info = { .size = sizeof(info) };
+	struct hftmon_attach_opts ao = { .sz = sizeof(ao), .track_numa = true };
 	struct hftmon_numa_activity act[8] = { [0].sz = sizeof(act[0]) };
 	struct hftmon_numa_event ev[1] = { [0].sz = sizeof(ev[0]) };
 	struct hftmon_numa_query q = { .sz = sizeof(q) };
@@ -272,7 +502,6 @@ int main(void)
 	struct vmstat a, b;
 	struct hftmon *m;
 	pid_t pid, tids[2];
-	char c;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	nodes = nodes_online();
@@ -307,9 +536,10 @@ int main(void)
 	if (nodes > 1)
 		REQUIRE(syscall(SYS_set_mempolicy, MPOL_BIND, &both, 64) == 0,
 			"set_mempolicy: %s", strerror(errno));
-	REQUIRE(read(up[0], &c, 1) == 1, "the child's setup (it exited?)");
+	REQUIRE(read(up[0], &buf_addr, sizeof(buf_addr)) == sizeof(buf_addr),
+		"the child's setup (it exited?)");
 	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
-	REQUIRE(hftmon_attach_process(m, pid, NULL) == 0, "attach");
+	REQUIRE(hftmon_attach_process(m, pid, &ao) == 0, "attach");
 	REQUIRE(hftmon_start(m) == 0, "start");
 	tids[0] = pid;
 	run0[0] = schedstat_ns(pid, pid);
@@ -414,10 +644,12 @@ int main(void)
 	n = hftmon_get_numa_events(m, &q, ev, 1);
 	CHECK(n >= 0, "events: %d", n);
 	INFO("%d NUMA events in the histories", n);
+	check_heatmap(m, &info, pid, &a, &b, faults, local);
+	hftmon_close(m);
+	check_cli(pid, up[0], down[1]);
 	REQUIRE(write(down[1], "x", 1) == 1, "exit");
 	REQUIRE(waitpid(pid, &status, 0) == pid, "wait");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x",
 	      status);
-	hftmon_close(m);
 	return vmtest_result();
 }

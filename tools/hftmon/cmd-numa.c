@@ -18,6 +18,15 @@
  * and the last --top events (hftmon_get_numa_events()) with their times.
  * On one node, or with kernel.numa_balancing 0, it says that the
  * balancer had nothing to do instead of printing zeros as findings.
+ *
+ * --heatmap page (with --duration) adds who touched which memory from
+ * where (hftmon_get_numa_stats()), sampled by the balancer's hinting
+ * faults: per memory node the samples from each CPU node, then the
+ * hottest address ranges (adjacent sampled pages of one mapping, named
+ * as /proc/PID/maps names it, coalesced), each with its samples per
+ * memory node x CPU node and a shade of its heat. --heatmap cacheline is
+ * refused before anything is recorded: it needs sampled load addresses
+ * (PEBS, IBS), which hftmon does not read.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +42,7 @@ struct numa_args {
 	unsigned long long top;
 	double duration; /* 0: no session */
 	bool json;
+	bool heatmap; /* --heatmap page */
 };
 
 /* What a --duration session found, for show_process(). */
@@ -43,7 +53,10 @@ struct numa_session {
 	uint64_t start_ns, stop_ns;
 };
 
-enum { OPT_TOP = 0x100, OPT_NJSON, OPT_DURATION };
+enum { OPT_TOP = 0x100, OPT_NJSON, OPT_DURATION, OPT_HEATMAP };
+
+#define CACHELINE_WHY "cache-line resolution needs sampled load addresses (Intel PEBS load latency, AMD IBS), which hftmon does not read: use --heatmap page"
+
 
 static void parse_numa(int argc, char **argv, struct numa_args *a)
 {
@@ -54,6 +67,7 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "json", no_argument, NULL, OPT_NJSON },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "heatmap", required_argument, NULL, OPT_HEATMAP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,6 +101,17 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 			a->duration = parse_seconds_arg("numa", "--duration",
 							optarg);
 			break;
+		case OPT_HEATMAP:
+			if (!strcmp(optarg, "cacheline")) {
+				report_line("numa: --heatmap cacheline: unsupported: %s",
+					    CACHELINE_WHY);
+				exit(1);
+			}
+			if (strcmp(optarg, "page"))
+				usage_error("numa: --heatmap takes page or cacheline, not '%s'",
+					    optarg);
+			a->heatmap = true;
+			break;
 		case 'h':
 			command_usage(&cmd_numa, stdout);
 			exit(0);
@@ -102,6 +127,8 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		usage_error("numa: --json prints one view: no --interval or --count");
 	if (a->duration && (a->interval || a->count > 1))
 		usage_error("numa: --duration records once: no --interval or --count");
+	if (a->heatmap && !a->duration)
+		usage_error("numa: --heatmap records its samples: --duration SEC is needed");
 }
 
 static int read_balancing(void)
@@ -147,7 +174,10 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 	if (err)
 		return report_error(err, "numa: configure");
 	for (i = 0; i < a->targets.nr; i++) {
-		err = hftmon_attach_process(ns->m, a->targets.v[i].pid, NULL);
+		struct hftmon_attach_opts ao = { .sz = sizeof(ao),
+						 .track_numa = true };
+
+		err = hftmon_attach_process(ns->m, a->targets.v[i].pid, &ao);
 		if (err)
 			return report_error(err, "numa: attach pid %d",
 					    (int)a->targets.v[i].pid);
@@ -349,6 +379,287 @@ static int show_balancing(pid_t pid, const struct hftmon_numa_node *nd,
 	return 0;
 }
 
+/* A coalesced range of the heatmap: adjacent sampled pages of one mapping. */
+struct heat_range {
+	uint64_t start, end, samples, pages;
+	const struct hftmon_numa_mapping *map; /* NULL: in none */
+	/* samples by [memory node's index * nodes + CPU node's index] */
+	uint64_t *cell;
+};
+
+/* Where node is in the topology's list, or -1. */
+static int node_index(const struct hftmon_numa_node *nd, int nodes, int node)
+{
+	int i;
+
+	for (i = 0; i < nodes; i++)
+		if (nd[i].node == node)
+			return i;
+	return -1;
+}
+
+static const struct hftmon_numa_mapping *
+mapping_of(const struct hftmon_numa_mapping *mp, int nm, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; i < nm; i++)
+		if (addr >= mp[i].start && addr < mp[i].end)
+			return &mp[i];
+	return NULL;
+}
+
+/*
+ * Rows (sorted by address) into ranges, each with its nodes * nodes
+ * cells from cells; returns how many.
+ */
+static size_t coalesce(const struct hftmon_numa_heat *h, size_t n,
+		       const struct hftmon_numa_mapping *mp, int nm,
+		       const struct hftmon_numa_node *nd, int nodes,
+		       uint32_t page_size, uint64_t *cells,
+		       struct heat_range *r)
+{
+	size_t i, nr = 0;
+	int mi, ci;
+
+	for (i = 0; i < n; i++) {
+		const struct hftmon_numa_mapping *map = mapping_of(mp, nm, h[i].addr);
+		struct heat_range *cur = nr ? &r[nr - 1] : NULL;
+
+		if (!cur || h[i].addr > cur->end || map != cur->map) {
+			cur = &r[nr];
+			memset(cur, 0, sizeof(*cur));
+			cur->cell = cells + nr++ * (size_t)nodes * (size_t)nodes;
+			cur->start = h[i].addr;
+			cur->end = h[i].addr;
+			cur->map = map;
+		}
+		/* Several rows of a page: one per node pair. */
+		if (h[i].addr + h[i].bytes > cur->end) {
+			uint64_t from = h[i].addr > cur->end ? h[i].addr : cur->end;
+
+			cur->pages += (h[i].addr + h[i].bytes - from) / page_size;
+			cur->end = h[i].addr + h[i].bytes;
+		}
+		cur->samples += h[i].count;
+		mi = node_index(nd, nodes, h[i].mem_node);
+		ci = node_index(nd, nodes, h[i].cpu_node);
+		if (mi >= 0 && ci >= 0)
+			cur->cell[mi * nodes + ci] += h[i].count;
+	}
+	return nr;
+}
+
+static int by_samples(const void *pa, const void *pb)
+{
+	const struct heat_range *a = pa, *b = pb;
+
+	if (a->samples != b->samples)
+		return a->samples > b->samples ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static int by_start(const void *pa, const void *pb)
+{
+	const struct heat_range *a = pa, *b = pb;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* One glyph for v of max: a terminal's heat scale. */
+static char shade(uint64_t v, uint64_t max)
+{
+	static const char scale[] = " .:-=+*#%@";
+
+	if (!v || !max)
+		return ' ';
+	return scale[1 + (size_t)((double)v / (double)max * (sizeof(scale) - 3))];
+}
+
+/* --heatmap page: the node table and the hottest ranges of pid. */
+static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
+			const struct numa_args *a, const struct numa_session *ns,
+			const struct hftmon_numa_mapping *mp, int nm)
+{
+	struct hftmon_numa_stats_query q = {
+		.sz = sizeof(q), .pid = pid, .resolution = HFTMON_NUMA_RES_PAGE,
+	};
+	struct hftmon_numa_stats *st = calloc(1, sizeof(*st));
+	struct hftmon_numa_heat *heat = NULL;
+	struct heat_range *r = NULL;
+	uint64_t *cells = NULL;
+	const char *why = no_activity(ns, nodes);
+	size_t cap = 4096, nr = 0, shown, i;
+	uint64_t max = 0;
+	int rows = 0, j, k;
+
+	if (!st)
+		return report_error(-ENOMEM, "numa");
+	st->sz = sizeof(*st);
+	if (ns->status) {
+		rows = ns->status;
+	} else {
+		for (;;) {
+			heat = calloc(cap, sizeof(*heat));
+			if (!heat) {
+				free(st);
+				return report_error(-ENOMEM, "numa");
+			}
+			heat[0].sz = sizeof(*heat);
+			q.heat = heat;
+			q.max_heat = cap;
+			rows = hftmon_get_numa_stats(ns->m, &q, st);
+			if (rows < 0 || (size_t)rows <= cap)
+				break;
+			free(heat);
+			cap = (size_t)rows + 64;
+		}
+	}
+	/* Samples are the answer, whatever the reason there might be none. */
+	if (rows >= 0 && st->samples)
+		why = NULL;
+	if (rows == -EOPNOTSUPP && !why)
+		why = "the module records no hinting fault addresses (HFTMON_FEAT_NUMA_ACCESS)";
+	else if (rows < 0 && !ns->status) {
+		free(heat);
+		free(st);
+		return report_error(rows, "numa: heatmap of pid %d", (int)pid);
+	}
+	if (rows > 0) {
+		r = calloc((size_t)rows, sizeof(*r));
+		cells = calloc((size_t)rows * (size_t)nodes * (size_t)nodes,
+			       sizeof(*cells));
+		if (!r || !cells) {
+			free(r);
+			free(cells);
+			free(heat);
+			free(st);
+			return report_error(-ENOMEM, "numa");
+		}
+		nr = coalesce(heat, (size_t)rows, mp, nm, nd, nodes,
+			      st->page_size ? st->page_size : 4096, cells, r);
+	}
+	/* The hottest --top ranges, shown by address. */
+	qsort(r, nr, sizeof(*r), by_samples);
+	shown = nr < a->top ? nr : a->top;
+	for (i = 0; i < shown; i++)
+		if (r[i].samples > max)
+			max = r[i].samples;
+	qsort(r, shown, sizeof(*r), by_start);
+	if (a->json) {
+		printf(", \"heatmap\": {\"resolution\": \"page\", \"source\": ");
+		json_string(rows >= 0 ? st->source : "NUMA hinting faults");
+		printf(", \"supported\": %s, \"reason\": ", rows >= 0 ? "true" : "false");
+		if (why)
+			json_string(why);
+		else
+			printf("null");
+		printf(", \"samples\": %llu, \"local\": %llu, \"remote\": %llu, \"unknown\": %llu, \"missed\": %llu, \"page_size\": %u, \"by_node\": [",
+		       (unsigned long long)st->samples,
+		       (unsigned long long)st->local,
+		       (unsigned long long)st->remote,
+		       (unsigned long long)st->unknown,
+		       (unsigned long long)st->missed, st->page_size);
+		for (j = 0; j < nodes; j++) {
+			printf("%s{\"mem_node\": %d, \"from_cpu_node\": [", j ? ", " : "",
+			       nd[j].node);
+			for (k = 0; k < nodes; k++)
+				printf("%s%llu", k ? ", " : "",
+				       (unsigned long long)st->by_node[nd[j].node][nd[k].node]);
+			printf("]}");
+		}
+		printf("], \"ranges_total\": %zu, \"ranges\": [", nr);
+		for (i = 0; i < shown; i++) {
+			printf("%s{\"start\": \"%#llx\", \"end\": \"%#llx\", \"mapping\": ",
+			       i ? ", " : "", (unsigned long long)r[i].start,
+			       (unsigned long long)r[i].end);
+			json_string(r[i].map ? r[i].map->path : "");
+			printf(", \"pages\": %llu, \"samples\": %llu, \"cells\": [",
+			       (unsigned long long)r[i].pages,
+			       (unsigned long long)r[i].samples);
+			for (j = 0, k = 0; j < nodes * nodes; j++) {
+				uint64_t v = r[i].cell[j];
+
+				if (!v)
+					continue;
+				printf("%s{\"mem_node\": %d, \"cpu_node\": %d, \"count\": %llu}",
+				       k++ ? ", " : "", nd[j / nodes].node,
+				       nd[j % nodes].node, (unsigned long long)v);
+			}
+			printf("]}");
+		}
+		printf("]}");
+	} else {
+		printf("\nNUMA accesses sampled by %s: ",
+		       rows >= 0 ? st->source : "NUMA hinting faults");
+		if (rows < 0 || why) {
+			printf("%s\n", why ? why : "unavailable");
+		} else {
+			printf("%llu samples, local %llu (%.1f%%), remote %llu",
+			       (unsigned long long)st->samples,
+			       (unsigned long long)st->local,
+			       st->samples ? 100.0 * (double)st->local / (double)st->samples : 0.0,
+			       (unsigned long long)st->remote);
+			if (st->unknown)
+				printf(", node unknown %llu", (unsigned long long)st->unknown);
+			if (st->missed)
+				printf(" (%llu older samples no longer held)",
+				       (unsigned long long)st->missed);
+			printf("\n%8s", "MEM-NODE");
+			for (k = 0; k < nodes; k++) {
+				char h[24];
+
+				snprintf(h, sizeof(h), "FROM-CPU-NODE%d", nd[k].node);
+				printf(" %15s", h);
+			}
+			printf("\n");
+			for (j = 0; j < nodes; j++) {
+				printf("%8d", nd[j].node);
+				for (k = 0; k < nodes; k++)
+					printf(" %15llu%s",
+					       (unsigned long long)st->by_node[nd[j].node][nd[k].node],
+					       "");
+				printf("\n");
+			}
+			printf("\nheatmap: the %zu hottest of %zu address ranges (page resolution), samples by memory node <- CPU node:\n",
+			       shown, nr);
+			printf("%-33s %6s %8s  ", "RANGE", "PAGES", "SAMPLES");
+			for (j = 0; j < nodes * nodes; j++) {
+				char h[24];
+
+				snprintf(h, sizeof(h), "M%d<-C%d", nd[j / nodes].node,
+					 nd[j % nodes].node);
+				printf(" %8s ", h);
+			}
+			printf(" MAPPING\n");
+			for (i = 0; i < shown; i++) {
+				char range[64], name[600];
+
+				snprintf(range, sizeof(range), "%llx-%llx",
+					 (unsigned long long)r[i].start,
+					 (unsigned long long)r[i].end);
+				printf("%-33s %6llu %8llu  ", range,
+				       (unsigned long long)r[i].pages,
+				       (unsigned long long)r[i].samples);
+				for (j = 0; j < nodes * nodes; j++) {
+					uint64_t v = r[i].cell[j];
+
+					printf(" %8llu%c", (unsigned long long)v,
+					       shade(v, max));
+				}
+				printf(" %s\n", r[i].map ?
+				       table_name(r[i].map->path, name, sizeof(name)) :
+				       "(no mapping now)");
+			}
+		}
+	}
+	free(r);
+	free(cells);
+	free(heat);
+	free(st);
+	return 0;
+}
+
 static int node_of_cpu(const struct hftmon_numa_node *nd, int nodes, int cpu)
 {
 	int i;
@@ -466,7 +777,9 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			printf("]}");
 		}
 		printf("]");
-		if (ns && show_balancing(pid, nd, nodes, a, ns)) {
+		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
+			   (a->heatmap &&
+			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
 			free(ti);
 			return 1;
@@ -510,7 +823,9 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 				       (unsigned long long)mp[i].pages[nd[j].node]);
 			printf("  %s\n", table_name(mp[i].path, name, sizeof(name)));
 		}
-		if (ns && show_balancing(pid, nd, nodes, a, ns)) {
+		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
+			   (a->heatmap &&
+			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
 			free(ti);
 			return 1;
@@ -587,18 +902,24 @@ static int run_numa(int argc, char **argv)
 const struct cli_command cmd_numa = {
 	.name = "numa",
 	.run = run_numa,
-	.help = "  numa -p PID [--interval SEC] [--count N] [--top N] [--duration SEC] [--json]\n"
+	.help = "  numa -p PID [--interval SEC] [--count N] [--top N] [--duration SEC]\n"
+		"       [--heatmap page|cacheline] [--json]\n"
 		"                           the NUMA nodes (CPUs, memory, distances) and,\n"
 		"                           per process, its resident pages on each node,\n"
 		"                           in all and per mapping, beside the nodes its\n"
 		"                           threads run on now; needs no module; with\n"
 		"                           --duration, the NUMA balancer's activity and\n"
-		"                           each thread's time per node, recorded that long\n",
+		"                           each thread's time per node, recorded that long;\n"
+		"                           --heatmap page: who touched which pages from\n"
+		"                           which node, sampled by hinting faults\n",
 	.options = "numa options:\n"
 		   "  -p, --pid PID            a process; repeatable\n"
 		   "  -i, --interval SEC       print it again every SEC seconds\n"
 		   "  -c, --count N            that many times\n"
 		   "      --top N              the N largest mappings (default 10), and events\n"
 		   "      --duration SEC       record SEC seconds (module needed): hinting faults,\n"
-		   "                           migrations, task moves/swaps, time on each node\n",
+		   "                           migrations, task moves/swaps, time on each node\n"
+		   "      --heatmap page       with --duration: samples per memory node x CPU\n"
+		   "                           node, and the --top hottest address ranges\n"
+		   "                           (cacheline: unsupported, no address sampling)\n",
 };

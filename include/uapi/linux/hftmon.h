@@ -43,6 +43,7 @@
 #define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
 #define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
 #define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
+#define HFTMON_FEAT_NUMA_ACCESS		(1ULL << 15)	/* REC_NUMA kind ACCESS, addr */
 #define HFTMON_FEAT_INHERIT		(1ULL << 20)	/* HFTMON_ATTACH_INHERIT */
 
 /*
@@ -69,6 +70,7 @@ enum hftmon_source {
 	HFTMON_SRC_NMI,
 	HFTMON_SRC_SPIKE,		/* latency spikes detected in the kernel */
 	HFTMON_SRC_SPIKE_FAULT,		/* page-fault spikes (a kretprobe) */
+	HFTMON_SRC_NUMA_ACCESS,		/* hinting faults' addresses (a kprobe) */
 	HFTMON_SRC_NR,
 };
 #define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
@@ -614,6 +616,7 @@ enum hftmon_numa_kind {
 	HFTMON_NUMA_MOVE = 2,	/* sched_move_numa: moved to another CPU */
 	HFTMON_NUMA_SWAP = 3,	/* sched_swap_numa: swapped with other_tid */
 	HFTMON_NUMA_STICK = 4,	/* sched_stick_numa: a move or swap that failed */
+	HFTMON_NUMA_ACCESS = 5,	/* a hinting fault's access: addr, both nodes */
 };
 
 /* HFTMON_REC_NUMA flags, FAULT: the kernel's TNF_* of the fault */
@@ -622,6 +625,7 @@ enum hftmon_numa_kind {
 #define HFTMON_NUMA_MIGRATE_FAIL	(1U << 2) /* a migration was tried, failed */
 #define HFTMON_NUMA_SHARED		(1U << 3) /* a page shared between processes */
 #define HFTMON_NUMA_NO_GROUP		(1U << 4) /* not used to group tasks (read-only) */
+/* ACCESS: HFTMON_NUMA_FAULT_LOCAL only (memory on the CPU's node) */
 /* SWAP, STICK: the other task (other_pid/tid) is tracked too */
 #define HFTMON_NUMA_OTHER_TRACKED	(1U << 5)
 
@@ -639,8 +643,19 @@ enum hftmon_numa_kind {
  *   (dst_cpu -> src_cpu); a tracked other gets its own SWAP record.
  * - STICK: a move (other 0) or swap it tried failed, or it found no better
  *   CPU (dst_cpu -1): the thread stays on src_cpu.
+ * - ACCESS (HFTMON_FEAT_NUMA_ACCESS): the same hinting fault, seen where
+ *   the kernel counts it in numa_hint_faults, before any migration, with
+ *   its address: addr the faulting page (page-aligned; a huge page's
+ *   first page), pages the pages of the folio (a PMD-mapped huge page:
+ *   512), src_cpu/src_nid the accessing CPU and its node, dst_nid the
+ *   node the memory was on when accessed, dst_cpu -1. One per
+ *   numa_hint_faults (LOCAL: one numa_hint_faults_local). It comes
+ *   before the fault's FAULT record, which a fault given up half-way
+ *   may never write (see the module's probes/numa.c).
  * Nodes are cpu_to_node() of the CPUs, -1 for CPU -1. other_pid/tid are
- * named as every task a record names (0 when blanked or none).
+ * named as every task a record names (0 when blanked or none). addr was
+ * appended in the module that added ACCESS (hdr.size 72); a record of an
+ * older module is 64 bytes, without it, and readers take it as 0.
  */
 struct hftmon_rec_numa {
 	struct hftmon_rec_hdr hdr;
@@ -652,7 +667,10 @@ struct hftmon_rec_numa {
 	__s32 dst_nid;
 	__s32 other_pid;	/* SWAP, STICK: the other task; else 0 */
 	__s32 other_tid;
+	__u64 addr;		/* ACCESS: the page accessed; else 0 */
 };
+/* The first layout's size, without addr: readers accept it. */
+#define HFTMON_REC_NUMA_SIZE_V1	64
 
 /* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
 struct hftmon_cpu_stats {
