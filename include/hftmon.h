@@ -246,7 +246,7 @@ struct hftmon_attach_opts {
 	 */
 	uint32_t kernel_stacks_min_us;
 	/*
-	 * HFTMON_2.2: the new processes it forks (and theirs) are tracked
+	 * HFTMON_2.3: the new processes it forks (and theirs) are tracked
 	 * too, from the fork on, before they first run, with these options
 	 * (perf's inherit). Needs HFTMON_EV_FORK in the configuration's
 	 * events (-EINVAL) and a module that offers it (HFTMON_FEAT_INHERIT;
@@ -264,7 +264,7 @@ int hftmon_start(struct hftmon *m);
 int hftmon_stop(struct hftmon *m);
 
 /*
- * HFTMON_2.2: the processes tracked: those attached (in attach order),
+ * HFTMON_2.3: the processes tracked: those attached (in attach order),
  * then the children followed (follow_children), in the order their FORK
  * records were drained, exited ones included; up to max into pids.
  * Returns how many in all, or -errno (-EOPNOTSUPP raw_only: children are
@@ -387,7 +387,7 @@ struct hftmon_switch_query {
 	uint64_t window_us;
 	bool include_stack_trace;	/* fill kstack/ustack ids (0 if none) */
 	/*
-	 * HFTMON_2.2: the switches back in within [since_ns, until_ns) of
+	 * HFTMON_2.3: the switches back in within [since_ns, until_ns) of
 	 * CLOCK_MONOTONIC instead of window_us (until_ns 0 = no end), with
 	 * the rules of hftmon_latency_query's: -EINVAL with window_us too,
 	 * -ERANGE while a switch of the window may still be in a ring.

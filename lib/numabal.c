@@ -578,7 +578,7 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 		pr_err(m, "NUMA stats query: this module records no hinting fault addresses (HFTMON_FEAT_NUMA_ACCESS)");
 		return -EOPNOTSUPP;
 	}
-	since = qq.window_us ? hftmon_window_start(qq.window_us) : qq.since_ns;
+	since = qq.window_us ? hftmon_window_start(m, qq.window_us) : qq.since_ns;
 	until = qq.window_us ? 0 : qq.until_ns;
 	/* 32 KiB: the caller's own when it is ours, else a thread's copy. */
 	o = out->sz == sizeof(*out) ? out : &stats_copy;
