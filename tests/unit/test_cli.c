@@ -1150,12 +1150,14 @@ static void test_interval_and_stop_refused_where_meaningless(void **state)
 	static const char *const cases[][8] = {
 		{ "switches", "-p", "1", "-I", "100", "--json", NULL },
 		{ "spikes", "-p", "1", "-I", "100", NULL },
+		{ "record", "-p", "1", "--stop-us", "100", NULL },
 		{ "spikes", "-p", "1", "--threshold-us", "50", "--stop-us",
 		  "40", NULL },
 	};
 	static const char *const why[] = {
 		"hftmon: switches: --json prints one object at the end: leave out -I (see hftmon switches --help)\n",
 		"hftmon: spikes: -I has no intervals to print: a spike is printed as it ends with --follow (see hftmon spikes --help)\n",
+		"hftmon: record: --stop-us has nothing to stop at: record counts records, it pairs no switch and measures no latency; use switches --stop-us or sched --stop-us (see hftmon record --help)\n",
 		"hftmon: spikes: --stop-us 40 is below --threshold-us 50: the kernel reports no spike shorter than the threshold (see hftmon spikes --help)\n",
 	};
 	const char *iargs[] = { "-D", FAKE_DEVICE, "irq", "--cpu", "0", "-I",

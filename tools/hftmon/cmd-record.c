@@ -297,6 +297,7 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 		{ "ring-pages", required_argument, NULL, 'r' },
 		{ "raw", no_argument, NULL, 'R' },
 		{ "interval-print", required_argument, NULL, 'I' },
+		{ "stop-us", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long ul;
@@ -329,6 +330,8 @@ static void parse_record(int argc, char **argv, struct record_args *a)
 			a->interval_ms = parse_uint_arg("record", "-I", optarg,
 							10, 3600000);
 			break;
+		case 'S':
+			usage_error("record: --stop-us has nothing to stop at: record counts records, it pairs no switch and measures no latency; use switches --stop-us or sched --stop-us");
 		default:
 			bad_option("record", c, argv);
 		}
