@@ -166,22 +166,33 @@ static void hftmon_tp_sched_stick_numa(void *data, struct task_struct *src_tsk,
 
 #ifdef HFTMON_NUMA_WORKS
 /*
+ * A kprobe handler's record of the faulting task (current): NULL unless a
+ * session with HFTMON_EV_NUMA tracks it and its ring had room.
+ */
+static __always_inline struct hftmon_rec_numa *
+hftmon_numa_rec_begin(struct hftmon_rec *w)
+{
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
+
+	if (likely(!s) || !(s->events & HFTMON_EV_NUMA) ||
+	    likely(!hftmon_track_find(&s->track, current)))
+		return NULL;
+	return hftmon_rec_reserve(w, s, current, HFTMON_REC_NUMA,
+				  sizeof(struct hftmon_rec_numa), false);
+}
+
+/*
  * task_numa_fault(int last_cpupid, int mem_node, int pages, int flags)
  * entered, in the faulting task (current); 0 always (a kprobe's
  * pre-handler returning nonzero would skip the probed instruction).
  */
 static int hftmon_numa_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
 	struct hftmon_rec_numa *r;
 	struct hftmon_rec w;
 	int cpu;
 
-	if (likely(!s) || !(s->events & HFTMON_EV_NUMA) ||
-	    likely(!hftmon_track_find(&s->track, current)))
-		return 0;
-	r = hftmon_rec_reserve(&w, s, current, HFTMON_REC_NUMA, sizeof(*r),
-			       false);
+	r = hftmon_numa_rec_begin(&w);
 	if (!r)
 		return 0;
 	cpu = smp_processor_id();
@@ -203,16 +214,11 @@ static int hftmon_numa_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 /* A tracked task's hinting fault at addr on memory of node mem_nid. */
 static void hftmon_numa_access(unsigned long addr, int mem_nid, long pages)
 {
-	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
 	struct hftmon_rec_numa *r;
 	struct hftmon_rec w;
 	int cpu;
 
-	if (likely(!s) || !(s->events & HFTMON_EV_NUMA) ||
-	    likely(!hftmon_track_find(&s->track, current)))
-		return;
-	r = hftmon_rec_reserve(&w, s, current, HFTMON_REC_NUMA, sizeof(*r),
-			       false);
+	r = hftmon_numa_rec_begin(&w);
 	if (!r)
 		return;
 	cpu = smp_processor_id();

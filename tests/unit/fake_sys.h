@@ -13,6 +13,10 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <linux/hftmon.h>
 
 #include "ring_producer.h"
@@ -69,6 +73,51 @@ struct fake_dev {
 };
 
 extern struct fake_dev fake;
+
+/* Writes text to dir/name: a file of a fake /proc or /sys tree. */
+static inline void fake_write_file(const char *dir, const char *name,
+				   const char *text)
+{
+	char path[4352];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		abort();
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * A /sys/devices/system/node of two nodes (CPU 0 on node 0, CPU 1 on
+ * node 1, distances 10/20) in a new directory of template tmpl (ending in
+ * XXXXXX, replaced in place), as qemu's two emulated nodes look.
+ */
+static inline void fake_two_nodes(char *tmpl)
+{
+	char d[256];
+	int n;
+
+	if (strlen(tmpl) > 200 || !mkdtemp(tmpl)) {
+		perror(tmpl);
+		abort();
+	}
+	fake_write_file(tmpl, "online", "0-1\n");
+	for (n = 0; n < 2; n++) {
+		snprintf(d, sizeof(d), "%s/node%d", tmpl, n);
+		if (mkdir(d, 0700)) {
+			perror(d);
+			abort();
+		}
+		fake_write_file(d, "cpulist", n ? "1\n" : "0\n");
+		fake_write_file(d, "distance", n ? "20 10\n" : "10 20\n");
+		fake_write_file(d, "meminfo",
+				"Node 0 MemTotal:  1024 kB\nNode 0 MemFree:  512 kB\n");
+	}
+}
 
 /* Resets the fake to a healthy module with nr_cpus CPUs and installs it. */
 void fake_setup(unsigned int nr_cpus);

@@ -706,18 +706,6 @@ extern const char *hftmon_node_dir;
 static char heat_buf[64 << 12] __attribute__((aligned(4096)));
 static char heat_nodes[64];
 
-static void heat_file(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void heat_access(unsigned int cpu, uint64_t addr, __s32 mem)
 {
 	struct fake_task t = { .pid = self, .tid = self, .comm = "test_cli",
@@ -747,21 +735,12 @@ static void test_numa_heatmap(void **state)
 	uint64_t b = (uint64_t)(uintptr_t)heat_buf;
 	const char *no_duration[] = { "-D", FAKE_DEVICE, "numa", "-p", self_arg,
 				      "--heatmap", "page", NULL };
-	char want[160], range[64], d[128], cmd[160];
-	int n;
+	char want[160], range[64], cmd[160];
 
 	(void)state;
 	memset(heat_buf, 1, sizeof(heat_buf));
 	snprintf(heat_nodes, sizeof(heat_nodes), "/tmp/hftmon-cli-nodes-XXXXXX");
-	assert_non_null(mkdtemp(heat_nodes));
-	heat_file(heat_nodes, "online", "0-1\n");
-	for (n = 0; n < 2; n++) {
-		snprintf(d, sizeof(d), "%s/node%d", heat_nodes, n);
-		assert_int_equal(mkdir(d, 0700), 0);
-		heat_file(d, "cpulist", n ? "1\n" : "0\n");
-		heat_file(d, "distance", n ? "20 10\n" : "10 20\n");
-		heat_file(d, "meminfo", "Node 0 MemTotal:  1024 kB\nNode 0 MemFree:  512 kB\n");
-	}
+	fake_two_nodes(heat_nodes);
 	hftmon_node_dir = heat_nodes;
 	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
 	fake.on_start = heat_workload;

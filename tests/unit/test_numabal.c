@@ -46,34 +46,11 @@ static const struct fake_switch PREEMPT = { .preempt = true };
 
 static char node_dir[64];
 
-static void put_file(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* node0: CPU 0, node1: CPU 1, as /sys/devices/system/node has them. */
 static void make_two_nodes(void)
 {
-	char d[128];
-	int n;
-
 	snprintf(node_dir, sizeof(node_dir), "/tmp/hftmon-numabal-XXXXXX");
-	assert_non_null(mkdtemp(node_dir));
-	put_file(node_dir, "online", "0-1\n");
-	for (n = 0; n < 2; n++) {
-		snprintf(d, sizeof(d), "%s/node%d", node_dir, n);
-		assert_int_equal(mkdir(d, 0700), 0);
-		put_file(d, "cpulist", n ? "1\n" : "0\n");
-		put_file(d, "distance", n ? "20 10\n" : "10 20\n");
-		put_file(d, "meminfo", "Node 0 MemTotal:  1024 kB\nNode 0 MemFree:  512 kB\n");
-	}
+	fake_two_nodes(node_dir);
 }
 
 static void remove_nodes(void)

@@ -35,18 +35,6 @@
 
 static char root[PATH_MAX];
 
-static void write_file(const char *rel, const char *text)
-{
-	char path[PATH_MAX * 2];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void make_dir(const char *rel)
 {
 	char path[PATH_MAX * 2];
@@ -73,14 +61,14 @@ static int setup_tree(void **state)
 	make_dir("4242/task/4243");
 	make_dir("4242/task/notatid");
 	/* Thread 4242: everything, a nasty comm. */
-	write_file("4242/task/4242/stat", "4242 (a (b) c) d) " STAT_TAIL);
-	write_file("4242/task/4242/status",
+	fake_write_file(root, "4242/task/4242/stat", "4242 (a (b) c) d) " STAT_TAIL);
+	fake_write_file(root, "4242/task/4242/status",
 		   "Name:\ta (b) c) d\nState:\tS (sleeping)\n"
 		   "Cpus_allowed_list:\t0-3\n"
 		   "voluntary_ctxt_switches:\t1500\n"
 		   "nonvoluntary_ctxt_switches:\t37\n");
-	write_file("4242/task/4242/schedstat", "987654321 123456 2000\n");
-	write_file("4242/task/4242/sched",
+	fake_write_file(root, "4242/task/4242/schedstat", "987654321 123456 2000\n");
+	fake_write_file(root, "4242/task/4242/sched",
 		   "trader (4242, #threads: 3)\n"
 		   "-------------------------------------------------------------------\n"
 		   "se.exec_start                                :      12345678.123456\n"
@@ -89,14 +77,14 @@ static int setup_tree(void **state)
 		   "se.nr_migrations                             :                   42\n"
 		   "nr_switches                                  :                 1537\n");
 	/* Thread 4250: no schedstat, no sched (kernel options off). */
-	write_file("4242/task/4250/stat",
+	fake_write_file(root, "4242/task/4250/stat",
 		   "4250 (worker) R 1 4242 4242 0 -1 4194560 0 0 0 0 "
 		   "300 100 0 0 -2 0 3 0 1234 10000000 100 1 1 1 0 0 0 0 "
 		   "0 0 0 0 0 0 17 1 50 1 0 0 0\n");
-	write_file("4242/task/4250/status",
+	fake_write_file(root, "4242/task/4250/status",
 		   "voluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t6\n");
 	/* Thread 4243: stat cut short. */
-	write_file("4242/task/4243/stat", "4243 (short) S 1 2 3\n");
+	fake_write_file(root, "4242/task/4243/stat", "4243 (short) S 1 2 3\n");
 	return 0;
 }
 

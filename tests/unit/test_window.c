@@ -71,6 +71,16 @@ static struct hftmon *open_drained(void)
 	return m;
 }
 
+/* Drained into m: T2 switched in 1 ns before SINCE, T1 at SINCE. */
+static void two_switches_at_since(struct hftmon *m)
+{
+	assert_true(fake_switch(0, SINCE - 3000, &T2, NULL, &BLOCK));
+	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
+	assert_true(fake_switch(1, SINCE - 2000, &T1, NULL, &BLOCK));
+	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+}
+
 /* T2 switched in 1 ns before the window, T1 at its first instant. */
 static void test_switch_window_boundary(void **state)
 {
@@ -80,11 +90,7 @@ static void test_switch_window_boundary(void **state)
 	struct hftmon *m = open_drained();
 
 	(void)state;
-	assert_true(fake_switch(0, SINCE - 3000, &T2, NULL, &BLOCK));
-	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
-	assert_true(fake_switch(1, SINCE - 2000, &T1, NULL, &BLOCK));
-	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+	two_switches_at_since(m);
 
 	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 1);
 	assert_int_equal(ev[0].tid, 101);
@@ -106,11 +112,7 @@ static void test_switch_fixed_window(void **state)
 	struct hftmon *m = open_drained();
 
 	(void)state;
-	assert_true(fake_switch(0, SINCE - 3000, &T2, NULL, &BLOCK));
-	assert_true(fake_switch(0, SINCE - 1, NULL, &T2, NULL));
-	assert_true(fake_switch(1, SINCE - 2000, &T1, NULL, &BLOCK));
-	assert_true(fake_switch(1, SINCE, NULL, &T1, NULL));
-	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+	two_switches_at_since(m);
 
 	/* [SINCE - 1, SINCE): T2's only; T1's at SINCE is the next one's. */
 	assert_int_equal(hftmon_get_context_switches(m, &q, ev, 4), 1);
