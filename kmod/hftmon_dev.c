@@ -487,7 +487,7 @@ static int hftmon_ioc_attach(struct hftmon_session *s, void __user *uarg,
 	if (!err) {
 		mutex_lock(&s->lock);
 		if (s->running)
-			hftmon_irq_remark(s);
+			hftmon_probes_tracked_changed(s);
 		mutex_unlock(&s->lock);
 	}
 	return err;
@@ -523,7 +523,7 @@ static int hftmon_ioc_start(struct hftmon_session *s)
 		if (!err) {
 			hftmon_track_recheck(&s->track, hftmon_start_revoked, s);
 			/* Threads running now: marked before their next switch. */
-			hftmon_irq_remark(s);
+			hftmon_probes_tracked_changed(s);
 		}
 	}
 	mutex_unlock(&s->lock);

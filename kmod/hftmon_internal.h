@@ -378,6 +378,8 @@ u64 hftmon_probes_features(void);
 void hftmon_probes_source_status(s32 *status, unsigned int nr);
 int hftmon_probes_activate(struct hftmon_session *s);
 void hftmon_probes_deactivate(struct hftmon_session *s);
+/* Each family's tracked_changed(s), s running: see struct hftmon_family. */
+void hftmon_probes_tracked_changed(struct hftmon_session *s);
 void hftmon_probes_exit(void);
 
 /* ---- argument checks (pure: KUnit tests them directly) ---------------- */

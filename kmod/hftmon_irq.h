@@ -95,11 +95,5 @@ void hftmon_irq_nmi(struct hftmon_irq_cpu *c, u64 delta, u64 now,
 
 int hftmon_irq_cpus_check(const struct hftmon_config *cfg);
 long hftmon_irq_ioc_stats(struct hftmon_session *s, void __user *uarg);
-/*
- * Every CPU's mark set anew from its current task (an IPI each), after
- * the set of tracked tasks changed under a running session: at START,
- * and at ATTACH or DETACH while it runs. Process context.
- */
-void hftmon_irq_remark(struct hftmon_session *s);
 
 #endif /* HFTMON_IRQ_H */

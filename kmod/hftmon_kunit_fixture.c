@@ -112,6 +112,12 @@ struct hftmon_session *hftmon_kt_session_new(struct kunit *test,
 	f->s.events = HFTMON_EV_SCHED_ALL;
 	f->s.privileged = privileged;
 	f->s.pid_ns = &init_pid_ns;
+	/*
+	 * As START's: the per-task tables (wakers, runnable) are global and
+	 * keyed by task and session start, and a task_struct an earlier test
+	 * left an entry for may come back from the slab at the same address.
+	 */
+	f->s.start_ns = ktime_get_mono_fast_ns();
 	test->priv = f;
 	for_each_possible_cpu(cpu) {
 		f->rings[cpu] = hftmon_ring_alloc(cpu, 1, 0, &f->s.wq);

@@ -90,6 +90,12 @@ struct hftmon_family {
 	int (*start)(struct hftmon_session *s);
 	void (*stop)(struct hftmon_session *s);
 	void (*exit)(void);
+	/*
+	 * Optional: the set of tracked tasks changed under the running s
+	 * (START, once the probes see s; ATTACH, DETACH), for per-CPU state
+	 * a probe keeps of the task running there. Process context, s->lock.
+	 */
+	void (*tracked_changed)(struct hftmon_session *s);
 };
 
 /* The family tables, one per file under kmod/probes/ (families.h). */

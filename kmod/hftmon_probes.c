@@ -264,6 +264,16 @@ int hftmon_probes_activate(struct hftmon_session *s)
 	return err;
 }
 
+void hftmon_probes_tracked_changed(struct hftmon_session *s)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&s->lock);
+	for (i = 0; i < hftmon_nr_families; i++)
+		if (hftmon_families[i]->tracked_changed)
+			hftmon_families[i]->tracked_changed(s);
+}
+
 /* The session's events end now; no probe uses it once this returns. */
 void hftmon_probes_deactivate(struct hftmon_session *s)
 {

@@ -556,7 +556,7 @@ static void hftmon_irq_remark_here(void *arg)
  * switch before it is overwritten by the same answer, one after it
  * writes its own.
  */
-void hftmon_irq_remark(struct hftmon_session *s)
+static void hftmon_irq_remark(struct hftmon_session *s)
 {
 	if (s->events & HFTMON_EV_IRQ_ALL)
 		on_each_cpu(hftmon_irq_remark_here, s, 1);
@@ -753,4 +753,5 @@ struct hftmon_family hftmon_family_irq = {
 	.start = hftmon_irq_start,
 	.stop = hftmon_irq_stop,
 	.exit = hftmon_irq_exit_module,
+	.tracked_changed = hftmon_irq_remark,
 };

@@ -485,7 +485,7 @@ static void test_interrupted(void)
 	/*
 	 * The spinner runs before START and then never switches: its first
 	 * shot is seen only because START marks the CPUs of the tracked
-	 * threads running then (hftmon_irq_remark()), not at their next
+	 * threads running then (the irq family's tracked_changed), not at their next
 	 * switch.
 	 */
 	start_spinner(&th);
