@@ -27,7 +27,7 @@ include mk/pmu.mk
 deps:
 	tools/vm/deps.sh
 
-$(VM_BIN)/t_%: tests/vm/t_%.c tests/vm/vmtest.h tests/vm/irqproc.h $(WORKLOAD_SRCS) \
+$(VM_BIN)/t_%: tests/vm/t_%.c tests/vm/vmtest.h tests/vm/irqproc.h tests/inject/inject_user.h $(WORKLOAD_SRCS) \
 		$(WORKLOAD_HDRS) $(LIB_A) include/hftmon.h include/uapi/linux/hftmon.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
@@ -40,7 +40,7 @@ $(VM_BIN)/vm_bench: tools/bench/vm_bench.c $(WORKLOAD_SRCS) $(WORKLOAD_HDRS) $(L
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(WORKLOAD_SRCS) $(LIB_A)
 
-$(VM_BIN)/spike_latency: tools/bench/spike_latency.c $(LIB_A) include/hftmon.h \
+$(VM_BIN)/spike_latency: tools/bench/spike_latency.c tests/inject/inject_user.h $(LIB_A) include/hftmon.h \
 		include/uapi/linux/hftmon.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A)

@@ -22,6 +22,8 @@
 
 #include <linux/hftmon.h>
 
+#include "../inject/inject_user.h"
+
 #define MAX_CPUS		8
 #define MAX_ROWS		96
 #define MAX_RECS		(1 << 20)
@@ -307,7 +309,7 @@ static void workload(int inj)
 /*
  * Disturbances of known length (tests/inject/hftmon_inject.ko): a spinner
  * pinned to CPU 1 to be disturbed, the injector's own measured times of
- * its busy loop (read_last), and one injection with the caller's stamps
+ * its busy loop (inject_read_last()), and one injection with the caller's stamps
  * around the write() that asked for it.
  */
 static volatile int spin_stop;
@@ -323,25 +325,6 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
-static int read_last(uint64_t *t)
-{
-	unsigned long long v[4] = { 0 };
-	char buf[128];
-	int f = open("/sys/module/hftmon_inject/parameters/last", O_RDONLY);
-	ssize_t n;
-
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	n = sscanf(buf, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]);
-	memcpy(t, v, sizeof(v));
-	return (int)n;
-}
-
 static void inject(int inj, const char *cmd, uint64_t *t, int want,
 		   uint64_t *w)
 {
@@ -349,7 +332,7 @@ static void inject(int inj, const char *cmd, uint64_t *t, int want,
 	CHECK(write(inj, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
 	      "inject %s: %s", cmd, strerror(errno));
 	w[1] = mono_ns();
-	CHECK(read_last(t) == want, "inject %s: no times", cmd);
+	CHECK(inject_read_last(t, 4) == want, "inject %s: no times", cmd);
 }
 
 #endif

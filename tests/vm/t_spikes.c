@@ -50,6 +50,7 @@
 
 #include <linux/hftmon.h>
 
+#include "../inject/inject_user.h"
 #include "vmtest.h"
 
 #define MAX_CPUS	8
@@ -288,25 +289,6 @@ static void stop_spinner(pthread_t th)
 	pthread_join(th, NULL);
 }
 
-static int read_last(uint64_t *t)
-{
-	unsigned long long v[2] = { 0 };
-	char buf[128];
-	int f = open("/sys/module/hftmon_inject/parameters/last", O_RDONLY);
-	ssize_t n;
-
-	if (f < 0)
-		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	n = sscanf(buf, "%llu %llu", &v[0], &v[1]);
-	t[0] = v[0];
-	t[1] = v[1];
-	return (int)n;
-}
 
 struct shot {
 	const char *what, *cmd;
@@ -322,7 +304,7 @@ static void fire(struct shot *sh)
 	CHECK(write(inj, sh->cmd, strlen(sh->cmd)) == (ssize_t)strlen(sh->cmd),
 	      "inject %s: %s", sh->cmd, strerror(errno));
 	sh->w[1] = mono_ns();
-	CHECK(read_last(sh->t) == 2, "inject %s: no times", sh->cmd);
+	CHECK(inject_read_last(sh->t, 2) == 2, "inject %s: no times", sh->cmd);
 }
 
 static const struct hftmon_rec_switch *switch_at(uint64_t t, pid_t prev,

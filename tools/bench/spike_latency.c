@@ -47,7 +47,9 @@
 
 #include <hftmon.h>
 
-#define INJECT "/sys/module/hftmon_inject/parameters/"
+#include "../../tests/inject/inject_user.h"
+
+#define INJECT INJECT_PARAMS
 #define MAX_SHOTS 10000
 #define MAX_CANDS 16
 #define SHOT_TIMEOUT_NS 200000000ull	/* a shot's spike after this: none */
@@ -87,23 +89,9 @@ static int pin_self(int cpu)
 /* The busy loop's own times; 0 once it is over, 1 while it runs, -1. */
 static int read_last(uint64_t *t)
 {
-	unsigned long long v[2] = { 0, 0 };
-	char buf[128];
-	int f = open(INJECT "last", O_RDONLY);
-	ssize_t n;
-
-	if (f < 0)
+	if (inject_read_last(t, 2) < 2)
 		return -1;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (sscanf(buf, "%llu %llu", &v[0], &v[1]) != 2)
-		return -1;
-	t[0] = v[0];
-	t[1] = v[1];
-	return v[1] ? 0 : 1;
+	return t[1] ? 0 : 1;
 }
 
 /* One IPI loop on CPU 1, the write returning once it is sent. */
