@@ -2,7 +2,8 @@
 # The benchmark, inside the VM: load the module and print vm_bench's
 # ratios (ping-pong with nothing, hftmon untracked/tracked, with the
 # interruption and spike probes, ftrace), then spike_latency's delivery
-# times (hftmon_inject.ko's IPIs, loaded for it alone).
+# times (hftmon_inject.ko's IPIs, loaded for it alone), then what
+# sampling a process's NUMA residency costs it (numa_bench: no module).
 set -e
 insmod ./hftmon.ko
 ./bin/vm_bench "$@"
@@ -10,3 +11,4 @@ insmod bin/hftmon_inject.ko
 ./bin/spike_latency
 rmmod hftmon_inject
 rmmod hftmon
+./bin/numa_bench
