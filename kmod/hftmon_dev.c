@@ -126,6 +126,9 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 	/* A threshold only with EV_SPIKE, which needs SWITCH and WAKEUP. */
 	if (hftmon_spike_config_check(cfg))
 		return -EINVAL;
+	/* Counters only with EV_PMU, which needs SWITCH; 1..4 of them. */
+	if (hftmon_pmu_config_check(cfg))
+		return -EINVAL;
 	if (cfg->events & ~available_events)
 		return -EOPNOTSUPP;
 	/*
@@ -344,7 +347,8 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 	u32 usize;
 	int err;
 
-	err = hftmon_copy_arg(&cfg, sizeof(cfg), sizeof(cfg), uarg, &usize);
+	err = hftmon_copy_arg(&cfg, sizeof(cfg), HFTMON_CONFIG_SIZE_VER0, uarg,
+			      &usize);
 	if (err)
 		return err;
 	err = hftmon_config_check(&cfg, hftmon_probes_available_events(),
@@ -352,6 +356,9 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 				  READ_ONCE(max_ring_pages));
 	if (err)
 		return err;
+	/* Each counter's status: can the kernel make it here? */
+	if (cfg.events & HFTMON_EV_PMU)
+		hftmon_pmu_config_probe(&cfg, s->privileged);
 
 	mutex_lock(&s->lock);
 	err = -EBUSY;
