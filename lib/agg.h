@@ -268,6 +268,8 @@ struct hftmon_agg {
 
 	/* NUMA balancing (numabal.h); NULL without HFTMON_EV_NUMA. */
 	struct hftmon_agg_numa *numa;
+	/* PMU counters (pmu.h); NULL without HFTMON_EV_PMU. */
+	struct hftmon_agg_pmu *pmu;
 };
 
 /* Table sizes, every one > 0. */
@@ -285,6 +287,11 @@ struct hftmon_agg_sizes {
 	uint32_t max_numa_threads;
 	uint32_t history_numa_faults;
 	uint32_t history_numa_moves;
+	/* 0 = no PMU aggregation (pmu.h); else counters, and their status */
+	uint32_t nr_pmu;
+	const int32_t *pmu_status;
+	uint32_t max_pmu_threads;
+	uint32_t history_pmu_slices;
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */

@@ -31,6 +31,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_DETACH] = sizeof(struct hftmon_rec_detach),
 	[HFTMON_REC_SWITCH_STACK] = sizeof(struct hftmon_rec_switch_stack),
 	[HFTMON_REC_NUMA] = sizeof(struct hftmon_rec_numa),
+	[HFTMON_REC_PMU] = sizeof(struct hftmon_rec_pmu),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
@@ -43,6 +44,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_DETACH] = "detach",
 	[HFTMON_REC_SWITCH_STACK] = "switch_stack",
 	[HFTMON_REC_NUMA] = "numa",
+	[HFTMON_REC_PMU] = "pmu",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */
@@ -59,6 +61,13 @@ int hftmon_record_stack_fits(const void *rec, __u16 size)
 {
 	return tail_fits(rec, size, sizeof(struct hftmon_rec_stack),
 			 offsetof(struct hftmon_rec_stack, nr), sizeof(__u64));
+}
+
+int hftmon_record_pmu_fits(const void *rec, __u16 size)
+{
+	return tail_fits(rec, size, sizeof(struct hftmon_rec_pmu),
+			 offsetof(struct hftmon_rec_pmu, nr),
+			 sizeof(struct hftmon_pmu_value));
 }
 
 HFTMON_API int hftmon_record_check(const struct hftmon_rec_hdr *rec,
