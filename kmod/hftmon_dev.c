@@ -296,6 +296,8 @@ static int hftmon_ioc_get_info(void __user *uarg)
 			       HFTMON_MAX_PROCS_LIMIT);
 	info.nr_sources = HFTMON_SRC_NR;
 	hftmon_probes_source_status(info.source_status, HFTMON_SRC_NR);
+	/* Hardware counters exist where the machine has a PMU: ask it. */
+	info.source_status[HFTMON_SRC_PMU_HW] = hftmon_pmu_hw_probe();
 	return hftmon_copy_out(uarg, &info, sizeof(info), usize);
 }
 

@@ -27,6 +27,7 @@
  */
 #include <linux/cpu.h>
 #include <linux/err.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <trace/events/sched.h>
 
@@ -196,6 +197,34 @@ void hftmon_pmu_config_probe(struct hftmon_config *cfg, bool privileged)
 	cpus_read_unlock();
 }
 
+/*
+ * GET_INFO's HFTMON_SRC_PMU_HW: can the kernel make a hardware counter
+ * (PERF_COUNT_HW_INSTRUCTIONS, the most common one) here? Asked once, on
+ * the first online CPU (usually a housekeeping one: making a CPU counter
+ * IPIs its CPU), and kept: the answer is the machine's. 0 or the
+ * kernel's -errno (-ENOENT: no hardware PMU, as under x86 TCG).
+ */
+static DEFINE_MUTEX(hftmon_pmu_hw_lock);
+static s32 hftmon_pmu_hw_status = 1;	/* 1: not asked yet */
+
+s32 hftmon_pmu_hw_probe(void)
+{
+	struct perf_event *ev;
+
+	mutex_lock(&hftmon_pmu_hw_lock);
+	if (hftmon_pmu_hw_status > 0) {
+		cpus_read_lock();
+		ev = hftmon_pmu_create(cpumask_first(cpu_online_mask),
+				       PERF_TYPE_HARDWARE,
+				       PERF_COUNT_HW_INSTRUCTIONS);
+		cpus_read_unlock();
+		hftmon_pmu_hw_status = IS_ERR(ev) ? PTR_ERR(ev) : 0;
+		hftmon_pmu_release(ev);
+	}
+	mutex_unlock(&hftmon_pmu_hw_lock);
+	return hftmon_pmu_hw_status;
+}
+
 /* The counters' table: nr_pmu of them, the rest zero, reserved zero. */
 int hftmon_pmu_config_check(const struct hftmon_config *cfg)
 {
@@ -232,8 +261,8 @@ static struct hftmon_tracepoint hftmon_pmu_tps[PMU_TP_NR] = {
 /*
  * The software row only: software counters exist wherever perf does.
  * Whether a hardware event exists is known per counter (pmu[].status at
- * CONFIGURE, every record's status); HFTMON_SRC_PMU_HW is not derived
- * from the tables yet (-ENOSYS) rather than claimed for every machine.
+ * CONFIGURE, every record's status); HFTMON_SRC_PMU_HW is not a table
+ * row: GET_INFO asks the kernel (hftmon_pmu_hw_probe()).
  */
 static const struct hftmon_source_desc hftmon_pmu_sources[] = {
 	{ HFTMON_SRC_PMU_SW, HFTMON_EV_PMU, HFTMON_FEAT_PMU,

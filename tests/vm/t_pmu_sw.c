@@ -274,6 +274,17 @@ int main(void)
 	INFO("instructions at configure: %d (%s)", status[2],
 	     status[2] ? strerror(-status[2]) : "supported");
 	CHECK(status[2] < 0, "x86 TCG has no PMU, yet instructions were made");
+	{
+		struct hftmon_info info = { .size = sizeof(info) };
+
+		REQUIRE(hftmon_get_info(m, &info) == 0, "info");
+		CHECK(info.source_status[HFTMON_SRC_PMU_SW] == 0,
+		      "pmu_sw source: %d", info.source_status[HFTMON_SRC_PMU_SW]);
+		CHECK(info.source_status[HFTMON_SRC_PMU_HW] == status[2],
+		      "pmu_hw source %d, instructions refused with %d",
+		      info.source_status[HFTMON_SRC_PMU_HW], status[2]);
+		CHECK(info.features & HFTMON_FEAT_PMU, "no HFTMON_FEAT_PMU");
+	}
 	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach");
 	REQUIRE(hftmon_start(m) == 0, "start");
 	REQUIRE(pthread_create(&th, NULL, worker_fn, &w) == 0, "thread");
