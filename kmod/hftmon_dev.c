@@ -358,6 +358,10 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 				  READ_ONCE(max_ring_pages));
 	if (err)
 		return err;
+	/* Other PMUs' events (tracepoints, kprobes...): privileged only. */
+	err = hftmon_pmu_config_allowed(&cfg, s->privileged);
+	if (err)
+		return err;
 	/* Each counter's status: can the kernel make it here? */
 	if (cfg.events & HFTMON_EV_PMU)
 		hftmon_pmu_config_probe(&cfg, s->privileged);

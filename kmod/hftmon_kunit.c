@@ -1102,6 +1102,18 @@ static void check_config_pmu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
 	memset(&c.pmu, 0, sizeof(c.pmu));
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+
+	/* Other PMUs' types only for a privileged session. */
+	c.events = avail;
+	c.nr_pmu = 2;
+	c.pmu[0].type = PERF_TYPE_SOFTWARE;
+	c.pmu[1].type = PERF_TYPE_RAW;
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), 0);
+	c.pmu[1].type = PERF_TYPE_TRACEPOINT;
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), -EPERM);
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, true), 0);
+	c.pmu[1].type = PERF_TYPE_MAX;	/* a dynamic PMU's type, say */
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), -EPERM);
 }
 
 static void check_attach(struct kunit *test)

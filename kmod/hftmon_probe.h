@@ -275,5 +275,6 @@ u16 hftmon_numa_fault_flags(int tnf);
 int hftmon_pmu_config_check(const struct hftmon_config *cfg);
 void hftmon_pmu_config_probe(struct hftmon_config *cfg, bool privileged);
 s32 hftmon_pmu_hw_probe(void);
+int hftmon_pmu_config_allowed(const struct hftmon_config *cfg, bool privileged);
 
 #endif /* HFTMON_PROBE_H */

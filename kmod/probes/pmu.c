@@ -225,6 +225,29 @@ s32 hftmon_pmu_hw_probe(void)
 	return hftmon_pmu_hw_status;
 }
 
+/*
+ * Which counters a session may ask for. A kernel counter skips every
+ * check perf_event_open() makes (perf_event_paranoid, LSM hooks), so a
+ * session without CAP_PERFMON gets only the CPU's own events: hardware,
+ * software, cache and raw ones, counted in user mode only (start);
+ * tracepoint, breakpoint and other PMUs' types (kprobes, uncore...) are
+ * for privileged sessions. 0 or -EPERM.
+ */
+int hftmon_pmu_config_allowed(const struct hftmon_config *cfg, bool privileged)
+{
+	unsigned int i;
+
+	if (privileged || !(cfg->events & HFTMON_EV_PMU))
+		return 0;
+	for (i = 0; i < cfg->nr_pmu; i++)
+		if (cfg->pmu[i].type != PERF_TYPE_HARDWARE &&
+		    cfg->pmu[i].type != PERF_TYPE_SOFTWARE &&
+		    cfg->pmu[i].type != PERF_TYPE_HW_CACHE &&
+		    cfg->pmu[i].type != PERF_TYPE_RAW)
+			return -EPERM;
+	return 0;
+}
+
 /* The counters' table: nr_pmu of them, the rest zero, reserved zero. */
 int hftmon_pmu_config_check(const struct hftmon_config *cfg)
 {

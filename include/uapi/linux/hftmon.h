@@ -143,6 +143,9 @@ struct hftmon_info {
  * knows the event, as every hardware event under x86 TCG; -EOPNOTSUPP,
  * -EINVAL...). An unsupported counter does not fail CONFIGURE or START:
  * its values in every record carry that errno instead of a number.
+ * A session opened without CAP_PERFMON or CAP_SYS_ADMIN may name only
+ * PERF_TYPE_HARDWARE, _SOFTWARE, _HW_CACHE and _RAW events (else
+ * CONFIGURE fails with -EPERM), and they count user mode only.
  */
 struct hftmon_pmu_event {
 	__u32 type;
@@ -157,7 +160,8 @@ struct hftmon_pmu_event {
  * Errors: -EINVAL bad field, -EOPNOTSUPP an event or option this kernel
  * or module lacks, -EBUSY running or mapped, -EPERM the rings exceed the
  * caller's locked-memory allowance and RLIMIT_MEMLOCK (as perf's mmap),
- * -ENOSPC the global cap on all sessions' rings (max_ring_mb), -ENOMEM
+ * -ENOSPC the global cap on all sessions' rings (max_ring_mb), -EPERM a
+ * PMU counter type an unprivileged session may not use, -ENOMEM
  * the caller's memory cgroup (the rings are charged to it) or no memory.
  */
 struct hftmon_config {
