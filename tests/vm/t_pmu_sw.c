@@ -24,11 +24,13 @@
  *   slice's two ends lag by about the same, so the difference is the
  *   difference of two such lags. What makes a lag long is
  *   pick_next_task() on a CPU about to go idle: newidle_balance() takes
- *   the other runqueue's lock, and under TCG the vCPU holding it may not
- *   run for a whole TCG time slice (up to ~1 ms measured, both signs);
- *   in fact any two clock reads a few instructions apart can be that far
- *   apart under single-threaded TCG, which is what CPU_CLOCK_SLACK_NS
- *   allows per slice (CPU_CLOCK_TOTAL_PCT bounds the sum).
+ *   the other runqueue's lock, and the vCPU holding it may not be running
+ *   (up to ~1 ms measured, both signs). In fact any two clock reads a few
+ *   instructions apart can be that far apart in this VM: each vCPU is a
+ *   host thread (multi-threaded TCG, the main boot) that the host, its
+ *   cores shared, may not run for a while, and the guest's clock is the
+ *   host's, running on meanwhile. That is what CPU_CLOCK_SLACK_NS allows
+ *   per slice (CPU_CLOCK_TOTAL_PCT bounds the sum).
  *   So the worker's CPU never goes idle: an untracked SCHED_IDLE spinner
  *   shares it, which the worker preempts at once when woken and which
  *   takes the CPU when it blocks, without any balancing in between.
@@ -54,11 +56,10 @@
 #define ROUNDS		20
 #define PAGES		64
 /*
- * Per slice: the two ends' lags may differ by a TCG time slice of the
- * other vCPU (single-threaded TCG runs one vCPU at a time, and the clock
- * runs on meanwhile): up to ~1 ms measured. Over every round together
- * the differences, of both signs, stay within a few percent of the run
- * time (measured: ~1 %).
+ * Per slice: the two ends' lags may differ by as long as the host left
+ * the vCPU thread unscheduled (see above): up to ~1 ms measured. Over
+ * every round together the differences, of both signs, stay within a few
+ * percent of the run time (measured: 0.2 to 1.5 %).
  */
 #define CPU_CLOCK_SLACK_NS	1000000ull
 #define CPU_CLOCK_TOTAL_PCT	5
