@@ -78,7 +78,7 @@ FIELD(hftmon_rec_pmu, start_ns, 32, 8);
 FIELD(hftmon_rec_pmu, nr, 40, 4);
 FIELD(hftmon_rec_pmu, reserved, 44, 4);
 _Static_assert(offsetof(struct hftmon_rec_pmu, v) == 48, "hftmon_rec_pmu.v");
-_Static_assert(HFTMON_EV_PMU == 1ULL << 11 && HFTMON_FEAT_PMU == 1ULL << 15 &&
+_Static_assert(HFTMON_EV_PMU == 1ULL << 11 && HFTMON_FEAT_PMU == 1ULL << 16 &&
 	       HFTMON_REC_PMU == 9 && HFTMON_PMU_MAX_COUNTERS == 4 &&
 	       HFTMON_PMU_RESCHEDULED == 1, "PMU event, feature, record");
 

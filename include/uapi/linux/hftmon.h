@@ -43,7 +43,7 @@
 #define HFTMON_FEAT_SPIKE_FAULT		(1ULL << 12)	/* REC_SPIKE type FAULT */
 #define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
 #define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
-#define HFTMON_FEAT_PMU			(1ULL << 15)	/* REC_PMU, EV_PMU */
+#define HFTMON_FEAT_PMU			(1ULL << 16)	/* REC_PMU, EV_PMU */
 
 /*
  * Event sources, indexes into hftmon_info.source_status[]. A status of 0
