@@ -56,6 +56,7 @@ extern "C" {
 #endif
 
 struct hftmon;
+struct hftmon_pmu_counter;
 
 enum hftmon_log_level { HFTMON_LOG_ERROR, HFTMON_LOG_WARN, HFTMON_LOG_INFO,
 			HFTMON_LOG_DEBUG };
@@ -184,6 +185,16 @@ struct hftmon_monitor_config {
 	 */
 	const int *irq_cpus;
 	size_t nr_irq_cpus;
+	/* ---- HFTMON_2.3 ---- */
+	/*
+	 * PMU counters read at every switch of a tracked thread, at most
+	 * HFTMON_PMU_MAX_COUNTERS (see "PMU counters" below): with any, the
+	 * session records HFTMON_EV_PMU (added to events, with
+	 * HFTMON_EV_SWITCH, which it needs; 0 events: the scheduler events
+	 * and these). NULL/0 = none.
+	 */
+	const struct hftmon_pmu_counter *pmu_counters;	/* [0].sz set */
+	size_t nr_pmu_counters;
 };
 
 #define HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US 100000u
@@ -1022,6 +1033,88 @@ int hftmon_wait_spike(struct hftmon *m, const struct hftmon_spike_query *q,
  * without spikes).
  */
 int hftmon_set_spike_threshold(struct hftmon *m, uint64_t threshold_ns);
+
+/*
+ * ---- PMU counters (HFTMON_2.3) ------------------------------------------
+ * Counters of the kernel's perf API, named as perf_event_attr names them
+ * (type, config): PERF_TYPE_SOFTWARE with PERF_COUNT_SW_PAGE_FAULTS or
+ * PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_HARDWARE with
+ * PERF_COUNT_HW_INSTRUCTIONS... (<linux/perf_event.h>). The module makes
+ * each on every CPU as a pinned counter and reads it at every switch-in
+ * and switch-out of a tracked thread: one HFTMON_REC_PMU record per
+ * slice, whose per-counter deltas are summed here per thread. A counter
+ * a session without CAP_PERFMON opened counts user mode only. Nothing is
+ * scaled or filled in: a counter the kernel refused at configure (every
+ * hardware event under x86 TCG: -ENOENT) is UNSUPPORTED with the kernel's
+ * errno and no value; a slice in which a counter did not count (error
+ * state: its slot was taken; not active; a CPU without it) is counted as
+ * missed, with its errno.
+ */
+struct hftmon_pmu_counter {
+	size_t sz;			/* [0].sz: see the top of this file */
+	uint32_t type;			/* PERF_TYPE_* */
+	uint64_t config;		/* PERF_COUNT_* or a raw encoding */
+};
+
+enum hftmon_pmu_state {
+	HFTMON_PMU_NO_DATA = 0,		/* no slice of the thread in the span */
+	HFTMON_PMU_MEASURED = 1,	/* it counted in every slice: value is exact */
+	/* it did not count in slices_missed slices (status: why, the last) */
+	HFTMON_PMU_PARTIAL = 2,		/* value: the other slices', not scaled */
+	HFTMON_PMU_UNAVAILABLE = 3,	/* in no slice (status: why); no value */
+	HFTMON_PMU_UNSUPPORTED = 4,	/* refused at configure (status); no value */
+};
+
+struct hftmon_pmu_metric {
+	uint32_t state;			/* enum hftmon_pmu_state */
+	int status;			/* 0 or the kernel's -errno */
+	uint64_t value;			/* MEASURED, PARTIAL: the sum; else 0 */
+	uint64_t slices_counted;
+	uint64_t slices_missed;
+	/* counted slices in which the perf core rescheduled the counter */
+	uint64_t slices_rescheduled;
+};
+
+/*
+ * window_us 0 and from_ns/to_ns 0: totals since configure. window_us: the
+ * slices that ended within the last window_us. from_ns..to_ns
+ * (CLOCK_MONOTONIC, instead of window_us): the slices wholly within it.
+ * Windows are read from the history of the last HFTMON_HISTORY_PMU_SLICES
+ * slices: complete says whether it still held all of the span.
+ */
+#define HFTMON_HISTORY_PMU_SLICES 16384u
+#define HFTMON_MAX_PMU_THREADS 1024u
+
+struct hftmon_pmu_query {
+	size_t sz;
+	pid_t pid, tid;			/* 0 = all */
+	uint64_t window_us;
+	uint64_t from_ns, to_ns;
+};
+
+struct hftmon_pmu_totals {
+	size_t sz;			/* out[0].sz */
+	pid_t pid, tid;
+	uint64_t slices;		/* its slices in the span */
+	uint64_t on_cpu_ns;		/* their summed length */
+	bool complete;
+	uint32_t nr;			/* counters configured: c[0..nr-1] */
+	struct hftmon_pmu_metric c[HFTMON_PMU_MAX_COUNTERS];
+};
+
+/*
+ * Per thread matching q, by tid: fills up to max (out[0].sz set), returns
+ * how many matched (may exceed max), or -errno (-EOPNOTSUPP: configured
+ * without counters, or raw_only; -EINVAL: a bad query).
+ */
+int hftmon_get_pmu_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
+			  struct hftmon_pmu_totals *out, size_t max);
+/*
+ * Each configured counter's status at configure (0, or the kernel's
+ * -errno for one it refused) into status[0..max-1]; returns how many
+ * counters are configured, or -errno.
+ */
+int hftmon_get_pmu_status(struct hftmon *m, int *status, size_t max);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

@@ -126,6 +126,9 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 	/* A threshold only with EV_SPIKE, which needs SWITCH and WAKEUP. */
 	if (hftmon_spike_config_check(cfg))
 		return -EINVAL;
+	/* Counters only with EV_PMU, which needs SWITCH; 1..4 of them. */
+	if (hftmon_pmu_config_check(cfg))
+		return -EINVAL;
 	if (cfg->events & ~available_events)
 		return -EOPNOTSUPP;
 	/*
@@ -296,6 +299,8 @@ static int hftmon_ioc_get_info(void __user *uarg)
 			       HFTMON_MAX_PROCS_LIMIT);
 	info.nr_sources = HFTMON_SRC_NR;
 	hftmon_probes_source_status(info.source_status, HFTMON_SRC_NR);
+	/* Hardware counters exist where the machine has a PMU: ask it. */
+	info.source_status[HFTMON_SRC_PMU_HW] = hftmon_pmu_hw_probe();
 	return hftmon_copy_out(uarg, &info, sizeof(info), usize);
 }
 
@@ -347,7 +352,8 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 	u32 usize;
 	int err;
 
-	err = hftmon_copy_arg(&cfg, sizeof(cfg), sizeof(cfg), uarg, &usize);
+	err = hftmon_copy_arg(&cfg, sizeof(cfg), HFTMON_CONFIG_SIZE_VER0, uarg,
+			      &usize);
 	if (err)
 		return err;
 	err = hftmon_config_check(&cfg, hftmon_probes_available_events(),
@@ -355,6 +361,13 @@ static int hftmon_ioc_configure(struct hftmon_session *s, void __user *uarg)
 				  READ_ONCE(max_ring_pages));
 	if (err)
 		return err;
+	/* Other PMUs' events (tracepoints, kprobes...): privileged only. */
+	err = hftmon_pmu_config_allowed(&cfg, s->privileged);
+	if (err)
+		return err;
+	/* Each counter's status: can the kernel make it here? */
+	if (cfg.events & HFTMON_EV_PMU)
+		hftmon_pmu_config_probe(&cfg, s->privileged);
 
 	mutex_lock(&s->lock);
 	err = -EBUSY;

@@ -15,6 +15,7 @@
 #include <linux/kallsyms.h>
 #include <linux/kthread.h>
 #include <linux/sched/numa_balancing.h>
+#include <linux/perf_event.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -769,6 +770,7 @@ static const struct {
 	{ HFTMON_EV_NMI, HFTMON_FEAT_NMI, HFTMON_SRC_NMI },
 	{ HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE, HFTMON_SRC_SPIKE },
 	{ HFTMON_EV_NUMA, HFTMON_FEAT_NUMA_BALANCING, HFTMON_SRC_NUMA_BALANCING },
+	{ HFTMON_EV_PMU, HFTMON_FEAT_PMU, HFTMON_SRC_PMU_SW },
 #ifdef CONFIG_X86_LOCAL_APIC
 	{ HFTMON_EV_IRQ_VECTOR, HFTMON_FEAT_IRQ_VECTOR, HFTMON_SRC_IRQ_VECTOR },
 #endif
@@ -822,14 +824,16 @@ static void sources_table_abi(struct kunit *test)
 	}
 	/* Every event this version defines is produced; no stray bit. */
 	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-					    HFTMON_EV_SPIKE | HFTMON_EV_NUMA));
+					    HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
+					    HFTMON_EV_PMU));
 	/* Every feature but poll() (the device's own) comes from a source. */
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
 		HFTMON_FEAT_PROCESS_EXIT | HFTMON_FEAT_PROCESS_FORK |
 		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE |
 		ABI_FAULT_FEATURE | HFTMON_FEAT_NUMA_BALANCING |
-		HFTMON_FEAT_NUMA_ACCESS));
+		HFTMON_FEAT_NUMA_ACCESS |
+		HFTMON_FEAT_PMU));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -997,10 +1001,12 @@ static void avail_this_kernel(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, hftmon_probes_init(), 0);
 	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-			      HFTMON_EV_SPIKE | HFTMON_EV_NUMA));
+			      HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
+			      HFTMON_EV_PMU));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
-			      HFTMON_EV_SPIKE | ABI_NUMA_EVENT));
+			      HFTMON_EV_SPIKE | ABI_NUMA_EVENT |
+			      HFTMON_EV_PMU));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_features() &
 			HFTMON_FEAT_NUMA_BALANCING, (u64)ABI_NUMA_FEATURE);
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);
@@ -1123,6 +1129,57 @@ static void check_config(struct kunit *test)
 			-EOPNOTSUPP);
 }
 
+/* PMU counters: 1..4 with EV_PMU (which needs SWITCH), none without. */
+static void check_config_pmu(struct kunit *test)
+{
+	const u64 avail = HFTMON_EV_SWITCH | HFTMON_EV_PMU;
+	struct hftmon_config c;
+
+	memset(&c, 0, sizeof(c));
+	c.events = avail;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.nr_pmu = 1;
+	c.pmu[0].type = PERF_TYPE_SOFTWARE;
+	c.pmu[0].config = PERF_COUNT_SW_PAGE_FAULTS;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	c.nr_pmu = HFTMON_PMU_MAX_COUNTERS;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	c.nr_pmu = HFTMON_PMU_MAX_COUNTERS + 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	/* An entry past nr_pmu, a status from the caller, the reserved word. */
+	c.nr_pmu = 1;
+	c.pmu[2].config = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.pmu[2].config = 0;
+	c.pmu[0].status = -ENOENT;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.pmu[0].status = 0;
+	c.reserved_pmu = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.reserved_pmu = 0;
+	/* Without SWITCH, and counters without EV_PMU. */
+	c.events = HFTMON_EV_PMU;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.events = HFTMON_EV_SWITCH;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.nr_pmu = 0;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	memset(&c.pmu, 0, sizeof(c.pmu));
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+
+	/* Other PMUs' types only for a privileged session. */
+	c.events = avail;
+	c.nr_pmu = 2;
+	c.pmu[0].type = PERF_TYPE_SOFTWARE;
+	c.pmu[1].type = PERF_TYPE_RAW;
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), 0);
+	c.pmu[1].type = PERF_TYPE_TRACEPOINT;
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), -EPERM);
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, true), 0);
+	c.pmu[1].type = PERF_TYPE_MAX;	/* a dynamic PMU's type, say */
+	KUNIT_EXPECT_EQ(test, hftmon_pmu_config_allowed(&c, false), -EPERM);
+}
+
 static void check_attach(struct kunit *test)
 {
 	struct hftmon_attach a;
@@ -1164,6 +1221,7 @@ static void check_attach(struct kunit *test)
 
 static struct kunit_case check_cases[] = {
 	KUNIT_CASE(check_config),
+	KUNIT_CASE(check_config_pmu),
 	KUNIT_CASE(check_attach),
 	{}
 };

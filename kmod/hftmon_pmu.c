@@ -13,18 +13,26 @@
 
 #include "hftmon_pmu.h"
 
-struct perf_event *hftmon_pmu_create(int cpu, u32 type, u64 config)
+struct perf_event *hftmon_pmu_create_as(int cpu, u32 type, u64 config,
+					bool user_only)
 {
 	struct perf_event_attr attr = {
 		.type = type,
 		.size = sizeof(attr),
 		.config = config,
 		.pinned = 1,
+		.exclude_kernel = user_only,
+		.exclude_hv = user_only,
 		.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED |
 			       PERF_FORMAT_TOTAL_TIME_RUNNING,
 	};
 
 	return perf_event_create_kernel_counter(&attr, cpu, NULL, NULL, NULL);
+}
+
+struct perf_event *hftmon_pmu_create(int cpu, u32 type, u64 config)
+{
+	return hftmon_pmu_create_as(cpu, type, config, false);
 }
 
 void hftmon_pmu_release(struct perf_event *ev)
@@ -33,7 +41,8 @@ void hftmon_pmu_release(struct perf_event *ev)
 		perf_event_release_kernel(ev);
 }
 
-int hftmon_pmu_read_local(struct perf_event *ev, u64 *value)
+int hftmon_pmu_read_local_stamp(struct perf_event *ev, u64 *value,
+				u64 *tstamp)
 {
 	unsigned long flags;
 	int err = 0;
@@ -48,7 +57,15 @@ int hftmon_pmu_read_local(struct perf_event *ev, u64 *value)
 	} else {
 		ev->pmu->read(ev);
 		*value = local64_read(&ev->count);
+		*tstamp = READ_ONCE(ev->tstamp);
 	}
 	local_irq_restore(flags);
 	return err;
+}
+
+int hftmon_pmu_read_local(struct perf_event *ev, u64 *value)
+{
+	u64 tstamp;
+
+	return hftmon_pmu_read_local_stamp(ev, value, &tstamp);
 }

@@ -22,6 +22,9 @@
  * x86 TCG), -EOPNOTSUPP, -EINVAL... Process context.
  */
 struct perf_event *hftmon_pmu_create(int cpu, u32 type, u64 config);
+/* The same; user_only: user mode only (exclude_kernel, exclude_hv). */
+struct perf_event *hftmon_pmu_create_as(int cpu, u32 type, u64 config,
+					bool user_only);
 void hftmon_pmu_release(struct perf_event *ev);
 
 /*
@@ -31,5 +34,14 @@ void hftmon_pmu_release(struct perf_event *ev);
  * off or not yet scheduled), -EXDEV (it counts on another CPU).
  */
 int hftmon_pmu_read_local(struct perf_event *ev, u64 *value);
+/*
+ * The same, and the event's tstamp: the perf core moves it whenever it
+ * updates the event's enabled/running times, i.e. at every state change
+ * (sched out or in) and at a read through perf_event_read*(), which
+ * nobody does on a kernel counter. Equal stamps at two reads: the counter
+ * stayed active in between.
+ */
+int hftmon_pmu_read_local_stamp(struct perf_event *ev, u64 *value,
+				u64 *tstamp);
 
 #endif /* HFTMON_PMU_H */

@@ -276,4 +276,11 @@ void hftmon_tp_nmi_handler(void *data, void *handler, s64 delta_ns,
 
 u16 hftmon_numa_fault_flags(int tnf);
 
+/* ---- the pmu family (probes/pmu.c) ------------------------------------ */
+
+int hftmon_pmu_config_check(const struct hftmon_config *cfg);
+void hftmon_pmu_config_probe(struct hftmon_config *cfg, bool privileged);
+s32 hftmon_pmu_hw_probe(void);
+int hftmon_pmu_config_allowed(const struct hftmon_config *cfg, bool privileged);
+
 #endif /* HFTMON_PROBE_H */

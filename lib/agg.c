@@ -10,6 +10,7 @@
 
 #include "agg.h"
 #include "numabal.h"
+#include "pmu.h"
 #include "hist.h"
 
 /* The raw task state of a task that has exited (TASK_DEAD, sched.h). */
@@ -97,6 +98,12 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}
+	if (sz->nr_pmu &&
+	    hftmon_agg_pmu_init(a, sz->nr_pmu, sz->pmu_status,
+				sz->max_pmu_threads, sz->history_pmu_slices)) {
+		hftmon_agg_fini(a);
+		return -ENOMEM;
+	}
 	for (i = 0; i < nr_rings; i++)
 		a->rings[i].head = a->rings[i].tail = HFTMON_AGG_NIL;
 	a->free_list = HFTMON_AGG_NIL;
@@ -121,6 +128,7 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->src_index);
 	free(a->names);
 	hftmon_agg_numa_fini(a);
+	hftmon_agg_pmu_fini(a);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -944,6 +952,11 @@ static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 		if (!a->numa)
 			return;
 		break;
+	case HFTMON_REC_PMU:
+		/* Sums need no order: taken in as drained (pmu.h). */
+		if (a->pmu)
+			hftmon_agg_pmu_record(a, (const struct hftmon_rec_pmu *)rec);
+		return;
 	default:
 		return;
 	}

@@ -277,6 +277,8 @@ struct hftmon_agg {
 
 	/* NUMA balancing (numabal.h); NULL without HFTMON_EV_NUMA. */
 	struct hftmon_agg_numa *numa;
+	/* PMU counters (pmu.h); NULL without HFTMON_EV_PMU. */
+	struct hftmon_agg_pmu *pmu;
 };
 
 #define HFTMON_AGG_MAX_FOLLOWED 4096
@@ -297,6 +299,11 @@ struct hftmon_agg_sizes {
 	uint32_t history_numa_faults;
 	uint32_t history_numa_moves;
 	uint32_t history_numa_accesses; /* HFTMON_NUMA_ACCESS records kept */
+	/* 0 = no PMU aggregation (pmu.h); else counters, and their status */
+	uint32_t nr_pmu;
+	const int32_t *pmu_status;
+	uint32_t max_pmu_threads;
+	uint32_t history_pmu_slices;
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */

@@ -62,6 +62,9 @@ struct hftmon {
 	/* The configuration's library side, kept for start. */
 	struct hftmon_monitor_config cfg; /* cpu_affinity points at cpus */
 	int *cpus;
+	/* PMU counters configured, and CONFIGURE's status of each. */
+	unsigned int nr_pmu;
+	int32_t pmu_status[HFTMON_PMU_MAX_COUNTERS];
 
 	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;

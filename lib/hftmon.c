@@ -444,7 +444,7 @@ static uint32_t drain_max_us(const struct hftmon_monitor_config *c)
 /* The events this library knows how to ask for. */
 #define LIB_EVENTS                                                    \
 	((uint64_t)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | \
-		    HFTMON_EV_SPIKE | HFTMON_EV_NUMA))
+		    HFTMON_EV_SPIKE | HFTMON_EV_NUMA | HFTMON_EV_PMU))
 
 /* The configuration's checks that need no kernel. */
 static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
@@ -496,6 +496,22 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 	if (c->nr_irq_cpus && !(c->events & HFTMON_EV_IRQ_ALL)) {
 		pr_err(m,
 		       "irq_cpus names CPUs to record interruptions on: add HFTMON_EV_IRQ_ALL bits to events");
+		return -EINVAL;
+	}
+	if (!c->pmu_counters != !c->nr_pmu_counters ||
+	    c->nr_pmu_counters > HFTMON_PMU_MAX_COUNTERS) {
+		pr_err(m, "pmu_counters: 1..%d of them, nr_pmu_counters saying how many",
+		       HFTMON_PMU_MAX_COUNTERS);
+		return -EINVAL;
+	}
+	if (c->pmu_counters && c->pmu_counters[0].sz <
+				       hftmon_offsetofend(struct hftmon_pmu_counter,
+							  config)) {
+		pr_err(m, "pmu_counters[0].sz is too small");
+		return -EINVAL;
+	}
+	if ((c->events & HFTMON_EV_PMU) && !c->nr_pmu_counters) {
+		pr_err(m, "HFTMON_EV_PMU without pmu_counters: name the counters");
 		return -EINVAL;
 	}
 	if (!c->cpu_affinity != !c->nr_cpu_affinity) {
@@ -630,6 +646,7 @@ static int setup_library_side(struct hftmon *m,
 	m->cfg = *c;
 	m->cfg.cpu_affinity = m->cpus;
 	m->cfg.irq_cpus = NULL; /* the kernel has them */
+	m->cfg.pmu_counters = NULL; /* so has it these */
 	m->cfg.nr_irq_cpus = 0;
 	if (c->raw_only)
 		return 0;
@@ -653,6 +670,10 @@ static int setup_library_side(struct hftmon *m,
 			.history_numa_faults = HFTMON_HISTORY_NUMA_FAULTS,
 			.history_numa_moves = HFTMON_HISTORY_NUMA_MOVES,
 			.history_numa_accesses = HFTMON_HISTORY_NUMA_ACCESSES,
+			.nr_pmu = m->nr_pmu,
+			.pmu_status = m->pmu_status,
+			.max_pmu_threads = HFTMON_MAX_PMU_THREADS,
+			.history_pmu_slices = HFTMON_HISTORY_PMU_SLICES,
 		};
 
 		hftmon_agg_sizes_of_events(&sz, c->events);
@@ -724,7 +745,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 
 	if (!m)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&c, cfg, nr_irq_cpus);
+	err = HFTMON_COPY_OPTS(&c, cfg, nr_pmu_counters);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -763,9 +784,41 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	}
 	for (i = 0; i < c.nr_irq_cpus; i++)
 		kc.irq_cpus[c.irq_cpus[i] / 64] |= 1ull << (c.irq_cpus[i] % 64);
+	if (c.nr_pmu_counters) {
+		/* Counters need the switches (0 = those and more). */
+		if (!kc.events)
+			kc.events = HFTMON_EV_SCHED_ALL;
+		kc.events |= HFTMON_EV_PMU | HFTMON_EV_SWITCH;
+		c.events = kc.events;
+		kc.nr_pmu = (__u32)c.nr_pmu_counters;
+		for (i = 0; i < c.nr_pmu_counters; i++) {
+			const struct hftmon_pmu_counter *pc =
+				(const void *)((const char *)c.pmu_counters +
+					       i * c.pmu_counters[0].sz);
+
+			kc.pmu[i].type = pc->type;
+			kc.pmu[i].config = pc->config;
+		}
+	}
 	err = dev_ioctl_log(m, HFTMON_IOC_CONFIGURE, &kc);
 	if (err)
 		goto err_free;
+	m->nr_pmu = kc.nr_pmu;
+	for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++) {
+		m->pmu_status[i] = i < kc.nr_pmu ? kc.pmu[i].status : 0;
+		/* A status that is no errno would pass for a count: refuse it. */
+		if (m->pmu_status[i] > 0 || m->pmu_status[i] < -4095) {
+			pr_err(m, "CONFIGURE returned an impossible PMU status %d",
+			       m->pmu_status[i]);
+			err = -EPROTO;
+			goto err_free;
+		}
+		if (m->pmu_status[i])
+			pr_info(m, "PMU counter %zu (type %u, config %#llx) unsupported: %s",
+				i, kc.pmu[i].type,
+				(unsigned long long)kc.pmu[i].config,
+				strerror(-m->pmu_status[i]));
+	}
 	if (!kc.ring_mmap_size || kc.ring_mmap_size % m->info.page_size ||
 	    kc.ring_mmap_size > (__u64)(LONG_MAX / nr)) {
 		pr_err(m,

@@ -32,6 +32,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_SWITCH_STACK] = sizeof(struct hftmon_rec_switch_stack),
 	/* Without addr: an older module's (HFTMON_REC_NUMA_SIZE_V1). */
 	[HFTMON_REC_NUMA] = HFTMON_REC_NUMA_SIZE_V1,
+	[HFTMON_REC_PMU] = sizeof(struct hftmon_rec_pmu),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
@@ -44,6 +45,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_DETACH] = "detach",
 	[HFTMON_REC_SWITCH_STACK] = "switch_stack",
 	[HFTMON_REC_NUMA] = "numa",
+	[HFTMON_REC_PMU] = "pmu",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */
@@ -60,6 +62,13 @@ int hftmon_record_stack_fits(const void *rec, __u16 size)
 {
 	return tail_fits(rec, size, sizeof(struct hftmon_rec_stack),
 			 offsetof(struct hftmon_rec_stack, nr), sizeof(__u64));
+}
+
+int hftmon_record_pmu_fits(const void *rec, __u16 size)
+{
+	return tail_fits(rec, size, sizeof(struct hftmon_rec_pmu),
+			 offsetof(struct hftmon_rec_pmu, nr),
+			 sizeof(struct hftmon_pmu_value));
 }
 
 HFTMON_API int hftmon_record_check(const struct hftmon_rec_hdr *rec,

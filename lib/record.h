@@ -42,11 +42,14 @@ HFTMON_INTERNAL extern const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR];
 
 /* A STACK record's nr against its size (record.c). */
 HFTMON_INTERNAL int hftmon_record_stack_fits(const void *rec, __u16 size);
+/* A PMU record's nr against its size (record.c). */
+HFTMON_INTERNAL int hftmon_record_pmu_fits(const void *rec, __u16 size);
 
 /*
  * The content of a framed record: 0 if its type is decoded here and it is
  * well formed, -ENOMSG for a type this library does not decode, -EBADMSG
- * for one too short for its type (or a STACK whose nr overflows it).
+ * for one too short for its type (or a STACK or PMU record whose nr
+ * overflows it).
  */
 static inline int hftmon_record_content(const void *rec, __u16 type,
 					__u16 size)
@@ -56,6 +59,8 @@ static inline int hftmon_record_content(const void *rec, __u16 type,
 	if (size < hftmon_rec_min_size[type])
 		return -EBADMSG;
 	if (type == HFTMON_REC_STACK && !hftmon_record_stack_fits(rec, size))
+		return -EBADMSG;
+	if (type == HFTMON_REC_PMU && !hftmon_record_pmu_fits(rec, size))
 		return -EBADMSG;
 	return 0;
 }

@@ -248,6 +248,33 @@ bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	return true;
 }
 
+bool fake_pmu(unsigned int cpu, uint64_t start, uint64_t end,
+	      const struct fake_task *task, __u32 nr, const uint64_t *delta,
+	      const __s32 *status, const __u32 *flags)
+{
+	struct hftmon_rec_pmu *r;
+	__u32 i;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_PMU,
+					  sizeof(*r) + nr * sizeof(r->v[0]));
+	if (!r)
+		return false;
+	r->hdr.time_ns = end;
+	r->hdr.pid = task->pid;
+	r->hdr.tid = task->tid;
+	r->start_ns = start;
+	r->nr = nr;
+	r->reserved = 0;
+	for (i = 0; i < nr; i++) {
+		r->v[i].status = status[i];
+		/* What the module does: no number beside an errno. */
+		r->v[i].delta = status[i] ? 0 : delta[i];
+		r->v[i].flags = flags ? flags[i] : 0;
+	}
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
 uint64_t fake_now_ns(void)
 {
 	struct timespec ts;

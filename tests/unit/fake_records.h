@@ -77,6 +77,14 @@ struct fake_numa {
 bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	       const struct fake_numa *n);
 
+/*
+ * A PMU record (hftmon_rec_pmu) of task's slice [start, end] on cpu: nr
+ * counters, delta[i] and status[i] (flags[i] may be NULL: none).
+ */
+bool fake_pmu(unsigned int cpu, uint64_t start, uint64_t end,
+	      const struct fake_task *task, __u32 nr, const uint64_t *delta,
+	      const __s32 *status, const __u32 *flags);
+
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);
 

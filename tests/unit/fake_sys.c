@@ -79,7 +79,14 @@ static int ioc_configure(struct hftmon_config *cfg)
 	if (pages && (__u64)cfg->wakeup_bytes > (__u64)pages * FAKE_PAGE_SIZE)
 		return fail(EINVAL);
 	if (cfg->events & ~(__u64)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL |
-				   HFTMON_EV_SPIKE | HFTMON_EV_NUMA))
+				   HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
+				   HFTMON_EV_PMU))
+		return fail(EINVAL);
+	/* The module's PMU rules: 1..4 counters iff EV_PMU, with SWITCH. */
+	if (cfg->events & HFTMON_EV_PMU ?
+		    !cfg->nr_pmu || cfg->nr_pmu > HFTMON_PMU_MAX_COUNTERS ||
+			    !(cfg->events & HFTMON_EV_SWITCH) :
+		    cfg->nr_pmu != 0)
 		return fail(EINVAL);
 	/* The spike rules of the uapi: a threshold in range iff spikes. */
 	if (cfg->events & HFTMON_EV_SPIKE ?
@@ -97,6 +104,8 @@ static int ioc_configure(struct hftmon_config *cfg)
 	if (fake.running || fake.nr_mapped)
 		return fail(EBUSY);
 	free_rings();
+	for (cpu = 0; cpu < cfg->nr_pmu; cpu++)
+		cfg->pmu[cpu].status = fake.pmu_status[cpu];
 	fake.ring_mmap_size = (__u64)(pages + 1) * FAKE_PAGE_SIZE;
 	for (cpu = 0; cpu < nr_cpus(); cpu++) {
 		if (fake.nodev_cpus & (1u << cpu))

@@ -47,6 +47,8 @@ struct fake_dev {
 	bool watermark;
 	__u32 ring_pages_default;
 	void (*on_start)(void); /* called by a successful START */
+	/* CONFIGURE's pmu[i].status: the kernel refused counter i */
+	__s32 pmu_status[HFTMON_PMU_MAX_COUNTERS];
 
 	/* What the library did. */
 	unsigned int ioctl_calls;

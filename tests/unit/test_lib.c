@@ -395,7 +395,7 @@ static void test_opts_checked_from_last_field(void **state)
 	/* Last: a configure that fails leaves m unconfigured. */
 	check_newer_caller(m, call_configure,
 			   sizeof(struct hftmon_monitor_config),
-			   OFFSETOFEND(struct hftmon_monitor_config, nr_irq_cpus),
+			   OFFSETOFEND(struct hftmon_monitor_config, nr_pmu_counters),
 			   "monitor_config");
 	hftmon_close(m);
 }
@@ -1017,8 +1017,8 @@ static void test_unknown_type_is_skipped(void **state)
 	h = ring_producer_reserve(&fake.prod[0], 77, 64); /* unknown type */
 	assert_non_null(h);
 	ring_producer_commit(&fake.prod[0]);
-	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_PMU, 40);
-	assert_non_null(h); /* a number reserved without a layout */
+	h = ring_producer_reserve(&fake.prod[0], HFTMON_REC_TYPE_NR, 40);
+	assert_non_null(h); /* a number not given yet (a newer module's) */
 	ring_producer_commit(&fake.prod[0]);
 	assert_true(produce(0, 2));
 	assert_int_equal(hftmon_drain(m, collect_cb, &c), 2);

@@ -618,13 +618,13 @@ static int mixed_cb(void *ctx, const struct hftmon_rec_hdr *rec)
 /*
  * A reader built before a new record type: a newer producer writes known,
  * unknown-type, known... records (unknown types of several numbers and
- * sizes, a reserved number among them), over several laps of the ring so
+ * sizes, numbers not given yet among them), over several laps of the ring so
  * PADs and wraps fall between them. Every known record arrives, in order,
  * unchanged; every unknown one is counted; no seq is missing.
  */
 static void test_unknown_types_keep_later_records(void **state)
 {
-	static const __u16 unknown_types[] = { HFTMON_REC_PMU,
+	static const __u16 unknown_types[] = { HFTMON_REC_TYPE_NR + 2,
 					       HFTMON_REC_TYPE_NR, 200,
 					       HFTMON_REC_TYPE_NR + 1, 0xffff };
 	static const __u16 unknown_sizes[] = { 32, 40, 64, 248, 1024 };

@@ -48,7 +48,7 @@ FIELD(hftmon_info, nr_sources, 44, 4);
 FIELD(hftmon_info, source_status, 48, 128);
 FIELD(hftmon_info, reserved, 176, 64);
 
-SIZE(hftmon_config, 72, 8);
+SIZE(hftmon_config, 144, 8);
 FIELD(hftmon_config, size, 0, 4);
 FIELD(hftmon_config, flags, 4, 4);
 FIELD(hftmon_config, events, 8, 8);
@@ -58,6 +58,29 @@ FIELD(hftmon_config, sample_interval_ns, 24, 8);
 FIELD(hftmon_config, ring_mmap_size, 32, 8);
 FIELD(hftmon_config, irq_cpus, 40, 24);
 FIELD(hftmon_config, spike_threshold_ns, 64, 8);
+FIELD(hftmon_config, nr_pmu, 72, 4);
+FIELD(hftmon_config, reserved_pmu, 76, 4);
+FIELD(hftmon_config, pmu, 80, 64);
+_Static_assert(HFTMON_CONFIG_SIZE_VER0 ==
+		       offsetof(struct hftmon_config, spike_threshold_ns) + 8,
+	       "CONFIGURE's first size");
+SIZE(hftmon_pmu_event, 16, 8);
+FIELD(hftmon_pmu_event, type, 0, 4);
+FIELD(hftmon_pmu_event, status, 4, 4);
+FIELD(hftmon_pmu_event, config, 8, 8);
+SIZE(hftmon_pmu_value, 16, 8);
+FIELD(hftmon_pmu_value, delta, 0, 8);
+FIELD(hftmon_pmu_value, status, 8, 4);
+FIELD(hftmon_pmu_value, flags, 12, 4);
+SIZE(hftmon_rec_pmu, 48, 8);
+FIELD(hftmon_rec_pmu, hdr, 0, 32);
+FIELD(hftmon_rec_pmu, start_ns, 32, 8);
+FIELD(hftmon_rec_pmu, nr, 40, 4);
+FIELD(hftmon_rec_pmu, reserved, 44, 4);
+_Static_assert(offsetof(struct hftmon_rec_pmu, v) == 48, "hftmon_rec_pmu.v");
+_Static_assert(HFTMON_EV_PMU == 1ULL << 11 && HFTMON_FEAT_PMU == 1ULL << 16 &&
+	       HFTMON_REC_PMU == 9 && HFTMON_PMU_MAX_COUNTERS == 4 &&
+	       HFTMON_PMU_RESCHEDULED == 1, "PMU event, feature, record");
 
 SIZE(hftmon_attach, 32, 8);
 FIELD(hftmon_attach, size, 0, 4);

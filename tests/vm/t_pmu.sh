@@ -74,4 +74,23 @@ else
 		fail=1 ;;
 	esac
 fi
+# hftmon info says the same of the machine (hftmon.ko asks the kernel for
+# a hardware counter at GET_INFO): pmu_hw available exactly where sysfs
+# lists a CPU PMU; pmu_sw (page faults, cpu clock) available everywhere.
+if lsmod | grep -q '^hftmon '; then
+	info=$(bin/hftmon info) || { echo "FAIL: hftmon info failed"; exit 1; }
+	hw=$(echo "$info" | grep '^  pmu_hw ')
+	sw=$(echo "$info" | grep '^  pmu_sw ')
+	echo "# hftmon info:$hw;$sw"
+	case "$pmu:$hw" in
+	:*unsupported:*"(No such file or directory)" | \
+	:*unsupported:*"(Operation not supported)") ;;
+	?*:*available) ;;
+	*)	echo "FAIL: sysfs PMU '${pmu:-none}', hftmon info: $hw"; fail=1 ;;
+	esac
+	case $sw in
+	*available) ;;
+	*)	echo "FAIL: hftmon info: $sw"; fail=1 ;;
+	esac
+fi
 exit $fail

@@ -14,6 +14,9 @@
  *    all of it refunded at close and when the reader is killed;
  *  - kernel stacks are refused to an unprivileged session (EACCES), and
  *    no record such a session reads carries a kernel address;
+ *  - PMU counters of other PMUs than the CPU's (a tracepoint's) are
+ *    refused to an unprivileged session (EPERM: a kernel counter skips
+ *    perf_event_open()'s checks), software ones allowed;
  *  - attach checks every thread of the process it tracks;
  *  - tracking ends when a tracked child execs a setuid-root binary (a
  *    DETACH record with its reasons, nothing of the child after it, also
@@ -735,6 +738,40 @@ static int unprivileged_records(void *arg)
 	return kernel ? 10 : 0;
 }
 
+/* CONFIGURE with one PMU counter of type *arg: 0 or the errno. */
+static int pmu_configure(void *arg)
+{
+	struct hftmon_config c = { .size = sizeof(c), .ring_pages = 1,
+				   .events = HFTMON_EV_SWITCH | HFTMON_EV_PMU,
+				   .nr_pmu = 1 };
+	int fd = open_dev(), err;
+
+	if (fd < 0)
+		return -fd;
+	c.pmu[0].type = *(const __u32 *)arg;
+	c.pmu[0].config = 0;	/* PERF_COUNT_SW_CPU_CLOCK; a tracepoint's id */
+	err = xioctl(fd, HFTMON_IOC_CONFIGURE, &c);
+	close(fd);
+	return -err;
+}
+
+static void test_pmu_types(void)
+{
+	__u32 sw = 1 /* PERF_TYPE_SOFTWARE */, tp = 2 /* PERF_TYPE_TRACEPOINT */;
+	int r;
+
+	let_members_in(true);
+	r = as_user(&member, pmu_configure, &tp);
+	CHECK(r == EPERM, "unprivileged tracepoint counter: %d (%s), want EPERM",
+	      r, strerror(r));
+	r = as_user(&member, pmu_configure, &sw);
+	CHECK(r == 0, "unprivileged software counter: %d (%s)", r, strerror(r));
+	r = pmu_configure(&tp);
+	CHECK(r == 0, "tracepoint counter with CAP_PERFMON: %d (%s)", r,
+	      strerror(r));
+	let_members_in(false);
+}
+
 static void test_kstack(void)
 {
 	unsigned int k = HFTMON_ATTACH_KSTACK, u = HFTMON_ATTACH_USTACK;
@@ -1345,6 +1382,7 @@ int main(int argc, char **argv)
 	test_memcg();
 	test_limits();
 	test_kstack();
+	test_pmu_types();
 	test_thread_group();
 	test_exec();
 	test_blanking();

@@ -35,13 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/perf_event.h>
 #include <hftmon.h>
 
 #include "../workload/pingpong.h"
 
 enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
 	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
-	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, FTRACE, NR_MODES };
+	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, HFTMON_PMU,
+	    FTRACE, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon + irq/spike, other process tracked",
@@ -49,7 +51,9 @@ static const char *const mode_name[NR_MODES] = {
 	"hftmon, tracked + irq/spike probes",
 	"hftmon, tracked + kernel stacks",
 	"hftmon, tracked + kernel stacks >= 100 us", "hftmon, tracked + user stacks",
-	"hftmon, tracked + kernel/user stacks", "ftrace sched_switch+wakeup",
+	"hftmon, tracked + kernel/user stacks",
+	"hftmon, tracked + PMU (faults, cpu clock)",
+	"ftrace sched_switch+wakeup",
 };
 
 static int tracked(enum mode m)
@@ -57,7 +61,7 @@ static int tracked(enum mode m)
 	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
 	       m == IRQ_SPIKE_TRACKED || m == HFTMON_KSTACKS ||
 	       m == HFTMON_KSTACKS_MIN || m == HFTMON_USTACKS ||
-	       m == HFTMON_STACKS;
+	       m == HFTMON_STACKS || m == HFTMON_PMU;
 }
 
 /* The modes of the session with the interruption and spike probes. */
@@ -111,6 +115,7 @@ static int ftrace(int on)
 struct hm {
 	struct hftmon *m;
 	struct hftmon *mi;	/* the interruption and spike session */
+	struct hftmon *mp;	/* the session with PMU counters */
 	unsigned long records, irq_records, spikes;
 };
 
@@ -213,7 +218,8 @@ struct rates {
 static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 		    struct rates *r)
 {
-	struct hftmon *m = irq_mode(mode) ? hm->mi : hm->m;
+	struct hftmon *m = irq_mode(mode) ? hm->mi :
+			   mode == HFTMON_PMU ? hm->mp : hm->m;
 	struct cpu0 c0, c1;
 	struct pingpong pp;
 	double t0, t1;
@@ -291,6 +297,21 @@ int main(int argc, char **argv)
 		.sz = sizeof(icfg), .ring_pages = 4096,
 		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
 	};
+	/*
+	 * Two software counters read at every switch of the ping-pong (a
+	 * hardware one is refused under x86 TCG): the PMU family's probe
+	 * beside the sched family's, the same records otherwise.
+	 */
+	static const struct hftmon_pmu_counter counters[2] = {
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_SOFTWARE,
+		  .config = PERF_COUNT_SW_PAGE_FAULTS },
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_SOFTWARE,
+		  .config = PERF_COUNT_SW_CPU_CLOCK },
+	};
+	struct hftmon_monitor_config pcfg = {
+		.sz = sizeof(pcfg), .ring_pages = 4096,
+		.pmu_counters = counters, .nr_pmu_counters = 2,
+	};
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' },
@@ -344,6 +365,10 @@ int main(int argc, char **argv)
 		err = hftmon_open(NULL, &hm.mi);
 	if (!err)
 		err = hftmon_configure(hm.mi, &icfg);
+	if (!err)
+		err = hftmon_open(NULL, &hm.mp);
+	if (!err)
+		err = hftmon_configure(hm.mp, &pcfg);
 	if (err) {
 		fprintf(stderr, "vm_bench: hftmon: %s\n", strerror(-err));
 		return 1;
@@ -385,12 +410,13 @@ int main(int argc, char **argv)
 		       med[BASELINE] / rate[i][0]);
 	printf("  hftmon: %lu records over all trials (%lu interruptions, %lu spikes at %llu us), %llu lost\n",
 	       hm.records, hm.irq_records, hm.spikes, spike_us,
-	       lost(hm.m) + lost(hm.mi));
+	       lost(hm.m) + lost(hm.mi) + lost(hm.mp));
 	printf("  CPU 0 (the ping-pong's) took, a second (median of the trials):\n");
 	for (i = 0; i < NR_MODES; i++)
 		printf("  %-41s %7.0f interrupts (%5.0f of them irq_work)  %5.0f softirqs\n",
 		       mode_name[i], irqs[i][trials / 2], iwis[i][trials / 2],
 		       softs[i][trials / 2]);
+	hftmon_close(hm.mp);
 	hftmon_close(hm.mi);
 	hftmon_close(hm.m);
 	close(gate[1]);

@@ -2,7 +2,8 @@
 /*
  * hftmon info: what the module and this machine offer, read at open
  * (hftmon_get_info()): ABI version, feature bits, CPUs, NUMA nodes, ring
- * sizes, and every event source, available or why not.
+ * sizes, and every event source, available or why not (pmu_hw: whether
+ * the kernel can make a hardware counter on this machine, asked of it).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ static int run_info(int argc, char **argv)
 		{ HFTMON_FEAT_PROCESS_EXIT, "process_exit" },
 		{ HFTMON_FEAT_PROCESS_FORK, "process_fork" },
 		{ HFTMON_FEAT_POLL, "poll" },
+		{ HFTMON_FEAT_PMU, "pmu" },
 	};
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },

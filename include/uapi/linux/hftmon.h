@@ -44,6 +44,7 @@
 #define HFTMON_FEAT_KSTACK_MIN		(1ULL << 13)	/* attach kstack_min_ns */
 #define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
 #define HFTMON_FEAT_NUMA_ACCESS		(1ULL << 15)	/* REC_NUMA kind ACCESS, addr */
+#define HFTMON_FEAT_PMU			(1ULL << 16)	/* REC_PMU, EV_PMU */
 #define HFTMON_FEAT_INHERIT		(1ULL << 20)	/* HFTMON_ATTACH_INHERIT */
 
 /*
@@ -125,6 +126,35 @@ struct hftmon_info {
  * hinting faults and the balancer's task moves and swaps between nodes.
  */
 #define HFTMON_EV_NUMA		(1ULL << 10)
+/*
+ * PMU counter deltas of tracked threads (HFTMON_REC_PMU), one record per
+ * slice on a CPU, of the counters named in hftmon_config.pmu[]. Needs
+ * HFTMON_EV_SWITCH (whose probes end tracking at an exec out of reach).
+ */
+#define HFTMON_EV_PMU		(1ULL << 11)
+
+/* Counters a session may read at every switch (hftmon_config.pmu[]). */
+#define HFTMON_PMU_MAX_COUNTERS	4
+
+/*
+ * One counter: the perf_event_attr type and config the kernel's perf API
+ * takes (PERF_TYPE_SOFTWARE PERF_COUNT_SW_PAGE_FAULTS, PERF_TYPE_HARDWARE
+ * PERF_COUNT_HW_INSTRUCTIONS, PERF_TYPE_RAW with a vendor encoding...),
+ * made by the module as a pinned per-CPU counter of kernel and user mode.
+ * status (out, CONFIGURE): 0 if the kernel made this counter on one
+ * online CPU when asked, else its -errno (-ENOENT: no PMU of this machine
+ * knows the event, as every hardware event under x86 TCG; -EOPNOTSUPP,
+ * -EINVAL...). An unsupported counter does not fail CONFIGURE or START:
+ * its values in every record carry that errno instead of a number.
+ * A session opened without CAP_PERFMON or CAP_SYS_ADMIN may name only
+ * PERF_TYPE_HARDWARE, _SOFTWARE, _HW_CACHE and _RAW events (else
+ * CONFIGURE fails with -EPERM), and they count user mode only.
+ */
+struct hftmon_pmu_event {
+	__u32 type;
+	__s32 status;
+	__u64 config;
+};
 
 /*
  * HFTMON_IOC_CONFIGURE: allocate the per-CPU rings and choose events.
@@ -133,7 +163,8 @@ struct hftmon_info {
  * Errors: -EINVAL bad field, -EOPNOTSUPP an event or option this kernel
  * or module lacks, -EBUSY running or mapped, -EPERM the rings exceed the
  * caller's locked-memory allowance and RLIMIT_MEMLOCK (as perf's mmap),
- * -ENOSPC the global cap on all sessions' rings (max_ring_mb), -ENOMEM
+ * -ENOSPC the global cap on all sessions' rings (max_ring_mb), -EPERM a
+ * PMU counter type an unprivileged session may not use, -ENOMEM
  * the caller's memory cgroup (the rings are charged to it) or no memory.
  */
 struct hftmon_config {
@@ -156,6 +187,13 @@ struct hftmon_config {
 	 * default); without it, 0. HFTMON_IOC_SET_SPIKE_THRESHOLD changes it.
 	 */
 	__u64 spike_threshold_ns;
+	/*
+	 * With HFTMON_EV_PMU: 1..HFTMON_PMU_MAX_COUNTERS counters in pmu[];
+	 * without it, 0 and pmu[] all zero. Entries from nr_pmu on: zero.
+	 */
+	__u32 nr_pmu;
+	__u32 reserved_pmu;	/* must be 0 */
+	struct hftmon_pmu_event pmu[HFTMON_PMU_MAX_COUNTERS];
 };
 #define HFTMON_IRQ_CPUS_MAX	192
 #define HFTMON_SPIKE_THRESHOLD_MIN_NS	1000ULL
@@ -311,7 +349,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_IRQ = 6,	/* a device IRQ, system vector or NMI */
 	HFTMON_REC_SOFTIRQ = 7,	/* a softirq vector's run */
 	HFTMON_REC_SPIKE = 8,	/* a latency spike of a tracked thread */
-	HFTMON_REC_PMU = 9,	/* reserved: PMU counters (no layout yet) */
+	HFTMON_REC_PMU = 9,	/* PMU counter deltas of one slice on a CPU */
 	HFTMON_REC_NUMA = 10,	/* NUMA balancing: a hinting fault, a task move */
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
 	HFTMON_REC_DETACH = 12,	/* tracking of a process ended at its exec */
@@ -672,6 +710,49 @@ struct hftmon_rec_numa {
 /* The first layout's size, without addr: readers accept it. */
 #define HFTMON_REC_NUMA_SIZE_V1	64
 
+/* hftmon_pmu_value.flags */
+/*
+ * The counter's perf state changed during the slice (it was scheduled
+ * out and in again by the perf core, e.g. a context reschedule): it was
+ * active at both reads but may not have counted in between. Not scaled.
+ */
+#define HFTMON_PMU_RESCHEDULED	(1U << 0)
+
+/*
+ * One counter of one slice. status 0: delta is what the counter counted
+ * on this CPU between the switch-in and the switch-out. Otherwise delta
+ * is 0 and means nothing, and status says why (at either read):
+ * -ENOENT, -EOPNOTSUPP, ...: the kernel refused to make the counter on
+ * this CPU (its errno, as CONFIGURE's pmu[].status); -EIO: in error state
+ * (a pinned counter that lost its slot, e.g. to the NMI watchdog);
+ * -EAGAIN: not counting (off, not scheduled); -EXDEV: counting on another
+ * CPU; -ENODEV: no counter on this CPU (it came online after START).
+ * Enabled and running times are not reported: the perf core brings them
+ * up to date only in perf_event_read_local() and its unexported helpers;
+ * HFTMON_PMU_RESCHEDULED tells the one case where they would differ from
+ * the slice's length.
+ */
+struct hftmon_pmu_value {
+	__u64 delta;
+	__s32 status;		/* 0 or -errno */
+	__u32 flags;		/* HFTMON_PMU_* */
+};
+
+/*
+ * A tracked thread's slice on one CPU (hdr.pid/tid, hdr.cpu), from its
+ * switch-in at start_ns to its switch-out at hdr.time_ns, and the
+ * deltas of the session's counters over it: v[i] is hftmon_config.pmu[i],
+ * nr of them (hdr.size = sizeof(struct hftmon_rec_pmu) + nr * 16).
+ * Written at the switch-out; a slice that began before START has none.
+ */
+struct hftmon_rec_pmu {
+	struct hftmon_rec_hdr hdr;
+	__u64 start_ns;
+	__u32 nr;
+	__u32 reserved;
+	struct hftmon_pmu_value v[];
+};
+
 /* Per-CPU statistics returned by HFTMON_IOC_GET_STATS. */
 struct hftmon_cpu_stats {
 	__u32 cpu;
@@ -711,7 +792,10 @@ struct hftmon_stats {
 #define HFTMON_IOC_MAGIC	0xB7
 
 #define HFTMON_IOC_GET_INFO	_IOWR(HFTMON_IOC_MAGIC, 0x00, struct hftmon_info)
-#define HFTMON_IOC_CONFIGURE	_IOWR(HFTMON_IOC_MAGIC, 0x01, struct hftmon_config)
+/* CONFIGURE's number keeps the first ABI's size: up to spike_threshold_ns. */
+#define HFTMON_CONFIG_SIZE_VER0	72
+#define HFTMON_IOC_CONFIGURE	_IOC(_IOC_READ | _IOC_WRITE, HFTMON_IOC_MAGIC, 0x01, \
+				     HFTMON_CONFIG_SIZE_VER0)
 #define HFTMON_IOC_ATTACH	_IOW(HFTMON_IOC_MAGIC, 0x02, struct hftmon_attach)
 #define HFTMON_IOC_DETACH	_IOW(HFTMON_IOC_MAGIC, 0x03, struct hftmon_attach)
 #define HFTMON_IOC_START	_IO(HFTMON_IOC_MAGIC, 0x04)

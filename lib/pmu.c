@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * PMU counters (issue 8, first slice): the aggregator's part (pmu.h) and
+ * the queries of <hftmon.h>, hftmon_get_pmu_totals() and
+ * hftmon_get_pmu_status(). Each HFTMON_REC_PMU record is one slice of one
+ * thread on one CPU; its per-counter values are summed per thread where
+ * they counted (status 0) and counted as missed, with their errno, where
+ * they did not: a sum is never padded with a zero for a slice that did
+ * not count, and a counter the kernel refused has no value at all.
+ * Nothing here allocates after init.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "handle.h"
+#include "pmu.h"
+
+int hftmon_agg_pmu_init(struct hftmon_agg *a, unsigned int nr,
+			const int32_t *cfg_status, uint32_t max_threads,
+			uint32_t history_slices)
+{
+	struct hftmon_agg_pmu *p;
+
+	if (!nr || nr > HFTMON_PMU_MAX_COUNTERS || !max_threads ||
+	    max_threads > (1u << 30) || !history_slices)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->nr = nr;
+	memcpy(p->cfg_status, cfg_status, nr * sizeof(*cfg_status));
+	p->max_threads = max_threads;
+	for (p->nr_slots = 1; p->nr_slots < 2 * max_threads; p->nr_slots <<= 1)
+		;
+	p->threads = calloc(p->nr_slots, sizeof(*p->threads));
+	p->scratch = calloc(p->nr_slots, sizeof(*p->scratch));
+	p->slice_cap = history_slices;
+	p->slices = calloc(history_slices, sizeof(*p->slices));
+	a->pmu = p;
+	if (!p->threads || !p->scratch || !p->slices) {
+		hftmon_agg_pmu_fini(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void hftmon_agg_pmu_fini(struct hftmon_agg *a)
+{
+	struct hftmon_agg_pmu *p = a->pmu;
+
+	if (!p)
+		return;
+	free(p->threads);
+	free(p->scratch);
+	free(p->slices);
+	free(p);
+	a->pmu = NULL;
+}
+
+/* The thread's entry, made on first sight; NULL when the table is full. */
+static struct hftmon_agg_pmu_thread *pmu_thread(struct hftmon_agg *a,
+						int32_t pid, int32_t tid)
+{
+	struct hftmon_agg_pmu *p = a->pmu;
+	uint32_t i = ((uint32_t)tid * 2654435761u) & (p->nr_slots - 1);
+	struct hftmon_agg_pmu_thread *t;
+
+	if (tid <= 0)
+		return NULL;
+	for (;; i = (i + 1) & (p->nr_slots - 1)) {
+		t = &p->threads[i];
+		if (t->tid == tid)
+			return t;
+		if (!t->tid)
+			break;
+	}
+	if (p->nr_threads >= p->max_threads) {
+		a->st.dropped++;
+		return NULL;
+	}
+	p->nr_threads++;
+	t->tid = tid;
+	t->pid = pid;
+	return t;
+}
+
+static void sum_add(struct hftmon_agg_pmu_sum *s, uint64_t delta,
+		    int32_t status, uint32_t flags)
+{
+	if (status) {
+		s->missed++;
+		s->last_err = status;
+		return;
+	}
+	s->counted++;
+	s->value += delta;
+	if (flags & HFTMON_PMU_RESCHEDULED)
+		s->rescheduled++;
+}
+
+void hftmon_agg_pmu_record(struct hftmon_agg *a, const struct hftmon_rec_pmu *r)
+{
+	struct hftmon_agg_pmu *p = a->pmu;
+	struct hftmon_agg_pmu_thread *t;
+	struct hftmon_agg_pmu_slice *sl;
+	unsigned int i, nr;
+
+	p->records++;
+	/* A record of fewer counters than configured: the rest missed. */
+	nr = r->nr < p->nr ? r->nr : p->nr;
+	t = pmu_thread(a, r->hdr.pid, r->hdr.tid);
+	if (p->slice_total >= p->slice_cap) {
+		sl = &p->slices[p->slice_total % p->slice_cap];
+		if (sl->end_ns > p->lost_end_ns)
+			p->lost_end_ns = sl->end_ns;
+	}
+	sl = &p->slices[p->slice_total++ % p->slice_cap];
+	sl->start_ns = r->start_ns;
+	sl->end_ns = r->hdr.time_ns;
+	sl->pid = r->hdr.pid;
+	sl->tid = r->hdr.tid;
+	for (i = 0; i < p->nr; i++) {
+		sl->status[i] = i < nr ? r->v[i].status : -ENODATA;
+		sl->delta[i] = i < nr && !sl->status[i] ? r->v[i].delta : 0;
+		sl->flags[i] = i < nr ? r->v[i].flags : 0;
+	}
+	if (!t)
+		return;
+	t->slices++;
+	if (r->hdr.time_ns > r->start_ns)
+		t->on_cpu_ns += r->hdr.time_ns - r->start_ns;
+	for (i = 0; i < p->nr; i++)
+		sum_add(&t->c[i], sl->delta[i], sl->status[i], sl->flags[i]);
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+static int pmu_check(struct hftmon *m, const struct hftmon_pmu_query *q,
+		     struct hftmon_pmu_query *qq, const char *what)
+{
+	int err = HFTMON_COPY_OPTS(qq, q, to_ns);
+
+	if (err)
+		return err;
+	if (qq->pid < 0 || qq->tid < 0 ||
+	    (qq->window_us && (qq->from_ns || qq->to_ns)) ||
+	    (qq->to_ns && qq->to_ns < qq->from_ns))
+		return -EINVAL;
+	err = hftmon_check_configured(m, what);
+	if (err)
+		return err;
+	if (!m->agg.pmu) {
+		pr_err(m, "%s: configured without PMU counters (pmu_counters)",
+		       what);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static bool matches(const struct hftmon_pmu_query *q, int32_t pid, int32_t tid)
+{
+	return (!q->pid || q->pid == pid) && (!q->tid || q->tid == tid);
+}
+
+static int by_tid(const void *pa, const void *pb)
+{
+	const struct hftmon_pmu_totals *a = pa, *b = pb;
+
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+/* What a counter's sums say, by the rules of enum hftmon_pmu_state. */
+static void metric_of(const struct hftmon_agg_pmu_sum *s, int32_t cfg_status,
+		      struct hftmon_pmu_metric *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (cfg_status) {
+		o->state = HFTMON_PMU_UNSUPPORTED;
+		o->status = cfg_status;
+		o->slices_missed = s->counted + s->missed;
+		return;
+	}
+	o->slices_counted = s->counted;
+	o->slices_missed = s->missed;
+	o->slices_rescheduled = s->rescheduled;
+	o->status = s->missed ? s->last_err : 0;
+	if (!s->counted && !s->missed) {
+		o->state = HFTMON_PMU_NO_DATA;
+	} else if (!s->counted) {
+		o->state = HFTMON_PMU_UNAVAILABLE;
+	} else {
+		o->state = s->missed ? HFTMON_PMU_PARTIAL : HFTMON_PMU_MEASURED;
+		o->value = s->value;
+	}
+}
+
+static void totals_of(const struct hftmon_agg_pmu *p,
+		      const struct hftmon_agg_pmu_thread *t, bool complete,
+		      struct hftmon_pmu_totals *o)
+{
+	unsigned int i;
+
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->pid = t->pid;
+	o->tid = t->tid;
+	o->slices = t->slices;
+	o->on_cpu_ns = t->on_cpu_ns;
+	o->complete = complete;
+	o->nr = p->nr;
+	for (i = 0; i < p->nr; i++)
+		metric_of(&t->c[i], p->cfg_status[i], &o->c[i]);
+}
+
+static bool slice_in(const struct hftmon_pmu_query *q, uint64_t since,
+		     const struct hftmon_agg_pmu_slice *sl)
+{
+	if (!matches(q, sl->pid, sl->tid))
+		return false;
+	if (q->window_us)
+		return sl->end_ns >= since;
+	return sl->start_ns >= q->from_ns && (!q->to_ns || sl->end_ns <= q->to_ns);
+}
+
+/* tid's entry in the query's scratch table (as big as the thread table). */
+static struct hftmon_agg_pmu_thread *scratch_get(const struct hftmon_agg_pmu *p,
+						 int32_t pid, int32_t tid,
+						 uint32_t *nr)
+{
+	uint32_t i = ((uint32_t)tid * 2654435761u) & (p->nr_slots - 1);
+	struct hftmon_agg_pmu_thread *t;
+
+	if (tid <= 0)
+		return NULL;
+	for (;; i = (i + 1) & (p->nr_slots - 1)) {
+		t = &p->scratch[i];
+		if (t->tid == tid)
+			return t;
+		if (!t->tid)
+			break;
+	}
+	if (*nr >= p->max_threads)
+		return NULL;
+	(*nr)++;
+	t->tid = tid;
+	t->pid = pid;
+	return t;
+}
+
+/* A window: the history's slices summed per thread in the scratch table. */
+static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
+			 struct hftmon_pmu_totals *out, size_t stride,
+			 size_t max)
+{
+	const struct hftmon_agg_pmu *p = m->agg.pmu;
+	uint64_t since = hftmon_window_start(q->window_us), i, first;
+	size_t filled = 0, all = 0;
+	uint32_t nr = 0, j, k;
+	bool complete;
+
+	hftmon_lock(m);
+	memset(p->scratch, 0, p->nr_slots * sizeof(*p->scratch));
+	first = p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+	complete = !p->lost_end_ns ||
+		   p->lost_end_ns < (q->window_us ? since : q->from_ns);
+	for (i = first; i < p->slice_total; i++) {
+		const struct hftmon_agg_pmu_slice *sl =
+			&p->slices[i % p->slice_cap];
+		struct hftmon_agg_pmu_thread *t;
+
+		if (!slice_in(q, since, sl))
+			continue;
+		t = scratch_get(p, sl->pid, sl->tid, &nr);
+		if (!t)
+			continue;
+		t->slices++;
+		if (sl->end_ns > sl->start_ns)
+			t->on_cpu_ns += sl->end_ns - sl->start_ns;
+		for (k = 0; k < p->nr; k++)
+			sum_add(&t->c[k], sl->delta[k], sl->status[k],
+				sl->flags[k]);
+	}
+	for (j = 0; j < p->nr_slots; j++) {
+		struct hftmon_pmu_totals o;
+
+		if (!p->scratch[j].tid)
+			continue;
+		if (filled < max) {
+			totals_of(p, &p->scratch[j], complete, &o);
+			hftmon_put_out(out, stride, filled++, &o, sizeof(o));
+		}
+		all++;
+	}
+	hftmon_unlock(m);
+	if (filled > 1 && stride == sizeof(struct hftmon_pmu_totals))
+		qsort(out, filled, stride, by_tid);
+	return all > INT_MAX ? INT_MAX : (int)all;
+}
+
+HFTMON_API int hftmon_get_pmu_totals(struct hftmon *m,
+				     const struct hftmon_pmu_query *q,
+				     struct hftmon_pmu_totals *out, size_t max)
+{
+	struct hftmon_pmu_query qq;
+	const struct hftmon_agg_pmu *p;
+	size_t stride, filled = 0, all = 0;
+	uint32_t i;
+	int err;
+
+	if (!m || (!out && max) || (max && !HFTMON_OUT_OK(out)))
+		return -EINVAL;
+	err = pmu_check(m, q, &qq, "PMU totals query");
+	if (err)
+		return err;
+	stride = max ? out->sz : 0;
+	if (qq.window_us || qq.from_ns || qq.to_ns)
+		return window_totals(m, &qq, out, stride, max);
+	hftmon_lock(m);
+	p = m->agg.pmu;
+	for (i = 0; i < p->nr_slots; i++) {
+		const struct hftmon_agg_pmu_thread *t = &p->threads[i];
+		struct hftmon_pmu_totals o;
+
+		if (!t->tid || !matches(&qq, t->pid, t->tid))
+			continue;
+		if (filled < max) {
+			totals_of(p, t, true, &o);
+			hftmon_put_out(out, stride, filled++, &o, sizeof(o));
+		}
+		all++;
+	}
+	hftmon_unlock(m);
+	if (filled > 1 && stride == sizeof(struct hftmon_pmu_totals))
+		qsort(out, filled, stride, by_tid);
+	return all > INT_MAX ? INT_MAX : (int)all;
+}
+
+HFTMON_API int hftmon_get_pmu_status(struct hftmon *m, int *status, size_t max)
+{
+	unsigned int i;
+	int err;
+
+	if (!m || (!status && max))
+		return -EINVAL;
+	err = hftmon_check_configured(m, "PMU status");
+	if (err)
+		return err;
+	if (!m->nr_pmu)
+		return -EOPNOTSUPP;
+	for (i = 0; i < m->nr_pmu && i < max; i++)
+		status[i] = m->pmu_status[i];
+	return (int)m->nr_pmu;
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PMU counters through the switch path, proven with software events
+ * against the kernel's own per-thread accounting. A tracked worker thread,
+ * in ROUNDS rounds, wakes, touches PAGES new pages and blocks again; the
+ * main thread reads its /proc/self/task/TID/stat (minflt, majflt) and
+ * schedstat (run time) while it is blocked, before and after each round,
+ * and takes CLOCK_MONOTONIC stamps there. The worker's slices wholly
+ * inside a round (hftmon_get_pmu_totals() from_ns..to_ns) must show:
+ * - PERF_COUNT_SW_PAGE_FAULTS: exactly the minflt+majflt delta. Both
+ *   are counted once per fault that reaches the handler and completes
+ *   (the perf event at do_user_addr_fault()'s entry, the task's counts in
+ *   mm_account_fault(); a fault that is retried counts once in both);
+ *   they differ only for a fault that fails (SIGSEGV), which this worker
+ *   never takes, or one made by get_user_pages() (no regs: not a perf
+ *   event), which nothing here does.
+ * - PERF_COUNT_SW_CPU_CLOCK: the schedstat run time delta within
+ *   CPU_CLOCK_SLACK_NS per slice. The two measure the same slices on the
+ *   same clock (local_clock() and the runqueue clock are both
+ *   sched_clock_cpu(); Debian's 6.1 has no IRQ_TIME_ACCOUNTING, so run
+ *   time includes interrupts like the counter), but at different points
+ *   of __schedule(): run time from update_rq_clock() at its start, the
+ *   counter at the sched_switch tracepoint after pick_next_task(). Each
+ *   slice's two ends lag by about the same, so the difference is the
+ *   difference of two such lags. What makes a lag long is
+ *   pick_next_task() on a CPU about to go idle: newidle_balance() takes
+ *   the other runqueue's lock, and the vCPU holding it may not be running
+ *   (up to ~1 ms measured, both signs). In fact any two clock reads a few
+ *   instructions apart can be that far apart in this VM: each vCPU is a
+ *   host thread (multi-threaded TCG, the main boot) that the host, its
+ *   cores shared, may not run for a while, and the guest's clock is the
+ *   host's, running on meanwhile. That is what CPU_CLOCK_SLACK_NS allows
+ *   per slice (CPU_CLOCK_TOTAL_PCT bounds the sum).
+ *   So the worker's CPU never goes idle: an untracked SCHED_IDLE spinner
+ *   shares it, which the worker preempts at once when woken and which
+ *   takes the CPU when it blocks, without any balancing in between.
+ * - PERF_COUNT_HW_INSTRUCTIONS: x86 TCG has no PMU: unsupported, with
+ *   the kernel's errno at configure and in every record, and no number.
+ */
+#define _GNU_SOURCE
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <hftmon.h>
+
+#include "vmtest.h"
+
+#define ROUNDS		20
+#define PAGES		64
+/*
+ * Per slice: the two ends' lags may differ by as long as the host left
+ * the vCPU thread unscheduled (see above): up to ~1 ms measured. Over
+ * every round together the differences, of both signs, stay within a few
+ * percent of the run time (measured: 0.2 to 1.5 %).
+ */
+#define CPU_CLOCK_SLACK_NS	1000000ull
+#define CPU_CLOCK_TOTAL_PCT	5
+
+struct worker {
+	int go[2], done[2];
+	pid_t tid;
+	long page;
+	char *mem;		/* ROUNDS * PAGES pages, never touched before */
+};
+
+static int pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	int r, p;
+	char c;
+
+	if (pin(0, 1))
+		return NULL;
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	/* Blocked in read() between rounds, and after the last one. */
+	for (r = 0;; r++) {
+		if (read(w->go[0], &c, 1) != 1 || c == 'q' || r >= ROUNDS)
+			return NULL;
+		for (p = 0; p < PAGES; p++)
+			w->mem[((long)r * PAGES + p) * w->page] = 1;
+		if (write(w->done[1], &c, 1) != 1)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* minflt + majflt, and the state letter, from /proc/self/task/TID/stat. */
+static int task_stat(pid_t tid, unsigned long long *faults, char *state)
+{
+	unsigned long long minflt, majflt;
+	char path[96], buf[1024], *p;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %llu %*u %llu",
+			 state, &minflt, &majflt) != 3)
+		return -1;
+	*faults = minflt + majflt;
+	return 0;
+}
+
+static int task_runtime(pid_t tid, unsigned long long *run_ns)
+{
+	char path[96];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", run_ns) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static bool in_read(pid_t tid)
+{
+	char path[96];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_read;
+}
+
+/*
+ * The worker is off CPU, asleep in read(): blocked in the syscall, state
+ * S, and its run time unchanged over 2 ms (it is not still on its way
+ * out through schedule()).
+ */
+static int wait_blocked(pid_t tid, unsigned long long *faults,
+			unsigned long long *run_ns)
+{
+	unsigned long long f1, r1, r2;
+	char st;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (in_read(tid) && !task_stat(tid, &f1, &st) && st == 'S' &&
+		    !task_runtime(tid, &r1)) {
+			usleep(2000);
+			if (!task_runtime(tid, &r2) && r1 == r2 &&
+			    !task_stat(tid, faults, &st) && st == 'S' &&
+			    *faults == f1) {
+				*run_ns = r2;
+				return 0;
+			}
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Every PMU record of the worker, as the module wrote it. */
+struct seen {
+	pid_t tid;
+	long records, bad;
+};
+
+static int on_record(void *ctx, const struct hftmon_rec_hdr *h)
+{
+	const struct hftmon_rec_pmu *p = (const void *)h;
+	struct seen *s = ctx;
+
+	if (h->type != HFTMON_REC_PMU || h->tid != s->tid)
+		return 0;
+	s->records++;
+	/* Two software counters that count, one refused: its errno, no number. */
+	if (p->nr != 3 || p->v[0].status || p->v[1].status ||
+	    p->v[2].status >= 0 || p->v[2].delta || p->start_ns > h->time_ns) {
+		if (s->bad++ < 5)
+			INFO("bad PMU record: nr %u, status %d %d %d, instructions delta %llu",
+			     p->nr, p->v[0].status, p->v[1].status,
+			     p->v[2].status, (unsigned long long)p->v[2].delta);
+	}
+	return 0;
+}
+
+static const char *state_name(uint32_t s)
+{
+	static const char *const names[] = { "no data", "measured", "partial",
+					     "unavailable", "unsupported" };
+
+	return s < 5 ? names[s] : "?";
+}
+
+int main(void)
+{
+	const struct hftmon_pmu_counter counters[3] = {
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_SOFTWARE,
+		  .config = PERF_COUNT_SW_PAGE_FAULTS },
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_SOFTWARE,
+		  .config = PERF_COUNT_SW_CPU_CLOCK },
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_HARDWARE,
+		  .config = PERF_COUNT_HW_INSTRUCTIONS },
+	};
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg), .ring_pages = 256,
+		.pmu_counters = counters, .nr_pmu_counters = 3,
+	};
+	unsigned long long f0[ROUNDS], f1[ROUNDS], r0[ROUNDS], r1[ROUNDS];
+	uint64_t t0[ROUNDS], t1[ROUNDS];
+	long long worst_clock = 0, diffs[ROUNDS], sum_diff = 0, sum_run = 0;
+	char line[ROUNDS * 12], *lp = line;
+	uint64_t total_faults = 0;
+	struct worker w = { 0 };
+	struct seen seen = { 0 };
+	pid_t spinner;
+	struct hftmon *m;
+	pthread_t th;
+	int status[4] = { 1, 1, 1, 1 }, r, n;
+	char c = 'g';
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	w.page = sysconf(_SC_PAGESIZE);
+	w.mem = mmap(NULL, (size_t)ROUNDS * PAGES * w.page,
+		     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(w.mem != MAP_FAILED, "mmap");
+	/* One fault per page: no huge page covering 512 of them at once. */
+	REQUIRE(madvise(w.mem, (size_t)ROUNDS * PAGES * w.page,
+			MADV_NOHUGEPAGE) == 0, "madvise");
+	REQUIRE(pipe(w.go) == 0 && pipe(w.done) == 0, "pipe");
+
+	REQUIRE(sysconf(_SC_NPROCESSORS_ONLN) >= 2, "needs 2 CPUs");
+	REQUIRE(pin(0, 0) == 0, "pin main to CPU 0");
+	/* Forked before attach: a process of its own, not tracked. */
+	spinner = fork();
+	REQUIRE(spinner >= 0, "fork");
+	if (spinner == 0) {
+		struct sched_param sp = { 0 };
+
+		if (pin(0, 1) || sched_setscheduler(0, SCHED_IDLE, &sp))
+			_exit(1);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
+	REQUIRE(hftmon_get_pmu_status(m, status, 4) == 3, "PMU status");
+	CHECK(status[0] == 0, "page faults counter refused: %d", status[0]);
+	CHECK(status[1] == 0, "cpu clock counter refused: %d", status[1]);
+	INFO("instructions at configure: %d (%s)", status[2],
+	     status[2] ? strerror(-status[2]) : "supported");
+	CHECK(status[2] < 0, "x86 TCG has no PMU, yet instructions were made");
+	{
+		struct hftmon_info info = { .size = sizeof(info) };
+
+		REQUIRE(hftmon_get_info(m, &info) == 0, "info");
+		CHECK(info.source_status[HFTMON_SRC_PMU_SW] == 0,
+		      "pmu_sw source: %d", info.source_status[HFTMON_SRC_PMU_SW]);
+		CHECK(info.source_status[HFTMON_SRC_PMU_HW] == status[2],
+		      "pmu_hw source %d, instructions refused with %d",
+		      info.source_status[HFTMON_SRC_PMU_HW], status[2]);
+		CHECK(info.features & HFTMON_FEAT_PMU, "no HFTMON_FEAT_PMU");
+	}
+	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach");
+	REQUIRE(hftmon_start(m) == 0, "start");
+	REQUIRE(pthread_create(&th, NULL, worker_fn, &w) == 0, "thread");
+	while (!__atomic_load_n(&w.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+
+	for (r = 0; r < ROUNDS; r++) {
+		REQUIRE(wait_blocked(w.tid, &f0[r], &r0[r]) == 0,
+			"round %d: worker never blocked", r);
+		t0[r] = mono_ns();
+		REQUIRE(write(w.go[1], &c, 1) == 1, "go");
+		REQUIRE(read(w.done[0], &c, 1) == 1, "done");
+		REQUIRE(wait_blocked(w.tid, &f1[r], &r1[r]) == 0,
+			"round %d: worker never blocked again", r);
+		t1[r] = mono_ns();
+	}
+	/* The last round ended blocked in read() too: let it go now. */
+	c = 'q';
+	REQUIRE(write(w.go[1], &c, 1) == 1, "quit");
+	REQUIRE(pthread_join(th, NULL) == 0, "join");
+	REQUIRE(hftmon_stop(m) == 0, "stop");
+	kill(spinner, SIGKILL);
+	waitpid(spinner, NULL, 0);
+	seen.tid = w.tid;
+	REQUIRE(hftmon_drain(m, on_record, &seen) >= 0, "drain");
+	CHECK(seen.records >= ROUNDS, "only %ld PMU records of the worker",
+	      seen.records);
+	CHECK(!seen.bad, "%ld bad PMU records", seen.bad);
+
+	for (r = 0; r < ROUNDS; r++) {
+		struct hftmon_pmu_totals out[1] = { [0].sz = sizeof(out[0]) };
+		struct hftmon_pmu_query q = { .sz = sizeof(q), .tid = w.tid,
+					      .from_ns = t0[r], .to_ns = t1[r] };
+		const struct hftmon_pmu_metric *pf = &out[0].c[0];
+		const struct hftmon_pmu_metric *ck = &out[0].c[1];
+		const struct hftmon_pmu_metric *in = &out[0].c[2];
+		unsigned long long faults = f1[r] - f0[r];
+		long long run = (long long)(r1[r] - r0[r]), diff;
+
+		n = hftmon_get_pmu_totals(m, &q, out, 1);
+		REQUIRE(n == 1, "round %d: %d threads in the span", r, n);
+		CHECK(out[0].complete, "round %d: history incomplete", r);
+		CHECK(out[0].slices >= 1, "round %d: no slice", r);
+		CHECK(pf->state == HFTMON_PMU_MEASURED,
+		      "round %d: page faults %s (%d)", r, state_name(pf->state),
+		      pf->status);
+		CHECK(pf->value == faults,
+		      "round %d: page faults %llu, /proc minflt+majflt %llu",
+		      r, (unsigned long long)pf->value, faults);
+		CHECK(faults >= PAGES, "round %d: /proc says %llu faults < %d",
+		      r, faults, PAGES);
+		total_faults += pf->value;
+		CHECK(ck->state == HFTMON_PMU_MEASURED,
+		      "round %d: cpu clock %s (%d)", r, state_name(ck->state),
+		      ck->status);
+		diff = (long long)ck->value - run;
+		diffs[r] = diff;
+		sum_diff += diff;
+		sum_run += run;
+		if (llabs(diff) > llabs(worst_clock))
+			worst_clock = diff;
+		CHECK((unsigned long long)llabs(diff) <=
+			      out[0].slices * CPU_CLOCK_SLACK_NS,
+		      "round %d: cpu clock %llu ns, schedstat run %lld ns over %llu slices",
+		      r, (unsigned long long)ck->value, run,
+		      (unsigned long long)out[0].slices);
+		CHECK(in->state == HFTMON_PMU_UNSUPPORTED &&
+			      in->status == status[2] && in->value == 0,
+		      "round %d: instructions %s (%d) value %llu", r,
+		      state_name(in->state), in->status,
+		      (unsigned long long)in->value);
+		if (r == 0 || r == ROUNDS - 1)
+			INFO("round %d: %llu slices, faults %llu = /proc %llu; cpu clock %llu ns, run %lld ns",
+			     r, (unsigned long long)out[0].slices,
+			     (unsigned long long)pf->value, faults,
+			     (unsigned long long)ck->value, run);
+	}
+	for (r = 0; r < ROUNDS; r++)
+		lp += sprintf(lp, " %lld", diffs[r] / 1000);
+	INFO("cpu clock - run time per round, us:%s", line);
+	INFO("cpu clock - run time over all rounds: %lld us of %lld us (%.2f %%)",
+	     sum_diff / 1000, sum_run / 1000,
+	     sum_run ? 100.0 * (double)sum_diff / (double)sum_run : 0.0);
+	CHECK(llabs(sum_diff) * 100 <= sum_run * CPU_CLOCK_TOTAL_PCT,
+	      "cpu clock and run time differ by %lld of %lld ns over all rounds",
+	      sum_diff, sum_run);
+	INFO("%d rounds: %llu page faults matched /proc exactly; worst cpu clock - run time %lld ns",
+	     ROUNDS, (unsigned long long)total_faults, worst_clock);
+	hftmon_close(m);
+	return vmtest_result();
+}
