@@ -256,7 +256,7 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 			 size_t max)
 {
 	const struct hftmon_agg_pmu *p = m->agg.pmu;
-	uint64_t since = hftmon_window_start(q->window_us), i, first;
+	uint64_t since = hftmon_window_start(m, q->window_us), i, first;
 	size_t filled = 0, all = 0;
 	uint32_t nr = 0, j, k;
 	bool complete;
