@@ -1110,6 +1110,22 @@ struct hftmon_pmu_totals {
 int hftmon_get_pmu_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 			  struct hftmon_pmu_totals *out, size_t max);
 /*
+ * A counter by name, as perf and libpfm4 spell it: "instructions",
+ * "PERF_COUNT_SW_PAGE_FAULTS", a vendor event of this machine's PMU such
+ * as "MEM_LOAD_L3_MISS_RETIRED:REMOTE_DRAM" or one qualified by its PMU
+ * ("icx::MACHINE_CLEARS:MEMORY_ORDERING", libpfm4's names), into out's
+ * type and config (out->sz set), resolved by libpfm4, which is loaded
+ * at the first call (dlopen("libpfm.so.4")). 0; -ENOENT an event this
+ * machine's PMUs do not have, -EINVAL a bad name or unit mask,
+ * -EOPNOTSUPP libpfm4 is not installed, or the event needs an extra
+ * register (config1: OFFCORE_RESPONSE); the reason is logged on m (may
+ * be NULL). Whether the kernel can count it is told at configure, by the
+ * counter's status.
+ */
+int hftmon_pmu_event_parse(struct hftmon *m, const char *name,
+			   struct hftmon_pmu_counter *out);
+
+/*
  * Each configured counter's status at configure (0, or the kernel's
  * -errno for one it refused) into status[0..max-1]; returns how many
  * counters are configured, or -errno.

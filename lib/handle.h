@@ -128,6 +128,9 @@ HFTMON_INTERNAL void hftmon_unlock(struct hftmon *m);
  */
 HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
+/* pfm.c: libpfm4 initialised again at the next call (tests: another PMU). */
+HFTMON_INTERNAL void hftmon_pfm_reset(void);
+
 /* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
 HFTMON_INTERNAL uint64_t hftmon_now_ns(void);
 /*

@@ -28,8 +28,9 @@ PACKAGES=(
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	# the DKMS check (tests/dkms): dkms, modinfo, openssl for its key
 	dkms kmod openssl
-	# unit tests (cmocka) and NUMA support in the library
-	libcmocka-dev libnuma-dev
+	# unit tests (cmocka), NUMA support in the library, and libpfm4 for PMU
+	# event names (loaded with dlopen(); its headers at build time)
+	libcmocka-dev libnuma-dev libpfm4-dev
 	# the KUnit kernel, built from Debian's own kernel source
 	linux-source-6.1 flex bison bc cpio rsync xz-utils python3
 	# the VMs: qemu (qboot.rom is in qemu-system-data), a static busybox
