@@ -356,6 +356,7 @@ static void track_inherit(struct kunit *test)
 	struct hftmon_track *t = track_new(test, 3);
 	const struct hftmon_proc *p, *c;
 	struct task_struct *k[3];
+	unsigned int nr, pool;
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -397,10 +398,43 @@ static void track_inherit(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, hftmon_track_find(t, k[1]));
 	rcu_read_unlock();
 
-	for (i = 0; i < 3; i++) {
+	/*
+	 * Full again (current, k[0], k[1]). A child that exits is reaped by
+	 * the refill a later fork queues, with no ATTACH or DETACH: a
+	 * forking parent does not fill the table with dead children.
+	 */
+	flush_work(&t->refill);	/* k[1]'s: nothing to reap yet */
+	for (i = 0; i < 2; i++) {
+		struct pid *kpid;
+		int tries = 0;
+
+		rcu_read_lock();
+		kpid = get_pid(task_tgid(k[i]));
+		rcu_read_unlock();
 		kthread_stop(k[i]);
 		put_task_struct(k[i]);
+		k[i] = NULL;
+		while (pid_has_task(kpid, PIDTYPE_TGID) && tries++ < 100)
+			msleep(20);
+		put_pid(kpid);
 	}
+	nr = READ_ONCE(t->nr);
+	KUNIT_EXPECT_EQ(test, nr, 3U);
+	rcu_read_lock();
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[2]), -ENOSPC);
+	rcu_read_unlock();
+	flush_work(&t->refill);
+	nr = READ_ONCE(t->nr);
+	pool = READ_ONCE(t->nr_pool);
+	KUNIT_EXPECT_EQ(test, nr, 1U);	/* current alone */
+	KUNIT_EXPECT_EQ(test, pool, 2U);
+	rcu_read_lock();
+	KUNIT_EXPECT_EQ(test, hftmon_track_inherit(t, p, k[2]), 0);
+	KUNIT_EXPECT_NOT_NULL(test, hftmon_track_find(t, k[2]));
+	rcu_read_unlock();
+
+	kthread_stop(k[2]);
+	put_task_struct(k[2]);
 }
 
 static void track_full(struct kunit *test)

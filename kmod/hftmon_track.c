@@ -50,6 +50,8 @@
 #define HFTMON_TRACK_POOL	32	/* entries made ahead, at most */
 
 static void hftmon_track_refill(struct work_struct *work);
+static void hftmon_track_reap(struct hftmon_track *t,
+			      struct hftmon_track_tab *tab);
 
 void hftmon_track_init(struct hftmon_track *t, unsigned int max)
 {
@@ -100,9 +102,24 @@ static void hftmon_track_fill(struct hftmon_track *t)
 	}
 }
 
+/*
+ * After a fork took an entry (or found none): the children that exited
+ * since are reaped here, since nothing else changes the table while a
+ * followed process only forks (a shell's children would otherwise fill
+ * it with dead entries), and the pool is topped up.
+ */
 static void hftmon_track_refill(struct work_struct *work)
 {
-	hftmon_track_fill(container_of(work, struct hftmon_track, refill));
+	struct hftmon_track *t = container_of(work, struct hftmon_track,
+					      refill);
+	struct hftmon_track_tab *tab;
+
+	raw_spin_lock(&t->lock);
+	tab = rcu_dereference_protected(t->tab, lockdep_is_held(&t->lock));
+	if (tab)
+		hftmon_track_reap(t, tab);
+	raw_spin_unlock(&t->lock);
+	hftmon_track_fill(t);
 }
 
 /* Free the pool; the work item must be idle (hftmon_track_clear()). */
@@ -329,8 +346,7 @@ int hftmon_track_inherit(struct hftmon_track *t,
 	}
 	raw_spin_unlock(&t->lock);
 	/* queue_work() is safe with preemption off (a raw pool lock). */
-	if (err != -ENOSPC)
-		schedule_work(&t->refill);
+	schedule_work(&t->refill);
 	return err;
 }
 

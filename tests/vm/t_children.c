@@ -8,6 +8,8 @@
  * equal the SWITCH records whose prev is that task, split the same way:
  * tracked from the fork on, before it first ran, none missed. The FORK
  * records say FOLLOWED, and hftmon_get_processes() lists both children.
+ * A burst of more children than max_procs, each reaped before the next,
+ * is followed whole: the dead ones are reaped, not left to fill the table.
  * Without follow_children the same family leaves no record of its
  * children but their FORK (not FOLLOWED): the control, the bug this is
  * for (a child tracked only once the library noticed it, or never).
@@ -43,7 +45,35 @@ struct count {
 struct collect {
 	struct count c[2];
 	long bad;
+	/* FORK records of the burst's children: followed, FULL, NOMEM */
+	int burst_lo, burst_hi;
+	long burst_followed, burst_full, burst_nomem;
 };
+
+#define BURST 150	/* more than the module's default max_procs (64) */
+
+/*
+ * BURST children forked one after another, each reaped before the next:
+ * dead children must not fill the table (the refill after each fork
+ * reaps them), so none is refused as FULL.
+ */
+static int burst(int *lo, int *hi)
+{
+	int i, pid;
+
+	for (i = 0; i < BURST; i++) {
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (!pid)
+			_exit(0);
+		if (!i)
+			*lo = pid;
+		*hi = pid;
+		waitpid(pid, NULL, 0);
+	}
+	return 0;
+}
 
 static void naps(int n)
 {
@@ -116,6 +146,13 @@ static int on_record(void *ctx, const struct hftmon_rec_hdr *h)
 		col->bad++;
 		return 0;
 	}
+	if (h->type == HFTMON_REC_FORK && !(h->flags & HFTMON_FORK_THREAD) &&
+	    col->burst_lo && f->child_pid >= col->burst_lo &&
+	    f->child_pid <= col->burst_hi) {
+		col->burst_followed += !!(h->flags & HFTMON_FORK_FOLLOWED);
+		col->burst_full += !!(h->flags & HFTMON_FORK_FULL);
+		col->burst_nomem += !!(h->flags & HFTMON_FORK_NOMEM);
+	}
 	if (h->type == HFTMON_REC_FORK && !(h->flags & HFTMON_FORK_THREAD))
 		for (i = 0; i < 2; i++)
 			if (f->child_pid == col->c[i].pid) {
@@ -165,6 +202,8 @@ static void run(bool follow)
 	REQUIRE(err == 0, "attach (follow %d): %d", follow, err);
 	REQUIRE(hftmon_start(m) == 0, "start");
 	err = family(lives);
+	if (!err && follow)
+		err = burst(&col.burst_lo, &col.burst_hi);
 	REQUIRE(hftmon_stop(m) == 0, "stop");
 	REQUIRE(err == 0, "the family: %d", err);
 	col.c[0].pid = lives[0].pid;
@@ -176,6 +215,18 @@ static void run(bool follow)
 	CHECK(st.lost_total == 0, "lost %llu records",
 	      (unsigned long long)st.lost_total);
 	n = hftmon_get_processes(m, pids, 8, NULL);
+	if (follow) {
+		INFO("a burst of %d forks: %ld followed, %ld refused FULL, %ld NOMEM (pool empty)",
+		     BURST, col.burst_followed, col.burst_full,
+		     col.burst_nomem);
+		CHECK(col.burst_full == 0 &&
+			      col.burst_followed + col.burst_nomem == BURST,
+		      "burst: %ld followed, %ld FULL, %ld NOMEM of %d",
+		      col.burst_followed, col.burst_full, col.burst_nomem,
+		      BURST);
+		/* The burst's children come after the family's two. */
+		n = n > 3 ? 3 : n;
+	}
 
 	for (i = 0; i < 2; i++) {
 		const struct count *c = &col.c[i];
