@@ -3,7 +3,7 @@
  * numa_bench: what sampling a process's NUMA residency costs it (issue 9,
  * Measure), in one VM boot. A worker process pinned to CPU 0 sweeps a
  * buffer of RSS MiB (a read and a write per cache line, the pages all
- * resident) for a fixed number of passes; its time is measured with
+ * resident, 4 KiB ones: MADV_NOHUGEPAGE) for a fixed number of passes; its time is measured with
  * nobody sampling, and while this process, pinned to CPU 1 as the CLI's
  * monitor would be, calls hftmon_get_numa_residency() on it every 100 ms,
  * 10 ms and 1 ms (the kernel's numa_maps walk of its page tables, under
@@ -74,9 +74,17 @@ static pid_t worker(size_t bytes, unsigned int passes, int ready, int go)
 
 		pin(0);
 		b = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (b == MAP_FAILED)
 			_exit(1);
+		/*
+		 * 4 KiB pages, the walk's worst case (a huge page is one PMD
+		 * entry to it); EINVAL where the kernel has no THP.
+		 */
+		if (madvise((void *)b, bytes, MADV_NOHUGEPAGE) && errno != EINVAL)
+			_exit(1);
+		for (i = 0; i < bytes; i += 4096)
+			b[i] = 1;
 		if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
 			_exit(1);
 		t0 = now_ns();
