@@ -79,9 +79,11 @@ static pid_t worker(size_t bytes, unsigned int passes, int ready, int go)
 			_exit(1);
 		/*
 		 * 4 KiB pages, the walk's worst case (a huge page is one PMD
-		 * entry to it); EINVAL where the kernel has no THP.
+		 * entry to it); EINVAL where the kernel has no THP, ENOSYS
+		 * where it has no madvise().
 		 */
-		if (madvise((void *)b, bytes, MADV_NOHUGEPAGE) && errno != EINVAL)
+		if (madvise((void *)b, bytes, MADV_NOHUGEPAGE) &&
+		    errno != EINVAL && errno != ENOSYS)
 			_exit(1);
 		for (i = 0; i < bytes; i += 4096)
 			b[i] = 1;
