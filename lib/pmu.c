@@ -60,30 +60,46 @@ void hftmon_agg_pmu_fini(struct hftmon_agg *a)
 	a->pmu = NULL;
 }
 
-/* The thread's entry, made on first sight; NULL when the table is full. */
-static struct hftmon_agg_pmu_thread *pmu_thread(struct hftmon_agg *a,
-						int32_t pid, int32_t tid)
+/*
+ * tid's entry in table (nr_slots, a power of two, linear probing), made
+ * on first sight while *nr < max; NULL when full (or a bad tid). The
+ * thread table and the queries' scratch table are both such tables.
+ */
+static struct hftmon_agg_pmu_thread *
+slot_get(struct hftmon_agg_pmu_thread *table, uint32_t nr_slots, uint32_t max,
+	 uint32_t *nr, int32_t pid, int32_t tid)
 {
-	struct hftmon_agg_pmu *p = a->pmu;
-	uint32_t i = ((uint32_t)tid * 2654435761u) & (p->nr_slots - 1);
+	uint32_t i = ((uint32_t)tid * 2654435761u) & (nr_slots - 1);
 	struct hftmon_agg_pmu_thread *t;
 
 	if (tid <= 0)
 		return NULL;
-	for (;; i = (i + 1) & (p->nr_slots - 1)) {
-		t = &p->threads[i];
+	for (;; i = (i + 1) & (nr_slots - 1)) {
+		t = &table[i];
 		if (t->tid == tid)
 			return t;
 		if (!t->tid)
 			break;
 	}
-	if (p->nr_threads >= p->max_threads) {
-		a->st.dropped++;
+	if (*nr >= max)
 		return NULL;
-	}
-	p->nr_threads++;
+	(*nr)++;
 	t->tid = tid;
 	t->pid = pid;
+	return t;
+}
+
+/* The thread's entry, made on first sight; NULL when the table is full. */
+static struct hftmon_agg_pmu_thread *pmu_thread(struct hftmon_agg *a,
+						int32_t pid, int32_t tid)
+{
+	struct hftmon_agg_pmu *p = a->pmu;
+	struct hftmon_agg_pmu_thread *t;
+
+	t = slot_get(p->threads, p->nr_slots, p->max_threads, &p->nr_threads,
+		     pid, tid);
+	if (!t && tid > 0)
+		a->st.dropped++;
 	return t;
 }
 
@@ -225,31 +241,6 @@ static bool slice_in(const struct hftmon_pmu_query *q, uint64_t since,
 	return sl->start_ns >= q->from_ns && (!q->to_ns || sl->end_ns <= q->to_ns);
 }
 
-/* tid's entry in the query's scratch table (as big as the thread table). */
-static struct hftmon_agg_pmu_thread *scratch_get(const struct hftmon_agg_pmu *p,
-						 int32_t pid, int32_t tid,
-						 uint32_t *nr)
-{
-	uint32_t i = ((uint32_t)tid * 2654435761u) & (p->nr_slots - 1);
-	struct hftmon_agg_pmu_thread *t;
-
-	if (tid <= 0)
-		return NULL;
-	for (;; i = (i + 1) & (p->nr_slots - 1)) {
-		t = &p->scratch[i];
-		if (t->tid == tid)
-			return t;
-		if (!t->tid)
-			break;
-	}
-	if (*nr >= p->max_threads)
-		return NULL;
-	(*nr)++;
-	t->tid = tid;
-	t->pid = pid;
-	return t;
-}
-
 /* A window: the history's slices summed per thread in the scratch table. */
 static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 			 struct hftmon_pmu_totals *out, size_t stride,
@@ -273,7 +264,8 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 
 		if (!slice_in(q, since, sl))
 			continue;
-		t = scratch_get(p, sl->pid, sl->tid, &nr);
+		t = slot_get(p->scratch, p->nr_slots, p->max_threads, &nr,
+			     sl->pid, sl->tid);
 		if (!t)
 			continue;
 		t->slices++;
