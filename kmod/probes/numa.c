@@ -32,11 +32,14 @@
  * piece of a huge page (skipped before the count). Its address is the
  * page's, never the byte's: the hinting fault is taken on the whole page.
  *
- * The kprobes are registered at START of a session with HFTMON_EV_NUMA
- * and removed at STOP, so the kernel's faults pay nothing otherwise;
- * while they are there every hinting fault of every task pays their
- * handlers' session load and tracked lookup, and only a tracked task's
- * writes a record (no allocation: a ring reservation). Everything here runs in the balanced task's
+ * The kprobes are registered at the START of the first session with
+ * HFTMON_EV_NUMA and stay until unload, as the tracepoints stay hooked
+ * (registering patches kernel text and IPIs every CPU: a start or stop
+ * should not), so the kernel's hinting faults pay nothing until then;
+ * from then on every hinting fault of every task pays their handlers'
+ * session load (and while a NUMA session runs, the tracked lookup), and
+ * only a tracked task's writes a record (no allocation: a ring
+ * reservation). Everything here runs in the balanced task's
  * own context (task_numa_fault() and the tracepoints are called from the
  * fault path and from task_numa_migrate()), in process context with IRQs
  * on and preemption off (kprobe handlers and tracepoint probes run so).
@@ -297,13 +300,14 @@ static int hftmon_numa_access_register(void)
 	return err;
 }
 
+/* Once per load (see the top); hftmon_probes_lock held. */
 static int hftmon_numa_start(struct hftmon_session *s)
 {
 	int err;
 
-	if (!(s->events & HFTMON_EV_NUMA))
+	if (!(s->events & HFTMON_EV_NUMA) || hftmon_numa_registered)
 		return 0;
-	/* A kprobe is registered afresh each time: no state of the last. */
+	/* A failed register may leave state behind: each try starts clean. */
 	memset(&hftmon_numa_kp, 0, sizeof(hftmon_numa_kp));
 	hftmon_numa_kp.symbol_name = "task_numa_fault";
 	hftmon_numa_kp.pre_handler = hftmon_numa_fault_pre;
@@ -322,7 +326,8 @@ static int hftmon_numa_start(struct hftmon_session *s)
 	return 0;
 }
 
-static void hftmon_numa_stop(struct hftmon_session *s)
+/* Unload: the kprobes, which outlive the sessions, go. */
+static void hftmon_numa_exit(void)
 {
 	if (!hftmon_numa_registered)
 		return;
@@ -372,6 +377,6 @@ struct hftmon_family hftmon_family_numa = {
 	.nr_sources = ARRAY_SIZE(hftmon_numa_sources),
 #ifdef HFTMON_NUMA_WORKS
 	.start = hftmon_numa_start,
-	.stop = hftmon_numa_stop,
+	.exit = hftmon_numa_exit,
 #endif
 };

@@ -18,13 +18,19 @@
  * entry only, and arm64 has none): a kretprobe on handle_mm_fault(), the
  * arch-independent core every user-address fault goes through (the
  * mmap_lock or per-VMA lock taken before it is outside: a fault that
- * waits for the lock is not seen as long). It is registered at START of a
- * session with HFTMON_EV_SPIKE and unregistered at STOP, so the kernel's
- * faults pay nothing otherwise. While registered, every fault of every
- * task hits it (an ftrace-based kprobe on x86: the call site is already
- * there) and pays the entry handler: the session pointer and the tracked
- * process lookup every probe does, then it declines the return probe
- * (nonzero), so an untracked task's fault has no return hook at all. A
+ * waits for the lock is not seen as long). It is registered at the START
+ * of the first session with HFTMON_EV_SPIKE and stays registered until
+ * unload, as the tracepoints stay hooked: registering patches kernel text
+ * and IPIs every CPU, isolated trading cores included, and a start or
+ * stop should not (under multi-threaded TCG, patching the same call site
+ * at every session is also the prime suspect of a guest's jump to 0 just
+ * after handle_mm_fault()'s call, seen once on 6.1-rt). Until the first
+ * such session the kernel's faults pay nothing. From then on every fault
+ * of every task hits it (an ftrace-based kprobe on x86: the call site is
+ * already there) and pays the entry handler: the session pointer, then,
+ * while a spike session runs, the tracked process lookup every probe
+ * does; it declines the return probe (nonzero), so an untracked task's
+ * fault has no return hook at all. A
  * tracked task's fault stores its start time, CPU and address in the
  * instance and, at the return, writes a record when the fault lasted at
  * least the threshold. The fault's time includes any time the task slept
@@ -210,9 +216,9 @@ static int hftmon_fault_entry(struct kretprobe_instance *ri,
 /*
  * handle_mm_fault() returned in the task that entered it (maybe on another
  * CPU, after sleeping in it); the session is looked up again: it may have
- * stopped meanwhile (then no record: unregistering waits for no instance,
- * it only stops new ones from reaching here). The record is written with
- * IRQs off, as every other spike record (the ring's kick).
+ * stopped meanwhile, and another may have started. A fault that began
+ * before this session's START is not its own (no record). The record is
+ * written with IRQs off, as every other spike record (the ring's kick).
  */
 static int hftmon_fault_return(struct kretprobe_instance *ri,
 			       struct pt_regs *regs)
@@ -222,7 +228,8 @@ static int hftmon_fault_return(struct kretprobe_instance *ri,
 	struct hftmon_spike_info i;
 	unsigned long flags;
 
-	if (!s || !hftmon_fault_spike_due(f->start_ns, ktime_get_mono_fast_ns(),
+	if (!s || f->start_ns < s->start_ns ||
+	    !hftmon_fault_spike_due(f->start_ns, ktime_get_mono_fast_ns(),
 					  hftmon_spike_threshold(s), f->addr,
 					  f->cpu, &i))
 		return 0;
@@ -235,10 +242,13 @@ static int hftmon_fault_return(struct kretprobe_instance *ri,
 static struct kretprobe hftmon_fault_krp;
 static bool hftmon_fault_registered;
 
+/* Once per load (hftmon_probes_lock held, as every family start). */
 static int hftmon_fault_register(void)
 {
-	/* A kretprobe is registered afresh each time: no state of the last. */
-	memset(&hftmon_fault_krp, 0, sizeof(hftmon_fault_krp));
+	int err;
+
+	if (hftmon_fault_registered)
+		return 0;
 	hftmon_fault_krp.kp.symbol_name = "handle_mm_fault";
 	hftmon_fault_krp.entry_handler = hftmon_fault_entry;
 	hftmon_fault_krp.handler = hftmon_fault_return;
@@ -249,9 +259,17 @@ static int hftmon_fault_register(void)
 	 * One lacking is a missed spike (nmissed), never a stall.
 	 */
 	hftmon_fault_krp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
-	return register_kretprobe(&hftmon_fault_krp);
+	err = register_kretprobe(&hftmon_fault_krp);
+	if (err) {
+		/* It may be tried again: a failed register leaves state behind. */
+		memset(&hftmon_fault_krp, 0, sizeof(hftmon_fault_krp));
+		return err;
+	}
+	hftmon_fault_registered = true;
+	return 0;
 }
 
+/* Module exit: no session runs, the probe goes. */
 static void hftmon_fault_unregister(void)
 {
 	if (!hftmon_fault_registered)
@@ -265,9 +283,9 @@ static void hftmon_fault_unregister(void)
 #endif
 
 /*
- * No probe runs a session now: every CPU's idle state is unknown. A
- * session detecting spikes hooks handle_mm_fault() (see the top); failing
- * that fails START, with the kprobe's errno.
+ * No probe runs a session now: every CPU's idle state is unknown. The
+ * first session detecting spikes hooks handle_mm_fault() (see the top);
+ * failing that fails START, with the kprobe's errno.
  */
 static int hftmon_spike_start(struct hftmon_session *s)
 {
@@ -285,14 +303,13 @@ static int hftmon_spike_start(struct hftmon_session *s)
 				err);
 			return err;
 		}
-		hftmon_fault_registered = true;
 	}
 #endif
 	return 0;
 }
 
-/* No probe uses the session: the fault probe goes too. */
-static void hftmon_spike_stop(struct hftmon_session *s)
+/* Unload: the fault probe, which outlives the sessions, goes. */
+static void hftmon_spike_exit(void)
 {
 #ifdef CONFIG_KRETPROBES
 	hftmon_fault_unregister();
@@ -329,5 +346,5 @@ struct hftmon_family hftmon_family_spike = {
 	.sources = hftmon_spike_sources,
 	.nr_sources = ARRAY_SIZE(hftmon_spike_sources),
 	.start = hftmon_spike_start,
-	.stop = hftmon_spike_stop,
+	.exit = hftmon_spike_exit,
 };

@@ -25,6 +25,11 @@
  *    same userfaultfd fault: no FAULT spike.
  * 6. The threshold raised running (SET_SPIKE_THRESHOLD to 200 ms), a
  *    100 ms fault: none; back to 30 ms: one.
+ * 7. A fault held across sessions: taken while this session runs, the
+ *    session stopped and closed and a new one started while the toucher
+ *    still waits in it, then answered: it is not the new session's (no
+ *    FAULT spike: it began before that START), and a fault taken in the
+ *    new session is one spike (the probe outlives the first session).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +66,8 @@ struct uffd_fault {
 	uint64_t h_start, h_copy, h_end; /* handler: event read, copy asked, done */
 	uint64_t t_start, t_end; /* toucher: before .. after the access */
 	pid_t tid;
+	unsigned int delay_us;	/* the handler's, before it answers */
+	volatile int in_fault;	/* the handler has the event */
 };
 
 static int uffd_open(char **area)
@@ -101,7 +108,8 @@ static void *handler(void *arg)
 		return NULL;
 	}
 	f->h_start = mono_ns();
-	usleep(DELAY_US);
+	f->in_fault = 1;
+	usleep(f->delay_us);
 	copy.dst = msg.arg.pagefault.address & ~((unsigned long)page_size - 1);
 	copy.src = (unsigned long)fill;
 	copy.len = (unsigned long)page_size;
@@ -115,11 +123,12 @@ static void *handler(void *arg)
 }
 
 /* This thread touches the registered page once; the handler answers. */
-static void uffd_fault_once(struct uffd_fault *f)
+static void uffd_fault_held(struct uffd_fault *f, unsigned int delay_us)
 {
 	pthread_t h;
 
 	memset(f, 0, sizeof(*f));
+	f->delay_us = delay_us;
 	f->uffd = uffd_open(&f->area);
 	f->off = 123;
 	f->tid = (pid_t)syscall(SYS_gettid);
@@ -130,6 +139,37 @@ static void uffd_fault_once(struct uffd_fault *f)
 	pthread_join(h, NULL);
 	close(f->uffd);
 	munmap(f->area, (size_t)page_size);
+}
+
+static void uffd_fault_once(struct uffd_fault *f)
+{
+	uffd_fault_held(f, DELAY_US);
+}
+
+/* 7's toucher, in a thread of its own while the sessions change. */
+static void *toucher(void *arg)
+{
+	uffd_fault_held(arg, 1000000);
+	return NULL;
+}
+
+/* A session of this process with spikes at THRESHOLD_US, started. */
+static void session_begin(void)
+{
+	struct hftmon_open_opts oo = { .sz = sizeof(oo) };
+	struct hftmon_monitor_config c = {
+		.sz = sizeof(c),
+		.events = HFTMON_EV_SCHED_ALL,
+		.spike_threshold_us = THRESHOLD_US,
+	};
+	int err = hftmon_open(&oo, &m);
+
+	REQUIRE(err == 0, "hftmon_open: %s", strerror(-err));
+	err = hftmon_configure(m, &c);
+	REQUIRE(err == 0, "hftmon_configure: %s", strerror(-err));
+	err = hftmon_attach_process(m, getpid(), NULL);
+	REQUIRE(err == 0, "attach: %s", strerror(-err));
+	REQUIRE(hftmon_start(m) == 0, "start");
 }
 
 static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
@@ -232,15 +272,11 @@ static void check_one_fault(const struct uffd_fault *f, uint64_t since)
 int main(void)
 {
 	struct hftmon_open_opts oo = { .sz = sizeof(oo) };
-	struct hftmon_monitor_config c = {
-		.sz = sizeof(c),
-		.events = HFTMON_EV_SCHED_ALL,
-		.spike_threshold_us = THRESHOLD_US,
-	};
 	struct hftmon_info info = { .size = sizeof(info) };
-	struct uffd_fault f;
+	struct uffd_fault f, held;
 	uint64_t since;
 	int err, first, n, st, i;
+	pthread_t t;
 	pid_t child;
 	char *pages;
 
@@ -254,11 +290,8 @@ int main(void)
 	      "spike_fault status %d (%s)", info.source_status[HFTMON_SRC_SPIKE_FAULT],
 	      hftmon_source_reason(HFTMON_SRC_SPIKE_FAULT,
 				   info.source_status[HFTMON_SRC_SPIKE_FAULT]) ?: "");
-	err = hftmon_configure(m, &c);
-	REQUIRE(err == 0, "hftmon_configure: %s", strerror(-err));
-	err = hftmon_attach_process(m, getpid(), NULL);
-	REQUIRE(err == 0, "attach: %s", strerror(-err));
-	REQUIRE(hftmon_start(m) == 0, "start");
+	hftmon_close(m);
+	session_begin();
 
 	/* 2, 3 */
 	since = mono_ns();
@@ -302,6 +335,26 @@ int main(void)
 	uffd_fault_once(&f);
 	n = fault_spikes(f.tid, since, false, &first);
 	CHECK(n == 1, "threshold back to 30 ms: %d FAULT spikes", n);
+
+	/* 7 */
+	since = mono_ns();
+	memset(&held, 0, sizeof(held));
+	REQUIRE(pthread_create(&t, NULL, toucher, &held) == 0, "pthread_create");
+	while (!held.in_fault)
+		usleep(1000);
+	hftmon_stop(m);
+	hftmon_close(m);
+	session_begin();
+	/* Not yet answered: the new session started while it waited. */
+	REQUIRE(!*(volatile uint64_t *)&held.h_copy,
+		"the fault outlived the session (1 s)");
+	pthread_join(t, NULL);
+	n = fault_spikes(held.tid, since, false, &first);
+	CHECK(n == 0, "a fault taken before this session's START: %d FAULT spikes", n);
+	since = mono_ns();
+	uffd_fault_once(&f);
+	n = fault_spikes(f.tid, since, false, &first);
+	CHECK(n == 1, "a fault in the second session: %d FAULT spikes", n);
 
 	hftmon_stop(m);
 	hftmon_close(m);

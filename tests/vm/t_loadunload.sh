@@ -1,6 +1,7 @@
 #!/bin/sh
 # Load/unload hftmon 20 times, each time with a full session (attach,
-# start, record, stop, close) on big rings, and check nothing stays:
+# start, record, stop, close) on big rings and a spike session (the
+# fault kretprobe, removed by the rmmod), and check nothing stays:
 #  - every object hftmon allocates lives in its own slab cache
 #    (hftmon_session, hftmon_proc, hftmon_ring; the VM boots with
 #    slub_nomerge so they stay separate): with all files closed each must
@@ -42,6 +43,9 @@ objects() {	# objects in use in hftmon's caches, "name=n" each
 cycle() {
 	insmod ./hftmon.ko || return 1
 	./bin/hftmon record -p 1 --duration 0.05 --ring-pages 256 >/dev/null || return 2
+	# A spike session registers the fault kretprobe (and its ftrace
+	# site), which stays until the rmmod below takes it away.
+	./bin/hftmon spikes -p 1 --threshold-us 1000 --duration 0.05 >/dev/null || return 5
 	# Attach entries are freed after an RCU grace period: allow a second.
 	n=0
 	while left=$(objects); case "$left" in *=[1-9]*) true ;; *) false ;; esac; do
