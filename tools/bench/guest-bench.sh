@@ -3,7 +3,9 @@
 # ratios (ping-pong with nothing, hftmon untracked/tracked, with the
 # interruption and spike probes, ftrace), then spike_latency's delivery
 # times (hftmon_inject.ko's IPIs, loaded for it alone), then what
-# sampling a process's NUMA residency costs it (numa_bench: no module).
+# sampling a process's NUMA residency costs it (numa_bench: no module),
+# then what the page-fault spike probe costs every fault (fault_bench,
+# which loads and unloads the module itself).
 set -e
 insmod ./hftmon.ko
 ./bin/vm_bench "$@"
@@ -12,3 +14,4 @@ insmod bin/hftmon_inject.ko
 rmmod hftmon_inject
 rmmod hftmon
 ./bin/numa_bench
+./bin/fault_bench --ko ./hftmon.ko
