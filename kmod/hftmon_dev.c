@@ -126,6 +126,9 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 	/* A threshold only with EV_SPIKE, which needs SWITCH and WAKEUP. */
 	if (hftmon_spike_config_check(cfg))
 		return -EINVAL;
+	/* Who runs where one waits: needs SWITCH, WAKEUP and MIGRATE. */
+	if (hftmon_runq_config_check(cfg))
+		return -EINVAL;
 	/* Counters only with EV_PMU, which needs SWITCH; 1..4 of them. */
 	if (hftmon_pmu_config_check(cfg))
 		return -EINVAL;

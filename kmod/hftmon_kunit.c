@@ -663,10 +663,11 @@ static void probe_events_filter(struct kunit *test)
 	struct hftmon_rec_wakeup *r;
 	struct hftmon_ring *rb;
 
+	/* Each tracepoint's events: its own, and who runs where one waits. */
 	KUNIT_EXPECT_EQ(test, ((struct hftmon_tracepoint *)sw)->events,
-			(u64)HFTMON_EV_SWITCH);
+			(u64)(HFTMON_EV_SWITCH | HFTMON_EV_RUNQ));
 	KUNIT_EXPECT_EQ(test, hftmon_kt_tp(test, "sched_wakeup_new")->events,
-			(u64)HFTMON_EV_WAKEUP);
+			(u64)(HFTMON_EV_WAKEUP | HFTMON_EV_RUNQ));
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
 	s->events = HFTMON_EV_WAKEUP;
 	local_irq_disable();	/* as under the rq lock */
@@ -805,6 +806,7 @@ static const struct {
 	{ HFTMON_EV_SPIKE, HFTMON_FEAT_SPIKE, HFTMON_SRC_SPIKE },
 	{ HFTMON_EV_NUMA, HFTMON_FEAT_NUMA_BALANCING, HFTMON_SRC_NUMA_BALANCING },
 	{ HFTMON_EV_PMU, HFTMON_FEAT_PMU, HFTMON_SRC_PMU_SW },
+	{ HFTMON_EV_RUNQ, HFTMON_FEAT_RUNQ, HFTMON_SRC_RUNQ },
 #ifdef CONFIG_X86_LOCAL_APIC
 	{ HFTMON_EV_IRQ_VECTOR, HFTMON_FEAT_IRQ_VECTOR, HFTMON_SRC_IRQ_VECTOR },
 #endif
@@ -859,7 +861,7 @@ static void sources_table_abi(struct kunit *test)
 	/* Every event this version defines is produced; no stray bit. */
 	KUNIT_EXPECT_EQ(test, events, (u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
 					    HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
-					    HFTMON_EV_PMU));
+					    HFTMON_EV_PMU | HFTMON_EV_RUNQ));
 	/* Every feature but poll() (the device's own) comes from a source. */
 	KUNIT_EXPECT_EQ(test, features, (u64)(HFTMON_FEAT_SCHED_SWITCH |
 		HFTMON_FEAT_SCHED_WAKEUP | HFTMON_FEAT_SCHED_MIGRATE |
@@ -867,7 +869,7 @@ static void sources_table_abi(struct kunit *test)
 		HFTMON_FEAT_STACKS | ABI_IRQ_FEATURES | HFTMON_FEAT_SPIKE |
 		ABI_FAULT_FEATURE | HFTMON_FEAT_NUMA_BALANCING |
 		HFTMON_FEAT_NUMA_ACCESS |
-		HFTMON_FEAT_PMU));
+		HFTMON_FEAT_PMU | HFTMON_FEAT_RUNQ));
 	for (j = 0; j < ARRAY_SIZE(abi_pairs); j++) {
 		found = 0;
 		for (i = 0; i < hftmon_nr_families; i++) {
@@ -1036,11 +1038,11 @@ static void avail_this_kernel(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hftmon_probes_known_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
 			      HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
-			      HFTMON_EV_PMU));
+			      HFTMON_EV_PMU | HFTMON_EV_RUNQ));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_available_events(),
 			(u64)(HFTMON_EV_SCHED_ALL | ABI_IRQ_EVENTS |
 			      HFTMON_EV_SPIKE | ABI_NUMA_EVENT |
-			      HFTMON_EV_PMU));
+			      HFTMON_EV_PMU | HFTMON_EV_RUNQ));
 	KUNIT_EXPECT_EQ(test, hftmon_probes_features() &
 			HFTMON_FEAT_NUMA_BALANCING, (u64)ABI_NUMA_FEATURE);
 	hftmon_probes_source_status(status, HFTMON_SRC_NR);

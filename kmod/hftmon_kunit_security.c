@@ -505,7 +505,8 @@ static void exec_probe_detach(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ex);
 	/* Every event needs it: hooked with whatever a session records. */
-	KUNIT_EXPECT_EQ(test, ex->events, (u64)HFTMON_EV_SCHED_ALL);
+	KUNIT_EXPECT_EQ(test, ex->events,
+			(u64)(HFTMON_EV_SCHED_ALL | HFTMON_EV_RUNQ));
 	KUNIT_ASSERT_EQ(test, hftmon_track_add(&s->track, current, 0), 0);
 
 	preempt_disable();	/* the tracepoint's context */

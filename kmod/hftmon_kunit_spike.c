@@ -340,6 +340,58 @@ static void fault_due(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, i.flags, 0);
 }
 
+/*
+ * The waiting CPU an entry is counted on (HFTMON_EV_RUNQ): given back
+ * where the entry goes, and by the put that replaces or keeps it, so
+ * that no count outlives its entry.
+ */
+static void runnable_wait_counted(struct kunit *test)
+{
+	struct hftmon_tasktab *t = tab_new(test);
+	struct task_struct *p = task_new(test);
+	u32 from = 0, wait1 = 0, old = 99;
+	bool woken = false;
+	u64 since = 0;
+
+	/* Preempted on CPU 3: counted there (3 + 1). */
+	p->nivcsw = 1;
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 1000, 3, false,
+						       4, &old), HFTMON_TASKTAB_PUT);
+	KUNIT_EXPECT_EQ(test, old, 0U);
+	/* Woken while queued: the entry stands, counted where it was. */
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 1500, 0, true,
+						       1, &old), HFTMON_TASKTAB_KEPT);
+	KUNIT_EXPECT_EQ(test, old, 4U);
+	KUNIT_EXPECT_TRUE(test, hftmon_runnable_take_wait(t, p, 5, &since, &from,
+							  &woken, &wait1));
+	KUNIT_EXPECT_EQ(test, wait1, 4U);
+	KUNIT_EXPECT_EQ(test, from, 3U);
+	KUNIT_EXPECT_EQ(test, since, 1000ULL);
+	/* A preemption over an entry never taken: the old count comes back. */
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 2000, 1, false,
+						       2, &old), HFTMON_TASKTAB_PUT);
+	KUNIT_EXPECT_EQ(test, old, 0U);
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 2100, 0, false,
+						       1, &old), HFTMON_TASKTAB_PUT);
+	KUNIT_EXPECT_EQ(test, old, 2U);
+	/* Blocked: the drop says where it was counted; then nothing is. */
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_drop(t, p, 5), 1U);
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_drop(t, p, 5), 0U);
+	/* A stale switch count still gives the count back at the take. */
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 3000, 0, false,
+						       1, &old), HFTMON_TASKTAB_PUT);
+	p->nivcsw = 2;
+	KUNIT_EXPECT_FALSE(test, hftmon_runnable_take_wait(t, p, 5, &since, &from,
+							   &woken, &wait1));
+	KUNIT_EXPECT_EQ(test, wait1, 1U);
+	/* An earlier run's entry counts nothing of this run's. */
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 5, 4000, 0, false,
+						       1, &old), HFTMON_TASKTAB_PUT);
+	KUNIT_EXPECT_EQ(test, hftmon_runnable_put_wait(t, p, 6, 5000, 0, false,
+						       2, &old), HFTMON_TASKTAB_PUT);
+	KUNIT_EXPECT_EQ(test, old, 0U);
+}
+
 static struct kunit_case spike_cases[] = {
 	KUNIT_CASE(fault_due),
 	KUNIT_CASE(chain_threshold),
@@ -347,6 +399,7 @@ static struct kunit_case spike_cases[] = {
 	KUNIT_CASE(chain_breaks),
 	KUNIT_CASE(runnable_put_take),
 	KUNIT_CASE(runnable_stale),
+	KUNIT_CASE(runnable_wait_counted),
 	KUNIT_CASE(spike_config),
 	KUNIT_CASE(ring_kick),
 	{}

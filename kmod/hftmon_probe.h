@@ -283,4 +283,7 @@ void hftmon_pmu_config_probe(struct hftmon_config *cfg, bool privileged);
 s32 hftmon_pmu_hw_probe(void);
 int hftmon_pmu_config_allowed(const struct hftmon_config *cfg, bool privileged);
 
+/* HFTMON_EV_RUNQ's needs (probes/sched.c): 0 or -EINVAL. */
+int hftmon_runq_config_check(const struct hftmon_config *cfg);
+
 #endif /* HFTMON_PROBE_H */

@@ -83,30 +83,45 @@ static __always_inline bool hftmon_tasktab_fill(struct hftmon_tasktab_slot *s,
 	return true;
 }
 
+#define HFTMON_TASKTAB_PUT	1	/* (v0, v1) stored */
+#define HFTMON_TASKTAB_KEPT	2	/* task's own entry stands */
+
 /*
  * Remember (v0, v1) for task in this run (epoch). Task's own entry, if
  * one is there, is replaced, unless keep is not 0, the entry is this
  * run's and its val[1] has the same bits under keep as v1: then it
- * stands (true). Otherwise a free slot or one an earlier run left is
- * taken. false: no room.
+ * stands (HFTMON_TASKTAB_KEPT). Otherwise a free slot or one an earlier
+ * run left is taken (HFTMON_TASKTAB_PUT). 0: no room. own (may be NULL):
+ * val[1] of task's own entry of this run that was replaced or kept, else
+ * 0 (for a user that must undo what an entry stood for).
  */
-static __always_inline bool hftmon_tasktab_put(struct hftmon_tasktab *t,
-					       unsigned long task, u64 epoch,
-					       u64 v0, u64 v1, u64 keep)
+static __always_inline int hftmon_tasktab_put_own(struct hftmon_tasktab *t,
+						  unsigned long task, u64 epoch,
+						  u64 v0, u64 v1, u64 keep,
+						  u64 *own)
 {
 	struct hftmon_tasktab_slot *b = hftmon_tasktab_bucket(t, task);
 	unsigned long old;
+	u64 was;
 	int i;
 
+	if (own)
+		*own = 0;
 	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++) {
 		/* Acquire: a key read, its entry is the one it published. */
 		if (smp_load_acquire(&b[i].task) != task)
 			continue;
-		if (keep && READ_ONCE(b[i].epoch) == epoch &&
-		    !((READ_ONCE(b[i].val[1]) ^ v1) & keep))
-			return true;
-		if (hftmon_tasktab_fill(&b[i], task, task, epoch, v0, v1))
-			return true;
+		was = READ_ONCE(b[i].epoch) == epoch ? READ_ONCE(b[i].val[1]) : 0;
+		if (keep && READ_ONCE(b[i].epoch) == epoch && !((was ^ v1) & keep)) {
+			if (own)
+				*own = was;
+			return HFTMON_TASKTAB_KEPT;
+		}
+		if (hftmon_tasktab_fill(&b[i], task, task, epoch, v0, v1)) {
+			if (own)
+				*own = was;
+			return HFTMON_TASKTAB_PUT;
+		}
 	}
 	for (i = 0; i < HFTMON_TASKTAB_WAYS; i++) {
 		old = smp_load_acquire(&b[i].task);	/* as above */
@@ -114,14 +129,21 @@ static __always_inline bool hftmon_tasktab_put(struct hftmon_tasktab *t,
 		    (old && READ_ONCE(b[i].epoch) == epoch))
 			continue;	/* being written, or this run's */
 		if (hftmon_tasktab_fill(&b[i], old, task, epoch, v0, v1))
-			return true;
+			return HFTMON_TASKTAB_PUT;
 	}
-	return false;
+	return 0;
+}
+
+static __always_inline bool hftmon_tasktab_put(struct hftmon_tasktab *t,
+					       unsigned long task, u64 epoch,
+					       u64 v0, u64 v1, u64 keep)
+{
+	return hftmon_tasktab_put_own(t, task, epoch, v0, v1, keep, NULL);
 }
 
 /*
  * Take task's entry, if this run put one: true and its value. Frees the
- * slot whatever its run.
+ * slot whatever its run. The values are only meaningful when true.
  */
 static __always_inline bool hftmon_tasktab_take(struct hftmon_tasktab *t,
 						unsigned long task, u64 epoch,
@@ -186,10 +208,16 @@ extern struct hftmon_tasktab hftmon_runnable;
  * bits: from a preemption or wake-up to the switch-in that ends it the
  * task switches out never, so an entry whose count differs from the
  * task's is older than its last run (left while the task was not
- * tracked, say) and is ignored. val[1]: from_cpu, woken (bit 32), count.
+ * tracked, say) and is ignored. val[1]: from_cpu (bits 0-15), the CPU
+ * the task is counted waiting on plus 1 (bits 16-31, 0: not counted; see
+ * HFTMON_EV_RUNQ in probes/sched.c), woken (bit 32), count.
  */
+#define HFTMON_RUNNABLE_FROM		GENMASK_ULL(15, 0)
+#define HFTMON_RUNNABLE_WAIT		GENMASK_ULL(31, 16)
 #define HFTMON_RUNNABLE_WOKEN		BIT_ULL(32)
 #define HFTMON_RUNNABLE_SWITCHES	GENMASK_ULL(63, 33)
+/* CPU numbers fit the 16 bits above (from_cpu; wait + 1). */
+#define HFTMON_RUNNABLE_CPUS		0xfffe
 
 static __always_inline u64 hftmon_runnable_switches(const struct task_struct *p)
 {
@@ -203,30 +231,78 @@ static __always_inline u64 hftmon_runnable_switches(const struct task_struct *p)
  * already runnable since a preemption or wake-up keeps that entry (the
  * kernel also fires sched_wakeup for a task still queued).
  */
+static __always_inline u32 hftmon_runnable_wait(u64 v1)
+{
+	return (u32)((v1 & HFTMON_RUNNABLE_WAIT) >> 16);
+}
+
+/*
+ * The same, with the CPU the task is counted waiting on (wait1: the CPU
+ * + 1, 0: not counted), and in *old_wait1 the CPU + 1 that p's own entry
+ * of this run (replaced or kept) was counted on, 0 if none. Returns
+ * HFTMON_TASKTAB_PUT, _KEPT (the entry stands, with its old count), or
+ * 0 (no room: not counted).
+ */
+static __always_inline int hftmon_runnable_put_wait(struct hftmon_tasktab *t,
+						    struct task_struct *p,
+						    u64 epoch, u64 since_ns,
+						    u32 from_cpu, bool woken,
+						    u32 wait1, u32 *old_wait1)
+{
+	u64 own;
+	int r = hftmon_tasktab_put_own(t, (unsigned long)p, epoch, since_ns,
+				       (from_cpu & HFTMON_RUNNABLE_FROM) |
+				       (u64)(wait1 & 0xffff) << 16 |
+				       (woken ? HFTMON_RUNNABLE_WOKEN : 0) |
+				       hftmon_runnable_switches(p),
+				       woken ? HFTMON_RUNNABLE_SWITCHES : 0, &own);
+
+	*old_wait1 = hftmon_runnable_wait(own);
+	return r;
+}
+
 static __always_inline bool hftmon_runnable_put(struct hftmon_tasktab *t,
 						struct task_struct *p, u64 epoch,
 						u64 since_ns, u32 from_cpu,
 						bool woken)
 {
-	return hftmon_tasktab_put(t, (unsigned long)p, epoch, since_ns,
-				  from_cpu | (woken ? HFTMON_RUNNABLE_WOKEN : 0) |
-				  hftmon_runnable_switches(p),
-				  woken ? HFTMON_RUNNABLE_SWITCHES : 0);
+	u32 old;
+
+	return hftmon_runnable_put_wait(t, p, epoch, since_ns, from_cpu, woken,
+					0, &old);
 }
 
-/* Take p's entry at its switch-in: true if this run's and still true. */
+/*
+ * Take p's entry at its switch-in: true if this run's and still true.
+ * *wait1: the CPU + 1 a this-run's entry was counted waiting on (also
+ * when it is no longer true), else 0.
+ */
+static __always_inline bool hftmon_runnable_take_wait(struct hftmon_tasktab *t,
+						      struct task_struct *p,
+						      u64 epoch, u64 *since_ns,
+						      u32 *from_cpu, bool *woken,
+						      u32 *wait1)
+{
+	u64 v1;
+
+	*wait1 = 0;
+	if (!hftmon_tasktab_take(t, (unsigned long)p, epoch, since_ns, &v1))
+		return false;
+	*from_cpu = (u32)(v1 & HFTMON_RUNNABLE_FROM);
+	*woken = v1 & HFTMON_RUNNABLE_WOKEN;
+	*wait1 = hftmon_runnable_wait(v1);
+	return (v1 & HFTMON_RUNNABLE_SWITCHES) == hftmon_runnable_switches(p);
+}
+
 static __always_inline bool hftmon_runnable_take(struct hftmon_tasktab *t,
 						 struct task_struct *p, u64 epoch,
 						 u64 *since_ns, u32 *from_cpu,
 						 bool *woken)
 {
-	u64 v1;
+	u32 wait1;
 
-	if (!hftmon_tasktab_take(t, (unsigned long)p, epoch, since_ns, &v1))
-		return false;
-	*from_cpu = (u32)v1;
-	*woken = v1 & HFTMON_RUNNABLE_WOKEN;
-	return (v1 & HFTMON_RUNNABLE_SWITCHES) == hftmon_runnable_switches(p);
+	return hftmon_runnable_take_wait(t, p, epoch, since_ns, from_cpu, woken,
+					 &wait1);
 }
 
 /* ---- switched out at (switch-out -> switch-in), for kstack_min_ns ------ */
@@ -259,13 +335,18 @@ static __always_inline bool hftmon_kstack_out_take(struct hftmon_tasktab *t,
 	return v1 == hftmon_runnable_switches(p);
 }
 
-/* p blocked: whatever it was runnable since is over. */
-static __always_inline void hftmon_runnable_drop(struct hftmon_tasktab *t,
-						 struct task_struct *p, u64 epoch)
+/*
+ * p blocked: whatever it was runnable since is over. The CPU + 1 a
+ * this-run's entry was counted waiting on, else 0.
+ */
+static __always_inline u32 hftmon_runnable_drop(struct hftmon_tasktab *t,
+						struct task_struct *p, u64 epoch)
 {
 	u64 v0, v1;
 
-	hftmon_tasktab_take(t, (unsigned long)p, epoch, &v0, &v1);
+	if (!hftmon_tasktab_take(t, (unsigned long)p, epoch, &v0, &v1))
+		return 0;
+	return hftmon_runnable_wait(v1);
 }
 
 #endif /* HFTMON_TASKTAB_H */

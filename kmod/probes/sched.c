@@ -36,6 +36,21 @@
  * that, its switch-in takes it and writes the spike record when it was
  * runnable for the threshold or more. On PREEMPT_RT a thread woken from
  * an rtlock wait (a contended spinlock_t) is a wake-up like any other.
+ *
+ * Who ran while a tracked thread waited (HFTMON_EV_RUNQ): the same
+ * entries also say on which CPU the thread is counted waiting, in the
+ * per-CPU hftmon_runq_waiting: counted at its preemption (this CPU) or
+ * wake-up (task_cpu(): the CPU it was enqueued on), moved at each of its
+ * migrations (sched_migrate_task of a queued task), uncounted at its
+ * switch-in or, should it block or be taken without one (untracked
+ * meanwhile), where its entry goes. A switch on a CPU whose count is not
+ * 0 between two untracked tasks is one HFTMON_REC_RUNQ; so on a CPU with
+ * no waiting tracked thread the whole cost is that one per-CPU load.
+ * Every count and uncount of a CPU happens under its runqueue lock
+ * except the count of a migration's destination (the move is made under
+ * the source's); an atomic keeps both exact. A thread whose entry found
+ * no room is not counted: the reader's chain check (each switch's prev
+ * is the last one's next) tells where the records stop covering a wait.
  */
 #include <linux/sched/signal.h>
 #include <linux/string.h>
@@ -79,6 +94,47 @@ static noinline void hftmon_switch_stacks(struct hftmon_rec *w,
 }
 
 #define HFTMON_RUNNABLE_BITS	8	/* 256 buckets, 1024 slots, 32 KiB */
+
+/* Tracked threads counted waiting on each CPU (see the top); 0 at START. */
+static DEFINE_PER_CPU(atomic_t, hftmon_runq_waiting);
+
+/* Count (+1) or uncount one waiting thread on the CPU wait1 - 1. */
+static __always_inline void hftmon_runq_count(u32 wait1)
+{
+	if (wait1)
+		atomic_inc(per_cpu_ptr(&hftmon_runq_waiting, wait1 - 1));
+}
+
+static __always_inline void hftmon_runq_uncount(u32 wait1)
+{
+	if (wait1)
+		atomic_dec_if_positive(per_cpu_ptr(&hftmon_runq_waiting, wait1 - 1));
+}
+
+/* The CPU + 1 to count a waiting thread of s on, or 0 (no EV_RUNQ). */
+static __always_inline u32 hftmon_runq_wait1(const struct hftmon_session *s,
+					     unsigned int cpu)
+{
+	return (s->events & HFTMON_EV_RUNQ) && cpu < HFTMON_RUNNABLE_CPUS ?
+	       cpu + 1 : 0;
+}
+
+/* A thread runnable since since_ns, waiting on wait_cpu: entry and count. */
+static __always_inline void hftmon_runnable_wait_put(struct hftmon_session *s,
+						     struct task_struct *p,
+						     u64 since_ns, u32 from_cpu,
+						     bool woken, unsigned int wait_cpu)
+{
+	u32 wait1 = hftmon_runq_wait1(s, wait_cpu), old;
+	int r = hftmon_runnable_put_wait(&hftmon_runnable, p, s->start_ns,
+					 since_ns, from_cpu, woken, wait1, &old);
+
+	if (r == HFTMON_TASKTAB_KEPT)
+		return;		/* already waiting, counted where it was */
+	hftmon_runq_uncount(old);	/* an entry never taken: undone */
+	if (r == HFTMON_TASKTAB_PUT)
+		hftmon_runq_count(wait1);
+}
 
 static struct hftmon_tasktab_bucket
 	hftmon_kstack_out_buckets[1 << HFTMON_RUNNABLE_BITS];
@@ -164,28 +220,39 @@ static __always_inline void hftmon_switch_idle(struct task_struct *prev,
 	i->idle_exit_ns = ih->exit_ns >= ih->enter_ns ? ih->exit_ns : 0;
 }
 
-/* The runnable-since bookkeeping of a switch at now, and its spike. */
+/*
+ * The runnable-since bookkeeping of a switch at now (the waiting counts
+ * with EV_RUNQ), and with EV_SPIKE next's spike. An untracked next is
+ * looked for only where a thread is counted waiting: one that was
+ * tracked when it was counted and is no longer must still be uncounted.
+ */
 static noinline void hftmon_switch_spike(struct hftmon_session *s,
 					 struct task_struct *prev,
 					 struct task_struct *next,
 					 bool prev_tracked, bool next_tracked,
 					 unsigned int prev_state, u64 now)
 {
+	unsigned int cpu = smp_processor_id();
 	struct hftmon_spike_info i;
 	u64 since, thr;
-	bool woken;
-	u32 from;
+	u32 from, wait1;
+	bool woken, valid;
 
 	if (prev_tracked) {
 		if (!prev_state)
-			hftmon_runnable_put(&hftmon_runnable, prev, s->start_ns,
-					    now, smp_processor_id(), false);
+			hftmon_runnable_wait_put(s, prev, now, cpu, false, cpu);
 		else
-			hftmon_runnable_drop(&hftmon_runnable, prev, s->start_ns);
+			hftmon_runq_uncount(hftmon_runnable_drop(&hftmon_runnable,
+								 prev, s->start_ns));
 	}
-	if (!next_tracked ||
-	    !hftmon_runnable_take(&hftmon_runnable, next, s->start_ns, &since,
-				  &from, &woken))
+	if (!next_tracked &&
+	    !((s->events & HFTMON_EV_RUNQ) &&
+	      atomic_read(this_cpu_ptr(&hftmon_runq_waiting))))
+		return;
+	valid = hftmon_runnable_take_wait(&hftmon_runnable, next, s->start_ns,
+					  &since, &from, &woken, &wait1);
+	hftmon_runq_uncount(wait1);
+	if (!valid || !next_tracked || !(s->events & HFTMON_EV_SPIKE))
 		return;
 	thr = hftmon_spike_threshold(s);
 	if (now < since || now - since < thr)
@@ -202,6 +269,40 @@ static noinline void hftmon_switch_spike(struct hftmon_session *s,
 	if (woken)
 		hftmon_switch_idle(prev, since, &i);
 	hftmon_spike_write(s, next, 0, 0, &i);
+}
+
+/*
+ * A switch between two untracked tasks on a CPU where a tracked thread
+ * is counted waiting: one HFTMON_REC_RUNQ. An untracked next may still
+ * hold an entry (see hftmon_switch_spike()), uncounted first.
+ */
+static noinline void hftmon_switch_runq(struct hftmon_session *s,
+					struct task_struct *prev,
+					struct task_struct *next)
+{
+	struct hftmon_rec_runq *r;
+	struct hftmon_rec w;
+	unsigned int waiting;
+
+	hftmon_switch_spike(s, prev, next, false, false, 0, 0);
+	waiting = atomic_read(this_cpu_ptr(&hftmon_runq_waiting));
+	if (!waiting)
+		return;
+	r = hftmon_rec_reserve_as(&w, s, next, HFTMON_UNTRACKED, HFTMON_REC_RUNQ,
+				  sizeof(*r), true);
+	if (!r)
+		return;		/* lost, counted by the ring */
+	hftmon_ident(s, prev, HFTMON_UNTRACKED, &r->prev_pid, &r->prev_tid,
+		     r->prev_comm);
+	hftmon_ident(s, next, HFTMON_UNTRACKED, &r->hdr.pid, &r->hdr.tid,
+		     r->next_comm);
+	r->prev_prio = prev->prio;
+	r->next_prio = next->prio;
+	r->prev_policy = prev->policy;
+	r->next_policy = next->policy;
+	r->waiting = waiting;
+	r->reserved = 0;
+	hftmon_rec_commit(&w);
 }
 
 /*
@@ -224,8 +325,12 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 	pp = hftmon_track_find(&s->track, prev);
 	np = hftmon_track_find(&s->track, next);
 	hftmon_irq_note_switch(next, np);
-	if (likely(!pp && !np))
+	if (likely(!pp && !np)) {
+		if (unlikely(atomic_read(this_cpu_ptr(&hftmon_runq_waiting))) &&
+		    (s->events & HFTMON_EV_RUNQ))
+			hftmon_switch_runq(s, prev, next);
 		return;
+	}
 
 	/* Stacks first: a new stack's record precedes its first use. */
 	w.s = s;
@@ -237,7 +342,7 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 				  HFTMON_REC_SWITCH, sizeof(*r), true);
 	if (!r) {
 		/* Lost (counted): a spike is still detected, on its own clock. */
-		if (s->events & HFTMON_EV_SPIKE)
+		if (s->events & (HFTMON_EV_SPIKE | HFTMON_EV_RUNQ))
 			hftmon_switch_spike(s, prev, next, pp, np, prev_state,
 					    ktime_get_mono_fast_ns());
 		return;
@@ -273,7 +378,7 @@ void hftmon_tp_sched_switch(void *data, bool preempt, struct task_struct *prev,
 		hftmon_ring_count_lost(w.rb, HFTMON_LOST_NO_SPACE);
 	if (unlikely(np && np->kstack_min_ns))
 		hftmon_switch_in_kstack(s, np, next, now);
-	if (s->events & HFTMON_EV_SPIKE)
+	if (s->events & (HFTMON_EV_SPIKE | HFTMON_EV_RUNQ))
 		hftmon_switch_spike(s, prev, next, pp, np, prev_state, now);
 }
 
@@ -370,9 +475,9 @@ static __always_inline void hftmon_wakeup_runnable(struct hftmon_session *s,
 						   struct task_struct *p,
 						   u64 now)
 {
-	if (s->events & HFTMON_EV_SPIKE)
-		hftmon_runnable_put(&hftmon_runnable, p, s->start_ns, now,
-				    smp_processor_id(), true);
+	if (s->events & (HFTMON_EV_SPIKE | HFTMON_EV_RUNQ))
+		hftmon_runnable_wait_put(s, p, now, smp_processor_id(), true,
+					 task_cpu(p));
 }
 
 /* Subject = the woken task; hdr.cpu is the CPU that enqueued it. */
@@ -435,13 +540,38 @@ static void hftmon_tp_sched_wakeup_new(void *data, struct task_struct *p)
 	hftmon_wakeup_runnable(w.s, p, now);
 }
 
+/*
+ * A waiting thread moves (a queued task: its entry is counted on the CPU
+ * it leaves, task_cpu() here): counted on dest_cpu from now. A task being
+ * woken moves before its wake-up, with no entry yet (it blocked).
+ */
+static noinline void hftmon_migrate_runq(struct hftmon_session *s,
+					 struct task_struct *p, int dest_cpu)
+{
+	u32 from, wait1;
+	u64 since;
+	bool woken, valid;
+
+	valid = hftmon_runnable_take_wait(&hftmon_runnable, p, s->start_ns,
+					  &since, &from, &woken, &wait1);
+	hftmon_runq_uncount(wait1);
+	if (valid)
+		hftmon_runnable_wait_put(s, p, since, from, woken, dest_cpu);
+}
+
 static void hftmon_tp_sched_migrate_task(void *data, struct task_struct *p,
 					 int dest_cpu)
 {
+	struct hftmon_session *s = hftmon_session_for(data);
 	struct hftmon_rec_migrate *r;
 	struct hftmon_rec w;
 
-	r = hftmon_rec_begin(&w, data, p, HFTMON_REC_MIGRATE, sizeof(*r), true);
+	if (!s || likely(!hftmon_track_find(&s->track, p)))
+		return;
+	/* Moved also when the record is lost: the count follows the task. */
+	if (s->events & HFTMON_EV_RUNQ)
+		hftmon_migrate_runq(s, p, dest_cpu);
+	r = hftmon_rec_reserve(&w, s, p, HFTMON_REC_MIGRATE, sizeof(*r), true);
 	if (!r)
 		return;
 	r->orig_cpu = task_cpu(p);
@@ -641,7 +771,30 @@ static const struct hftmon_source_desc hftmon_sched_sources[] = {
 	  BIT(SCHED_TP_SWITCH) | EXEC },
 	{ HFTMON_SRC_STACK_USER, 0, HFTMON_FEAT_STACKS,
 	  BIT(SCHED_TP_SWITCH) | EXEC },
+	/* Counted at preemptions, wake-ups and migrations (see the top). */
+	{ HFTMON_SRC_RUNQ, HFTMON_EV_RUNQ, HFTMON_FEAT_RUNQ,
+	  BIT(SCHED_TP_SWITCH) | BIT(SCHED_TP_WAKEUP) | BIT(SCHED_TP_WAKEUP_NEW) |
+	  BIT(SCHED_TP_MIGRATE) | EXEC },
 };
+
+/* No probe sees the session yet: no thread is counted waiting anywhere. */
+static int hftmon_sched_start(struct hftmon_session *s)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		atomic_set(per_cpu_ptr(&hftmon_runq_waiting, cpu), 0);
+	return 0;
+}
+
+int hftmon_runq_config_check(const struct hftmon_config *cfg)
+{
+	const u64 needs = HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP | HFTMON_EV_MIGRATE;
+
+	if ((cfg->events & HFTMON_EV_RUNQ) && (cfg->events & needs) != needs)
+		return -EINVAL;
+	return 0;
+}
 
 struct hftmon_family hftmon_family_sched = {
 	.name = "sched",
@@ -649,4 +802,5 @@ struct hftmon_family hftmon_family_sched = {
 	.nr_tps = ARRAY_SIZE(hftmon_sched_tps),
 	.sources = hftmon_sched_sources,
 	.nr_sources = ARRAY_SIZE(hftmon_sched_sources),
+	.start = hftmon_sched_start,
 };

@@ -52,6 +52,8 @@ static const struct {
 	{ HFTMON_REC_NUMA, 64 },
 	/* 32 header + u64 + 2 x u32 (no counter: nr 0) */
 	{ HFTMON_REC_PMU, 48 },
+	/* 32 header + 8 x u32 + 2 x comm[16] */
+	{ HFTMON_REC_RUNQ, 96 },
 };
 
 /*
@@ -76,6 +78,7 @@ static void test_type_numbers(void **state)
 	assert_int_equal(HFTMON_REC_PMU, 9);
 	assert_int_equal(HFTMON_REC_NUMA, 10);
 	assert_int_equal(HFTMON_REC_STACK, 11);
+	assert_int_equal(HFTMON_REC_RUNQ, 14);
 	assert_int_equal(sizeof(struct hftmon_rec_hdr), 32);
 }
 

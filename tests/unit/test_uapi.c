@@ -72,6 +72,18 @@ SIZE(hftmon_pmu_value, 16, 8);
 FIELD(hftmon_pmu_value, delta, 0, 8);
 FIELD(hftmon_pmu_value, status, 8, 4);
 FIELD(hftmon_pmu_value, flags, 12, 4);
+SIZE(hftmon_rec_runq, 96, 8);
+FIELD(hftmon_rec_runq, hdr, 0, 32);
+FIELD(hftmon_rec_runq, prev_pid, 32, 4);
+FIELD(hftmon_rec_runq, prev_tid, 36, 4);
+FIELD(hftmon_rec_runq, prev_prio, 40, 4);
+FIELD(hftmon_rec_runq, next_prio, 44, 4);
+FIELD(hftmon_rec_runq, prev_policy, 48, 4);
+FIELD(hftmon_rec_runq, next_policy, 52, 4);
+FIELD(hftmon_rec_runq, waiting, 56, 4);
+FIELD(hftmon_rec_runq, reserved, 60, 4);
+FIELD(hftmon_rec_runq, prev_comm, 64, 16);
+FIELD(hftmon_rec_runq, next_comm, 80, 16);
 SIZE(hftmon_rec_pmu, 48, 8);
 FIELD(hftmon_rec_pmu, hdr, 0, 32);
 FIELD(hftmon_rec_pmu, start_ns, 32, 8);
@@ -279,7 +291,8 @@ _Static_assert(HFTMON_REC_PAD == 0 && HFTMON_REC_SWITCH == 1 &&
 	       HFTMON_REC_WAKEUP == 2 && HFTMON_REC_MIGRATE == 3 &&
 	       HFTMON_REC_EXIT == 4 && HFTMON_REC_FORK == 5 &&
 	       HFTMON_REC_STACK == 11 && HFTMON_REC_DETACH == 12 &&
-	       HFTMON_REC_SWITCH_STACK == 13 &&
+	       HFTMON_REC_SWITCH_STACK == 13 && HFTMON_REC_RUNQ == 14 &&
+	       HFTMON_EV_RUNQ == 1ULL << 15 && HFTMON_FEAT_RUNQ == 1ULL << 19 &&
 	       HFTMON_FEAT_KSTACK_MIN == 1ULL << 13,
 	       "record types");
 _Static_assert(HFTMON_LOST_RING_FULL == 0 && HFTMON_LOST_TOO_BIG == 1 &&

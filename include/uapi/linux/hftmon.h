@@ -45,6 +45,7 @@
 #define HFTMON_FEAT_NUMA_BALANCING	(1ULL << 14)	/* REC_NUMA, EV_NUMA */
 #define HFTMON_FEAT_NUMA_ACCESS		(1ULL << 15)	/* REC_NUMA kind ACCESS, addr */
 #define HFTMON_FEAT_PMU			(1ULL << 16)	/* REC_PMU, EV_PMU */
+#define HFTMON_FEAT_RUNQ		(1ULL << 19)	/* REC_RUNQ, EV_RUNQ */
 #define HFTMON_FEAT_INHERIT		(1ULL << 20)	/* HFTMON_ATTACH_INHERIT */
 
 /*
@@ -72,6 +73,7 @@ enum hftmon_source {
 	HFTMON_SRC_SPIKE,		/* latency spikes detected in the kernel */
 	HFTMON_SRC_SPIKE_FAULT,		/* page-fault spikes (a kretprobe) */
 	HFTMON_SRC_NUMA_ACCESS,		/* hinting faults' addresses (a kprobe) */
+	HFTMON_SRC_RUNQ,		/* who runs where a tracked thread waits */
 	HFTMON_SRC_NR,
 };
 #define HFTMON_SRC_MAX	32	/* room reserved in hftmon_info */
@@ -121,6 +123,15 @@ struct hftmon_info {
  * interruption events that are on.
  */
 #define HFTMON_EV_SPIKE		(1ULL << 9)
+/*
+ * Who runs on a CPU while a tracked thread waits there, runnable but not
+ * running (preempted, or woken and not yet switched in; followed across
+ * the migrations of its wait): every switch there between untracked
+ * tasks, as HFTMON_REC_RUNQ (switches of tracked tasks are SWITCH
+ * records already). With them a wait's whole sequence of tasks is in
+ * the records. Needs HFTMON_EV_SWITCH, _WAKEUP and _MIGRATE.
+ */
+#define HFTMON_EV_RUNQ		(1ULL << 15)
 /*
  * NUMA balancing activity of tracked threads (HFTMON_REC_NUMA): their
  * hinting faults and the balancer's task moves and swaps between nodes.
@@ -354,6 +365,7 @@ enum hftmon_rec_type {
 	HFTMON_REC_STACK = 11,	/* a stack table entry, sent once per id */
 	HFTMON_REC_DETACH = 12,	/* tracking of a process ended at its exec */
 	HFTMON_REC_SWITCH_STACK = 13, /* a switch-out's kernel stack, at its switch-in */
+	HFTMON_REC_RUNQ = 14,	/* a switch of untracked tasks where one waits */
 	HFTMON_REC_TYPE_NR,	/* types numbered so far, reserved included */
 };
 
@@ -389,6 +401,31 @@ struct hftmon_rec_switch {
 	 */
 	__u32 prev_kstack_id;
 	__u32 prev_ustack_id;
+	char prev_comm[HFTMON_TASK_COMM_LEN];
+	char next_comm[HFTMON_TASK_COMM_LEN];
+};
+
+/*
+ * HFTMON_EV_RUNQ: a context switch between two untracked tasks (prev
+ * leaves, next arrives at hdr.time_ns) on hdr.cpu while waiting tracked
+ * threads were counted there. hdr.pid/tid = next; both named as
+ * hftmon_ident() lets the session see them (an unprivileged session
+ * sees 0 and no comm). A tracked thread waits on a CPU from its
+ * preemption there, or its wake-up onto it, to its switch-in, moving
+ * with its migrations; the count is kept only for threads the runnable
+ * table had room for (as RUNNABLE spikes are), so a reader checks the
+ * chain: each switch's prev is the last one's next.
+ */
+struct hftmon_rec_runq {
+	struct hftmon_rec_hdr hdr;
+	__s32 prev_pid;
+	__s32 prev_tid;
+	__s32 prev_prio;	/* kernel prio, as in HFTMON_REC_SWITCH */
+	__s32 next_prio;
+	__u32 prev_policy;	/* SCHED_* */
+	__u32 next_policy;
+	__u32 waiting;		/* tracked threads counted waiting here */
+	__u32 reserved;
 	char prev_comm[HFTMON_TASK_COMM_LEN];
 	char next_comm[HFTMON_TASK_COMM_LEN];
 };
