@@ -225,6 +225,13 @@ struct hftmon_monitor_config {
 #define HFTMON_HISTORY_IRQS (1u << 13)
 #define HFTMON_MAX_IRQ_SOURCES 512u
 #define HFTMON_HISTORY_SPIKES 1024u
+/*
+ * With HFTMON_EV_RUNQ (who runs where a tracked thread waits, for the
+ * TASK parts of explain and of spikes' causes), the last
+ * HFTMON_HISTORY_RUNQ context switches the records show, on any CPU (88
+ * bytes each): a wait older than that is explained as without it.
+ */
+#define HFTMON_HISTORY_RUNQ (1u << 15)
 
 /*
  * Allocates the rings (and maps them) and the aggregator. Only while
@@ -908,15 +915,24 @@ int hftmon_get_irq_stats(struct hftmon *m, const struct hftmon_irq_query *q,
  * on CPU, the interruptions that hit it (each its own net time, nested
  * ones apart), the rest RUN, or FAULT where a FAULT spike of the thread
  * (a page fault that lasted at least the spike threshold) covers it.
- * What TASK parts can name: a runnable stretch after a preemption is one
- * TASK part naming the task that took the CPU at that switch (its "next":
- * the records name it), although other tasks may have run on that CPU
- * after it, and the thread may have run again elsewhere (a migration):
- * only switches that involve a tracked task are recorded, so an untracked
- * task that ran later in that stretch cannot be named. A runnable stretch
- * after a wake-up is WAIT (no record says who ran there), except the part
- * a kernel RUNNABLE spike record says the CPU spent leaving idle
- * (IDLE_EXIT). A blocked stretch whose wake-up was not recorded (no
+ * What TASK parts can name: with HFTMON_EV_RUNQ in the session's events
+ * (the module then records every switch on a CPU where a tracked thread
+ * waits), a runnable stretch is one TASK part per task that ran there in
+ * turn, from the preemption (or, after a wake-up, from the wake-up: whoever
+ * was running then) to the thread's switch-in; a piece where the records'
+ * chain breaks (a switch whose prev is not the task the last one brought
+ * in: a lost record, a waiting thread the module had no room to count) is
+ * WAIT, and so is a stretch the thread spent partly on another CPU (a
+ * migration: not followed) or one older than the HFTMON_HISTORY_RUNQ
+ * switches kept; TASK's policy is UINT32_MAX where the records do not say
+ * (a tracked thread as the prev of a SWITCH record). Without
+ * HFTMON_EV_RUNQ, a runnable stretch after a preemption is one TASK part
+ * naming the task that took the CPU at that switch (its "next": the
+ * records name it), although other tasks may have run on that CPU after
+ * it, and the thread may have run again elsewhere (a migration); a
+ * runnable stretch after a wake-up is WAIT (no record says who ran
+ * there). Either way, the part a kernel RUNNABLE spike record says the
+ * CPU spent leaving idle is IDLE_EXIT. A blocked stretch whose wake-up was not recorded (no
  * HFTMON_EV_WAKEUP, a lost record) is UNATTRIBUTED, as is time before the
  * first record of the thread the history holds, and after the session
  * stopped.

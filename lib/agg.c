@@ -10,6 +10,7 @@
 
 #include "agg.h"
 #include "numabal.h"
+#include "runq.h"
 #include "pmu.h"
 #include "hist.h"
 
@@ -104,6 +105,10 @@ int hftmon_agg_init(struct hftmon_agg *a, unsigned int nr_rings,
 		hftmon_agg_fini(a);
 		return -ENOMEM;
 	}
+	if (sz->history_runq && hftmon_agg_runq_init(a, sz->history_runq)) {
+		hftmon_agg_fini(a);
+		return -ENOMEM;
+	}
 	for (i = 0; i < nr_rings; i++)
 		a->rings[i].head = a->rings[i].tail = HFTMON_AGG_NIL;
 	a->free_list = HFTMON_AGG_NIL;
@@ -129,6 +134,7 @@ void hftmon_agg_fini(struct hftmon_agg *a)
 	free(a->names);
 	hftmon_agg_numa_fini(a);
 	hftmon_agg_pmu_fini(a);
+	hftmon_agg_runq_fini(a);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -764,12 +770,18 @@ static __attribute__((noinline)) void process_rare(struct hftmon_agg *a,
 		hftmon_agg_numa_record(a, (const struct hftmon_rec_numa *)h);
 	else if (h->type == HFTMON_REC_IRQ || h->type == HFTMON_REC_SOFTIRQ)
 		irq_record(a, (const struct hftmon_rec_irq *)h);
+	else if (h->type == HFTMON_REC_RUNQ)
+		hftmon_agg_runq_record(a, (const struct hftmon_rec_runq *)h);
+	else if (h->type == HFTMON_REC_MIGRATE)
+		hftmon_agg_runq_migrate(a, (const struct hftmon_rec_migrate *)h);
 }
 
 static inline __attribute__((always_inline)) void
 process(struct hftmon_agg *a, const struct hftmon_rec_hdr *h)
 {
 	if (__builtin_expect(h->type == HFTMON_REC_SWITCH, 1)) {
+		if (__builtin_expect(a->runq != NULL, 0))
+			hftmon_agg_runq_switch(a, (const struct hftmon_rec_switch *)h);
 		if (h->flags & HFTMON_SWITCH_PREV_TRACKED)
 			switch_out(a, (const struct hftmon_rec_switch *)h);
 		if (h->flags & HFTMON_SWITCH_NEXT_TRACKED)
@@ -870,6 +882,12 @@ static __attribute__((noinline)) void copy_rare(struct hftmon_agg_node *n,
 	} else if (rec->type == HFTMON_REC_SWITCH_STACK) {
 		memcpy(&n->r.sws, rec, sizeof(n->r.sws));
 		n->r.hdr.size = sizeof(n->r.sws);
+	} else if (rec->type == HFTMON_REC_RUNQ) {
+		memcpy(&n->r.runq, rec, sizeof(n->r.runq));
+		n->r.hdr.size = sizeof(n->r.runq);
+	} else if (rec->type == HFTMON_REC_MIGRATE) {
+		memcpy(&n->r.mig, rec, sizeof(n->r.mig));
+		n->r.hdr.size = sizeof(n->r.mig);
 	} else {
 		memcpy(&n->r.irq, rec, sizeof(n->r.irq));
 		/* The name stays behind (name_record): the size says so. */
@@ -947,6 +965,11 @@ static __attribute__((noinline)) void record_rare(struct hftmon_agg *a,
 			return;
 		break;
 	case HFTMON_REC_SWITCH_STACK:
+		break;
+	case HFTMON_REC_RUNQ:
+	case HFTMON_REC_MIGRATE: /* where a waiting thread went: runq.h */
+		if (!a->runq)
+			return;
 		break;
 	case HFTMON_REC_NUMA:
 		if (!a->numa)

@@ -67,6 +67,8 @@ struct hftmon_agg_node {
 		struct hftmon_rec_spike spike;
 		struct hftmon_rec_switch_stack sws;
 		struct hftmon_rec_numa numa;
+		struct hftmon_rec_runq runq;
+		struct hftmon_rec_migrate mig;
 	} r;
 };
 #define HFTMON_AGG_NIL UINT32_MAX
@@ -279,6 +281,8 @@ struct hftmon_agg {
 	struct hftmon_agg_numa *numa;
 	/* PMU counters (pmu.h); NULL without HFTMON_EV_PMU. */
 	struct hftmon_agg_pmu *pmu;
+	/* Who ran on each CPU (runq.h); NULL without HFTMON_EV_RUNQ. */
+	struct hftmon_agg_runq *runq;
 };
 
 #define HFTMON_AGG_MAX_FOLLOWED 4096
@@ -304,6 +308,8 @@ struct hftmon_agg_sizes {
 	const int32_t *pmu_status;
 	uint32_t max_pmu_threads;
 	uint32_t history_pmu_slices;
+	/* 0 = no history of who ran on each CPU (runq.h) */
+	uint32_t history_runq;
 };
 
 /* Allocates everything for nr_rings rings. 0 or -ENOMEM/-EINVAL. */

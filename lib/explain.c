@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "agg.h"
+#include "runq.h"
 #include "handle.h"
 
 /* Nested interruptions awaiting the one they interrupted, at most. */
@@ -270,6 +271,96 @@ static uint64_t idle_exit(struct xctx *x, uint64_t wake, uint64_t in)
 	return 0;
 }
 
+static void task_part(struct xctx *x, int cpu, const struct hftmon_agg_runq_task *t,
+		      uint64_t s, uint64_t e, uint64_t bs, uint64_t be)
+{
+	struct hftmon_part p;
+
+	if (!clip(&s, &e, bs, be))
+		return;
+	memset(&p, 0, sizeof(p));
+	p.kind = HFTMON_PART_TASK;
+	p.cpu = cpu;
+	p.start_ns = s;
+	p.end_ns = e;
+	p.ns = e - s;
+	p.pid = t->pid;
+	p.tid = t->tid;
+	memcpy(p.comm, t->comm, sizeof(p.comm));
+	p.prio = t->prio;
+	p.policy = t->policy;
+	emit(x, &p);
+}
+
+/*
+ * With HFTMON_EV_RUNQ, the thread runnable over [s, e) on cpu (it stayed
+ * there: it switched out or was woken there and switched in there), from
+ * the history of who ran on each CPU: one TASK part per task that ran,
+ * in turn, split at each switch there. cur is the task that took the CPU
+ * at s (a preemption), or NULL (a wake-up: whoever was running, the prev
+ * of the first switch after s). The chain is checked: a switch whose
+ * prev is not the task the last one brought in means switches the
+ * records lack (a waiting thread the module had no room to count, a lost
+ * record), so that piece is WAIT, naming no one. The last switch is the
+ * thread's own switch-in at e, whose prev ran last. false (nothing
+ * emitted): no such history, or it no longer reaches back to s.
+ */
+static bool runq_stretch(struct xctx *x, int cpu,
+			 const struct hftmon_agg_runq_task *cur, uint64_t s,
+			 uint64_t e, bool in_known, uint64_t bs, uint64_t be)
+{
+	const struct hftmon_agg *ag = x->a;
+	const struct hftmon_agg_runq_switch *sw;
+	struct hftmon_agg_runq_task now;
+	uint64_t i, t = s;
+	bool known = cur != NULL;
+
+	if (!ag->runq || !ag->runq->total ||
+	    hftmon_agg_runq_at(ag, hftmon_agg_runq_oldest(ag))->time_ns > s)
+		return false;
+	/* A wait that moved to another CPU: not told apart here (yet). */
+	for (i = hftmon_agg_runq_first(ag, s); i < ag->runq->total; i++) {
+		step(x);
+		if (i < hftmon_agg_runq_oldest(ag))
+			return false;
+		sw = hftmon_agg_runq_at(ag, i);
+		if (sw->time_ns > e)
+			break;
+		if (sw->migrate && sw->prev.tid == x->tid)
+			return false;
+	}
+	if (known)
+		now = *cur;
+	for (i = hftmon_agg_runq_first(ag, s); i < ag->runq->total; i++) {
+		step(x);
+		if (i < hftmon_agg_runq_oldest(ag))
+			break; /* overwritten while the lock was yielded */
+		sw = hftmon_agg_runq_at(ag, i);
+		if (sw->time_ns > e)
+			break;
+		if (sw->cpu != (uint32_t)cpu || sw->time_ns <= s || sw->migrate)
+			continue;
+		if (!known)
+			now = sw->prev, known = true;
+		if (now.tid == sw->prev.tid && now.pid == sw->prev.pid)
+			task_part(x, cpu, &now, t, sw->time_ns, bs, be);
+		else
+			simple(x, HFTMON_PART_WAIT, cpu, t, sw->time_ns, bs, be);
+		t = sw->time_ns;
+		now = sw->next;
+		if (sw->next.tid == x->tid)
+			break; /* its own switch-in */
+	}
+	/* After the last switch seen: who it brought in, up to e. */
+	if (t < e) {
+		if (known && !(in_known && now.tid == x->tid))
+			task_part(x, cpu, &now, t, e, bs, be);
+		else
+			simple(x, HFTMON_PART_WAIT, cpu, t, e, bs, be);
+	}
+	return true;
+}
+
 /*
  * Off CPU over [out, in) (in: the switch-in, or the end of what is known
  * for a switch-out still open), within [bs, be).
@@ -282,11 +373,22 @@ static void off_cpu(struct xctx *x, const struct hftmon_switch_event *ev,
 	uint64_t s = out, e = in, ie;
 
 	if (!ev->voluntary) {
+		struct hftmon_agg_runq_task took = {
+			.pid = ev->next_pid, .tid = ev->next_tid,
+			.prio = ev->next_prio, .policy = ev->next_policy,
+		};
+
 		/*
-		 * Preempted: runnable at once. The task that took the CPU is
-		 * named; what ran after it there, or whether the thread waited
-		 * for another CPU after a migration, the records do not say.
+		 * Preempted: runnable at once. With who ran on each CPU, each
+		 * task in turn; without, the task that took the CPU is named,
+		 * although what ran after it there, or whether the thread
+		 * waited for another CPU after a migration, the records do
+		 * not say.
 		 */
+		memcpy(took.comm, ev->next_comm, sizeof(took.comm));
+		if (in_cpu == ev->out_cpu &&
+		    runq_stretch(x, ev->out_cpu, &took, out, in, !open, bs, be))
+			return;
 		if (!clip(&s, &e, bs, be))
 			return;
 		memset(&p, 0, sizeof(p));
@@ -320,6 +422,10 @@ static void off_cpu(struct xctx *x, const struct hftmon_switch_event *ev,
 		simple(x, HFTMON_PART_IDLE_EXIT, in_cpu, wake, ie, bs, be);
 		wake = ie;
 	}
+	/* Woken onto in_cpu: who ran there, if the history says. */
+	if (!ie && in_cpu >= 0 &&
+	    runq_stretch(x, in_cpu, NULL, wake, in, !open, bs, be))
+		return;
 	simple(x, HFTMON_PART_WAIT, in_cpu, wake, in, bs, be);
 }
 

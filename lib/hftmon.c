@@ -358,6 +358,7 @@ static const char *const source_names[HFTMON_SRC_NR] = {
 	[HFTMON_SRC_SPIKE] = "spike",
 	[HFTMON_SRC_SPIKE_FAULT] = "spike_fault",
 	[HFTMON_SRC_NUMA_ACCESS] = "numa_access",
+	[HFTMON_SRC_RUNQ] = "runq",
 };
 
 HFTMON_API const char *hftmon_source_name(enum hftmon_source src)
@@ -394,6 +395,8 @@ static const char *const source_missing[HFTMON_SRC_NR] = {
 		"the kernel has no kretprobes (CONFIG_KRETPROBES) to time page faults",
 	[HFTMON_SRC_NUMA_ACCESS] =
 		"the kernel has no NUMA balancing (CONFIG_NUMA_BALANCING)",
+	[HFTMON_SRC_RUNQ] =
+		"the kernel lacks a scheduler tracepoint (switch, wake-up, migrate)",
 };
 
 HFTMON_API const char *hftmon_source_reason(enum hftmon_source src, int status)
@@ -444,7 +447,8 @@ static uint32_t drain_max_us(const struct hftmon_monitor_config *c)
 /* The events this library knows how to ask for. */
 #define LIB_EVENTS                                                    \
 	((uint64_t)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | \
-		    HFTMON_EV_SPIKE | HFTMON_EV_NUMA | HFTMON_EV_PMU))
+		    HFTMON_EV_SPIKE | HFTMON_EV_NUMA | HFTMON_EV_PMU | \
+		    HFTMON_EV_RUNQ))
 
 /* The configuration's checks that need no kernel. */
 static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
@@ -464,6 +468,12 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 	if (c->events & ~LIB_EVENTS) {
 		pr_err(m, "unknown event bits %#llx",
 		       (unsigned long long)(c->events & ~LIB_EVENTS));
+		return -EINVAL;
+	}
+	if ((c->events & HFTMON_EV_RUNQ) &&
+	    (~c->events & (HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP | HFTMON_EV_MIGRATE))) {
+		pr_err(m,
+		       "HFTMON_EV_RUNQ follows waits through switches, wake-ups and migrations: add HFTMON_EV_SWITCH, _WAKEUP and _MIGRATE");
 		return -EINVAL;
 	}
 	if ((c->events & HFTMON_EV_SPIKE) && !c->spike_threshold_us) {
@@ -703,6 +713,7 @@ void hftmon_agg_sizes_of_events(struct hftmon_agg_sizes *sz, uint64_t events)
 	sz->history_irqs = irq ? HFTMON_HISTORY_IRQS : 0;
 	sz->max_irq_sources = irq ? HFTMON_MAX_IRQ_SOURCES : 0;
 	sz->history_spikes = events & HFTMON_EV_SPIKE ? HFTMON_HISTORY_SPIKES : 0;
+	sz->history_runq = events & HFTMON_EV_RUNQ ? HFTMON_HISTORY_RUNQ : 0;
 }
 
 int hftmon_agg_setup(struct hftmon *m, const struct hftmon_agg_sizes *sz)

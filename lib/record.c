@@ -33,6 +33,7 @@ const __u16 hftmon_rec_min_size[HFTMON_REC_TYPE_NR] = {
 	/* Without addr: an older module's (HFTMON_REC_NUMA_SIZE_V1). */
 	[HFTMON_REC_NUMA] = HFTMON_REC_NUMA_SIZE_V1,
 	[HFTMON_REC_PMU] = sizeof(struct hftmon_rec_pmu),
+	[HFTMON_REC_RUNQ] = sizeof(struct hftmon_rec_runq),
 };
 
 static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
@@ -46,6 +47,7 @@ static const char *const rec_names[HFTMON_REC_TYPE_NR] = {
 	[HFTMON_REC_SWITCH_STACK] = "switch_stack",
 	[HFTMON_REC_NUMA] = "numa",
 	[HFTMON_REC_PMU] = "pmu",
+	[HFTMON_REC_RUNQ] = "runq",
 };
 
 /* Does a tail of nr items of item_size fit behind a head of head_size? */

@@ -95,6 +95,31 @@ bool fake_migrate(unsigned int cpu, uint64_t t, const struct fake_task *task,
 	return true;
 }
 
+bool fake_runq(unsigned int cpu, uint64_t t, const struct fake_task *prev,
+	       const struct fake_task *next)
+{
+	struct hftmon_rec_runq *r;
+
+	r = (void *)ring_producer_reserve(&fake.prod[cpu], HFTMON_REC_RUNQ,
+					  sizeof(*r));
+	if (!r)
+		return false;
+	r->hdr.time_ns = t;
+	r->hdr.pid = next->pid;
+	r->hdr.tid = next->tid;
+	r->prev_pid = prev->pid;
+	r->prev_tid = prev->tid;
+	r->prev_prio = prev->prio;
+	r->next_prio = next->prio;
+	r->prev_policy = prev->policy;
+	r->next_policy = next->policy;
+	r->waiting = 1;
+	comm(r->prev_comm, prev->comm);
+	comm(r->next_comm, next->comm);
+	ring_producer_commit(&fake.prod[cpu]);
+	return true;
+}
+
 bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task)
 {
 	struct hftmon_rec_exit *r;

@@ -36,6 +36,9 @@ bool fake_wakeup(unsigned int cpu, uint64_t t, const struct fake_task *task,
 bool fake_migrate(unsigned int cpu, uint64_t t, const struct fake_task *task,
 		  __u32 from, __u32 to);
 bool fake_exit(unsigned int cpu, uint64_t t, const struct fake_task *task);
+/* HFTMON_EV_RUNQ: two untracked tasks switch on cpu at t (waiting: 1). */
+bool fake_runq(unsigned int cpu, uint64_t t, const struct fake_task *prev,
+	       const struct fake_task *next);
 /* A STACK record for id with nr ips (flags HFTMON_STACK_*). */
 bool fake_stack(unsigned int cpu, uint64_t t, const struct fake_task *task,
 		__u32 id, const uint64_t *ips, __u32 nr, __u16 flags);

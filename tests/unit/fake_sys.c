@@ -80,7 +80,7 @@ static int ioc_configure(struct hftmon_config *cfg)
 		return fail(EINVAL);
 	if (cfg->events & ~(__u64)(HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL |
 				   HFTMON_EV_SPIKE | HFTMON_EV_NUMA |
-				   HFTMON_EV_PMU))
+				   HFTMON_EV_PMU | HFTMON_EV_RUNQ))
 		return fail(EINVAL);
 	/* The module's PMU rules: 1..4 counters iff EV_PMU, with SWITCH. */
 	if (cfg->events & HFTMON_EV_PMU ?

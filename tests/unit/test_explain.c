@@ -64,12 +64,12 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return (int)syscall(SYS_clock_gettime, id, ts);
 }
 
-static struct hftmon *open_big(uint64_t spike_us)
+static struct hftmon *open_events(uint64_t spike_us, uint64_t more)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
 	struct hftmon_monitor_config c = {
 		.sz = sizeof(c),
-		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | more,
 		.ring_pages = 64,
 		.spike_threshold_us = spike_us,
 	};
@@ -78,6 +78,11 @@ static struct hftmon *open_big(uint64_t spike_us)
 	assert_int_equal(hftmon_open(&o, &m), 0);
 	assert_int_equal(hftmon_configure(m, &c), 0);
 	return m;
+}
+
+static struct hftmon *open_big(uint64_t spike_us)
+{
+	return open_events(spike_us, 0);
 }
 
 static uint64_t rnd(uint64_t lo, uint64_t hi)
@@ -431,6 +436,114 @@ static void test_idle_exit_from_spike(void **state)
 	hftmon_close(m);
 }
 
+static void expect_task(int i, uint32_t kind, const struct fake_task *t,
+			uint64_t s, uint64_t ns)
+{
+	assert_int_equal(parts[i].kind, kind);
+	assert_int_equal(parts[i].start_ns, s);
+	assert_int_equal(parts[i].ns, ns);
+	if (t) {
+		assert_int_equal(parts[i].tid, t->tid);
+		assert_string_equal(parts[i].comm, t->comm);
+		assert_int_equal(parts[i].prio, t->prio);
+	}
+}
+
+/*
+ * HFTMON_EV_RUNQ: the TASK parts of a wait name each task that ran, from
+ * the RUNQ records of untracked switches there. A preemption: KW, KX, KY
+ * in turn. A broken chain (a switch whose prev is not the last next: a
+ * record lost): WAIT up to it, naming no one. A wake-up: whoever ran when
+ * it came (the first switch's prev), then the next. A wait that moved to
+ * another CPU: one TASK part as without the records (the move is not
+ * followed). Without HFTMON_EV_RUNQ: the task that took the CPU, for the
+ * whole wait.
+ */
+static void test_runq_parts(void **state)
+{
+	static const struct fake_task KX = { .pid = 56, .tid = 56, .comm = "kx",
+					     .prio = 98, .policy = 1 };
+	static const struct fake_task KY = { .pid = 57, .tid = 58, .comm = "ky",
+					     .prio = 120, .policy = 0 };
+	uint64_t more;
+	int n, pass;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		struct hftmon *m;
+
+		more = pass ? 0 : HFTMON_EV_RUNQ;
+		m = open_events(0, more);
+		assert_true(fake_switch(0, T0, NULL, &T1, NULL));
+		assert_true(fake_switch(0, T0 + 10000, &T1, &KW, &PREEMPT));
+		assert_true(fake_runq(0, T0 + 20000, &KW, &KX));
+		assert_true(fake_runq(0, T0 + 30000, &KX, &KY));
+		assert_true(fake_switch(0, T0 + 40000, &KY, &T1, NULL));
+		/* broken: KW -> KX missing */
+		assert_true(fake_switch(0, T0 + 50000, &T1, &KW, &PREEMPT));
+		assert_true(fake_runq(0, T0 + 60000, &KX, &KY));
+		assert_true(fake_switch(0, T0 + 70000, &KY, &T1, NULL));
+		/* woken while KW runs */
+		assert_true(fake_switch(0, T0 + 80000, &T1, &KW, &BLOCK));
+		assert_true(fake_wakeup(1, T0 + 90000, &T1, NULL, 0));
+		assert_true(fake_runq(0, T0 + 100000, &KW, &KX));
+		assert_true(fake_switch(0, T0 + 110000, &KX, &T1, NULL));
+		/* moved to CPU 1 while waiting */
+		assert_true(fake_switch(0, T0 + 120000, &T1, &KW, &PREEMPT));
+		assert_true(fake_runq(0, T0 + 123000, &KW, &KX));
+		assert_true(fake_migrate(0, T0 + 125000, &T1, 0, 1));
+		assert_true(fake_switch(1, T0 + 130000, NULL, &T1, NULL));
+		assert_true(fake_switch(1, T0 + 140000, &T1, NULL, &BLOCK));
+		/* woken on CPU 0, moved to CPU 1 while waiting */
+		assert_true(fake_wakeup(0, T0 + 145000, &T1, NULL, 0));
+		assert_true(fake_switch(0, T0 + 146000, &KX, &T1, &PREEMPT));
+		assert_true(fake_switch(0, T0 + 150000, &T1, &KW, &BLOCK));
+		assert_true(fake_wakeup(0, T0 + 160000, &T1, NULL, 0));
+		assert_true(fake_runq(0, T0 + 165000, &KW, &KX));
+		assert_true(fake_migrate(0, T0 + 168000, &T1, 0, 1));
+		assert_true(fake_switch(1, T0 + 175000, NULL, &T1, NULL));
+		assert_true(fake_switch(1, T0 + 180000, &T1, NULL, &BLOCK));
+		assert_true(fake_switch(0, T0 + 200000, NULL, NULL, NULL));
+		assert_true(fake_switch(1, T0 + 200000, NULL, NULL, NULL));
+		assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+
+		n = explain(m, 101, T0 + 5000, T0 + 45000, MAX_PARTS);
+		if (!pass) {
+			assert_int_equal(n, 5);
+			expect_task(1, HFTMON_PART_TASK, &KW, T0 + 10000, 10000);
+			expect_task(2, HFTMON_PART_TASK, &KX, T0 + 20000, 10000);
+			assert_int_equal(parts[2].policy, 1);
+			expect_task(3, HFTMON_PART_TASK, &KY, T0 + 30000, 10000);
+		} else {
+			assert_int_equal(n, 3);
+			expect_task(1, HFTMON_PART_TASK, &KW, T0 + 10000, 30000);
+		}
+		n = explain(m, 101, T0 + 45000, T0 + 75000, MAX_PARTS);
+		if (!pass) {
+			assert_int_equal(n, 4);
+			expect_task(1, HFTMON_PART_WAIT, NULL, T0 + 50000, 10000);
+			expect_task(2, HFTMON_PART_TASK, &KY, T0 + 60000, 10000);
+		}
+		n = explain(m, 101, T0 + 75000, T0 + 115000, MAX_PARTS);
+		if (!pass) {
+			assert_int_equal(n, 5);
+			expect_task(1, HFTMON_PART_SLEEP, NULL, T0 + 80000, 10000);
+			expect_task(2, HFTMON_PART_TASK, &KW, T0 + 90000, 10000);
+			expect_task(3, HFTMON_PART_TASK, &KX, T0 + 100000, 10000);
+		} else {
+			assert_int_equal(n, 4);
+			expect_task(2, HFTMON_PART_WAIT, NULL, T0 + 90000, 20000);
+		}
+		n = explain(m, 101, T0 + 115000, T0 + 135000, MAX_PARTS);
+		assert_int_equal(n, 3);
+		expect_task(1, HFTMON_PART_TASK, &KW, T0 + 120000, 10000);
+		n = explain(m, 101, T0 + 155000, T0 + 178000, MAX_PARTS);
+		assert_int_equal(n, 3);
+		expect_task(1, HFTMON_PART_WAIT, NULL, T0 + 160000, 15000);
+		hftmon_close(m);
+	}
+}
+
 /*
  * A FAULT spike: where the thread ran inside it, FAULT at its address
  * (around an interruption and a sleep inside the fault, which keep their
@@ -650,6 +763,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_yet_covered_and_raw_only,
 						fake_setup2, fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_idle_exit_from_spike, fake_setup2,
+						fake_teardown2),
+		cmocka_unit_test_setup_teardown(test_runq_parts, fake_setup2,
 						fake_teardown2),
 		cmocka_unit_test_setup_teardown(test_fault_parts, fake_setup2,
 						fake_teardown2),

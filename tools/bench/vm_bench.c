@@ -7,7 +7,8 @@
  * the ping-pong (drained from CPU 1 while it runs), and with ftrace
  * recording sched_switch + sched_wakeup (all tasks, its default). Two
  * modes add the interruption and spike probes (a session of their own:
- * HFTMON_EV_IRQ_ALL and spikes at --spike-us): tracking the ping-pong,
+ * HFTMON_EV_IRQ_ALL, spikes at --spike-us and HFTMON_EV_RUNQ, as `hftmon
+ * spikes` asks for them): tracking the ping-pong,
  * and tracking only the sleeper, where CPU 0 runs nothing tracked and
  * each of its interruptions costs the probes one check. Kernel stacks
  * are measured at every switch-out and for switches of 100 us or more
@@ -295,7 +296,7 @@ int main(int argc, char **argv)
 	struct hftmon_monitor_config cfg = { .sz = sizeof(cfg), .ring_pages = 4096 };
 	struct hftmon_monitor_config icfg = {
 		.sz = sizeof(icfg), .ring_pages = 4096,
-		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | HFTMON_EV_RUNQ,
 	};
 	/*
 	 * Two software counters read at every switch of the ping-pong (a

@@ -415,7 +415,8 @@ static int run_spikes(int argc, char **argv)
 	struct hftmon_monitor_config cfg = {
 		.sz = sizeof(cfg),
 		.drain_thread = true,
-		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+		/* RUNQ: each task that ran while a target waited is named. */
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | HFTMON_EV_RUNQ,
 	};
 	struct hftmon_spike_query q;
 	struct hftmon_spike *spikes;
@@ -559,7 +560,8 @@ static int run_explain(int argc, char **argv)
 	struct hftmon_monitor_config cfg = {
 		.sz = sizeof(cfg),
 		.drain_thread = true,
-		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL,
+		/* RUNQ: each task that ran while a target waited is named. */
+		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | HFTMON_EV_RUNQ,
 	};
 	struct hftmon_part *parts;
 	struct explain_args a;

@@ -681,6 +681,9 @@ int session_start(struct session *s, struct session_args *a,
 		report_error(ret, "info");
 		goto err_close;
 	}
+	/* Only a refinement of the TASK parts: a module without it explains too. */
+	if (!(info.features & HFTMON_FEAT_RUNQ))
+		cfg->events &= ~HFTMON_EV_RUNQ;
 	if (cfg->ring_pages > info.max_ring_pages) {
 		report_line("--ring-pages %u is out of range: the module allows up to %u (raise " MODULE_PARAMS "max_ring_pages)",
 			    cfg->ring_pages, info.max_ring_pages);
