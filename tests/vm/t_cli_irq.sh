@@ -117,13 +117,18 @@ now=$(awk '{ printf "%.0f", $1 * 1e9 }' /proc/uptime)
 from=$((now + 2000000000)) to=$((now + 3000000000))
 ( sleep 2.4; taskset -c 0 sh -c "echo 'vector 1 200' >$inj" ) &
 bg=$!
-./bin/hftmon explain -t "$spin" --from "$from" --to "$to" >"$dir/explain.txt" 2>&1 ||
-	no "explain exited $?: $(head -3 "$dir/explain.txt")"
+./bin/hftmon explain -t "$spin" --from "$from" --to "$to" -o "$dir/explain.hft" \
+	>"$dir/explain.txt" 2>&1 || no "explain exited $?: $(head -3 "$dir/explain.txt")"
 wait "$bg"
 sed 's/^/# /' "$dir/explain.txt" | head -20
 grep -q 'vector 0xf[bc] CAL' "$dir/explain.txt" || no "explain: the injected IPI is not a part"
 grep -q 'summing to 1000000.000 us of 1000000.000 us' "$dir/explain.txt" ||
 	no "explain: the parts do not sum to the window"
+# The same window from the recording: byte for byte.
+./bin/hftmon report -i "$dir/explain.hft" >"$dir/explain-rep.txt" 2>&1 ||
+	no "report -i of the explain recording exited $?: $(head -3 "$dir/explain-rep.txt")"
+cmp -s "$dir/explain.txt" "$dir/explain-rep.txt" ||
+	no "explain: the report from its recording differs: $(diff "$dir/explain.txt" "$dir/explain-rep.txt" | head -4)"
 
 kill "$spin"
 wait "$spin" 2>/dev/null

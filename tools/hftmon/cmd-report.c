@@ -21,6 +21,7 @@ static const struct cli_command *const reportable[] = {
 	&cmd_record,
 	&cmd_switches,
 	&cmd_spikes,
+	&cmd_explain,
 	&cmd_irq,
 	&cmd_sched,
 };

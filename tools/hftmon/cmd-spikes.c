@@ -546,13 +546,44 @@ static void parse_explain(int argc, char **argv, struct explain_args *a)
 				usage_error("explain: one thread at a time: give -t TID once");
 			a->tid = a->s.targets.v[i].tid;
 		}
-	if (!a->tid)
+	/* A recording keeps its targets apart: report_explain() takes it there. */
+	if (!a->tid && !cli_replay)
 		usage_error("explain: the thread to explain is needed: -t TID");
 	if (!a->from_ns || !a->to_ns)
 		usage_error("explain: the window is needed: --from NS --to NS (CLOCK_MONOTONIC ns)");
 	if (a->to_ns <= a->from_ns)
 		usage_error("explain: --to %llu is not after --from %llu",
 			    a->to_ns, a->from_ns);
+}
+
+/* The window explained from what s drained, printed. */
+static int print_explain(struct session *s, const struct explain_args *a,
+			 struct hftmon_part *parts)
+{
+	struct hftmon_explain_query q = { .sz = sizeof(q), .tid = a->tid,
+					  .start_ns = a->from_ns,
+					  .end_ns = a->to_ns };
+	int n = hftmon_explain(s->m, &q, parts, MAX_PARTS);
+
+	if (n < 0)
+		return report_error(n, "explain tid %d over [%llu, %llu)",
+				    (int)a->tid, a->from_ns, a->to_ns);
+	if (a->s.json) {
+		session_print_json_head(s, "explain",
+					(double)(a->to_ns - a->from_ns) / 1e9);
+		printf(",\n \"tid\": %d, \"from_ns\": %llu, \"to_ns\": %llu, \"nr_parts\": %d, \"parts\": ",
+		       (int)a->tid, a->from_ns, a->to_ns, n);
+		print_parts_json(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS);
+		printf("}\n");
+	} else {
+		printf("tid %d over [%llu, %llu) (%.3f us), in time order:\n",
+		       (int)a->tid, a->from_ns, a->to_ns,
+		       (double)(a->to_ns - a->from_ns) / 1000.0);
+		print_parts(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS,
+			    a->from_ns, a->to_ns);
+		session_print_footer(s);
+	}
+	return 0;
 }
 
 static int run_explain(int argc, char **argv)
@@ -566,7 +597,7 @@ static int run_explain(int argc, char **argv)
 	struct hftmon_part *parts;
 	struct explain_args a;
 	struct session s;
-	int status = 0, ret, n = 0;
+	int status = 0, ret;
 	uint64_t now;
 
 	parse_explain(argc, argv, &a);
@@ -600,38 +631,34 @@ static int run_explain(int argc, char **argv)
 		status = ret;
 		goto out;
 	}
-	{
-		struct hftmon_explain_query q = { .sz = sizeof(q),
-						  .tid = a.tid,
-						  .start_ns = a.from_ns,
-						  .end_ns = a.to_ns };
-
-		n = hftmon_explain(s.m, &q, parts, MAX_PARTS);
-	}
-	if (n < 0) {
-		status = report_error(n, "explain tid %d over [%llu, %llu)",
-				      (int)a.tid, a.from_ns, a.to_ns);
-		goto out;
-	}
-	if (a.s.json) {
-		session_print_json_head(&s, "explain",
-					(double)(a.to_ns - a.from_ns) / 1e9);
-		printf(",\n \"tid\": %d, \"from_ns\": %llu, \"to_ns\": %llu, \"nr_parts\": %d, \"parts\": ",
-		       (int)a.tid, a.from_ns, a.to_ns, n);
-		print_parts_json(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS);
-		printf("}\n");
-	} else {
-		printf("tid %d over [%llu, %llu) (%.3f us), in time order:\n",
-		       (int)a.tid, a.from_ns, a.to_ns,
-		       (double)(a.to_ns - a.from_ns) / 1000.0);
-		print_parts(parts, n < MAX_PARTS ? (size_t)n : MAX_PARTS,
-			    a.from_ns, a.to_ns);
-		session_print_footer(&s);
-	}
+	status = print_explain(&s, &a, parts);
 out:
 	free(parts);
 	session_end(&s);
 	return finish_stdout(status);
+}
+
+/* The same from a recording (hftmon report -i FILE). */
+static int report_explain(struct session *s, int argc, char **argv)
+{
+	struct session_args *loaded;
+	struct hftmon_part *parts;
+	struct explain_args a;
+	unsigned int i;
+	int status;
+
+	parse_explain(argc, argv, &a);
+	parts = calloc(MAX_PARTS, sizeof(*parts));
+	if (!parts)
+		return report_error(-ENOMEM, "explain");
+	parts[0].sz = sizeof(*parts);
+	for (i = 0; !a.tid && i < s->args->targets.nr; i++)
+		a.tid = s->args->targets.v[i].tid;
+	loaded = session_replay_args(s, &a.s);
+	status = print_explain(s, &a, parts);
+	s->args = loaded;
+	free(parts);
+	return status;
 }
 
 const struct cli_command cmd_explain = {
@@ -646,4 +673,5 @@ const struct cli_command cmd_explain = {
 		   "      --from NS            the window's start (CLOCK_MONOTONIC ns, not yet\n"
 		   "                           passed when hftmon explain starts)\n"
 		   "      --to NS              its end\n",
+	.report = report_explain,
 };
