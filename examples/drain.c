@@ -7,6 +7,12 @@
  * end, what was written, delivered, lost and not understood. Built
  * against the installed headers only by make examples.
  *
+ * A raw consumer that must lose nothing sizes its rings for the longest
+ * burst it may have to hold between two of its passes (the module's
+ * default, 64 pages, is 256 KiB per CPU: about 4000 switch and wake-up
+ * records). This one asks for 4 MiB per CPU, and the module says at
+ * configure if that is more than it allows (max_ring_pages).
+ *
  *   drain PID SECONDS
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
@@ -59,6 +65,7 @@ int main(int argc, char **argv)
 	if (err)
 		return fail("open", err);
 	HFTMON_OPTS(hftmon_monitor_config, cfg, .raw_only = true,
+		    .ring_pages = 1024, /* 4 MiB a CPU with 4 KiB pages */
 		    .events = HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP);
 	err = hftmon_configure(m, &cfg);
 	if (!err)
