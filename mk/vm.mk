@@ -114,6 +114,8 @@ demo: deps
 	@tools/vm/vm.sh extract $(VM_DIR)/demo.log
 
 bench-vm: vm-payload
+	tools/bench/perf-bundle.sh $(VM_DIR)/payload/perf || \
+		echo "bench-vm: without perf: vm_bench measures no perf modes"
 	tools/vm/vm.sh run --kernel $(VM_KERNEL) --payload $(VM_DIR)/payload \
 		--script guest-bench.sh --timeout 1200 --log $(VM_DIR)/bench.log >/dev/null
 	@tools/vm/vm.sh extract $(VM_DIR)/bench.log

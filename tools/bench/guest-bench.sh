@@ -6,9 +6,14 @@
 # sampling a process's NUMA residency costs it (numa_bench: no module),
 # then what the page-fault spike probe costs every fault (fault_bench,
 # which loads and unloads the module itself).
+# perf, where make bench-vm could bundle it (perf-bundle.sh), runs beside.
 set -e
 insmod ./hftmon.ko
-./bin/vm_bench "$@"
+if [ -x ./perf/perf.sh ]; then
+	./bin/vm_bench --perf ./perf/perf.sh "$@"
+else
+	./bin/vm_bench "$@"
+fi
 insmod bin/hftmon_inject.ko
 ./bin/spike_latency
 rmmod hftmon_inject

@@ -20,8 +20,16 @@
  * mode the bench itself wakes on CPU 1 each millisecond (and drains when
  * hftmon runs), so only the monitoring differs. Trials are interleaved and the
  * median of each kept; slowdowns are printed as ratios to the baseline.
+ * With --perf PERF (tools/bench/perf-bundle.sh's perf.sh: the VM has no
+ * perf of its own), perf on the same ping-pong, also drained from CPU 1:
+ * `perf stat` counting sched_switch and sched_wakeup, and `perf record` of
+ * them without and with -g (call chains, kernel and user), each of CPU 0
+ * (-C 0: per-CPU events, as ftrace) and of the ping-pong's threads (-p:
+ * per-task events, which perf switches with the tasks). perf attaches before the round trips start, its events disabled,
+ * and the trial's clock starts once it acknowledged enabling them (its
+ * --control fifos), so its start-up is not measured.
  * Prints figures only: nothing here asserts a time.
- *   vm_bench [--rounds N] [--trials T] [--spike-us U]
+ *   vm_bench [--rounds N] [--trials T] [--spike-us U] [--perf PERF]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,9 +37,11 @@
 #include <getopt.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +54,8 @@
 enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
 	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
 	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, HFTMON_PMU,
-	    FTRACE, NR_MODES };
+	    FTRACE, PERF_STAT_CPU, PERF_RECORD_CPU, PERF_RECORD_G_CPU, PERF_STAT,
+	    PERF_RECORD, PERF_RECORD_G, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon + irq/spike, other process tracked",
@@ -55,7 +66,32 @@ static const char *const mode_name[NR_MODES] = {
 	"hftmon, tracked + kernel/user stacks",
 	"hftmon, tracked + PMU (faults, cpu clock)",
 	"ftrace sched_switch+wakeup",
+	"perf stat -C 0 sched_switch+wakeup",
+	"perf record -C 0 sched_switch+wakeup",
+	"perf record -g -C 0 sched_switch+wakeup",
+	"perf stat -p sched_switch+wakeup",
+	"perf record -p sched_switch+wakeup",
+	"perf record -g -p sched_switch+wakeup",
 };
+
+/* --perf: how to run perf in this VM; NULL = the perf modes are skipped. */
+static const char *perf_cmd;
+
+static int perf_mode(enum mode m)
+{
+	return m >= PERF_STAT_CPU && m <= PERF_RECORD_G;
+}
+
+/* perf's target: CPU 0, all of it (as ftrace), or the ping-pong's threads. */
+static int perf_cpu_wide(enum mode m)
+{
+	return m == PERF_STAT_CPU || m == PERF_RECORD_CPU || m == PERF_RECORD_G_CPU;
+}
+
+static int perf_stat_mode(enum mode m)
+{
+	return m == PERF_STAT_CPU || m == PERF_STAT;
+}
 
 static int tracked(enum mode m)
 {
@@ -207,6 +243,137 @@ static void pin_self(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+#define PERF_CTL "/tmp/vm_bench-perf.ctl"
+#define PERF_ACK "/tmp/vm_bench-perf.ack"
+#define PERF_OUT "/tmp/vm_bench-perf.data"
+
+/*
+ * perf on pid's threads, pinned to CPU 1, its events enabled once it says
+ * so: its pid, or -1. Its own messages go to /tmp/vm_bench-perf.log.
+ */
+static pid_t perf_start(enum mode mode, pid_t pid)
+{
+	char pidstr[16], ack[4];
+	struct pollfd pfd;
+	int ctl = -1, i;
+	pid_t child;
+
+	unlink(PERF_CTL);
+	unlink(PERF_ACK);
+	if (mkfifo(PERF_CTL, 0600) || mkfifo(PERF_ACK, 0600))
+		return -1;
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	child = fork();
+	if (child < 0)
+		return -1;
+	if (child == 0) {
+		const char *ctl_arg = "fifo:" PERF_CTL "," PERF_ACK;
+		int log = open("/tmp/vm_bench-perf.log",
+			       O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		pin_self(1);
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
+		}
+		const char *tflag = perf_cpu_wide(mode) ? "-C" : "-p";
+		const char *target = perf_cpu_wide(mode) ? "0" : pidstr;
+		int g = mode == PERF_RECORD_G || mode == PERF_RECORD_G_CPU;
+
+		if (perf_stat_mode(mode))
+			execl(perf_cmd, perf_cmd, "stat", "-e", "sched:sched_switch",
+			      "-e", "sched:sched_wakeup", tflag, target, "-D", "-1",
+			      "--control", ctl_arg, "-o", PERF_OUT, (char *)NULL);
+		else
+			execl(perf_cmd, perf_cmd, "record", "-q", "-N", "-B",
+			      "-e", "sched:sched_switch", "-e", "sched:sched_wakeup",
+			      tflag, target, "-D", "-1", "--control", ctl_arg,
+			      "-o", PERF_OUT, g ? "-g" : "-q", (char *)NULL);
+		_exit(127);
+	}
+	/* perf opens the control fifo when it is ready; give it 20 s. */
+	for (i = 0; i < 2000 && ctl < 0; i++) {
+		ctl = open(PERF_CTL, O_WRONLY | O_NONBLOCK);
+		if (ctl < 0) {
+			if (waitpid(child, NULL, WNOHANG) == child)
+				return -1;
+			usleep(10000);
+		}
+	}
+	/* O_RDWR: never a hang-up before perf opened its end. */
+	pfd.fd = open(PERF_ACK, O_RDWR | O_NONBLOCK);
+	pfd.events = POLLIN;
+	if (ctl < 0 || pfd.fd < 0 || write(ctl, "enable\n", 7) != 7 ||
+	    poll(&pfd, 1, 20000) != 1 || read(pfd.fd, ack, 3) != 3 ||
+	    memcmp(ack, "ack", 3)) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	if (ctl >= 0)
+		close(ctl);
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	return child;
+}
+
+/* What perf stat counted of event (its -o file), or -1. */
+static long long perf_stat_count(const char *event)
+{
+	char line[512];
+	long long n = -1;
+	FILE *f = fopen(PERF_OUT, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *e = strstr(line, event);
+
+		if (e && n < 0) {
+			char *d, *w;
+
+			/* "  40,012      sched:sched_switch": digits, commas dropped */
+			for (d = w = line; d < e; d++)
+				if (*d >= '0' && *d <= '9')
+					*w++ = *d;
+			*w = 0;
+			if (w > line)
+				n = strtoll(line, NULL, 10);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* perf stat's count of the last trial's sched_switch, for the summary. */
+static long long perf_stat_switches = -1;
+
+/*
+ * Ends perf as Ctrl-C would: it writes its file (untimed) and then dies
+ * of the SIGINT itself (perf re-raises it). It must have written one.
+ */
+static int perf_stop(pid_t child, enum mode mode)
+{
+	struct stat sb;
+	int st, wrote;
+
+	kill(child, SIGINT);
+	if (waitpid(child, &st, 0) != child)
+		return -1;
+	if (mode == PERF_STAT)
+		perf_stat_switches = perf_stat_count("sched:sched_switch");
+	wrote = !stat(PERF_OUT, &sb) && sb.st_size > 0;
+	unlink(PERF_OUT);
+	if (wrote && ((WIFEXITED(st) && WEXITSTATUS(st) == 0) ||
+		      (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)))
+		return 0;
+	fprintf(stderr, "vm_bench: perf ended with %s %d%s (see /tmp/vm_bench-perf.log)\n",
+		WIFEXITED(st) ? "status" : "signal",
+		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+		wrote ? "" : ", no " PERF_OUT);
+	return -1;
+}
+
 /* CPU 0's events a second during a trial. */
 struct rates {
 	double irqs, iwi, softirqs;
@@ -223,6 +390,7 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 			   mode == HFTMON_PMU ? hm->mp : hm->m;
 	struct cpu0 c0, c1;
 	struct pingpong pp;
+	pid_t perf = -1;
 	double t0, t1;
 
 	if (pingpong_spawn(&pp, PINGPONG_THREADS, rounds, 0))
@@ -243,6 +411,14 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 	}
 	if (mode == FTRACE && ftrace(1))
 		return -1;
+	if (perf_mode(mode)) {
+		perf = perf_start(mode, pp.pid[0]);
+		if (perf < 0) {
+			fprintf(stderr, "vm_bench: %s did not start (see /tmp/vm_bench-perf.log)\n",
+				perf_cmd);
+			return -1;
+		}
+	}
 	usleep(50000);
 
 	cpu0_snap(&c0);
@@ -271,6 +447,8 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 
 	if (mode == FTRACE)
 		ftrace(0);
+	if (perf >= 0 && perf_stop(perf, mode))
+		return -1;
 	if (monitored(mode)) {
 		pid_t who = tracked(mode) ? pp.pid[0] : sleeper;
 
@@ -317,24 +495,28 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' },
 		{ "spike-us", required_argument, NULL, 's' },
+		{ "perf", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long rounds = 10000;
 	unsigned long long spike_us = 50;
 	int trials = 15, c, i, t, err;
-	double rate[NR_MODES][64], med[NR_MODES];
-	double irqs[NR_MODES][64], iwis[NR_MODES][64], softs[NR_MODES][64];
+	double rate[NR_MODES][64] = { { 0 } }, med[NR_MODES];
+	double irqs[NR_MODES][64] = { { 0 } }, iwis[NR_MODES][64] = { { 0 } };
+	double softs[NR_MODES][64] = { { 0 } };
 	struct hm hm = { 0 };
 	int gate[2];
 	pid_t sleeper;
 
-	while ((c = getopt_long(argc, argv, "n:t:s:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:s:p:", opts, NULL)) != -1) {
 		if (c == 'n')
 			rounds = strtol(optarg, NULL, 0);
 		else if (c == 't')
 			trials = atoi(optarg);
 		else if (c == 's')
 			spike_us = strtoull(optarg, NULL, 0);
+		else if (c == 'p')
+			perf_cmd = optarg;
 		else
 			return 2;
 	}
@@ -379,6 +561,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < NR_MODES; i++) {
 			struct rates r = { 0 };
 
+			if (perf_mode(i) && !perf_cmd)
+				continue;
 			rate[i][t] = trial(i, rounds, sleeper, &hm, &r);
 			irqs[i][t] = r.irqs;
 			iwis[i][t] = r.iwi;
@@ -405,18 +589,25 @@ int main(int argc, char **argv)
 	 * trust a difference.
 	 */
 	for (i = 0; i < NR_MODES; i++)
-		printf("  %-41s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
-		       mode_name[i], med[i], med[BASELINE] / med[i],
-		       med[BASELINE] / rate[i][trials - 1],
-		       med[BASELINE] / rate[i][0]);
+		if (perf_mode(i) && !perf_cmd)
+			printf("  %-43s not measured: no --perf\n", mode_name[i]);
+		else
+			printf("  %-43s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
+			       mode_name[i], med[i], med[BASELINE] / med[i],
+			       med[BASELINE] / rate[i][trials - 1],
+			       med[BASELINE] / rate[i][0]);
 	printf("  hftmon: %lu records over all trials (%lu interruptions, %lu spikes at %llu us), %llu lost\n",
 	       hm.records, hm.irq_records, hm.spikes, spike_us,
 	       lost(hm.m) + lost(hm.mi) + lost(hm.mp));
+	if (perf_cmd)
+		printf("  perf stat -p counted %lld sched_switch of the ping-pong's threads in its last trial (%ld round trips)\n",
+		       perf_stat_switches, rounds);
 	printf("  CPU 0 (the ping-pong's) took, a second (median of the trials):\n");
 	for (i = 0; i < NR_MODES; i++)
-		printf("  %-41s %7.0f interrupts (%5.0f of them irq_work)  %5.0f softirqs\n",
-		       mode_name[i], irqs[i][trials / 2], iwis[i][trials / 2],
-		       softs[i][trials / 2]);
+		if (!perf_mode(i) || perf_cmd)
+			printf("  %-43s %7.0f interrupts (%5.0f of them irq_work)  %5.0f softirqs\n",
+			       mode_name[i], irqs[i][trials / 2], iwis[i][trials / 2],
+			       softs[i][trials / 2]);
 	hftmon_close(hm.mp);
 	hftmon_close(hm.mi);
 	hftmon_close(hm.m);

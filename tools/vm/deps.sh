@@ -43,6 +43,9 @@ PACKAGES=(
 	groff-base
 	# make coverage: line and branch coverage of lib/ from the unit tests
 	gcovr
+	# make bench: perf stat/record beside hftmon in the same VM boot
+	# (tools/bench/perf-bundle.sh carries it and its libraries in)
+	linux-perf
 	# the arm64 tier (make arm64, make test-vm-arm64): the cross compiler,
 	# its C library and kernel headers (only recommended by it: named) and
 	# qemu-system-aarch64; the arm64 kernel, its headers and busybox come
