@@ -759,6 +759,47 @@ int hftmon_get_numa_events(struct hftmon *m, const struct hftmon_numa_query *q,
 			   struct hftmon_numa_event *out, size_t max);
 
 /*
+ * ---- PMU counters (HFTMON_2.3) ------------------------------------------
+ * Counters of the kernel's perf API, named as perf_event_attr names them
+ * (type, config): PERF_TYPE_SOFTWARE with PERF_COUNT_SW_PAGE_FAULTS or
+ * PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_HARDWARE with
+ * PERF_COUNT_HW_INSTRUCTIONS... (<linux/perf_event.h>). The module makes
+ * each on every CPU as a pinned counter and reads it at every switch-in
+ * and switch-out of a tracked thread: one HFTMON_REC_PMU record per
+ * slice, whose per-counter deltas are summed here per thread. A counter
+ * a session without CAP_PERFMON opened counts user mode only. Nothing is
+ * scaled or filled in: a counter the kernel refused at configure (every
+ * hardware event under x86 TCG: -ENOENT) is UNSUPPORTED with the kernel's
+ * errno and no value; a slice in which a counter did not count (error
+ * state: its slot was taken; not active; a CPU without it) is counted as
+ * missed, with its errno.
+ */
+struct hftmon_pmu_counter {
+	size_t sz;			/* [0].sz: see the top of this file */
+	uint32_t type;			/* PERF_TYPE_* */
+	uint64_t config;		/* PERF_COUNT_* or a raw encoding */
+};
+
+enum hftmon_pmu_state {
+	HFTMON_PMU_NO_DATA = 0,		/* no slice of the thread in the span */
+	HFTMON_PMU_MEASURED = 1,	/* it counted in every slice: value is exact */
+	/* it did not count in slices_missed slices (status: why, the last) */
+	HFTMON_PMU_PARTIAL = 2,		/* value: the other slices', not scaled */
+	HFTMON_PMU_UNAVAILABLE = 3,	/* in no slice (status: why); no value */
+	HFTMON_PMU_UNSUPPORTED = 4,	/* refused at configure (status); no value */
+};
+
+struct hftmon_pmu_metric {
+	uint32_t state;			/* enum hftmon_pmu_state */
+	int status;			/* 0 or the kernel's -errno */
+	uint64_t value;			/* MEASURED, PARTIAL: the sum; else 0 */
+	uint64_t slices_counted;
+	uint64_t slices_missed;
+	/* counted slices in which the perf core rescheduled the counter */
+	uint64_t slices_rescheduled;
+};
+
+/*
  * ---- NUMA access statistics and heatmap (HFTMON_2.3) --------------------
  * The original description's get_numa_stats. Who touched which memory
  * from where, from a sampled source: the NUMA hinting faults of the
@@ -835,11 +876,54 @@ struct hftmon_numa_stats {
 	uint32_t nr_nodes;		/* rows and columns of by_node in use */
 	/* samples by [node of the memory][node of the accessing CPU] */
 	uint64_t by_node[HFTMON_NUMA_MAX_NODES][HFTMON_NUMA_MAX_NODES];
+	/* ---- HFTMON_2.4 ---- */
+	/*
+	 * Counted, not sampled: the PMU's local and remote DRAM events
+	 * (dram_events: their names, as hftmon_numa_dram_counters() chose
+	 * them for this machine) over the same threads and range (a window:
+	 * the slices that ended within it; since/until: those wholly inside),
+	 * as hftmon_get_pmu_totals() sums them. Intel counts retired loads
+	 * that missed the L3 and were served by DRAM of the CPU's node or
+	 * another; AMD data-cache fills from DRAM or I/O near or far.
+	 * dram_complete is false when the range reached back past the PMU
+	 * slice history. Where the session does not count them,
+	 * state HFTMON_PMU_UNSUPPORTED, no value, and dram_why says why:
+	 * status -ENOENT this machine's PMU has no such pair (a VM's has
+	 * none), -EOPNOTSUPP no libpfm4, -ENODATA the session was configured
+	 * without the pair (hftmon_numa_dram_counters()); the kernel's
+	 * errno when it refused them at configure.
+	 */
+	char dram_events[2][64];
+	struct hftmon_pmu_metric dram_local, dram_remote;
+	bool dram_complete;
+	char dram_why[160];
+	/*
+	 * Per-node memory bandwidth: always bandwidth_status -EOPNOTSUPP
+	 * today, and bandwidth_why says what this machine has (the memory
+	 * controllers' uncore PMUs in /sys/bus/event_source/devices, which
+	 * hftmon does not program, or none).
+	 */
+	int bandwidth_status;
+	char bandwidth_why[224];
 };
 
 int hftmon_get_numa_stats(struct hftmon *m,
 			  const struct hftmon_numa_stats_query *q,
 			  struct hftmon_numa_stats *out);
+
+/*
+ * The pair of PMU counters that count this machine's local and remote
+ * DRAM accesses (see hftmon_numa_stats.dram_events; the first of Intel's
+ * MEM_LOAD_L3_MISS_RETIRED:LOCAL_DRAM/REMOTE_DRAM, AMD Zen 4's
+ * ANY_DATA_CACHE_FILLS_FROM_SYSTEM:DRAM_IO_NEAR/FAR and Zen 3's
+ * ...:MEM_IO_LCL/RMT that libpfm4 finds), into out[0] (local) and out[1]
+ * (remote), out[0].sz set, for the caller to add to pmu_counters with
+ * HFTMON_EV_NUMA. Returns 2, or -errno: -ENOENT this machine's PMU has
+ * none of them, -EOPNOTSUPP libpfm4 is not installed, -EINVAL max < 2;
+ * the reason logged on m (may be NULL). (HFTMON_2.4)
+ */
+int hftmon_numa_dram_counters(struct hftmon *m, struct hftmon_pmu_counter *out,
+			      size_t max);
 
 /*
  * ---- Interruptions (HFTMON_2.1) -----------------------------------------
@@ -1051,47 +1135,10 @@ int hftmon_wait_spike(struct hftmon *m, const struct hftmon_spike_query *q,
 int hftmon_set_spike_threshold(struct hftmon *m, uint64_t threshold_ns);
 
 /*
- * ---- PMU counters (HFTMON_2.3) ------------------------------------------
- * Counters of the kernel's perf API, named as perf_event_attr names them
- * (type, config): PERF_TYPE_SOFTWARE with PERF_COUNT_SW_PAGE_FAULTS or
- * PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_HARDWARE with
- * PERF_COUNT_HW_INSTRUCTIONS... (<linux/perf_event.h>). The module makes
- * each on every CPU as a pinned counter and reads it at every switch-in
- * and switch-out of a tracked thread: one HFTMON_REC_PMU record per
- * slice, whose per-counter deltas are summed here per thread. A counter
- * a session without CAP_PERFMON opened counts user mode only. Nothing is
- * scaled or filled in: a counter the kernel refused at configure (every
- * hardware event under x86 TCG: -ENOENT) is UNSUPPORTED with the kernel's
- * errno and no value; a slice in which a counter did not count (error
- * state: its slot was taken; not active; a CPU without it) is counted as
- * missed, with its errno.
- */
-struct hftmon_pmu_counter {
-	size_t sz;			/* [0].sz: see the top of this file */
-	uint32_t type;			/* PERF_TYPE_* */
-	uint64_t config;		/* PERF_COUNT_* or a raw encoding */
-};
-
-enum hftmon_pmu_state {
-	HFTMON_PMU_NO_DATA = 0,		/* no slice of the thread in the span */
-	HFTMON_PMU_MEASURED = 1,	/* it counted in every slice: value is exact */
-	/* it did not count in slices_missed slices (status: why, the last) */
-	HFTMON_PMU_PARTIAL = 2,		/* value: the other slices', not scaled */
-	HFTMON_PMU_UNAVAILABLE = 3,	/* in no slice (status: why); no value */
-	HFTMON_PMU_UNSUPPORTED = 4,	/* refused at configure (status); no value */
-};
-
-struct hftmon_pmu_metric {
-	uint32_t state;			/* enum hftmon_pmu_state */
-	int status;			/* 0 or the kernel's -errno */
-	uint64_t value;			/* MEASURED, PARTIAL: the sum; else 0 */
-	uint64_t slices_counted;
-	uint64_t slices_missed;
-	/* counted slices in which the perf core rescheduled the counter */
-	uint64_t slices_rescheduled;
-};
-
-/*
+ * ---- PMU counters (HFTMON_2.3), continued ----------------------------------
+ * (struct hftmon_pmu_counter, enum hftmon_pmu_state and struct
+ * hftmon_pmu_metric are above the NUMA access statistics, which use them.)
+ *
  * window_us 0 and from_ns/to_ns 0: totals since configure. window_us: the
  * slices that ended within the last window_us. from_ns..to_ns
  * (CLOCK_MONOTONIC, instead of window_us): the slices wholly within it.

@@ -45,6 +45,19 @@ struct hftmon_reader_totals {
 	struct hftmon_agg_stats agg;
 };
 
+/*
+ * The NUMA statistics' PMU side (numadram.c): which configured counters
+ * are this machine's local and remote DRAM events, or why none are.
+ */
+struct hftmon_numa_dram {
+	int idx[2];		/* local, remote: pmu_counters index, -1 none */
+	int status;		/* 0, or -errno: why not counted */
+	char events[2][64];	/* their names */
+	char why[160];
+	int bw_status;		/* per-node bandwidth: -EOPNOTSUPP */
+	char bw_why[224];
+};
+
 struct hftmon {
 	int fd;
 	hftmon_log_fn log;
@@ -65,6 +78,9 @@ struct hftmon {
 	/* PMU counters configured, and CONFIGURE's status of each. */
 	unsigned int nr_pmu;
 	int32_t pmu_status[HFTMON_PMU_MAX_COUNTERS];
+
+	/* hftmon_get_numa_stats()'s PMU side, set at configure (numadram.c). */
+	struct hftmon_numa_dram dram;
 
 	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;
@@ -130,6 +146,14 @@ HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /* pfm.c: libpfm4 initialised again at the next call (tests: another PMU). */
 HFTMON_INTERNAL void hftmon_pfm_reset(void);
+/* At configure, with the kernel's counters (numadram.c). */
+HFTMON_INTERNAL void hftmon_numa_dram_setup(struct hftmon *m,
+					    const struct hftmon_pmu_event *pmu,
+					    unsigned int nr);
+struct hftmon_pmu_query;
+HFTMON_INTERNAL void hftmon_numa_dram_stats(struct hftmon *m,
+					    const struct hftmon_pmu_query *q,
+					    struct hftmon_numa_stats *o);
 
 /* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
 HFTMON_INTERNAL uint64_t hftmon_now_ns(void);

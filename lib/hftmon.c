@@ -830,6 +830,8 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 				(unsigned long long)kc.pmu[i].config,
 				strerror(-m->pmu_status[i]));
 	}
+	if (c.events & HFTMON_EV_NUMA)
+		hftmon_numa_dram_setup(m, kc.pmu, kc.nr_pmu);
 	if (!kc.ring_mmap_size || kc.ring_mmap_size % m->info.page_size ||
 	    kc.ring_mmap_size > (__u64)(LONG_MAX / nr)) {
 		pr_err(m,

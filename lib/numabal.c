@@ -630,6 +630,15 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 	hftmon_unlock(m);
 	c = hi + 1;
 	o->nr_nodes = (uint32_t)c;
+	{
+		struct hftmon_pmu_query pq = {
+			.sz = sizeof(pq), .pid = qq.pid, .tid = qq.tid,
+			.window_us = qq.window_us,
+			.from_ns = qq.since_ns, .to_ns = qq.until_ns,
+		};
+
+		hftmon_numa_dram_stats(m, &pq, o);
+	}
 	if (o != out)
 		hftmon_copy_out(out, out->sz, o, sizeof(*o));
 	return rows > INT_MAX ? INT_MAX : (int)rows;

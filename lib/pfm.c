@@ -84,6 +84,14 @@ void hftmon_pfm_reset(void)
 	pthread_mutex_lock(&pfm.lock);
 	if (pfm.tried && !pfm.err)
 		pfm.terminate();
+	/*
+	 * And unloaded: pfm_terminate() leaves the PMUs it activated active,
+	 * so a model forced after another would resolve the first one's
+	 * names too.
+	 */
+	if (pfm.dl)
+		dlclose(pfm.dl);
+	pfm.dl = NULL;
 	pfm.tried = false;
 	pfm.err = 0;
 	pthread_mutex_unlock(&pfm.lock);

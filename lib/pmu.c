@@ -330,6 +330,61 @@ HFTMON_API int hftmon_get_pmu_totals(struct hftmon *m,
 	return all > INT_MAX ? INT_MAX : (int)all;
 }
 
+/* Adds one thread's sums of a counter to s. */
+static void sum_merge(struct hftmon_agg_pmu_sum *s,
+		      const struct hftmon_agg_pmu_sum *t)
+{
+	s->value += t->value;
+	s->counted += t->counted;
+	s->missed += t->missed;
+	s->rescheduled += t->rescheduled;
+	if (t->last_err)
+		s->last_err = t->last_err;
+}
+
+bool hftmon_pmu_sum(struct hftmon *m, const struct hftmon_pmu_query *q,
+		    unsigned int idx, struct hftmon_pmu_metric *o)
+{
+	const struct hftmon_agg_pmu *p = m->agg.pmu;
+	struct hftmon_agg_pmu_sum s = { 0 };
+	uint64_t since, i, first;
+	bool complete = true;
+	uint32_t j;
+
+	if (!p || idx >= p->nr) {
+		memset(o, 0, sizeof(*o));
+		o->state = HFTMON_PMU_UNSUPPORTED;
+		o->status = -ENODATA;
+		return true;
+	}
+	since = q->window_us ? hftmon_window_start(m, q->window_us) : 0;
+	hftmon_lock(m);
+	if (!q->window_us && !q->from_ns && !q->to_ns) {
+		for (j = 0; j < p->nr_slots; j++) {
+			const struct hftmon_agg_pmu_thread *t = &p->threads[j];
+
+			if (t->tid && matches(q, t->pid, t->tid))
+				sum_merge(&s, &t->c[idx]);
+		}
+	} else {
+		first = p->slice_total > p->slice_cap ?
+				p->slice_total - p->slice_cap : 0;
+		complete = !p->lost_end_ns ||
+			   p->lost_end_ns < (q->window_us ? since : q->from_ns);
+		for (i = first; i < p->slice_total; i++) {
+			const struct hftmon_agg_pmu_slice *sl =
+				&p->slices[i % p->slice_cap];
+
+			if (slice_in(q, since, sl))
+				sum_add(&s, sl->delta[idx], sl->status[idx],
+					sl->flags[idx]);
+		}
+	}
+	hftmon_unlock(m);
+	metric_of(&s, p->cfg_status[idx], o);
+	return complete;
+}
+
 HFTMON_API int hftmon_get_pmu_status(struct hftmon *m, int *status, size_t max)
 {
 	unsigned int i;

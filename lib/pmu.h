@@ -12,6 +12,7 @@
 #ifndef HFTMON_LIB_PMU_H
 #define HFTMON_LIB_PMU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hftmon.h"
@@ -62,5 +63,15 @@ HFTMON_INTERNAL void hftmon_agg_pmu_fini(struct hftmon_agg *a);
 /* A checked HFTMON_REC_PMU record (hftmon_record_check()), any order. */
 HFTMON_INTERNAL void hftmon_agg_pmu_record(struct hftmon_agg *a,
 					   const struct hftmon_rec_pmu *r);
+
+/*
+ * One counter's metric over q's threads and span (hftmon_get_pmu_totals()'s
+ * rules, q already checked), summed over its threads: false when a window
+ * reached back past the slice history (the sum then lacks its oldest
+ * slices). Takes the lock.
+ */
+HFTMON_INTERNAL bool hftmon_pmu_sum(struct hftmon *m,
+				    const struct hftmon_pmu_query *q,
+				    unsigned int idx, struct hftmon_pmu_metric *o);
 
 #endif /* HFTMON_LIB_PMU_H */

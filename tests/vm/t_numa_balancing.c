@@ -33,7 +33,10 @@
  * of them on pages of the buffer, every one there touched from CPU node 0
  * (only the pinned thread touches it), and some of them on memory of node
  * 1 (the binding's) from node 0. Cache-line resolution is refused with
- * -EOPNOTSUPP. Then the CLI, hftmon numa --duration --heatmap page
+ * -EOPNOTSUPP. The PMU's DRAM counts (no CPU PMU in this VM, no libpfm4 in
+ * the guest) and per-node bandwidth (no uncore PMU) are unsupported with
+ * a reason and no value, in the library and the CLI's JSON alike. Then
+ * the CLI, hftmon numa --duration --heatmap page
  * --json, records the child touching the buffer again, moved back to
  * node 1 first (the balancer, its pages local, had stopped faulting):
  * samples, no more than the numa_hint_faults delta, and its hottest
@@ -329,6 +332,23 @@ static void check_heatmap(struct hftmon *m, const struct hftmon_info *info,
 		for (k = 0; k < (int)st.nr_nodes && k < 2; k++)
 			INFO("  memory node %d, CPU node %d: %llu", j, k,
 			     (unsigned long long)st.by_node[j][k]);
+	/*
+	 * No CPU PMU here (and no libpfm4 in the guest): the counted side
+	 * says why, with no number; and no memory-controller PMU either.
+	 */
+	INFO("PMU DRAM counts: state %u/%u status %d: %s; bandwidth %d: %s",
+	     st.dram_local.state, st.dram_remote.state, st.dram_local.status,
+	     st.dram_why, st.bandwidth_status, st.bandwidth_why);
+	CHECK(st.dram_local.state == HFTMON_PMU_UNSUPPORTED &&
+		      st.dram_remote.state == HFTMON_PMU_UNSUPPORTED &&
+		      !st.dram_local.value && !st.dram_remote.value &&
+		      st.dram_local.status < 0 && st.dram_why[0],
+	      "DRAM counts without a PMU: state %u value %llu status %d",
+	      st.dram_local.state, (unsigned long long)st.dram_local.value,
+	      st.dram_local.status);
+	CHECK(st.bandwidth_status == -EOPNOTSUPP &&
+		      strstr(st.bandwidth_why, "no memory-controller PMU"),
+	      "bandwidth %d: %s", st.bandwidth_status, st.bandwidth_why);
 	CHECK(st.missed == 0 && st.unknown == 0, "missed %llu, unknown %llu",
 	      (unsigned long long)st.missed, (unsigned long long)st.unknown);
 	CHECK(st.samples == st.local + st.remote + st.unknown, "sums");
@@ -427,6 +447,12 @@ static void check_cli(pid_t pid, int from_child, int to_child)
 	out[len] = '\0';
 	st = pclose(p);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status %#x", cmd, st);
+	r = strstr(out, "\"pmu_dram\": {");
+	INFO("CLI PMU DRAM: %.240s", r ? r : "(none)");
+	CHECK(r && strstr(r, "\"local\": {\"state\": \"unsupported\", \"value\": null") &&
+		      strstr(r, "\"remote\": {\"state\": \"unsupported\", \"value\": null") &&
+		      strstr(r, "\"bandwidth\": {\"supported\": false, \"reason\": \"no memory-controller PMU"),
+	      "the CLI's DRAM counts without a PMU: %.300s", r ? r : out);
 	heat = strstr(out, "\"heatmap\": {");
 	CHECK(heat, "no heatmap in: %.300s", out);
 	if (!heat)

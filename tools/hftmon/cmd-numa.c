@@ -153,6 +153,7 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 		.drain_thread = true,
 	};
 	struct hftmon_info info = { .size = sizeof(info) };
+	struct hftmon_pmu_counter dram[2] = { [0].sz = sizeof(dram[0]) };
 	uint64_t end;
 	unsigned int i;
 	int err;
@@ -161,6 +162,15 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 	ns->balancing = read_balancing();
 	if (open_device(&ns->m))
 		return 1;
+	/*
+	 * This machine's local/remote DRAM counters, where its PMU has them:
+	 * counted beside the balancer's samples. Without them the statistics
+	 * say why (show_counted()).
+	 */
+	if (hftmon_numa_dram_counters(NULL, dram, 2) == 2) {
+		cfg.pmu_counters = dram;
+		cfg.nr_pmu_counters = 2;
+	}
 	err = hftmon_get_info(ns->m, &info);
 	if (err)
 		return report_error(err, "numa: the module's info");
@@ -476,6 +486,125 @@ static char shade(uint64_t v, uint64_t max)
 	return scale[1 + (size_t)((double)v / (double)max * (sizeof(scale) - 3))];
 }
 
+static const char *pmu_state_name(uint32_t state)
+{
+	static const char *const names[] = { "no data", "measured", "partial",
+					     "unavailable", "unsupported" };
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+/* Why a metric has no value: the library's sentence, else the errno's. */
+static const char *metric_why(const struct hftmon_pmu_metric *mt,
+			      const char *why)
+{
+	if (mt->state == HFTMON_PMU_MEASURED)
+		return NULL;
+	if (mt->state == HFTMON_PMU_NO_DATA)
+		return "no slice of its threads in the range";
+	if (why && *why)
+		return why;
+	return mt->status ? strerror(-mt->status) : NULL;
+}
+
+/*
+ * What the PMU counted of pid's local and remote DRAM accesses over the
+ * session, and why per-node bandwidth is not shown.
+ */
+static int show_counted(pid_t pid, const struct numa_args *a,
+			const struct numa_session *ns)
+{
+	struct hftmon_numa_stats_query q = { .sz = sizeof(q), .pid = pid };
+	struct hftmon_numa_stats *st = calloc(1, sizeof(*st));
+	const struct hftmon_pmu_metric *mt[2];
+	const char *why = NULL;
+	int rows, j;
+
+	if (!st)
+		return report_error(-ENOMEM, "numa");
+	st->sz = sizeof(*st);
+	rows = ns->status ? ns->status : hftmon_get_numa_stats(ns->m, &q, st);
+	if (ns->status)
+		why = hftmon_source_reason(HFTMON_SRC_NUMA_BALANCING, ns->status);
+	else if (rows == -EOPNOTSUPP)
+		why = "the module records no hinting fault addresses (HFTMON_FEAT_NUMA_ACCESS)";
+	else if (rows < 0) {
+		free(st);
+		return report_error(rows, "numa: statistics of pid %d", (int)pid);
+	}
+	mt[0] = &st->dram_local;
+	mt[1] = &st->dram_remote;
+	if (a->json) {
+		printf(", \"pmu_dram\": {\"events\": [");
+		for (j = 0; j < 2; j++) {
+			printf("%s", j ? ", " : "");
+			if (!why && st->dram_events[j][0])
+				json_string(st->dram_events[j]);
+			else
+				printf("null");
+		}
+		printf("], \"complete\": %s", !why && st->dram_complete ? "true" : "false");
+		for (j = 0; j < 2; j++) {
+			const char *w = why ? why : metric_why(mt[j], st->dram_why);
+			bool has = !why && (mt[j]->state == HFTMON_PMU_MEASURED ||
+					    mt[j]->state == HFTMON_PMU_PARTIAL);
+
+			printf(", \"%s\": {\"state\": \"%s\", ", j ? "remote" : "local",
+			       why ? "unsupported" : pmu_state_name(mt[j]->state));
+			if (has)
+				printf("\"value\": %llu, ", (unsigned long long)mt[j]->value);
+			else
+				printf("\"value\": null, ");
+			printf("\"slices_missed\": %llu, \"reason\": ",
+			       why ? 0ull : (unsigned long long)mt[j]->slices_missed);
+			if (w)
+				json_string(w);
+			else
+				printf("null");
+			printf("}");
+		}
+		printf("}, \"bandwidth\": {\"supported\": false, \"reason\": ");
+		json_string(why ? why : st->bandwidth_why);
+		printf("}");
+		free(st);
+		return 0;
+	}
+	printf("\nNUMA accesses counted by the PMU: ");
+	if (why) {
+		printf("unsupported: %s\n", why);
+	} else if (mt[0]->state == HFTMON_PMU_MEASURED &&
+		   mt[1]->state == HFTMON_PMU_MEASURED) {
+		uint64_t l = mt[0]->value, r = mt[1]->value;
+
+		printf("local %llu, remote %llu (%.1f%% remote; %s / %s)%s\n",
+		       (unsigned long long)l, (unsigned long long)r,
+		       l + r ? 100.0 * (double)r / (double)(l + r) : 0.0,
+		       st->dram_events[0], st->dram_events[1],
+		       st->dram_complete ? "" : ", older slices no longer held");
+	} else if (!st->dram_events[0][0]) {
+		/* No pair on this machine: one reason for both. */
+		printf("%s: %s\n", pmu_state_name(mt[0]->state), st->dram_why);
+	} else {
+		for (j = 0; j < 2; j++) {
+			const char *w = metric_why(mt[j], st->dram_why);
+
+			printf("%s%s %s", j ? "; " : "", st->dram_events[j],
+			       pmu_state_name(mt[j]->state));
+			if (mt[j]->state == HFTMON_PMU_PARTIAL)
+				printf(" %llu, not counted in %llu slices",
+				       (unsigned long long)mt[j]->value,
+				       (unsigned long long)mt[j]->slices_missed);
+			if (w)
+				printf(": %s", w);
+		}
+		printf("\n");
+	}
+	printf("memory bandwidth per node: unsupported: %s\n",
+	       why ? why : st->bandwidth_why);
+	free(st);
+	return 0;
+}
+
 /* --heatmap page: the node table and the hottest ranges of pid. */
 static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			const struct numa_args *a, const struct numa_session *ns,
@@ -778,6 +907,7 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 		}
 		printf("]");
 		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
+			   show_counted(pid, a, ns) ||
 			   (a->heatmap &&
 			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
@@ -824,6 +954,7 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			printf("  %s\n", table_name(mp[i].path, name, sizeof(name)));
 		}
 		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
+			   show_counted(pid, a, ns) ||
 			   (a->heatmap &&
 			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
