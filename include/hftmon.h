@@ -898,13 +898,23 @@ struct hftmon_numa_stats {
 	bool dram_complete;
 	char dram_why[160];
 	/*
-	 * Per-node memory bandwidth: always bandwidth_status -EOPNOTSUPP
-	 * today, and bandwidth_why says what this machine has (the memory
-	 * controllers' uncore PMUs in /sys/bus/event_source/devices, which
-	 * hftmon does not program, or none).
+	 * Per-node memory bandwidth: DRAM bytes read and written on each
+	 * node's memory controllers by every process (not only q's: these
+	 * counters belong to the controller), from start to now or to stop
+	 * (bandwidth_ns; q's range does not apply). From Intel's uncore_imc
+	 * PMUs (cas_count_read/write, scaled as sysfs says), opened
+	 * system-wide at start, which needs CAP_PERFMON or
+	 * kernel.perf_event_paranoid <= 0. bandwidth_status 0: counted, and
+	 * bandwidth_why says from what; else no value and why: -EOPNOTSUPP
+	 * no such PMU here (a VM has none; AMD's amd_df/amd_umc are not
+	 * programmed), -EACCES/-EPERM refused, -ENODATA not started, or the
+	 * errno of a read that failed.
 	 */
 	int bandwidth_status;
 	char bandwidth_why[224];
+	uint64_t bandwidth_ns;
+	uint64_t read_bytes[HFTMON_NUMA_MAX_NODES];
+	uint64_t write_bytes[HFTMON_NUMA_MAX_NODES];
 };
 
 int hftmon_get_numa_stats(struct hftmon *m,

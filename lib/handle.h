@@ -54,8 +54,29 @@ struct hftmon_numa_dram {
 	int status;		/* 0, or -errno: why not counted */
 	char events[2][64];	/* their names */
 	char why[160];
-	int bw_status;		/* per-node bandwidth: -EOPNOTSUPP */
-	char bw_why[224];
+};
+
+/*
+ * Per-node memory bandwidth (numabw.c): the memory controllers' uncore
+ * counters, found at configure, opened at start, read at queries.
+ */
+#define HFTMON_BW_MAX_COUNTERS 64
+struct hftmon_numa_bw_counter {
+	int fd;			/* -1 closed */
+	int cpu, node;		/* the CPU it counts on (cpumask), its node */
+	bool write;		/* cas_count_write, else cas_count_read */
+	double bytes_per_count;	/* .scale x .unit */
+	uint64_t config;
+	uint32_t type;
+	uint64_t base, last;	/* at start; at the last read */
+};
+
+struct hftmon_numa_bw {
+	int status;		/* 0 counting, or -errno */
+	char why[224];
+	unsigned int nr;
+	struct hftmon_numa_bw_counter c[HFTMON_BW_MAX_COUNTERS];
+	uint64_t start_ns, stop_ns;	/* the span counted; stop 0: running */
 };
 
 struct hftmon {
@@ -81,6 +102,7 @@ struct hftmon {
 
 	/* hftmon_get_numa_stats()'s PMU side, set at configure (numadram.c). */
 	struct hftmon_numa_dram dram;
+	struct hftmon_numa_bw bw;
 
 	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;
@@ -151,6 +173,12 @@ HFTMON_INTERNAL void hftmon_numa_dram_setup(struct hftmon *m,
 					    const struct hftmon_pmu_event *pmu,
 					    unsigned int nr);
 struct hftmon_pmu_query;
+/* numabw.c: at configure, start, stop, close and in the NUMA stats query. */
+HFTMON_INTERNAL void hftmon_numa_bw_setup(struct hftmon *m);
+HFTMON_INTERNAL void hftmon_numa_bw_start(struct hftmon *m);
+HFTMON_INTERNAL void hftmon_numa_bw_stop(struct hftmon *m);
+HFTMON_INTERNAL void hftmon_numa_bw_stats(struct hftmon *m,
+					  struct hftmon_numa_stats *o);
 HFTMON_INTERNAL void hftmon_numa_dram_stats(struct hftmon *m,
 					    const struct hftmon_pmu_query *q,
 					    struct hftmon_numa_stats *o);

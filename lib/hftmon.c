@@ -312,6 +312,7 @@ HFTMON_API void hftmon_close(struct hftmon *m)
 		m->running = false;
 	if (m->thread_running)
 		stop_thread(m);
+	hftmon_numa_bw_stop(m); /* closes its counters */
 	hftmon_file_close(m);
 	unmap_rings(m);
 	if (m->fd >= 0 && hftmon_sys->close(m->fd))
@@ -851,6 +852,9 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 		unmap_rings(m);
 		return err;
 	}
+	/* After the aggregator: it knows each CPU's node. */
+	if (c.events & HFTMON_EV_NUMA)
+		hftmon_numa_bw_setup(m);
 	m->configured = true;
 	pr_debug(m, "configured %u rings of %llu bytes", nr,
 		 (unsigned long long)m->ring_mmap_size);
@@ -1117,6 +1121,7 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 	}
 	if (m->agg_ready)
 		hftmon_agg_session_start(&m->agg);
+	hftmon_numa_bw_start(m);
 	hftmon_file_started(m);
 	m->running = true;
 	if (thread)
@@ -1139,6 +1144,8 @@ HFTMON_API int hftmon_stop(struct hftmon *m)
 			hftmon_agg_session_stop(&m->agg, mono_ns());
 	}
 	hftmon_unlock(m);
+	if (!err)
+		hftmon_numa_bw_stop(m);
 	/* Stopped or not, the thread ends: its last pass drains what is left. */
 	if (m->thread_running)
 		stop_thread(m);

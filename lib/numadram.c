@@ -14,11 +14,8 @@
  * such pair (every VM: no CPU PMU), or a session that does not count it,
  * gets a status and a sentence, never a number.
  *
- * Bandwidth per node needs the memory controllers' uncore PMUs, which
- * count for the whole socket, not per thread: the library looks for
- * them in sysfs and says what it found; it does not program them.
+ * Bandwidth per node is numabw.c's.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,40 +85,6 @@ HFTMON_API int hftmon_numa_dram_counters(struct hftmon *m,
 	return 2;
 }
 
-/* What sysfs says about memory-controller PMUs, into d->bw_*. */
-static void bandwidth_probe(struct hftmon_numa_dram *d)
-{
-	static const char *const prefix[] = { "uncore_imc", "amd_df",
-					      "amd_umc", "uncore_mc" };
-	char found[96] = "";
-	struct dirent *e;
-	size_t i, len = 0;
-	DIR *dir = opendir("/sys/bus/event_source/devices");
-
-	d->bw_status = -EOPNOTSUPP;
-	if (!dir) {
-		snprintf(d->bw_why, sizeof(d->bw_why),
-			 "no /sys/bus/event_source/devices (%s)", strerror(errno));
-		return;
-	}
-	while ((e = readdir(dir)))
-		for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
-			if (!strncmp(e->d_name, prefix[i], strlen(prefix[i])) &&
-			    len + strlen(e->d_name) + 2 < sizeof(found))
-				len += (size_t)snprintf(found + len,
-							sizeof(found) - len,
-							"%s%s", len ? " " : "",
-							e->d_name);
-	closedir(dir);
-	if (len)
-		snprintf(d->bw_why, sizeof(d->bw_why),
-			 "the memory controllers' PMUs are here (%s) but hftmon does not program uncore counters",
-			 found);
-	else
-		snprintf(d->bw_why, sizeof(d->bw_why),
-			 "no memory-controller PMU (uncore_imc*, amd_df, amd_umc*) in /sys/bus/event_source/devices: a VM exposes none");
-}
-
 void hftmon_numa_dram_setup(struct hftmon *m, const struct hftmon_pmu_event *pmu,
 			    unsigned int nr)
 {
@@ -132,7 +95,6 @@ void hftmon_numa_dram_setup(struct hftmon *m, const struct hftmon_pmu_event *pmu
 
 	memset(d, 0, sizeof(*d));
 	d->idx[0] = d->idx[1] = -1;
-	bandwidth_probe(d);
 	i = dram_resolve(c);
 	if (i < 0) {
 		d->status = i;
@@ -165,8 +127,7 @@ void hftmon_numa_dram_stats(struct hftmon *m,
 
 	o->dram_complete = true;
 	memcpy(o->dram_events, d->events, sizeof(o->dram_events));
-	snprintf(o->bandwidth_why, sizeof(o->bandwidth_why), "%s", d->bw_why);
-	o->bandwidth_status = d->bw_status;
+	hftmon_numa_bw_stats(m, o);
 	for (j = 0; j < 2; j++) {
 		if (d->idx[j] < 0) {
 			mt[j]->state = HFTMON_PMU_UNSUPPORTED;

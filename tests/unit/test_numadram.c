@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -30,6 +31,7 @@
 #include "fake_records.h"
 #include "fake_sys.h"
 #include "handle.h"
+#include "numabw.h"
 #include "hftmon.h"
 
 #define T0 2000000ull
@@ -298,6 +300,211 @@ static void test_stats_no_pair(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ---- per-node bandwidth from the memory controllers (numabw.c) -------- */
+
+extern const char *hftmon_node_dir;
+
+static char node_dir[64], pmu_dir[64];
+
+static struct {
+	int opens, closes, open_errno;
+	struct { uint32_t type; uint64_t config; int cpu; } opened[8];
+	uint64_t count[8];	/* by fd - 100 */
+} bwf;
+
+static int bw_open(struct perf_event_attr *attr, int cpu)
+{
+	if (bwf.open_errno) {
+		errno = bwf.open_errno;
+		return -1;
+	}
+	bwf.opened[bwf.opens].type = attr->type;
+	bwf.opened[bwf.opens].config = attr->config;
+	bwf.opened[bwf.opens].cpu = cpu;
+	return 100 + bwf.opens++;
+}
+
+static ssize_t bw_read(int fd, void *buf, size_t n)
+{
+	memcpy(buf, &bwf.count[fd - 100], n);
+	return (ssize_t)n;
+}
+
+static int bw_close(int fd)
+{
+	(void)fd;
+	bwf.closes++;
+	return 0;
+}
+
+static const struct hftmon_bw_ops fake_bw = {
+	.perf_open = bw_open, .read = bw_read, .close = bw_close,
+};
+
+/* An Intel memory controller's PMU as the kernel's sysfs has it. */
+static void imc(const char *name, const char *type, const char *cpumask)
+{
+	char d[256], e[300], f[300];
+
+	snprintf(d, sizeof(d), "%s/%s", pmu_dir, name);
+	snprintf(e, sizeof(e), "%s/events", d);
+	snprintf(f, sizeof(f), "%s/format", d);
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(mkdir(e, 0700), 0);
+	assert_int_equal(mkdir(f, 0700), 0);
+	fake_write_file(d, "type", type);
+	fake_write_file(d, "cpumask", cpumask);
+	fake_write_file(f, "event", "config:0-7\n");
+	fake_write_file(f, "umask", "config:8-15\n");
+	fake_write_file(e, "cas_count_read", "event=0x04,umask=0x03\n");
+	fake_write_file(e, "cas_count_read.scale", "6.103515625e-5\n");
+	fake_write_file(e, "cas_count_read.unit", "MiB\n");
+	fake_write_file(e, "cas_count_write", "event=0x04,umask=0x0c\n");
+	fake_write_file(e, "cas_count_write.scale", "6.103515625e-5\n");
+	fake_write_file(e, "cas_count_write.unit", "MiB\n");
+}
+
+static int bw_setup(void **state)
+{
+	setup(state);
+	memset(&bwf, 0, sizeof(bwf));
+	snprintf(node_dir, sizeof(node_dir), "/tmp/hftmon-bwnode-XXXXXX");
+	fake_two_nodes(node_dir);
+	hftmon_node_dir = node_dir;
+	snprintf(pmu_dir, sizeof(pmu_dir), "/tmp/hftmon-bwpmu-XXXXXX");
+	assert_non_null(mkdtemp(pmu_dir));
+	hftmon_pmu_dir = pmu_dir;
+	hftmon_bw_set_ops(&fake_bw);
+	return 0;
+}
+
+static int bw_teardown(void **state)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", node_dir, pmu_dir);
+	assert_int_equal(system(cmd), 0);
+	hftmon_node_dir = "/sys/devices/system/node";
+	hftmon_pmu_dir = "/sys/bus/event_source/devices";
+	hftmon_bw_set_ops(NULL);
+	return teardown(state);
+}
+
+static void bw_stats(struct hftmon *m, struct hftmon_numa_stats *st)
+{
+	stats(m, 100, 0, 0, 0, st);
+}
+
+static void test_bandwidth(void **state)
+{
+	struct hftmon_numa_stats st;
+	struct hftmon *m;
+	int i;
+
+	(void)state;
+	imc("uncore_imc_0", "13\n", "0\n");
+	imc("uncore_imc_1", "14\n", "1\n");
+	/* Other events, on a PMU of its own: not these counters. */
+	imc("uncore_imc_free_running_0", "15\n", "0\n");
+	m = open_dram(NULL, 0);
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, -ENODATA);
+	assert_int_equal(bwf.opens, 0);
+
+	assert_int_equal(hftmon_start(m), 0);
+	assert_int_equal(bwf.opens, 4);
+	for (i = 0; i < 4; i++) {
+		/* config built from the format files: umask << 8 | event */
+		uint64_t want = bwf.opened[i].config == 0x304 ? 0x304 : 0xc04;
+
+		assert_int_equal(bwf.opened[i].config, want);
+		assert_int_equal(bwf.opened[i].cpu,
+				 bwf.opened[i].type == 13 ? 0 : 1);
+	}
+	/* 1000 reads on node 0's controller, 10 writes on node 1's */
+	for (i = 0; i < 4; i++) {
+		if (bwf.opened[i].type == 13 && bwf.opened[i].config == 0x304)
+			bwf.count[i] += 1000;
+		if (bwf.opened[i].type == 14 && bwf.opened[i].config == 0xc04)
+			bwf.count[i] += 10;
+	}
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, 0);
+	assert_int_equal(st.read_bytes[0], 64000);
+	assert_int_equal(st.write_bytes[0], 0);
+	assert_int_equal(st.read_bytes[1], 0);
+	assert_int_equal(st.write_bytes[1], 640);
+	assert_true(st.bandwidth_ns > 0);
+	assert_non_null(strstr(st.bandwidth_why, "2 memory controllers"));
+
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(bwf.closes, 4);
+	/* Stopped: what was counted up to stop, whatever came after. */
+	for (i = 0; i < 4; i++)
+		bwf.count[i] += 5000;
+	bw_stats(m, &st);
+	assert_int_equal(st.read_bytes[0], 64000);
+	assert_int_equal(st.write_bytes[1], 640);
+	hftmon_close(m);
+	assert_int_equal(bwf.closes, 4);
+}
+
+static void test_bandwidth_refused(void **state)
+{
+	struct hftmon_numa_stats st;
+	struct hftmon *m;
+
+	(void)state;
+	imc("uncore_imc_0", "13\n", "0\n");
+	bwf.open_errno = EACCES;
+	m = open_dram(NULL, 0);
+	assert_int_equal(hftmon_start(m), 0); /* the session runs without */
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, -EACCES);
+	assert_non_null(strstr(st.bandwidth_why, "CAP_PERFMON"));
+	assert_int_equal(st.read_bytes[0], 0);
+	assert_int_equal(st.bandwidth_ns, 0);
+	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+}
+
+static void test_bandwidth_absent(void **state)
+{
+	struct hftmon_numa_stats st;
+	struct hftmon *m;
+	char d[200];
+
+	(void)state;
+	/* No memory-controller PMU at all (a VM). */
+	m = open_dram(NULL, 0);
+	assert_int_equal(hftmon_start(m), 0);
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, -EOPNOTSUPP);
+	assert_non_null(strstr(st.bandwidth_why, "no memory-controller PMU"));
+	assert_int_equal(bwf.opens, 0);
+	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+
+	/* AMD's, which hftmon does not program: named, no value. */
+	snprintf(d, sizeof(d), "%s/amd_df", pmu_dir);
+	assert_int_equal(mkdir(d, 0700), 0);
+	m = open_dram(NULL, 0);
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, -EOPNOTSUPP);
+	assert_non_null(strstr(st.bandwidth_why, "amd_df"));
+	hftmon_close(m);
+
+	/* An encoding the format cannot hold: refused, never truncated. */
+	imc("uncore_imc_0", "13\n", "0\n");
+	snprintf(d, sizeof(d), "%s/uncore_imc_0/events", pmu_dir);
+	fake_write_file(d, "cas_count_read", "event=0x104,umask=0x03\n");
+	m = open_dram(NULL, 0);
+	bw_stats(m, &st);
+	assert_int_equal(st.bandwidth_status, -ENOENT);
+	assert_non_null(strstr(st.bandwidth_why, "cas_count_read"));
+	hftmon_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +513,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_no_pair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bandwidth, bw_setup, bw_teardown),
+		cmocka_unit_test_setup_teardown(test_bandwidth_refused, bw_setup, bw_teardown),
+		cmocka_unit_test_setup_teardown(test_bandwidth_absent, bw_setup, bw_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -509,15 +509,17 @@ static const char *metric_why(const struct hftmon_pmu_metric *mt,
 
 /*
  * What the PMU counted of pid's local and remote DRAM accesses over the
- * session, and why per-node bandwidth is not shown.
+ * session, and each node's memory bandwidth (every process's) or why not.
  */
-static int show_counted(pid_t pid, const struct numa_args *a,
+static int show_counted(pid_t pid, const struct hftmon_numa_node *nd,
+			int nodes, const struct numa_args *a,
 			const struct numa_session *ns)
 {
 	struct hftmon_numa_stats_query q = { .sz = sizeof(q), .pid = pid };
 	struct hftmon_numa_stats *st = calloc(1, sizeof(*st));
 	const struct hftmon_pmu_metric *mt[2];
 	const char *why = NULL;
+	bool bw_ok;
 	int rows, j;
 
 	if (!st)
@@ -563,8 +565,20 @@ static int show_counted(pid_t pid, const struct numa_args *a,
 				printf("null");
 			printf("}");
 		}
-		printf("}, \"bandwidth\": {\"supported\": false, \"reason\": ");
+		bw_ok = !why && !st->bandwidth_status;
+		printf("}, \"bandwidth\": {\"supported\": %s, \"reason\": ",
+		       bw_ok ? "true" : "false");
 		json_string(why ? why : st->bandwidth_why);
+		if (bw_ok) {
+			printf(", \"duration_ns\": %llu, \"nodes\": [",
+			       (unsigned long long)st->bandwidth_ns);
+			for (j = 0; j < nodes; j++)
+				printf("%s{\"node\": %d, \"read_bytes\": %llu, \"write_bytes\": %llu}",
+				       j ? ", " : "", nd[j].node,
+				       (unsigned long long)st->read_bytes[nd[j].node],
+				       (unsigned long long)st->write_bytes[nd[j].node]);
+			printf("]");
+		}
 		printf("}");
 		free(st);
 		return 0;
@@ -599,8 +613,22 @@ static int show_counted(pid_t pid, const struct numa_args *a,
 		}
 		printf("\n");
 	}
-	printf("memory bandwidth per node: unsupported: %s\n",
-	       why ? why : st->bandwidth_why);
+	if (why || st->bandwidth_status) {
+		printf("memory bandwidth per node: unsupported: %s\n",
+		       why ? why : st->bandwidth_why);
+	} else {
+		double sec = (double)st->bandwidth_ns / 1e9;
+
+		printf("memory bandwidth per node over %.3f s (%s):\n", sec,
+		       st->bandwidth_why);
+		for (j = 0; j < nodes; j++) {
+			int d = nd[j].node;
+
+			printf("  node %d: read %.1f MB/s, write %.1f MB/s\n", d,
+			       sec > 0 ? (double)st->read_bytes[d] / 1e6 / sec : 0.0,
+			       sec > 0 ? (double)st->write_bytes[d] / 1e6 / sec : 0.0);
+		}
+	}
 	free(st);
 	return 0;
 }
@@ -907,7 +935,7 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 		}
 		printf("]");
 		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
-			   show_counted(pid, a, ns) ||
+			   show_counted(pid, nd, nodes, a, ns) ||
 			   (a->heatmap &&
 			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
@@ -954,7 +982,7 @@ static int show_process(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			printf("  %s\n", table_name(mp[i].path, name, sizeof(name)));
 		}
 		if (ns && (show_balancing(pid, nd, nodes, a, ns) ||
-			   show_counted(pid, a, ns) ||
+			   show_counted(pid, nd, nodes, a, ns) ||
 			   (a->heatmap &&
 			    show_heatmap(pid, nd, nodes, a, ns, mp, n)))) {
 			free(mp);
