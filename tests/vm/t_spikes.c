@@ -341,12 +341,18 @@ static void check_shot(const struct shot *sh, uint64_t thr, bool interrupted)
 	/*
 	 * It starts inside the write(); its end may follow the write's
 	 * return (the IPI's caller is released before the vector's exit
-	 * tracepoint, see t_irq.c): printed, not asserted.
+	 * tracepoint, see t_irq.c): printed, not asserted. A chain (links
+	 * > 1: interruptions back to back) may have begun with one before
+	 * the write (a timer tick TCG stretched on a loaded host): it must
+	 * still begin before the write's end.
 	 */
-	CHECK(p->start_ns >= sh->w[0] && p->start_ns <= sh->w[1],
-	      "%s: spike starts at %llu, outside the write [%llu, %llu]",
-	      sh->what, (unsigned long long)p->start_ns,
+	CHECK((p->links > 1 || p->start_ns >= sh->w[0]) && p->start_ns <= sh->w[1],
+	      "%s: spike (links %u) starts at %llu, outside the write [%llu, %llu]",
+	      sh->what, p->links, (unsigned long long)p->start_ns,
 	      (unsigned long long)sh->w[0], (unsigned long long)sh->w[1]);
+	if (p->links > 1 && p->start_ns < sh->w[0])
+		INFO("%s: a chain of %u that began %llu ns before the write", sh->what,
+		     p->links, (unsigned long long)(sh->w[0] - p->start_ns));
 	INFO("%s: spike end - write end = %lld ns, spike - loop = %lld ns",
 	     sh->what, (long long)(p->hdr.time_ns - sh->w[1]),
 	     (long long)((p->hdr.time_ns - p->start_ns) - (sh->t[1] - sh->t[0])));
@@ -459,7 +465,7 @@ static void test_interrupted(void)
 	};
 	struct shot again[2][3];
 	pthread_t th;
-	int i, j, err, none_ok[2] = { 0, 0 };
+	int i, j, err, none_ok[2] = { 0, 0 }, measured[2] = { 0, 0 };
 
 	configure(HFTMON_EV_SWITCH | HFTMON_EV_WAKEUP | HFTMON_EV_IRQ_ALL |
 		  HFTMON_EV_SPIKE, 100 * US, false);
@@ -515,9 +521,17 @@ static void test_interrupted(void)
 			struct shot *sh = &again[i][j];
 			bool ok = chain_over(sh, &sh->gross);
 
-			CHECK(ok, "%s: no depth-0 record over the loop", sh->what);
-			if (!ok)
+			/*
+			 * No record over it: the IPI did not interrupt the
+			 * spinner (another task had CPU 1 then, which a loaded
+			 * host makes TCG do): not a test either way.
+			 */
+			if (!ok) {
+				INFO("%s: no depth-0 record over the loop: the spinner was not interrupted by it",
+				     sh->what);
 				continue;
+			}
+			measured[i]++;
 			sh->want = sh->gross >= thr;
 			sh->loop_want = false;
 			if (!sh->want)
@@ -527,6 +541,8 @@ static void test_interrupted(void)
 				     sh->what, (unsigned long long)sh->gross);
 			check_shot(sh, thr, true);
 		}
+		CHECK(measured[i] >= 1, "%s: no IPI of three interrupted the spinner",
+		      s[3 + i].what);
 		CHECK(none_ok[i] >= 1, "%s: every IPI took the threshold or more",
 		      s[3 + i].what);
 	}
