@@ -65,6 +65,10 @@ struct hftmon {
 	/* PMU counters configured, and CONFIGURE's status of each. */
 	unsigned int nr_pmu;
 	int32_t pmu_status[HFTMON_PMU_MAX_COUNTERS];
+	/* Their (type, config), and the cache query's buffers (cache.c). */
+	uint32_t pmu_type[HFTMON_PMU_MAX_COUNTERS];
+	uint64_t pmu_config[HFTMON_PMU_MAX_COUNTERS];
+	struct hftmon_cache_buf *cache;
 
 	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;
@@ -130,6 +134,16 @@ HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /* pfm.c: libpfm4 initialised again at the next call (tests: another PMU). */
 HFTMON_INTERNAL void hftmon_pfm_reset(void);
+
+/*
+ * cache.c: the cache query's buffers for a PMU history of history_slices
+ * (with the configured counters' events identified), 0 or -ENOMEM; and
+ * whether a counter of the cache table is configured (track_cache).
+ */
+HFTMON_INTERNAL int hftmon_cache_setup(struct hftmon *m,
+				       uint32_t history_slices);
+HFTMON_INTERNAL void hftmon_cache_free(struct hftmon *m);
+HFTMON_INTERNAL bool hftmon_cache_configured(const struct hftmon *m);
 
 /* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
 HFTMON_INTERNAL uint64_t hftmon_now_ns(void);
