@@ -47,6 +47,18 @@ echo "$out" | grep -q 'per slice\|per us\|per 1000\| in [0-9]* slices\|misses of
 [ "$(echo "$out" | grep -c '^pid [0-9]*: [1-9][0-9]* slices')" = 2 ] ||
 	no "cache: the processes' slices were not recorded"
 
+# The same as JSON: null where nothing was counted, never a number.
+pingpong
+out=$(./bin/hftmon cache -p "$a" --duration 6 --json 2>&1) || no "cache --json exited $?"
+echo "$out" | sed 's/^/# /'
+kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
+n=$(echo "$out" | grep -o '"state": "unsupported", "status": -2, "errno": "ENOENT"' | wc -l)
+# 4 counters, their per-instruction rates, and the L1D ratio
+[ "$n" = 9 ] || no "cache --json: $n unsupported ENOENT values, not 9"
+echo "$out" | grep -q '"total": [0-9]\|"accesses": [0-9]\|"[0-9.]*": [0-9]' &&
+	no "cache --json: a number for a hardware counter"
+echo "$out" | grep -q '"total": null' || no "cache --json: no null total"
+
 # Page faults, by the kernel's count.
 pingpong
 fa0=$(faults "$a") fb0=$(faults "$b")
