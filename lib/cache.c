@@ -11,7 +11,7 @@
  * count is no sample of it: nothing is filled in or scaled. The query's
  * buffers are taken at configure (hftmon_cache_setup()); the window's
  * per-slice values are copied under the aggregator lock in one pass and
- * sorted outside it.
+ * sorted outside it, in place.
  */
 #include <errno.h>
 #include <math.h>
@@ -140,7 +140,10 @@ static const char *const default_set[] = {
 	"cycles",
 };
 
-/* A slice in which a counter did not count: no sample of it. */
+/*
+ * A slice in which a counter did not count: no sample of it (a counter's
+ * delta in one slice never reaches 2^64 - 1).
+ */
 #define MISSED UINT64_MAX
 
 struct hftmon_cache_buf {
@@ -149,7 +152,7 @@ struct hftmon_cache_buf {
 	uint64_t *len; /* cap: a window's slices' lengths, ns */
 	uint64_t *val; /* HFTMON_PMU_MAX_COUNTERS * cap: deltas, or MISSED */
 	uint64_t *u; /* cap: a sort buffer of counts */
-	double *d; /* cap: a sort buffer of rates */
+	uint64_t *r; /* cap: one of rates, as their bits (rate_bits()) */
 };
 
 HFTMON_API const char *hftmon_cache_event_name(unsigned int event)
@@ -325,9 +328,9 @@ int hftmon_cache_setup(struct hftmon *m, uint32_t history_slices)
 	b->val = calloc((size_t)history_slices * HFTMON_PMU_MAX_COUNTERS,
 			sizeof(*b->val));
 	b->u = calloc(history_slices, sizeof(*b->u));
-	b->d = calloc(history_slices, sizeof(*b->d));
+	b->r = calloc(history_slices, sizeof(*b->r));
 	m->cache = b;
-	if (!b->len || !b->val || !b->u || !b->d) {
+	if (!b->len || !b->val || !b->u || !b->r) {
 		hftmon_cache_free(m);
 		return -ENOMEM;
 	}
@@ -344,7 +347,7 @@ void hftmon_cache_free(struct hftmon *m)
 	free(b->len);
 	free(b->val);
 	free(b->u);
-	free(b->d);
+	free(b->r);
 	free(b);
 	m->cache = NULL;
 }
@@ -363,18 +366,25 @@ bool hftmon_cache_configured(const struct hftmon *m)
 
 /* ---- the query ------------------------------------------------------- */
 
-static int cmp_u64(const void *pa, const void *pb)
+/*
+ * A rate is finite and >= 0, and such doubles' IEEE 754 bit patterns
+ * order as their values do: rates are sorted as integers, by the one
+ * in-place sort (hftmon_hist_sort(); glibc's qsort may malloc).
+ */
+static uint64_t rate_bits(double rate)
 {
-	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+	uint64_t u;
 
-	return (a > b) - (a < b);
+	memcpy(&u, &rate, sizeof(u));
+	return u;
 }
 
-static int cmp_double(const void *pa, const void *pb)
+static double bits_rate(uint64_t u)
 {
-	double a = *(const double *)pa, b = *(const double *)pb;
+	double rate;
 
-	return (a > b) - (a < b);
+	memcpy(&rate, &u, sizeof(rate));
+	return rate;
 }
 
 /* State of a value computed from n of total slices, as enum hftmon_pmu_state. */
@@ -433,25 +443,25 @@ static void copy_window(struct hftmon *m, const struct hftmon_cache_query *q,
 	hftmon_unlock(m);
 }
 
-/* The percentiles of n sorted samples. */
+/* q's percentiles of the n >= 1 samples v (sorted here): counts, rates. */
 static void pct_u64(uint64_t *v, uint64_t n, const struct hftmon_cache_query *q,
 		    uint64_t *out)
 {
 	size_t j;
 
-	qsort(v, n, sizeof(*v), cmp_u64);
+	hftmon_hist_sort(v, n);
 	for (j = 0; j < q->nr_percentiles; j++)
 		out[j] = v[hftmon_hist_rank(n, q->percentiles[j]) - 1];
 }
 
-static void pct_double(double *v, uint64_t n,
-		       const struct hftmon_cache_query *q, double *out)
+static void pct_rate(uint64_t *v, uint64_t n,
+		     const struct hftmon_cache_query *q, double *out)
 {
 	size_t j;
 
-	qsort(v, n, sizeof(*v), cmp_double);
+	hftmon_hist_sort(v, n);
 	for (j = 0; j < q->nr_percentiles; j++)
-		out[j] = v[hftmon_hist_rank(n, q->percentiles[j]) - 1];
+		out[j] = bits_rate(v[hftmon_hist_rank(n, q->percentiles[j]) - 1]);
 }
 
 /* Counter k over the window's slices. */
@@ -495,11 +505,12 @@ static void counter_of(struct hftmon *m, const struct hftmon_cache_query *q,
 	}
 	for (i = 0; i < w->n; i++)
 		if (v[i] != MISSED && b->len[i])
-			b->d[nus++] = (double)v[i] * 1000.0 / (double)b->len[i];
+			b->r[nus++] = rate_bits((double)v[i] * 1000.0 /
+						(double)b->len[i]);
 	c->per_us_slices = nus;
 	c->per_us_state = state_of(nus, w->n);
 	if (nus)
-		pct_double(b->d, nus, q, c->per_us_pct);
+		pct_rate(b->r, nus, q, c->per_us_pct);
 	if (w->instr < 0)
 		return;
 	if (m->pmu_status[w->instr]) {
@@ -509,11 +520,12 @@ static void counter_of(struct hftmon *m, const struct hftmon_cache_query *q,
 	}
 	for (i = 0; i < w->n; i++)
 		if (v[i] != MISSED && ins[i] != MISSED && ins[i])
-			b->d[nk++] = (double)v[i] * 1000.0 / (double)ins[i];
+			b->r[nk++] = rate_bits((double)v[i] * 1000.0 /
+					       (double)ins[i]);
 	c->per_kinst_slices = nk;
 	c->per_kinst_state = state_of(nk, w->n);
 	if (nk)
-		pct_double(b->d, nk, q, c->per_kinst_pct);
+		pct_rate(b->r, nk, q, c->per_kinst_pct);
 }
 
 static int counter_for(const struct hftmon *m, unsigned int event)

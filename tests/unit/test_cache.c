@@ -101,7 +101,8 @@ static struct hftmon *run(void)
 	return m;
 }
 
-static const double PCT[2] = { 50, 100 };
+/* p75 of 4 samples is rank 3, of 3 samples rank ceil(2.25) = 3 */
+static const double PCT[3] = { 50, 100, 75 };
 
 static void test_table(void **state)
 {
@@ -153,7 +154,7 @@ static void test_table(void **state)
 static void test_metrics(void **state)
 {
 	HFTMON_OPTS(hftmon_cache_query, q, .pid = 100, .percentiles = PCT,
-		    .nr_percentiles = 2);
+		    .nr_percentiles = 3);
 	struct hftmon_cache_metrics o = { .sz = sizeof(o) };
 	const struct hftmon_cache_counter *c;
 	const struct hftmon_cache_ratio *r;
@@ -166,7 +167,7 @@ static void test_metrics(void **state)
 	assert_int_equal(o.on_cpu_ns, 180 * US);
 	assert_true(o.complete);
 	assert_int_equal(o.nr, 4);
-	assert_int_equal(o.nr_percentiles, 2);
+	assert_int_equal(o.nr_percentiles, 3);
 
 	/* Loads: counts 10 50 100 400; p50 is rank ceil(0.5 * 4) = 2. */
 	c = &o.c[1];
@@ -177,15 +178,18 @@ static void test_metrics(void **state)
 	assert_null(c->reason);
 	assert_int_equal(c->count_pct[0], 50);
 	assert_int_equal(c->count_pct[1], 400);
+	assert_int_equal(c->count_pct[2], 100);
 	/* per us: 400/100 = 4, 100/50 = 2, 50/20 = 2.5, 10/10 = 1 */
 	assert_int_equal(c->per_us_state, HFTMON_PMU_MEASURED);
 	assert_int_equal(c->per_us_slices, 4);
 	assert_true(c->per_us_pct[0] == 2.0);
 	assert_true(c->per_us_pct[1] == 4.0);
+	assert_true(c->per_us_pct[2] == 2.5);
 	/* per 1000 instructions: 400, 50, 100, 100 */
 	assert_int_equal(c->per_kinst_state, HFTMON_PMU_MEASURED);
 	assert_true(c->per_kinst_pct[0] == 100.0);
 	assert_true(c->per_kinst_pct[1] == 400.0);
+	assert_true(c->per_kinst_pct[2] == 100.0);
 
 	/* Misses: the -EIO slice is no sample: counts 5 20 40. */
 	c = &o.c[2];
@@ -197,11 +201,16 @@ static void test_metrics(void **state)
 	assert_int_equal(c->total.slices_missed, 1);
 	assert_int_equal(c->count_pct[0], 20);
 	assert_int_equal(c->count_pct[1], 40);
+	assert_int_equal(c->count_pct[2], 40);
 	/* per 1000 instructions: 40, 10, 50 */
 	assert_int_equal(c->per_kinst_state, HFTMON_PMU_PARTIAL);
 	assert_int_equal(c->per_kinst_slices, 3);
 	assert_true(c->per_kinst_pct[0] == 40.0);
 	assert_true(c->per_kinst_pct[1] == 50.0);
+	assert_true(c->per_kinst_pct[2] == 50.0);
+	/* per us: 40/100 = 0.4, 20/50 = 0.4, 5/10 = 0.5 */
+	assert_true(c->per_us_pct[0] == 0.4);
+	assert_true(c->per_us_pct[1] == 0.5);
 
 	/* Refused at configure: no number anywhere. */
 	c = &o.c[3];
