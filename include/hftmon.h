@@ -1241,6 +1241,27 @@ int hftmon_cache_counters(struct hftmon *m, const char *const *names,
 			  size_t nr, struct hftmon_pmu_counter *out,
 			  size_t max);
 
+/*
+ * The CPU core PMUs libpfm4 finds on this machine (its names: "icx",
+ * "amd64_fam19h_zen3"; none under x86 TCG), with the generic and fixed
+ * counters its tables give each: up to max into out (out[0].sz set; the
+ * strings are libpfm4's, valid until it is reset), and with fn, fn(ctx,
+ * pmu, event, description) for each of their events, under libpfm4's
+ * lock (fn must not call into hftmon's PMU functions). Returns how many
+ * PMUs, or -errno (-EOPNOTSUPP libpfm4 is not installed, logged on m).
+ */
+struct hftmon_pmu_desc {
+	size_t sz;
+	const char *name;
+	const char *desc;
+	uint32_t nr_events;
+	uint32_t nr_counters, nr_fixed_counters;
+};
+typedef void (*hftmon_pmu_event_fn)(void *ctx, const char *pmu,
+				    const char *event, const char *desc);
+int hftmon_pmu_list(struct hftmon *m, struct hftmon_pmu_desc *out,
+		    size_t max, hftmon_pmu_event_fn fn, void *ctx);
+
 #define HFTMON_CACHE_MAX_PERCENTILES 8u
 
 /*

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "handle.h"
@@ -161,6 +162,42 @@ static void test_cache_table(void **state)
 	expect_table(amd, zen, 1);
 }
 
+static void saw_event(void *ctx, const char *pmu, const char *event,
+		      const char *desc)
+{
+	int *seen = ctx;
+
+	(void)desc;
+	if (!strcmp(pmu, "icx") &&
+	    !strcmp(event, "MEM_LOAD_L3_HIT_RETIRED"))
+		(*seen)++;
+}
+
+/* The core PMUs libpfm4 finds (here: the one forced) and their events. */
+static void test_pmu_list(void **state)
+{
+	struct hftmon_pmu_desc d[8] = { [0].sz = sizeof(d[0]) };
+	int n, i, found = -1, seen = 0;
+
+	(void)state;
+	force("icx");
+	n = hftmon_pmu_list(NULL, d, 8, saw_event, &seen);
+	assert_true(n >= 1);
+	for (i = 0; i < n && i < 8; i++)
+		if (!strcmp(d[i].name, "icx"))
+			found = i;
+	assert_true(found >= 0);
+	/* libpfm4's table's counts (how many the kernel lets a task use, SMT
+	 * and the NMI watchdog considered, is another matter) */
+	assert_true(d[found].nr_counters >= 4);
+	assert_true(d[found].nr_fixed_counters >= 3);
+	assert_true(d[found].nr_events > 10);
+	assert_int_equal(seen, 1);
+	assert_int_equal(hftmon_pmu_list(NULL, NULL, 0, NULL, NULL), n);
+	d[0].sz = 4;
+	assert_int_equal(hftmon_pmu_list(NULL, d, 1, NULL, NULL), -EINVAL);
+}
+
 static void test_generic_and_errors(void **state)
 {
 	struct hftmon_pmu_counter c = { .sz = sizeof(c) };
@@ -207,6 +244,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_intel_spr, teardown),
 		cmocka_unit_test_teardown(test_amd_zen3, teardown),
 		cmocka_unit_test_teardown(test_cache_table, teardown),
+		cmocka_unit_test_teardown(test_pmu_list, teardown),
 		cmocka_unit_test_teardown(test_generic_and_errors, teardown),
 	};
 

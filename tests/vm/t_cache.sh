@@ -112,10 +112,14 @@ got=$(awk '$1 == "page-faults:" && $2 == "measured;" { print $3 }' /tmp/cfl.txt)
 rm -f /tmp/cgo /tmp/cend
 
 out=$(./bin/hftmon info 2>&1) || no "info exited $?"
-echo "$out" | grep '^PMUs\|^cpu PMU\|^counters' | sed 's/^/# /'
+echo "$out" | grep '^PMUs\|^cpu PMU\|^counters\|^libpfm4' | sed 's/^/# /'
 echo "$out" | grep -q '^PMUs: .* software (type 1)' || no "info: no software PMU (type 1)"
 echo "$out" | grep -q '^cpu PMU: *(none)' || no "info: a CPU PMU under TCG"
 echo "$out" | grep -q '^counters: .*nmi_watchdog' || no "info: nothing said of the NMI watchdog"
+# The guest has no libpfm4: said, not skipped.
+echo "$out" | grep -q '^libpfm4: *not installed' || no "info: libpfm4's absence not said"
+echo "$out" | grep -q '^  xsnp-hitm  *unknown: libpfm4 is not installed' ||
+	no "info: a vendor event without libpfm4 not unknown"
 
 # Bad input: one line, non-zero.
 err=$(./bin/hftmon cache -p 1 --events no-such-event 2>&1) && no "an unknown event succeeded"

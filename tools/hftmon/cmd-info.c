@@ -7,7 +7,8 @@
  * then the PMUs the kernel registered (/sys/bus/event_source/devices: each
  * one's perf type number), which of them is the CPU's, what is known of
  * its counters (x86 CPUID; the NMI watchdog's), and the events of
- * hftmon's cache table as this machine resolves them.
+ * hftmon's cache table as this machine resolves them, and the core PMUs
+ * libpfm4 finds (with --pfm-events, their events).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -137,7 +138,55 @@ static const char *table_event(unsigned int e, char *buf, size_t len)
 	return buf;
 }
 
-static void print_pmus(bool json)
+static void print_event(void *ctx, const char *pmu, const char *event,
+			const char *desc)
+{
+	(void)ctx;
+	printf("  %s::%s\t%s\n", pmu, event, desc ? desc : "");
+}
+
+/* The core PMUs libpfm4 finds here, their counters and events. */
+static void print_pfm(bool json, bool events)
+{
+	struct hftmon_pmu_desc d[8] = { [0].sz = sizeof(d[0]) };
+	int n = hftmon_pmu_list(NULL, d, 8, NULL, NULL), i;
+
+	if (json) {
+		printf(", \"libpfm4\": ");
+		if (n < 0) {
+			printf("null");
+			return;
+		}
+		printf("[");
+		for (i = 0; i < n && i < 8; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			json_string(d[i].name);
+			printf(", \"desc\": ");
+			json_string(d[i].desc);
+			printf(", \"events\": %u, \"counters\": %u, \"fixed_counters\": %u}",
+			       d[i].nr_events, d[i].nr_counters,
+			       d[i].nr_fixed_counters);
+		}
+		printf("]");
+		return;
+	}
+	printf("libpfm4:       ");
+	if (n == -EOPNOTSUPP)
+		printf(" not installed: no vendor events (install Debian's libpfm4)\n");
+	else if (n < 0)
+		printf(" %s\n", strerror(-n));
+	else if (!n)
+		printf(" no core PMU of its tables on this CPU\n");
+	for (i = 0; i < n && i < 8; i++)
+		printf(" %s (%s): %u events, %u counters and %u fixed in its tables%s\n",
+		       d[i].name, d[i].desc, d[i].nr_events, d[i].nr_counters,
+		       d[i].nr_fixed_counters,
+		       events ? "" : " (hftmon info --pfm-events lists them)");
+	if (events && n > 0)
+		hftmon_pmu_list(NULL, NULL, 0, print_event, NULL);
+}
+
+static void print_pmus(bool json, bool events)
 {
 	struct pmu_dev p[MAX_PMUS];
 	int n = read_pmus(p, MAX_PMUS), i, gp, wd = nmi_watchdog();
@@ -182,6 +231,7 @@ static void print_pmus(bool json)
 			printf("}");
 		}
 		printf("]");
+		print_pfm(true, false);
 		return;
 	}
 	printf("PMUs:          ");
@@ -209,6 +259,7 @@ static void print_pmus(bool json)
 	for (e = 0; e < HFTMON_CACHE_NR_EVENTS; e++)
 		printf("  %-24s %s\n", hftmon_cache_event_name(e),
 		       table_event(e, buf, sizeof(buf)));
+	print_pfm(false, events);
 }
 
 static void print_size(const char *what, unsigned int pages, unsigned int page)
@@ -237,13 +288,14 @@ static int run_info(int argc, char **argv)
 	};
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "pfm-events", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hftmon_info info;
 	struct hftmon *m;
 	unsigned int i;
-	bool json = false;
+	bool json = false, pfm_events = false;
 	int err, c;
 
 	optind = 1;
@@ -251,6 +303,8 @@ static int run_info(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
+		else if (c == 'E')
+			pfm_events = true;
 		else if (c == 'h') {
 			command_usage(&cmd_info, stdout);
 			return 0;
@@ -294,7 +348,7 @@ static int run_info(int argc, char **argv)
 			printf(", \"errno\": %d}", -st);
 		}
 		printf("\n ]");
-		print_pmus(true);
+		print_pmus(true, false);
 		printf("}\n");
 		hftmon_close(m);
 		return finish_stdout(0);
@@ -328,7 +382,7 @@ static int run_info(int argc, char **argv)
 			       hftmon_source_reason(i, status),
 			       strerror(-status));
 	}
-	print_pmus(false);
+	print_pmus(false, pfm_events);
 	hftmon_close(m);
 	return finish_stdout(0);
 }
@@ -336,8 +390,11 @@ static int run_info(int argc, char **argv)
 const struct cli_command cmd_info = {
 	.name = "info",
 	.run = run_info,
-	.help = "  info [--json]            ABI version, CPUs, NUMA nodes, ring sizes,\n"
+	.help = "  info [--json] [--pfm-events]\n"
+		"                           ABI version, CPUs, NUMA nodes, ring sizes,\n"
 		"                           whether each event source is available, the\n"
 		"                           PMUs, what is known of the CPU's counters, and\n"
-		"                           the cache events as this machine resolves them\n",
+		"                           the cache events as this machine resolves them;\n"
+		"                           --pfm-events: every event of the PMUs libpfm4\n"
+		"                           finds here\n",
 };
