@@ -162,13 +162,13 @@ HFTMON_API int hftmon_pmu_event_parse(struct hftmon *m, const char *name,
 HFTMON_API int hftmon_pmu_list(struct hftmon *m, struct hftmon_pmu_desc *out,
 			       size_t max, hftmon_pmu_event_fn fn, void *ctx)
 {
-	size_t stride = max ? out->sz : 0, n = 0;
+	size_t stride, n = 0;
 	int err, pmu;
 
-	if ((max && (!out || out->sz < hftmon_offsetofend(
-					       struct hftmon_pmu_desc,
-					       nr_fixed_counters))))
+	if (max && (!out || out->sz < hftmon_offsetofend(struct hftmon_pmu_desc,
+							 nr_fixed_counters)))
 		return -EINVAL;
+	stride = max ? out->sz : 0;
 	pthread_mutex_lock(&pfm.lock);
 	err = pfm_load();
 	if (err) {
