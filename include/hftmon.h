@@ -241,7 +241,7 @@ int hftmon_configure(struct hftmon *m, const struct hftmon_monitor_config *cfg);
 
 struct hftmon_attach_opts {
 	size_t sz;
-	bool track_cache;	/* PMU cache/TLB counters for this process */
+	bool track_cache;	/* cache metrics: see "Cache metrics" below */
 	/*
 	 * NUMA balancing events and sampled accesses for this process: the
 	 * session must have been configured with HFTMON_EV_NUMA (-EINVAL
@@ -1204,6 +1204,209 @@ int hftmon_pmu_event_parse(struct hftmon *m, const char *name,
  * counters are configured, or -errno.
  */
 int hftmon_get_pmu_status(struct hftmon *m, int *status, size_t max);
+
+/*
+ * ---- Cache metrics (HFTMON_2.4) -----------------------------------------
+ * What the caches, TLBs and branch predictor did for a process or one
+ * thread over a window, from the session's PMU counters (above): the
+ * counters are chosen at configure (pmu_counters), so a session that
+ * wants cache metrics names them there, most simply with
+ * hftmon_cache_counters(). hftmon_attach_opts.track_cache asks for them
+ * for one process: attach refuses it with -EINVAL (logged) when the
+ * configuration has no counter of the cache table (an event below other
+ * than HFTMON_CACHE_EV_OTHER and the software ones); with one, the
+ * session's counters are read for every tracked process alike.
+ *
+ * The events hftmon knows by name: the kernel's generic events
+ * (PERF_TYPE_HARDWARE, PERF_TYPE_HW_CACHE read accesses and misses, as
+ * perf names them), the vendor events libpfm4 resolves where this
+ * machine's PMU has them (L2, false sharing), and software events. A
+ * configured counter the table does not name is HFTMON_CACHE_EV_OTHER: it
+ * still gets its counts and rates.
+ */
+enum hftmon_cache_event {
+	HFTMON_CACHE_EV_INSTRUCTIONS,	/* "instructions" */
+	HFTMON_CACHE_EV_CYCLES,		/* "cycles" */
+	HFTMON_CACHE_EV_L1D_ACCESS,	/* "L1-dcache-loads" */
+	HFTMON_CACHE_EV_L1D_MISS,	/* "L1-dcache-load-misses" */
+	HFTMON_CACHE_EV_L1I_ACCESS,	/* "L1-icache-loads" */
+	HFTMON_CACHE_EV_L1I_MISS,	/* "L1-icache-load-misses" */
+	HFTMON_CACHE_EV_LLC_ACCESS,	/* "LLC-loads" */
+	HFTMON_CACHE_EV_LLC_MISS,	/* "LLC-load-misses" */
+	HFTMON_CACHE_EV_DTLB_ACCESS,	/* "dTLB-loads" */
+	HFTMON_CACHE_EV_DTLB_MISS,	/* "dTLB-load-misses" */
+	HFTMON_CACHE_EV_ITLB_ACCESS,	/* "iTLB-loads" */
+	HFTMON_CACHE_EV_ITLB_MISS,	/* "iTLB-load-misses" */
+	HFTMON_CACHE_EV_BRANCHES,	/* "branches" */
+	HFTMON_CACHE_EV_BRANCH_MISS,	/* "branch-misses" */
+	/* vendor events (libpfm4), where this machine's PMU has them */
+	HFTMON_CACHE_EV_L2_ACCESS,	/* "l2-accesses" */
+	HFTMON_CACHE_EV_L2_MISS,	/* "l2-misses" */
+	HFTMON_CACHE_EV_FS_HITM,	/* "xsnp-hitm": L3 hit, snoop HITM/FWD */
+	HFTMON_CACHE_EV_FS_REMOTE_HITM,	/* "remote-hitm": another socket's */
+	HFTMON_CACHE_EV_FS_MO_CLEARS,	/* "memory-ordering-clears" */
+	HFTMON_CACHE_EV_FS_OTHER_CCX,	/* "other-ccx-fills": AMD Zen 3/4 */
+	/* software events */
+	HFTMON_CACHE_EV_PAGE_FAULTS,	/* "page-faults" */
+	HFTMON_CACHE_EV_MINOR_FAULTS,	/* "minor-faults" */
+	HFTMON_CACHE_EV_MAJOR_FAULTS,	/* "major-faults" */
+	HFTMON_CACHE_EV_TASK_CLOCK,	/* "task-clock" */
+	HFTMON_CACHE_NR_EVENTS,
+	HFTMON_CACHE_EV_OTHER = 0xffff,	/* a counter the table does not name */
+};
+
+/* The hit/miss ratios, from an access and a miss event of one level. */
+enum hftmon_cache_level {
+	HFTMON_CACHE_L1D,	/* L1D_ACCESS, L1D_MISS */
+	HFTMON_CACHE_L1I,
+	HFTMON_CACHE_L2,	/* vendor events */
+	HFTMON_CACHE_LLC,
+	HFTMON_CACHE_DTLB,
+	HFTMON_CACHE_ITLB,
+	HFTMON_CACHE_BRANCH,	/* BRANCHES, BRANCH_MISS */
+	HFTMON_CACHE_NR_LEVELS,
+};
+
+/* enum hftmon_pmu_state, and: a value whose counters were not configured */
+#define HFTMON_PMU_NOT_CONFIGURED 5u
+
+/* The perf-style name of an event ("L1-dcache-load-misses"); NULL if none. */
+const char *hftmon_cache_event_name(unsigned int event);
+/* "L1D", "LLC", "branch"...; NULL for an unknown level. */
+const char *hftmon_cache_level_name(unsigned int level);
+/*
+ * Why a counter did not count, from its -errno status: a sentence such as
+ * "this CPU's PMU has no such event (there is none under x86 TCG)";
+ * NULL for 0, strerror's words for an errno without a PMU meaning.
+ */
+const char *hftmon_pmu_reason(int status);
+
+/*
+ * Counters for configure (pmu_counters), by name: names[0..nr-1] are
+ * names of the table above or any name hftmon_pmu_event_parse() takes
+ * (libpfm4); names NULL: the default set, the first max of
+ * "instructions", "L1-dcache-loads", "L1-dcache-load-misses",
+ * "LLC-load-misses", "LLC-loads", "dTLB-load-misses", "branch-misses",
+ * "cycles". Fills out[0..] (out[0].sz set), returns how many, or -errno:
+ * -E2BIG more names than max or HFTMON_PMU_MAX_COUNTERS, -ENOENT a name
+ * neither the table nor this machine's PMUs know, -EINVAL a bad argument
+ * (the reason logged on m, which may be NULL). A vendor event that this
+ * machine's PMU lacks is -ENOENT here; a generic one the kernel cannot
+ * count is told at configure, by its status.
+ */
+int hftmon_cache_counters(struct hftmon *m, const char *const *names,
+			  size_t nr, struct hftmon_pmu_counter *out,
+			  size_t max);
+
+/*
+ * The CPU core PMUs libpfm4 finds on this machine (its names: "icx",
+ * "amd64_fam19h_zen3"; none under x86 TCG), with the generic and fixed
+ * counters its tables give each: up to max into out (out[0].sz set; the
+ * strings are libpfm4's, valid until it is reset), and with fn, fn(ctx,
+ * pmu, event, description) for each of their events, under libpfm4's
+ * lock (fn must not call into hftmon's PMU functions). Returns how many
+ * PMUs, or -errno (-EOPNOTSUPP libpfm4 is not installed, logged on m).
+ */
+struct hftmon_pmu_desc {
+	size_t sz;
+	const char *name;
+	const char *desc;
+	uint32_t nr_events;
+	uint32_t nr_counters, nr_fixed_counters;
+};
+typedef void (*hftmon_pmu_event_fn)(void *ctx, const char *pmu,
+				    const char *event, const char *desc);
+int hftmon_pmu_list(struct hftmon *m, struct hftmon_pmu_desc *out,
+		    size_t max, hftmon_pmu_event_fn fn, void *ctx);
+
+#define HFTMON_CACHE_MAX_PERCENTILES 8u
+
+/*
+ * The span as in hftmon_pmu_query: window_us 0 and from_ns/to_ns 0: since
+ * configure (as far as the history of HFTMON_HISTORY_PMU_SLICES slices
+ * goes: complete says whether it held all of it); window_us: the slices
+ * that ended within the last window_us; from_ns..to_ns: those wholly
+ * inside. percentiles: 0 < p <= 100, at most HFTMON_CACHE_MAX_PERCENTILES.
+ */
+struct hftmon_cache_query {
+	size_t sz;
+	pid_t pid, tid;			/* pid required; tid 0 = every thread */
+	uint64_t window_us;
+	uint64_t from_ns, to_ns;
+	const double *percentiles;
+	size_t nr_percentiles;
+};
+
+/*
+ * One configured counter over the span. total: as hftmon_pmu_totals'
+ * (state, status, sum over the slices that counted, never scaled).
+ * Percentiles (nearest rank, of the query's percentiles) of per-slice
+ * values: count_pct over the slices that counted, per_us_pct (events per
+ * us on CPU) over those of them with a length, per_kinst_pct (per 1000
+ * instructions) over the slices where both it and an instructions counter
+ * counted, with instructions > 0. Each has its state: what it is computed
+ * from counted in every slice of the span (MEASURED), in some (PARTIAL),
+ * none (UNAVAILABLE), refused at configure (UNSUPPORTED, status: the
+ * kernel's errno), no instructions counter configured (NOT_CONFIGURED),
+ * or no slice (NO_DATA); the percentiles are 0 unless MEASURED or
+ * PARTIAL.
+ */
+struct hftmon_cache_counter {
+	uint32_t event;			/* enum hftmon_cache_event */
+	uint32_t type;			/* its perf_event_attr type, config */
+	uint64_t config;
+	struct hftmon_pmu_metric total;
+	const char *reason;		/* hftmon_pmu_reason(total.status) */
+	uint64_t count_pct[HFTMON_CACHE_MAX_PERCENTILES];
+	uint32_t per_us_state;
+	uint32_t per_kinst_state;
+	int per_kinst_status;		/* when not MEASURED: why */
+	uint64_t per_us_slices, per_kinst_slices; /* samples of each */
+	double per_us_pct[HFTMON_CACHE_MAX_PERCENTILES];
+	double per_kinst_pct[HFTMON_CACHE_MAX_PERCENTILES];
+};
+
+/*
+ * A level's misses / accesses, summed over the slices where both its
+ * counters counted (slices of them): MEASURED when that is every slice
+ * of the span, PARTIAL some, UNAVAILABLE none, UNSUPPORTED when the
+ * kernel refused either (status, reason: the first refused one's),
+ * NOT_CONFIGURED when either is not among the counters, NO_DATA no slice.
+ * miss_ratio and hit_ratio (1 - miss_ratio) only when MEASURED or
+ * PARTIAL with accesses > 0; otherwise NaN.
+ */
+struct hftmon_cache_ratio {
+	uint32_t level;			/* enum hftmon_cache_level */
+	uint32_t state;
+	int status;
+	const char *reason;
+	uint64_t accesses, misses, slices;
+	double miss_ratio, hit_ratio;
+};
+
+struct hftmon_cache_metrics {
+	size_t sz;			/* set by the caller */
+	pid_t pid, tid;
+	uint64_t slices;		/* the span's slices of pid (tid) */
+	uint64_t on_cpu_ns;		/* their summed length */
+	bool complete;
+	uint32_t nr_percentiles;	/* the query's */
+	uint32_t nr;			/* counters configured: c[0..nr-1] */
+	struct hftmon_cache_counter c[HFTMON_PMU_MAX_COUNTERS];
+	struct hftmon_cache_ratio ratio[HFTMON_CACHE_NR_LEVELS];
+};
+
+/*
+ * The cache metrics of q's process (or thread) over q's span into out
+ * (sz set). Allocates nothing: its buffers are taken at configure with
+ * PMU counters (56 bytes per slice of the PMU history: 896 KiB). 0,
+ * -ENODATA no slice of it in the span (out filled, states NO_DATA), or
+ * -errno: -EINVAL a bad query or percentile, -EOPNOTSUPP configured
+ * without PMU counters (or raw_only).
+ */
+int hftmon_get_cache_metrics(struct hftmon *m,
+			     const struct hftmon_cache_query *q,
+			     struct hftmon_cache_metrics *out);
 
 /*
  * Record helpers shared by the library, the CLI and the tests.

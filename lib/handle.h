@@ -99,6 +99,10 @@ struct hftmon {
 	/* PMU counters configured, and CONFIGURE's status of each. */
 	unsigned int nr_pmu;
 	int32_t pmu_status[HFTMON_PMU_MAX_COUNTERS];
+	/* Their (type, config), and the cache query's buffers (cache.c). */
+	uint32_t pmu_type[HFTMON_PMU_MAX_COUNTERS];
+	uint64_t pmu_config[HFTMON_PMU_MAX_COUNTERS];
+	struct hftmon_cache_buf *cache;
 
 	/* hftmon_get_numa_stats()'s PMU side, set at configure (numadram.c). */
 	struct hftmon_numa_dram dram;
@@ -182,6 +186,16 @@ HFTMON_INTERNAL void hftmon_numa_bw_stats(struct hftmon *m,
 HFTMON_INTERNAL void hftmon_numa_dram_stats(struct hftmon *m,
 					    const struct hftmon_pmu_query *q,
 					    struct hftmon_numa_stats *o);
+
+/*
+ * cache.c: the cache query's buffers for a PMU history of history_slices
+ * (with the configured counters' events identified), 0 or -ENOMEM; and
+ * whether a counter of the cache table is configured (track_cache).
+ */
+HFTMON_INTERNAL int hftmon_cache_setup(struct hftmon *m,
+				       uint32_t history_slices);
+HFTMON_INTERNAL void hftmon_cache_free(struct hftmon *m);
+HFTMON_INTERNAL bool hftmon_cache_configured(const struct hftmon *m);
 
 /* Shared by the queries (query.c). CLOCK_MONOTONIC now. */
 HFTMON_INTERNAL uint64_t hftmon_now_ns(void);

@@ -297,6 +297,7 @@ static void unmap_rings(struct hftmon *m)
 	m->irq_pair_cap = 0;
 	free(m->irq_order);
 	m->irq_order = NULL;
+	hftmon_cache_free(m);
 	free(m->cpus);
 	m->cpus = NULL;
 	memset(&m->cfg, 0, sizeof(m->cfg));
@@ -733,7 +734,8 @@ int hftmon_agg_setup(struct hftmon *m, const struct hftmon_agg_sizes *sz)
 			       calloc(sz->max_irq_sources, sizeof(*m->irq_order)) :
 			       NULL;
 	if (!m->lat_buf ||
-	    (m->irq_pair_cap && (!m->irq_pairs || !m->irq_order))) {
+	    (m->irq_pair_cap && (!m->irq_pairs || !m->irq_order)) ||
+	    hftmon_cache_setup(m, sz->nr_pmu ? sz->history_pmu_slices : 0)) {
 		free(m->lat_buf);
 		free(m->irq_pairs);
 		free(m->irq_order);
@@ -818,6 +820,8 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	m->nr_pmu = kc.nr_pmu;
 	for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++) {
 		m->pmu_status[i] = i < kc.nr_pmu ? kc.pmu[i].status : 0;
+		m->pmu_type[i] = i < kc.nr_pmu ? kc.pmu[i].type : 0;
+		m->pmu_config[i] = i < kc.nr_pmu ? kc.pmu[i].config : 0;
 		/* A status that is no errno would pass for a count: refuse it. */
 		if (m->pmu_status[i] > 0 || m->pmu_status[i] < -4095) {
 			pr_err(m, "CONFIGURE returned an impossible PMU status %d",
@@ -906,8 +910,16 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 		pr_err(m, "attach pid %d before configure", (int)pid);
 		return -EINVAL;
 	}
-	if (o.track_cache)
-		flags |= HFTMON_ATTACH_CACHE;
+	/*
+	 * The session's counters are read for every tracked thread: the
+	 * module is not asked (HFTMON_ATTACH_CACHE is refused); track_cache
+	 * says this process needs cache counters, and fails loudly without.
+	 */
+	if (o.track_cache && !hftmon_cache_configured(m)) {
+		pr_err(m, "attach pid %d: track_cache needs cache counters in the configuration's pmu_counters (hftmon_cache_counters())",
+		       (int)pid);
+		return -EINVAL;
+	}
 	/* The session's HFTMON_EV_NUMA records every tracked process's. */
 	if (o.track_numa && !(m->cfg.events & HFTMON_EV_NUMA)) {
 		pr_err(m, "attach pid %d: track_numa needs HFTMON_EV_NUMA in the configuration's events",

@@ -7,13 +7,15 @@
  * the vendor's encoding coming from libpfm4's tables for the PMUs this
  * machine has (a raw event is PERF_TYPE_RAW with the event and umask in
  * config). The module stays vendor-neutral: it takes (type, config) only.
+ * hftmon_pmu_list() (HFTMON_2.4) lists the core PMUs libpfm4 finds here
+ * and their events, for hftmon info.
  *
  * libpfm4 (Debian's libpfm4) is loaded at the first call with dlopen()
  * rather than linked: a program that never names an event carries no
  * dependency on it, nor do the VM tests' static programs, and where it is
  * not installed the call says so (-EOPNOTSUPP) instead of the program not
- * starting. Its headers give the types; the three functions used are
- * looked up by name. libpfm4's initialisation is not thread-safe and
+ * starting. Its headers give the types; the functions used are looked
+ * up by name. libpfm4's initialisation is not thread-safe and
  * reads LIBPFM_FORCE_PMU (which PMU tables count as this machine's) once:
  * it runs under a mutex, once per process, or again after
  * hftmon_pfm_reset() (the tests force one PMU model after another).
@@ -39,6 +41,9 @@ static struct {
 	__typeof__(pfm_terminate) *terminate;
 	__typeof__(pfm_get_os_event_encoding) *encode;
 	__typeof__(pfm_strerror) *strerror;
+	__typeof__(pfm_get_pmu_info) *pmu_info;
+	__typeof__(pfm_get_event_info) *event_info;
+	__typeof__(pfm_get_event_next) *event_next;
 } pfm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Loads and initialises libpfm4 once; pfm.lock held. 0 or -errno. */
@@ -64,8 +69,15 @@ static int pfm_load(void)
 	pfm.encode = (__typeof__(pfm.encode))dlsym(pfm.dl,
 						   "pfm_get_os_event_encoding");
 	pfm.strerror = (__typeof__(pfm.strerror))dlsym(pfm.dl, "pfm_strerror");
+	pfm.pmu_info = (__typeof__(pfm.pmu_info))dlsym(pfm.dl,
+						       "pfm_get_pmu_info");
+	pfm.event_info = (__typeof__(pfm.event_info))dlsym(pfm.dl,
+							   "pfm_get_event_info");
+	pfm.event_next = (__typeof__(pfm.event_next))dlsym(pfm.dl,
+							   "pfm_get_event_next");
 	if (!pfm.initialize || !pfm.terminate || !pfm.encode ||
-	    !pfm.strerror) {
+	    !pfm.strerror || !pfm.pmu_info || !pfm.event_info ||
+	    !pfm.event_next) {
 		snprintf(pfm.why, sizeof(pfm.why),
 			 "libpfm.so.4 lacks the libpfm4 functions hftmon uses");
 		return pfm.err = -EOPNOTSUPP;
@@ -153,4 +165,52 @@ HFTMON_API int hftmon_pmu_event_parse(struct hftmon *m, const char *name,
 	}
 	pthread_mutex_unlock(&pfm.lock);
 	return err;
+}
+
+HFTMON_API int hftmon_pmu_list(struct hftmon *m, struct hftmon_pmu_desc *out,
+			       size_t max, hftmon_pmu_event_fn fn, void *ctx)
+{
+	size_t stride, n = 0;
+	int err, pmu;
+
+	if (max && (!out || out->sz < hftmon_offsetofend(struct hftmon_pmu_desc,
+							 nr_fixed_counters)))
+		return -EINVAL;
+	stride = max ? out->sz : 0;
+	pthread_mutex_lock(&pfm.lock);
+	err = pfm_load();
+	if (err) {
+		if (m)
+			pr_err(m, "PMU list: %s", pfm.why);
+		pthread_mutex_unlock(&pfm.lock);
+		return err;
+	}
+	for (pmu = PFM_PMU_NONE; pmu < PFM_PMU_MAX; pmu++) {
+		pfm_pmu_info_t pi = { .size = sizeof(pi) };
+		struct hftmon_pmu_desc d = { .sz = sizeof(d) };
+		int e;
+
+		if (pfm.pmu_info((pfm_pmu_t)pmu, &pi) != PFM_SUCCESS ||
+		    !pi.is_present || pi.type != PFM_PMU_TYPE_CORE)
+			continue;
+		if (n < max) {
+			d.name = pi.name;
+			d.desc = pi.desc;
+			d.nr_events = pi.nevents > 0 ? (uint32_t)pi.nevents : 0;
+			d.nr_counters = pi.num_cntrs > 0 ? (uint32_t)pi.num_cntrs : 0;
+			d.nr_fixed_counters = pi.num_fixed_cntrs > 0 ?
+						      (uint32_t)pi.num_fixed_cntrs :
+						      0;
+			hftmon_put_out(out, stride, n, &d, sizeof(d));
+		}
+		n++;
+		for (e = pi.first_event; fn && e != -1; e = pfm.event_next(e)) {
+			pfm_event_info_t ei = { .size = sizeof(ei) };
+
+			if (pfm.event_info(e, PFM_OS_NONE, &ei) == PFM_SUCCESS)
+				fn(ctx, pi.name, ei.name, ei.desc);
+		}
+	}
+	pthread_mutex_unlock(&pfm.lock);
+	return (int)n;
 }

@@ -722,11 +722,14 @@ static void test_attach(void **state)
 	assert_int_equal(hftmon_attach_process(m, 0, NULL), -EINVAL);
 	assert_int_equal(hftmon_attach_process(m, -5, NULL), -EINVAL);
 	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 0);
+	/* track_cache needs cache counters at configure (test_cache.c). */
+	assert_int_equal(hftmon_attach_process(m, 123, &ao), -EINVAL);
+	assert_int_equal(fake_ioctls(HFTMON_IOC_ATTACH), 0);
+	ao.track_cache = false;
 	assert_int_equal(hftmon_attach_process(m, 123, &ao), 0);
 	assert_int_equal(fake.last_attach.size, sizeof(struct hftmon_attach));
 	assert_int_equal(fake.last_attach.pid, 123);
-	assert_int_equal(fake.last_attach.flags,
-			 HFTMON_ATTACH_CACHE | HFTMON_ATTACH_USTACK);
+	assert_int_equal(fake.last_attach.flags, HFTMON_ATTACH_USTACK);
 	assert_int_equal(hftmon_attach_process(m, 124, NULL), 0);
 	assert_int_equal(fake.last_attach.flags, 0);
 

@@ -56,7 +56,7 @@ struct cli_command {
 
 extern const struct cli_command cmd_info, cmd_record, cmd_sched,
 	cmd_switches, cmd_irq, cmd_spikes, cmd_explain, cmd_report, cmd_export,
-	cmd_numa;
+	cmd_numa, cmd_cache;
 /* true while hftmon report re-reads a recorded command's arguments. */
 extern bool cli_replay;
 

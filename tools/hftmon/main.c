@@ -53,6 +53,7 @@ static const struct cli_command *const commands[] = {
 	&cmd_report,
 	&cmd_export,
 	&cmd_numa,
+	&cmd_cache,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
