@@ -116,9 +116,11 @@ static void test_amd_zen3(void **state)
  * for one model of each vendor: the first of each one's libpfm4 names
  * that the forced PMU knows. Zen 4 calls Zen 3's other-CCX fills
  * NEAR_CACHE_NEAR_FAR and FAR_CACHE_NEAR_FAR (umasks 0x04, 0x10: the
- * kernel's amdzen4 ls_any_fills_from_sys.{near,far}_cache). That
- * another vendor's event is absent is not checked: once libpfm4 has
- * loaded a forced PMU's table, pfm_terminate() does not unload it.
+ * kernel's amdzen4 ls_any_fills_from_sys.{near,far}_cache). Zen 3's
+ * l2-misses is l2_cache_req_stat.ls_rd_blk_c (amdzen3 cache.json:
+ * EventCode 0x64, UMask 0x08). Each force unloads libpfm4
+ * (hftmon_pfm_reset()), so a model's names are its own: another
+ * vendor's event is absent.
  */
 static void expect_table(const char *const *names, const uint64_t *config,
 			 size_t n)
@@ -144,12 +146,9 @@ static void test_cache_table(void **state)
 					     "l2-accesses", "l2-misses" };
 	static const uint64_t icx[] = { 0x04d2, 0x04d3, 0x02c3, 0xe724,
 					0x2724 };
-	/*
-	 * AMD's l2-misses is not checked here: the name tried first is
-	 * Intel's, which the icx table still loaded answers (see above).
-	 */
-	static const char *const amd[] = { "other-ccx-fills" };
-	static const uint64_t zen[] = { 0x1444 };
+	static const char *const amd[] = { "other-ccx-fills", "l2-misses" };
+	static const uint64_t zen[] = { 0x1444, 0x0864 };
+	struct hftmon_pmu_counter c = { .sz = sizeof(c) };
 
 	(void)state;
 	force("icx");
@@ -157,7 +156,10 @@ static void test_cache_table(void **state)
 	force("spr");
 	expect_table(intel, icx, 1); /* XSNP_FWD, the same encoding */
 	force("amd64_fam19h_zen3");
-	expect_table(amd, zen, 1);
+	expect_table(amd, zen, 2);
+	/* After icx and spr: Intel's names are not Zen 3's. */
+	assert_int_equal(hftmon_pmu_event_parse(NULL,
+		"MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", &c), -ENOENT);
 	force("amd64_fam19h_zen4");
 	expect_table(amd, zen, 1);
 }
