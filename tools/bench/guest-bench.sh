@@ -5,10 +5,12 @@
 # times (hftmon_inject.ko's IPIs, loaded for it alone), then what
 # sampling a process's NUMA residency costs it (numa_bench: no module),
 # then what the page-fault spike probe costs every fault (fault_bench,
-# which loads and unloads the module itself).
+# which loads and unloads the module itself), then what PMU sampling
+# ticks cost a spinning tracked thread (tick_bench).
 set -e
 insmod ./hftmon.ko
 ./bin/vm_bench "$@"
+./bin/tick_bench
 insmod bin/hftmon_inject.ko
 ./bin/spike_latency
 rmmod hftmon_inject
