@@ -5,8 +5,8 @@
  * software or hardware perf events alike). At START every counter is made
  * on every online CPU as a pinned per-CPU kernel counter (hftmon_pmu.h);
  * this family's own sched_switch probe reads them at a tracked thread's
- * switch-in and again at its switch-out, and writes one record with the
- * differences. The sched family's switch path is untouched: a session
+ * switch-in and again at its switch-out (and at each sampling tick), and
+ * writes one record with the differences. The sched family's switch path is untouched: a session
  * without HFTMON_EV_PMU never hooks this probe, and between sessions it
  * costs the one load of hftmon_session_for().
  *
@@ -37,10 +37,11 @@
  * tick see either counters or none (-ENODEV in the records while a CPU
  * has none; -EAGAIN for a slice in progress across the swap). START
  * waits for the works, so every online CPU counts from the first record.
-
+ *
  * Context: sched_switch runs with the runqueue lock held and IRQs off
  * (see probes/sched.c); the per-CPU state below is only touched there,
- * on its own CPU, and at START/STOP when no probe runs for the session.
+ * by the tick (hard IRQ) and the hotplug work's IPI, each on its own CPU
+ * with IRQs off, and at START/STOP when no probe runs for the session.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
