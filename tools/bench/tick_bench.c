@@ -125,8 +125,12 @@ int main(int argc, char **argv)
 	pid = fork();
 	if (pid < 0)
 		return 1;
-	if (pid == 0)
+	if (pid == 0) {
+		/* EOF on go when the parent closes its end: the worker ends. */
+		close(go[1]);
+		close(done[0]);
 		worker(go[0], done[1], iters);
+	}
 	for (i = 1; i < NR_MODES && !err; i++) {
 		struct hftmon_monitor_config cfg = {
 			.sz = sizeof(cfg), .ring_pages = 1024,
