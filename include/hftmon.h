@@ -93,7 +93,14 @@ const char *hftmon_source_reason(enum hftmon_source src, int status);
 
 struct hftmon_monitor_config {
 	size_t sz;
-	uint32_t sampling_interval_us;	/* periodic sampling; 0 = off */
+	/*
+	 * 0 = off. With pmu_counters: also read them every this many us
+	 * (1..1000000) while a tracked thread runs, not only at its switches
+	 * (a timer armed only then); -EINVAL without counters, outside that
+	 * range, or below what the kernel's timers resolve (CONFIGURE's
+	 * -EINVAL). The interval achieved: hftmon_pmu_totals.
+	 */
+	uint32_t sampling_interval_us;
 	/* The monitor's own drain thread: CPUs to pin it to, RT priority. */
 	const int *cpu_affinity;	/* NULL = leave as is */
 	size_t nr_cpu_affinity;
@@ -766,7 +773,8 @@ int hftmon_get_numa_events(struct hftmon *m, const struct hftmon_numa_query *q,
  * PERF_COUNT_HW_INSTRUCTIONS... (<linux/perf_event.h>). The module makes
  * each on every CPU as a pinned counter and reads it at every switch-in
  * and switch-out of a tracked thread: one HFTMON_REC_PMU record per
- * slice, whose per-counter deltas are summed here per thread. A counter
+ * slice, whose per-counter deltas are summed here per thread (with
+ * sampling_interval_us, also one at each tick: HFTMON_PMU_TICK). A counter
  * a session without CAP_PERFMON opened counts user mode only. Nothing is
  * scaled or filled in: a counter the kernel refused at configure (every
  * hardware event under x86 TCG: -ENOENT) is UNSUPPORTED with the kernel's
@@ -1173,6 +1181,17 @@ struct hftmon_pmu_totals {
 	bool complete;
 	uint32_t nr;			/* counters configured: c[0..nr-1] */
 	struct hftmon_pmu_metric c[HFTMON_PMU_MAX_COUNTERS];
+	/*
+	 * Sampling (sampling_interval_us): the interval requested (0: off),
+	 * the tick records in the span, and the interval achieved: the mean
+	 * time from a read of a slice (its switch-in or the previous tick)
+	 * to its next tick, over those records (0: no tick). With ticks, a
+	 * slice is several records, each counted in c[]'s slices_*; slices
+	 * counts the slices that ended (their switch-out records).
+	 */
+	uint64_t interval_ns;
+	uint64_t ticks;
+	uint64_t tick_interval_ns;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/hrtimer.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -146,9 +147,17 @@ int hftmon_config_check(struct hftmon_config *cfg, u64 available_events,
 		return -EINVAL;
 	if ((u64)cfg->wakeup_bytes > ((u64)cfg->ring_pages << PAGE_SHIFT))
 		return -EINVAL;
-	/* Periodic sampling needs a source this version does not have. */
-	if (cfg->sample_interval_ns)
-		return -EOPNOTSUPP;
+	/*
+	 * Sampling ticks read the PMU counters: only with EV_PMU, within
+	 * 1 us..1 s and not below what this kernel's hrtimers resolve (a
+	 * kernel without high-resolution timers: a jiffy).
+	 */
+	if (cfg->sample_interval_ns &&
+	    (!(cfg->events & HFTMON_EV_PMU) ||
+	     cfg->sample_interval_ns < HFTMON_SAMPLE_INTERVAL_MIN_NS ||
+	     cfg->sample_interval_ns > HFTMON_SAMPLE_INTERVAL_MAX_NS ||
+	     cfg->sample_interval_ns < hrtimer_resolution))
+		return -EINVAL;
 	cfg->ring_mmap_size = ((u64)cfg->ring_pages + 1) << PAGE_SHIFT;
 	return 0;
 }

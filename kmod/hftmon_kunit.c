@@ -1159,10 +1159,11 @@ static void check_config(struct kunit *test)
 	c.ring_pages = 4;
 	c.wakeup_bytes = 5 * PAGE_SIZE;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	/* Sampling reads the PMU counters: not without them. */
 	memset(&c, 0, sizeof(c));
 	c.sample_interval_ns = 1000;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024),
-			-EOPNOTSUPP);
+			-EINVAL);
 }
 
 /* PMU counters: 1..4 with EV_PMU (which needs SWITCH), none without. */
@@ -1193,6 +1194,16 @@ static void check_config_pmu(struct kunit *test)
 	c.reserved_pmu = 1;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
 	c.reserved_pmu = 0;
+	/* Sampling: 1 us..1 s. */
+	c.sample_interval_ns = HFTMON_SAMPLE_INTERVAL_MIN_NS;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	c.sample_interval_ns = HFTMON_SAMPLE_INTERVAL_MAX_NS;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), 0);
+	c.sample_interval_ns = HFTMON_SAMPLE_INTERVAL_MIN_NS - 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.sample_interval_ns = HFTMON_SAMPLE_INTERVAL_MAX_NS + 1;
+	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);
+	c.sample_interval_ns = 0;
 	/* Without SWITCH, and counters without EV_PMU. */
 	c.events = HFTMON_EV_PMU;
 	KUNIT_EXPECT_EQ(test, hftmon_config_check(&c, avail, 64, 1024), -EINVAL);

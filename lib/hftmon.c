@@ -522,6 +522,15 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		pr_err(m, "pmu_counters[0].sz is too small");
 		return -EINVAL;
 	}
+	if (c->sampling_interval_us &&
+	    (!c->nr_pmu_counters ||
+	     c->sampling_interval_us > HFTMON_SAMPLE_INTERVAL_MAX_NS / 1000)) {
+		pr_err(m,
+		       "sampling_interval_us %u: the ticks read the PMU counters, so it needs pmu_counters, and 1..%llu us",
+		       c->sampling_interval_us,
+		       HFTMON_SAMPLE_INTERVAL_MAX_NS / 1000);
+		return -EINVAL;
+	}
 	if ((c->events & HFTMON_EV_PMU) && !c->nr_pmu_counters) {
 		pr_err(m, "HFTMON_EV_PMU without pmu_counters: name the counters");
 		return -EINVAL;

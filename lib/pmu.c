@@ -7,6 +7,9 @@
  * they counted (status 0) and counted as missed, with their errno, where
  * they did not: a sum is never padded with a zero for a slice that did
  * not count, and a counter the kernel refused has no value at all.
+ * With sampling, a slice is several records: the ticks' (HFTMON_PMU_TICK)
+ * and the one that ends it; each is summed like a slice, the slices
+ * counted are those that ended, and the ticks give the achieved interval.
  * Nothing here allocates after init.
  */
 #include <errno.h>
@@ -117,6 +120,25 @@ static void sum_add(struct hftmon_agg_pmu_sum *s, uint64_t delta,
 		s->rescheduled++;
 }
 
+/* One record (a whole slice, or a tick's part of one) into t's sums. */
+static void thread_add(const struct hftmon_agg_pmu *p,
+		       struct hftmon_agg_pmu_thread *t,
+		       const struct hftmon_agg_pmu_slice *sl)
+{
+	uint64_t len = sl->end_ns > sl->start_ns ? sl->end_ns - sl->start_ns : 0;
+	unsigned int i;
+
+	if (sl->rec_flags & HFTMON_PMU_TICK) {
+		t->ticks++;
+		t->tick_ns += len;
+	} else {
+		t->slices++;
+	}
+	t->on_cpu_ns += len;
+	for (i = 0; i < p->nr; i++)
+		sum_add(&t->c[i], sl->delta[i], sl->status[i], sl->flags[i]);
+}
+
 void hftmon_agg_pmu_record(struct hftmon_agg *a, const struct hftmon_rec_pmu *r)
 {
 	struct hftmon_agg_pmu *p = a->pmu;
@@ -138,18 +160,14 @@ void hftmon_agg_pmu_record(struct hftmon_agg *a, const struct hftmon_rec_pmu *r)
 	sl->end_ns = r->hdr.time_ns;
 	sl->pid = r->hdr.pid;
 	sl->tid = r->hdr.tid;
+	sl->rec_flags = r->hdr.flags;
 	for (i = 0; i < p->nr; i++) {
 		sl->status[i] = i < nr ? r->v[i].status : -ENODATA;
 		sl->delta[i] = i < nr && !sl->status[i] ? r->v[i].delta : 0;
 		sl->flags[i] = i < nr ? r->v[i].flags : 0;
 	}
-	if (!t)
-		return;
-	t->slices++;
-	if (r->hdr.time_ns > r->start_ns)
-		t->on_cpu_ns += r->hdr.time_ns - r->start_ns;
-	for (i = 0; i < p->nr; i++)
-		sum_add(&t->c[i], sl->delta[i], sl->status[i], sl->flags[i]);
+	if (t)
+		thread_add(p, t, sl);
 }
 
 /* ---- queries ----------------------------------------------------------- */
@@ -213,10 +231,11 @@ static void metric_of(const struct hftmon_agg_pmu_sum *s, int32_t cfg_status,
 	}
 }
 
-static void totals_of(const struct hftmon_agg_pmu *p,
+static void totals_of(const struct hftmon *m,
 		      const struct hftmon_agg_pmu_thread *t, bool complete,
 		      struct hftmon_pmu_totals *o)
 {
+	const struct hftmon_agg_pmu *p = m->agg.pmu;
 	unsigned int i;
 
 	memset(o, 0, sizeof(*o));
@@ -229,6 +248,9 @@ static void totals_of(const struct hftmon_agg_pmu *p,
 	o->nr = p->nr;
 	for (i = 0; i < p->nr; i++)
 		metric_of(&t->c[i], p->cfg_status[i], &o->c[i]);
+	o->interval_ns = (uint64_t)m->cfg.sampling_interval_us * 1000;
+	o->ticks = t->ticks;
+	o->tick_interval_ns = t->ticks ? t->tick_ns / t->ticks : 0;
 }
 
 static bool slice_in(const struct hftmon_pmu_query *q, uint64_t since,
@@ -249,7 +271,7 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 	const struct hftmon_agg_pmu *p = m->agg.pmu;
 	uint64_t since = hftmon_window_start(m, q->window_us), i, first;
 	size_t filled = 0, all = 0;
-	uint32_t nr = 0, j, k;
+	uint32_t nr = 0, j;
 	bool complete;
 
 	hftmon_lock(m);
@@ -266,14 +288,8 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 			continue;
 		t = slot_get(p->scratch, p->nr_slots, p->max_threads, &nr,
 			     sl->pid, sl->tid);
-		if (!t)
-			continue;
-		t->slices++;
-		if (sl->end_ns > sl->start_ns)
-			t->on_cpu_ns += sl->end_ns - sl->start_ns;
-		for (k = 0; k < p->nr; k++)
-			sum_add(&t->c[k], sl->delta[k], sl->status[k],
-				sl->flags[k]);
+		if (t)
+			thread_add(p, t, sl);
 	}
 	for (j = 0; j < p->nr_slots; j++) {
 		struct hftmon_pmu_totals o;
@@ -281,7 +297,7 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 		if (!p->scratch[j].tid)
 			continue;
 		if (filled < max) {
-			totals_of(p, &p->scratch[j], complete, &o);
+			totals_of(m, &p->scratch[j], complete, &o);
 			hftmon_put_out(out, stride, filled++, &o, sizeof(o));
 		}
 		all++;
@@ -319,7 +335,7 @@ HFTMON_API int hftmon_get_pmu_totals(struct hftmon *m,
 		if (!t->tid || !matches(&qq, t->pid, t->tid))
 			continue;
 		if (filled < max) {
-			totals_of(p, t, true, &o);
+			totals_of(m, t, true, &o);
 			hftmon_put_out(out, stride, filled++, &o, sizeof(o));
 		}
 		all++;

@@ -29,13 +29,15 @@ struct hftmon_agg_pmu_sum {
 
 struct hftmon_agg_pmu_thread {
 	int32_t pid, tid; /* tid 0: free slot */
-	uint64_t slices, on_cpu_ns;
+	uint64_t slices, on_cpu_ns; /* slices: records that end one */
+	uint64_t ticks, tick_ns; /* HFTMON_PMU_TICK records, their length */
 	struct hftmon_agg_pmu_sum c[HFTMON_PMU_MAX_COUNTERS];
 };
 
 struct hftmon_agg_pmu_slice {
 	uint64_t start_ns, end_ns;
 	int32_t pid, tid;
+	uint32_t rec_flags; /* the record's hdr.flags (HFTMON_PMU_TICK) */
 	uint64_t delta[HFTMON_PMU_MAX_COUNTERS];
 	int32_t status[HFTMON_PMU_MAX_COUNTERS];
 	uint32_t flags[HFTMON_PMU_MAX_COUNTERS];

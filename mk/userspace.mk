@@ -307,7 +307,7 @@ cppcheck:
 		--suppress='*:kmod/*' \
 		-D__GNUC__ -D_GNU_SOURCE -Iinclude -Iinclude/uapi -Ilib -Itests/unit \
 		-I$(CLI_DIR) lib $(CLI_DIR) tools/bench/drain_bench.c tools/bench/vm_bench.c \
-		tools/bench/spike_latency.c tools/bench/numa_bench.c tools/bench/fault_bench.c tests/unit \
+		tools/bench/spike_latency.c tools/bench/numa_bench.c tools/bench/fault_bench.c tools/bench/tick_bench.c tests/unit \
 		examples
 
 # Every shell script in the tree, host and guest (busybox sh) alike.

@@ -17,7 +17,7 @@ WORKLOAD_HDRS := tools/workload/pingpong.h
 
 VM_TEST_BINS := $(patsubst tests/vm/%.c,$(VM_BIN)/%,$(wildcard tests/vm/t_*.c))
 VM_TOOL_BINS := $(VM_BIN)/pingpong $(VM_BIN)/vm_bench $(VM_BIN)/spike_latency \
-		$(VM_BIN)/numa_bench $(VM_BIN)/fault_bench
+		$(VM_BIN)/numa_bench $(VM_BIN)/fault_bench $(VM_BIN)/tick_bench
 # examples/, built static for the guest (tests/vm/t_examples.sh runs them).
 VM_EXAMPLE_BINS := $(patsubst examples/%.c,$(VM_BIN)/ex_%,$(wildcard examples/*.c))
 include mk/inject.mk
@@ -51,6 +51,10 @@ $(VM_BIN)/numa_bench: tools/bench/numa_bench.c $(LIB_A) include/hftmon.h
 	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A)
 
 $(VM_BIN)/fault_bench: tools/bench/fault_bench.c $(LIB_A) include/hftmon.h
+	@mkdir -p $(@D)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A)
+
+$(VM_BIN)/tick_bench: tools/bench/tick_bench.c $(LIB_A) include/hftmon.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A)
 

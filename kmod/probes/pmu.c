@@ -5,8 +5,8 @@
  * software or hardware perf events alike). At START every counter is made
  * on every online CPU as a pinned per-CPU kernel counter (hftmon_pmu.h);
  * this family's own sched_switch probe reads them at a tracked thread's
- * switch-in and again at its switch-out, and writes one record with the
- * differences. The sched family's switch path is untouched: a session
+ * switch-in and again at its switch-out (and at each sampling tick), and
+ * writes one record with the differences. The sched family's switch path is untouched: a session
  * without HFTMON_EV_PMU never hooks this probe, and between sessions it
  * costs the one load of hftmon_session_for().
  *
@@ -15,20 +15,41 @@
  * counting at either read (error state, off, another CPU's) is reported
  * with hftmon_pmu_read_local()'s errno. Never a zero in place of a value.
  *
- * CPU hotplug: no cpuhp state yet. A CPU that comes online after START
- * has no counters (-ENODEV in its records). A CPU that goes offline takes
- * its counters out of its perf context (perf_event_exit_cpu()); they stay
- * out when it comes back, so its records then say -EAGAIN (not counting)
- * until the next START makes them afresh.
+ * Sampling (hftmon_config.sample_interval_ns): a per-CPU hrtimer, pinned
+ * and hard (it fires in hard IRQ context, PREEMPT_RT included), armed at
+ * a tracked thread's switch-in and cancelled at its switch-out, so idle
+ * and untracked CPUs have none. Each tick reads the counters and writes a
+ * record flagged HFTMON_PMU_TICK for the part of the slice since the
+ * previous read; the record at switch-out covers only the rest. The
+ * cancel cannot race the callback (IRQs are off in sched_switch and the
+ * timer is this CPU's), but a tick that still finds no slice, or another
+ * CPU's timer, or no session, records nothing and stops.
+ *
+ * CPU hotplug: a multi-instance cpuhp state (CPUHP_AP_ONLINE_DYN), one
+ * instance per session from START to STOP: its online callback has the
+ * counters of a CPU made (every CPU online at START, and each one that
+ * comes online later), its offline callback has them released as the CPU
+ * goes (perf would otherwise leave them out of its context for good).
+ * The callbacks only queue the CPU's work (hftmon_pmu_cpu_work()): making
+ * or releasing a software counter takes cpus_read_lock(), which the
+ * hotplug holds for writing. The work swaps the pointers on the CPU with
+ * IRQs off (an IPI), or directly while it is offline, so its probe and
+ * tick see either counters or none (-ENODEV in the records while a CPU
+ * has none; -EAGAIN for a slice in progress across the swap). START
+ * waits for the works, so every online CPU counts from the first record.
  *
  * Context: sched_switch runs with the runqueue lock held and IRQs off
  * (see probes/sched.c); the per-CPU state below is only touched there,
- * on its own CPU, and at START/STOP when no probe runs for the session.
+ * by the tick (hard IRQ) and the hotplug work's IPI, each on its own CPU
+ * with IRQs off, and at START/STOP when no probe runs for the session.
  */
 #include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/err.h>
+#include <linux/hrtimer.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/workqueue.h>
 #include <trace/events/sched.h>
 
 #include "../hftmon_pmu.h"
@@ -43,11 +64,24 @@ struct hftmon_pmu_cpu {
 	u64 val[HFTMON_PMU_MAX_COUNTERS];
 	u64 stamp[HFTMON_PMU_MAX_COUNTERS];
 	s32 err[HFTMON_PMU_MAX_COUNTERS];
+	/* The sampling tick, armed while cur runs here (sampling on). */
+	struct hrtimer timer;
+	/* Hotplug: make (want) or release this CPU's counters, in process context. */
+	struct work_struct work;
+	unsigned int cpu;
+	bool want;
 };
 
 static DEFINE_PER_CPU(struct hftmon_pmu_cpu, hftmon_pmu_cpus);
 /* The running session's counters (hftmon_config.nr_pmu); 0 between. */
 static unsigned int hftmon_pmu_nr;
+/* Its sampling interval (0: none) and what the hotplug callbacks make. */
+static u64 hftmon_pmu_interval_ns;
+static struct hftmon_pmu_event hftmon_pmu_events[HFTMON_PMU_MAX_COUNTERS];
+static bool hftmon_pmu_user_only;
+/* The cpuhp state (0: none) and the running session's instance in it. */
+static int hftmon_pmu_hp_state;
+static struct hlist_node hftmon_pmu_hp_node;
 
 static __always_inline void hftmon_pmu_read_all(struct hftmon_pmu_cpu *pc,
 						unsigned int nr, u64 *val,
@@ -68,11 +102,15 @@ static __always_inline void hftmon_pmu_read_all(struct hftmon_pmu_cpu *pc,
 	}
 }
 
-/* prev's slice here ends now: its record. */
-static noinline void hftmon_pmu_slice_end(struct hftmon_session *s,
-					  struct hftmon_pmu_cpu *pc,
-					  struct task_struct *prev,
-					  unsigned int nr)
+/*
+ * The part of t's slice here since the previous read ends now: its
+ * record (flags: HFTMON_PMU_TICK for a tick's). The next part, if any,
+ * starts from this read.
+ */
+static noinline void hftmon_pmu_part(struct hftmon_session *s,
+				     struct hftmon_pmu_cpu *pc,
+				     struct task_struct *t, unsigned int nr,
+				     u16 flags)
 {
 	u64 val[HFTMON_PMU_MAX_COUNTERS], stamp[HFTMON_PMU_MAX_COUNTERS];
 	s32 err[HFTMON_PMU_MAX_COUNTERS];
@@ -83,10 +121,14 @@ static noinline void hftmon_pmu_slice_end(struct hftmon_session *s,
 
 	/* Read first: the record's own bookkeeping is not the thread's. */
 	hftmon_pmu_read_all(pc, nr, val, stamp, err);
-	r = hftmon_rec_reserve(&w, s, prev, HFTMON_REC_PMU,
+	r = hftmon_rec_reserve(&w, s, t, HFTMON_REC_PMU,
 			       sizeof(*r) + nr * sizeof(r->v[0]), true);
-	if (!r)
-		return;		/* lost, counted by the ring */
+	if (!r) {
+		/* Lost (counted by the ring); the next part starts here. */
+		pc->start_ns = ktime_get_mono_fast_ns();
+		goto next;
+	}
+	r->hdr.flags = flags;
 	r->start_ns = pc->start_ns;
 	r->nr = nr;
 	r->reserved = 0;
@@ -97,7 +139,28 @@ static noinline void hftmon_pmu_slice_end(struct hftmon_session *s,
 		v->flags = !v->status && stamp[i] != pc->stamp[i] ?
 			   HFTMON_PMU_RESCHEDULED : 0;
 	}
+	pc->start_ns = r->hdr.time_ns;
 	hftmon_rec_commit(&w);
+next:
+	memcpy(pc->val, val, nr * sizeof(val[0]));
+	memcpy(pc->stamp, stamp, nr * sizeof(stamp[0]));
+	memcpy(pc->err, err, nr * sizeof(err[0]));
+}
+
+static enum hrtimer_restart hftmon_pmu_tick(struct hrtimer *timer)
+{
+	struct hftmon_pmu_cpu *pc = container_of(timer, struct hftmon_pmu_cpu,
+						 timer);
+	struct hftmon_session *s = rcu_dereference_sched(hftmon_active);
+
+	/* Hard IRQ context, on the timer's CPU (pinned; checked anyway). */
+	if (!s || !(s->events & HFTMON_EV_PMU) || pc->cur != current ||
+	    pc != this_cpu_ptr(&hftmon_pmu_cpus))
+		return HRTIMER_NORESTART;
+	hftmon_pmu_part(s, pc, pc->cur, READ_ONCE(hftmon_pmu_nr),
+			HFTMON_PMU_TICK);
+	hrtimer_forward_now(timer, ns_to_ktime(hftmon_pmu_interval_ns));
+	return HRTIMER_RESTART;
 }
 
 static void hftmon_tp_pmu_switch(void *data, bool preempt,
@@ -114,25 +177,122 @@ static void hftmon_tp_pmu_switch(void *data, bool preempt,
 	pc = this_cpu_ptr(&hftmon_pmu_cpus);
 	nr = READ_ONCE(hftmon_pmu_nr);
 	if (pc->cur == prev) {
-		pc->cur = NULL;
+		/* Not running: IRQs are off and the timer is this CPU's. */
+		if (hftmon_pmu_interval_ns)
+			hrtimer_try_to_cancel(&pc->timer);
 		/* Still tracked: not revoked by an exec in the slice. */
 		if (hftmon_track_find(&s->track, prev))
-			hftmon_pmu_slice_end(s, pc, prev, nr);
+			hftmon_pmu_part(s, pc, prev, nr, 0);
+		pc->cur = NULL;
 	}
 	if (likely(!hftmon_track_find(&s->track, next)))
 		return;
 	pc->cur = next;
 	pc->start_ns = ktime_get_mono_fast_ns();
 	hftmon_pmu_read_all(pc, nr, pc->val, pc->stamp, pc->err);
+	if (hftmon_pmu_interval_ns)
+		hrtimer_start(&pc->timer, ns_to_ktime(hftmon_pmu_interval_ns),
+			      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
+/*
+ * Swap in the counters of ev[] (NULLs: none), the old ones out into ev[],
+ * on pc's CPU with IRQs off (an IPI) or while it is offline. A slice in
+ * progress there began on the old counters: its part until the next read
+ * did not count on the new ones (-EAGAIN), never a difference of two.
+ */
+static void hftmon_pmu_swap(void *arg)
+{
+	struct perf_event **ev = arg;
+	struct hftmon_pmu_cpu *pc = this_cpu_ptr(&hftmon_pmu_cpus);
+	struct perf_event *old;
+	unsigned int i;
+
+	for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++) {
+		old = pc->ev[i];
+		pc->ev[i] = ev[i];
+		ev[i] = old;
+		pc->err[i] = -EAGAIN;
+	}
+}
+
+/*
+ * A CPU's counters made (pc->want) or released, in process context: the
+ * cpuhp callbacks cannot do it themselves, as making and releasing a
+ * software counter take cpus_read_lock() (its static key), which the
+ * hotplug in progress holds for writing. cpus_read_lock() here keeps the
+ * CPU online or offline while the pointers are swapped.
+ */
+static void hftmon_pmu_cpu_work(struct work_struct *work)
+{
+	struct hftmon_pmu_cpu *pc = container_of(work, struct hftmon_pmu_cpu,
+						 work);
+	struct perf_event *ev[HFTMON_PMU_MAX_COUNTERS] = { NULL };
+	unsigned int i;
+
+	if (READ_ONCE(pc->want))
+		for (i = 0; i < hftmon_pmu_nr; i++)
+			ev[i] = hftmon_pmu_create_as(pc->cpu,
+						     hftmon_pmu_events[i].type,
+						     hftmon_pmu_events[i].config,
+						     hftmon_pmu_user_only);
+	cpus_read_lock();
+	if (cpu_online(pc->cpu)) {
+		smp_call_function_single(pc->cpu, hftmon_pmu_swap, ev, 1);
+	} else {
+		/* Nothing runs there: swap from here, forget its slice. */
+		for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++)
+			swap(pc->ev[i], ev[i]);
+		pc->cur = NULL;
+	}
+	cpus_read_unlock();
+	for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++)
+		hftmon_pmu_release(ev[i]);
+}
+
+/* cpuhp callbacks (on cpu, hotplug thread): the work does the rest. */
+static int hftmon_pmu_cpu_online(unsigned int cpu, struct hlist_node *node)
+{
+	struct hftmon_pmu_cpu *pc = per_cpu_ptr(&hftmon_pmu_cpus, cpu);
+
+	WRITE_ONCE(pc->want, true);
+	schedule_work(&pc->work);
+	return 0;
+}
+
+static int hftmon_pmu_cpu_offline(unsigned int cpu, struct hlist_node *node)
+{
+	struct hftmon_pmu_cpu *pc = per_cpu_ptr(&hftmon_pmu_cpus, cpu);
+
+	WRITE_ONCE(pc->want, false);
+	schedule_work(&pc->work);
+	return 0;
+}
+
+/*
+ * Every CPU's counters released and tick stopped (no probe runs for the
+ * session: STOP after the probes are done with it, or unload). The
+ * instance's removal runs the offline callback on each online CPU; this
+ * catches what remains (a CPU whose online callback made counters just
+ * before going down cannot: its offline callback released them).
+ */
 static void hftmon_pmu_release_all(void)
 {
 	struct hftmon_pmu_cpu *pc;
 	unsigned int cpu, i;
 
+	if (hftmon_pmu_hp_state > 0) {
+		cpuhp_state_remove_instance(hftmon_pmu_hp_state,
+					    &hftmon_pmu_hp_node);
+		cpuhp_remove_multi_state(hftmon_pmu_hp_state);
+		hftmon_pmu_hp_state = 0;
+	}
 	for_each_possible_cpu(cpu) {
 		pc = per_cpu_ptr(&hftmon_pmu_cpus, cpu);
+		if (hftmon_pmu_nr)
+			flush_work(&pc->work);
+		if (hftmon_pmu_interval_ns)
+			hrtimer_cancel(&pc->timer);
 		for (i = 0; i < HFTMON_PMU_MAX_COUNTERS; i++) {
 			hftmon_pmu_release(pc->ev[i]);
 			pc->ev[i] = NULL;
@@ -140,34 +300,61 @@ static void hftmon_pmu_release_all(void)
 		pc->cur = NULL;
 	}
 	hftmon_pmu_nr = 0;
+	hftmon_pmu_interval_ns = 0;
 }
 
 /*
  * Counters for an unprivileged session count user mode only, as perf
  * allows at perf_event_paranoid 2: what the kernel did in the thread's
- * slice (and the interrupts it took) is not the tracker's to see.
+ * slice (and the interrupts it took) is not the tracker's to see. They
+ * are made by the cpuhp instance's online callback on each online CPU.
  */
 static int hftmon_pmu_start(struct hftmon_session *s)
 {
 	const struct hftmon_config *c = &s->cfg;
 	struct hftmon_pmu_cpu *pc;
-	unsigned int cpu, i;
+	unsigned int cpu;
+	int state, err;
 
 	if (!(s->events & HFTMON_EV_PMU))
 		return 0;
-	cpus_read_lock();
+	hftmon_pmu_nr = c->nr_pmu;
+	memcpy(hftmon_pmu_events, c->pmu, sizeof(hftmon_pmu_events));
+	hftmon_pmu_user_only = !s->privileged;
+	hftmon_pmu_interval_ns = c->sample_interval_ns;
 	for_each_possible_cpu(cpu) {
 		pc = per_cpu_ptr(&hftmon_pmu_cpus, cpu);
 		pc->cur = NULL;
-		for (i = 0; i < c->nr_pmu; i++)
-			pc->ev[i] = cpu_online(cpu) ?
-				hftmon_pmu_create_as(cpu, c->pmu[i].type,
-						     c->pmu[i].config,
-						     !s->privileged) : NULL;
+		pc->cpu = cpu;
+		INIT_WORK(&pc->work, hftmon_pmu_cpu_work);
+		hrtimer_init(&pc->timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		pc->timer.function = hftmon_pmu_tick;
 	}
-	cpus_read_unlock();
-	hftmon_pmu_nr = c->nr_pmu;
+	state = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "hftmon/pmu:online",
+					hftmon_pmu_cpu_online,
+					hftmon_pmu_cpu_offline);
+	if (state < 0)
+		goto fail;
+	hftmon_pmu_hp_state = state;
+	err = cpuhp_state_add_instance(state, &hftmon_pmu_hp_node);
+	if (err) {
+		cpuhp_remove_multi_state(state);
+		hftmon_pmu_hp_state = 0;
+		state = err;
+		goto fail;
+	}
+	/* The online callbacks' works: every online CPU's counters made. */
+	for_each_possible_cpu(cpu)
+		flush_work(&per_cpu_ptr(&hftmon_pmu_cpus, cpu)->work);
 	return 0;
+fail:
+	/* A rollback's offline callbacks may have queued works. */
+	for_each_possible_cpu(cpu)
+		flush_work(&per_cpu_ptr(&hftmon_pmu_cpus, cpu)->work);
+	hftmon_pmu_nr = 0;
+	hftmon_pmu_interval_ns = 0;
+	return state;
 }
 
 static void hftmon_pmu_stop(struct hftmon_session *s)

@@ -277,6 +277,14 @@ bool fake_pmu(unsigned int cpu, uint64_t start, uint64_t end,
 	      const struct fake_task *task, __u32 nr, const uint64_t *delta,
 	      const __s32 *status, const __u32 *flags)
 {
+	return fake_pmu_rec(cpu, start, end, task, 0, nr, delta, status, flags);
+}
+
+bool fake_pmu_rec(unsigned int cpu, uint64_t start, uint64_t end,
+		  const struct fake_task *task, __u16 rec_flags, __u32 nr,
+		  const uint64_t *delta, const __s32 *status,
+		  const __u32 *flags)
+{
 	struct hftmon_rec_pmu *r;
 	__u32 i;
 
@@ -284,6 +292,7 @@ bool fake_pmu(unsigned int cpu, uint64_t start, uint64_t end,
 					  sizeof(*r) + nr * sizeof(r->v[0]));
 	if (!r)
 		return false;
+	r->hdr.flags = rec_flags;
 	r->hdr.time_ns = end;
 	r->hdr.pid = task->pid;
 	r->hdr.tid = task->tid;

@@ -87,6 +87,11 @@ bool fake_numa(unsigned int cpu, uint64_t t, const struct fake_task *task,
 bool fake_pmu(unsigned int cpu, uint64_t start, uint64_t end,
 	      const struct fake_task *task, __u32 nr, const uint64_t *delta,
 	      const __s32 *status, const __u32 *flags);
+/* The same with the record's hdr.flags (HFTMON_PMU_TICK). */
+bool fake_pmu_rec(unsigned int cpu, uint64_t start, uint64_t end,
+		  const struct fake_task *task, __u16 rec_flags, __u32 nr,
+		  const uint64_t *delta, const __s32 *status,
+		  const __u32 *flags);
 
 /* CLOCK_MONOTONIC now, in ns. */
 uint64_t fake_now_ns(void);

@@ -99,8 +99,12 @@ static int ioc_configure(struct hftmon_config *cfg)
 		return fail(EINVAL);
 	if (!pages || (pages & (pages - 1)) || pages > fake.info.max_ring_pages)
 		return fail(EINVAL);
-	if (cfg->sample_interval_ns)
-		return fail(EOPNOTSUPP);
+	/* Sampling: with EV_PMU, 1 us..1 s (the kernel's hrtimers: 1 ns). */
+	if (cfg->sample_interval_ns &&
+	    (!(cfg->events & HFTMON_EV_PMU) ||
+	     cfg->sample_interval_ns < HFTMON_SAMPLE_INTERVAL_MIN_NS ||
+	     cfg->sample_interval_ns > HFTMON_SAMPLE_INTERVAL_MAX_NS))
+		return fail(EINVAL);
 	if (fake.running || fake.nr_mapped)
 		return fail(EBUSY);
 	free_rings();

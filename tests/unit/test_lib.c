@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/perf_event.h>
 
 #include "fake_sys.h"
 #include "handle.h"
@@ -595,11 +596,23 @@ static void test_configure_passes_values(void **state)
 	assert_int_equal(fake.last_config.ring_pages, 8);
 	assert_int_equal(fake.last_config.events, HFTMON_EV_SWITCH);
 	assert_int_equal(fake.nr_mapped, 4);
-	/* Sampling needs a source this module lacks: its errno comes back. */
+	/* Sampling reads PMU counters: refused without, passed in ns with. */
 	c.sampling_interval_us = 100;
-	assert_int_equal(hftmon_configure(m, &c), -EOPNOTSUPP);
-	assert_int_equal(fake.last_config.sample_interval_ns, 100000);
-	assert_int_equal(fake.nr_mapped, 0);
+	assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+	{
+		struct hftmon_pmu_counter pc = { .sz = sizeof(pc),
+						 .type = PERF_TYPE_SOFTWARE,
+						 .config = PERF_COUNT_SW_PAGE_FAULTS };
+
+		c.pmu_counters = &pc;
+		c.nr_pmu_counters = 1;
+		assert_int_equal(hftmon_configure(m, &c), 0);
+		assert_int_equal(fake.last_config.sample_interval_ns, 100000);
+		c.sampling_interval_us = 1000001;
+		assert_int_equal(hftmon_configure(m, &c), -EINVAL);
+		c.pmu_counters = NULL;
+		c.nr_pmu_counters = 0;
+	}
 	/* NULL config: every default. */
 	assert_int_equal(hftmon_configure(m, NULL), 0);
 	assert_int_equal(fake.last_config.ring_pages, 0);

@@ -105,6 +105,58 @@ static struct hftmon *run(void)
 	return m;
 }
 
+/*
+ * Sampling: T1's one slice of 100 us read at two ticks (12 and 13 us
+ * after the previous read) and at its switch-out; the totals count one
+ * slice, two ticks of 12.5 us mean, the interval requested, and every
+ * part's deltas; a span holding only the ticks has no slice.
+ */
+static void test_ticks(void **state)
+{
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_monitor_config c = { .sz = sizeof(c), .ring_pages = 16,
+					   .sampling_interval_us = 10,
+					   .pmu_counters = COUNTERS,
+					   .nr_pmu_counters = 3 };
+	struct hftmon_pmu_totals out[1] = { [0].sz = sizeof(out[0]) };
+	struct hftmon_pmu_query q = { .sz = sizeof(q), .tid = T1.tid };
+	static const __s32 st[3] = { 0, 0, -ENOENT };
+	uint64_t d[3] = { 1, 0, 0 };
+	struct hftmon *m = NULL;
+
+	(void)state;
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_int_equal(fake.last_config.sample_interval_ns, 10000);
+	assert_int_equal(hftmon_start(m), 0);
+	d[1] = 12 * US;
+	assert_true(fake_pmu_rec(0, T0, T0 + 12 * US, &T1, HFTMON_PMU_TICK, 3,
+				 d, st, NULL));
+	d[1] = 13 * US;
+	assert_true(fake_pmu_rec(0, T0 + 12 * US, T0 + 25 * US, &T1,
+				 HFTMON_PMU_TICK, 3, d, st, NULL));
+	d[1] = 75 * US;
+	assert_true(fake_pmu_rec(0, T0 + 25 * US, T0 + 100 * US, &T1, 0, 3, d,
+				 st, NULL));
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_true(hftmon_drain(m, fake_ignore, NULL) >= 0);
+	assert_int_equal(hftmon_get_pmu_totals(m, &q, out, 1), 1);
+	assert_int_equal(out[0].slices, 1);
+	assert_int_equal(out[0].ticks, 2);
+	assert_int_equal(out[0].tick_interval_ns, 12500);
+	assert_int_equal(out[0].interval_ns, 10000);
+	assert_int_equal(out[0].on_cpu_ns, 100 * US);
+	assert_int_equal(out[0].c[0].value, 3);
+	assert_int_equal(out[0].c[1].value, 100 * US);
+	q.from_ns = T0;
+	q.to_ns = T0 + 30 * US;
+	assert_int_equal(hftmon_get_pmu_totals(m, &q, out, 1), 1);
+	assert_int_equal(out[0].slices, 0);
+	assert_int_equal(out[0].ticks, 2);
+	assert_int_equal(out[0].c[0].value, 2);
+	hftmon_close(m);
+}
+
 static void test_configure(void **state)
 {
 	int st[4] = { 1, 1, 1, 1 };
@@ -302,6 +354,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_configure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_check, setup,
 						teardown),

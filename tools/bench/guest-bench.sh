@@ -5,8 +5,9 @@
 # times (hftmon_inject.ko's IPIs, loaded for it alone), then what
 # sampling a process's NUMA residency costs it (numa_bench: no module),
 # then what the page-fault spike probe costs every fault (fault_bench,
-# which loads and unloads the module itself).
-# perf, where make bench-vm could bundle it (perf-bundle.sh), runs beside.
+# which loads and unloads the module itself), then what PMU sampling
+# ticks cost a spinning tracked thread (tick_bench). perf, where make
+# bench-vm could bundle it (perf-bundle.sh), runs beside vm_bench's.
 set -e
 insmod ./hftmon.ko
 if [ -x ./perf/perf.sh ]; then
@@ -14,6 +15,7 @@ if [ -x ./perf/perf.sh ]; then
 else
 	./bin/vm_bench "$@"
 fi
+./bin/tick_bench
 insmod bin/hftmon_inject.ko
 ./bin/spike_latency
 rmmod hftmon_inject

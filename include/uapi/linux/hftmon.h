@@ -184,7 +184,14 @@ struct hftmon_config {
 	__u64 events;		/* HFTMON_EV_*; 0 = HFTMON_EV_SCHED_ALL offered */
 	__u32 ring_pages;	/* data pages per CPU ring, a power of two */
 	__u32 wakeup_bytes;	/* poll() readiness watermark; 0 = 1/4 ring */
-	__u64 sample_interval_ns; /* periodic sampling (later sources); 0 = off */
+	/*
+	 * 0 = off. With HFTMON_EV_PMU: also read the counters every this
+	 * many ns while a tracked thread runs (HFTMON_PMU_TICK records),
+	 * within [HFTMON_SAMPLE_INTERVAL_MIN_NS, _MAX_NS] and not below the
+	 * kernel's hrtimer resolution (a jiffy without high-resolution
+	 * timers); otherwise -EINVAL. Without HFTMON_EV_PMU: -EINVAL.
+	 */
+	__u64 sample_interval_ns;
 	__u64 ring_mmap_size;	/* out: bytes to mmap per CPU (ctrl + data) */
 	/*
 	 * CPUs whose interruptions are recorded whatever runs there (a
@@ -209,6 +216,8 @@ struct hftmon_config {
 #define HFTMON_IRQ_CPUS_MAX	192
 #define HFTMON_SPIKE_THRESHOLD_MIN_NS	1000ULL
 #define HFTMON_SPIKE_THRESHOLD_MAX_NS	10000000000ULL
+#define HFTMON_SAMPLE_INTERVAL_MIN_NS	1000ULL
+#define HFTMON_SAMPLE_INTERVAL_MAX_NS	1000000000ULL
 
 /* Per-process options for HFTMON_IOC_ATTACH. */
 #define HFTMON_ATTACH_CACHE		(1U << 0)	/* PMU cache/TLB counters */
@@ -747,6 +756,15 @@ struct hftmon_rec_numa {
 /* The first layout's size, without addr: readers accept it. */
 #define HFTMON_REC_NUMA_SIZE_V1	64
 
+/*
+ * HFTMON_REC_PMU hdr.flags. TICK: written by a sampling tick
+ * (hftmon_config.sample_interval_ns) while the slice goes on; it covers
+ * the part of the slice since the previous read (start_ns, the switch-in
+ * or the previous tick) to hdr.time_ns. A record without it ends the
+ * slice at its switch-out and covers only what follows the last tick.
+ */
+#define HFTMON_PMU_TICK		(1U << 0)
+
 /* hftmon_pmu_value.flags */
 /*
  * The counter's perf state changed during the slice (it was scheduled
@@ -781,6 +799,9 @@ struct hftmon_pmu_value {
  * deltas of the session's counters over it: v[i] is hftmon_config.pmu[i],
  * nr of them (hdr.size = sizeof(struct hftmon_rec_pmu) + nr * 16).
  * Written at the switch-out; a slice that began before START has none.
+ * With sampling, a slice is several records: one per tick (HFTMON_PMU_TICK),
+ * each from the previous read, and the last at the switch-out from the
+ * last tick; their deltas add up to the slice's.
  */
 struct hftmon_rec_pmu {
 	struct hftmon_rec_hdr hdr;
