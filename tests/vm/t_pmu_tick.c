@@ -8,7 +8,7 @@
  * process (untracked, CPU 0) reads the worker's /proc stat (minflt +
  * majflt) and schedstat (run time) while it is blocked, before and after
  * the round. At 1 ms, 100 us, 10 us and 1 us requested:
- * - the library's totals of the round (from_ns..to_ns) report the
+ * - the library's totals of the round (a session each) report the
  *   interval requested, and the ticks and mean achieved interval equal
  *   what the raw records of the same span show (counted here from the
  *   drain callback: HFTMON_PMU_TICK records, time_ns - start_ns);
@@ -265,52 +265,56 @@ static void round_trip(struct worker *w)
 	REQUIRE(read(w->done[0], &c, 1) == 1, "done");
 }
 
-/* One interval: ROUNDS rounds in one session, checked round by round. */
+/*
+ * One interval: ROUNDS rounds, a session each, so the library's totals
+ * since configure are the round's (at 1 us a round can hold more
+ * records than the window history keeps, HFTMON_HISTORY_PMU_SLICES).
+ */
 static void run_interval(struct worker *w, uint32_t interval_us, bool is_rt)
 {
 	unsigned long long f0, f1, r0, r1;
-	uint64_t faults[ROUNDS], run[ROUNDS];
-	struct hftmon *m = session(interval_us, w->pid);
-	struct raw *s = calloc(1, sizeof(*s));
 	int r, n;
 
-	REQUIRE(s, "calloc");
-	s->pid = w->pid;
-	s->nr = ROUNDS;
 	for (r = 0; r < ROUNDS; r++) {
-		REQUIRE(wait_blocked(w->pid, &f0, &r0) == 0, "worker blocked");
-		s->rd[r].from = mono_ns();
-		round_trip(w);
-		REQUIRE(wait_blocked(w->pid, &f1, &r1) == 0, "worker blocked");
-		s->rd[r].to = mono_ns();
-		faults[r] = f1 - f0;
-		run[r] = r1 - r0;
-	}
-	REQUIRE(hftmon_stop(m) == 0, "stop");
-	/* The raw stream through the callback, the aggregator behind it. */
-	REQUIRE(hftmon_drain(m, on_record, s) >= 0, "drain");
-	CHECK(!s->foreign_ticks, "%u us: %ld tick records of untracked tasks",
-	      interval_us, s->foreign_ticks);
-	CHECK(!s->cpu0_ticks,
-	      "%u us: %ld tick records on CPU 0, where no tracked thread runs",
-	      interval_us, s->cpu0_ticks);
-	CHECK(!s->unchained,
-	      "%u us: %ld records not starting at their slice's previous tick",
-	      interval_us, s->unchained);
-	CHECK(!s->bad, "%u us: %ld bad PMU records", interval_us, s->bad);
-	for (r = 0; r < ROUNDS; r++) {
+		struct hftmon *m = session(interval_us, w->pid);
+		struct raw *s = calloc(1, sizeof(*s));
 		struct hftmon_pmu_totals out[1] = { [0].sz = sizeof(out[0]) };
-		struct hftmon_pmu_query q = { .sz = sizeof(q), .tid = w->pid,
-					      .from_ns = s->rd[r].from,
-					      .to_ns = s->rd[r].to };
-		const struct round *rd = &s->rd[r];
-		uint64_t raw_mean = rd->ticks ? rd->tick_ns / rd->ticks : 0;
+		struct hftmon_pmu_query q = { .sz = sizeof(q), .tid = w->pid };
+		const struct round *rd;
+		uint64_t raw_mean, faults, run;
 		long long diff;
 
+		REQUIRE(s, "calloc");
+		s->pid = w->pid;
+		s->nr = 1;
+		rd = &s->rd[0];
+		REQUIRE(wait_blocked(w->pid, &f0, &r0) == 0, "worker blocked");
+		s->rd[0].from = mono_ns();
+		round_trip(w);
+		REQUIRE(wait_blocked(w->pid, &f1, &r1) == 0, "worker blocked");
+		s->rd[0].to = mono_ns();
+		faults = f1 - f0;
+		run = r1 - r0;
+		REQUIRE(hftmon_stop(m) == 0, "stop");
+		/* The raw stream through the callback, the aggregator behind it. */
+		REQUIRE(hftmon_drain(m, on_record, s) >= 0, "drain");
+		CHECK(!s->foreign_ticks,
+		      "%u us round %d: %ld tick records of untracked tasks",
+		      interval_us, r, s->foreign_ticks);
+		CHECK(!s->cpu0_ticks,
+		      "%u us round %d: %ld tick records on CPU 0, where no tracked thread runs",
+		      interval_us, r, s->cpu0_ticks);
+		CHECK(!s->unchained,
+		      "%u us round %d: %ld records not starting at their slice's previous tick",
+		      interval_us, r, s->unchained);
+		CHECK(!s->bad, "%u us round %d: %ld bad PMU records",
+		      interval_us, r, s->bad);
+		CHECK(s->ticks == (long)rd->ticks,
+		      "%u us round %d: %ld ticks, %llu of them in the round",
+		      interval_us, r, s->ticks, (unsigned long long)rd->ticks);
+		raw_mean = rd->ticks ? rd->tick_ns / rd->ticks : 0;
 		n = hftmon_get_pmu_totals(m, &q, out, 1);
 		REQUIRE(n == 1, "%u us round %d: %d threads", interval_us, r, n);
-		CHECK(out[0].complete, "%u us round %d: history incomplete",
-		      interval_us, r);
 		CHECK(out[0].interval_ns == interval_us * 1000ull,
 		      "%u us: requested interval reported as %llu ns",
 		      interval_us, (unsigned long long)out[0].interval_ns);
@@ -328,38 +332,38 @@ static void run_interval(struct worker *w, uint32_t interval_us, bool is_rt)
 		      interval_us, r,
 		      (unsigned long long)out[0].tick_interval_ns,
 		      (unsigned long long)raw_mean);
-		CHECK(out[0].c[0].value == faults[r] && rd->faults == faults[r],
+		CHECK(out[0].c[0].value == faults && rd->faults == faults,
 		      "%u us round %d: page faults %llu (library), %llu (records), /proc %llu",
 		      interval_us, r, (unsigned long long)out[0].c[0].value,
 		      (unsigned long long)rd->faults,
-		      (unsigned long long)faults[r]);
+		      (unsigned long long)faults);
 		CHECK(out[0].c[1].value == rd->clock,
 		      "%u us round %d: cpu clock %llu (library), %llu (records)",
 		      interval_us, r, (unsigned long long)out[0].c[1].value,
 		      (unsigned long long)rd->clock);
-		diff = (long long)rd->clock - (long long)run[r];
+		diff = (long long)rd->clock - (long long)run;
 		if (is_rt && (unsigned long long)llabs(diff) >
 				     rd->slices * CPU_CLOCK_SLACK_NS)
 			INFO("PREEMPT_RT, %u us round %d: cpu clock %llu, run %llu ns over %llu slices (t_pmu_sw's known gap)",
 			     interval_us, r, (unsigned long long)rd->clock,
-			     (unsigned long long)run[r],
+			     (unsigned long long)run,
 			     (unsigned long long)rd->slices);
 		else
 			CHECK((unsigned long long)llabs(diff) <=
 				      rd->slices * CPU_CLOCK_SLACK_NS,
 			      "%u us round %d: cpu clock %llu ns, schedstat run %llu ns over %llu slices",
 			      interval_us, r, (unsigned long long)rd->clock,
-			      (unsigned long long)run[r],
+			      (unsigned long long)run,
 			      (unsigned long long)rd->slices);
 		INFO("%u us requested, round %d: %llu ticks in %llu slices, achieved %llu ns (%.0f ticks per s of run time); faults %llu = /proc; clock - run %lld ns",
 		     interval_us, r, (unsigned long long)rd->ticks,
 		     (unsigned long long)rd->slices,
 		     (unsigned long long)out[0].tick_interval_ns,
-		     run[r] ? 1e9 * (double)rd->ticks / (double)run[r] : 0.0,
-		     (unsigned long long)faults[r], diff);
+		     run ? 1e9 * (double)rd->ticks / (double)run : 0.0,
+		     (unsigned long long)faults, diff);
+		free(s);
+		hftmon_close(m);
 	}
-	free(s);
-	hftmon_close(m);
 }
 
 /* Sampling without counters, above 1 s, below 1 us: -EINVAL. */
