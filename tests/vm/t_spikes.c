@@ -373,12 +373,15 @@ static void check_shot(const struct shot *sh, uint64_t thr, bool interrupted)
 		/*
 		 * Run by ksoftirqd/1, which took the CPU from the spinner (or
 		 * by 6.12-rt's ktimers/1, which runs the softirqs a timer
-		 * interrupt raised alongside).
+		 * interrupt raised alongside, or on PREEMPT_RT by rcuc/1:
+		 * there a thread that re-enables bottom halves runs the
+		 * softirqs pending, and RCU's callback thread does so).
 		 */
 		CHECK(p->type == HFTMON_SPIKE_INTERRUPTED ||
 		      (p->type == HFTMON_SPIKE_RUNNABLE && w &&
 		       (!strncmp(w->next_comm, "ksoftirqd/1", 11) ||
-			!strncmp(w->next_comm, "ktimers/1", 9))),
+			!strncmp(w->next_comm, "ktimers/1", 9) ||
+			(rt && !strncmp(w->next_comm, "rcuc/1", 6)))),
 		      "%s: type %u, the switch at its start to %s", sh->what,
 		      p->type, w ? w->next_comm : "(none)");
 	}
