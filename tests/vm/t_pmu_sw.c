@@ -104,45 +104,6 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-/* minflt + majflt, and the state letter, from /proc/self/task/TID/stat. */
-static int task_stat(pid_t tid, unsigned long long *faults, char *state)
-{
-	unsigned long long minflt, majflt;
-	char path[96], buf[1024], *p;
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strrchr(buf, ')');
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt */
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %llu %*u %llu",
-			 state, &minflt, &majflt) != 3)
-		return -1;
-	*faults = minflt + majflt;
-	return 0;
-}
-
-static int task_runtime(pid_t tid, unsigned long long *run_ns)
-{
-	char path[96];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%llu", run_ns) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
 static bool in_read(pid_t tid)
 {
 	char path[96];
@@ -167,24 +128,10 @@ static bool in_read(pid_t tid)
 static int wait_blocked(pid_t tid, unsigned long long *faults,
 			unsigned long long *run_ns)
 {
-	unsigned long long f1, r1, r2;
-	char st;
-	int i;
+	char dir[64];
 
-	for (i = 0; i < 2000; i++) {
-		if (in_read(tid) && !task_stat(tid, &f1, &st) && st == 'S' &&
-		    !task_runtime(tid, &r1)) {
-			usleep(2000);
-			if (!task_runtime(tid, &r2) && r1 == r2 &&
-			    !task_stat(tid, faults, &st) && st == 'S' &&
-			    *faults == f1) {
-				*run_ns = r2;
-				return 0;
-			}
-		}
-		usleep(1000);
-	}
-	return -1;
+	snprintf(dir, sizeof(dir), "/proc/self/task/%d", (int)tid);
+	return proc_wait_blocked(dir, in_read, tid, faults, run_ns);
 }
 
 /* Every PMU record of the worker, as the module wrote it. */

@@ -88,65 +88,14 @@ static void worker_main(struct worker *w)
 	_exit(0);
 }
 
-static int task_stat(pid_t pid, unsigned long long *faults, char *state)
-{
-	unsigned long long minflt, majflt;
-	char path[96], buf[1024], *p;
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %llu %*u %llu",
-			 state, &minflt, &majflt) != 3)
-		return -1;
-	*faults = minflt + majflt;
-	return 0;
-}
-
-static int task_runtime(pid_t pid, unsigned long long *run_ns)
-{
-	char path[96];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%llu", run_ns) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
-/* Blocked: state S and run time unchanged over 2 ms (see t_pmu_sw.c). */
+/* Blocked: state S and run time unchanged over 2 ms (vmtest.h). */
 static int wait_blocked(pid_t pid, unsigned long long *faults,
 			unsigned long long *run_ns)
 {
-	unsigned long long f1, r1, r2;
-	char st;
-	int i;
+	char dir[64];
 
-	for (i = 0; i < 2000; i++) {
-		if (!task_stat(pid, &f1, &st) && st == 'S' &&
-		    !task_runtime(pid, &r1)) {
-			usleep(2000);
-			if (!task_runtime(pid, &r2) && r1 == r2 &&
-			    !task_stat(pid, faults, &st) && st == 'S' &&
-			    *faults == f1) {
-				*run_ns = r2;
-				return 0;
-			}
-		}
-		usleep(1000);
-	}
-	return -1;
+	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
+	return proc_wait_blocked(dir, NULL, pid, faults, run_ns);
 }
 
 /* What the raw records of the worker say: per round, and overall. */

@@ -9,11 +9,14 @@
 #define HFTMON_VMTEST_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 static int vmtest_failed;
 
@@ -142,6 +145,79 @@ static inline int proc_ctxt(int pid, int tid, long *vol, long *invol)
 	}
 	fclose(f);
 	return got == 3 ? 0 : -ENODATA;
+}
+
+/*
+ * A task's minflt + majflt and its state letter, from its stat file under
+ * dir (/proc/PID or /proc/self/task/TID): the kernel's fault counts.
+ */
+static inline int proc_faults(const char *dir, unsigned long long *faults,
+			      char *state)
+{
+	unsigned long long minflt, majflt;
+	char path[128], buf[1024], *p;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %llu %*u %llu",
+			 state, &minflt, &majflt) != 3)
+		return -1;
+	*faults = minflt + majflt;
+	return 0;
+}
+
+/* Its run time (schedstat's first field, ns) under dir. */
+static inline int proc_runtime(const char *dir, unsigned long long *run_ns)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/schedstat", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", run_ns) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Until the task under dir is blocked: state S, and its run time and
+ * faults unchanged over 2 ms (ready(id), if given, must also hold first); its
+ * faults and run time then. 0, or -1 after about 6 s.
+ */
+static inline int proc_wait_blocked(const char *dir, bool (*ready)(pid_t),
+				    pid_t id, unsigned long long *faults,
+				    unsigned long long *run_ns)
+{
+	unsigned long long f1, r1, r2;
+	char st;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if ((!ready || ready(id)) && !proc_faults(dir, &f1, &st) &&
+		    st == 'S' && !proc_runtime(dir, &r1)) {
+			usleep(2000);
+			if (!proc_runtime(dir, &r2) && r1 == r2 &&
+			    !proc_faults(dir, faults, &st) && st == 'S' &&
+			    *faults == f1) {
+				*run_ns = r2;
+				return 0;
+			}
+		}
+		usleep(1000);
+	}
+	return -1;
 }
 
 #endif

@@ -130,6 +130,10 @@ void sleep_until(uint64_t deadline);
 const char *table_name(const char *s, char *buf, size_t len);
 /* A JSON string to stdout: quotes, backslashes and control bytes escaped. */
 void json_string(const char *s);
+/* enum hftmon_pmu_state as a word ("measured", "not-configured"...). */
+const char *pmu_state_name(uint32_t state);
+/* An integer sysctl (/proc/sys/...), or -1 if unreadable. */
+int read_sysctl_int(const char *path);
 
 /*
  * util.c: a power-of-two histogram, as bpftrace's hist() prints it: slot

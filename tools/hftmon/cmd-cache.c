@@ -118,26 +118,6 @@ static void parse_cache(int argc, char **argv, struct cache_args *a)
 	session_args_finish(&cmd_cache, &a->s, argc, argv);
 }
 
-static const char *state_name(uint32_t state)
-{
-	switch (state) {
-	case HFTMON_PMU_NO_DATA:
-		return "no-data";
-	case HFTMON_PMU_MEASURED:
-		return "measured";
-	case HFTMON_PMU_PARTIAL:
-		return "partial";
-	case HFTMON_PMU_UNAVAILABLE:
-		return "unavailable";
-	case HFTMON_PMU_UNSUPPORTED:
-		return "unsupported";
-	case HFTMON_PMU_NOT_CONFIGURED:
-		return "not-configured";
-	default:
-		return "unknown";
-	}
-}
-
 static bool has_value(uint32_t state)
 {
 	return state == HFTMON_PMU_MEASURED || state == HFTMON_PMU_PARTIAL;
@@ -165,7 +145,7 @@ static void counter_name(const struct hftmon_cache_counter *c, char *buf,
 /* "unsupported: why (ENOENT)" or "partial, 3 of 4 slices: why (EIO)" */
 static void print_state(uint32_t state, int status, const char *reason)
 {
-	printf("%s", state_name(state));
+	printf("%s", pmu_state_name(state));
 	if (status)
 		printf(": %s (%s)", reason ? reason : strerror(-status),
 		       errno_name(status));
@@ -223,11 +203,11 @@ static void print_text(const struct cache_args *a,
 		if (has_value(c->per_us_state))
 			print_pct_double(a, c->per_us_pct);
 		else
-			printf(" %s", state_name(c->per_us_state));
+			printf(" %s", pmu_state_name(c->per_us_state));
 		printf("\n    per 1000 instructions: ");
 		if (has_value(c->per_kinst_state)) {
 			printf("%s in %" PRIu64 " slices:",
-			       state_name(c->per_kinst_state),
+			       pmu_state_name(c->per_kinst_state),
 			       c->per_kinst_slices);
 			print_pct_double(a, c->per_kinst_pct);
 		} else {
@@ -258,7 +238,7 @@ static void print_text(const struct cache_args *a,
 static void json_state(uint32_t state, int status, const char *reason)
 {
 	printf("\"state\": \"%s\", \"status\": %d, \"errno\": ",
-	       state_name(state), status);
+	       pmu_state_name(state), status);
 	if (status)
 		json_string(errno_name(status));
 	else
@@ -333,7 +313,7 @@ static void print_json(const struct cache_args *a,
 		       c->total.slices_counted, c->total.slices_missed);
 		json_pct_u64(a, c->count_pct, v);
 		printf(", \"per_us\": {\"state\": \"%s\", \"pct\": ",
-		       state_name(c->per_us_state));
+		       pmu_state_name(c->per_us_state));
 		json_pct_double(a, c->per_us_pct, has_value(c->per_us_state));
 		printf("}, \"per_kinst\": {");
 		json_state(c->per_kinst_state, c->per_kinst_status,

@@ -102,20 +102,6 @@ static int gp_counters(const char **why)
 #endif
 }
 
-/* /proc/sys/kernel/nmi_watchdog: 1, 0, or -1 (unknown). */
-static int nmi_watchdog(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/nmi_watchdog", "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 /* An event of hftmon's table here: "generic", "raw 0x4d2", or why not. */
 static const char *table_event(unsigned int e, char *buf, size_t len)
 {
@@ -189,7 +175,8 @@ static void print_pfm(bool json, bool events)
 static void print_pmus(bool json, bool events)
 {
 	struct pmu_dev p[MAX_PMUS];
-	int n = read_pmus(p, MAX_PMUS), i, gp, wd = nmi_watchdog();
+	int n = read_pmus(p, MAX_PMUS), i, gp;
+	int wd = read_sysctl_int("/proc/sys/kernel/nmi_watchdog");
 	const char *cpu = NULL, *why = NULL;
 	unsigned int e;
 	char buf[128];

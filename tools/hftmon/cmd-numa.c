@@ -131,19 +131,6 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		usage_error("numa: --heatmap records its samples: --duration SEC is needed");
 }
 
-static int read_balancing(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/numa_balancing", "re");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 /* Records the targets for a->duration seconds; ns->status says how it went. */
 static int record_session(const struct numa_args *a, struct numa_session *ns)
 {
@@ -159,7 +146,7 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 	int err;
 
 	memset(ns, 0, sizeof(*ns));
-	ns->balancing = read_balancing();
+	ns->balancing = read_sysctl_int("/proc/sys/kernel/numa_balancing");
 	if (open_device(&ns->m))
 		return 1;
 	/*
@@ -484,14 +471,6 @@ static char shade(uint64_t v, uint64_t max)
 	if (!v || !max)
 		return ' ';
 	return scale[1 + (size_t)((double)v / (double)max * (sizeof(scale) - 3))];
-}
-
-static const char *pmu_state_name(uint32_t state)
-{
-	static const char *const names[] = { "no data", "measured", "partial",
-					     "unavailable", "unsupported" };
-
-	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
 /* Why a metric has no value: the library's sentence, else the errno's. */

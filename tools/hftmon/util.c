@@ -454,3 +454,38 @@ void log2_hist_json(const struct log2_hist *h)
 	}
 	printf("]");
 }
+
+/* enum hftmon_pmu_state as the CLI prints it, text and JSON. */
+const char *pmu_state_name(uint32_t state)
+{
+	switch (state) {
+	case HFTMON_PMU_NO_DATA:
+		return "no-data";
+	case HFTMON_PMU_MEASURED:
+		return "measured";
+	case HFTMON_PMU_PARTIAL:
+		return "partial";
+	case HFTMON_PMU_UNAVAILABLE:
+		return "unavailable";
+	case HFTMON_PMU_UNSUPPORTED:
+		return "unsupported";
+	case HFTMON_PMU_NOT_CONFIGURED:
+		return "not-configured";
+	default:
+		return "unknown";
+	}
+}
+
+/* An integer sysctl (a /proc/sys file): its value, or -1 if unreadable. */
+int read_sysctl_int(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
