@@ -30,7 +30,7 @@
  *   host thread (multi-threaded TCG, the main boot) that the host, its
  *   cores shared, may not run for a while, and the guest's clock is the
  *   host's, running on meanwhile. That is what CPU_CLOCK_SLACK_NS allows
- *   per slice (CPU_CLOCK_TOTAL_PCT bounds the sum of all rounds but
+ *   per slice (in every round but one) (CPU_CLOCK_TOTAL_PCT bounds the sum of all rounds but
  *   the two furthest off: a bias is in every round, a host's pause in a
  *   few).
  *   So the worker's CPU never goes idle: an untracked SCHED_IDLE spinner
@@ -185,7 +185,7 @@ int main(void)
 	uint64_t t0[ROUNDS], t1[ROUNDS];
 	long long worst_clock = 0, diffs[ROUNDS], runs[ROUNDS], sum_diff = 0, sum_run = 0;
 	long long trim_diff, trim_run;
-	int out1 = -1, out2 = -1;
+	int out1 = -1, out2 = -1, over_slack = 0;
 	struct utsname u;
 	bool is_rt = uname(&u) == 0 && strstr(u.version, "PREEMPT_RT");
 	char line[ROUNDS * 12], *lp = line;
@@ -323,12 +323,18 @@ int main(void)
 			INFO("PREEMPT_RT, round %d: cpu clock %llu ns, schedstat run %lld ns over %llu slices (known gap)",
 			     r, (unsigned long long)ck->value, run,
 			     (unsigned long long)out[0].slices);
-		else
-			CHECK((unsigned long long)llabs(diff) <=
-				      out[0].slices * CPU_CLOCK_SLACK_NS,
-			      "round %d: cpu clock %llu ns, schedstat run %lld ns over %llu slices",
-			      r, (unsigned long long)ck->value, run,
-			      (unsigned long long)out[0].slices);
+		else if ((unsigned long long)llabs(diff) >
+			 out[0].slices * CPU_CLOCK_SLACK_NS) {
+			/*
+			 * One round may be a host's pause between the two
+			 * clocks' reads (2.8 ms once on the lockdep kernel); a
+			 * second is more than a pause: failed below.
+			 */
+			INFO("round %d: cpu clock %llu ns, schedstat run %lld ns over %llu slices: past the slack",
+			     r, (unsigned long long)ck->value, run,
+			     (unsigned long long)out[0].slices);
+			over_slack++;
+		}
 		CHECK(in->state == HFTMON_PMU_UNSUPPORTED &&
 			      in->status == status[2] && in->value == 0,
 		      "round %d: instructions %s (%d) value %llu", r,
@@ -358,6 +364,9 @@ int main(void)
 	for (r = 0; r < ROUNDS; r++)
 		if (r != out1 && (out2 < 0 || llabs(diffs[r]) > llabs(diffs[out2])))
 			out2 = r;
+	CHECK(over_slack <= 1,
+	      "%d rounds past the per-slice slack of %llu ns: more than one host pause",
+	      over_slack, CPU_CLOCK_SLACK_NS);
 	trim_diff = sum_diff - diffs[out1] - diffs[out2];
 	trim_run = sum_run - runs[out1] - runs[out2];
 	INFO("without rounds %d and %d: %lld us of %lld us (%.2f %%)", out1, out2,
