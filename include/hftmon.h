@@ -1111,6 +1111,29 @@ struct hftmon_spike {
 	 */
 	size_t first_part, nr_parts;
 	uint64_t addr;			/* FAULT: the faulting address (HFTMON_2.2) */
+	/* ---- HFTMON_2.4 ---- */
+	/*
+	 * What the session's PMU counters (pmu_counters; pmu_nr of them, 0:
+	 * none) counted while the spike went on: the sums, per counter by
+	 * the rules of hftmon_pmu_totals, of the thread's HFTMON_REC_PMU
+	 * records that overlap [start_ns, end_ns) (pmu_records of them). A
+	 * record is a whole slice, or with sampling_interval_us a tick's
+	 * piece of one, so they span [pmu_from_ns, pmu_to_ns), which holds
+	 * the spike and is as much wider as the reads are apart: a sampling
+	 * interval well below the threshold keeps it close. The counters are
+	 * the CPU's, read at the thread's switches and ticks: what its
+	 * interruptions ran is in them too. A RUNNABLE spike has none
+	 * (NO_DATA, pmu_records 0): the thread did not run, its counters
+	 * were not read. pmu_complete is false when a record may be missing:
+	 * the one that holds the spike's end is not recorded yet (it comes at
+	 * the thread's next tick or switch-out: ask again), or the slice
+	 * history (HFTMON_HISTORY_PMU_SLICES) no longer holds the spike's.
+	 */
+	uint32_t pmu_nr;
+	uint32_t pmu_records;
+	uint64_t pmu_from_ns, pmu_to_ns;
+	bool pmu_complete;
+	struct hftmon_pmu_metric pmu[HFTMON_PMU_MAX_COUNTERS];
 };
 
 struct hftmon_spike_query {

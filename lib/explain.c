@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "agg.h"
+#include "pmu.h"
 #include "runq.h"
 #include "handle.h"
 
@@ -769,6 +770,7 @@ HFTMON_API int hftmon_detect_latency_spikes(struct hftmon *m,
 		s.sz = sizeof(s);
 		if (qq.max_parts)
 			analyse(m, &qq, &s, &used);
+		hftmon_pmu_join(m, &s);
 		hftmon_copy_out(o, stride, &s, sizeof(s));
 	}
 	return matched > INT_MAX ? INT_MAX : (int)matched;
@@ -877,6 +879,7 @@ HFTMON_API int hftmon_wait_spike(struct hftmon *m,
 	*since_ns = s.end_ns;
 	if (qq.max_parts)
 		analyse(m, &qq, &s, &used);
+	hftmon_pmu_join(m, &s);
 	hftmon_copy_out(out, out->sz, &s, sizeof(s));
 	return 1;
 }

@@ -10,6 +10,8 @@
  * With sampling, a slice is several records: the ticks' (HFTMON_PMU_TICK)
  * and the one that ends it; each is summed like a slice, the slices
  * counted are those that ended, and the ticks give the achieved interval.
+ * The slice history also answers what the counters did during a spike
+ * (hftmon_pmu_join(), for the spike queries of explain.c).
  * Nothing here allocates after init.
  */
 #include <errno.h>
@@ -399,6 +401,55 @@ bool hftmon_pmu_sum(struct hftmon *m, const struct hftmon_pmu_query *q,
 	hftmon_unlock(m);
 	metric_of(&s, p->cfg_status[idx], o);
 	return complete;
+}
+
+void hftmon_pmu_join(struct hftmon *m, struct hftmon_spike *s)
+{
+	const struct hftmon_agg_pmu *p = m->agg.pmu;
+	struct hftmon_agg_pmu_thread t = { 0 };
+	uint64_t i, first, from = UINT64_MAX, to = 0;
+	/* A RUNNABLE spike's thread did not run: nothing of it to join. */
+	bool on_cpu = s->type != HFTMON_SPIKE_RUNNABLE, reached = false, held;
+	uint32_t records = 0;
+	unsigned int k;
+
+	s->pmu_nr = p ? p->nr : 0;
+	s->pmu_records = 0;
+	s->pmu_from_ns = s->pmu_to_ns = 0;
+	s->pmu_complete = true;
+	memset(s->pmu, 0, sizeof(s->pmu));
+	if (!p)
+		return;
+	hftmon_lock(m);
+	/* A record overwritten that ended after the start may have overlapped. */
+	held = !p->lost_end_ns || p->lost_end_ns <= s->start_ns;
+	first = p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+	for (i = on_cpu ? first : p->slice_total; i < p->slice_total; i++) {
+		const struct hftmon_agg_pmu_slice *sl =
+			&p->slices[i % p->slice_cap];
+
+		if (sl->tid != s->tid || sl->start_ns >= s->end_ns ||
+		    sl->end_ns <= s->start_ns)
+			continue;
+		thread_add(p, &t, sl);
+		records++;
+		if (sl->start_ns < from)
+			from = sl->start_ns;
+		if (sl->end_ns > to)
+			to = sl->end_ns;
+		if (sl->end_ns >= s->end_ns)
+			reached = true;
+	}
+	hftmon_unlock(m);
+	/* On its CPU at its end, the thread's record of that moment must come. */
+	s->pmu_complete = held && (!on_cpu || reached);
+	s->pmu_records = records;
+	if (records) {
+		s->pmu_from_ns = from;
+		s->pmu_to_ns = to;
+	}
+	for (k = 0; k < p->nr; k++)
+		metric_of(&t.c[k], p->cfg_status[k], &s->pmu[k]);
 }
 
 HFTMON_API int hftmon_get_pmu_status(struct hftmon *m, int *status, size_t max)

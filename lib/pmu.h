@@ -76,4 +76,11 @@ HFTMON_INTERNAL bool hftmon_pmu_sum(struct hftmon *m,
 				    const struct hftmon_pmu_query *q,
 				    unsigned int idx, struct hftmon_pmu_metric *o);
 
+/*
+ * s's pmu_* fields (struct hftmon_spike, HFTMON_2.4): the thread's
+ * records in the slice history that overlap the spike, summed. Takes the
+ * lock; allocates nothing.
+ */
+HFTMON_INTERNAL void hftmon_pmu_join(struct hftmon *m, struct hftmon_spike *s);
+
 #endif /* HFTMON_LIB_PMU_H */

@@ -8,7 +8,11 @@
  * where the counter counted, a slice that did not count counted as missed
  * with its errno (PARTIAL), a counter that never counted UNAVAILABLE and
  * one the kernel refused UNSUPPORTED, neither with a number; windows by
- * from_ns..to_ns take only the slices wholly inside; the errors.
+ * from_ns..to_ns take only the slices wholly inside; the errors. And the
+ * counters joined to spikes (struct hftmon_spike's pmu_*): the overlapping
+ * records of the spike's thread only, none for a RUNNABLE spike, and
+ * pmu_complete false until the record holding the spike's end is in, or
+ * once the slice history lost one of the spike's.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -349,6 +353,193 @@ static void test_errors(void **state)
 	hftmon_close(m);
 }
 
+/* The same session without counters. */
+static struct hftmon *open_spikes_only(void)
+{
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_monitor_config c = { .sz = sizeof(c), .ring_pages = 16,
+					   .events = HFTMON_EV_SCHED_ALL,
+					   .spike_threshold_us = 10 };
+	struct hftmon *m = NULL;
+
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_int_equal(hftmon_start(m), 0);
+	return m;
+}
+
+/* A session with spikes and the three counters, started. */
+static struct hftmon *open_spike_pmu(void)
+{
+	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
+	struct hftmon_monitor_config c = { .sz = sizeof(c), .ring_pages = 16,
+					   .events = HFTMON_EV_SCHED_ALL,
+					   .spike_threshold_us = 10,
+					   .pmu_counters = COUNTERS,
+					   .nr_pmu_counters = 3 };
+	struct hftmon *m = NULL;
+
+	assert_int_equal(hftmon_open(&o, &m), 0);
+	assert_int_equal(hftmon_configure(m, &c), 0);
+	assert_int_equal(hftmon_start(m), 0);
+	return m;
+}
+
+static void spike_of(unsigned int cpu, const struct fake_task *t, __u32 type,
+		     uint64_t start, uint64_t end)
+{
+	struct fake_spike sp = { .type = type, .start = start, .end = end,
+				 .threshold = 10 * US, .from_cpu = cpu,
+				 .idle_state = -1, .victim = t };
+
+	assert_true(fake_spike(cpu, &sp));
+}
+
+static void tick_of(unsigned int cpu, uint64_t start, uint64_t end,
+		    const struct fake_task *t, uint64_t faults, bool tick)
+{
+	uint64_t d[3] = { faults, end - start, 0 };
+	static const __s32 st[3] = { 0, 0, -ENOENT };
+
+	assert_true(fake_pmu_rec(cpu, start, end, t, tick ? HFTMON_PMU_TICK : 0,
+				 3, d, st, NULL));
+}
+
+static void drained(struct hftmon *m)
+{
+	int n;
+
+	while ((n = hftmon_drain(m, fake_ignore, NULL)) > 0)
+		;
+	assert_int_equal(n, 0);
+}
+
+/*
+ * The counters joined to spikes: each spike gets the sums of its
+ * thread's records that overlap it, and their span. T1 on CPU 0: slice
+ * A [0, 100) 5 faults; a slice read at a tick, B [200, 250) 2 faults and
+ * C [250, 300) 3; slice D [400, 500) 11. T2 on CPU 1 over [200, 300): 100
+ * faults, another thread's. Spikes of T1: INTERRUPTED [50, 80) joins A;
+ * FAULT [240, 260) joins B and C, not D nor T2's; RUNNABLE [90, 210)
+ * joins nothing though A and B touch it (its thread did not run: records
+ * at its edges are the slices before and after, a probe's clock read
+ * apart); INTERRUPTED [600, 650) with only the tick E [550, 620) recorded
+ * is not complete, and is once the slice's end F [620, 700) is drained.
+ */
+static void test_spike_join(void **state)
+{
+	struct hftmon_spike out[8] = { [0].sz = sizeof(out[0]) };
+	struct hftmon_spike_query q = { .sz = sizeof(q), .tid = T1.tid };
+	const struct hftmon_spike *sp;
+	struct hftmon *m = open_spike_pmu();
+
+	(void)state;
+	tick_of(0, T0, T0 + 100 * US, &T1, 5, false);
+	spike_of(0, &T1, HFTMON_SPIKE_INTERRUPTED, T0 + 50 * US, T0 + 80 * US);
+	tick_of(0, T0 + 200 * US, T0 + 250 * US, &T1, 2, true);
+	spike_of(1, &T1, HFTMON_SPIKE_RUNNABLE, T0 + 90 * US, T0 + 210 * US);
+	spike_of(0, &T1, HFTMON_SPIKE_FAULT, T0 + 240 * US, T0 + 260 * US);
+	tick_of(0, T0 + 250 * US, T0 + 300 * US, &T1, 3, false);
+	tick_of(1, T0 + 200 * US, T0 + 300 * US, &T2, 100, false);
+	tick_of(0, T0 + 400 * US, T0 + 500 * US, &T1, 11, false);
+	tick_of(0, T0 + 550 * US, T0 + 620 * US, &T1, 7, true);
+	spike_of(0, &T1, HFTMON_SPIKE_INTERRUPTED, T0 + 600 * US, T0 + 650 * US);
+	assert_int_equal(hftmon_stop(m), 0);
+	drained(m);
+
+	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 8), 4);
+	sp = &out[0]; /* INTERRUPTED [50, 80): A */
+	assert_int_equal(sp->type, HFTMON_SPIKE_INTERRUPTED);
+	assert_int_equal(sp->pmu_nr, 3);
+	assert_int_equal(sp->pmu_records, 1);
+	assert_true(sp->pmu_complete);
+	assert_int_equal(sp->pmu_from_ns, T0);
+	assert_int_equal(sp->pmu_to_ns, T0 + 100 * US);
+	assert_int_equal(sp->pmu[0].state, HFTMON_PMU_MEASURED);
+	assert_int_equal(sp->pmu[0].value, 5);
+	assert_int_equal(sp->pmu[1].value, 100 * US);
+	assert_int_equal(sp->pmu[2].state, HFTMON_PMU_UNSUPPORTED);
+	assert_int_equal(sp->pmu[2].status, -ENOENT);
+	assert_int_equal(sp->pmu[2].value, 0);
+
+	sp = &out[1]; /* RUNNABLE [90, 210): nothing */
+	assert_int_equal(sp->type, HFTMON_SPIKE_RUNNABLE);
+	assert_int_equal(sp->pmu_nr, 3);
+	assert_int_equal(sp->pmu_records, 0);
+	assert_true(sp->pmu_complete);
+	assert_int_equal(sp->pmu_from_ns, 0);
+	assert_int_equal(sp->pmu[0].state, HFTMON_PMU_NO_DATA);
+	assert_int_equal(sp->pmu[0].value, 0);
+	assert_int_equal(sp->pmu[2].state, HFTMON_PMU_UNSUPPORTED);
+
+	sp = &out[2]; /* FAULT [240, 260): B and C */
+	assert_int_equal(sp->type, HFTMON_SPIKE_FAULT);
+	assert_int_equal(sp->pmu_records, 2);
+	assert_true(sp->pmu_complete);
+	assert_int_equal(sp->pmu_from_ns, T0 + 200 * US);
+	assert_int_equal(sp->pmu_to_ns, T0 + 300 * US);
+	assert_int_equal(sp->pmu[0].value, 5);
+	assert_int_equal(sp->pmu[0].slices_counted, 2);
+	assert_int_equal(sp->pmu[1].value, 100 * US);
+
+	sp = &out[3]; /* INTERRUPTED [600, 650): its end not recorded yet */
+	assert_int_equal(sp->pmu_records, 1);
+	assert_false(sp->pmu_complete);
+	assert_int_equal(sp->pmu[0].value, 7);
+	assert_int_equal(sp->pmu_to_ns, T0 + 620 * US);
+
+	tick_of(0, T0 + 620 * US, T0 + 700 * US, &T1, 1, false);
+	drained(m);
+	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 8), 4);
+	sp = &out[3];
+	assert_int_equal(sp->pmu_records, 2);
+	assert_true(sp->pmu_complete);
+	assert_int_equal(sp->pmu[0].value, 8);
+	assert_int_equal(sp->pmu_from_ns, T0 + 550 * US);
+	assert_int_equal(sp->pmu_to_ns, T0 + 700 * US);
+	hftmon_close(m);
+}
+
+/*
+ * The slice history overwritten past a spike: its join may lack records
+ * and says so. A session without counters joins none (pmu_nr 0).
+ */
+static void test_spike_join_history(void **state)
+{
+	struct hftmon_spike out[2] = { [0].sz = sizeof(out[0]) };
+	struct hftmon_spike_query q = { .sz = sizeof(q), .tid = T1.tid };
+	struct hftmon *m = open_spike_pmu();
+	uint64_t t = T0 + 100 * US;
+	unsigned int i;
+
+	(void)state;
+	/* The spike's first record overwritten by the last, its second held. */
+	tick_of(0, T0, T0 + 10 * US, &T1, 1, true);
+	spike_of(0, &T1, HFTMON_SPIKE_INTERRUPTED, T0 + 5 * US, T0 + 20 * US);
+	tick_of(0, T0 + 10 * US, T0 + 30 * US, &T1, 2, false);
+	for (i = 0; i < HFTMON_HISTORY_PMU_SLICES - 1; i++, t += 2 * US) {
+		tick_of(0, t, t + US, &T1, 1, false);
+		if (i % 256 == 255)
+			drained(m);
+	}
+	assert_int_equal(hftmon_stop(m), 0);
+	drained(m);
+	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 2), 1);
+	assert_int_equal(out[0].pmu_records, 1);
+	assert_false(out[0].pmu_complete);
+	assert_int_equal(out[0].pmu[0].value, 2);
+	hftmon_close(m);
+
+	m = open_spikes_only();
+	spike_of(0, &T1, HFTMON_SPIKE_INTERRUPTED, T0 + 5 * US, T0 + 20 * US);
+	assert_int_equal(hftmon_stop(m), 0);
+	drained(m);
+	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 2), 1);
+	assert_int_equal(out[0].pmu_nr, 0);
+	assert_int_equal(out[0].pmu_records, 0);
+	hftmon_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +550,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_record_check, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spike_join, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_spike_join_history, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
