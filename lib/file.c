@@ -351,6 +351,7 @@ HFTMON_API int hftmon_record_to_file(struct hftmon *m, int fd)
 					.header_size = sizeof(h) };
 	struct hftmon_file_config c = { 0 };
 	struct hftmon_file *f;
+	unsigned int i;
 
 	if (!m || fd < 0)
 		return -EINVAL;
@@ -393,6 +394,13 @@ HFTMON_API int hftmon_record_to_file(struct hftmon *m, int fd)
 		c.max_threads = m->agg.max_threads;
 		c.max_stacks = m->agg.max_stacks;
 		c.reorder_records = m->agg.nr_nodes;
+	}
+	c.nr_pmu = m->nr_pmu;
+	c.sampling_interval_us = m->cfg.sampling_interval_us;
+	for (i = 0; i < m->nr_pmu && i < HFTMON_PMU_MAX_COUNTERS; i++) {
+		c.pmu[i].type = m->pmu_type[i];
+		c.pmu[i].config = m->pmu_config[i];
+		c.pmu[i].status = m->pmu_status[i];
 	}
 	put_section(f, HFTMON_FILE_CONFIG, &c, sizeof(c), NULL, 0);
 	flush_buf(f);
@@ -562,6 +570,7 @@ static int read_config(struct hftmon *m, const struct hftmon_file_section *s,
 {
 	struct hftmon_file_config c = { 0 };
 	struct hftmon_agg_sizes sz;
+	unsigned int i;
 	int err;
 
 	memcpy(&c, s + 1, s->len < sizeof(c) ? s->len : sizeof(c));
@@ -570,12 +579,25 @@ static int read_config(struct hftmon *m, const struct hftmon_file_section *s,
 	m->cfg.raw_only = c.raw_only != 0;
 	if (c.raw_only)
 		return 0;
+	if (c.nr_pmu > HFTMON_PMU_MAX_COUNTERS)
+		return bad_file(m, off, "more PMU counters than any session has");
+	m->nr_pmu = c.nr_pmu;
+	m->cfg.sampling_interval_us = c.sampling_interval_us;
+	for (i = 0; i < c.nr_pmu; i++) {
+		m->pmu_type[i] = c.pmu[i].type;
+		m->pmu_config[i] = c.pmu[i].config;
+		m->pmu_status[i] = c.pmu[i].status;
+	}
 	sz = (struct hftmon_agg_sizes){
 		.history_switches = c.history_switches,
 		.history_wakeups = c.history_wakeups,
 		.max_threads = c.max_threads,
 		.max_stacks = c.max_stacks,
 		.reorder_records = c.reorder_records,
+		.nr_pmu = m->nr_pmu,
+		.pmu_status = m->pmu_status,
+		.max_pmu_threads = HFTMON_MAX_PMU_THREADS,
+		.history_pmu_slices = HFTMON_HISTORY_PMU_SLICES,
 	};
 	if (!sz.history_switches || !sz.history_wakeups || !sz.max_threads ||
 	    !sz.max_stacks || !sz.reorder_records ||

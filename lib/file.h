@@ -58,7 +58,7 @@
 
 #define HFTMON_FILE_MAGIC "hftmon\0f" /* 8 bytes */
 #define HFTMON_FILE_MAJOR 1
-#define HFTMON_FILE_MINOR 0
+#define HFTMON_FILE_MINOR 1
 
 struct hftmon_file_header {
 	char magic[8];
@@ -93,6 +93,10 @@ struct hftmon_file_config {
 	__u32 max_threads, max_stacks;
 	__u32 reorder_records;
 	__u32 raw_only;
+	/* minor 1: the PMU counters (nr_pmu 0: none), as CONFIGURE gave them */
+	__u32 nr_pmu;
+	__u32 sampling_interval_us;
+	struct hftmon_pmu_event pmu[HFTMON_PMU_MAX_COUNTERS];
 };
 
 #define HFTMON_FILE_COMPLETE	(1U << 0)

@@ -1362,6 +1362,67 @@ static void test_spikes_report_from_file(void **state)
 	unlink(file);
 }
 
+/*
+ * gw_spike, and the PMU's read of order-gw's slice on CPU 1 around it
+ * (2.4 to 2.7 ms): 3 page faults; instructions refused (fake ENOENT).
+ */
+static void gw_spike_pmu(void)
+{
+	struct fake_task t = gw;
+	static const uint64_t d[2] = { 3, 0 };
+	static const __s32 st[2] = { 0, -ENOENT };
+
+	t.pid = getpid();
+	gw_spike();
+	assert_true(fake_pmu(1, 2400000, 2700000, &t, 2, d, st, NULL));
+}
+
+/*
+ * spikes --events: each spike with what the counters counted over the
+ * reads around it (where they begin and end from its start), a refused
+ * counter unsupported with the kernel's reason and no number; the same
+ * from the recording; JSON; --sample-us without --events refused.
+ */
+static void test_spikes_counters(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-spc-XXXXXX";
+	const char *args[] = { "-D", FAKE_DEVICE, "spikes", "-p", pid_arg,
+			       "--threshold-us", "50", "--duration", "0.05",
+			       "--no-causes", "-e", "page-faults,instructions",
+			       "-o", file, NULL };
+	const char *jargs[] = { "-D", FAKE_DEVICE, "spikes", "-p", pid_arg,
+				"--threshold-us", "50", "--duration", "0.05",
+				"--json", "--events", "page-faults", NULL };
+	const char *bad[] = { "spikes", "-p", "1", "--threshold-us", "50",
+			      "--sample-us", "10", NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.pmu_status[1] = -ENOENT;
+	fake.on_start = gw_spike_pmu;
+	run_live(args);
+	assert_non_null(strstr(live_out, "interrupted 100.000 us (threshold 50.000 us), 1 interruption(s) chained\n"
+					 "  counters over 1 read(s) from -100.000 to +200.000 us of the spike's start:\n"
+					 "    page-faults: 3\n"
+					 "    instructions: unsupported: "));
+	assert_non_null(strstr(live_out, "(ENOENT)\n1 spike(s) of at least 50 us\n"));
+	report_equals_live(rep);
+	unlink(file);
+
+	fake_teardown();
+	fake_setup(2);
+	fake.on_start = gw_spike_pmu;
+	assert_int_equal(run_cli(jargs), 0);
+	assert_non_null(strstr(out, "\"counters\": {\"reads\": 1, \"from_ns\": 2400000, \"to_ns\": 2700000, \"complete\": true, \"values\": [{\"event\": \"page-faults\", \"state\": \"measured\", \"value\": 3, \"status\": 0, \"reason\": null}]}"));
+
+	assert_int_equal(run_cli_child_err(bad), 2);
+	assert_string_equal(err, "hftmon: spikes: --sample-us reads PMU counters: name them with --events (see hftmon spikes --help)\n");
+}
+
 /* order-gw's 100 us INTERRUPTED spike on CPU 1, 10 ms from now. */
 static void gw_spike_soon(void)
 {
@@ -2716,7 +2777,7 @@ int main(void)
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
-		T(test_spikes_report_from_file),
+		T(test_spikes_report_from_file), T(test_spikes_counters),
 		T(test_irq_report_from_file), T(test_spikes_and_irq_stop_us),
 		T(test_sched_report_from_file),
 		T(test_sched_interval_ms_and_stop_us),

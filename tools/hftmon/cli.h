@@ -132,6 +132,23 @@ const char *table_name(const char *s, char *buf, size_t len);
 void json_string(const char *s);
 /* enum hftmon_pmu_state as a word ("measured", "not-configured"...). */
 const char *pmu_state_name(uint32_t state);
+/*
+ * --events LIST: the comma-separated PMU event names of arg, copied into
+ * buf (len bytes) and split there into names[0..HFTMON_PMU_MAX_COUNTERS-1];
+ * returns how many, or exits with a usage error of cmd when there are
+ * none, too many, or the list is longer than buf.
+ */
+size_t parse_event_list(const char *cmd, const char *arg, char *buf,
+			size_t len, const char **names);
+/*
+ * The counters for names[0..nr-1] (NULL: hftmon's cache set) into pc
+ * (HFTMON_PMU_MAX_COUNTERS of them), as hftmon_cache_counters(); their
+ * number, or -1 after a line on standard error saying which --events
+ * (arg) failed and what to do.
+ */
+int resolve_counters(const char *cmd, const char *arg,
+		     const char *const *names, size_t nr,
+		     struct hftmon_pmu_counter *pc);
 /* An integer sysctl (/proc/sys/...), or -1 if unreadable. */
 int read_sysctl_int(const char *path);
 

@@ -22,9 +22,11 @@ struct cache_args {
 	unsigned long long window_us; /* 0: the whole run */
 	double pct[HFTMON_CACHE_MAX_PERCENTILES];
 	size_t nr_pct;
-	char *events_arg;
-	const char *events[HFTMON_PMU_MAX_COUNTERS + 1];
+	const char *events_arg;
+	char events_buf[512];
+	const char *events[HFTMON_PMU_MAX_COUNTERS];
 	size_t nr_events; /* 0: the library's default set */
+	unsigned long long sample_us; /* --sample-us: 0 = at switches only */
 };
 
 static void parse_percentiles(struct cache_args *a, const char *arg)
@@ -53,22 +55,6 @@ static void parse_percentiles(struct cache_args *a, const char *arg)
 		usage_error("cache: --percentiles: name at least one, as 50,99");
 }
 
-static void parse_events(struct cache_args *a, char *arg)
-{
-	char *tok, *save = NULL;
-
-	a->nr_events = 0;
-	for (tok = strtok_r(arg, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (a->nr_events == HFTMON_PMU_MAX_COUNTERS)
-			usage_error("cache: --events: at most %d counters (HFTMON_PMU_MAX_COUNTERS)",
-				    HFTMON_PMU_MAX_COUNTERS);
-		a->events[a->nr_events++] = tok;
-	}
-	if (!a->nr_events)
-		usage_error("cache: --events: name at least one, as page-faults");
-}
-
 static void parse_cache(int argc, char **argv, struct cache_args *a)
 {
 	static const struct option opts[] = {
@@ -77,6 +63,7 @@ static void parse_cache(int argc, char **argv, struct cache_args *a)
 		{ "window-us", required_argument, NULL, 'w' },
 		{ "percentiles", required_argument, NULL, 'P' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "sample-us", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const double def_pct[] = { 50, 95, 99, 99.9 };
@@ -105,9 +92,18 @@ static void parse_cache(int argc, char **argv, struct cache_args *a)
 		case 'P':
 			parse_percentiles(a, optarg);
 			break;
+		case 'S':
+			a->sample_us = parse_uint_arg(
+				"cache", "--sample-us", optarg,
+				HFTMON_SAMPLE_INTERVAL_MIN_NS / 1000,
+				HFTMON_SAMPLE_INTERVAL_MAX_NS / 1000);
+			break;
 		case 'e':
 			a->events_arg = optarg;
-			parse_events(a, optarg);
+			a->nr_events = parse_event_list("cache", optarg,
+							a->events_buf,
+							sizeof(a->events_buf),
+							a->events);
 			break;
 		default:
 			bad_option("cache", c, argv);
@@ -392,19 +388,13 @@ static int run_cache(int argc, char **argv)
 	int n, status;
 
 	parse_cache(argc, argv, &a);
-	n = hftmon_cache_counters(NULL, a.nr_events ? a.events : NULL,
-				  a.nr_events, pc, HFTMON_PMU_MAX_COUNTERS);
-	if (n == -ENOENT)
-		return report_line("cache: --events %s: an event neither hftmon's table nor this machine's PMUs (libpfm4) know: see hftmon info",
-				   a.events_arg);
-	if (n == -EOPNOTSUPP)
-		return report_line("cache: --events %s: names beyond hftmon's table need libpfm4: install Debian's libpfm4",
-				   a.events_arg);
+	n = resolve_counters("cache", a.events_arg,
+			     a.nr_events ? a.events : NULL, a.nr_events, pc);
 	if (n < 0)
-		return report_error(n, "cache: --events %s",
-				    a.events_arg ? a.events_arg : "(default)");
+		return EXIT_FAILURE;
 	cfg.pmu_counters = pc;
 	cfg.nr_pmu_counters = (size_t)n;
+	cfg.sampling_interval_us = (uint32_t)a.sample_us;
 	/* The default set is the cache set: say this process needs it. */
 	ao.track_cache = !a.nr_events;
 	if (session_start(&s, &a.s, &cfg, &ao))
@@ -437,5 +427,8 @@ const struct cli_command cmd_cache = {
 		   "                           hftmon's table (instructions, L1-dcache-loads,\n"
 		   "                           LLC-load-misses, branch-misses, xsnp-hitm,\n"
 		   "                           page-faults...) or libpfm4's (default: the cache\n"
-		   "                           set, see libhftmon(3) hftmon_cache_counters)\n",
+		   "                           set, see libhftmon(3) hftmon_cache_counters)\n"
+		   "      --sample-us N        also read them every N us (1..1000000) while a\n"
+		   "                           target runs: more, shorter samples (default: at\n"
+		   "                           its switches only)\n",
 };

@@ -177,10 +177,15 @@ struct spikes_args {
 	unsigned long long stop_us; /* --stop-us: 0 = none */
 	bool follow;
 	bool no_causes;
+	const char *events_arg; /* --events: PMU counters joined to each spike */
+	char events_buf[512];
+	const char *events[HFTMON_PMU_MAX_COUNTERS];
+	size_t nr_events;
+	unsigned long long sample_us; /* --sample-us: 0 = at switches only */
 };
 
 enum { OPT_THRESHOLD = OPT_COMMON_END, OPT_FOLLOW, OPT_NO_CAUSES,
-       OPT_SPIKES_STOP_US };
+       OPT_SPIKES_STOP_US, OPT_SAMPLE_US };
 
 static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 {
@@ -192,6 +197,8 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 		{ "no-causes", no_argument, NULL, OPT_NO_CAUSES },
 		{ "interval-print", required_argument, NULL, 'I' },
 		{ "stop-us", required_argument, NULL, OPT_SPIKES_STOP_US },
+		{ "events", required_argument, NULL, 'e' },
+		{ "sample-us", required_argument, NULL, OPT_SAMPLE_US },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -199,7 +206,7 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:fI:h", opts,
+	while ((c = getopt_long(argc, argv, "+:" SESSION_SHORT "d:e:fI:h", opts,
 				NULL)) != -1) {
 		if (session_opt(&cmd_spikes, &a->s, c, optarg))
 			continue;
@@ -229,6 +236,19 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 				HFTMON_SPIKE_THRESHOLD_MIN_NS / 1000,
 				HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
 			break;
+		case 'e':
+			a->events_arg = optarg;
+			a->nr_events = parse_event_list("spikes", optarg,
+							a->events_buf,
+							sizeof(a->events_buf),
+							a->events);
+			break;
+		case OPT_SAMPLE_US:
+			a->sample_us = parse_uint_arg(
+				"spikes", "--sample-us", optarg,
+				HFTMON_SAMPLE_INTERVAL_MIN_NS / 1000,
+				HFTMON_SAMPLE_INTERVAL_MAX_NS / 1000);
+			break;
 		default:
 			bad_option("spikes", c, argv);
 		}
@@ -245,10 +265,130 @@ static void parse_spikes(int argc, char **argv, struct spikes_args *a)
 			    HFTMON_SPIKE_THRESHOLD_MAX_NS / 1000);
 	if (a->s.json && a->follow)
 		usage_error("spikes: --json prints one object at the end: leave out --follow");
+	if (a->sample_us && !a->nr_events)
+		usage_error("spikes: --sample-us reads PMU counters: name them with --events");
+}
+
+/* The names of the session's counters, for the spikes' counts. */
+struct counter_names {
+	bool known;
+	char name[HFTMON_PMU_MAX_COUNTERS][64];
+};
+
+/*
+ * By hftmon's table, as the cache metrics of pid identify each counter
+ * (live or recorded alike), else by its perf encoding; looked up once.
+ */
+static void counter_names_of(struct session *s, pid_t pid,
+			     struct counter_names *cn)
+{
+	struct hftmon_cache_query q = { .sz = sizeof(q), .pid = pid };
+	struct hftmon_cache_metrics *o;
+	const char *n;
+	uint32_t k;
+	int err;
+
+	if (cn->known)
+		return;
+	cn->known = true;
+	for (k = 0; k < HFTMON_PMU_MAX_COUNTERS; k++)
+		snprintf(cn->name[k], sizeof(cn->name[k]), "counter %u", k);
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return;
+	o->sz = sizeof(*o);
+	err = hftmon_get_cache_metrics(s->m, &q, o);
+	for (k = 0; (!err || err == -ENODATA) && k < o->nr; k++) {
+		n = hftmon_cache_event_name(o->c[k].event);
+		if (n)
+			snprintf(cn->name[k], sizeof(cn->name[k]), "%s", n);
+		else
+			snprintf(cn->name[k], sizeof(cn->name[k]),
+				 "type %u config %#llx", o->c[k].type,
+				 (unsigned long long)o->c[k].config);
+	}
+	free(o);
+}
+
+static bool counted(uint32_t state)
+{
+	return state == HFTMON_PMU_MEASURED || state == HFTMON_PMU_PARTIAL;
+}
+
+/* What the counters did during sp, a line each (none without counters). */
+static void print_spike_counters(const struct hftmon_spike *sp,
+				 const struct counter_names *cn)
+{
+	uint32_t k;
+
+	if (!sp->pmu_nr)
+		return;
+	if (sp->type == HFTMON_SPIKE_RUNNABLE) {
+		printf("  counters: none, the thread did not run (its counters are read only while it does)\n");
+		return;
+	}
+	if (sp->pmu_records)
+		printf("  counters over %u read(s) from %+.3f to %+.3f us of the spike's start",
+		       sp->pmu_records,
+		       (double)((int64_t)(sp->pmu_from_ns - sp->start_ns)) / 1e3,
+		       (double)((int64_t)(sp->pmu_to_ns - sp->start_ns)) / 1e3);
+	else
+		printf("  counters: no read of the thread's counters recorded over the spike");
+	printf("%s\n", sp->pmu_complete ? ":" :
+		" (incomplete: the read at its end is not recorded yet, or the PMU history lost one):");
+	for (k = 0; k < sp->pmu_nr && k < HFTMON_PMU_MAX_COUNTERS; k++) {
+		const struct hftmon_pmu_metric *v = &sp->pmu[k];
+
+		printf("    %s: ", cn->name[k]);
+		if (counted(v->state))
+			printf("%llu", (unsigned long long)v->value);
+		else
+			printf("%s", pmu_state_name(v->state));
+		if (v->status)
+			printf("%s%s (%s)", counted(v->state) ? ", partial: " : ": ",
+			       hftmon_pmu_reason(v->status),
+			       strerrorname_np(-v->status) ?: "?");
+		printf("\n");
+	}
+}
+
+static void print_spike_counters_json(const struct hftmon_spike *sp,
+				      const struct counter_names *cn)
+{
+	uint32_t k;
+
+	if (!sp->pmu_nr) {
+		printf("null");
+		return;
+	}
+	printf("{\"reads\": %u, \"from_ns\": %llu, \"to_ns\": %llu, \"complete\": %s, \"values\": [",
+	       sp->pmu_records, (unsigned long long)sp->pmu_from_ns,
+	       (unsigned long long)sp->pmu_to_ns,
+	       sp->pmu_complete ? "true" : "false");
+	for (k = 0; k < sp->pmu_nr && k < HFTMON_PMU_MAX_COUNTERS; k++) {
+		const struct hftmon_pmu_metric *v = &sp->pmu[k];
+
+		printf("%s{\"event\": ", k ? ", " : "");
+		json_string(cn->name[k]);
+		printf(", \"state\": \"%s\", \"value\": ",
+		       pmu_state_name(v->state));
+		if (counted(v->state))
+			printf("%llu", (unsigned long long)v->value);
+		else
+			printf("null");
+		printf(", \"status\": %d, \"reason\": ", v->status);
+		if (v->status)
+			json_string(hftmon_pmu_reason(v->status));
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("]}");
 }
 
 static void print_spike(const struct hftmon_spike *sp,
-			const struct hftmon_part *parts, bool causes)
+			const struct hftmon_part *parts, bool causes,
+			const struct counter_names *cn)
 {
 	printf("%llu.%09llu spike tid %d cpu %d %s %.3f us (threshold %.3f us)",
 	       (unsigned long long)(sp->start_ns / 1000000000u),
@@ -269,6 +409,7 @@ static void print_spike(const struct hftmon_spike *sp,
 	if (sp->flags & HFTMON_SPIKE_EXTENDS)
 		printf(" (the spike above, extended by a later link)");
 	printf("\n");
+	print_spike_counters(sp, cn);
 	if (causes)
 		print_parts(parts + sp->first_part, sp->nr_parts, sp->start_ns,
 			    sp->end_ns);
@@ -276,7 +417,7 @@ static void print_spike(const struct hftmon_spike *sp,
 
 static void print_spike_json(const struct hftmon_spike *sp,
 			     const struct hftmon_part *parts, bool causes,
-			     bool first)
+			     const struct counter_names *cn, bool first)
 {
 	printf("%s\n  {\"tid\": %d, \"pid\": %d, \"cpu\": %d, \"from_cpu\": %d, \"type\": \"%s\", \"woken\": %s, \"idle\": %s, \"idle_state\": %d, \"start_ns\": %llu, \"end_ns\": %llu, \"duration_us\": %.3f, \"threshold_us\": %.3f, \"links\": %u, ",
 	       first ? "" : ",", (int)sp->tid, (int)sp->pid, sp->cpu,
@@ -291,7 +432,9 @@ static void print_spike_json(const struct hftmon_spike *sp,
 		printf("\"addr\": %llu, ", (unsigned long long)sp->addr);
 	else
 		printf("\"addr\": null, ");
-	printf("\"parts\": ");
+	printf("\"counters\": ");
+	print_spike_counters_json(sp, cn);
+	printf(", \"parts\": ");
 	if (causes)
 		print_parts_json(parts + sp->first_part, sp->nr_parts);
 	else
@@ -330,6 +473,7 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 			 struct hftmon_spike_query *q, uint64_t deadline)
 {
 	uint64_t since = s->start_ns;
+	struct counter_names cn = { 0 };
 	unsigned long long n = 0;
 
 	for (;;) {
@@ -344,7 +488,8 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 			continue;
 		if (ret < 0)
 			return report_error(ret, "waiting for a spike");
-		print_spike(&sp, q->parts, q->cause_analysis);
+		counter_names_of(s, sp.pid, &cn);
+		print_spike(&sp, q->parts, q->cause_analysis, &cn);
 		fflush(stdout);
 		n++;
 		if (stdout_closed())
@@ -366,11 +511,14 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 static int print_spikes(struct session *s, const struct spikes_args *a,
 			struct hftmon_spike_query *q, struct hftmon_spike *spikes)
 {
+	struct counter_names cn = { 0 };
 	int n, i;
 
 	n = hftmon_detect_latency_spikes(s->m, q, spikes, MAX_SPIKES);
 	if (n < 0)
 		return report_error(n, "spikes of the recording");
+	if (n)
+		counter_names_of(s, spikes[0].pid, &cn);
 	if (a->s.json) {
 		session_print_json_head(s, "spikes",
 					(double)(s->stop_ns - s->start_ns) / 1e9);
@@ -378,12 +526,12 @@ static int print_spikes(struct session *s, const struct spikes_args *a,
 		       a->threshold_us, n);
 		for (i = 0; i < n && i < MAX_SPIKES; i++)
 			print_spike_json(&spikes[i], q->parts, q->cause_analysis,
-					 !i);
+					 &cn, !i);
 		printf("%s]}\n", n ? "\n " : "");
 		return 0;
 	}
 	for (i = 0; i < n && i < MAX_SPIKES; i++)
-		print_spike(&spikes[i], q->parts, q->cause_analysis);
+		print_spike(&spikes[i], q->parts, q->cause_analysis, &cn);
 	printf("%d spike(s) of at least %llu us\n", n, a->threshold_us);
 	session_print_footer(s);
 	return 0;
@@ -418,15 +566,25 @@ static int run_spikes(int argc, char **argv)
 		/* RUNQ: each task that ran while a target waited is named. */
 		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_IRQ_ALL | HFTMON_EV_RUNQ,
 	};
+	struct hftmon_pmu_counter pc[HFTMON_PMU_MAX_COUNTERS];
 	struct hftmon_spike_query q;
 	struct hftmon_spike *spikes;
 	struct spikes_args a;
 	struct session s;
 	uint64_t deadline = 0;
-	int status = 0, ret;
+	int status = 0, ret, n;
 
 	parse_spikes(argc, argv, &a);
 	cfg.spike_threshold_us = a.threshold_us;
+	if (a.nr_events) {
+		n = resolve_counters("spikes", a.events_arg, a.events,
+				     a.nr_events, pc);
+		if (n < 0)
+			return EXIT_FAILURE;
+		cfg.pmu_counters = pc;
+		cfg.nr_pmu_counters = (size_t)n;
+		cfg.sampling_interval_us = (uint32_t)a.sample_us;
+	}
 	if (spikes_alloc(&a, &q, &spikes))
 		return EXIT_FAILURE;
 	if (session_start(&s, &a.s, &cfg, NULL)) {
@@ -494,7 +652,14 @@ const struct cli_command cmd_spikes = {
 		   "                           every target exited)\n"
 		   "      --no-causes          spikes only, without their parts\n"
 		   "      --stop-us N          stop at the first spike of a target at least\n"
-		   "                           N us long (the threshold if not given)\n",
+		   "                           N us long (the threshold if not given)\n"
+		   "  -e, --events LIST        PMU counters (names as hftmon cache --events\n"
+		   "                           takes) read at the targets' switches, and with\n"
+		   "                           each spike what they counted over the reads\n"
+		   "                           around it\n"
+		   "      --sample-us N        with --events: also read them every N us\n"
+		   "                           (1..1000000) while a target runs, for reads\n"
+		   "                           closer around each spike\n",
 	.report = report_spikes,
 };
 

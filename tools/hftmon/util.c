@@ -455,6 +455,49 @@ void log2_hist_json(const struct log2_hist *h)
 	printf("]");
 }
 
+size_t parse_event_list(const char *cmd, const char *arg, char *buf,
+			size_t len, const char **names)
+{
+	char *tok, *save = NULL;
+	size_t nr = 0;
+
+	if (strlen(arg) >= len)
+		usage_error("%s: --events %s: too long", cmd, arg);
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (nr == HFTMON_PMU_MAX_COUNTERS)
+			usage_error("%s: --events: at most %d counters (HFTMON_PMU_MAX_COUNTERS)",
+				    cmd, HFTMON_PMU_MAX_COUNTERS);
+		names[nr++] = tok;
+	}
+	if (!nr)
+		usage_error("%s: --events: name at least one, as page-faults",
+			    cmd);
+	return nr;
+}
+
+int resolve_counters(const char *cmd, const char *arg,
+		     const char *const *names, size_t nr,
+		     struct hftmon_pmu_counter *pc)
+{
+	int n;
+
+	pc[0].sz = sizeof(pc[0]);
+	n = hftmon_cache_counters(NULL, names, nr, pc,
+				  HFTMON_PMU_MAX_COUNTERS);
+	if (n == -ENOENT)
+		report_line("%s: --events %s: an event neither hftmon's table nor this machine's PMUs (libpfm4) know: see hftmon info",
+				   cmd, arg);
+	else if (n == -EOPNOTSUPP)
+		report_line("%s: --events %s: names beyond hftmon's table need libpfm4: install Debian's libpfm4",
+				   cmd, arg);
+	else if (n < 0)
+		report_error(n, "%s: --events %s", cmd,
+			     arg ? arg : "(default)");
+	return n < 0 ? -1 : n;
+}
+
 /* enum hftmon_pmu_state as the CLI prints it, text and JSON. */
 const char *pmu_state_name(uint32_t state)
 {
