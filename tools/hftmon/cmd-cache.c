@@ -410,7 +410,7 @@ static int run_cache(int argc, char **argv)
 const struct cli_command cmd_cache = {
 	.name = "cache",
 	.run = run_cache,
-	.help = "  cache -p PID|-t TID|-- COMMAND [--window-us N] [--percentiles LIST] [--events LIST]\n"
+	.help = "  cache -p PID|-t TID|-- COMMAND [--window-us N] [--percentiles LIST] [--events LIST] [--sample-us N]\n"
 		"                           monitor with PMU counters read at every switch for\n"
 		"                           SEC seconds (default 1), then print per counter its\n"
 		"                           total and percentiles of its per-slice counts and\n"

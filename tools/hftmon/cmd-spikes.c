@@ -638,7 +638,7 @@ static int report_spikes(struct session *s, int argc, char **argv)
 const struct cli_command cmd_spikes = {
 	.name = "spikes",
 	.run = run_spikes,
-	.help = "  spikes -p PID|-t TID|-- COMMAND --threshold-us N [--follow] [--json]\n"
+	.help = "  spikes -p PID|-t TID|-- COMMAND --threshold-us N [--follow] [--events LIST] [--json]\n"
 		"                           every latency spike of the targets of at least N\n"
 		"                           us, detected in the kernel as it ends (a thread\n"
 		"                           interrupted on its CPU, or runnable but not\n"
