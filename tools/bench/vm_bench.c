@@ -25,7 +25,9 @@
  * `perf stat` counting sched_switch and sched_wakeup, and `perf record` of
  * them without and with -g (call chains, kernel and user), each of CPU 0
  * (-C 0: per-CPU events, as ftrace) and of the ping-pong's threads (-p:
- * per-task events, which perf switches with the tasks). perf attaches before the round trips start, its events disabled,
+ * per-task events, which perf switches with the tasks); and `perf stat`
+ * of the PMU mode's two counters (page faults, cpu clock), -C 0 and -p.
+ * perf attaches before the round trips start, its events disabled,
  * and the trial's clock starts once it acknowledged enabling them (its
  * --control fifos), so its start-up is not measured.
  * Prints figures only: nothing here asserts a time.
@@ -55,7 +57,8 @@ enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
 	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
 	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, HFTMON_PMU,
 	    FTRACE, PERF_STAT_CPU, PERF_RECORD_CPU, PERF_RECORD_G_CPU, PERF_STAT,
-	    PERF_RECORD, PERF_RECORD_G, NR_MODES };
+	    PERF_RECORD, PERF_RECORD_G, PERF_STAT_PMU_CPU, PERF_STAT_PMU,
+	    NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon + irq/spike, other process tracked",
@@ -72,6 +75,8 @@ static const char *const mode_name[NR_MODES] = {
 	"perf stat -p sched_switch+wakeup",
 	"perf record -p sched_switch+wakeup",
 	"perf record -g -p sched_switch+wakeup",
+	"perf stat -C 0 page-faults,cpu-clock",
+	"perf stat -p page-faults,cpu-clock",
 };
 
 /* --perf: how to run perf in this VM; NULL = the perf modes are skipped. */
@@ -79,18 +84,26 @@ static const char *perf_cmd;
 
 static int perf_mode(enum mode m)
 {
-	return m >= PERF_STAT_CPU && m <= PERF_RECORD_G;
+	return m >= PERF_STAT_CPU && m <= PERF_STAT_PMU;
 }
 
 /* perf's target: CPU 0, all of it (as ftrace), or the ping-pong's threads. */
 static int perf_cpu_wide(enum mode m)
 {
-	return m == PERF_STAT_CPU || m == PERF_RECORD_CPU || m == PERF_RECORD_G_CPU;
+	return m == PERF_STAT_CPU || m == PERF_RECORD_CPU ||
+	       m == PERF_RECORD_G_CPU || m == PERF_STAT_PMU_CPU;
 }
 
 static int perf_stat_mode(enum mode m)
 {
-	return m == PERF_STAT_CPU || m == PERF_STAT;
+	return m == PERF_STAT_CPU || m == PERF_STAT || m == PERF_STAT_PMU_CPU ||
+	       m == PERF_STAT_PMU;
+}
+
+/* perf stat of the counters HFTMON_PMU reads, instead of the tracepoints. */
+static int perf_pmu_mode(enum mode m)
+{
+	return m == PERF_STAT_PMU_CPU || m == PERF_STAT_PMU;
 }
 
 static int tracked(enum mode m)
@@ -280,7 +293,11 @@ static pid_t perf_start(enum mode mode, pid_t pid)
 		const char *target = perf_cpu_wide(mode) ? "0" : pidstr;
 		int g = mode == PERF_RECORD_G || mode == PERF_RECORD_G_CPU;
 
-		if (perf_stat_mode(mode))
+		if (perf_pmu_mode(mode))
+			execl(perf_cmd, perf_cmd, "stat", "-e", "page-faults",
+			      "-e", "cpu-clock", tflag, target, "-D", "-1",
+			      "--control", ctl_arg, "-o", PERF_OUT, (char *)NULL);
+		else if (perf_stat_mode(mode))
 			execl(perf_cmd, perf_cmd, "stat", "-e", "sched:sched_switch",
 			      "-e", "sched:sched_wakeup", tflag, target, "-D", "-1",
 			      "--control", ctl_arg, "-o", PERF_OUT, (char *)NULL);
