@@ -24,7 +24,7 @@
  *    their span must hold the spike. A round in which the worker was
  *    preempted (a third slice) is run again.
  * 2. Reads every TICK_US too: the spike joins only the pieces around it,
- *    so its span begins and ends within a spin of it (the spins are ten
+ *    so its span begins and ends within a spin of it (the spins are 50
  *    times the interval), and its page faults are the held fault's one.
  * Both: instructions unsupported with the kernel's errno and no number
  * where sysfs lists no CPU PMU (x86 TCG), measured where it does.
@@ -53,7 +53,7 @@
 #define PAGES		32
 #define DELAY_US	100000
 #define THRESHOLD_US	30000
-#define SPIN_NS		20000000ull
+#define SPIN_NS		50000000ull
 #define TICK_US		1000
 #define TRIES		5
 #define MAX_SPIKES	64
