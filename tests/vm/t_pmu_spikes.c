@@ -53,12 +53,18 @@
 #define PAGES		32
 #define DELAY_US	100000
 #define THRESHOLD_US	30000
+/* 50 ticks: a tick under a loaded host's TCG was seen 7 ms late */
 #define SPIN_NS		50000000ull
 #define TICK_US		1000
 #define TRIES		5
 #define MAX_SPIKES	64
-/* cpu clock vs schedstat run time, per slice (t_pmu_sw.c says why) */
+/*
+ * cpu clock vs schedstat run time: per slice (t_pmu_sw.c says why), and
+ * of its length, as t_pmu_sw.c bounds its sum of rounds (seen: -2.1 ms
+ * of 107 ms, two slices, while three builds shared the host's 2 cores).
+ */
 #define CPU_CLOCK_SLACK_NS 1000000ull
+#define CPU_CLOCK_PCT	5
 
 static struct hftmon *m;
 static long page_size;
@@ -328,7 +334,7 @@ static void switches_only(void)
 {
 	const struct hftmon_spike *sp;
 	struct round b, a;
-	unsigned long long clk, run;
+	unsigned long long clk, run, slack;
 	int i;
 
 	session_begin(0);
@@ -355,9 +361,10 @@ static void switches_only(void)
 	CHECK(a.faults - b.faults == 2 * PAGES + 1,
 	      "the worker's own count: %llu faults, %d expected",
 	      a.faults - b.faults, 2 * PAGES + 1);
-	CHECK(clk + 2 * CPU_CLOCK_SLACK_NS >= run &&
-		      clk <= run + 2 * CPU_CLOCK_SLACK_NS,
-	      "cpu clock %llu ns, schedstat run time %llu ns", clk, run);
+	slack = 2 * CPU_CLOCK_SLACK_NS + run * CPU_CLOCK_PCT / 100;
+	CHECK(clk + slack >= run && clk <= run + slack,
+	      "cpu clock %llu ns, schedstat run time %llu ns (slack %llu)", clk,
+	      run, slack);
 out:
 	hftmon_stop(m);
 	hftmon_close(m);
