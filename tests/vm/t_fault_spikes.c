@@ -156,20 +156,13 @@ static void *toucher(void *arg)
 /* A session of this process with spikes at THRESHOLD_US, started. */
 static void session_begin(void)
 {
-	struct hftmon_open_opts oo = { .sz = sizeof(oo) };
 	struct hftmon_monitor_config c = {
 		.sz = sizeof(c),
 		.events = HFTMON_EV_SCHED_ALL,
 		.spike_threshold_us = THRESHOLD_US,
 	};
-	int err = hftmon_open(&oo, &m);
 
-	REQUIRE(err == 0, "hftmon_open: %s", strerror(-err));
-	err = hftmon_configure(m, &c);
-	REQUIRE(err == 0, "hftmon_configure: %s", strerror(-err));
-	err = hftmon_attach_process(m, getpid(), NULL);
-	REQUIRE(err == 0, "attach: %s", strerror(-err));
-	REQUIRE(hftmon_start(m) == 0, "start");
+	m = vm_session_self(&c);
 }
 
 static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)

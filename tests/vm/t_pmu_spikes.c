@@ -83,15 +83,6 @@ struct worker {
 
 static struct worker w;
 
-static int pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(tid, sizeof(set), &set);
-}
-
 static void spin(uint64_t ns)
 {
 	uint64_t end = mono_ns() + ns;
@@ -114,7 +105,7 @@ static void *worker_main(void *arg)
 	char c;
 
 	(void)arg;
-	if (pin(0, 1) || sched_setscheduler(0, SCHED_FIFO, &fifo))
+	if (vm_pin(0, 1) || sched_setscheduler(0, SCHED_FIFO, &fifo))
 		return NULL;
 	__atomic_store_n(&w.tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	while (read(w.go[0], &c, 1) == 1) {
@@ -137,7 +128,7 @@ static void *handler(void *arg)
 	struct uffd_msg msg;
 
 	(void)arg;
-	pin(0, 0);
+	vm_pin(0, 0);
 	if (poll(&p, 1, 10000) != 1 ||
 	    read(w.uffd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
 	    msg.event != UFFD_EVENT_PAGEFAULT) {
@@ -215,7 +206,6 @@ static void session_begin(uint32_t tick_us)
 		{ .sz = sizeof(pc[0]), .type = PERF_TYPE_HARDWARE,
 		  .config = PERF_COUNT_HW_INSTRUCTIONS },
 	};
-	struct hftmon_open_opts oo = { .sz = sizeof(oo) };
 	struct hftmon_monitor_config c = {
 		.sz = sizeof(c),
 		.events = HFTMON_EV_SCHED_ALL,
@@ -224,14 +214,8 @@ static void session_begin(uint32_t tick_us)
 		.nr_pmu_counters = 3,
 		.sampling_interval_us = tick_us,
 	};
-	int err = hftmon_open(&oo, &m);
 
-	REQUIRE(err == 0, "hftmon_open: %s", strerror(-err));
-	err = hftmon_configure(m, &c);
-	REQUIRE(err == 0, "hftmon_configure: %s", strerror(-err));
-	err = hftmon_attach_process(m, getpid(), NULL);
-	REQUIRE(err == 0, "attach: %s", strerror(-err));
-	REQUIRE(hftmon_start(m) == 0, "start");
+	m = vm_session_self(&c);
 }
 
 static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
@@ -430,18 +414,9 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page_size = sysconf(_SC_PAGESIZE);
 	have_cpu_pmu = cpu_pmu_listed();
-	REQUIRE(pin(0, 0) == 0, "pin main to CPU 0");
+	REQUIRE(vm_pin(0, 0) == 0, "pin main to CPU 0");
 	/* Forked before attach: a process of its own, not tracked. */
-	spinner = fork();
-	REQUIRE(spinner >= 0, "fork");
-	if (spinner == 0) {
-		struct sched_param sp = { 0 };
-
-		if (pin(0, 1) || sched_setscheduler(0, SCHED_IDLE, &sp))
-			_exit(1);
-		for (;;)
-			__asm__ volatile("" ::: "memory");
-	}
+	spinner = vm_idle_spinner(1);
 	w.pages = mmap(NULL, (size_t)TRIES * 2 * 2 * PAGES * page_size,
 		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		       0);

@@ -74,22 +74,13 @@ struct worker {
 	char *mem;		/* ROUNDS * PAGES pages, never touched before */
 };
 
-static int pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(tid, sizeof(set), &set);
-}
-
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 	int r, p;
 	char c;
 
-	if (pin(0, 1))
+	if (vm_pin(0, 1))
 		return NULL;
 	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	/* Blocked in read() between rounds, and after the last one. */
@@ -216,18 +207,9 @@ int main(void)
 	REQUIRE(pipe(w.go) == 0 && pipe(w.done) == 0, "pipe");
 
 	REQUIRE(sysconf(_SC_NPROCESSORS_ONLN) >= 2, "needs 2 CPUs");
-	REQUIRE(pin(0, 0) == 0, "pin main to CPU 0");
+	REQUIRE(vm_pin(0, 0) == 0, "pin main to CPU 0");
 	/* Forked before attach: a process of its own, not tracked. */
-	spinner = fork();
-	REQUIRE(spinner >= 0, "fork");
-	if (spinner == 0) {
-		struct sched_param sp = { 0 };
-
-		if (pin(0, 1) || sched_setscheduler(0, SCHED_IDLE, &sp))
-			_exit(1);
-		for (;;)
-			__asm__ volatile("" ::: "memory");
-	}
+	spinner = vm_idle_spinner(1);
 	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
 	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
 	REQUIRE(hftmon_get_pmu_status(m, status, 4) == 3, "PMU status");

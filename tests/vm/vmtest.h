@@ -220,4 +220,57 @@ static inline int proc_wait_blocked(const char *dir, bool (*ready)(pid_t),
 	return -1;
 }
 
+#ifdef _GNU_SOURCE
+#include <sched.h>
+
+/* Pins task tid (0: the caller) to cpu: 0 or -1. */
+static inline int vm_pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+/*
+ * A process of its own (fork it before attaching, and it is untracked)
+ * spinning on cpu in SCHED_IDLE: that CPU then never goes idle, so a
+ * tracked thread's switch-out there does not balance a new idle CPU
+ * (which under TCG can take milliseconds), and a woken thread preempts
+ * it at once. Its pid, for SIGKILL at the end.
+ */
+static inline pid_t vm_idle_spinner(int cpu)
+{
+	struct sched_param sp = { 0 };
+	pid_t pid = fork();
+
+	REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+	if (pid)
+		return pid;
+	if (vm_pin(0, cpu) || sched_setscheduler(0, SCHED_IDLE, &sp))
+		_exit(1);
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+#endif
+
+#ifdef HFTMON_H
+/* A session of this process, started: open, configure c, attach, start. */
+static inline struct hftmon *
+vm_session_self(const struct hftmon_monitor_config *c)
+{
+	struct hftmon *m;
+	int err = hftmon_open(NULL, &m);
+
+	REQUIRE(err == 0, "hftmon_open: %s", strerror(-err));
+	err = hftmon_configure(m, c);
+	REQUIRE(err == 0, "hftmon_configure: %s", strerror(-err));
+	err = hftmon_attach_process(m, getpid(), NULL);
+	REQUIRE(err == 0, "attach: %s", strerror(-err));
+	REQUIRE(hftmon_start(m) == 0, "start");
+	return m;
+}
+#endif
+
 #endif
