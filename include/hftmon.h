@@ -1169,6 +1169,14 @@ int hftmon_wait_spike(struct hftmon *m, const struct hftmon_spike_query *q,
 		      struct hftmon_spike *out);
 
 /*
+ * s's pmu_* fields again (HFTMON_2.4), from the records drained since:
+ * for a spike hftmon_wait_spike() returned before the read at its end was
+ * recorded (pmu_complete false), which comes at the thread's next tick or
+ * switch-out. 0, or -EINVAL (s NULL or too small for the pmu_* fields).
+ */
+int hftmon_spike_counters(struct hftmon *m, struct hftmon_spike *s);
+
+/*
  * The threshold while running: HFTMON_IOC_SET_SPIKE_THRESHOLD, the
  * kernel's -errno as it is (-EINVAL out of range, -EOPNOTSUPP configured
  * without spikes).

@@ -883,3 +883,15 @@ HFTMON_API int hftmon_wait_spike(struct hftmon *m,
 	hftmon_copy_out(out, out->sz, &s, sizeof(s));
 	return 1;
 }
+
+HFTMON_API int hftmon_spike_counters(struct hftmon *m, struct hftmon_spike *s)
+{
+	struct hftmon_spike sp = { .sz = sizeof(sp) };
+
+	if (!m || !s || s->sz < hftmon_offsetofend(struct hftmon_spike, pmu))
+		return -EINVAL;
+	hftmon_copy_out(&sp, sizeof(sp), s, s->sz);
+	hftmon_pmu_join(m, &sp);
+	hftmon_copy_out(s, s->sz, &sp, sizeof(sp));
+	return 0;
+}

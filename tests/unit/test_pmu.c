@@ -490,6 +490,16 @@ static void test_spike_join(void **state)
 
 	tick_of(0, T0 + 620 * US, T0 + 700 * US, &T1, 1, false);
 	drained(m);
+	/* Asked again of the spike it has (as after hftmon_wait_spike()). */
+	out[3].sz = sizeof(out[3]);
+	assert_int_equal(hftmon_spike_counters(m, &out[3]), 0);
+	sp = &out[3];
+	assert_int_equal(sp->pmu_records, 2);
+	assert_true(sp->pmu_complete);
+	assert_int_equal(sp->pmu[0].value, 8);
+	assert_int_equal(hftmon_spike_counters(m, NULL), -EINVAL);
+	memset(out, 0, sizeof(out));
+	out[0].sz = sizeof(out[0]);
 	assert_int_equal(hftmon_detect_latency_spikes(m, &q, out, 8), 4);
 	sp = &out[3];
 	assert_int_equal(sp->pmu_records, 2);

@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -469,6 +470,25 @@ static bool long_spike(struct session *s, void *arg)
 	return false;
 }
 
+/*
+ * A spike comes as it ends, the read of the counters at its end at the
+ * thread's next tick or switch-out: wait for it a little (a thread that
+ * runs on without switching brings it only with --sample-us).
+ */
+#define COUNTERS_WAIT_MS 200
+
+static void counters_wait(struct session *s, struct hftmon_spike *sp)
+{
+	uint64_t until = now_ns() + COUNTERS_WAIT_MS * 1000000ull;
+
+	while (sp->pmu_nr && !sp->pmu_complete && !stopping() &&
+	       now_ns() < until) {
+		usleep(10000);
+		if (hftmon_spike_counters(s->m, sp))
+			break;
+	}
+}
+
 static int follow_spikes(struct session *s, const struct spikes_args *a,
 			 struct hftmon_spike_query *q, uint64_t deadline)
 {
@@ -488,6 +508,7 @@ static int follow_spikes(struct session *s, const struct spikes_args *a,
 			continue;
 		if (ret < 0)
 			return report_error(ret, "waiting for a spike");
+		counters_wait(s, &sp);
 		counter_names_of(s, sp.pid, &cn);
 		print_spike(&sp, q->parts, q->cause_analysis, &cn);
 		fflush(stdout);
