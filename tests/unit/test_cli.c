@@ -1423,6 +1423,47 @@ static void test_spikes_counters(void **state)
 	assert_string_equal(err, "hftmon: spikes: --sample-us reads PMU counters: name them with --events (see hftmon spikes --help)\n");
 }
 
+/* Two slices of order-gw with 3 and 5 page faults; instructions refused. */
+static void gw_pmu_slices(void)
+{
+	struct fake_task t = gw;
+	static const uint64_t d1[2] = { 3, 0 }, d2[2] = { 5, 0 };
+	static const __s32 st[2] = { 0, -ENOENT };
+
+	t.pid = getpid();
+	assert_true(fake_pmu(1, 2400000, 2700000, &t, 2, d1, st, NULL));
+	assert_true(fake_pmu(1, 2800000, 2900000, &t, 2, d2, st, NULL));
+}
+
+/*
+ * cache -o FILE, then report -i FILE: the same metrics from the file (its
+ * PMU configuration recorded with it), the refused counter unsupported.
+ */
+static void test_cache_report_from_file(void **state)
+{
+	char file[] = "/tmp/hftmon-cli-cac-XXXXXX";
+	const char *args[] = { "-D", FAKE_DEVICE, "cache", "-p", pid_arg,
+			       "--duration", "0.05", "--percentiles", "50,100",
+			       "-e", "page-faults,instructions", "-o", file,
+			       NULL };
+	const char *rep[] = { "report", "-i", file, NULL };
+	int fd = mkstemp(file);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	fake.pmu_status[1] = -ENOENT;
+	fake.on_start = gw_pmu_slices;
+	run_live(args);
+	assert_non_null(strstr(live_out, ": 2 slices, 0.400 ms on CPU\n"
+					 "  page-faults: measured; 8 in 2 slices\n"
+					 "    per slice: p50 3 p100 5\n"));
+	assert_non_null(strstr(live_out, "  instructions: unsupported: "));
+	report_equals_live(rep);
+	unlink(file);
+}
+
 /* order-gw's 100 us INTERRUPTED spike on CPU 1, 10 ms from now. */
 static void gw_spike_soon(void)
 {
@@ -2778,6 +2819,7 @@ int main(void)
 		T(test_record_report_from_file),
 		T(test_switches_report_from_file),
 		T(test_spikes_report_from_file), T(test_spikes_counters),
+		T(test_cache_report_from_file),
 		T(test_irq_report_from_file), T(test_spikes_and_irq_stop_us),
 		T(test_sched_report_from_file),
 		T(test_sched_interval_ms_and_stop_us),

@@ -109,8 +109,6 @@ static void parse_cache(int argc, char **argv, struct cache_args *a)
 			bad_option("cache", c, argv);
 		}
 	}
-	if (a->s.output)
-		usage_error("cache: -o is not supported here: leave it out");
 	session_args_finish(&cmd_cache, &a->s, argc, argv);
 }
 
@@ -407,6 +405,20 @@ static int run_cache(int argc, char **argv)
 	return finish_stdout(status);
 }
 
+/* hftmon report -i FILE: the metrics over the recording, as printed live. */
+static int report_cache(struct session *s, int argc, char **argv)
+{
+	struct session_args *loaded;
+	struct cache_args a;
+	int status;
+
+	parse_cache(argc, argv, &a);
+	loaded = session_replay_args(s, &a.s);
+	status = print_metrics(s, &a);
+	s->args = loaded;
+	return status;
+}
+
 const struct cli_command cmd_cache = {
 	.name = "cache",
 	.run = run_cache,
@@ -431,4 +443,5 @@ const struct cli_command cmd_cache = {
 		   "      --sample-us N        also read them every N us (1..1000000) while a\n"
 		   "                           target runs: more, shorter samples (default: at\n"
 		   "                           its switches only)\n",
+	.report = report_cache,
 };

@@ -24,6 +24,7 @@ static const struct cli_command *const reportable[] = {
 	&cmd_explain,
 	&cmd_irq,
 	&cmd_sched,
+	&cmd_cache,
 };
 
 static int run_report(int argc, char **argv)
