@@ -1428,6 +1428,7 @@ static void *drain_main(void *arg)
 				  drain_min_us(&m->cfg);
 	int timeout = us_to_timeout(cur_us), ret;
 	bool stop, logged = false;
+	uint64_t lines;
 	long n, total;
 
 	pthread_mutex_lock(&m->agg_lock); /* released when the session runs */
@@ -1452,6 +1453,7 @@ static void *drain_main(void *arg)
 			m->drain.timer_wakeups++;
 		stop = m->thread_stop;
 		total = 0;
+		lines = m->line ? m->line->records : 0;
 		do {
 			n = drain_rings(m, m->cfg.record_fn, m->cfg.record_ctx);
 			total += n;
@@ -1461,7 +1463,14 @@ static void *drain_main(void *arg)
 			m->spikes_signalled = m->agg.st.spikes;
 			pthread_cond_broadcast(&m->spike_cond);
 		}
-		timeout = drain_next_timeout(m, &cur_us, total > 0);
+		/*
+		 * Samples of cache lines flowing keep the interval short as
+		 * records do: their rings have no watermark that wakes it.
+		 */
+		timeout = drain_next_timeout(m, &cur_us,
+					     total > 0 ||
+						     (m->line &&
+						      m->line->records != lines));
 		if (stop) {
 			/* A waiter must not sleep on a thread that is gone. */
 			pthread_cond_broadcast(&m->spike_cond);

@@ -544,6 +544,7 @@ void hftmon_numa_line_ring(struct hftmon *m, void *map)
 			tail = head;
 			break;
 		}
+		l->records++;
 		if (h.size <= sizeof(l->rec)) {
 			ring_copy(l->rec, data, size, tail, h.size);
 			take_record(m, l, l->rec, h.size);

@@ -16,6 +16,7 @@
  * umask=0x82 (arch/x86/events/intel/core.c). AMD's IBS op has no
  * encoding: its PMU type and cnt_ctl bit (config:19) come from sysfs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <setjmp.h>
@@ -174,6 +175,22 @@ static void pmu(const char *name, const char *const *files)
 		fake_write_file(d, files[0], files[1]);
 }
 
+static bool drain_thread; /* the next session drains on its own thread */
+
+/* This process's threads now (a sanitizer's own, the drain thread...). */
+static unsigned int tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static struct hftmon *session(uint32_t period, uint32_t ldlat, int want)
 {
 	struct hftmon_open_opts o = { .sz = sizeof(o), .device = FAKE_DEVICE };
@@ -181,6 +198,7 @@ static struct hftmon *session(uint32_t period, uint32_t ldlat, int want)
 		.sz = sizeof(cfg), .ring_pages = 16,
 		.events = HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA,
 		.numa_line_period = period, .numa_line_ldlat = ldlat,
+		.drain_thread = drain_thread,
 	};
 	struct hftmon *m = NULL;
 
@@ -232,24 +250,29 @@ static int check_icx(struct hftmon *m)
 {
 	struct perf_event_attr *a = &pf.attr[1];
 	char why[320];
+	unsigned int i;
 
-	if (hftmon_numa_cacheline_status(m, why, sizeof(why)) || pf.opens != 2 ||
+	if (hftmon_numa_cacheline_status(m, why, sizeof(why)) ||
+	    pf.opens != 1 + tasks() ||
 	    !strstr(why, "MEM_TRANS_RETIRED:LOAD_LATENCY ldlat 30") ||
 	    !pf.attr[0].disabled || pf.tid[0] != 0)
 		return 3;
 	if (a->type != PERF_TYPE_RAW || a->config != 0x1cd ||
 	    a->config1 != 30 || a->precise_ip != 2 || !sampling(a) ||
-	    a->disabled || !a->inherit || pf.tid[1] != getpid() ||
+	    a->disabled || !a->inherit || pf.tid[1] <= 0 ||
 	    pf.group[1] != -1)
 		return 4;
-	return 0;
+	for (i = 1; i < pf.opens && i < 8; i++)
+		if (pf.tid[i] == getpid())
+			return 0;
+	return 5; /* not this thread */
 }
 
 /* spr with mem-loads-aux in sysfs: the aux event leads every group. */
 static int check_spr(struct hftmon *m)
 {
 	(void)m;
-	if (pf.opens != 4)
+	if (pf.opens != 2 + 2 * tasks())
 		return 3;
 	if (pf.attr[2].type != PERF_TYPE_RAW || pf.attr[2].config != 0x8203 ||
 	    pf.attr[2].sample_period || pf.group[2] != -1)
@@ -268,7 +291,7 @@ static int check_ibs(struct hftmon *m)
 		.sz = sizeof(q), .resolution = HFTMON_NUMA_RES_CACHELINE,
 	};
 
-	if (pf.opens != 2 || pf.attr[1].type != 11 ||
+	if (pf.opens != 1 + tasks() || pf.attr[1].type != 11 ||
 	    pf.attr[1].config != 1ull << 19 || pf.attr[1].precise_ip ||
 	    !sampling(&pf.attr[1]))
 		return 3;
@@ -421,7 +444,8 @@ static void put(const void *rec, size_t n)
 	assert_true(pg->data_head + n - pg->data_tail <= pg->data_size);
 	for (i = 0; i < n; i++)
 		d[(pg->data_head + i) % pg->data_size] = r[i];
-	pg->data_head += n;
+	/* As the kernel publishes it: the drain thread may be reading. */
+	__atomic_store_n(&pg->data_head, pg->data_head + n, __ATOMIC_RELEASE);
 }
 
 static void sample(uint64_t t, uint64_t addr, uint32_t cpu, uint64_t mem_op)
@@ -471,7 +495,8 @@ static struct hftmon *running(void)
 	m = session(1000, 0, 0);
 	assert_int_equal(hftmon_attach_process(m, getpid(), NULL), 0);
 	assert_int_equal(hftmon_start(m), 0);
-	assert_int_equal(pf.opens, 2);
+	/* The trial and each thread, the drain thread's too if it runs. */
+	assert_int_equal(pf.opens, 1 + tasks());
 	assert_non_null(pf.map);
 	return m;
 }
@@ -569,11 +594,11 @@ static void test_samples(void **state)
 	/* Stop drains what is left, and closes the event. */
 	sample(1800, 0x100040, 0, PERF_MEM_OP_LOAD);
 	assert_int_equal(hftmon_stop(m), 0);
-	assert_int_equal(pf.munmaps, 1);
+	assert_int_equal(pf.munmaps, pf.opens - 1);
 	assert_int_equal(heatmap(m, &st, h, 8), 4);
 	row(&h[0], 0x100040, 1, 0, 3);
 	hftmon_close(m);
-	assert_int_equal(pf.closes, 2); /* the trial's and the thread's */
+	assert_int_equal(pf.closes, pf.opens); /* the trial's and the threads' */
 }
 
 /* Thousands of records through a ring of 32 KiB: it wraps, none lost. */
@@ -608,6 +633,39 @@ static void test_wrap(void **state)
 	/* 256 a batch: 2 calls per pass of 500 */
 	assert_int_equal(pf.moves, 20);
 	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+}
+
+/*
+ * With the library's drain thread, its passes take the samples (the
+ * caller only queries), and stop drains what is left.
+ */
+static void test_drain_thread(void **state)
+{
+	struct hftmon_numa_heat h[2];
+	struct hftmon_numa_stats st;
+	struct hftmon *m;
+	int i, rows = 0;
+
+	(void)state;
+	drain_thread = true;
+	m = running();
+	drain_thread = false;
+	for (i = 0; i < 100; i++)
+		sample(100 + i, 0x100000, 0, PERF_MEM_OP_LOAD);
+	for (i = 0; i < 500; i++) {
+		rows = heatmap(m, &st, h, 2);
+		if (st.samples == 100)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(rows, 1);
+	assert_int_equal(st.samples, 100);
+	assert_int_equal(hftmon_drain(m, ignore, NULL), -EBUSY);
+	sample(300, 0x100000, 0, PERF_MEM_OP_LOAD);
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(heatmap(m, &st, h, 2), 1);
+	assert_int_equal(st.samples, 101);
 	hftmon_close(m);
 }
 
@@ -647,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_thread, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
