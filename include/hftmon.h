@@ -210,7 +210,7 @@ struct hftmon_monitor_config {
 	 * HFTMON_NUMA_LINE_MAX_PERIOD), the library samples the tracked
 	 * threads' memory accesses with their data addresses, one in this many
 	 * events of the CPU's sampling event: AMD IBS op (dispatched ops,
-	 * rounded by the kernel to a multiple of 16), or Intel PEBS
+	 * rounded up to a multiple of 16, as IBS counts), or Intel PEBS
 	 * MEM_TRANS_RETIRED:LOAD_LATENCY (loads slower than numa_line_ldlat
 	 * cycles). Configure succeeds where the machine has neither or the
 	 * kernel refuses it: hftmon_numa_cacheline_status() and the query say

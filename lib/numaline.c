@@ -7,7 +7,8 @@
  *
  * - AMD IBS op, where the kernel registers the ibs_op PMU (its type from
  *   sysfs; cnt_ctl set where its format has it, so that one op in
- *   numa_line_period dispatched ops is tagged, not one per cycles). The
+ *   numa_line_period dispatched ops is tagged, not one per cycles; the
+ *   period rounded up to a multiple of 16, which the kernel requires). The
  *   kernel fills ADDR and DATA_SRC for it from 6.1 on; ops that are no
  *   load or store carry no address and are counted as skipped.
  * - Intel PEBS load latency, MEM_TRANS_RETIRED:LOAD_LATENCY with its
@@ -225,6 +226,8 @@ static int resolve(struct hftmon_numa_line *l, uint32_t period, uint32_t ldlat)
 	int bit, err;
 
 	if (!hftmon_pmu_sysfs_file("ibs_op", "type", buf, sizeof(buf))) {
+		/* IBS counts in 16s: perf_ibs_init() refuses the low 4 bits. */
+		period = (period + 15) & ~15u;
 		memset(&l->attr, 0, sizeof(l->attr));
 		base_attr(&l->attr, period);
 		l->attr.type = (uint32_t)strtoul(buf, NULL, 10);

@@ -238,10 +238,10 @@ static int in_child(const char *model, model_check check)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
 }
 
-static bool sampling(const struct perf_event_attr *a)
+static bool sampling(const struct perf_event_attr *a, uint64_t period)
 {
 	return a->sample_type == HFTMON_LINE_SAMPLE_TYPE &&
-	       a->sample_period == 1000 && a->use_clockid &&
+	       a->sample_period == period && a->use_clockid &&
 	       a->clockid == CLOCK_MONOTONIC && a->exclude_kernel;
 }
 
@@ -258,7 +258,7 @@ static int check_icx(struct hftmon *m)
 	    !pf.attr[0].disabled || pf.tid[0] != 0)
 		return 3;
 	if (a->type != PERF_TYPE_RAW || a->config != 0x1cd ||
-	    a->config1 != 30 || a->precise_ip != 2 || !sampling(a) ||
+	    a->config1 != 30 || a->precise_ip != 2 || !sampling(a, 1000) ||
 	    a->disabled || !a->inherit || pf.tid[1] <= 0 ||
 	    pf.group[1] != -1)
 		return 4;
@@ -278,7 +278,7 @@ static int check_spr(struct hftmon *m)
 	    pf.attr[2].sample_period || pf.group[2] != -1)
 		return 4;
 	if (pf.attr[3].config != 0x1cd || pf.attr[3].config1 != 30 ||
-	    pf.group[3] != 3002 || !sampling(&pf.attr[3]))
+	    pf.group[3] != 3002 || !sampling(&pf.attr[3], 1000))
 		return 5;
 	return 0;
 }
@@ -293,11 +293,11 @@ static int check_ibs(struct hftmon *m)
 
 	if (pf.opens != 1 + tasks() || pf.attr[1].type != 11 ||
 	    pf.attr[1].config != 1ull << 19 || pf.attr[1].precise_ip ||
-	    !sampling(&pf.attr[1]))
+	    !sampling(&pf.attr[1], 1008)) /* IBS: a multiple of 16 */
 		return 3;
 	if (hftmon_get_numa_stats(m, &q, &st) ||
 	    strcmp(st.source, "AMD IBS op samples") ||
-	    !strstr(st.source_event, "ibs_op (type 11, cnt_ctl=1)"))
+	    !strstr(st.source_event, "ibs_op (type 11, cnt_ctl=1), period 1008 ops"))
 		return 4;
 	return 0;
 }
