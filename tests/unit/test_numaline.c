@@ -45,6 +45,7 @@
 static struct {
 	int open_errno;		/* every perf_open fails with it */
 	int open_errno_after;	/* ...from this 1-based call on; 0 = all */
+	int mmap_errno;		/* every mmap fails with it */
 	unsigned int opens;
 	struct perf_event_attr attr[8];
 	pid_t tid[8];
@@ -79,6 +80,10 @@ static void *pf_mmap(int fd, size_t len)
 
 	(void)fd;
 	assert_int_equal(len, FAKE_PAGE_SIZE + DATA_SIZE);
+	if (pf.mmap_errno) {
+		errno = pf.mmap_errno;
+		return MAP_FAILED;
+	}
 	pg = calloc(1, len);
 	assert_non_null(pg);
 	pg->data_offset = FAKE_PAGE_SIZE;
@@ -480,6 +485,18 @@ static void lost(uint64_t n)
 	put(&r, sizeof(r));
 }
 
+/* PERF_RECORD_LOST_SAMPLES: what the PMU driver itself dropped. */
+static void lost_samples(uint64_t n)
+{
+	struct {
+		struct perf_event_header h;
+		uint64_t lost;
+	} r = { .h = { .type = PERF_RECORD_LOST_SAMPLES, .size = sizeof(r) },
+		.lost = n };
+
+	put(&r, sizeof(r));
+}
+
 static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
 {
 	(void)ctx;
@@ -541,6 +558,7 @@ static void test_samples(void **state)
 	/* The next line: a row of its own. */
 	sample(1200, 0x100080, 0, PERF_MEM_OP_LOAD);
 	lost(7);
+	lost_samples(3);
 	/* Node 0's memory from CPU 1 (node 1); a store counts too (IBS). */
 	sample(1300, 0x200008, 1, PERF_MEM_OP_STORE);
 	/* A page gone by the drain: node unknown. */
@@ -558,7 +576,7 @@ static void test_samples(void **state)
 	assert_string_equal(st.source, "PEBS load latency samples");
 	assert_non_null(strstr(st.source_event, "MEM_TRANS_RETIRED:LOAD_LATENCY"));
 	assert_int_equal(st.samples, 5);
-	assert_int_equal(st.lost, 7);
+	assert_int_equal(st.lost, 10);
 	assert_int_equal(st.skipped, 3);
 	assert_int_equal(st.local, 0);
 	assert_int_equal(st.remote, 4);
@@ -669,6 +687,49 @@ static void test_drain_thread(void **state)
 	hftmon_close(m);
 }
 
+/* Attached while running: its threads sampled from then on. */
+static void test_attach_running(void **state)
+{
+	struct hftmon *m;
+
+	(void)state;
+	force("icx");
+	m = session(1000, 0, 0);
+	assert_int_equal(hftmon_start(m), 0);
+	assert_int_equal(pf.opens, 1); /* the trial only */
+	assert_int_equal(hftmon_attach_process(m, getpid(), NULL), 0);
+	assert_int_equal(pf.opens, 1 + tasks());
+	assert_int_equal(hftmon_stop(m), 0);
+	assert_int_equal(pf.munmaps, tasks());
+	hftmon_close(m);
+}
+
+/* The ring cannot be mapped (the perf mlock limit): said, not sampled. */
+static void test_mmap_refused(void **state)
+{
+	struct hftmon_numa_stats_query q = {
+		.sz = sizeof(q), .resolution = HFTMON_NUMA_RES_CACHELINE,
+	};
+	struct hftmon_numa_stats st = { .sz = sizeof(st) };
+	char why[320];
+	struct hftmon *m;
+
+	(void)state;
+	force("icx");
+	pf.mmap_errno = EPERM;
+	m = session(1000, 0, 0);
+	assert_int_equal(hftmon_attach_process(m, getpid(), NULL), 0);
+	assert_int_equal(hftmon_start(m), 0);
+	assert_int_equal(hftmon_numa_cacheline_status(m, why, sizeof(why)),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(why, "(EPERM)"));
+	assert_non_null(strstr(why, "perf_event_mlock_kb"));
+	assert_int_equal(hftmon_get_numa_stats(m, &q, &st), -EOPNOTSUPP);
+	assert_int_equal(pf.closes, pf.opens); /* nothing left open */
+	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+}
+
 /* A header that cannot be walked: counted, the ring skipped to its head. */
 static void test_malformed(void **state)
 {
@@ -706,6 +767,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
