@@ -437,7 +437,7 @@ void hftmon_numa_line_start(struct hftmon *m)
 }
 
 /* The waiting samples' nodes (one move_pages()), into the history. */
-static void flush(struct hftmon_numa_line *l)
+static void flush(struct hftmon *m, struct hftmon_numa_line *l)
 {
 	unsigned int i;
 	long r;
@@ -446,6 +446,10 @@ static void flush(struct hftmon_numa_line *l)
 		return;
 	r = hftmon_line_ops->move_pages(l->pend[0].pid, l->nr_pend, l->pages,
 					l->node);
+	/* Counted as node unknown; said once (EPERM: no ptrace access). */
+	if (r < 0 && !l->move_failed++)
+		pr_warn(m, "NUMA cache-line samples of pid %d: move_pages: %s (%s): their memory's node is unknown",
+			(int)l->pend[0].pid, strerror(errno), errname(errno));
 	for (i = 0; i < l->nr_pend; i++) {
 		struct hftmon_agg_numa_access *x = &l->pend[i];
 		int nid = r < 0 ? -1 : l->node[i];
@@ -482,7 +486,7 @@ static void take_sample(struct hftmon *m, struct hftmon_numa_line *l,
 	}
 	if (l->nr_pend &&
 	    (l->nr_pend == HFTMON_LINE_BATCH || l->pend[0].pid != (int32_t)s->pid))
-		flush(l);
+		flush(m, l);
 	x = &l->pend[l->nr_pend];
 	l->pages[l->nr_pend++] = (void *)(uintptr_t)s->addr;
 	x->time_ns = s->time;
@@ -577,7 +581,7 @@ void hftmon_numa_line_ring(struct hftmon *m, void *map)
 		tail += h.size;
 	}
 	hftmon_ring_store_release(&pg->data_tail, tail);
-	flush(l);
+	flush(m, l);
 }
 
 void hftmon_numa_line_drain(struct hftmon *m)

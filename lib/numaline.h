@@ -75,6 +75,7 @@ struct hftmon_numa_line {
 	uint64_t other;		/* records of other types, stepped over */
 	uint64_t bad;		/* rings that held a malformed header */
 	uint64_t records;	/* records taken from the rings, all types */
+	uint64_t move_failed;	/* move_pages() calls that failed */
 
 	/* The samples of one pid waiting for their nodes (move_pages()). */
 	struct hftmon_agg_numa_access pend[HFTMON_LINE_BATCH];

@@ -46,6 +46,7 @@ static struct {
 	int open_errno;		/* every perf_open fails with it */
 	int open_errno_after;	/* ...from this 1-based call on; 0 = all */
 	int mmap_errno;		/* every mmap fails with it */
+	int move_errno;		/* every move_pages fails with it */
 	unsigned int opens;
 	struct perf_event_attr attr[8];
 	pid_t tid[8];
@@ -114,6 +115,10 @@ static long pf_move_pages(pid_t pid, unsigned long n, void **pages, int *st)
 	pf.moves++;
 	pf.move_pid = pid;
 	pf.moved += n;
+	if (pf.move_errno) {
+		errno = pf.move_errno;
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		/* 0xf...: a page gone, as the kernel says it */
 		st[i] = (uintptr_t)pages[i] >> 28 ? -ENOENT :
@@ -687,6 +692,29 @@ static void test_drain_thread(void **state)
 	hftmon_close(m);
 }
 
+/* move_pages() refused (no ptrace access): node unknown, never a guess. */
+static void test_move_pages_fails(void **state)
+{
+	struct hftmon_numa_heat h[2];
+	struct hftmon_numa_stats st;
+	struct hftmon *m;
+
+	(void)state;
+	m = running();
+	pf.move_errno = EPERM;
+	sample(1, 0x100000, 1, PERF_MEM_OP_LOAD);
+	sample(2, 0x100000, 1, PERF_MEM_OP_LOAD);
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_int_equal(m->line->move_failed, 1);
+	assert_int_equal(heatmap(m, &st, h, 2), 1);
+	assert_int_equal(st.samples, 2);
+	assert_int_equal(st.unknown, 2);
+	assert_int_equal(st.local + st.remote, 0);
+	row(&h[0], 0x100000, -1, 1, 2);
+	assert_int_equal(hftmon_stop(m), 0);
+	hftmon_close(m);
+}
+
 /* Attached while running: its threads sampled from then on. */
 static void test_attach_running(void **state)
 {
@@ -768,6 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_pages_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_refused, setup, teardown),
 	};
 
