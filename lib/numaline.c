@@ -167,7 +167,10 @@ static int try_event(struct hftmon_numa_line *l)
 {
 	int aux, fd = open_event(l, 0, true, &aux);
 
-	/* IBS before the kernel filtered by privilege level itself. */
+	/*
+	 * An IBS that takes no exclude_kernel (EINVAL): sampled without it,
+	 * the samples of kernel addresses skipped (take_sample()).
+	 */
 	if (fd == -EINVAL && l->ibs) {
 		l->attr.exclude_kernel = 0;
 		fd = open_event(l, 0, true, &aux);
@@ -562,6 +565,11 @@ void hftmon_numa_line_ring(struct hftmon *m, void *map)
 	uint64_t head = hftmon_ring_load_acquire(&pg->data_head);
 	uint64_t tail = pg->data_tail;
 
+	/* More than the ring between them: nothing there can be walked. */
+	if (head - tail > size) {
+		l->bad++;
+		tail = head;
+	}
 	while (size && head - tail >= sizeof(struct perf_event_header)) {
 		struct perf_event_header h;
 

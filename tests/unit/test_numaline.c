@@ -763,6 +763,7 @@ static void test_malformed(void **state)
 {
 	struct perf_event_header bad = { .type = PERF_RECORD_SAMPLE, .size = 4 };
 	struct perf_event_mmap_page *pg;
+	unsigned int i;
 	struct hftmon_numa_heat h[2];
 	struct hftmon_numa_stats st;
 	struct hftmon *m;
@@ -780,6 +781,19 @@ static void test_malformed(void **state)
 	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
 	assert_int_equal(heatmap(m, &st, h, 2), 1);
 	assert_int_equal(st.samples, 2);
+	/*
+	 * A tail past the head (no kernel writes that), over a ring of
+	 * records that could be walked for ever: no endless walk.
+	 */
+	for (i = 0; i < DATA_SIZE; i += 8) {
+		struct perf_event_header o = { .type = 99, .size = 8 };
+
+		memcpy((unsigned char *)pg + pg->data_offset + i, &o, 8);
+	}
+	pg->data_tail = pg->data_head + 8;
+	assert_true(hftmon_drain(m, ignore, NULL) >= 0);
+	assert_int_equal(pg->data_tail, pg->data_head);
+	assert_int_equal(m->line->bad, 2);
 	assert_int_equal(hftmon_stop(m), 0);
 	hftmon_close(m);
 }
