@@ -202,7 +202,26 @@ struct hftmon_monitor_config {
 	 */
 	const struct hftmon_pmu_counter *pmu_counters;	/* [0].sz set */
 	size_t nr_pmu_counters;
+	/* ---- HFTMON_2.4 ---- */
+	/*
+	 * The NUMA heatmap at cache-line resolution (HFTMON_NUMA_RES_CACHELINE,
+	 * see "NUMA access statistics"): 0 = off; else, with HFTMON_EV_NUMA
+	 * and the aggregator (-EINVAL without, or above
+	 * HFTMON_NUMA_LINE_MAX_PERIOD), the library samples the tracked
+	 * threads' memory accesses with their data addresses, one in this many
+	 * events of the CPU's sampling event: AMD IBS op (dispatched ops,
+	 * rounded up to a multiple of 16, as IBS counts), or Intel PEBS
+	 * MEM_TRANS_RETIRED:LOAD_LATENCY (loads slower than numa_line_ldlat
+	 * cycles). Configure succeeds where the machine has neither or the
+	 * kernel refuses it: hftmon_numa_cacheline_status() and the query say
+	 * why.
+	 */
+	uint32_t numa_line_period;
+	/* Intel's load latency threshold in cycles, 3..65535; 0 = 30. */
+	uint32_t numa_line_ldlat;
 };
+
+#define HFTMON_NUMA_LINE_MAX_PERIOD (1u << 28)
 
 #define HFTMON_DEFAULT_DRAIN_MAX_INTERVAL_US 100000u
 #define HFTMON_DRAIN_NO_TIMER UINT32_MAX
@@ -826,31 +845,49 @@ struct hftmon_pmu_metric {
  * both), out gets the totals per memory node and CPU node; with
  * resolution HFTMON_NUMA_RES_PAGE also the heatmap, one row per page,
  * memory node and CPU node (sorted by address, then the nodes), the
- * first max_heat of them in q->heat (heat[0].sz set). Cache-line
- * resolution (HFTMON_NUMA_RES_CACHELINE) needs sampled load addresses
- * (Intel PEBS load latency, AMD IBS), which hftmon does not read:
- * -EOPNOTSUPP, and the reason logged. The query holds the lock the drain
+ * first max_heat of them in q->heat (heat[0].sz set).
+ *
+ * HFTMON_2.4: resolution HFTMON_NUMA_RES_CACHELINE, for a session
+ * configured with numa_line_period (-EOPNOTSUPP otherwise), gives the same
+ * totals and heatmap from another sampled source: the CPU's address
+ * sampling of the tracked threads' loads (AMD IBS op; Intel PEBS load
+ * latency), one row per 64-byte line (bytes 64), memory node and CPU
+ * node. source says which ("AMD IBS op samples", "PEBS load latency
+ * samples"), source_event the event and its settings. The node of the
+ * memory is where move_pages() finds the line's page when the library
+ * drains the sample (milliseconds later: a page migrated in between is
+ * counted where it went), unknown for a page gone by then; the node of
+ * the CPU is that of the CPU the sample names. The last
+ * HFTMON_HISTORY_NUMA_LINES samples are held (missed as above); lost
+ * counts the samples the kernel dropped because a thread's ring was full
+ * (its PERF_RECORD_LOST), skipped the IBS ops that were no load or store
+ * (no data address), both for the whole session. Where the CPU has
+ * neither event (every VM) or the kernel refused it, -EOPNOTSUPP and the
+ * reason logged, which names the event tried and the kernel's errno
+ * (hftmon_numa_cacheline_status() gives it too). The query holds the
+ * lock the drain
  * needs while it copies and sorts (at most the history); it allocates
  * nothing (its sort space is allocated at configure).
  *
  * Returns the number of heatmap rows (may exceed max_heat; 0 without a
  * heatmap), or -errno: -EINVAL bad query, -EOPNOTSUPP raw_only, not
- * configured with HFTMON_EV_NUMA, no HFTMON_FEAT_NUMA_ACCESS, or
- * cache-line resolution.
+ * configured with HFTMON_EV_NUMA, no HFTMON_FEAT_NUMA_ACCESS (page and
+ * none), or cache-line resolution without numa_line_period or where it
+ * is unsupported.
  */
 #define HFTMON_HISTORY_NUMA_ACCESSES 32768u
 
 enum hftmon_numa_resolution {
 	HFTMON_NUMA_RES_NONE = 0,	/* totals only */
 	HFTMON_NUMA_RES_PAGE = 1,	/* from the hinting faults' addresses */
-	HFTMON_NUMA_RES_CACHELINE = 2,	/* unsupported: no address sampling */
+	HFTMON_NUMA_RES_CACHELINE = 2,	/* from address sampling (2.4) */
 };
 
-/* One heatmap cell: a page, the node of its memory, the node of the CPU. */
+/* One heatmap cell: a page (or line), its memory's node, the CPU's node. */
 struct hftmon_numa_heat {
 	size_t sz;			/* heat[0].sz */
-	uint64_t addr;			/* the page (a huge page: its first) */
-	uint64_t bytes;			/* pages of the folio accessed x page size */
+	uint64_t addr;			/* the page (a huge page: its first), or line */
+	uint64_t bytes;			/* pages of the folio accessed x page size; 64 */
 	int mem_node, cpu_node;		/* -1 unknown */
 	uint64_t count;			/* samples */
 	uint64_t first_ns, last_ns;
@@ -863,7 +900,7 @@ struct hftmon_numa_stats_query {
 	uint64_t window_us;		/* like the other queries; 0 = see since/until */
 	uint64_t since_ns, until_ns;	/* CLOCK_MONOTONIC, [since, until); 0 = unbounded */
 	uint32_t resolution;		/* enum hftmon_numa_resolution */
-	struct hftmon_numa_heat *heat;	/* the heatmap's rows (PAGE) */
+	struct hftmon_numa_heat *heat;	/* the heatmap's rows (PAGE, CACHELINE) */
 	size_t max_heat;
 };
 
@@ -923,7 +960,22 @@ struct hftmon_numa_stats {
 	uint64_t bandwidth_ns;
 	uint64_t read_bytes[HFTMON_NUMA_MAX_NODES];
 	uint64_t write_bytes[HFTMON_NUMA_MAX_NODES];
+	/* HFTMON_NUMA_RES_CACHELINE only (see above); else empty and 0. */
+	char source_event[96];
+	uint64_t lost, skipped;
 };
+
+#define HFTMON_HISTORY_NUMA_LINES 32768u
+
+/*
+ * Whether this session samples cache lines (numa_line_period), and why
+ * not: 0, and what is sampled with which event, in why; -EOPNOTSUPP and
+ * the reason (the event tried and the kernel's errno, or that this CPU
+ * has no PEBS/IBS load sampling, or no libpfm4 to name Intel's event);
+ * -ENODATA configured without numa_line_period; -EINVAL m NULL, or why
+ * NULL with len. why gets at most len bytes, NUL-terminated. (HFTMON_2.4)
+ */
+int hftmon_numa_cacheline_status(struct hftmon *m, char *why, size_t len);
 
 int hftmon_get_numa_stats(struct hftmon *m,
 			  const struct hftmon_numa_stats_query *q,

@@ -79,6 +79,8 @@ struct hftmon_numa_bw {
 	uint64_t start_ns, stop_ns;	/* the span counted; stop 0: running */
 };
 
+struct hftmon_numa_line;
+
 struct hftmon {
 	int fd;
 	hftmon_log_fn log;
@@ -107,6 +109,8 @@ struct hftmon {
 	/* hftmon_get_numa_stats()'s PMU side, set at configure (numadram.c). */
 	struct hftmon_numa_dram dram;
 	struct hftmon_numa_bw bw;
+	/* The cache-line heatmap's sampling (numaline.c); NULL: not asked. */
+	struct hftmon_numa_line *line;
 
 	/* The aggregator, allocated with the rings unless raw_only. */
 	struct hftmon_agg agg;
@@ -172,6 +176,15 @@ HFTMON_INTERNAL void hftmon_lock_yield(struct hftmon *m);
 
 /* pfm.c: libpfm4 initialised again at the next call (tests: another PMU). */
 HFTMON_INTERNAL void hftmon_pfm_reset(void);
+struct perf_event_attr;
+/*
+ * name (with its libpfm4 modifiers) into a whole perf_event_attr, user
+ * space only, config1 and precise_ip included: 0, or -errno (-EOPNOTSUPP
+ * no libpfm4, -ENOENT not this machine's) with why set.
+ */
+HFTMON_INTERNAL int hftmon_pfm_encode(const char *name,
+				      struct perf_event_attr *attr, char *why,
+				      size_t len);
 /* At configure, with the kernel's counters (numadram.c). */
 HFTMON_INTERNAL void hftmon_numa_dram_setup(struct hftmon *m,
 					    const struct hftmon_pmu_event *pmu,

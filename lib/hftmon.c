@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "handle.h"
+#include "numaline.h"
 #include "numabal.h"
 #include "hftmon.h"
 #include "internal.h"
@@ -298,6 +299,7 @@ static void unmap_rings(struct hftmon *m)
 	free(m->irq_order);
 	m->irq_order = NULL;
 	hftmon_cache_free(m);
+	hftmon_numa_line_free(m);
 	free(m->cpus);
 	m->cpus = NULL;
 	memset(&m->cfg, 0, sizeof(m->cfg));
@@ -570,6 +572,20 @@ static int check_config(struct hftmon *m, const struct hftmon_monitor_config *c)
 		       "record_fn/drain_interval_us/drain_max_interval_us apply to the library's drain thread: set drain_thread, or drain with hftmon_drain()");
 		return -EINVAL;
 	}
+	if (c->numa_line_period &&
+	    (!(c->events & HFTMON_EV_NUMA) || c->raw_only ||
+	     c->numa_line_period > HFTMON_NUMA_LINE_MAX_PERIOD)) {
+		pr_err(m, "numa_line_period %u: needs HFTMON_EV_NUMA and the aggregator (no raw_only), at most %u",
+		       c->numa_line_period, HFTMON_NUMA_LINE_MAX_PERIOD);
+		return -EINVAL;
+	}
+	if (c->numa_line_ldlat &&
+	    (!c->numa_line_period || c->numa_line_ldlat < 3 ||
+	     c->numa_line_ldlat > 65535)) {
+		pr_err(m, "numa_line_ldlat %u: needs numa_line_period, and 3..65535 cycles",
+		       c->numa_line_ldlat);
+		return -EINVAL;
+	}
 	if (c->drain_max_interval_us &&
 	    c->drain_max_interval_us < drain_min_us(c)) {
 		pr_err(m,
@@ -768,7 +784,7 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 
 	if (!m)
 		return -EINVAL;
-	err = HFTMON_COPY_OPTS(&c, cfg, nr_pmu_counters);
+	err = HFTMON_COPY_OPTS(&c, cfg, numa_line_ldlat);
 	if (err)
 		return err;
 	err = check_config(m, &c);
@@ -868,6 +884,16 @@ HFTMON_API int hftmon_configure(struct hftmon *m,
 	/* After the aggregator: it knows each CPU's node. */
 	if (c.events & HFTMON_EV_NUMA)
 		hftmon_numa_bw_setup(m);
+	if (c.numa_line_period) {
+		err = hftmon_numa_line_setup(m, c.numa_line_period,
+					     c.numa_line_ldlat,
+					     HFTMON_HISTORY_NUMA_LINES);
+		if (err) {
+			pr_err(m, "NUMA cache-line history: %s", strerror(-err));
+			unmap_rings(m);
+			return err;
+		}
+	}
 	m->configured = true;
 	pr_debug(m, "configured %u rings of %llu bytes", nr,
 		 (unsigned long long)m->ring_mmap_size);
@@ -967,6 +993,11 @@ HFTMON_API int hftmon_attach_process(struct hftmon *m, pid_t pid,
 		m->cap_attached = cap;
 	}
 	m->attached[m->nr_attached++] = pid;
+	if (m->running) {
+		hftmon_lock(m);
+		hftmon_numa_line_attach(m, pid);
+		hftmon_unlock(m);
+	}
 	return 0;
 }
 
@@ -1143,6 +1174,7 @@ HFTMON_API int hftmon_start(struct hftmon *m)
 	if (m->agg_ready)
 		hftmon_agg_session_start(&m->agg);
 	hftmon_numa_bw_start(m);
+	hftmon_numa_line_start(m);
 	hftmon_file_started(m);
 	m->running = true;
 	if (thread)
@@ -1170,6 +1202,9 @@ HFTMON_API int hftmon_stop(struct hftmon *m)
 	/* Stopped or not, the thread ends: its last pass drains what is left. */
 	if (m->thread_running)
 		stop_thread(m);
+	/* After the thread: its samples drained, under no one's feet. */
+	if (!err)
+		hftmon_numa_line_stop(m);
 	if (!err)
 		err = hftmon_file_stopped(m);
 	return err;
@@ -1270,6 +1305,7 @@ static long drain_rings(struct hftmon *m, hftmon_record_fn fn, void *ctx)
 		if (stopped || total >= INT_MAX)
 			break;
 	}
+	hftmon_numa_line_drain(m);
 	if (m->agg_ready)
 		hftmon_agg_flush(&m->agg);
 	hftmon_file_pass_end(m);
@@ -1392,6 +1428,7 @@ static void *drain_main(void *arg)
 				  drain_min_us(&m->cfg);
 	int timeout = us_to_timeout(cur_us), ret;
 	bool stop, logged = false;
+	uint64_t lines;
 	long n, total;
 
 	pthread_mutex_lock(&m->agg_lock); /* released when the session runs */
@@ -1416,6 +1453,7 @@ static void *drain_main(void *arg)
 			m->drain.timer_wakeups++;
 		stop = m->thread_stop;
 		total = 0;
+		lines = m->line ? m->line->records : 0;
 		do {
 			n = drain_rings(m, m->cfg.record_fn, m->cfg.record_ctx);
 			total += n;
@@ -1425,7 +1463,14 @@ static void *drain_main(void *arg)
 			m->spikes_signalled = m->agg.st.spikes;
 			pthread_cond_broadcast(&m->spike_cond);
 		}
-		timeout = drain_next_timeout(m, &cur_us, total > 0);
+		/*
+		 * Samples of cache lines flowing keep the interval short as
+		 * records do: their rings have no watermark that wakes it.
+		 */
+		timeout = drain_next_timeout(m, &cur_us,
+					     total > 0 ||
+						     (m->line &&
+						      m->line->records != lines));
 		if (stop) {
 			/* A waiter must not sleep on a thread that is gone. */
 			pthread_cond_broadcast(&m->spike_cond);
@@ -1517,6 +1562,7 @@ HFTMON_API ssize_t hftmon_read_records(struct hftmon *m, void *buf, size_t len)
 			return (ssize_t)copied;
 		}
 	}
+	hftmon_numa_line_drain(m);
 	if (m->agg_ready)
 		hftmon_agg_flush(&m->agg);
 	hftmon_file_pass_end(m);

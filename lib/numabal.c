@@ -19,6 +19,7 @@
 #include "agg.h"
 #include "handle.h"
 #include "numabal.h"
+#include "numaline.h"
 
 int hftmon_agg_numa_init(struct hftmon_agg *a, unsigned int nr_cpus,
 			 uint32_t max_threads, uint32_t history_faults,
@@ -547,8 +548,13 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 	struct hftmon_numa_stats_query qq;
 	struct hftmon_numa_stats *o;
 	const struct hftmon_agg_numa *n;
-	uint64_t i, first, end, since, until;
+	const struct hftmon_agg_numa_access *hist;
+	struct hftmon_agg_numa_access *sort;
+	const struct hftmon_numa_line *l = NULL;
+	uint64_t i, first, end, since, until, total;
 	size_t nk = 0, rows = 0;
+	uint32_t cap, unit;
+	bool line, heat;
 	int err, hi = -1, c;
 
 	if (!m || !out || !HFTMON_OUT_OK(out))
@@ -561,12 +567,10 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 	    (qq.window_us && (qq.since_ns || qq.until_ns)) ||
 	    (qq.until_ns && qq.until_ns <= qq.since_ns) ||
 	    (qq.max_heat && (!qq.heat || !HFTMON_OUT_OK(qq.heat))) ||
-	    (qq.max_heat && qq.resolution != HFTMON_NUMA_RES_PAGE))
+	    (qq.max_heat && qq.resolution == HFTMON_NUMA_RES_NONE))
 		return -EINVAL;
-	if (qq.resolution == HFTMON_NUMA_RES_CACHELINE) {
-		pr_err(m, "NUMA heatmap: cache-line resolution needs sampled load addresses (Intel PEBS load latency, AMD IBS), which hftmon does not read: page resolution only");
-		return -EOPNOTSUPP;
-	}
+	line = qq.resolution == HFTMON_NUMA_RES_CACHELINE;
+	heat = qq.resolution != HFTMON_NUMA_RES_NONE;
 	err = hftmon_check_configured(m, "NUMA stats query");
 	if (err)
 		return err;
@@ -574,7 +578,19 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 		pr_err(m, "NUMA stats query: configured without NUMA balancing events (HFTMON_EV_NUMA)");
 		return -EOPNOTSUPP;
 	}
-	if (!(m->info.features & HFTMON_FEAT_NUMA_ACCESS)) {
+	if (line) {
+		l = m->line;
+		if (!l) {
+			pr_err(m, "NUMA heatmap: cache-line resolution needs a session configured with numa_line_period (the CPU's address sampling)");
+			return -EOPNOTSUPP;
+		}
+		/* Set at configure and start, before any query can run. */
+		if (l->status) {
+			pr_err(m, "NUMA heatmap: cache-line resolution unsupported: %s",
+			       l->why);
+			return -EOPNOTSUPP;
+		}
+	} else if (!(m->info.features & HFTMON_FEAT_NUMA_ACCESS)) {
 		pr_err(m, "NUMA stats query: this module records no hinting fault addresses (HFTMON_FEAT_NUMA_ACCESS)");
 		return -EOPNOTSUPP;
 	}
@@ -584,18 +600,35 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 	o = out->sz == sizeof(*out) ? out : &stats_copy;
 	memset(o, 0, sizeof(*o));
 	o->sz = sizeof(*o);
-	snprintf(o->source, sizeof(o->source), "NUMA hinting faults");
 	o->page_size = m->info.page_size ? m->info.page_size : 4096;
 	hftmon_lock(m);
 	n = m->agg.numa;
-	end = n->access_total;
-	first = end > n->access_cap ? end - n->access_cap : 0;
+	if (line) {
+		snprintf(o->source, sizeof(o->source), "%s", l->source);
+		snprintf(o->source_event, sizeof(o->source_event), "%s",
+			 l->event);
+		o->lost = l->lost;
+		o->skipped = l->skipped;
+		hist = l->hist;
+		sort = l->sort;
+		cap = l->cap;
+		total = l->total;
+		unit = HFTMON_LINE_SIZE;
+	} else {
+		snprintf(o->source, sizeof(o->source), "NUMA hinting faults");
+		hist = n->accesses;
+		sort = n->access_sort;
+		cap = n->access_cap;
+		total = n->access_total;
+		unit = o->page_size;
+	}
+	end = total;
+	first = end > cap ? end - cap : 0;
 	/* Lost: everything before the oldest held, if the range reaches it. */
-	if (first && n->accesses[first % n->access_cap].time_ns > since)
+	if (first && hist[first % cap].time_ns > since)
 		o->missed = first;
 	for (i = first; i < end; i++) {
-		const struct hftmon_agg_numa_access *x =
-			&n->accesses[i % n->access_cap];
+		const struct hftmon_agg_numa_access *x = &hist[i % cap];
 
 		if (x->time_ns < since || (until && x->time_ns >= until) ||
 		    (qq.pid && qq.pid != x->pid) || (qq.tid && qq.tid != x->tid))
@@ -616,13 +649,12 @@ HFTMON_API int hftmon_get_numa_stats(struct hftmon *m,
 			if (x->cpu_node > hi)
 				hi = x->cpu_node;
 		}
-		if (qq.resolution == HFTMON_NUMA_RES_PAGE)
-			n->access_sort[nk++] = *x;
+		if (heat)
+			sort[nk++] = *x;
 	}
-	if (qq.resolution == HFTMON_NUMA_RES_PAGE) {
-		access_sort(n->access_sort, nk);
-		rows = heat_rows(n->access_sort, nk, o->page_size, qq.heat,
-				 qq.max_heat);
+	if (heat) {
+		access_sort(sort, nk);
+		rows = heat_rows(sort, nk, unit, qq.heat, qq.max_heat);
 	}
 	for (i = 0; i < n->nr_cpus; i++)
 		if (n->cpu_node[i] > hi)

@@ -168,6 +168,17 @@ static int event_bytes(const char *pmu, const char *ev, double *bytes)
 	return 0;
 }
 
+int hftmon_pmu_sysfs_file(const char *pmu, const char *file, char *buf,
+			  size_t len)
+{
+	return pmu_file(pmu, file, buf, len);
+}
+
+int hftmon_pmu_sysfs_event(const char *pmu, const char *ev, uint64_t *config)
+{
+	return event_config(pmu, ev, config);
+}
+
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));

@@ -6,6 +6,7 @@
 #ifndef HFTMON_LIB_NUMABW_H
 #define HFTMON_LIB_NUMABW_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "internal.h"
@@ -24,5 +25,14 @@ HFTMON_INTERNAL extern const struct hftmon_bw_ops *hftmon_bw_ops;
 HFTMON_INTERNAL void hftmon_bw_set_ops(const struct hftmon_bw_ops *ops);
 /* "/sys/bus/event_source/devices" */
 HFTMON_INTERNAL extern const char *hftmon_pmu_dir;
+/* A small sysfs file of a PMU there, without its newline; 0 or -errno. */
+HFTMON_INTERNAL int hftmon_pmu_sysfs_file(const char *pmu, const char *file,
+					  char *buf, size_t len);
+/*
+ * A named event of a PMU there ("event=0x03,umask=0x82") into its config
+ * through the PMU's format files: 0, -ENOENT none, -EINVAL unusable.
+ */
+HFTMON_INTERNAL int hftmon_pmu_sysfs_event(const char *pmu, const char *ev,
+					   uint64_t *config);
 
 #endif /* HFTMON_LIB_NUMABW_H */

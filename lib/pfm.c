@@ -167,6 +167,34 @@ HFTMON_API int hftmon_pmu_event_parse(struct hftmon *m, const char *name,
 	return err;
 }
 
+int hftmon_pfm_encode(const char *name, struct perf_event_attr *attr,
+		      char *why, size_t len)
+{
+	pfm_perf_encode_arg_t arg;
+	int r, err;
+
+	pthread_mutex_lock(&pfm.lock);
+	err = pfm_load();
+	if (err) {
+		snprintf(why, len, "%s", pfm.why);
+		pthread_mutex_unlock(&pfm.lock);
+		return err;
+	}
+	memset(attr, 0, sizeof(*attr));
+	memset(&arg, 0, sizeof(arg));
+	arg.attr = attr;
+	arg.size = sizeof(arg);
+	/* The _EXT encoding: libpfm4 sets precise_ip (":precise=2") too. */
+	r = pfm.encode(name, PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
+	if (r != PFM_SUCCESS) {
+		err = pfm_errno(r);
+		snprintf(why, len, "libpfm4: %s: %s", name, pfm.strerror(r));
+	}
+	pthread_mutex_unlock(&pfm.lock);
+	attr->size = sizeof(*attr);
+	return err;
+}
+
 HFTMON_API int hftmon_pmu_list(struct hftmon *m, struct hftmon_pmu_desc *out,
 			       size_t max, hftmon_pmu_event_fn fn, void *ctx)
 {

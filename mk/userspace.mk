@@ -83,7 +83,7 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/tests/obj/%.o)
 # in itself (main renamed).
 UNIT_CLI_OBJS := $(filter-out %/main.o,$(CLI_SRCS:%.c=$(O)/tests/obj/%.o))
 UNIT_TSAN_BINS := $(O)/tests/tsan/test_ring $(O)/tests/tsan/test_drain_thread \
-		  $(O)/tests/tsan/test_spike
+		  $(O)/tests/tsan/test_spike $(O)/tests/tsan/test_numaline
 
 # Heap and mlock'd footprint of hftmon_configure(), measured from outside
 # the library (tests/unit/mem/footprint.c), without sanitizers.

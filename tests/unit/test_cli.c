@@ -33,6 +33,7 @@
 
 #include "fake_records.h"
 #include "fake_sys.h"
+#include "numaline.h"
 
 #define main hftmon_cli_main
 #include "../../tools/hftmon/main.c"
@@ -700,7 +701,7 @@ static void test_numa_json(void **state)
  * records on three pages of this process's own buffer (two adjacent,
  * coalesced into one range; one apart), node 1 memory from node 0's CPU
  * and one local: the node table, the ranges with their mapping, the
- * JSON; cacheline refused in one line before anything is recorded.
+ * JSON.
  */
 extern const char *hftmon_node_dir;
 static char heat_buf[64 << 12] __attribute__((aligned(4096)));
@@ -770,13 +771,154 @@ static void test_numa_heatmap(void **state)
 	assert_non_null(strstr(out, "\"ranges_total\": 2"));
 	assert_non_null(strstr(out, "\"pages\": 2, \"samples\": 3, \"cells\": [{\"mem_node\": 1, \"cpu_node\": 0, \"count\": 3}]"));
 
-	args[8] = "cacheline";
-	args[9] = NULL;
-	assert_int_equal(run_cli_child_err(args), 1);
-	assert_non_null(strstr(err, "numa: --heatmap cacheline: unsupported: cache-line resolution needs sampled load addresses"));
-	assert_null(strchr(strchr(err, '\n') + 1, '\n'));
 	assert_int_equal(run_cli_child_err(no_duration), 2);
 	assert_non_null(strstr(err, "--heatmap records its samples: --duration SEC is needed"));
+	hftmon_node_dir = "/sys/devices/system/node";
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", heat_nodes);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * --heatmap cacheline over a fake perf event (lib/numaline.c's seam) for
+ * a forced Intel model: refused in one line (or a JSON document) naming
+ * the event and the kernel's errno before anything is recorded; taken,
+ * the table of lines from the samples its ring holds when mapped.
+ */
+void hftmon_pfm_reset(void);
+static int line_errno;
+static unsigned int line_maps; /* samples in the first ring only */
+
+static int line_open(struct perf_event_attr *attr, pid_t tid, int group)
+{
+	(void)attr;
+	(void)tid;
+	(void)group;
+	if (line_errno) {
+		errno = line_errno;
+		return -1;
+	}
+	return 4000;
+}
+
+/* Three loads on two lines of heat_buf from CPU 0 (node 0), one skipped. */
+static void *line_mmap(int fd, size_t len)
+{
+	struct perf_event_mmap_page *pg = calloc(1, len);
+	uint64_t b = (uint64_t)(uintptr_t)heat_buf;
+	uint64_t addrs[4] = { b + 8, b + 16, b + 64, 0 };
+	unsigned char *d;
+	int i;
+
+	(void)fd;
+	assert_non_null(pg);
+	pg->data_offset = 4096;
+	pg->data_size = len - 4096;
+	d = (unsigned char *)pg + 4096;
+	/* The CLI runs in this process: its drain thread is sampled too. */
+	for (i = 0; i < 4 && !line_maps; i++) {
+		struct {
+			struct perf_event_header h;
+			uint32_t pid, tid;
+			uint64_t time, addr;
+			uint32_t cpu, res;
+			uint64_t data_src;
+		} r = { .h = { .type = PERF_RECORD_SAMPLE, .size = sizeof(r) },
+			.pid = (uint32_t)self, .tid = (uint32_t)self,
+			.time = fake_now_ns(), .addr = addrs[i] };
+		union perf_mem_data_src ds = { .val = 0 };
+
+		ds.mem_op = PERF_MEM_OP_LOAD;
+		r.data_src = ds.val;
+		memcpy(d + pg->data_head, &r, sizeof(r));
+		pg->data_head += sizeof(r);
+	}
+	line_maps++;
+	return pg;
+}
+
+static int line_munmap(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+	return 0;
+}
+
+static int line_close(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
+static long line_move_pages(pid_t pid, unsigned long n, void **pages, int *st)
+{
+	unsigned long i;
+
+	(void)pid;
+	(void)pages;
+	for (i = 0; i < n; i++)
+		st[i] = 1;
+	return 0;
+}
+
+static const struct hftmon_line_ops line_ops = {
+	.perf_open = line_open, .mmap = line_mmap, .munmap = line_munmap,
+	.close = line_close, .move_pages = line_move_pages,
+};
+
+static void test_numa_cacheline(void **state)
+{
+	const char *args[] = { "-D", FAKE_DEVICE, "numa", "-p", self_arg,
+			       "--duration", "0.05", "--heatmap", "cacheline",
+			       NULL, NULL };
+	uint64_t b = (uint64_t)(uintptr_t)heat_buf;
+	char want[64], cmd[240];
+	const char *nl;
+
+	(void)state;
+	snprintf(heat_nodes, sizeof(heat_nodes), "/tmp/hftmon-cli-nodes-XXXXXX");
+	fake_two_nodes(heat_nodes);
+	hftmon_node_dir = heat_nodes;
+	setenv("LIBPFM_FORCE_PMU", "icx", 1);
+	hftmon_pfm_reset();
+	hftmon_line_set_ops(&line_ops);
+	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
+
+	line_errno = ENOENT;
+	assert_int_equal(run_cli_child_err(args), 1);
+	assert_non_null(strstr(err, "numa: --heatmap cacheline: unsupported: the kernel refused MEM_TRANS_RETIRED:LOAD_LATENCY ldlat 30, period 2003: No such file or directory (ENOENT): use --heatmap page\n"));
+	nl = strchr(err, '\n');
+	assert_true(nl && !nl[1]);
+	args[9] = "--json";
+	assert_int_equal(run_cli(args), 1);
+	assert_true(json_valid(out));
+	assert_non_null(strstr(out, "\"heatmap\": {\"resolution\": \"cacheline\", \"supported\": false, \"errno\": \"EOPNOTSUPP\", \"reason\": \"the kernel refused MEM_TRANS_RETIRED:LOAD_LATENCY ldlat 30, period 2003: No such file or directory (ENOENT)\"}"));
+
+	line_errno = 0;
+	line_maps = 0;
+	args[9] = NULL;
+	assert_int_equal(run_cli(args), 0);
+	assert_non_null(strstr(out, "NUMA accesses sampled by PEBS load latency samples (MEM_TRANS_RETIRED:LOAD_LATENCY ldlat 30, period 2003): 3 samples, local 0 (0.0%), remote 3; lost by the kernel 0, no data address 1\n"));
+	assert_non_null(strstr(out, "\n       1               3               0\n"));
+	assert_non_null(strstr(out, "the 1 hottest of 1 address ranges (cache-line resolution)"));
+	snprintf(want, sizeof(want), "%llx-%llx", (unsigned long long)b,
+		 (unsigned long long)(b + 128));
+	snprintf(cmd, sizeof(cmd), "%-33s %6u %8u  ", want, 2u, 3u);
+	assert_non_null(strstr(out, cmd));
+	assert_non_null(strstr(out, "LINES"));
+
+	fake_teardown();
+	fake_setup(2);
+	fake.info.features |= HFTMON_FEAT_NUMA_BALANCING | HFTMON_FEAT_NUMA_ACCESS;
+	args[9] = "--json";
+	line_maps = 0;
+	assert_int_equal(run_cli(args), 0);
+	assert_true(json_valid(out));
+	assert_non_null(strstr(out, "\"heatmap\": {\"resolution\": \"cacheline\", \"source\": \"PEBS load latency samples\", \"event\": \"MEM_TRANS_RETIRED:LOAD_LATENCY ldlat 30, period 2003\", \"line_size\": 64, \"lost\": 0, \"skipped\": 1, \"supported\": true, \"reason\": null, \"samples\": 3"));
+	assert_non_null(strstr(out, "\"lines\": 2, \"samples\": 3, \"cells\": [{\"mem_node\": 1, \"cpu_node\": 0, \"count\": 3}]"));
+
+	hftmon_line_set_ops(NULL);
+	unsetenv("LIBPFM_FORCE_PMU");
+	hftmon_pfm_reset();
 	hftmon_node_dir = "/sys/devices/system/node";
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", heat_nodes);
 	assert_int_equal(system(cmd), 0);
@@ -2812,7 +2954,7 @@ int main(void)
 		T(test_record_several_pids), T(test_record_attach_error),
 		T(test_missing_device),	     T(test_info),
 		T(test_usage_errors_exit_2), T(test_help_and_version),
-		T(test_json_checker), T(test_numa_json), T(test_numa_heatmap), T(test_record_interval),	     T(test_sched_json),
+		T(test_json_checker), T(test_numa_json), T(test_numa_heatmap), T(test_numa_cacheline), T(test_record_interval),	     T(test_sched_json),
 		T(test_sched_table),
 		T(test_sched_histogram),	     T(test_sched_no_such_process),
 		T(test_switches_with_stacks), T(test_switches_kptr_restrict),

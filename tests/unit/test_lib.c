@@ -396,7 +396,7 @@ static void test_opts_checked_from_last_field(void **state)
 	/* Last: a configure that fails leaves m unconfigured. */
 	check_newer_caller(m, call_configure,
 			   sizeof(struct hftmon_monitor_config),
-			   OFFSETOFEND(struct hftmon_monitor_config, nr_pmu_counters),
+			   OFFSETOFEND(struct hftmon_monitor_config, numa_line_ldlat),
 			   "monitor_config");
 	hftmon_close(m);
 }

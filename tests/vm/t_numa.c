@@ -16,6 +16,15 @@
  *    elsewhere; then, after 1 MiB of the node-1 buffer is released
  *    (MADV_DONTNEED), 256 fewer.
  * 3. Errors: a pid that does not exist is -ESRCH.
+ * 4. The heatmap at cache-line resolution (numa_line_period): x86 TCG
+ *    has no PMU, so neither PEBS nor IBS: the library configures, and the
+ *    query and hftmon_numa_cacheline_status() refuse it with
+ *    -EOPNOTSUPP and a reason that names the errno the kernel gave for
+ *    the event it was asked (ENOENT: no PMU takes a precise hardware
+ *    sample), no number; hftmon numa --heatmap cacheline refuses it in
+ *    one line with the same reason, and with --json in a document that
+ *    says so, both exit status 1. Where the module has no NUMA events
+ *    (PREEMPT_RT), the CLI says that it needs them.
  *
  * Booted with one node (no -numa), it checks the one-node answer: one
  * node, every CPU, and every resident page of the buffers on node 0
@@ -27,6 +36,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hftmon.h>
@@ -144,6 +154,92 @@ static void check_mapping(int n, void *addr, size_t len, int nodes,
 	     (unsigned long long)mp->pages[0],
 	     (unsigned long long)mp->pages[1], pages_on(addr, len, 0),
 	     nodes > 1 ? pages_on(addr, len, 1) : 0);
+}
+
+/* The command's output (stdout and stderr) and its exit status. */
+static int run(const char *cmd, char *out, size_t len)
+{
+	size_t got;
+	FILE *p = popen(cmd, "r");
+	int st;
+
+	REQUIRE(p, "popen %s", cmd);
+	got = fread(out, 1, len - 1, p);
+	out[got] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void check_cacheline(void)
+{
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg), .events = HFTMON_EV_SCHED_ALL | HFTMON_EV_NUMA,
+		.numa_line_period = 2003,
+	};
+	struct hftmon_numa_stats_query q = {
+		.sz = sizeof(q), .resolution = HFTMON_NUMA_RES_CACHELINE,
+	};
+	struct hftmon_info info = { .size = sizeof(info) };
+	static struct hftmon_numa_stats st;
+	char why[320], cmd[160], out[4096], name[32] = "";
+	const char *e, *end;
+	struct hftmon *m;
+	int r;
+
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_get_info(m, &info) == 0, "info");
+	if (!(info.features & HFTMON_FEAT_NUMA_BALANCING)) {
+		hftmon_close(m);
+		snprintf(cmd, sizeof(cmd),
+			 "./bin/hftmon numa -p %d --duration 0.1 --heatmap cacheline 2>&1",
+			 (int)getpid());
+		r = run(cmd, out, sizeof(out));
+		CHECK(r == 1 && strstr(out, "--heatmap cacheline: unsupported: it needs the module's NUMA events"),
+		      "%s: %d %s", cmd, r, out);
+		INFO("cache-line heatmap without NUMA events: %s", out);
+		return;
+	}
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure with numa_line_period");
+	r = hftmon_numa_cacheline_status(m, why, sizeof(why));
+	CHECK(r == -EOPNOTSUPP, "cache-line status %d: %s", r, why);
+	INFO("cache-line heatmap: %s", why);
+	/* The kernel's errno by name, "(ENOENT)", and no number for it. */
+	e = strstr(why, "(E");
+	end = e ? strchr(e, ')') : NULL;
+	CHECK(e && end && end - e < (long)sizeof(name),
+	      "no errno name in the reason: %s", why);
+	if (e && end && end - e < (long)sizeof(name))
+		snprintf(name, sizeof(name), "%.*s", (int)(end - e + 1), e);
+	CHECK(!strstr(why, "errno 2") && !strstr(why, "-2)"),
+	      "a number for the errno: %s", why);
+	CHECK(strstr(why, "cycles:p") || strstr(why, "refused"),
+	      "the reason names no event tried: %s", why);
+	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach");
+	REQUIRE(hftmon_start(m) == 0, "start");
+	st.sz = sizeof(st);
+	r = hftmon_get_numa_stats(m, &q, &st);
+	CHECK(r == -EOPNOTSUPP, "cache-line query: %d", r);
+	CHECK(hftmon_stop(m) == 0, "stop");
+	hftmon_close(m);
+
+	snprintf(cmd, sizeof(cmd),
+		 "./bin/hftmon numa -p %d --duration 0.1 --heatmap cacheline 2>&1",
+		 (int)getpid());
+	r = run(cmd, out, sizeof(out));
+	CHECK(r == 1, "%s: exit %d: %s", cmd, r, out);
+	CHECK(strstr(out, "numa: --heatmap cacheline: unsupported: ") &&
+		      strstr(out, why) && strstr(out, ": use --heatmap page\n") &&
+		      !strchr(out, '\n')[1],
+	      "%s: not the library's reason in one line: %s", cmd, out);
+	INFO("hftmon numa --heatmap cacheline: %s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "./bin/hftmon numa -p %d --duration 0.1 --heatmap cacheline --json",
+		 (int)getpid());
+	r = run(cmd, out, sizeof(out));
+	CHECK(r == 1, "%s: exit %d: %s", cmd, r, out);
+	CHECK(strstr(out, "\"heatmap\": {\"resolution\": \"cacheline\", \"supported\": false, \"errno\": \"EOPNOTSUPP\", \"reason\": ") &&
+		      *name && strstr(out, name),
+	      "%s: %s", cmd, out);
 }
 
 int main(void)
@@ -269,5 +365,6 @@ int main(void)
 		      "hftmon numa: the buffer's node holds %s", q ? q : "nothing");
 	}
 	hftmon_close(m);
+	check_cacheline();
 	return vmtest_result();
 }

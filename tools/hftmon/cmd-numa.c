@@ -24,9 +24,13 @@
  * faults: per memory node the samples from each CPU node, then the
  * hottest address ranges (adjacent sampled pages of one mapping, named
  * as /proc/PID/maps names it, coalesced), each with its samples per
- * memory node x CPU node and a shade of its heat. --heatmap cacheline is
- * refused before anything is recorded: it needs sampled load addresses
- * (PEBS, IBS), which hftmon does not read.
+ * memory node x CPU node and a shade of its heat. --heatmap cacheline
+ * does the same with 64-byte lines, from the CPU's sampling of the
+ * threads' load addresses (AMD IBS op, Intel PEBS load latency, one
+ * sample in CLI_LINE_PERIOD events: numa_line_period); where the machine
+ * has neither or the kernel refuses it, it is refused before anything is
+ * recorded, in one line that names the event and the kernel's errno (or
+ * a JSON document saying the same with --json).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,7 +46,8 @@ struct numa_args {
 	unsigned long long top;
 	double duration; /* 0: no session */
 	bool json;
-	bool heatmap; /* --heatmap page */
+	bool heatmap; /* --heatmap page or cacheline */
+	bool cacheline; /* --heatmap cacheline */
 };
 
 /* What a --duration session found, for show_process(). */
@@ -55,8 +60,8 @@ struct numa_session {
 
 enum { OPT_TOP = 0x100, OPT_NJSON, OPT_DURATION, OPT_HEATMAP };
 
-#define CACHELINE_WHY "cache-line resolution needs sampled load addresses (Intel PEBS load latency, AMD IBS), which hftmon does not read: use --heatmap page"
-
+/* One sample in this many events of the CPU's address sampling. */
+#define CLI_LINE_PERIOD 2003
 
 static void parse_numa(int argc, char **argv, struct numa_args *a)
 {
@@ -102,12 +107,8 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 							optarg);
 			break;
 		case OPT_HEATMAP:
-			if (!strcmp(optarg, "cacheline")) {
-				report_line("numa: --heatmap cacheline: unsupported: %s",
-					    CACHELINE_WHY);
-				exit(1);
-			}
-			if (strcmp(optarg, "page"))
+			a->cacheline = !strcmp(optarg, "cacheline");
+			if (strcmp(optarg, "page") && !a->cacheline)
 				usage_error("numa: --heatmap takes page or cacheline, not '%s'",
 					    optarg);
 			a->heatmap = true;
@@ -129,6 +130,34 @@ static void parse_numa(int argc, char **argv, struct numa_args *a)
 		usage_error("numa: --duration records once: no --interval or --count");
 	if (a->heatmap && !a->duration)
 		usage_error("numa: --heatmap records its samples: --duration SEC is needed");
+}
+
+/* --heatmap cacheline refused: one line, or with --json a document. */
+static void line_refusal(const struct numa_args *a, int st, const char *why)
+{
+	if (a->json) {
+		printf("{\"command\": \"numa\", \"hftmon_version\": \"%s\", \"heatmap\": {\"resolution\": \"cacheline\", \"supported\": false, \"errno\": ",
+		       HFTMON_VERSION_STRING);
+		json_string(strerrorname_np(-st) ? strerrorname_np(-st) : "?");
+		printf(", \"reason\": ");
+		json_string(why);
+		printf("}}\n");
+		fflush(stdout);
+	} else {
+		report_line("numa: --heatmap cacheline: unsupported: %s: use --heatmap page",
+			    why);
+	}
+}
+
+/* Whether the session cannot sample lines (and it was said why). */
+static bool line_refused(const struct numa_args *a, struct numa_session *ns)
+{
+	char why[320];
+	int st = hftmon_numa_cacheline_status(ns->m, why, sizeof(why));
+
+	if (st)
+		line_refusal(a, st, why);
+	return st != 0;
 }
 
 /* Records the targets for a->duration seconds; ns->status says how it went. */
@@ -165,11 +194,27 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 		int st = info.source_status[HFTMON_SRC_NUMA_BALANCING];
 
 		ns->status = st ? st : -EOPNOTSUPP;
+		/* The lines' nodes come with the module's NUMA events. */
+		if (a->cacheline) {
+			const char *r = hftmon_source_reason(
+				HFTMON_SRC_NUMA_BALANCING, ns->status);
+			char why[256];
+
+			snprintf(why, sizeof(why),
+				 "it needs the module's NUMA events, and %s",
+				 r ? r : strerror(-ns->status));
+			line_refusal(a, ns->status, why);
+			return 1;
+		}
 		return 0;
 	}
+	if (a->cacheline)
+		cfg.numa_line_period = CLI_LINE_PERIOD;
 	err = hftmon_configure(ns->m, &cfg);
 	if (err)
 		return report_error(err, "numa: configure");
+	if (a->cacheline && line_refused(a, ns))
+		return 1;
 	for (i = 0; i < a->targets.nr; i++) {
 		struct hftmon_attach_opts ao = { .sz = sizeof(ao),
 						 .track_numa = true };
@@ -182,6 +227,9 @@ static int record_session(const struct numa_args *a, struct numa_session *ns)
 	err = hftmon_start(ns->m);
 	if (err)
 		return report_error(err, "numa: start");
+	/* Taken at configure, it may still be refused for the threads. */
+	if (a->cacheline && line_refused(a, ns))
+		return 1;
 	ns->start_ns = now_ns();
 	end = ns->start_ns + (uint64_t)(a->duration * 1e9);
 	while (!stopping() && now_ns() < end) {
@@ -612,19 +660,25 @@ static int show_counted(pid_t pid, const struct hftmon_numa_node *nd,
 	return 0;
 }
 
-/* --heatmap page: the node table and the hottest ranges of pid. */
+/* --heatmap page|cacheline: the node table and the hottest ranges of pid. */
 static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			const struct numa_args *a, const struct numa_session *ns,
 			const struct hftmon_numa_mapping *mp, int nm)
 {
 	struct hftmon_numa_stats_query q = {
-		.sz = sizeof(q), .pid = pid, .resolution = HFTMON_NUMA_RES_PAGE,
+		.sz = sizeof(q), .pid = pid,
+		.resolution = a->cacheline ? HFTMON_NUMA_RES_CACHELINE :
+					     HFTMON_NUMA_RES_PAGE,
 	};
+	const char *res = a->cacheline ? "cacheline" : "page";
+	const char *units = a->cacheline ? "lines" : "pages";
 	struct hftmon_numa_stats *st = calloc(1, sizeof(*st));
 	struct hftmon_numa_heat *heat = NULL;
 	struct heat_range *r = NULL;
 	uint64_t *cells = NULL;
-	const char *why = no_activity(ns, nodes);
+	/* Lines are sampled by the CPU, without the balancer. */
+	const char *why = a->cacheline && !ns->status ? NULL :
+							no_activity(ns, nodes);
 	size_t cap = 4096, nr = 0, shown, i;
 	uint64_t max = 0;
 	int rows = 0, j, k;
@@ -673,6 +727,7 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			return report_error(-ENOMEM, "numa");
 		}
 		nr = coalesce(heat, (size_t)rows, mp, nm, nd, nodes,
+			      a->cacheline ? 64 :
 			      st->page_size ? st->page_size : 4096, cells, r);
 	}
 	/* The hottest --top ranges, shown by address. */
@@ -683,8 +738,15 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			max = r[i].samples;
 	qsort(r, shown, sizeof(*r), by_start);
 	if (a->json) {
-		printf(", \"heatmap\": {\"resolution\": \"page\", \"source\": ");
+		printf(", \"heatmap\": {\"resolution\": \"%s\", \"source\": ", res);
 		json_string(rows >= 0 ? st->source : "NUMA hinting faults");
+		if (a->cacheline) {
+			printf(", \"event\": ");
+			json_string(st->source_event);
+			printf(", \"line_size\": 64, \"lost\": %llu, \"skipped\": %llu",
+			       (unsigned long long)st->lost,
+			       (unsigned long long)st->skipped);
+		}
 		printf(", \"supported\": %s, \"reason\": ", rows >= 0 ? "true" : "false");
 		if (why)
 			json_string(why);
@@ -710,8 +772,8 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			       i ? ", " : "", (unsigned long long)r[i].start,
 			       (unsigned long long)r[i].end);
 			json_string(r[i].map ? r[i].map->path : "");
-			printf(", \"pages\": %llu, \"samples\": %llu, \"cells\": [",
-			       (unsigned long long)r[i].pages,
+			printf(", \"%s\": %llu, \"samples\": %llu, \"cells\": [",
+			       units, (unsigned long long)r[i].pages,
 			       (unsigned long long)r[i].samples);
 			for (j = 0, k = 0; j < nodes * nodes; j++) {
 				uint64_t v = r[i].cell[j];
@@ -726,8 +788,12 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 		}
 		printf("]}");
 	} else {
-		printf("\nNUMA accesses sampled by %s: ",
-		       rows >= 0 ? st->source : "NUMA hinting faults");
+		if (a->cacheline)
+			printf("\nNUMA accesses sampled by %s (%s): ", st->source,
+			       st->source_event);
+		else
+			printf("\nNUMA accesses sampled by %s: ",
+			       rows >= 0 ? st->source : "NUMA hinting faults");
 		if (rows < 0 || why) {
 			printf("%s\n", why ? why : "unavailable");
 		} else {
@@ -741,6 +807,10 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 			if (st->missed)
 				printf(" (%llu older samples no longer held)",
 				       (unsigned long long)st->missed);
+			if (a->cacheline)
+				printf("; lost by the kernel %llu, no data address %llu",
+				       (unsigned long long)st->lost,
+				       (unsigned long long)st->skipped);
 			printf("\n%8s", "MEM-NODE");
 			for (k = 0; k < nodes; k++) {
 				char h[24];
@@ -757,9 +827,10 @@ static int show_heatmap(pid_t pid, const struct hftmon_numa_node *nd, int nodes,
 					       "");
 				printf("\n");
 			}
-			printf("\nheatmap: the %zu hottest of %zu address ranges (page resolution), samples by memory node <- CPU node:\n",
-			       shown, nr);
-			printf("%-33s %6s %8s  ", "RANGE", "PAGES", "SAMPLES");
+			printf("\nheatmap: the %zu hottest of %zu address ranges (%s resolution), samples by memory node <- CPU node:\n",
+			       shown, nr, a->cacheline ? "cache-line" : "page");
+			printf("%-33s %6s %8s  ", "RANGE",
+			       a->cacheline ? "LINES" : "PAGES", "SAMPLES");
 			for (j = 0; j < nodes * nodes; j++) {
 				char h[24];
 
@@ -1049,7 +1120,8 @@ const struct cli_command cmd_numa = {
 		"                           --duration, the NUMA balancer's activity and\n"
 		"                           each thread's time per node, recorded that long;\n"
 		"                           --heatmap page: who touched which pages from\n"
-		"                           which node, sampled by hinting faults\n",
+		"                           which node, sampled by hinting faults;\n"
+		"                           cacheline: which lines, sampled by the CPU\n",
 	.options = "numa options:\n"
 		   "  -p, --pid PID            a process; repeatable\n"
 		   "  -i, --interval SEC       print it again every SEC seconds\n"
@@ -1059,5 +1131,7 @@ const struct cli_command cmd_numa = {
 		   "                           migrations, task moves/swaps, time on each node\n"
 		   "      --heatmap page       with --duration: samples per memory node x CPU\n"
 		   "                           node, and the --top hottest address ranges\n"
-		   "                           (cacheline: unsupported, no address sampling)\n",
+		   "      --heatmap cacheline  the same per 64-byte line, from the CPU's load\n"
+		   "                           address sampling (AMD IBS, Intel PEBS); refused\n"
+		   "                           with the kernel's reason where there is none\n",
 };
