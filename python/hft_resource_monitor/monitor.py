@@ -139,12 +139,20 @@ class HFTResourceMonitor:
         seq = self._log_seq
         err = self._lib.hftmon_open(byref(opts), byref(h))
         if err:
-            raise error_for(err, "open %s" % (device or "/dev/hftmon"),
-                            self._reason(seq), opening=True)
+            why = self._reason(seq)
+            if -err in (_errno.ENOENT, _errno.ENODEV, _errno.ENXIO):
+                why = "is the hftmon module loaded? (modprobe hftmon)"
+            raise error_for(err, "open %s" % (device or "/dev/hftmon"), why,
+                            opening=True)
         self._m = h
         self._info = L.hftmon_info(size=ctypes.sizeof(L.hftmon_info))
-        self._check(self._lib.hftmon_get_info(self._m, byref(self._info)),
-                    "get_info", seq)
+        try:
+            self._check(self._lib.hftmon_get_info(self._m,
+                                                  byref(self._info)),
+                        "get_info", seq)
+        except Exception:
+            self.close()
+            raise
 
     # ---- plumbing --------------------------------------------------------
     def _on_log(self, ctx, level, msg):
