@@ -77,7 +77,7 @@ copy() {
 mkdir -p "$std/encodings"
 for f in "$stdlib"/encodings/*.py; do copy "$f" "$stdlib" "$std"; done
 : >"$work/so"
-while read -r name file; do
+while read -r _ file; do
 	file=$(readlink -f "$file")
 	case $file in
 	"$stdlib"/lib-dynload/*) cp -L "$file" "$std/lib-dynload/"; echo "$file" >>"$work/so" ;;
