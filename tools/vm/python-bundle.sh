@@ -1,21 +1,23 @@
 #!/bin/sh
-# python-bundle.sh DIR PYTHON LIBHFTMON PROBE...: the host's Debian python3
-# with the part of its standard library and of pytest that the Python
-# binding's tests import, into DIR, for the VM (whose root is a static
-# busybox). Which modules: PYTHON runs pytest over PROBE... (the binding's
-# tests, and a self-test that passes, fails, skips and errors, so that
-# pytest's reporting imports what it needs too) and lists every module
-# then loaded; their files (with the host's compiled .pyc, so the guest
+# python-bundle.sh DIR PYTHON LIBHFTMON RUN COLLECT: the host's Debian
+# python3 with the part of its standard library and of pytest that the
+# Python binding's tests import, into DIR, for the VM (whose root is a
+# static busybox). Which modules: PYTHON runs pytest over RUN (the host
+# tests, on the fake device) and a self-test that passes, fails, skips and
+# errors, so that pytest's reporting imports what it needs too, then
+# collects COLLECT (the VM tests: they need the module, so here they are
+# only imported), and lists every module each loaded; their files (with the host's compiled .pyc, so the guest
 # compiles nothing), the encodings package, the extension modules among
 # them and every shared library those and the interpreter link (ldd), the
 # dynamic loader, and LIBHFTMON are copied. DIR/python.sh runs it there
 # (as tools/bench/perf-bundle.sh runs perf): through its own loader, with
 # PYTHONHOME at DIR.
 set -eu
-dir=${1:?usage: python-bundle.sh DIR PYTHON LIBHFTMON PROBE...}
+dir=${1:?usage: python-bundle.sh DIR PYTHON LIBHFTMON RUN COLLECT}
 python=${2:?python}
 libhftmon=${3:?libhftmon}
-shift 3
+run=${4:?tests to run}
+collect=${5:?tests to collect}
 exe=$(readlink -f "$(command -v "$python")")
 [ -x "$exe" ] || { echo "python-bundle: no $python (make deps installs python3)" >&2; exit 1; }
 "$exe" -c 'import pytest' 2>/dev/null ||
@@ -35,12 +37,11 @@ def test_error(): raise OSError(22, "probe")
 def test_param(v, tmp_path, capsys): assert v
 EOS
 # The modules loaded once pytest is done, one "name file" a line.
-HFTMON_LIBRARY=$libhftmon "$exe" - "$work/modules" "$work/test_selftest.py" "$@" \
-	>"$work/probe.log" 2>&1 <<'EOS' || true
+cat >"$work/probe.py" <<'EOS'
 import atexit, runpy, sys
 out = sys.argv[1]
 def dump():
-    with open(out, "w") as f:
+    with open(out, "a") as f:
         for name, m in sorted(sys.modules.items()):
             fn = getattr(m, "__file__", None)
             if fn:
@@ -54,6 +55,11 @@ main = importlib.util.find_spec("pytest.__main__").origin
 sys.argv = ["pytest", "-q", "-rA", "-p", "no:cacheprovider"] + sys.argv[2:]
 runpy.run_module("pytest", run_name="__main__", alter_sys=True)
 EOS
+: >"$work/modules"
+HFTMON_LIBRARY=$libhftmon "$exe" "$work/probe.py" "$work/modules" \
+	"$work/test_selftest.py" "$run" >"$work/probe.log" 2>&1 || true
+"$exe" "$work/probe.py" "$work/modules" --collect-only "$collect" \
+	>>"$work/probe.log" 2>&1 || true
 [ -s "$work/modules" ] || { cat "$work/probe.log" >&2; echo "python-bundle: the probe listed no modules" >&2; exit 1; }
 
 ver=$("$exe" -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
@@ -77,6 +83,7 @@ copy() {
 mkdir -p "$std/encodings"
 for f in "$stdlib"/encodings/*.py; do copy "$f" "$stdlib" "$std"; done
 : >"$work/so"
+sort -u "$work/modules" >"$work/modules.sorted"
 while read -r _ file; do
 	file=$(readlink -f "$file")
 	case $file in
@@ -85,7 +92,7 @@ while read -r _ file; do
 	/usr/lib/python3/dist-packages/*) copy "$file" /usr/lib/python3/dist-packages "$dir/site" ;;
 	*) ;;	# the tree's own modules: the payload carries python/ itself
 	esac
-done <"$work/modules"
+done <"$work/modules.sorted"
 # The distribution metadata pytest reads (importlib.metadata) for its version.
 for d in /usr/lib/python3/dist-packages/pytest-*.dist-info; do
 	[ -d "$d" ] && cp -a "$d" "$dir/site/"
@@ -106,4 +113,4 @@ PYTHONHOME=\$here PYTHONPATH=\$here/site\${PYTHONPATH:+:\$PYTHONPATH} \\
 	--library-path "\$here/lib" "\$here/bin/$ver" "\$@"
 EOS
 chmod +x "$dir/python.sh"
-echo "python-bundle: $(wc -l <"$work/modules") modules, $(du -sh "$dir" | cut -f1) in $dir"
+echo "python-bundle: $(wc -l <"$work/modules.sorted") modules, $(du -sh "$dir" | cut -f1) in $dir"
