@@ -583,7 +583,10 @@ class HFTResourceMonitor:
             ret = call(m, byref(q), byref(out))
         if ret == -_errno.EOPNOTSUPP:
             res.state, res.errno = "unsupported", _errno.EOPNOTSUPP
-            res.reason = self._reason(seq) or self._numa_reason()
+            # A module without NUMA balancing: its reason, not the
+            # library's "configured without" that follows from it.
+            res.reason = (None if self._numa else self._numa_reason()) or \
+                self._reason(seq)
             if res.heatmap_state == "unsupported" and not res.heatmap_reason:
                 res.heatmap_reason = res.reason
             return res
@@ -623,11 +626,8 @@ class HFTResourceMonitor:
         return res
 
     def _numa_reason(self):
-        if not self._numa:
-            why = self._source_reason(L.HFTMON_SRC_NUMA_BALANCING)
-            return why or "the session was configured without NUMA events " \
-                "(configure(numa=True))"
-        return self._source_reason(L.HFTMON_SRC_NUMA_ACCESS)
+        why = self._source_reason(L.HFTMON_SRC_NUMA_BALANCING)
+        return "NUMA balancing: %s" % why if why else None
 
     def detect_latency_spikes(self, threshold_us=50,
                               include_cause_analysis=False, *, pid=0, tid=0,

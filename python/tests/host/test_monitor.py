@@ -328,7 +328,8 @@ def test_numa_without_the_source_is_unsupported(monitor, fake):
     try:
         m.configure()
         n = m.get_numa_stats(include_heatmap=True, resolution="page")
-        assert n.state == "unsupported" and n.reason
+        why = m._lib.hftmon_source_reason(9, -errno.EOPNOTSUPP).decode()
+        assert n.state == "unsupported" and why in n.reason
         assert n.samples is None and n.by_node is None
     finally:
         m.close()
