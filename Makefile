@@ -81,6 +81,7 @@ install-module: module
 
 include mk/userspace.mk
 include mk/vm.mk
+include mk/python.mk
 include mk/mutate.mk
 include mk/arm64.mk
 

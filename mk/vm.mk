@@ -76,6 +76,11 @@ vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS) \
 		$(VM_DIR)/payload/bin/
 	cp tests/vm/guest.sh tests/vm/t_*.sh tools/demo/guest-demo.sh \
 		tools/bench/guest-bench.sh $(VM_DIR)/payload/
+	@# the Python binding and its interpreter (mk/python.mk)
+	$(if $(VM_PYTHON),cp -a $(VM_PYTHON) $(VM_DIR)/payload/py && \
+		rsync -a --exclude=__pycache__ --exclude='*.c' python $(VM_DIR)/payload/ && \
+		mkdir -p $(VM_DIR)/payload/python/examples && \
+		cp examples/*.py $(VM_DIR)/payload/python/examples/)
 
 # VM_PARTS: the boots to run (main: the integration programs with both
 # vCPUs; loop: the load/unload loop under single-threaded TCG).

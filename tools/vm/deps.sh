@@ -37,6 +37,9 @@ PACKAGES=(
 	# for the initramfs
 	qemu-system-x86 qemu-system-data busybox-static
 	# coreutils' timeout, util-linux's flock and gzip are essential packages
+	# the Python binding's tests (python/tests: host, and in the VM, which
+	# gets this python3 and pytest: tools/vm/python-bundle.sh)
+	python3-pytest
 	# make lint: the shell scripts and the userspace C
 	shellcheck cppcheck git
 	# make lint renders hftmon(1) with groff (man/check-hftmon-1.sh)
