@@ -213,6 +213,14 @@ class LatencySpike:
     # None when not asked or not explained (causes_reason says why)
     causes: Optional[List[SpikeCause]] = None
     causes_reason: Optional[str] = None
+    # With PMU counters: what each counted (configure's order, as
+    # get_cache_metrics() names them) over the thread's reads that overlap
+    # the spike, which span [counters_from_ns, counters_to_ns); a runnable
+    # spike's are no_data (the thread did not run). None without counters.
+    counters: Optional[List[CounterValue]] = None
+    counters_from_ns: int = 0
+    counters_to_ns: int = 0
+    counters_complete: bool = True
 
 
 @dataclass

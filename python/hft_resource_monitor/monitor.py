@@ -702,6 +702,13 @@ class HFTResourceMonitor:
                 woken=bool(s.flags & L.HFTMON_SPIKE_WOKEN),
                 idle=bool(s.flags & L.HFTMON_SPIKE_IDLE),
                 idle_state=s.idle_state, links=s.links, addr=s.addr)
+            if s.pmu_nr:
+                sp.counters = [_counter_value(
+                    c, _str(self._lib.hftmon_pmu_reason(c.status)) or None)
+                    for c in s.pmu[:s.pmu_nr]]
+                sp.counters_from_ns, sp.counters_to_ns = \
+                    s.pmu_from_ns, s.pmu_to_ns
+                sp.counters_complete = bool(s.pmu_complete)
             if cause and s.nr_parts:
                 sp.causes = [SpikeCause(
                     kind=PART_KINDS.get(p.kind, str(p.kind)), cpu=p.cpu,

@@ -52,6 +52,9 @@ class Fake:
                                     c_int, c_uint, c_int]),
             "pyfake_spike": (c_bool, [c_uint, c_ulonglong, c_ulonglong,
                                       c_ulonglong, c_int, c_int]),
+            "pyfake_spike_of": (c_bool, [c_uint, c_uint, c_ulonglong,
+                                         c_ulonglong, c_ulonglong, c_int,
+                                         c_int]),
         }
         for name, (res, args) in protos.items():
             fn = getattr(lib, name)

@@ -141,18 +141,26 @@ SHIM bool pyfake_stack(unsigned int cpu, unsigned long long t, int pid,
 	return fake_stack(cpu, t, &th, id, v, nr, 0);
 }
 
+/* A spike record of type (HFTMON_SPIKE_*) of tid over [start, end). */
+SHIM bool pyfake_spike_of(unsigned int cpu, unsigned int type,
+			  unsigned long long start, unsigned long long end,
+			  unsigned long long threshold, int pid, int tid)
+{
+	struct fake_task victim = task(pid, tid, "", 120, true);
+	struct fake_spike sp = { .type = type, .start = start, .end = end,
+				 .threshold = threshold, .from_cpu = cpu,
+				 .idle_state = -1, .victim = &victim };
+
+	return fake_spike(cpu, &sp);
+}
+
 /* A RUNNABLE spike record of tid over [start, end). */
 SHIM bool pyfake_spike(unsigned int cpu, unsigned long long start,
 		       unsigned long long end, unsigned long long threshold,
 		       int pid, int tid)
 {
-	struct fake_task victim = task(pid, tid, "", 120, true);
-	struct fake_spike sp = { .type = HFTMON_SPIKE_RUNNABLE,
-				 .start = start, .end = end,
-				 .threshold = threshold, .from_cpu = cpu,
-				 .idle_state = -1, .victim = &victim };
-
-	return fake_spike(cpu, &sp);
+	return pyfake_spike_of(cpu, HFTMON_SPIKE_RUNNABLE, start, end,
+			       threshold, pid, tid);
 }
 
 /* A PMU slice of tid over [start, end): nr counters, each with status. */

@@ -399,6 +399,26 @@ def test_spikes_over_the_threshold(monitor, fake):
                 pytest.approx(s.duration_us)
 
 
+def test_spikes_carry_their_counters(monitor, fake):
+    m = monitor(FEAT_SPIKE | FEAT_PMU)
+    m.configure(cache_events=["page-faults", "instructions"])
+    m.attach_process(PID)
+    m.start_monitoring()
+    thr = DEFAULT_SPIKE_THRESHOLD_US * 1000
+    assert fake.pmu(0, US(100), US(300), PID, TID, 2, 0)
+    assert fake.spike_of(0, 1, US(150), US(200), thr, PID, TID)  # interrupted
+    assert fake.spike(1, US(400), US(500), thr, PID, TID)        # runnable
+    m.stop_monitoring()
+    on, off = m.detect_latency_spikes(threshold_us=DEFAULT_SPIKE_THRESHOLD_US)
+    assert on.type == "interrupted" and off.type == "runnable"
+    assert [(c.state, c.value) for c in on.counters] == \
+        [("measured", 0), ("measured", 0)]
+    assert (on.counters_from_ns, on.counters_to_ns) == (US(100), US(300))
+    assert on.counters_complete
+    assert [(c.state, c.value) for c in off.counters] == \
+        [("no_data", None), ("no_data", None)]
+
+
 def test_spikes_below_the_configured_threshold_are_refused(monitor):
     m = running(monitor, FEAT_SPIKE)
     with pytest.raises(InvalidArgumentError) as e:
