@@ -8,6 +8,8 @@
 #   make test-vm-arm64  the VM tier in qemu-system-aarch64 -M virt -cpu max
 #                       -icount shift=0 on Debian's arm64 kernel, whose
 #                       emulated PMUv3 counts instructions exactly
+#   make bench-vm-arm64 what hardware counters read at every switch cost
+#                       the ping-pong there (tools/bench/guest-bench-arm64.sh)
 
 ARM64_CROSS ?= aarch64-linux-gnu-
 ARM64_TREE = $(shell tools/vm/arm64-cache.sh --dir 2>/dev/null)
@@ -40,7 +42,7 @@ arm64_up_boot = { HFTMON_VM_ARCH=arm64 tools/vm/vm.sh run \
 	grep -E '^vm: [0-9]+ passed, 0 failed, 0 skipped' $(2) | tail -n 1 | \
 		sed 's/$$/ ($(ARM64_KVER): one vCPU)/' | grep . && [ $$up_rc = 0 ]; }
 
-.PHONY: arm64 test-vm-arm64 arm64-tree
+.PHONY: arm64 test-vm-arm64 bench-vm-arm64 arm64-tree
 arm64-tree:
 	@test -n "$(ARM64_TREE)" || { echo "hftmon: no arm64 kernel tree (run make deps)" >&2; exit 1; }
 
@@ -64,3 +66,10 @@ test-vm-arm64: arm64
 		$(ARM64_VM_DIR)/test.log || rc=1; \
 	$(call arm64_up_boot,$(ARM64_VM_DIR)/tier-up,$(ARM64_VM_DIR)/test-up.log) || rc=1; \
 	exit $$rc
+
+bench-vm-arm64: arm64
+	HFTMON_VM_ARCH=arm64 tools/vm/vm.sh run \
+		--kernel $(ARM64_TREE)/boot/vmlinuz-$(ARM64_KVER) \
+		--payload $(ARM64_VM_DIR)/payload --script guest-bench-arm64.sh \
+		--timeout 1200 --log $(ARM64_VM_DIR)/bench.log >/dev/null
+	@tools/vm/vm.sh extract $(ARM64_VM_DIR)/bench.log
