@@ -27,6 +27,9 @@
  *   checked non-zero and within a factor of 2 of the instructions.
  * - cache misses: QEMU implements no cache event: UNSUPPORTED with the
  *   kernel's errno at configure, in every record, and no value.
+ * Then (taken()) another perf user holds every counter instructions
+ * could use on that CPU: hftmon's is in error state there, -EIO in
+ * every record and UNAVAILABLE in the totals, never a zero.
  * Where sysfs lists none (x86 TCG), all three are UNSUPPORTED so, and no
  * number appears anywhere.
  *
@@ -584,6 +587,126 @@ static int refused(void)
 	return vmtest_result();
 }
 
+static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
+			   int group, unsigned long flags)
+{
+	return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
+}
+
+/*
+ * Another perf user holds every counter that can count instructions on
+ * the worker's CPU (pinned CPU-wide events, opened until the next one
+ * cannot be scheduled: it reads end of file, in error state), before
+ * hftmon's session starts: hftmon's pinned instructions counter there
+ * cannot be scheduled either. Each record says -EIO for it and no value,
+ * the totals UNAVAILABLE with that errno; cycles, on PMUv3's own cycle
+ * counter, still count. Where the kernel makes no such event (x86 TCG)
+ * there is nothing to take: said, not tested.
+ */
+#define MAX_TAKEN	32
+
+static int on_taken(void *ctx, const struct hftmon_rec_hdr *h)
+{
+	const struct hftmon_rec_pmu *p = (const void *)h;
+	long *bad = ctx;
+
+	if (h->type != HFTMON_REC_PMU || h->cpu != (unsigned int)work_cpu)
+		return 0;
+	if (p->nr != 2 || p->v[0].status != -EIO || p->v[0].delta ||
+	    p->v[1].status) {
+		if ((*bad)++ < 5)
+			INFO("counters taken: record of tid %d: instructions %d %llu, cycles %d",
+			     h->tid, p->nr ? p->v[0].status : 0,
+			     p->nr ? (unsigned long long)p->v[0].delta : 0,
+			     p->nr > 1 ? p->v[1].status : 0);
+	}
+	return 0;
+}
+
+static int taken(void)
+{
+	const struct hftmon_pmu_counter counters[2] = {
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_HARDWARE,
+		  .config = PERF_COUNT_HW_INSTRUCTIONS },
+		{ .sz = sizeof(counters[0]), .type = PERF_TYPE_HARDWARE,
+		  .config = PERF_COUNT_HW_CPU_CYCLES },
+	};
+	struct hftmon_monitor_config cfg = {
+		.sz = sizeof(cfg), .ring_pages = 64,
+		.pmu_counters = counters, .nr_pmu_counters = 2,
+	};
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_HARDWARE, .size = sizeof(a),
+		.config = PERF_COUNT_HW_INSTRUCTIONS, .pinned = 1,
+	};
+	struct hftmon_pmu_totals tot = { .sz = sizeof(tot) };
+	struct hftmon_pmu_query q = { .sz = sizeof(q) };
+	const struct hftmon_pmu_metric *in = &tot.c[0], *cy = &tot.c[1];
+	int fd[MAX_TAKEN], n = 0, status[2], i;
+	char mb[64], mb2[64];
+	uint64_t v;
+	long bad = 0;
+	struct hftmon *m;
+
+	REQUIRE(pin(0, work_cpu) == 0, "pin to CPU %d", work_cpu);
+	for (;;) {
+		REQUIRE(n < MAX_TAKEN, "%d pinned counters all scheduled", n);
+		fd[n] = perf_event_open(&a, -1, work_cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd[n] < 0) {
+			INFO("no hardware counter to take here (%s): not tested",
+			     strerror(errno));
+			return vmtest_result();
+		}
+		if (read(fd[n], &v, sizeof(v)) != sizeof(v)) {
+			close(fd[n]);
+			break;
+		}
+		n++;
+	}
+	INFO("another perf user holds %d pinned instructions counters of CPU %d",
+	     n, work_cpu);
+	REQUIRE(hftmon_open(NULL, &m) == 0, "open");
+	REQUIRE(hftmon_configure(m, &cfg) == 0, "configure");
+	/* Made alone at configure, each counter could be had. */
+	REQUIRE(hftmon_get_pmu_status(m, status, 2) == 2, "PMU status");
+	CHECK(!status[0] && !status[1], "at configure: %d %d", status[0],
+	      status[1]);
+	REQUIRE(hftmon_attach_process(m, getpid(), NULL) == 0, "attach");
+	REQUIRE(hftmon_start(m) == 0, "start");
+	/* Each loop in a slice of its own: from a switch-in on. */
+	for (i = 0; i < 4; i++) {
+		usleep(1000);
+		loop(ITERS / 10);
+	}
+	usleep(1000);
+	REQUIRE(hftmon_stop(m) == 0, "stop");
+	REQUIRE(hftmon_drain(m, on_taken, &bad) >= 0, "drain");
+	q.tid = (pid_t)syscall(SYS_gettid);
+	REQUIRE(hftmon_get_pmu_totals(m, &q, &tot, 1) == 1, "totals");
+	INFO("counters taken: %llu slices; instructions %s (%llu counted, %llu missed), cycles %s",
+	     (unsigned long long)tot.slices, metric_str(in, mb, sizeof(mb)),
+	     (unsigned long long)in->slices_counted,
+	     (unsigned long long)in->slices_missed,
+	     metric_str(cy, mb2, sizeof(mb2)));
+	CHECK(!bad, "counters taken: %ld records not -EIO for instructions or not counting cycles",
+	      bad);
+	CHECK(tot.slices >= 4, "counters taken: %llu slices",
+	      (unsigned long long)tot.slices);
+	CHECK(in->state == HFTMON_PMU_UNAVAILABLE && in->status == -EIO &&
+		      !in->value && !in->slices_counted,
+	      "counters taken: instructions %s (%d) %llu, %llu slices counted",
+	      state_name(in->state), in->status,
+	      (unsigned long long)in->value,
+	      (unsigned long long)in->slices_counted);
+	CHECK(cy->state == HFTMON_PMU_MEASURED && cy->value >= 8 * (ITERS / 10),
+	      "counters taken: cycles %s (%d) %llu", state_name(cy->state),
+	      cy->status, (unsigned long long)cy->value);
+	hftmon_close(m);
+	while (n)
+		close(fd[--n]);
+	return vmtest_result();
+}
+
 /* fn() as nobody, a member of allowed_gid: its exit code. */
 static int as_user(int (*fn)(void))
 {
@@ -618,6 +741,7 @@ int main(void)
 	work_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	REQUIRE(work_cpu >= 0, "no CPU online");
 	rc = session(false);
+	rc |= taken();
 	/*
 	 * A member of allowed_gid on a world-openable node, not root: its
 	 * session counts user mode only (kmod/probes/pmu.c). The kernel
