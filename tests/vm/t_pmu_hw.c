@@ -118,21 +118,12 @@ static useconds_t round_us(unsigned long iters, bool shared)
 /* The worker's and the spinner's CPU: the last one; main is on CPU 0. */
 static int work_cpu;
 
-static int pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(tid, sizeof(set), &set);
-}
-
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 	char c;
 
-	if (pin(0, work_cpu))
+	if (vm_pin(0, work_cpu))
 		return NULL;
 	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
@@ -336,7 +327,7 @@ static int session(bool user)
 
 	INFO("%s session, euid %d: counts %s", who, (int)geteuid(),
 	     user ? "user mode only" : "user and kernel mode");
-	REQUIRE(pin(0, 0) == 0, "pin main to CPU 0");
+	REQUIRE(vm_pin(0, 0) == 0, "pin main to CPU 0");
 	REQUIRE(pipe(w.go) == 0, "pipe");
 	/*
 	 * Forked before attach: a process of its own, not tracked; stopped
@@ -345,7 +336,7 @@ static int session(bool user)
 	spinner = fork();
 	REQUIRE(spinner >= 0, "fork");
 	if (spinner == 0) {
-		if (pin(0, work_cpu))
+		if (vm_pin(0, work_cpu))
 			_exit(1);
 		raise(SIGSTOP);
 		for (;;)
@@ -648,7 +639,7 @@ static int taken(void)
 	long bad = 0;
 	struct hftmon *m;
 
-	REQUIRE(pin(0, work_cpu) == 0, "pin to CPU %d", work_cpu);
+	REQUIRE(vm_pin(0, work_cpu) == 0, "pin to CPU %d", work_cpu);
 	for (;;) {
 		REQUIRE(n < MAX_TAKEN, "%d pinned counters all scheduled", n);
 		fd[n] = perf_event_open(&a, -1, work_cpu, -1, PERF_FLAG_FD_CLOEXEC);
