@@ -13,7 +13,8 @@
 #                   Debian's arm64 kernel (mk/arm64.mk)
 #   make demo       make deps, then boot the VM, load the module, monitor a
 #                   workload
-#   make bench      print drain throughput and VM overhead ratios
+#   make bench      print drain throughput and VM overhead ratios (x86,
+#                   and hardware counters on arm64)
 #   make install    DESTDIR= PREFIX= (module into /lib/modules/KVER/extra)
 # Userspace rules live in mk/userspace.mk, VM rules in mk/vm.mk.
 

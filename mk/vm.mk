@@ -75,7 +75,7 @@ vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS) \
 	cp $(VM_TEST_BINS) $(VM_TOOL_BINS) $(VM_EXAMPLE_BINS) $(VM_STATIC_TOOLS) \
 		$(VM_DIR)/payload/bin/
 	cp tests/vm/guest.sh tests/vm/t_*.sh tools/demo/guest-demo.sh \
-		tools/bench/guest-bench.sh $(VM_DIR)/payload/
+		tools/bench/guest-bench*.sh $(VM_DIR)/payload/
 	@# the Python binding and its interpreter (mk/python.mk)
 	$(if $(VM_PYTHON),cp -a $(VM_PYTHON) $(VM_DIR)/payload/py && \
 		rsync -a --exclude=__pycache__ --exclude='*.c' python $(VM_DIR)/payload/ && \
@@ -129,4 +129,4 @@ bench-vm: vm-payload
 		--script guest-bench.sh --timeout 1200 --log $(VM_DIR)/bench.log >/dev/null
 	@tools/vm/vm.sh extract $(VM_DIR)/bench.log
 
-bench: bench-drain bench-vm
+bench: bench-drain bench-vm bench-vm-arm64

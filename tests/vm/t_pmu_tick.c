@@ -18,6 +18,11 @@
  *   schedstat run time within t_pmu_sw's slack;
  * - no tick record of an untracked task, or on CPU 0, where no tracked
  *   thread runs;
+ * - the timer fires only in tracked slices: the kernel's own
+ *   timer:hrtimer_expire_entry events of hftmon_pmu_tick (tracefs) in the
+ *   round equal the tick records, as a tick that finds no slice records
+ *   nothing (a timer left armed at switch-out would fire once more, on
+ *   the spinner, unseen in the records);
  * - the achieved rates are printed, never asserted (TCG timing).
  * Bad input: sampling without counters, above 1 s, and (raw ioctl) below
  * 1 us: -EINVAL. Then CPU 1 goes offline and online again during a
@@ -206,6 +211,56 @@ static struct hftmon *session(uint32_t interval_us, pid_t pid)
 	return m;
 }
 
+#define TRACEFS "/sys/kernel/tracing/"
+
+static int trace_put(const char *file, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), TRACEFS "%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* The trace buffer emptied and hrtimer expiries recorded from now on. */
+static int expiries_start(void)
+{
+	int err = trace_put("events/timer/hrtimer_expire_entry/enable", "1");
+
+	return err ?: trace_put("trace", "");
+}
+
+/*
+ * The expiries of hftmon's tick (any CPU) since expiries_start(); -errno,
+ * or -EOVERFLOW where the buffer could not keep every event.
+ */
+static long expiries_stop(void)
+{
+	long n = 0, kept = 0, written = 0;
+	char line[512];
+	FILE *f;
+
+	if (trace_put("events/timer/hrtimer_expire_entry/enable", "0"))
+		return -EIO;
+	f = fopen(TRACEFS "trace", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] == '#')
+			sscanf(line, "# entries-in-buffer/entries-written: %ld/%ld",
+			       &kept, &written);
+		else if (strstr(line, "function=hftmon_pmu_tick"))
+			n++;
+	fclose(f);
+	trace_put("trace", "");
+	return kept != written ? -EOVERFLOW : n;
+}
+
 static void round_trip(struct worker *w)
 {
 	char c = 'g';
@@ -230,18 +285,23 @@ static void run_interval(struct worker *w, uint32_t interval_us, bool is_rt)
 		struct hftmon_pmu_totals out[1] = { [0].sz = sizeof(out[0]) };
 		struct hftmon_pmu_query q = { .sz = sizeof(q), .tid = w->pid };
 		const struct round *rd;
+		struct hftmon_stats_summary sum;
 		uint64_t raw_mean, faults, run;
 		long long diff;
+		long expiries;
 
 		REQUIRE(s, "calloc");
 		s->pid = w->pid;
 		s->nr = 1;
 		rd = &s->rd[0];
 		REQUIRE(wait_blocked(w->pid, &f0, &r0) == 0, "worker blocked");
+		/* While the worker is blocked: no tick can be due. */
+		REQUIRE(expiries_start() == 0, "tracefs: hrtimer_expire_entry");
 		s->rd[0].from = mono_ns();
 		round_trip(w);
 		REQUIRE(wait_blocked(w->pid, &f1, &r1) == 0, "worker blocked");
 		s->rd[0].to = mono_ns();
+		expiries = expiries_stop();
 		faults = f1 - f0;
 		run = r1 - r0;
 		REQUIRE(hftmon_stop(m) == 0, "stop");
@@ -261,6 +321,17 @@ static void run_interval(struct worker *w, uint32_t interval_us, bool is_rt)
 		CHECK(s->ticks == (long)rd->ticks,
 		      "%u us round %d: %ld ticks, %llu of them in the round",
 		      interval_us, r, s->ticks, (unsigned long long)rd->ticks);
+		/* Every firing of the timer wrote a record, or counted it lost. */
+		REQUIRE(hftmon_get_stats(m, &sum, NULL, 0) == 0, "stats");
+		CHECK(expiries >= 0 &&
+			      (uint64_t)expiries <= s->ticks + s->foreign_ticks +
+							sum.lost_total &&
+			      expiries >= s->ticks + s->foreign_ticks,
+		      "%u us round %d: the tick timer fired %ld times (%s), %ld tick records, %llu records lost",
+		      interval_us, r, expiries,
+		      expiries < 0 ? strerror((int)-expiries) : "tracefs",
+		      s->ticks + s->foreign_ticks,
+		      (unsigned long long)sum.lost_total);
 		raw_mean = rd->ticks ? rd->tick_ns / rd->ticks : 0;
 		n = hftmon_get_pmu_totals(m, &q, out, 1);
 		REQUIRE(n == 1, "%u us round %d: %d threads", interval_us, r, n);
@@ -304,9 +375,9 @@ static void run_interval(struct worker *w, uint32_t interval_us, bool is_rt)
 			      interval_us, r, (unsigned long long)rd->clock,
 			      (unsigned long long)run,
 			      (unsigned long long)rd->slices);
-		INFO("%u us requested, round %d: %llu ticks in %llu slices, achieved %llu ns (%.0f ticks per s of run time); faults %llu = /proc; clock - run %lld ns",
+		INFO("%u us requested, round %d: %llu ticks in %llu slices (the timer fired %ld times), achieved %llu ns (%.0f ticks per s of run time); faults %llu = /proc; clock - run %lld ns",
 		     interval_us, r, (unsigned long long)rd->ticks,
-		     (unsigned long long)rd->slices,
+		     (unsigned long long)rd->slices, expiries,
 		     (unsigned long long)out[0].tick_interval_ns,
 		     run ? 1e9 * (double)rd->ticks / (double)run : 0.0,
 		     (unsigned long long)faults, diff);

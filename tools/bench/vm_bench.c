@@ -30,8 +30,17 @@
  * perf attaches before the round trips start, its events disabled,
  * and the trial's clock starts once it acknowledged enabling them (its
  * --control fifos), so its start-up is not measured.
+ * Hardware counters (instructions, cycles) read at every switch of the
+ * ping-pong, where the kernel makes them (arm64 under -icount; refused
+ * under x86 TCG, which the mode then says), beside software ones and
+ * beside what `perf stat -e instructions,cycles -p` has the kernel do:
+ * perf_event_open(2) counters on each of the ping-pong's threads, read
+ * once at the end. --pmu-only runs just those modes, the baseline and
+ * the plain tracked one, every hftmon session drained after its trial
+ * (make bench-vm-arm64: see pmu_only).
  * Prints figures only: nothing here asserts a time.
  *   vm_bench [--rounds N] [--trials T] [--spike-us U] [--perf PERF]
+ *            [--pmu-only]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,7 +52,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,9 +67,9 @@
 enum mode { BASELINE, HFTMON_UNTRACKED, IRQ_SPIKE_UNTRACKED, HFTMON_TRACKED,
 	    HFTMON_TRACKED_LATE, IRQ_SPIKE_TRACKED, HFTMON_KSTACKS,
 	    HFTMON_KSTACKS_MIN, HFTMON_USTACKS, HFTMON_STACKS, HFTMON_PMU,
-	    FTRACE, PERF_STAT_CPU, PERF_RECORD_CPU, PERF_RECORD_G_CPU, PERF_STAT,
-	    PERF_RECORD, PERF_RECORD_G, PERF_STAT_PMU_CPU, PERF_STAT_PMU,
-	    NR_MODES };
+	    HFTMON_PMU_HW, PERF_EVENT_HW, FTRACE, PERF_STAT_CPU, PERF_RECORD_CPU,
+	    PERF_RECORD_G_CPU, PERF_STAT, PERF_RECORD, PERF_RECORD_G,
+	    PERF_STAT_PMU_CPU, PERF_STAT_PMU, NR_MODES };
 static const char *const mode_name[NR_MODES] = {
 	"baseline (nothing)", "hftmon, other process tracked",
 	"hftmon + irq/spike, other process tracked",
@@ -68,6 +79,8 @@ static const char *const mode_name[NR_MODES] = {
 	"hftmon, tracked + kernel stacks >= 100 us", "hftmon, tracked + user stacks",
 	"hftmon, tracked + kernel/user stacks",
 	"hftmon, tracked + PMU (faults, cpu clock)",
+	"hftmon, tracked + PMU (instructions, cycles)",
+	"perf_event_open -p instructions, cycles",
 	"ftrace sched_switch+wakeup",
 	"perf stat -C 0 sched_switch+wakeup",
 	"perf record -C 0 sched_switch+wakeup",
@@ -81,6 +94,15 @@ static const char *const mode_name[NR_MODES] = {
 
 /* --perf: how to run perf in this VM; NULL = the perf modes are skipped. */
 static const char *perf_cmd;
+/*
+ * --pmu-only: only the modes the PMU's figures are measured against, and
+ * hftmon drained after each trial: under -icount shift=0 the one virtual
+ * clock advances with every vCPU's instructions, so a reader on CPU 1
+ * would be timed with the ping-pong (perf_event_open's is read after).
+ */
+static int pmu_only;
+/* Why the hardware counters' modes cannot run here (-errno), or 0. */
+static int hw_refused, perf_hw_refused;
 
 static int perf_mode(enum mode m)
 {
@@ -111,7 +133,7 @@ static int tracked(enum mode m)
 	return m == HFTMON_TRACKED || m == HFTMON_TRACKED_LATE ||
 	       m == IRQ_SPIKE_TRACKED || m == HFTMON_KSTACKS ||
 	       m == HFTMON_KSTACKS_MIN || m == HFTMON_USTACKS ||
-	       m == HFTMON_STACKS || m == HFTMON_PMU;
+	       m == HFTMON_STACKS || m == HFTMON_PMU || m == HFTMON_PMU_HW;
 }
 
 /* The modes of the session with the interruption and spike probes. */
@@ -123,6 +145,85 @@ static int irq_mode(enum mode m)
 static int monitored(enum mode m)
 {
 	return tracked(m) || m == HFTMON_UNTRACKED || m == IRQ_SPIKE_UNTRACKED;
+}
+
+/* Why mode m is not measured in this run, or NULL: it is. */
+static const char *skipped(enum mode m)
+{
+	static char why[128];
+
+	if (pmu_only && m != BASELINE && m != HFTMON_TRACKED &&
+	    m != HFTMON_PMU && m != HFTMON_PMU_HW && m != PERF_EVENT_HW)
+		return "";
+	if (perf_mode(m) && !perf_cmd)
+		return "not measured: no --perf";
+	if ((m == HFTMON_PMU_HW && hw_refused) ||
+	    (m == PERF_EVENT_HW && perf_hw_refused)) {
+		snprintf(why, sizeof(why), "not measured: the kernel refused the counters: %s",
+			 strerror(m == HFTMON_PMU_HW ? -hw_refused : -perf_hw_refused));
+		return why;
+	}
+	return NULL;
+}
+
+static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
+			   int group, unsigned long flags)
+{
+	return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
+}
+
+/*
+ * What `perf stat -e instructions,cycles -p PID` has the kernel do: a
+ * counter of each event on each of PID's threads (any CPU, counting from
+ * now, kernel mode too as root's), read once at the end. Its fds into
+ * fd[] (2 per thread, at most max), their number or -errno.
+ */
+static int perf_hw_open(pid_t pid, int *fd, int max)
+{
+	static const unsigned long long cfg[2] = { PERF_COUNT_HW_INSTRUCTIONS,
+						   PERF_COUNT_HW_CPU_CYCLES };
+	char path[64];
+	struct dirent *e;
+	int n = 0, i, err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (!err && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		for (i = 0; tid > 0 && i < 2 && !err; i++) {
+			struct perf_event_attr a = {
+				.type = PERF_TYPE_HARDWARE, .size = sizeof(a),
+				.config = cfg[i],
+			};
+
+			if (n == max)
+				err = -E2BIG;
+			else if ((fd[n] = perf_event_open(&a, tid, -1, -1,
+							  PERF_FLAG_FD_CLOEXEC)) < 0)
+				err = -errno;
+			else
+				n++;
+		}
+	}
+	closedir(d);
+	if (err)
+		while (n)
+			close(fd[--n]);
+	return err ?: n;
+}
+
+/* Whether this kernel makes such counters at all: 0 or -errno. */
+static int perf_hw_probe(void)
+{
+	int fd[2 * 64], n = perf_hw_open(getpid(), fd, 2 * 64);
+
+	while (n > 0)
+		close(fd[--n]);
+	return n;
 }
 
 #define TRACEFS "/sys/kernel/tracing/"
@@ -166,7 +267,10 @@ struct hm {
 	struct hftmon *m;
 	struct hftmon *mi;	/* the interruption and spike session */
 	struct hftmon *mp;	/* the session with PMU counters */
+	struct hftmon *mh;	/* the one with hardware counters */
 	unsigned long records, irq_records, spikes;
+	/* The hardware counters' sums over the last trial of each. */
+	unsigned long long hw_insns[2], hw_cycles[2];
 };
 
 /* Since each session was configured: every trial. */
@@ -391,6 +495,23 @@ static int perf_stop(pid_t child, enum mode mode)
 	return -1;
 }
 
+/* The ping-pong's instructions and cycles, as hftmon counted them. */
+static void hw_totals(struct hftmon *m, pid_t pid, struct hm *hm)
+{
+	struct hftmon_pmu_query q = { .sz = sizeof(q), .pid = pid };
+	struct hftmon_pmu_totals t[4];
+	int n, i;
+
+	t[0].sz = sizeof(t[0]);
+	n = hftmon_get_pmu_totals(m, &q, t, 4);
+	for (i = 0; i < n && i < 4; i++) {
+		if (t[i].c[0].state == HFTMON_PMU_MEASURED)
+			hm->hw_insns[0] += t[i].c[0].value;
+		if (t[i].c[1].state == HFTMON_PMU_MEASURED)
+			hm->hw_cycles[0] += t[i].c[1].value;
+	}
+}
+
 /* CPU 0's events a second during a trial. */
 struct rates {
 	double irqs, iwi, softirqs;
@@ -404,10 +525,12 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 		    struct rates *r)
 {
 	struct hftmon *m = irq_mode(mode) ? hm->mi :
-			   mode == HFTMON_PMU ? hm->mp : hm->m;
+			   mode == HFTMON_PMU ? hm->mp :
+			   mode == HFTMON_PMU_HW ? hm->mh : hm->m;
 	struct cpu0 c0, c1;
 	struct pingpong pp;
 	pid_t perf = -1;
+	int hw_fd[8], nr_hw = 0, i;
 	double t0, t1;
 
 	if (pingpong_spawn(&pp, PINGPONG_THREADS, rounds, 0))
@@ -428,6 +551,14 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 	}
 	if (mode == FTRACE && ftrace(1))
 		return -1;
+	if (mode == PERF_EVENT_HW) {
+		nr_hw = perf_hw_open(pp.pid[0], hw_fd, 8);
+		if (nr_hw < 0) {
+			fprintf(stderr, "vm_bench: perf_event_open: %s\n",
+				strerror(-nr_hw));
+			return -1;
+		}
+	}
 	if (perf_mode(mode)) {
 		perf = perf_start(mode, pp.pid[0]);
 		if (perf < 0) {
@@ -451,7 +582,7 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 		 */
 		while (poll(&pfd, 1, 1) == 0)
 			if (mode != BASELINE && mode != FTRACE &&
-			    mode != HFTMON_TRACKED_LATE)
+			    mode != HFTMON_TRACKED_LATE && !pmu_only)
 				hftmon_drain(m, count_rec, hm);
 	}
 	if (pingpong_wait_done(&pp))
@@ -464,6 +595,13 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 
 	if (mode == FTRACE)
 		ftrace(0);
+	for (i = 0; i < nr_hw; i++) {
+		unsigned long long v = 0;
+
+		if (read(hw_fd[i], &v, sizeof(v)) == sizeof(v))
+			*(i % 2 ? &hm->hw_cycles[1] : &hm->hw_insns[1]) += v;
+		close(hw_fd[i]);
+	}
 	if (perf >= 0 && perf_stop(perf, mode))
 		return -1;
 	if (monitored(mode)) {
@@ -471,6 +609,8 @@ static double trial(enum mode mode, long rounds, pid_t sleeper, struct hm *hm,
 
 		hftmon_stop(m);
 		hftmon_drain(m, count_rec, hm);
+		if (mode == HFTMON_PMU_HW)
+			hw_totals(m, who, hm);
 		hftmon_detach_process(m, who);
 	}
 	if (pingpong_finish(&pp))
@@ -508,11 +648,24 @@ int main(int argc, char **argv)
 		.sz = sizeof(pcfg), .ring_pages = 4096,
 		.pmu_counters = counters, .nr_pmu_counters = 2,
 	};
+	/* And two hardware ones (arm64 under -icount counts them exactly). */
+	static const struct hftmon_pmu_counter hw_counters[2] = {
+		{ .sz = sizeof(hw_counters[0]), .type = PERF_TYPE_HARDWARE,
+		  .config = PERF_COUNT_HW_INSTRUCTIONS },
+		{ .sz = sizeof(hw_counters[0]), .type = PERF_TYPE_HARDWARE,
+		  .config = PERF_COUNT_HW_CPU_CYCLES },
+	};
+	struct hftmon_monitor_config hcfg = {
+		.sz = sizeof(hcfg), .ring_pages = 4096,
+		.pmu_counters = hw_counters, .nr_pmu_counters = 2,
+	};
+	int hw_status[2];
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' },
 		{ "spike-us", required_argument, NULL, 's' },
 		{ "perf", required_argument, NULL, 'p' },
+		{ "pmu-only", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long rounds = 10000;
@@ -534,6 +687,8 @@ int main(int argc, char **argv)
 			spike_us = strtoull(optarg, NULL, 0);
 		else if (c == 'p')
 			perf_cmd = optarg;
+		else if (c == 'P')
+			pmu_only = 1;
 		else
 			return 2;
 	}
@@ -561,14 +716,24 @@ int main(int argc, char **argv)
 	err = hftmon_open(NULL, &hm.m);
 	if (!err)
 		err = hftmon_configure(hm.m, &cfg);
-	if (!err)
+	/* (Not on arm64, whose kernel has no x86 system vectors to hook.) */
+	if (!err && !pmu_only)
 		err = hftmon_open(NULL, &hm.mi);
-	if (!err)
+	if (!err && !pmu_only)
 		err = hftmon_configure(hm.mi, &icfg);
 	if (!err)
 		err = hftmon_open(NULL, &hm.mp);
 	if (!err)
 		err = hftmon_configure(hm.mp, &pcfg);
+	if (!err)
+		err = hftmon_open(NULL, &hm.mh);
+	if (!err)
+		err = hftmon_configure(hm.mh, &hcfg);
+	if (!err && hftmon_get_pmu_status(hm.mh, hw_status, 2) == 2)
+		hw_refused = hw_status[0] ?: hw_status[1];
+	perf_hw_refused = perf_hw_probe();
+	if (perf_hw_refused > 0)
+		perf_hw_refused = 0;
 	if (err) {
 		fprintf(stderr, "vm_bench: hftmon: %s\n", strerror(-err));
 		return 1;
@@ -578,7 +743,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < NR_MODES; i++) {
 			struct rates r = { 0 };
 
-			if (perf_mode(i) && !perf_cmd)
+			if (skipped(i))
 				continue;
 			rate[i][t] = trial(i, rounds, sleeper, &hm, &r);
 			irqs[i][t] = r.irqs;
@@ -591,8 +756,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("ping-pong, two threads pinned to CPU 0, %ld round trips x %d trials (median):\n",
-	       rounds, trials);
+	printf("ping-pong, two threads pinned to CPU 0, %ld round trips x %d trials (median)%s:\n",
+	       rounds, trials, pmu_only ? ", hftmon drained after each trial" : "");
 	for (i = 0; i < NR_MODES; i++) {
 		qsort(rate[i], trials, sizeof(double), cmp_double);
 		qsort(irqs[i], trials, sizeof(double), cmp_double);
@@ -606,25 +771,35 @@ int main(int argc, char **argv)
 	 * trust a difference.
 	 */
 	for (i = 0; i < NR_MODES; i++)
-		if (perf_mode(i) && !perf_cmd)
-			printf("  %-43s not measured: no --perf\n", mode_name[i]);
-		else
+		if (skipped(i)) {
+			if (*skipped(i))
+				printf("  %-43s %s\n", mode_name[i], skipped(i));
+		} else {
 			printf("  %-43s %9.0f round trips/s  slowdown %.3fx  (trials %.3f..%.3f)\n",
 			       mode_name[i], med[i], med[BASELINE] / med[i],
 			       med[BASELINE] / rate[i][trials - 1],
 			       med[BASELINE] / rate[i][0]);
+		}
 	printf("  hftmon: %lu records over all trials (%lu interruptions, %lu spikes at %llu us), %llu lost\n",
 	       hm.records, hm.irq_records, hm.spikes, spike_us,
-	       lost(hm.m) + lost(hm.mi) + lost(hm.mp));
+	       lost(hm.m) + lost(hm.mi) + lost(hm.mp) + lost(hm.mh));
+	/* The two ways of counting the same events: they should agree. */
+	if (!skipped(HFTMON_PMU_HW) && !skipped(PERF_EVENT_HW))
+		printf("  the ping-pong's instructions, cycles per round trip: hftmon %.0f, %.0f; perf_event_open %.0f, %.0f\n",
+		       (double)hm.hw_insns[0] / trials / rounds,
+		       (double)hm.hw_cycles[0] / trials / rounds,
+		       (double)hm.hw_insns[1] / trials / rounds,
+		       (double)hm.hw_cycles[1] / trials / rounds);
 	if (perf_cmd)
 		printf("  perf stat -p counted %lld sched_switch of the ping-pong's threads in its last trial (%ld round trips)\n",
 		       perf_stat_switches, rounds);
 	printf("  CPU 0 (the ping-pong's) took, a second (median of the trials):\n");
 	for (i = 0; i < NR_MODES; i++)
-		if (!perf_mode(i) || perf_cmd)
+		if (!skipped(i))
 			printf("  %-43s %7.0f interrupts (%5.0f of them irq_work)  %5.0f softirqs\n",
 			       mode_name[i], irqs[i][trials / 2], iwis[i][trials / 2],
 			       softs[i][trials / 2]);
+	hftmon_close(hm.mh);
 	hftmon_close(hm.mp);
 	hftmon_close(hm.mi);
 	hftmon_close(hm.m);
