@@ -148,7 +148,8 @@ def test_thread_info_cpu_time_between_schedstat_reads(pingpong):
         tasks = sorted(int(d) for d in os.listdir("/proc/%d/task" % pp.pid))
     assert sorted(info) == tasks
     for t in pp.tids:
-        assert lo[t] <= info[t].cpu_time_us * 1000 <= hi[t]
+        # cpu_time_us is ns / 1e3: back to ns without float rounding
+        assert lo[t] <= round(info[t].cpu_time_us * 1000) <= hi[t]
         assert info[t].cpu_time_resolution_ns == 1
         assert info[t].jitter_state == "not_monitored"
     pp.wait_done()
