@@ -364,24 +364,40 @@ static void hftmon_pmu_stop(struct hftmon_session *s)
 }
 
 /*
+ * A counter made on the first online CPU and released: 0 or the kernel's
+ * -errno. Not under cpus_read_lock(): making a tracepoint counter takes
+ * event_mutex, which ftrace takes before tracepoints_mutex and that
+ * before cpu_hotplug_lock (lockdep saw the inversion once a test enabled
+ * a tracefs event). A CPU going offline meanwhile makes perf say -ENODEV:
+ * then the next first online CPU is asked.
+ */
+static s32 hftmon_pmu_try(u32 type, u64 config, bool user_only)
+{
+	struct perf_event *ev;
+	int tries = 0;
+	s32 err;
+
+	do {
+		ev = hftmon_pmu_create_as(cpumask_first(cpu_online_mask), type,
+					  config, user_only);
+		err = IS_ERR(ev) ? PTR_ERR(ev) : 0;
+		hftmon_pmu_release(ev);
+	} while ((err == -ENODEV || err == -ENXIO) && ++tries < 3);
+	return err;
+}
+
+/*
  * CONFIGURE's check of each counter: made once on one online CPU and
  * released, its errno (or 0) in cfg->pmu[i].status. Process context.
  */
 void hftmon_pmu_config_probe(struct hftmon_config *cfg, bool privileged)
 {
-	struct perf_event *ev;
 	unsigned int i;
-	int cpu;
 
-	cpus_read_lock();
-	cpu = cpumask_first(cpu_online_mask);
-	for (i = 0; i < cfg->nr_pmu; i++) {
-		ev = hftmon_pmu_create_as(cpu, cfg->pmu[i].type,
-					  cfg->pmu[i].config, !privileged);
-		cfg->pmu[i].status = IS_ERR(ev) ? PTR_ERR(ev) : 0;
-		hftmon_pmu_release(ev);
-	}
-	cpus_read_unlock();
+	for (i = 0; i < cfg->nr_pmu; i++)
+		cfg->pmu[i].status = hftmon_pmu_try(cfg->pmu[i].type,
+						    cfg->pmu[i].config,
+						    !privileged);
 }
 
 /*
@@ -396,18 +412,11 @@ static s32 hftmon_pmu_hw_status = 1;	/* 1: not asked yet */
 
 s32 hftmon_pmu_hw_probe(void)
 {
-	struct perf_event *ev;
-
 	mutex_lock(&hftmon_pmu_hw_lock);
-	if (hftmon_pmu_hw_status > 0) {
-		cpus_read_lock();
-		ev = hftmon_pmu_create(cpumask_first(cpu_online_mask),
-				       PERF_TYPE_HARDWARE,
-				       PERF_COUNT_HW_INSTRUCTIONS);
-		cpus_read_unlock();
-		hftmon_pmu_hw_status = IS_ERR(ev) ? PTR_ERR(ev) : 0;
-		hftmon_pmu_release(ev);
-	}
+	if (hftmon_pmu_hw_status > 0)
+		hftmon_pmu_hw_status = hftmon_pmu_try(PERF_TYPE_HARDWARE,
+						      PERF_COUNT_HW_INSTRUCTIONS,
+						      false);
 	mutex_unlock(&hftmon_pmu_hw_lock);
 	return hftmon_pmu_hw_status;
 }

@@ -2,7 +2,8 @@
 /*
  * Only tracked processes produce records: with a sleeping process
  * attached, a busy ping-pong that is not attached must leave no record
- * that names it, on either side of a switch. Then the tracked process
+ * that names it, on either side of a switch (but as the task that took
+ * the CPU at the tracked sleeper's own switch-out). Then the tracked process
  * exits, both threads at once: two EXIT records arrive, exactly one of
  * them GROUP_DEAD (both threads may see the process empty).
  */
@@ -31,10 +32,15 @@ static int on_record(void *ctx, const struct hftmon_rec_hdr *h)
 	int i;
 
 	s->records++;
+	/*
+	 * hdr.pid is a SWITCH's prev: the tracked sleeper's switch-out names
+	 * whatever took its CPU as next, the ping-pong too, by design (seen
+	 * once in a debug-kernel boot). Any other record naming it is a leak.
+	 */
 	for (i = 0; i < 2; i++)
 		if (h->pid == s->untracked[i] ||
 		    (h->type == HFTMON_REC_SWITCH &&
-		     (sw->next_pid == s->untracked[i])))
+		     sw->next_pid == s->untracked[i] && h->pid != s->tracked))
 			s->about_untracked++;
 	if (h->pid == s->tracked ||
 	    (h->type == HFTMON_REC_SWITCH && sw->next_pid == s->tracked))
