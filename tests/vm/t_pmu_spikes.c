@@ -379,8 +379,12 @@ static void with_ticks(void)
 	      "ticks: the reads begin %.1f us before and end %.1f us after the spike, each within the %.0f us spin",
 	      (sp->start_ns - sp->pmu_from_ns) / 1e3,
 	      (sp->pmu_to_ns - sp->end_ns) / 1e3, SPIN_NS / 1e3);
-	CHECK(sp->pmu[0].value == 1,
-	      "ticks: the held fault alone, got %llu faults",
+	/*
+	 * The held fault, and on 6.12 a few more taken around it (4 seen),
+	 * never the round's 2 * PAGES touches, which lie a spin away.
+	 */
+	CHECK(sp->pmu[0].value >= 1 && sp->pmu[0].value < PAGES,
+	      "ticks: the held fault and none of the touches, got %llu faults",
 	      (unsigned long long)sp->pmu[0].value);
 	CHECK(sp->pmu_records >= 2, "ticks: %u reads", sp->pmu_records);
 out:
