@@ -414,7 +414,7 @@ static void copy_window(struct hftmon *m, const struct hftmon_cache_query *q,
 	unsigned int k;
 
 	hftmon_lock(m);
-	first = p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+	first = hftmon_pmu_first_held(p);
 	o->complete = !p->lost_end_ns ||
 		      (q->window_us ? p->lost_end_ns < since :
 				      q->from_ns && p->lost_end_ns < q->from_ns);

@@ -278,7 +278,7 @@ static int window_totals(struct hftmon *m, const struct hftmon_pmu_query *q,
 
 	hftmon_lock(m);
 	memset(p->scratch, 0, p->nr_slots * sizeof(*p->scratch));
-	first = p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+	first = hftmon_pmu_first_held(p);
 	complete = !p->lost_end_ns ||
 		   p->lost_end_ns < (q->window_us ? since : q->from_ns);
 	for (i = first; i < p->slice_total; i++) {
@@ -385,8 +385,7 @@ bool hftmon_pmu_sum(struct hftmon *m, const struct hftmon_pmu_query *q,
 				sum_merge(&s, &t->c[idx]);
 		}
 	} else {
-		first = p->slice_total > p->slice_cap ?
-				p->slice_total - p->slice_cap : 0;
+		first = hftmon_pmu_first_held(p);
 		complete = !p->lost_end_ns ||
 			   p->lost_end_ns < (q->window_us ? since : q->from_ns);
 		for (i = first; i < p->slice_total; i++) {
@@ -423,7 +422,7 @@ void hftmon_pmu_join(struct hftmon *m, struct hftmon_spike *s)
 	hftmon_lock(m);
 	/* A record overwritten that ended after the start may have overlapped. */
 	held = !p->lost_end_ns || p->lost_end_ns <= s->start_ns;
-	first = p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+	first = hftmon_pmu_first_held(p);
 	for (i = on_cpu ? first : p->slice_total; i < p->slice_total; i++) {
 		const struct hftmon_agg_pmu_slice *sl =
 			&p->slices[i % p->slice_cap];

@@ -56,6 +56,12 @@ struct hftmon_agg_pmu {
 	uint64_t records; /* PMU records taken in */
 };
 
+/* The index of the oldest slice the history still holds. */
+static inline uint64_t hftmon_pmu_first_held(const struct hftmon_agg_pmu *p)
+{
+	return p->slice_total > p->slice_cap ? p->slice_total - p->slice_cap : 0;
+}
+
 /* Allocates a->pmu for nr counters; 0 or -ENOMEM. */
 HFTMON_INTERNAL int hftmon_agg_pmu_init(struct hftmon_agg *a, unsigned int nr,
 					const int32_t *cfg_status,

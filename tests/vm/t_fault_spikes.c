@@ -165,13 +165,6 @@ static void session_begin(void)
 	m = vm_session_self(&c);
 }
 
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon_spike spikes[MAX_SPIKES];
 static struct hftmon_part parts[MAX_PARTS];
 
@@ -184,13 +177,7 @@ static int fault_spikes(pid_t tid, uint64_t since, bool causes, int *first)
 	};
 	int n, i, faults = 0;
 
-	/* The merge lets the newest records out at a pass that much later. */
-	for (i = 0; i < 3; i++) {
-		usleep(HFTMON_DRAIN_MERGE_MS * 2000);
-		while ((n = hftmon_drain(m, ignore, NULL)) > 0)
-			;
-		REQUIRE(n == 0, "hftmon_drain: %s", strerror(-n));
-	}
+	vm_drain_merged(m, vm_ignore_record, NULL);
 	q.window_us = (mono_ns() - since) / 1000 + 1; /* back to since */
 	parts[0].sz = sizeof(parts[0]);
 	spikes[0].sz = sizeof(spikes[0]);

@@ -218,13 +218,6 @@ static void session_begin(uint32_t tick_us)
 	m = vm_session_self(&c);
 }
 
-static int ignore(void *ctx, const struct hftmon_rec_hdr *rec)
-{
-	(void)ctx;
-	(void)rec;
-	return 0;
-}
-
 static struct hftmon_spike spikes[MAX_SPIKES];
 
 /* Everything drained; the one FAULT spike of the worker since since. */
@@ -234,13 +227,7 @@ static const struct hftmon_spike *the_fault_spike(uint64_t since)
 	const struct hftmon_spike *found = NULL;
 	int n, i, faults = 0;
 
-	/* The merge lets the newest records out at a pass that much later. */
-	for (i = 0; i < 3; i++) {
-		usleep(HFTMON_DRAIN_MERGE_MS * 2000);
-		while ((n = hftmon_drain(m, ignore, NULL)) > 0)
-			;
-		REQUIRE(n == 0, "hftmon_drain: %s", strerror(-n));
-	}
+	vm_drain_merged(m, vm_ignore_record, NULL);
 	q.window_us = (mono_ns() - since) / 1000 + 1;
 	spikes[0].sz = sizeof(spikes[0]);
 	n = hftmon_detect_latency_spikes(m, &q, spikes, MAX_SPIKES);

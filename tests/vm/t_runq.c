@@ -181,17 +181,10 @@ static int count_runq(void *ctx, const struct hftmon_rec_hdr *rec)
 	return 0;
 }
 
-/* Everything drained, as the aggregator merges it (see t_fault_spikes). */
+/* Everything drained, as the aggregator merges it (vm_drain_merged()). */
 static void drain_all(void)
 {
-	int i, n;
-
-	for (i = 0; i < 3; i++) {
-		usleep(HFTMON_DRAIN_MERGE_MS * 2000);
-		while ((n = hftmon_drain(m, count_runq, NULL)) > 0)
-			;
-		REQUIRE(n == 0, "hftmon_drain: %s", strerror(-n));
-	}
+	vm_drain_merged(m, count_runq, NULL);
 }
 
 static void session(uint64_t events)

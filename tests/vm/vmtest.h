@@ -256,6 +256,32 @@ static inline pid_t vm_idle_spinner(int cpu)
 #endif
 
 #ifdef HFTMON_H
+/* A drain callback that keeps nothing (the aggregator still sees all). */
+static inline int vm_ignore_record(void *ctx, const struct hftmon_rec_hdr *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
+/*
+ * Everything the rings hold drained, through fn, and let out of the
+ * aggregator's merge, which frees the newest records only at a pass
+ * HFTMON_DRAIN_MERGE_MS later: three passes that far apart.
+ */
+static inline void vm_drain_merged(struct hftmon *m, hftmon_record_fn fn,
+				   void *ctx)
+{
+	int i, n;
+
+	for (i = 0; i < 3; i++) {
+		usleep(HFTMON_DRAIN_MERGE_MS * 2000);
+		while ((n = hftmon_drain(m, fn, ctx)) > 0)
+			;
+		REQUIRE(n == 0, "hftmon_drain: %s", strerror(-n));
+	}
+}
+
 /* A session of this process, started: open, configure c, attach, start. */
 static inline struct hftmon *
 vm_session_self(const struct hftmon_monitor_config *c)
