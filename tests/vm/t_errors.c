@@ -223,20 +223,6 @@ static void test_mmap_and_sessions(int fd)
 	close(fd2);
 }
 
-static int write_param(const char *name, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "/sys/module/hftmon/parameters/%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 /* Runs fn as user and group nobody in a child; returns its exit code. */
 static int as_nobody(int (*fn)(void))
 {
@@ -289,10 +275,10 @@ static void test_permissions(void)
 	r = as_nobody(nobody_open_errno);
 	CHECK(r == EPERM, "non-root open, not in group: %d, want EPERM", r);
 
-	REQUIRE(write_param("allowed_gid", "65534") == 0, "allowed_gid");
+	REQUIRE(vm_param_set("allowed_gid", "65534") == 0, "allowed_gid");
 	r = as_nobody(nobody_attach);
 	CHECK(r == 0, "group member: step %d failed", r);
-	CHECK(write_param("allowed_gid", "-1") == 0, "restore allowed_gid");
+	CHECK(vm_param_set("allowed_gid", "-1") == 0, "restore allowed_gid");
 	CHECK(chmod(HFTMON_DEVICE, 0600) == 0, "restore mode");
 }
 

@@ -133,21 +133,6 @@ static void *worker_fn(void *arg)
 	}
 }
 
-static int task_runtime(pid_t tid, unsigned long long *run_ns)
-{
-	char path[96];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%llu", run_ns) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
 static bool in_read(pid_t tid)
 {
 	char path[96], st = 0;
@@ -178,23 +163,16 @@ static bool in_read(pid_t tid)
  */
 static int wait_blocked(pid_t tid, long *switches, unsigned long long *run_ns)
 {
-	unsigned long long r1, r2;
+	unsigned long long faults;
+	char dir[64];
 	long vol, invol;
-	int i;
 
-	for (i = 0; i < 2000; i++) {
-		if (in_read(tid) && !task_runtime(tid, &r1)) {
-			usleep(2000);
-			if (!task_runtime(tid, &r2) && r1 == r2 && in_read(tid) &&
-			    !proc_ctxt(getpid(), tid, &vol, &invol)) {
-				*switches = vol + invol;
-				*run_ns = r2;
-				return 0;
-			}
-		}
-		usleep(1000);
-	}
-	return -1;
+	snprintf(dir, sizeof(dir), "/proc/self/task/%d", (int)tid);
+	if (proc_wait_blocked(dir, in_read, tid, &faults, run_ns) ||
+	    proc_ctxt(getpid(), tid, &vol, &invol))
+		return -1;
+	*switches = vol + invol;
+	return 0;
 }
 
 /* The worker's PMU records of each round, as the module wrote them. */
@@ -515,20 +493,6 @@ static int session(bool user)
 	return vmtest_result();
 }
 
-static int param_set(const char *name, const char *val)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/sys/module/hftmon/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ok = fputs(val, f) >= 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static int paranoid_rw(int *old, const char *val)
 {
 	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", val ? "r+" : "r");
@@ -742,7 +706,7 @@ int main(void)
 	 * boot's setting; counted at 0.
 	 */
 	REQUIRE(paranoid_rw(&old, NULL) == 0, "perf_event_paranoid");
-	REQUIRE(param_set("allowed_gid", GID_ALLOWED_STR) == 0, "allowed_gid");
+	REQUIRE(vm_param_set("allowed_gid", GID_ALLOWED_STR) == 0, "allowed_gid");
 	REQUIRE(chmod(HFTMON_DEVICE, 0666) == 0, "chmod: %s", strerror(errno));
 	if (old > 0)
 		CHECK(as_user(refused) == 0, "user session at paranoid %d", old);
@@ -750,7 +714,7 @@ int main(void)
 	CHECK(as_user(user_session) == 0, "user session at paranoid 0");
 	snprintf(old_s, sizeof(old_s), "%d", old);
 	CHECK(paranoid_rw(NULL, old_s) == 0, "perf_event_paranoid back");
-	CHECK(param_set("allowed_gid", "-1") == 0, "allowed_gid back");
+	CHECK(vm_param_set("allowed_gid", "-1") == 0, "allowed_gid back");
 	CHECK(chmod(HFTMON_DEVICE, 0600) == 0, "chmod back");
 	return rc || vmtest_result();
 }

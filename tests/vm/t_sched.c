@@ -717,10 +717,8 @@ static void test_drain_thread_refused(void)
 	pid_t p = fork();
 
 	if (p == 0) {
-		FILE *f = fopen("/sys/module/hftmon/parameters/allowed_gid", "w");
-
 		/* Let nobody open the device, then drop root. */
-		if (!f || fprintf(f, "65534") < 0 || fclose(f))
+		if (vm_param_set("allowed_gid", "65534"))
 			_exit(20);
 		if (chmod(HFTMON_DEVICE, 0666) || setgid(65534) || setuid(65534))
 			_exit(21);
@@ -728,15 +726,8 @@ static void test_drain_thread_refused(void)
 	}
 	REQUIRE(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st), "child");
 	CHECK(WEXITSTATUS(st) == 0, "non-root RT drain thread: step %d", WEXITSTATUS(st));
-	{
-		FILE *f = fopen("/sys/module/hftmon/parameters/allowed_gid", "w");
-
-		if (f) {
-			fprintf(f, "-1");
-			fclose(f);
-		}
-		chmod(HFTMON_DEVICE, 0600);
-	}
+	CHECK(vm_param_set("allowed_gid", "-1") == 0, "restore allowed_gid");
+	chmod(HFTMON_DEVICE, 0600);
 }
 
 int main(void)

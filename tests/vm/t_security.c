@@ -121,14 +121,6 @@ static long read_long(const char *path)
 	return v;
 }
 
-static int param_set(const char *name, const char *val)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/hftmon/parameters/%s", name);
-	return write_file(path, val);
-}
-
 static long param_get(const char *name)
 {
 	char path[128];
@@ -247,7 +239,7 @@ static void node(mode_t mode, gid_t gid)
  */
 static void let_members_in(bool on)
 {
-	CHECK(param_set("allowed_gid", on ? "4243" : "-1") == 0, "allowed_gid");
+	CHECK(vm_param_set("allowed_gid", on ? "4243" : "-1") == 0, "allowed_gid");
 	node(on ? 0666 : 0600, 0);
 }
 
@@ -287,7 +279,7 @@ static void test_userns(void)
 	if (old_clone == 0)
 		write_file(USERNS_SYSCTL, "1");
 	node(0666, 0);	/* let the module decide */
-	REQUIRE(param_set("allowed_gid", "4242") == 0, "allowed_gid");
+	REQUIRE(vm_param_set("allowed_gid", "4242") == 0, "allowed_gid");
 	r = as_user(&stranger, userns_open, (void *)&fake_group);
 	if (r == SKIP_PART) {
 		INFO("SKIP user namespaces: this kernel cannot create one");
@@ -297,13 +289,13 @@ static void test_userns(void)
 	      r, strerror(r));
 
 	/* allowed_gid=0 and unshare -U -r: "root's group" is nobody's gid. */
-	REQUIRE(param_set("allowed_gid", "0") == 0, "allowed_gid");
+	REQUIRE(vm_param_set("allowed_gid", "0") == 0, "allowed_gid");
 	r = as_user(&stranger, userns_open, (void *)&fake_root);
 	CHECK(r == EPERM, "unshare -U -r with allowed_gid=0: open %d (%s), want EPERM",
 	      r, strerror(r));
 
 	/* Root (all capabilities) of a user namespace is nobody here. */
-	REQUIRE(param_set("allowed_gid", "-1") == 0, "allowed_gid");
+	REQUIRE(vm_param_set("allowed_gid", "-1") == 0, "allowed_gid");
 	r = as_user(&stranger, userns_open, (void *)&fake_root);
 	CHECK(r == EPERM, "CAP_SYS_ADMIN in a user namespace: open %d, want EPERM", r);
 
@@ -314,14 +306,14 @@ static void test_userns(void)
 		static const struct ns_map own = { "65534 65534 1",
 						   "65534 65534 1" };
 
-		REQUIRE(param_set("allowed_gid", "4242") == 0, "allowed_gid");
+		REQUIRE(vm_param_set("allowed_gid", "4242") == 0, "allowed_gid");
 		r = as_user(&real, userns_open, (void *)&own);
 		CHECK(r == 0, "real member of allowed_gid in a userns: open %d", r);
 	}
 out:
 	if (old_clone == 0)
 		write_file(USERNS_SYSCTL, "0");
-	CHECK(param_set("allowed_gid", "-1") == 0, "restore allowed_gid");
+	CHECK(vm_param_set("allowed_gid", "-1") == 0, "restore allowed_gid");
 	node(0600, 0);
 }
 
@@ -621,7 +613,7 @@ static void test_limits(void)
 	      r, strerror(r));
 
 	/* Global cap: 2 MiB = 512 pages; two 258-page sessions do not fit. */
-	CHECK(param_set("max_ring_mb", "2") == 0, "max_ring_mb");
+	CHECK(vm_param_set("max_ring_mb", "2") == 0, "max_ring_mb");
 	fd = open_dev();
 	REQUIRE(fd >= 0, "open");
 	CHECK(configure(fd, 128) == 0, "first session under the cap");
@@ -636,10 +628,10 @@ static void test_limits(void)
 	CHECK(configure(fd2, 128) == 0, "room again after close");
 	close(fd2);
 	snprintf(buf, sizeof(buf), "%ld", old_cap);
-	CHECK(param_set("max_ring_mb", buf) == 0, "restore max_ring_mb");
+	CHECK(vm_param_set("max_ring_mb", buf) == 0, "restore max_ring_mb");
 
 	/* Sessions per user: 2 open, the third EUSERS, root unaffected. */
-	CHECK(param_set("max_user_sessions", "2") == 0, "max_user_sessions");
+	CHECK(vm_param_set("max_user_sessions", "2") == 0, "max_user_sessions");
 	r = as_user(&member, sessions_try, &two);
 	CHECK(r == EUSERS, "third session of one user: %d (%s), want EUSERS", r,
 	      r < 10 || r > 20 ? strerror(r) : "opening the first two failed");
@@ -657,7 +649,7 @@ static void test_limits(void)
 		close(fd);
 	if (fd2 >= 0)
 		close(fd2);
-	CHECK(param_set("max_user_sessions", "4") == 0, "restore max_user_sessions");
+	CHECK(vm_param_set("max_user_sessions", "4") == 0, "restore max_user_sessions");
 	let_members_in(false);
 }
 
@@ -792,16 +784,16 @@ static void test_kstack(void)
 	close(fd);
 
 	/* The operator's knob, like kptr_restrict. */
-	CHECK(param_set("kstack_restrict", "0") == 0, "kstack_restrict");
+	CHECK(vm_param_set("kstack_restrict", "0") == 0, "kstack_restrict");
 	r = as_user(&member, kstack_attach, &k);
 	CHECK(r == 0, "kstack_restrict=0, unprivileged KSTACK: %d", r);
-	CHECK(param_set("kstack_restrict", "2") == 0, "kstack_restrict");
+	CHECK(vm_param_set("kstack_restrict", "2") == 0, "kstack_restrict");
 	fd = open_dev();
 	REQUIRE(fd >= 0, "open");
 	r = attach(fd, getpid(), k);
 	CHECK(r == -EACCES, "kstack_restrict=2, root KSTACK: %d, want -EACCES", r);
 	close(fd);
-	CHECK(param_set("kstack_restrict", "1") == 0, "restore kstack_restrict");
+	CHECK(vm_param_set("kstack_restrict", "1") == 0, "restore kstack_restrict");
 	let_members_in(false);
 }
 
@@ -1373,7 +1365,7 @@ int main(int argc, char **argv)
 	page_size = sysconf(_SC_PAGESIZE);
 	nr_cpus = possible_cpus();
 	REQUIRE(nr_cpus > 0, "/sys/devices/system/cpu/possible");
-	CHECK(param_set("user_mlock_kb", "516") == 0, "user_mlock_kb");
+	CHECK(vm_param_set("user_mlock_kb", "516") == 0, "user_mlock_kb");
 	REQUIRE(getuid() == 0, "runs as root (it makes its own unprivileged users)");
 	REQUIRE(access(HFTMON_DEVICE, F_OK) == 0, "no %s", HFTMON_DEVICE);
 	INFO("%d possible CPUs, pages of %ld bytes", nr_cpus, page_size);

@@ -9,6 +9,7 @@
 #define HFTMON_VMTEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,6 +126,29 @@ static inline void vm_ring_consume(void *ring, int cpu,
 	__atomic_store_n(&ctrl->data_tail, head, __ATOMIC_RELEASE);
 }
 #endif
+
+/*
+ * Writes val to the hftmon module's parameter name
+ * (/sys/module/hftmon/parameters/NAME): 0, or -errno (-EIO if short).
+ */
+static inline int vm_param_set(const char *name, const char *val)
+{
+	char path[128];
+	int fd, err = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/module/hftmon/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != strlen(val))
+		err = -EIO;
+	close(fd);
+	return err;
+}
 
 /* voluntary/nonvoluntary_ctxt_switches of one thread, from the kernel. */
 static inline int proc_ctxt(int pid, int tid, long *vol, long *invol)
