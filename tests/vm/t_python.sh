@@ -17,5 +17,15 @@ rm -f /tmp/t_python.rc
 		"$here/python/tests/vm"
 	echo $? >/tmp/t_python.rc
 } 2>&1 | sed 's/^/# /'
+rc=$(cat /tmp/t_python.rc 2>/dev/null || echo 1)
+if [ "$rc" != 0 ]; then
+	# What else was on the CPUs: threads running or RT (from their stat).
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		s=$(cat "$t/stat" 2>/dev/null) || continue
+		set -- ${s#*) }
+		[ "$1" = R ] || [ "${39}" != 0 ] || continue
+		echo "# thread ${t##*/} state $1 cpu ${37} rtprio ${38} policy ${39}: $(cat "$t/comm" 2>/dev/null)"
+	done
+fi
 # pytest's status (sed's is the pipeline's).
-exit "$(cat /tmp/t_python.rc 2>/dev/null || echo 1)"
+exit "$rc"

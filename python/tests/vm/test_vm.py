@@ -117,7 +117,12 @@ def test_switches_equal_proc_and_the_c_api(pingpong):
         n = m._lib.hftmon_get_context_switches(m._m, ctypes.byref(q), None, 0)
         assert n == len(sw)
         stats = m.get_stats()
-        assert stats["lost_total"] == 0
+        print("records %d, lost %d %s, drain: %d wake-ups (%d at the "
+              "interval), %d records, %d ns CPU" % (
+                  stats["records"], stats["lost_total"], stats["lost"],
+                  stats["drain_wakeups"], stats["drain_timer_wakeups"],
+                  stats["drain_records"], stats["drain_cpu_ns"]))
+        assert stats["lost_total"] == 0, stats
 
     for t in pp.tids:
         mine = [s for s in sw if s.tid == t and t0 <= s.out_ns < t1]
