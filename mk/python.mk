@@ -54,7 +54,7 @@ VM_PYTHON := $(if $(CROSS_COMPILE),,$(O)/vm/python)
 PY_VM_TESTS := $(wildcard python/tests/vm/*.py)
 ifneq ($(VM_PYTHON),)
 vm-payload: $(VM_PYTHON)/python.sh
-$(VM_PYTHON)/python.sh: tools/vm/python-bundle.sh $(LIB_SO) $(PY_SRCS) \
+$(VM_PYTHON)/python.sh: tools/vm/python-bundle.sh $(O)/lib/$(LIB_SONAME) $(PY_SRCS) \
 			$(PY_VM_TESTS) $(wildcard python/tests/host/*.py) \
 			$(PY_FAKE_LIB)
 	HFTMON_FAKE_LIBRARY=$(abspath $(PY_FAKE_LIB)) \
