@@ -31,6 +31,32 @@ unload_helpers() {	# name
 	done
 }
 
+# A test leaves the guest as it found it: a process it started and left
+# running (a spinner, a ping-pong, a recorder) would load the CPUs of every
+# test after it. The user processes (all but kthreadd and its children) now
+# that were not there before it are named, killed, and fail the test.
+user_pids() {	# (kernel threads are kthreadd's, 2, and its children)
+	for d in /proc/[0-9]*; do
+		read -r line <"$d/stat" 2>/dev/null || continue
+		# shellcheck disable=SC2086  # the fields after "(comm) "
+		set -- ${line##*) }
+		[ "${d#/proc/}" = 2 ] || [ "$2" = 2 ] || [ "$1" = Z ] ||
+			echo "${d#/proc/}"
+	done
+}
+reap_leftovers() {	# name: 0 if nothing was left
+	left=0
+	for p in $(user_pids); do
+		case " $before " in *" $p "*) continue ;; esac
+		# (gone: the listing's own subshell)
+		[ "$p" = $$ ] || [ ! -e "/proc/$p/stat" ] && continue
+		echo "# $1 left pid $p running ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)): killed"
+		kill -9 "$p" 2>/dev/null
+		left=1
+	done
+	return $left
+}
+
 # Seconds since boot, to the hundredth (busybox's date has no %N).
 uptime_s() {
 	cut -d' ' -f1 /proc/uptime
@@ -58,8 +84,10 @@ for t in bin/t_*; do
 	name=${t#bin/}
 	echo "# --- $name"
 	started=$(uptime_s)
+	before=$(user_pids | tr '\n' ' ')
 	"./$t"
 	rc=$?
+	reap_leftovers "$name" || { [ "$rc" = 0 ] && rc=1; }
 	unload_helpers "$name"
 	if [ "$rc" = 0 ] && splat; then
 		echo "# kernel splat during $name:"
@@ -73,8 +101,10 @@ for t in ./t_*.sh; do
 	name=${t#./}
 	echo "# --- $name"
 	started=$(uptime_s)
+	before=$(user_pids | tr '\n' ' ')
 	sh "$t"
 	rc=$?
+	reap_leftovers "$name" || { [ "$rc" = 0 ] && rc=1; }
 	unload_helpers "$name"
 	if [ "$rc" = 0 ] && splat; then rc=1; fi
 	result "$name" "$rc"
