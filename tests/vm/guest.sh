@@ -33,8 +33,11 @@ unload_helpers() {	# name
 
 # A test leaves the guest as it found it: a process it started and left
 # running (a spinner, a ping-pong, a recorder) would load the CPUs of every
-# test after it. The user processes (all but kthreadd and its children) now
-# that were not there before it are named, killed, and fail the test.
+# test after it. The user processes (all but kthreadd and its children)
+# that were not there before it and are still there 3 s after it ended are
+# named, killed, and fail the test. (The grace is for what ends by itself:
+# busybox timeout's watcher notices its command is gone within a second,
+# a killed shell's last sleep ends.)
 user_pids() {	# (kernel threads are kthreadd's, 2, and its children)
 	for d in /proc/[0-9]*; do
 		read -r line <"$d/stat" 2>/dev/null || continue
@@ -44,12 +47,26 @@ user_pids() {	# (kernel threads are kthreadd's, 2, and its children)
 			echo "${d#/proc/}"
 	done
 }
-reap_leftovers() {	# name: 0 if nothing was left
-	left=0
+# Into $new: those not in $before, nor gone (the listing's own subshell).
+# Run in this shell, not in a $(...) of its own, which would list itself.
+new_pids() {
+	new=""
 	for p in $(user_pids); do
 		case " $before " in *" $p "*) continue ;; esac
-		# (gone: the listing's own subshell)
 		[ "$p" = $$ ] || [ ! -e "/proc/$p/stat" ] && continue
+		new="$new $p"
+	done
+}
+reap_leftovers() {	# name: 0 if nothing was left
+	tries=0
+	new_pids
+	while [ -n "$new" ] && [ "$tries" -lt 30 ]; do
+		sleep 0.1
+		tries=$((tries + 1))
+		new_pids
+	done
+	left=0
+	for p in $new; do
 		echo "# $1 left pid $p running ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)): killed"
 		kill -9 "$p" 2>/dev/null
 		left=1
