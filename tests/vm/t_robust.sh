@@ -41,6 +41,9 @@ wait "$rec" || no "record exited $?"
 sed 's/^/# /' /tmp/rec.out
 grep -q '^lost: 0 ' /tmp/rec.out || no "records lost across hotplug"
 grep -q 'records: [1-9]' /tmp/rec.out || no "no records"
-kill "$pp" 2>/dev/null
+# The launcher and its two workers ($1 $2), which would otherwise play
+# out their rounds after it (the lockdep kernel is slow enough for that
+# to outlast the test).
+kill "$pp" "$1" "$2" 2>/dev/null
 { wait "$pp"; } 2>/dev/null
 exit $fail
