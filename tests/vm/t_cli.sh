@@ -124,7 +124,7 @@ grep -q 'round trips in' /tmp/pp.out && no "the ping-pong ended while sched meas
 # in [lo, hi], decimals allowed
 within() { [ -n "$1" ] && le "$2" "$1" && le "$1" "$3"; }
 us() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1000 }'; }
-blocked=0
+blocked=0 wakeups=0
 for t in $t1 $t2; do
 	read -r v0 i0 m0 c0 d0 < "/tmp/sched0.$t"
 	read -r v1 i1 m1 c1 d1 < "/tmp/sched1.$t"
@@ -157,13 +157,18 @@ for t in $t1 $t2; do
 	cnt=$(echo "$line" | sed -n 's/.*"count": \([0-9]*\).*/\1/p')
 	{ [ -n "$cnt" ] && [ "$cnt" -le $((v1 - v0 + 1)) ]; } ||
 		no "tid $t: wake-up latency count '$cnt' for $((v1 - v0)) blocks"
-	if [ "$v1" -gt "$v0" ]; then
-		[ "$cnt" -gt 0 ] || no "tid $t: no wake-up measured in $((v1 - v0)) blocks"
-		echo "$line" | grep -q '"p50": [0-9]' || no "tid $t: no p50 wake-up latency"
+	# A thread's blocks between the /proc reads may all come before the
+	# 0.5 s interval (hftmon's start-up is inside them): on 6.1-rt one
+	# blocked 931 times, then was only preempted through the interval,
+	# which measured 0 wake-ups of it. The pair's are checked below.
+	wakeups=$((wakeups + ${cnt:-0}))
+	if [ "${cnt:-0}" -gt 0 ]; then
+		echo "$line" | grep -q '"p50": [0-9]' || no "tid $t: $cnt wake-ups, no p50 wake-up latency"
 	fi
 	rm -f "/tmp/sched0.$t" "/tmp/sched1.$t"
 done
 [ "$blocked" -gt 0 ] || no "the ping-pong never blocked while measured: not busy"
+[ "$wakeups" -gt 0 ] || no "no wake-up of the ping-pong measured in its $blocked blocks"
 kill "$pp" 2>/dev/null; wait "$pp" 2>/dev/null
 # the threads die with their process (the main thread waits for them)
 kill "$p" 2>/dev/null
