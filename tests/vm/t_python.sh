@@ -22,6 +22,7 @@ if [ "$rc" != 0 ]; then
 	# What else was on the CPUs: threads running or RT (from their stat).
 	for t in /proc/[0-9]*/task/[0-9]*; do
 		s=$(cat "$t/stat" 2>/dev/null) || continue
+		# shellcheck disable=SC2086  # the fields after "(comm) ", split
 		set -- ${s#*) }
 		[ "$1" = R ] || [ "${39}" != 0 ] || continue
 		echo "# thread ${t##*/} state $1 cpu ${37} rtprio ${38} policy ${39}: $(cat "$t/comm" 2>/dev/null)"
