@@ -83,8 +83,9 @@ vm-payload: module ctlmod static-tools $(VM_TEST_BINS) $(VM_TOOL_BINS) \
 		cp examples/*.py $(VM_DIR)/payload/python/examples/)
 
 # VM_PARTS: the boots to run (main: the integration programs with both
-# vCPUs; loop: the load/unload loop under single-threaded TCG).
-VM_PARTS ?= main loop
+# vCPUs; loop: the load/unload loop under single-threaded TCG; onenode:
+# the NUMA programs on a machine of one node).
+VM_PARTS ?= main loop onenode
 # VM_DROP: tests left out of this run's payload (each-kernel.sh runs the
 # ones whose subject is user space over the library on one kernel only).
 VM_DROP ?=

@@ -5,9 +5,10 @@
 # Usage: tools/vm/each-kernel.sh [ABI[=PARTS]...]
 #   With no argument: every kernel `vm.sh debian-kernels` names (all four
 #   must be installed: make deps), the default (linux-image-amd64's) first,
-#   each with both boots ("main loop"). Measured on a 2-core host under
-#   nice 5: the main boot (the integration programs) 50-70 s, the loop
-#   boot (20 load/unload cycles, single-threaded TCG) 10-13 s, a kernel
+#   each with its three boots ("main loop onenode"). Measured on a 2-core
+#   host under nice 5: the main boot (the integration programs) 50-70 s,
+#   the loop boot (20 load/unload cycles, single-threaded TCG) 10-13 s,
+#   the onenode boot (the NUMA programs on one node) about 20 s, a kernel
 #   64-86 s with its module builds, the four 5 min: cheap enough that every
 #   kernel runs everything (text patching and module loading differ on
 #   PREEMPT_RT and 6.12 too).
@@ -39,7 +40,7 @@ while read -r abi m; do
 		continue
 	fi
 	meta[$abi]=$m
-	parts[$abi]="main loop"
+	parts[$abi]="main loop onenode"
 	order+=("$abi")
 done < <("$top/tools/vm/vm.sh" debian-kernels 2>/dev/null)
 
@@ -48,7 +49,7 @@ if (($#)); then
 	for arg in "$@"; do
 		abi=${arg%%=*}
 		[[ $arg == *=* ]] && parts[$abi]=${arg#*=}
-		[[ -n ${parts[$abi]:-} ]] || parts[$abi]="main loop"
+		[[ -n ${parts[$abi]:-} ]] || parts[$abi]="main loop onenode"
 		order+=("$abi")
 	done
 fi
