@@ -186,14 +186,14 @@ static void collect(void)
 	}
 }
 
-/* Spikes (not replaced) on cpu overlapping [s, e]; the last in *out. */
 static void print_spike(const char *what, const struct hftmon_rec_spike *p);
 
 /*
- * The spikes on @cpu that overlap [s, e]; with !faults, FAULT spikes are
- * left out (and printed): the spinner may take one there (6.12's NUMA
- * balancing unmaps its pages for a hinting fault) and an IPI that lands
- * in it lengthens it, but its cause is the fault, not the shot.
+ * The spikes (not replaced) on @cpu that overlap [s, e], the last in
+ * *out; with !faults, FAULT spikes are left out (and printed): the
+ * spinner may take one there (6.12's NUMA balancing unmaps its pages for
+ * a hinting fault) and an IPI that lands in it lengthens it, but its
+ * cause is the fault, not the shot.
  */
 static int overlapping(int cpu, uint64_t s, uint64_t e, bool faults,
 		       const struct hftmon_rec_spike **out)
@@ -211,7 +211,7 @@ static int overlapping(int cpu, uint64_t s, uint64_t e, bool faults,
 			continue;
 		if (!faults && p->type == HFTMON_SPIKE_FAULT) {
 			print_spike("a fault, not the shot", p);
-			INFO("a fault, not the shot: address %#llx",
+			INFO("  (the fault's address %#llx)",
 			     (unsigned long long)p->addr);
 			continue;
 		}
